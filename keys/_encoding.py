@@ -1,0 +1,178 @@
+"""Byte-level encodings of the key format (docs/key-format.md sections 3 and 4).
+
+Every decoder here raises ``ValueError`` on anything but the one canonical spelling; the
+callers translate that into :class:`keys.errors.MalformedKey` at their boundary.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+MAX_SAFE_INTEGER = 2**53 - 1
+MAX_TEXT_LENGTH = 256
+# Spec section 7 step 1: longer inputs are rejected before any parsing.
+MAX_INPUT_LENGTH = 32768
+# The whitespace that may surround a key or file (spec section 6); nothing else is stripped.
+WHITESPACE = "\t\n\v\f\r "
+
+_B64URL_RE = re.compile(r"[A-Za-z0-9_-]*")
+_TIMESTAMP_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z")
+_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_KID_RE = re.compile(r"[0-9a-f]{32}")
+# U+0000-U+001F, U+007F-U+009F, U+2028, U+2029: never allowed in a text value.
+_FORBIDDEN_TEXT_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def b64url_encode(data: bytes) -> str:
+    """Return ``data`` as unpadded base64url text."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """Return the bytes of canonical unpadded base64url ``text``; raise ValueError otherwise."""
+    if not _B64URL_RE.fullmatch(text) or len(text) % 4 == 1:
+        raise ValueError("not unpadded base64url")
+    try:
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except binascii.Error as exc:  # pragma: no cover - the regex already excludes this
+        raise ValueError("not base64url") from exc
+    # Stray trailing bits decode fine but re-encode differently: reject them.
+    if b64url_encode(data) != text:
+        raise ValueError("non-canonical base64url")
+    return data
+
+
+def canonical_json(value: Any) -> bytes:
+    """Return the canonical JSON bytes of ``value`` (spec section 4)."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, member in pairs:
+        if name in result:
+            raise ValueError(f"duplicate member {name!r}")
+        result[name] = member
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json_object(payload: bytes) -> dict[str, Any]:
+    """Return the JSON object in ``payload``; raise ValueError on duplicates or non-objects.
+
+    Only parsing: canonical form is checked by the caller re-serializing the decoded value.
+    """
+    text = payload.decode("utf-8", errors="strict")
+    value = json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+    if not isinstance(value, dict):
+        raise ValueError("payload is not a JSON object")
+    return value
+
+
+def require_members(obj: dict[str, Any], members: frozenset[str], what: str) -> None:
+    """Raise ValueError unless ``obj`` has exactly ``members``."""
+    names = set(obj)
+    if names != members:
+        missing = sorted(members - names)
+        unknown = sorted(names - members)
+        raise ValueError(f"{what}: missing members {missing}, unknown members {unknown}")
+
+
+def format_timestamp(moment: datetime) -> str:
+    """Return ``moment`` (tz-aware) as ``YYYY-MM-DDTHH:MM:SSZ`` in UTC, whole seconds."""
+    utc = moment.astimezone(UTC)
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
+        f"T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
+    )
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """Return the UTC datetime of a canonical timestamp string; raise ValueError otherwise."""
+    if not isinstance(value, str):
+        raise ValueError("timestamp is not a string")
+    match = _TIMESTAMP_RE.fullmatch(value)
+    if match is None:
+        raise ValueError(f"not a timestamp: {value!r}")
+    year, month, day, hour, minute, second = (int(part) for part in match.groups())
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
+def format_date(day: date) -> str:
+    """Return ``day`` as ``YYYY-MM-DD``."""
+    return f"{day.year:04d}-{day.month:02d}-{day.day:02d}"
+
+
+def parse_date(value: Any) -> date:
+    """Return the date of a canonical ``YYYY-MM-DD`` string; raise ValueError otherwise."""
+    if not isinstance(value, str):
+        raise ValueError("date is not a string")
+    match = _DATE_RE.fullmatch(value)
+    if match is None:
+        raise ValueError(f"not a date: {value!r}")
+    year, month, day = (int(part) for part in match.groups())
+    return date(year, month, day)
+
+
+def check_text(value: Any, what: str) -> str:
+    """Return ``value`` if it is a valid text value (spec section 4); raise ValueError."""
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be a string")
+    if not 1 <= len(value) <= MAX_TEXT_LENGTH:
+        raise ValueError(f"{what} must have 1 to {MAX_TEXT_LENGTH} characters")
+    if _FORBIDDEN_TEXT_RE.search(value):
+        raise ValueError(f"{what} contains a control or line-separator character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"{what} contains a surrogate code point") from exc
+    return value
+
+
+def check_optional_text(value: Any, what: str) -> str | None:
+    """Return ``value`` if it is None or a valid text value; raise ValueError."""
+    return None if value is None else check_text(value, what)
+
+
+def check_integer(value: Any, what: str) -> int:
+    """Return ``value`` if it is an int (not bool) in 0..2**53-1; raise ValueError."""
+    if type(value) is not int or not 0 <= value <= MAX_SAFE_INTEGER:
+        raise ValueError(f"{what} must be an integer from 0 to {MAX_SAFE_INTEGER}")
+    return value
+
+
+def check_kid(value: Any, what: str = "kid") -> str:
+    """Return ``value`` if it is 32 lowercase hex characters; raise ValueError."""
+    if not isinstance(value, str) or not _KID_RE.fullmatch(value):
+        raise ValueError(f"{what} must be 32 lowercase hexadecimal characters")
+    return value
+
+
+def check_aware(moment: Any, what: str) -> datetime:
+    """Return ``moment`` in UTC truncated to whole seconds; raise ValueError if naive."""
+    if not isinstance(moment, datetime):
+        raise ValueError(f"{what} must be a datetime")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware")
+    try:
+        return moment.astimezone(UTC).replace(microsecond=0)
+    except OverflowError as exc:
+        raise ValueError(f"{what} is out of range in UTC") from exc
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def ascii_lower(text: str) -> str:
+    """Return ``text`` with A-Z folded to a-z and every other character unchanged."""
+    return text.translate(_ASCII_LOWER)

@@ -1,0 +1,249 @@
+"""License keys: signing, the two text forms, and the verification routine.
+
+docs/key-format.md sections 5-7.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from keys import _encoding as enc
+from keys.anchor import TimeAnchor
+from keys.claims import CLOCK_SKEW, Claims
+from keys.errors import (
+    Expired,
+    LicenseKeyError,
+    MaintenanceNotCovering,
+    MalformedKey,
+    NotYetValid,
+    Revoked,
+    WrongHost,
+    WrongProduct,
+)
+from keys.revocation import RevocationList, check_not_stale
+from keys.signing import (
+    Envelope,
+    SigningKey,
+    TrustedKeys,
+    check_envelope_signature,
+    open_envelope,
+    seal,
+    trusted_by_kid,
+)
+
+KEY_PREFIX = "LK1."
+KEY_CONTEXT = b"licensesvc/key/v1\n"
+FILE_BEGIN = "-----BEGIN LICENSESVC LICENSE-----"
+FILE_END = "-----END LICENSESVC LICENSE-----"
+FILE_LINE_WIDTH = 64
+
+
+def sign_key(claims: Claims, signing_key: SigningKey) -> str:
+    """Return the compact text key (one line) for ``claims`` signed by ``signing_key``.
+
+    The claims' ``kid`` is set to the signing key's kid. Raises nothing for valid Claims
+    (Claims cannot be constructed with values the format cannot carry).
+    """
+    signed_claims = dataclasses.replace(claims, kid=signing_key.kid)
+    payload = enc.canonical_json(signed_claims.to_dict())
+    return seal(KEY_PREFIX, KEY_CONTEXT, payload, signing_key)
+
+
+def _render_license_file(claims: Claims, text_key: str) -> str:
+    wire = claims.to_dict()
+
+    def shown(name: str, absent: str = "none") -> str:
+        value = wire[name]
+        return absent if value is None else str(value)
+
+    summary = [
+        f"Customer: {claims.customer_name} ({claims.customer_id})",
+        f"Product: {claims.product}",
+        f"License ID: {claims.license_id}",
+        f"Kind: {claims.kind}",
+        f"Reason: {shown('reason')}",
+        f"Agents: {claims.agents}",
+        f"Jobs: {claims.jobs}",
+        f"Host: {claims.host}",
+        f"Failover host: {shown('failover_host')}",
+        f"Valid from: {shown('not_before')}",
+        f"Expires: {shown('expires_at', 'never (perpetual)')}",
+        f"Maintenance until: {shown('maintenance_until')}",
+        f"Serial: {claims.serial}",
+        f"Supersedes: {shown('supersedes')}",
+        f"Case: {shown('case_number')}",
+        f"Issued at: {shown('issued_at')}",
+        f"Signing key ID: {claims.kid}",
+        f"Format version: {claims.version}",
+    ]
+    key_lines = [
+        text_key[start : start + FILE_LINE_WIDTH]
+        for start in range(0, len(text_key), FILE_LINE_WIDTH)
+    ]
+    return "\n".join([FILE_BEGIN, *summary, "", *key_lines, FILE_END]) + "\n"
+
+
+@dataclass(frozen=True)
+class _DecodedKey:
+    claims: Claims
+    envelope: Envelope
+
+
+def _decode_text_key(text_key: str) -> _DecodedKey:
+    envelope = open_envelope(KEY_PREFIX, text_key)
+    try:
+        obj = enc.parse_json_object(envelope.payload)
+        claims = Claims.from_dict(obj)
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        raise MalformedKey(f"The license key's content is not valid: {exc}.") from None
+    # Exactly one encoding: the payload must be the canonical JSON of what it says.
+    if enc.canonical_json(claims.to_dict()) != envelope.payload:
+        raise MalformedKey("The license key's content is not in canonical form.")
+    return _DecodedKey(claims=claims, envelope=envelope)
+
+
+def _extract_file_key(normalized: str) -> str:
+    lines = normalized.split("\n")
+    if len(lines) < 3 or lines[0] != FILE_BEGIN or lines[-1] != FILE_END:
+        raise MalformedKey("The license file's BEGIN or END line is missing.")
+    try:
+        blank = lines.index("")
+    except ValueError:
+        raise MalformedKey("The license file has no blank line before the key.") from None
+    return "".join(lines[blank + 1 : -1])
+
+
+def _decode(key_or_file: str) -> _DecodedKey:
+    """Step 1 of verification: decode either form; raise MalformedKey for anything wrong."""
+    try:
+        if not isinstance(key_or_file, str):
+            raise MalformedKey("The license key is not text.")
+        if len(key_or_file) > enc.MAX_INPUT_LENGTH:
+            raise MalformedKey("The license key is too long.")
+        normalized = key_or_file.replace("\r\n", "\n").strip(enc.WHITESPACE)
+        if not normalized.startswith(FILE_BEGIN):
+            return _decode_text_key(normalized)
+        text_key = _extract_file_key(normalized)
+        decoded = _decode_text_key(text_key)
+        rendered = _render_license_file(decoded.claims, text_key).strip(enc.WHITESPACE)
+        if rendered != normalized:
+            raise MalformedKey("The license file's text does not match the key it contains.")
+        return decoded
+    except LicenseKeyError:
+        raise
+    except Exception as exc:  # any surprise while parsing is a malformed key
+        raise MalformedKey(f"The license key could not be parsed ({type(exc).__name__}).") from None
+
+
+def license_file(text_key: str) -> str:
+    """Return the armored license-file form of a text key (BEGIN/END block with a summary).
+
+    The file ends with a newline. Raises MalformedKey if ``text_key`` is not a canonical text
+    key (a license file is accepted too and re-rendered). The signature is not checked.
+    """
+    decoded = _decode(text_key)
+    canonical_key = seal_text(decoded.envelope)
+    return _render_license_file(decoded.claims, canonical_key)
+
+
+def seal_text(envelope: Envelope) -> str:
+    """Return the canonical text key of a decoded envelope."""
+    return (
+        f"{KEY_PREFIX}{enc.b64url_encode(envelope.payload)}.{enc.b64url_encode(envelope.signature)}"
+    )
+
+
+def decode_unverified(key_or_file: str) -> Claims:
+    """Return the claims of a text key or license file WITHOUT checking the signature.
+
+    For display and lookup only; never base a decision on the result. Raises MalformedKey.
+    """
+    return _decode(key_or_file).claims
+
+
+def _hosts_match(expected: str, actual: str) -> bool:
+    # ASCII-only case folding, as the spec says, so every language agrees.
+    return enc.ascii_lower(expected) == enc.ascii_lower(actual)
+
+
+def verify(
+    key_or_file: str,
+    trusted: TrustedKeys,
+    *,
+    at: datetime | None = None,
+    product: str | None = None,
+    host: str | None = None,
+    build_date: date | None = None,
+    revocations: RevocationList | None = None,
+    anchor: TimeAnchor | None = None,
+) -> Claims:
+    """Return the verified Claims of a text key or license file.
+
+    ``at`` is the verification time (default: now, UTC); ``product``, ``host`` and
+    ``build_date`` are checked only when given; ``revocations`` must already be verified
+    (see :func:`keys.verify_revocation_list`); ``anchor`` is advanced to ``at``.
+
+    Raises exactly one LicenseKeyError subclass when the key is not acceptable (its ``claims``
+    are set when the failure came after the signature checked out). Raises
+    KeyConfigurationError for a bad ``trusted`` argument and ValueError for a naive ``at``.
+    """
+    moment = datetime.now(UTC) if at is None else at
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("at must be a timezone-aware datetime")
+    trusted_keys = trusted_by_kid(trusted)
+
+    # 1. Decode either form: prefix, base64url, canonical JSON, members, file rendering.
+    decoded = _decode(key_or_file)
+    claims = decoded.claims
+    # 2. Look the kid up among the trusted keys, and
+    # 3. check the Ed25519 signature over the key context + payload.
+    check_envelope_signature(decoded.envelope, KEY_CONTEXT, claims.kid, trusted_keys, "license key")
+    # From here on the claims are genuine; failures carry them.
+    # 4. Clock rollback against the anchor (which then remembers this time).
+    if anchor is not None:
+        anchor.check_and_advance(moment, claims=claims)
+    # 5. Not valid yet (with clock skew).
+    if moment + CLOCK_SKEW < claims.not_before:
+        raise NotYetValid(
+            f"The license key is not valid before {enc.format_timestamp(claims.not_before)}.",
+            claims=claims,
+        )
+    # 6. Expired (with clock skew). Compared as at - skew so year 9999 cannot overflow.
+    if claims.expires_at is not None and moment - CLOCK_SKEW > claims.expires_at:
+        raise Expired(
+            f"The license key expired at {enc.format_timestamp(claims.expires_at)}.",
+            claims=claims,
+        )
+    # 7. Revocation list: stale lists are refused; only status "revoked" invalidates a key,
+    #    "superseded" keys stay usable for the server's overlap (docs/key-format.md step 7).
+    if revocations is not None:
+        check_not_stale(revocations, moment, claims=claims)
+        for entry in revocations.entries:
+            if entry.serial == claims.serial and entry.status == "revoked":
+                raise Revoked(
+                    f"The license key {claims.serial} was revoked at "
+                    f"{enc.format_timestamp(entry.revoked_at)}.",
+                    claims=claims,
+                )
+    # 8. Product.
+    if product is not None and product != claims.product:
+        raise WrongProduct(
+            f"The license key is for {claims.product!r}, not {product!r}.", claims=claims
+        )
+    # 9. Host or failover host, ASCII case-insensitive.
+    if host is not None:
+        bound = [claims.host] + ([claims.failover_host] if claims.failover_host else [])
+        if not any(_hosts_match(host, candidate) for candidate in bound):
+            raise WrongHost(
+                f"The license key is bound to {' or '.join(bound)}, not {host}.", claims=claims
+            )
+    # 10. Maintenance: a build released after maintenance_until is not covered.
+    if build_date is not None and build_date > claims.maintenance_until:
+        raise MaintenanceNotCovering(
+            f"This build ({enc.format_date(build_date)}) was released after maintenance "
+            f"ended on {enc.format_date(claims.maintenance_until)}.",
+            claims=claims,
+        )
+    return claims

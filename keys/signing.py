@@ -1,0 +1,273 @@
+"""Ed25519 signing and public keys, key IDs, and the signed-envelope layer.
+
+docs/key-format.md sections 1-3. The envelope functions are shared by license keys,
+revocation lists and rotation statements; each passes its own prefix and context string.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from keys import _encoding as enc
+from keys.errors import BadSignature, KeyConfigurationError, MalformedKey, UnknownKeyId
+
+RAW_PUBLIC_KEY_LENGTH = 32
+SIGNATURE_LENGTH = 64
+
+
+def kid_for_raw_public_key(raw: bytes) -> str:
+    """Return the key ID of a raw 32-byte public key: hex of the first 16 bytes of SHA-256."""
+    return hashlib.sha256(raw).digest()[:16].hex()
+
+
+class PublicKey:
+    """An Ed25519 public key that verifiers trust."""
+
+    __slots__ = ("_key", "_raw")
+
+    def __init__(self, key: Ed25519PublicKey) -> None:
+        self._key = key
+        self._raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+    @classmethod
+    def from_pem(cls, pem: bytes | str) -> PublicKey:
+        """Return the public key in a SubjectPublicKeyInfo PEM.
+
+        Raises KeyConfigurationError if the PEM is unreadable or not an Ed25519 public key.
+        """
+        data = pem.encode("ascii", errors="replace") if isinstance(pem, str) else pem
+        try:
+            key = serialization.load_pem_public_key(data)
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            raise KeyConfigurationError(f"not a readable public key PEM: {exc}") from None
+        if not isinstance(key, Ed25519PublicKey):
+            raise KeyConfigurationError("the public key is not an Ed25519 key")
+        return cls(key)
+
+    @classmethod
+    def from_raw(cls, raw: bytes) -> PublicKey:
+        """Return the public key for 32 raw bytes; raises KeyConfigurationError otherwise."""
+        if len(raw) != RAW_PUBLIC_KEY_LENGTH:
+            raise KeyConfigurationError("an Ed25519 public key is exactly 32 bytes")
+        try:
+            return cls(Ed25519PublicKey.from_public_bytes(raw))
+        except ValueError as exc:  # pragma: no cover - any 32 bytes load
+            raise KeyConfigurationError(f"not an Ed25519 public key: {exc}") from None
+
+    @classmethod
+    def from_raw_b64(cls, b64: str) -> PublicKey:
+        """Return the public key for its raw bytes in unpadded base64url (43 characters).
+
+        Raises KeyConfigurationError for any other encoding or length.
+        """
+        try:
+            raw = enc.b64url_decode(b64.strip(enc.WHITESPACE))
+        except (ValueError, AttributeError) as exc:
+            raise KeyConfigurationError(f"not unpadded base64url: {exc}") from None
+        return cls.from_raw(raw)
+
+    @property
+    def kid(self) -> str:
+        """The key ID (32 lowercase hex characters) derived from the raw key bytes."""
+        return kid_for_raw_public_key(self._raw)
+
+    def raw(self) -> bytes:
+        """Return the 32 raw public-key bytes."""
+        return self._raw
+
+    def raw_b64(self) -> str:
+        """Return the raw public-key bytes as unpadded base64url (43 characters)."""
+        return enc.b64url_encode(self._raw)
+
+    def to_pem(self) -> str:
+        """Return the SubjectPublicKeyInfo PEM text."""
+        return self._key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode("ascii")
+
+    def verify_signature(self, signature: bytes, message: bytes) -> None:
+        """Check a raw Ed25519 signature over ``message`` (no context added).
+
+        Low level: callers outside this package want :func:`keys.verify`. Returns None;
+        raises BadSignature.
+        """
+        try:
+            self._key.verify(signature, message)
+        except InvalidSignature:
+            raise BadSignature() from None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PublicKey) and other._raw == self._raw
+
+    def __hash__(self) -> int:
+        return hash(self._raw)
+
+    def __repr__(self) -> str:
+        return f"PublicKey(kid={self.kid!r})"
+
+
+class SigningKey:
+    """An Ed25519 private key that signs license keys, revocation lists and rotations."""
+
+    __slots__ = ("_key", "_public")
+
+    def __init__(self, key: Ed25519PrivateKey) -> None:
+        self._key = key
+        self._public = PublicKey(key.public_key())
+
+    @classmethod
+    def generate(cls) -> SigningKey:
+        """Return a new random signing key."""
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_seed_for_tests(cls, seed: bytes) -> SigningKey:
+        """Return the signing key for a fixed 32-byte seed. For test fixtures only.
+
+        Raises KeyConfigurationError if ``seed`` is not 32 bytes.
+        """
+        if len(seed) != 32:
+            raise KeyConfigurationError("an Ed25519 seed is exactly 32 bytes")
+        return cls(Ed25519PrivateKey.from_private_bytes(seed))
+
+    @classmethod
+    def from_pem(cls, pem: bytes, passphrase: bytes | None) -> SigningKey:
+        """Return the signing key in a PKCS#8 PEM, decrypting it with ``passphrase``.
+
+        Raises KeyConfigurationError on a wrong or missing passphrase, an unreadable PEM, or a
+        key that is not Ed25519.
+        """
+        try:
+            key = serialization.load_pem_private_key(pem, password=passphrase)
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            raise KeyConfigurationError(
+                "could not load the signing key (wrong passphrase or not a private key PEM)"
+            ) from exc
+        if not isinstance(key, Ed25519PrivateKey):
+            raise KeyConfigurationError("the signing key is not an Ed25519 key")
+        return cls(key)
+
+    def to_pem(self, passphrase: bytes) -> bytes:
+        """Return the key as encrypted PKCS#8 PEM; raises KeyConfigurationError if empty."""
+        if not passphrase:
+            raise KeyConfigurationError("a signing key is only exported with a passphrase")
+        return self._key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(passphrase),
+        )
+
+    def to_unencrypted_pem_for_tests(self) -> bytes:
+        """Return the key as plaintext PKCS#8 PEM. The only unencrypted path; tests only."""
+        return self._key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+    @property
+    def kid(self) -> str:
+        """The key ID of this key's public key."""
+        return self._public.kid
+
+    @property
+    def public_key(self) -> PublicKey:
+        """The matching public key."""
+        return self._public
+
+    def sign(self, message: bytes) -> bytes:
+        """Return the 64-byte Ed25519 signature of ``message`` (no context added; low level)."""
+        return self._key.sign(message)
+
+    def __repr__(self) -> str:
+        return f"SigningKey(kid={self.kid!r})"
+
+
+TrustedKeys = Iterable[PublicKey] | Mapping[str, PublicKey]
+
+
+def trusted_by_kid(trusted: TrustedKeys) -> dict[str, PublicKey]:
+    """Return the trusted keys indexed by their derived kid.
+
+    A mapping's own keys must equal the kids of its values. Raises KeyConfigurationError for
+    anything that is not a PublicKey or a mapping entry filed under the wrong kid.
+    """
+    items: Iterable[tuple[str | None, object]]
+    if isinstance(trusted, Mapping):
+        items = list(trusted.items())
+    elif isinstance(trusted, str | bytes):
+        raise KeyConfigurationError("trusted keys must be PublicKey objects, not PEM text")
+    else:
+        items = [(None, key) for key in trusted]
+    result: dict[str, PublicKey] = {}
+    for filed_as, key in items:
+        if not isinstance(key, PublicKey):
+            raise KeyConfigurationError(f"trusted keys must be PublicKey objects, not {key!r}")
+        if filed_as is not None and filed_as != key.kid:
+            raise KeyConfigurationError(f"trusted key filed under {filed_as!r} has kid {key.kid}")
+        result[key.kid] = key
+    return result
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A decoded but not yet verified envelope: the payload bytes and the signature."""
+
+    payload: bytes
+    signature: bytes
+
+
+def seal(prefix: str, context: bytes, payload: bytes, signing_key: SigningKey) -> str:
+    """Return ``prefix + b64url(payload) + "." + b64url(sign(context + payload))``."""
+    signature = signing_key.sign(context + payload)
+    return f"{prefix}{enc.b64url_encode(payload)}.{enc.b64url_encode(signature)}"
+
+
+def open_envelope(prefix: str, text: str) -> Envelope:
+    """Return the payload and signature of an envelope text (surrounding whitespace ignored).
+
+    Raises MalformedKey for a wrong prefix, a non-canonical encoding or a wrong length.
+    """
+    if not isinstance(text, str):
+        raise MalformedKey("The input is not text.")
+    if len(text) > enc.MAX_INPUT_LENGTH:
+        raise MalformedKey("The input is too long.")
+    stripped = text.strip(enc.WHITESPACE)
+    if not stripped.startswith(prefix):
+        raise MalformedKey(f"The text does not start with {prefix!r}.")
+    parts = stripped[len(prefix) :].split(".")
+    if len(parts) != 2:
+        raise MalformedKey("The text must have exactly two parts after its prefix.")
+    try:
+        payload = enc.b64url_decode(parts[0])
+        signature = enc.b64url_decode(parts[1])
+    except ValueError:
+        raise MalformedKey("The text is not in canonical unpadded base64url.") from None
+    if not payload:
+        raise MalformedKey("The payload is empty.")
+    if len(signature) != SIGNATURE_LENGTH:
+        raise MalformedKey("The signature is not 64 bytes long.")
+    return Envelope(payload=payload, signature=signature)
+
+
+def check_envelope_signature(
+    envelope: Envelope, context: bytes, kid: str, trusted: Mapping[str, PublicKey], what: str
+) -> PublicKey:
+    """Return the trusted key that signed ``envelope`` (kid lookup, then signature).
+
+    Raises UnknownKeyId when ``kid`` is not trusted, BadSignature when the signature fails.
+    """
+    public_key = trusted.get(kid)
+    if public_key is None:
+        raise UnknownKeyId(f"The {what} was signed by key {kid}, which is not trusted here.")
+    try:
+        public_key.verify_signature(envelope.signature, context + envelope.payload)
+    except BadSignature:
+        raise BadSignature(f"The {what}'s signature does not match its content.") from None
+    return public_key
