@@ -37,10 +37,12 @@ def _mac(secret: bytes, timestamp: str) -> str:
 class TimeAnchor:
     """The latest verification time seen on this machine, persisted to a MAC'd file."""
 
-    def __init__(self, path: Path, secret: bytes, latest_seen: datetime | None = None) -> None:
-        if not secret:
-            raise ValueError("the time anchor needs a non-empty secret")
-        self.path = Path(path)
+    def __init__(
+        self, path: Path | None, secret: bytes, latest_seen: datetime | None = None
+    ) -> None:
+        if path is not None and not secret:
+            raise ValueError("a time anchor file needs a non-empty secret")
+        self.path = None if path is None else Path(path)
         self._secret = secret
         self._latest_seen = (
             None if latest_seen is None else enc.check_aware(latest_seen, "latest_seen")
@@ -72,6 +74,11 @@ class TimeAnchor:
         except ValueError:  # pragma: no cover - a genuine MAC implies we wrote it
             raise ClockRollback("The time anchor file has been altered.") from None
         return cls(path, secret, latest)
+
+    @classmethod
+    def in_memory(cls, latest_seen: datetime | None = None) -> TimeAnchor:
+        """Return an anchor that is never saved (for tests and short-lived processes)."""
+        return cls(None, b"", latest_seen)
 
     @property
     def latest_seen(self) -> datetime | None:
@@ -106,7 +113,8 @@ class TimeAnchor:
             self._save()
 
     def _save(self) -> None:
-        assert self._latest_seen is not None
+        if self.path is None or self._latest_seen is None:
+            return
         timestamp = enc.format_timestamp(self._latest_seen)
         line = f"{_HEADER} {timestamp} {_mac(self._secret, timestamp)}\n"
         self.path.parent.mkdir(parents=True, exist_ok=True)
