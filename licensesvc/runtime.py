@@ -1,0 +1,46 @@
+"""What a running licensesvc holds: settings, engine, session factory and clock. Shared by the
+web app and the CLI so both build service contexts the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from .config import Settings
+from .db import make_engine, make_sessionmaker
+from .services.context import Actor, ServiceContext, utcnow
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, clock: Callable[[], datetime] | None = None
+    ) -> Runtime:
+        engine = make_engine(settings.database_url)
+        return cls(settings, engine, make_sessionmaker(engine), clock or utcnow)
+
+    def context(self, session: Session, actor: Actor) -> ServiceContext:
+        return ServiceContext(session, self.settings, actor, self.clock)
+
+    @contextmanager
+    def unit_of_work(self, actor: Actor) -> Iterator[ServiceContext]:
+        """A session for one unit of work: committed when the block ends normally, rolled back
+        when it raises."""
+        with self.sessions() as session:
+            try:
+                yield self.context(session, actor)
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise

@@ -1,0 +1,183 @@
+"""The tamper-evident audit trail: every change of state appends a record in the same
+transaction, each record carrying the SHA-256 of the one before it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from licensesvc.models import AuditRecord
+
+from .context import ServiceContext
+
+GENESIS = "0" * 64
+#: the PostgreSQL advisory lock that serializes appends to the chain
+_AUDIT_LOCK_ID = 0x4C_53_56_43_41_55  # "LSVCAU"
+
+
+def record_hash(
+    *,
+    id: int,
+    prev_hash: str,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    customer_id: int | None,
+    reason: str | None,
+    details: dict[str, Any],
+) -> str:
+    """Return the hex SHA-256 over a record's canonical JSON, its own id and the previous hash
+    included, so an edit, a deletion or a reordering breaks the chain."""
+    body = json.dumps(
+        {
+            "id": id,
+            "prev_hash": prev_hash,
+            "at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "actor": actor,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "customer_id": customer_id,
+            "reason": reason,
+            "details": details,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def append(
+    ctx: ServiceContext,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    *,
+    customer_id: int | None = None,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditRecord:
+    """Append one record to the trail (flushes, does not commit) and return it."""
+    session = ctx.session
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK_ID})
+    last = session.execute(
+        select(AuditRecord.id, AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)
+    ).first()
+    prev_hash = last.hash if last else GENESIS
+    next_id = (last.id + 1) if last else 1
+    details = json.loads(json.dumps(details or {}, default=str))
+    at = ctx.now()
+    rec = AuditRecord(
+        id=next_id,
+        at=at,
+        actor=ctx.actor.label,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        customer_id=customer_id,
+        reason=reason,
+        details=details,
+        prev_hash=prev_hash,
+    )
+    rec.hash = record_hash(
+        id=next_id,
+        prev_hash=prev_hash,
+        at=at,
+        actor=rec.actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=rec.entity_id,
+        customer_id=customer_id,
+        reason=reason,
+        details=details,
+    )
+    session.add(rec)
+    session.flush()
+    return rec
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    records: int
+    first_bad_id: int | None = None
+    problem: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "records": self.records,
+            "first_bad_id": self.first_bad_id,
+            "problem": self.problem,
+        }
+
+
+def verify_chain(session: Session) -> ChainReport:
+    """Walk the trail in order and return a report naming the first record that was edited,
+    deleted (the record after the gap) or reordered."""
+    prev = GENESIS
+    expected_id = 1
+    count = 0
+    for rec in session.scalars(select(AuditRecord).order_by(AuditRecord.id)):
+        count += 1
+        if rec.id != expected_id:
+            return ChainReport(
+                False, count, rec.id, f"record {expected_id} is missing (deleted or reordered)"
+            )
+        if rec.prev_hash != prev:
+            return ChainReport(
+                False,
+                count,
+                rec.id,
+                "does not chain onto the record before it (deleted or reordered)",
+            )
+        digest = record_hash(
+            id=rec.id,
+            prev_hash=rec.prev_hash,
+            at=rec.at,
+            actor=rec.actor,
+            action=rec.action,
+            entity_type=rec.entity_type,
+            entity_id=rec.entity_id,
+            customer_id=rec.customer_id,
+            reason=rec.reason,
+            details=rec.details,
+        )
+        if digest != rec.hash:
+            return ChainReport(False, count, rec.id, "its content was edited after it was written")
+        prev = rec.hash
+        expected_id += 1
+    return ChainReport(True, count)
+
+
+def list_records(
+    session: Session,
+    *,
+    customer_id: int | None = None,
+    entity: str | None = None,
+    limit: int = 100,
+) -> list[AuditRecord]:
+    """Return the newest records first, optionally for one customer or one entity
+    ("key:SERIAL", "case:CASE")."""
+    query = select(AuditRecord).order_by(AuditRecord.id.desc()).limit(limit)
+    if customer_id is not None:
+        query = query.where(AuditRecord.customer_id == customer_id)
+    if entity:
+        etype, _, eid = entity.partition(":")
+        query = query.where(AuditRecord.entity_type == etype, AuditRecord.entity_id == eid)
+    return list(session.scalars(query))
+
+
+def count_records(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(AuditRecord)) or 0

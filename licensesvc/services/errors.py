@@ -1,0 +1,102 @@
+"""One rooted tree of domain errors. Each carries a stable `code` (the API's problem `code`,
+the CLI's one-line message) and the HTTP status the API maps it to. Services raise these and
+nothing HTTP-specific; the API and CLI translate them at their boundary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    code = "error"
+    status = 400
+    title = "Request failed"
+
+    def __init__(self, message: str, *, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra or {}
+
+
+class NotFound(ServiceError):
+    code = "not_found"
+    status = 404
+    title = "Not found"
+
+
+class Unauthorized(ServiceError):
+    code = "unauthorized"
+    status = 401
+    title = "Authentication required"
+
+
+class Forbidden(ServiceError):
+    code = "forbidden"
+    status = 403
+    title = "Forbidden"
+
+
+class ValidationFailed(ServiceError):
+    code = "validation_error"
+    status = 422
+    title = "Invalid request"
+
+
+class Conflict(ServiceError):
+    code = "conflict"
+    status = 409
+    title = "Conflict"
+
+
+class InvalidState(ServiceError):
+    """The thing exists but is not in a state that allows this (e.g. escalating a granted case)."""
+
+    code = "invalid_state"
+    status = 409
+    title = "Not possible in the current state"
+
+
+class NotConfigured(ServiceError):
+    code = "not_configured"
+    status = 503
+    title = "Service not configured"
+
+
+#: refusal codes in the order of precedence: where several apply, the first wins
+REFUSAL_ORDER = (
+    "contract_expired",
+    "maintenance_lapsed",
+    "plan_not_eligible",
+    "validation_error",
+    "invalid_window",
+    "quota_exceeded",
+)
+REFUSAL_STATUS = {
+    "contract_expired": 403,
+    "maintenance_lapsed": 403,
+    "plan_not_eligible": 403,
+    "validation_error": 422,
+    "invalid_window": 422,
+    "quota_exceeded": 409,
+}
+REFUSAL_TITLES = {
+    "contract_expired": "Contract expired",
+    "maintenance_lapsed": "Maintenance lapsed",
+    "plan_not_eligible": "Not included in the plan",
+    "validation_error": "Invalid request",
+    "invalid_window": "Invalid date window",
+    "quota_exceeded": "Quota exceeded",
+}
+
+
+class KeyRequestRefused(ServiceError):
+    """Policy refused a key request; the case is recorded and its number travels with this."""
+
+    def __init__(self, code: str, message: str, case_number: str | None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = REFUSAL_STATUS[code]
+        self.title = REFUSAL_TITLES[code]
+        self.case_number = case_number
+        if case_number:
+            self.extra["case_number"] = case_number

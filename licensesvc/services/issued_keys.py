@@ -1,0 +1,337 @@
+"""Signed keys: issuance (called by the key-request policy), listing, revocation, online
+verification with a signed answer, and the signed revocation list."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+
+import keys
+from licensesvc.models import PRIMARY_KINDS, IssuedKey, License
+
+from . import audit
+from .context import ServiceContext
+from .errors import InvalidState, NotConfigured, NotFound, ValidationFailed
+from .signing import active_record, active_signer, load_private, trusted_public_keys
+
+if TYPE_CHECKING:
+    from .entitlements import Standing
+
+_SERIAL_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+#: domain separation for the signed answers of POST /v1/keys/verify
+VERIFY_ANSWER_CONTEXT = b"licensesvc/verify-answer/v1\n"
+
+
+def new_serial() -> str:
+    groups = ["".join(secrets.choice(_SERIAL_ALPHABET) for _ in range(4)) for _ in range(4)]
+    return "SN-" + "-".join(groups)
+
+
+def effective_status(key: IssuedKey, now: datetime) -> str:
+    """The key's status as a user sees it: revoked, superseded, expired or active."""
+    if key.status in ("revoked", "superseded"):
+        return key.status
+    if key.expires_at is not None and key.expires_at < now:
+        return "expired"
+    return "active"
+
+
+def issue_signed_key(
+    ctx: ServiceContext,
+    lic: License,
+    st: Standing,
+    *,
+    kind: str,
+    case_number: str | None,
+    reason: str | None,
+    dr_test_date: date | None,
+    host: str | None,
+    not_before: datetime,
+    expires_at: datetime | None,
+    claim_quota: Callable[[str, datetime | None], bool],
+) -> IssuedKey | None:
+    """Sign and store a key for lic (policy has already decided). A standard or replacement key
+    supersedes the license's active one, which stays usable for the configured overlap.
+    Returns None when claim_quota reports the quota full. Raises NotConfigured (no signing
+    key)."""
+    try:
+        signer_rec = active_record(ctx)
+    except NotFound:
+        raise NotConfigured(
+            "no active signing key; an analyst runs `licensesvc signing-key generate` first"
+        ) from None
+    signer = load_private(ctx, signer_rec)
+    now = ctx.now()
+    serial = new_serial()
+    if not claim_quota(serial, expires_at):
+        return None
+
+    key_host = (host or lic.host).lower()
+    failover = lic.failover_host
+    if kind == "replacement" and host and key_host not in (lic.host, lic.failover_host):
+        # "moved server": the license follows the key to its new host
+        audit.append(
+            ctx,
+            "license.host_moved",
+            "license",
+            lic.id,
+            customer_id=lic.customer_id,
+            details={"from": lic.host, "to": key_host, "case_number": case_number},
+        )
+        lic.host = key_host
+    if kind == "dr_test":
+        failover = None  # the DR host is the only host of a DR-test key
+    elif key_host == failover:
+        failover = lic.host
+
+    supersedes: IssuedKey | None = None
+    if kind in PRIMARY_KINDS:
+        supersedes = ctx.session.scalar(
+            select(IssuedKey).where(
+                IssuedKey.license_id == lic.id,
+                IssuedKey.status == "active",
+                IssuedKey.kind.in_(PRIMARY_KINDS),
+            )
+        )
+    if supersedes is not None:
+        supersedes.status = "superseded"
+        supersedes.superseded_by = serial
+        overlap_end = now + timedelta(days=ctx.policy.replacement_overlap_days)
+        if supersedes.expires_at is not None:
+            overlap_end = min(overlap_end, supersedes.expires_at)
+        supersedes.usable_until = overlap_end
+        ctx.session.flush()  # the partial unique index allows one active primary key
+
+    contract = st.contract
+    claims = keys.Claims(
+        serial=serial,
+        license_id=str(lic.id),
+        customer_id=str(lic.customer_id),
+        customer_name=st.customer.name,
+        product=lic.product,
+        kind=kind,
+        agents=lic.agents,
+        jobs=lic.jobs,
+        host=key_host,
+        failover_host=failover,
+        issued_at=now,
+        not_before=not_before,
+        expires_at=expires_at,
+        maintenance_until=contract.paid_through if contract else now.date(),
+        reason=reason if kind == "temporary" else None,
+        supersedes=supersedes.serial if supersedes else None,
+        case_number=case_number,
+    )
+    text = keys.sign_key(claims, signer)
+    signed = keys.decode_unverified(text)
+    key = IssuedKey(
+        serial=serial,
+        license_id=lic.id,
+        customer_id=lic.customer_id,
+        contract_id=contract.id if contract else None,
+        case_number=case_number,
+        kind=kind,
+        reason=claims.reason,
+        dr_test_date=dr_test_date,
+        status="active",
+        key_text=text,
+        claims=signed.to_dict(),
+        signing_kid=signer_rec.kid,
+        issued_at=now,
+        not_before=not_before,
+        expires_at=expires_at,
+        supersedes=claims.supersedes,
+    )
+    ctx.session.add(key)
+    ctx.session.flush()
+    audit.append(
+        ctx,
+        "key.issued",
+        "key",
+        serial,
+        customer_id=lic.customer_id,
+        details={
+            "kind": kind,
+            "license_id": lic.id,
+            "case_number": case_number,
+            "kid": signer_rec.kid,
+            "host": key_host,
+            "not_before": not_before,
+            "expires_at": expires_at,
+            "supersedes": claims.supersedes,
+        },
+    )
+    if supersedes is not None:
+        audit.append(
+            ctx,
+            "key.superseded",
+            "key",
+            supersedes.serial,
+            customer_id=lic.customer_id,
+            details={"by": serial, "usable_until": supersedes.usable_until},
+        )
+    return key
+
+
+def get_key(ctx: ServiceContext, serial: str) -> IssuedKey:
+    """Return the key. Raises NotFound (also for another customer's key)."""
+    key = ctx.session.scalar(select(IssuedKey).where(IssuedKey.serial == serial))
+    if key is None:
+        raise NotFound(f"key {serial} not found")
+    ctx.actor.check_customer(key.customer_id, f"key {serial}")
+    return key
+
+
+def list_keys(
+    ctx: ServiceContext,
+    *,
+    customer_id: int | None = None,
+    license_id: int | None = None,
+    limit: int = 500,
+) -> list[IssuedKey]:
+    query = select(IssuedKey).order_by(IssuedKey.id.desc()).limit(limit)
+    if ctx.actor.kind == "customer":
+        customer_id = ctx.actor.customer_id
+    if customer_id is not None:
+        query = query.where(IssuedKey.customer_id == customer_id)
+    if license_id is not None:
+        query = query.where(IssuedKey.license_id == license_id)
+    return list(ctx.session.scalars(query))
+
+
+def revoke_key(ctx: ServiceContext, serial: str, reason: str) -> IssuedKey:
+    """Revoke a key: it fails online verification at once and appears on the next revocation
+    list. Raises NotFound, InvalidState (already revoked), ValidationFailed (no reason)."""
+    ctx.actor.require_analyst()
+    if not reason or not reason.strip():
+        raise ValidationFailed("revoking a key needs a written reason")
+    key = get_key(ctx, serial)
+    if key.status == "revoked":
+        raise InvalidState(f"key {serial} was already revoked on {key.revoked_at:%Y-%m-%d}")
+    previous = key.status
+    key.status = "revoked"
+    key.revoked_at = ctx.now()
+    key.revoked_reason = reason
+    ctx.session.flush()
+    audit.append(
+        ctx,
+        "key.revoked",
+        "key",
+        serial,
+        customer_id=key.customer_id,
+        reason=reason,
+        details={"previous_status": previous},
+    )
+    return key
+
+
+def license_file_for(key: IssuedKey) -> str:
+    return keys.license_file(key.key_text)
+
+
+def verify_online(
+    ctx: ServiceContext,
+    key_text: str,
+    *,
+    nonce: str | None = None,
+    product: str | None = None,
+    host: str | None = None,
+) -> dict[str, Any]:
+    """Check a key against this server's public keys and its own record, and return the answer
+    signed by the server's active key (so the caller can keep it as offline proof). Reveals
+    nothing beyond the key's own status: claims only when the signature is genuine."""
+    now = ctx.now()
+    trusted = trusted_public_keys(ctx)
+    claims: keys.Claims | None
+    code = "valid"
+    try:
+        claims = keys.verify(key_text, trusted, at=now, product=product, host=host)
+    except keys.LicenseKeyError as exc:
+        claims = exc.claims
+        code = exc.code
+    status = "unknown"
+    record: IssuedKey | None = None
+    if claims is not None:
+        record = ctx.session.scalar(select(IssuedKey).where(IssuedKey.serial == claims.serial))
+        # the text must be the one we issued, not just carry a known serial
+        if record is not None and keys.decode_unverified(record.key_text) != claims:
+            record = None
+    usable_until: datetime | None = None
+    if record is not None:
+        status = effective_status(record, now)
+        if code == "valid":
+            if status == "revoked":
+                code = "revoked"
+            elif status == "superseded":
+                usable_until = record.usable_until
+                if usable_until is not None and usable_until < now:
+                    code = "superseded"
+    elif claims is not None and code == "valid":
+        code = "unknown_serial"
+    body: dict[str, Any] = {
+        "valid": code == "valid",
+        "code": code,
+        "status": status,
+        "checked_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "nonce": nonce,
+    }
+    if claims is not None:
+        body["serial"] = claims.serial
+        body["claims"] = claims.to_dict()
+    if usable_until is not None:
+        body["usable_until"] = usable_until.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return sign_answer(ctx, body)
+
+
+def sign_answer(ctx: ServiceContext, body: dict[str, Any]) -> dict[str, Any]:
+    """Add `kid` and `signature` (Ed25519 over VERIFY_ANSWER_CONTEXT + the canonical JSON of
+    the body with kid, without signature) to an answer."""
+    try:
+        rec = active_record(ctx)
+    except NotFound:
+        raise NotConfigured("no active signing key") from None
+    private = serialization.load_pem_private_key(
+        rec.private_key_encrypted, ctx.settings.signing_key_passphrase.encode()
+    )
+    assert isinstance(private, Ed25519PrivateKey)
+    body = dict(body, kid=rec.kid)
+    signature = private.sign(VERIFY_ANSWER_CONTEXT + canonical_json(body))
+    body["signature"] = base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
+    return body
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def signed_revocation_list(ctx: ServiceContext) -> str:
+    """Return the revocation list (revoked keys, and superseded keys whose overlap has ended)
+    signed by the active key, valid until now + policy.revocation_list_days."""
+    now = ctx.now()
+    rows = ctx.session.scalars(
+        select(IssuedKey)
+        .where(IssuedKey.status.in_(("revoked", "superseded")))
+        .order_by(IssuedKey.serial)
+    )
+    entries = []
+    for key in rows:
+        if key.status == "revoked":
+            entries.append(
+                keys.RevokedEntry(key.serial, "revoked", key.revoked_at or now, key.revoked_reason)
+            )
+        elif key.usable_until is not None and key.usable_until <= now:
+            entries.append(keys.RevokedEntry(key.serial, "superseded", key.usable_until, None))
+    rl = keys.RevocationList(
+        issued_at=now,
+        next_update=now + timedelta(days=ctx.policy.revocation_list_days),
+        entries=tuple(entries),
+    )
+    return keys.sign_revocation_list(rl, active_signer(ctx))

@@ -1,0 +1,196 @@
+"""Shared fixtures: a real database (SQLite file, or PostgreSQL when
+LICENSESVC_TEST_DATABASE_URL names one), each test inside an outer transaction that is rolled
+back, a controllable clock, and service contexts for analysts and customers."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
+
+from licensesvc.config import Policy, Settings
+from licensesvc.db import make_engine
+from licensesvc.migrate import upgrade
+from licensesvc.services.context import Actor, ServiceContext
+
+PG_ENV = "LICENSESVC_TEST_DATABASE_URL"
+START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # a Monday, 10:00 in New York
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.current = now
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, **kwargs: float) -> datetime:
+        self.current += timedelta(**kwargs)
+        return self.current
+
+    def set(self, when: datetime) -> None:
+        self.current = when
+
+    @property
+    def today(self) -> date:
+        return self.current.date()
+
+
+def fresh_database_url(tmp_path: Path, label: str = "db") -> Iterator[str]:
+    """Yield the URL of an empty database of the kind under test, dropped afterwards."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        yield f"sqlite:///{tmp_path / f'{label}.sqlite3'}"
+        return
+    name = f"lsvc_{label}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
+                {"n": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from fresh_database_url(tmp_path_factory.mktemp("db"), "suite")
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = make_engine(database_url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session whose every commit lands in a savepoint of an outer transaction that is rolled
+    back after the test: each test starts from an empty database."""
+    connection = engine.connect()
+    outer = connection.begin()
+    sess = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    try:
+        yield sess
+    finally:
+        sess.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        secret_key="test-secret-" + secrets.token_hex(8),
+        signing_key_passphrase="test-passphrase",
+        data_dir=tmp_path,
+        policy=Policy(),
+    )
+
+
+@dataclass
+class Contexts:
+    """Builds service contexts that share one session, settings and clock."""
+
+    session: Session
+    settings: Settings
+    clock: FakeClock
+
+    def analyst(self, name: str = "alice") -> ServiceContext:
+        return ServiceContext(self.session, self.settings, Actor.analyst(name), self.clock)
+
+    def customer(self, customer_id: int) -> ServiceContext:
+        return ServiceContext(self.session, self.settings, Actor.customer(customer_id), self.clock)
+
+    def with_policy(self, **changes: object) -> Contexts:
+        return Contexts(self.session, self.settings.with_policy(**changes), self.clock)
+
+
+@pytest.fixture
+def contexts(session: Session, settings: Settings, clock: FakeClock) -> Contexts:
+    return Contexts(session, settings, clock)
+
+
+@pytest.fixture
+def analyst(contexts: Contexts) -> ServiceContext:
+    """An analyst's context with a signing key in place."""
+    from licensesvc.services.signing import generate_signing_key
+
+    ctx = contexts.analyst()
+    generate_signing_key(ctx)
+    return ctx
+
+
+@dataclass
+class World:
+    """A Base and a Premium customer, each with an active contract, paid maintenance and a
+    license, as most stories start."""
+
+    base_customer: int
+    base_contract: int
+    base_license: int
+    premium_customer: int
+    premium_contract: int
+    premium_license: int
+
+
+@pytest.fixture
+def world(analyst: ServiceContext, clock: FakeClock) -> World:
+    from licensesvc.services import customers
+
+    today = clock.today
+    ids: list[int] = []
+    for name, plan, region in (("Acme", "base", "na"), ("Globex", "premium", "emea")):
+        c = customers.create_customer(analyst, name, region)
+        k = customers.create_contract(
+            analyst,
+            c.id,
+            plan,
+            today - timedelta(days=30),
+            today + timedelta(days=335),
+            today + timedelta(days=335),
+        )
+        lic = customers.create_license(
+            analyst,
+            c.id,
+            "JAMS Scheduler",
+            10,
+            1000,
+            f"sched.{name.lower()}.example",
+            failover_host=f"dr.{name.lower()}.example",
+        )
+        ids += [c.id, k.id, lic.id]
+    return World(*ids)
+
+
+MakeCtx = Callable[[int], ServiceContext]
