@@ -92,8 +92,8 @@ class TimeAnchor:
         """
         now = enc.check_aware(now, "now")
         latest = self._latest_seen
-        # now + tolerance < latest, written so that year 1 cannot underflow.
-        if latest is not None and now + ROLLBACK_TOLERANCE < latest:
+        # A difference, not a sum, so that year 1 or 9999 cannot overflow.
+        if latest is not None and latest - now > ROLLBACK_TOLERANCE:
             raise ClockRollback(
                 f"The clock says {enc.format_timestamp(now)}, but "
                 f"{enc.format_timestamp(latest)} was already seen here.",

@@ -204,14 +204,14 @@ def verify(
     # 4. Clock rollback against the anchor (which then remembers this time).
     if anchor is not None:
         anchor.check_and_advance(moment, claims=claims)
-    # 5. Not valid yet (with clock skew).
-    if moment + CLOCK_SKEW < claims.not_before:
+    # 5. Not valid yet (with clock skew). Differences, not sums: year 1 or 9999 can't overflow.
+    if claims.not_before - moment > CLOCK_SKEW:
         raise NotYetValid(
             f"The license key is not valid before {enc.format_timestamp(claims.not_before)}.",
             claims=claims,
         )
-    # 6. Expired (with clock skew). Compared as at - skew so year 9999 cannot overflow.
-    if claims.expires_at is not None and moment - CLOCK_SKEW > claims.expires_at:
+    # 6. Expired (with clock skew).
+    if claims.expires_at is not None and moment - claims.expires_at > CLOCK_SKEW:
         raise Expired(
             f"The license key expired at {enc.format_timestamp(claims.expires_at)}.",
             claims=claims,

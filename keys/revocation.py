@@ -152,7 +152,7 @@ def sign_revocation_list(rl: RevocationList, signing_key: SigningKey) -> str:
 def check_not_stale(rl: RevocationList, at: datetime, *, claims: Claims | None = None) -> None:
     """Return None if ``rl`` is current at ``at``; raise StaleRevocationList if it is past
     ``next_update`` plus CLOCK_SKEW."""
-    if at - CLOCK_SKEW > rl.next_update:
+    if at - rl.next_update > CLOCK_SKEW:
         raise StaleRevocationList(
             "The revocation list was due to be replaced at "
             f"{enc.format_timestamp(rl.next_update)}; fetch a current one.",

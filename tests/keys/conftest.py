@@ -1,0 +1,11 @@
+"""Fixtures for the keys tests. The repository root goes on sys.path so ``import keys`` works
+without installing the project."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
