@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, g, jsonify
+from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -27,12 +28,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             session.close()
 
     @app.get("/healthz")
-    def healthz() -> object:
+    def healthz() -> ResponseReturnValue:
         """Liveness: the process answers."""
         return jsonify(status="ok")
 
     @app.get("/readyz")
-    def readyz() -> object:
+    def readyz() -> ResponseReturnValue:
         """Readiness: the database answers."""
         try:
             db_session().execute(text("SELECT 1"))
