@@ -1,0 +1,440 @@
+'use strict';
+// A licensesvc license-key verifier written from docs/key-format.md alone.
+// Node >= 18, built-in `crypto` only. Section numbers below refer to that spec.
+
+const crypto = require('node:crypto');
+
+const CLOCK_SKEW_MS = 5 * 60 * 1000; // section 7
+const ROLLBACK_TOLERANCE_MS = 60 * 60 * 1000; // section 9
+const MAX_INPUT_LENGTH = 32768;
+const MAX_SAFE = Number.MAX_SAFE_INTEGER; // 2^53 - 1
+const WHITESPACE = '\t\n\v\f\r ';
+const KINDS = ['standard', 'replacement', 'dr_test', 'temporary'];
+const REASONS = ['infrastructure_change', 'upgrade_patching', 'seasonal_testing', 'usage_spike'];
+const FILE_BEGIN = '-----BEGIN LICENSESVC LICENSE-----';
+const FILE_END = '-----END LICENSESVC LICENSE-----';
+
+const KEY = { prefix: 'LK1.', context: Buffer.from('licensesvc/key/v1\n', 'ascii') };
+const REVOCATION = {
+  prefix: 'LRL1.',
+  context: Buffer.from('licensesvc/revocation-list/v1\n', 'ascii'),
+};
+const ROTATION = {
+  prefix: 'LROT1.',
+  context: Buffer.from('licensesvc/key-rotation/v1\n', 'ascii'),
+};
+
+const CLAIM_MEMBERS = [
+  'agents', 'case_number', 'customer_id', 'customer_name', 'expires_at', 'failover_host',
+  'host', 'issued_at', 'jobs', 'kid', 'kind', 'license_id', 'maintenance_until', 'not_before',
+  'product', 'reason', 'serial', 'supersedes', 'version',
+];
+
+class LicenseKeyError extends Error {
+  constructor(code, message, claims = null) {
+    super(message);
+    this.code = code;
+    this.claims = claims;
+  }
+}
+
+// Thrown inside decoding; turned into `malformed` at the boundary.
+class Invalid extends Error {}
+
+function fail(why) {
+  throw new Invalid(why);
+}
+
+function strip(text) {
+  let start = 0;
+  let end = text.length;
+  while (start < end && WHITESPACE.includes(text[start])) start += 1;
+  while (end > start && WHITESPACE.includes(text[end - 1])) end -= 1;
+  return text.slice(start, end);
+}
+
+// Section 3: unpadded base64url, exactly one encoding.
+function b64urlDecode(text) {
+  if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) fail('not base64url');
+  const bytes = Buffer.from(text, 'base64url');
+  if (bytes.toString('base64url') !== text) fail('non-canonical base64url');
+  return bytes;
+}
+
+// Section 1: kid = hex(SHA-256(raw public key)[0:16]).
+function publicKeyFromPem(pem) {
+  const key = crypto.createPublicKey(pem);
+  if (key.asymmetricKeyType !== 'ed25519') throw new Error('not an Ed25519 public key');
+  const raw = Buffer.from(key.export({ format: 'jwk' }).x, 'base64url');
+  return { key, raw, kid: kidOf(raw) };
+}
+
+function publicKeyFromRaw(raw) {
+  if (raw.length !== 32) fail('a public key is 32 bytes');
+  // SubjectPublicKeyInfo prefix for Ed25519 (RFC 8410) followed by the raw key.
+  const der = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw]);
+  const key = crypto.createPublicKey({ key: der, format: 'der', type: 'spki' });
+  return { key, raw, kid: kidOf(raw) };
+}
+
+function kidOf(raw) {
+  return crypto.createHash('sha256').update(raw).digest().subarray(0, 16).toString('hex');
+}
+
+function trustedByKid(trusted) {
+  const byKid = new Map();
+  for (const item of trusted) {
+    const key = typeof item === 'string' || Buffer.isBuffer(item) ? publicKeyFromPem(item) : item;
+    byKid.set(key.kid, key);
+  }
+  return byKid;
+}
+
+// Section 4 value types.
+function checkText(value, what) {
+  if (typeof value !== 'string') fail(`${what} must be a string`);
+  const codePoints = [...value];
+  if (codePoints.length < 1 || codePoints.length > 256) fail(`${what} length`);
+  for (const ch of codePoints) {
+    const cp = ch.codePointAt(0);
+    if (cp >= 0xd800 && cp <= 0xdfff) fail(`${what} has a lone surrogate`);
+  }
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(value)) fail(`${what} has a control char`);
+  return value;
+}
+
+function checkOptionalText(value, what) {
+  return value === null ? null : checkText(value, what);
+}
+
+function checkInteger(value, what) {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > MAX_SAFE) {
+    fail(`${what} must be an integer`);
+  }
+  return value;
+}
+
+function checkKid(value, what = 'kid') {
+  if (typeof value !== 'string' || !/^[0-9a-f]{32}$/.test(value)) fail(`${what} is not a kid`);
+  return value;
+}
+
+function checkEnum(value, allowed, what) {
+  if (typeof value !== 'string' || !allowed.includes(value)) fail(`${what} is not allowed`);
+  return value;
+}
+
+function civil(year, month, day, hour, minute, second) {
+  if (year < 1 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) {
+    fail('date out of range');
+  }
+  const d = new Date(0);
+  d.setUTCFullYear(year, month - 1, day); // setUTCFullYear: no 1900 offset for years < 100
+  d.setUTCHours(hour, minute, second, 0);
+  if (d.getUTCFullYear() !== year || d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day) {
+    fail('no such day');
+  }
+  return d.getTime();
+}
+
+// Returns milliseconds since the epoch.
+function parseTimestamp(value) {
+  const m = typeof value === 'string' && /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/.exec(value);
+  if (!m) fail('not a timestamp');
+  return civil(...m.slice(1).map(Number));
+}
+
+function checkDate(value) {
+  const m = typeof value === 'string' && /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!m) fail('not a date');
+  civil(Number(m[1]), Number(m[2]), Number(m[3]), 0, 0, 0);
+  return value; // YYYY-MM-DD strings compare correctly as strings
+}
+
+function requireMembers(obj, members, what) {
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) fail(`${what} not an object`);
+  const names = Object.keys(obj).sort();
+  const want = [...members].sort();
+  if (names.length !== want.length || names.some((name, i) => name !== want[i])) {
+    fail(`${what} members`);
+  }
+}
+
+// Section 4: canonical JSON. Objects are rebuilt with members in sorted order; JSON.stringify
+// then writes no whitespace, escapes only what section 4 allows for our (checked) values.
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const names = Object.keys(value).sort();
+    return `{${names.map((n) => `${JSON.stringify(n)}:${canonical(value[n])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function parsePayload(payload) {
+  const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(payload);
+  return JSON.parse(text);
+}
+
+// Section 2/3: PREFIX || b64url(payload) || "." || b64url(signature)
+function tooLong(text) {
+  // The limit counts Unicode code points; UTF-16 length is an upper bound of that.
+  return text.length > MAX_INPUT_LENGTH && [...text].length > MAX_INPUT_LENGTH;
+}
+
+function openEnvelope(domain, text) {
+  if (typeof text !== 'string') fail('not text');
+  if (tooLong(text)) fail('too long');
+  const stripped = strip(text);
+  if (!stripped.startsWith(domain.prefix)) fail('wrong prefix');
+  const parts = stripped.slice(domain.prefix.length).split('.');
+  if (parts.length !== 2) fail('two parts expected');
+  const payload = b64urlDecode(parts[0]);
+  const signature = b64urlDecode(parts[1]);
+  if (payload.length === 0) fail('empty payload');
+  if (signature.length !== 64) fail('signature is not 64 bytes');
+  return { payload, signature };
+}
+
+function requireCanonical(obj, payload) {
+  if (!Buffer.from(canonical(obj), 'utf8').equals(payload)) fail('not canonical');
+}
+
+// Section 5.
+function claimsFromPayload(payload) {
+  const obj = parsePayload(payload);
+  requireMembers(obj, CLAIM_MEMBERS, 'key payload');
+  if (obj.version !== 1) fail('unsupported version');
+  for (const name of ['serial', 'license_id', 'customer_id', 'customer_name', 'product', 'host']) {
+    checkText(obj[name], name);
+  }
+  for (const name of ['failover_host', 'supersedes', 'case_number']) {
+    checkOptionalText(obj[name], name);
+  }
+  checkEnum(obj.kind, KINDS, 'kind');
+  if (obj.reason !== null) checkEnum(obj.reason, REASONS, 'reason');
+  checkInteger(obj.agents, 'agents');
+  checkInteger(obj.jobs, 'jobs');
+  checkKid(obj.kid);
+  parseTimestamp(obj.issued_at);
+  const notBefore = parseTimestamp(obj.not_before);
+  checkDate(obj.maintenance_until);
+  if (obj.expires_at !== null && parseTimestamp(obj.expires_at) <= notBefore) {
+    fail('expires_at must be later than not_before');
+  }
+  requireCanonical(obj, payload);
+  return obj;
+}
+
+// Section 6.
+function renderLicenseFile(claims, textKey) {
+  const shown = (value, absent = 'none') => (value === null ? absent : String(value));
+  const keyLines = [];
+  for (let i = 0; i < textKey.length; i += 64) keyLines.push(textKey.slice(i, i + 64));
+  return [
+    FILE_BEGIN,
+    `Customer: ${claims.customer_name} (${claims.customer_id})`,
+    `Product: ${claims.product}`,
+    `License ID: ${claims.license_id}`,
+    `Kind: ${claims.kind}`,
+    `Reason: ${shown(claims.reason)}`,
+    `Agents: ${claims.agents}`,
+    `Jobs: ${claims.jobs}`,
+    `Host: ${claims.host}`,
+    `Failover host: ${shown(claims.failover_host)}`,
+    `Valid from: ${claims.not_before}`,
+    `Expires: ${shown(claims.expires_at, 'never (perpetual)')}`,
+    `Maintenance until: ${claims.maintenance_until}`,
+    `Serial: ${claims.serial}`,
+    `Supersedes: ${shown(claims.supersedes)}`,
+    `Case: ${shown(claims.case_number)}`,
+    `Issued at: ${claims.issued_at}`,
+    `Signing key ID: ${claims.kid}`,
+    `Format version: ${claims.version}`,
+    '',
+    ...keyLines,
+    FILE_END,
+  ].join('\n') + '\n';
+}
+
+// Section 7 step 1: either form.
+function decode(keyOrFile) {
+  try {
+    if (typeof keyOrFile !== 'string') fail('not text');
+    if (tooLong(keyOrFile)) fail('too long');
+    const normalized = strip(keyOrFile.split('\r\n').join('\n'));
+    if (!normalized.startsWith(FILE_BEGIN)) {
+      const envelope = openEnvelope(KEY, normalized);
+      return { envelope, claims: claimsFromPayload(envelope.payload) };
+    }
+    const lines = normalized.split('\n');
+    if (lines.length < 3 || lines[0] !== FILE_BEGIN || lines[lines.length - 1] !== FILE_END) {
+      fail('BEGIN/END lines');
+    }
+    const blank = lines.indexOf('');
+    if (blank < 0) fail('no blank line');
+    const textKey = lines.slice(blank + 1, -1).join('');
+    const envelope = openEnvelope(KEY, textKey);
+    const claims = claimsFromPayload(envelope.payload);
+    if (strip(renderLicenseFile(claims, textKey)) !== normalized) fail('file does not re-render');
+    return { envelope, claims };
+  } catch (err) {
+    // Any error while decoding, expected or not, is `malformed`; never an acceptance.
+    throw new LicenseKeyError('malformed', `The license key is malformed (${err.message}).`);
+  }
+}
+
+// Steps 2 and 3.
+function checkSignature(domain, envelope, kid, trusted, what) {
+  const publicKey = trusted.get(kid);
+  if (!publicKey) throw new LicenseKeyError('unknown_key_id', `The ${what} key ID is not trusted.`);
+  const message = Buffer.concat([domain.context, envelope.payload]);
+  let ok = false;
+  try {
+    ok = crypto.verify(null, message, publicKey.key, envelope.signature);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new LicenseKeyError('bad_signature', `The ${what} signature does not match.`);
+}
+
+function toMillis(at) {
+  if (at === undefined || at === null) return Date.now();
+  if (at instanceof Date) return at.getTime();
+  return parseTimestamp(at);
+}
+
+function asciiLower(text) {
+  return text.replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
+
+/**
+ * Verify a text key or license file.
+ * options: { at (Date or timestamp string; default now), product, host, buildDate
+ * ("YYYY-MM-DD"), revocations (a list returned by verifyRevocationList), anchorLatestSeen
+ * (Date or timestamp string) }.
+ * Returns the claims (the payload object); throws LicenseKeyError with a `code`.
+ */
+function verify(keyOrFile, trustedPublicKeyPems, options = {}) {
+  const at = toMillis(options.at);
+  const trusted = trustedByKid(trustedPublicKeyPems);
+  // 1. Decode either form.
+  const { envelope, claims } = decode(keyOrFile);
+  // 2. Key ID among the trusted keys, 3. signature.
+  checkSignature(KEY, envelope, claims.kid, trusted, 'license key');
+  const refuse = (code, message) => new LicenseKeyError(code, message, claims);
+  // 4. Clock rollback against the anchor.
+  if (options.anchorLatestSeen !== undefined && options.anchorLatestSeen !== null) {
+    if (toMillis(options.anchorLatestSeen) - at > ROLLBACK_TOLERANCE_MS) {
+      throw refuse('clock_rollback', 'The clock appears to have been turned back.');
+    }
+  }
+  // 5. Not yet valid.
+  if (parseTimestamp(claims.not_before) - at > CLOCK_SKEW_MS) {
+    throw refuse('not_yet_valid', 'The license key is not valid yet.');
+  }
+  // 6. Expired.
+  if (claims.expires_at !== null && at - parseTimestamp(claims.expires_at) > CLOCK_SKEW_MS) {
+    throw refuse('expired', 'The license key has expired.');
+  }
+  // 7. Revocation list: stale lists refused; only "revoked" invalidates.
+  if (options.revocations) {
+    const rl = options.revocations;
+    if (at - parseTimestamp(rl.next_update) > CLOCK_SKEW_MS) {
+      throw refuse('stale_revocation_list', 'The revocation list is out of date.');
+    }
+    if (rl.entries.some((e) => e.serial === claims.serial && e.status === 'revoked')) {
+      throw refuse('revoked', 'The license key has been revoked.');
+    }
+  }
+  // 8. Product, exact.
+  if (options.product !== undefined && options.product !== null && options.product !== claims.product) {
+    throw refuse('wrong_product', 'The license key is for a different product.');
+  }
+  // 9. Host or failover host, ASCII case-insensitive.
+  if (options.host !== undefined && options.host !== null) {
+    const bound = [claims.host, claims.failover_host].filter((h) => h !== null);
+    if (!bound.some((h) => asciiLower(h) === asciiLower(options.host))) {
+      throw refuse('wrong_host', 'The license key is bound to a different host.');
+    }
+  }
+  // 10. Maintenance: builds after maintenance_until are not covered.
+  if (options.buildDate !== undefined && options.buildDate !== null) {
+    if (checkDate(options.buildDate) > claims.maintenance_until) {
+      throw refuse('maintenance_not_covering', 'This build is not covered by maintenance.');
+    }
+  }
+  return claims;
+}
+
+function compareUtf8(a, b) {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** Section 8. Returns the list (payload object); throws LicenseKeyError. */
+function verifyRevocationList(text, trustedPublicKeyPems, options = {}) {
+  const at = toMillis(options.at);
+  const trusted = trustedByKid(trustedPublicKeyPems);
+  let envelope;
+  let rl;
+  try {
+    envelope = openEnvelope(REVOCATION, text);
+    rl = parsePayload(envelope.payload);
+    requireMembers(rl, ['entries', 'issued_at', 'kid', 'next_update', 'version'], 'list');
+    if (rl.version !== 1) fail('unsupported version');
+    checkKid(rl.kid);
+    if (parseTimestamp(rl.next_update) <= parseTimestamp(rl.issued_at)) fail('next_update');
+    if (!Array.isArray(rl.entries)) fail('entries');
+    rl.entries.forEach((entry, i) => {
+      requireMembers(entry, ['reason', 'revoked_at', 'serial', 'status'], 'entry');
+      checkText(entry.serial, 'serial');
+      checkOptionalText(entry.reason, 'reason');
+      checkEnum(entry.status, ['revoked', 'superseded'], 'status');
+      parseTimestamp(entry.revoked_at);
+      if (i > 0 && compareUtf8(rl.entries[i - 1].serial, entry.serial) >= 0) fail('order');
+    });
+    requireCanonical(rl, envelope.payload);
+  } catch (err) {
+    throw new LicenseKeyError('malformed', `The revocation list is malformed (${err.message}).`);
+  }
+  checkSignature(REVOCATION, envelope, rl.kid, trusted, 'revocation list');
+  if (at - parseTimestamp(rl.next_update) > CLOCK_SKEW_MS) {
+    throw new LicenseKeyError('stale_revocation_list', 'The revocation list is out of date.');
+  }
+  return rl;
+}
+
+/** Section 10. Returns the new public key as PEM; throws LicenseKeyError. */
+function followRotation(statement, trustedPublicKeyPems) {
+  const trusted = trustedByKid(trustedPublicKeyPems);
+  let envelope;
+  let obj;
+  let newKey;
+  try {
+    envelope = openEnvelope(ROTATION, statement);
+    obj = parsePayload(envelope.payload);
+    requireMembers(obj, ['issued_at', 'kid', 'new_kid', 'new_public_key', 'version'], 'rotation');
+    if (obj.version !== 1) fail('unsupported version');
+    parseTimestamp(obj.issued_at);
+    checkKid(obj.kid);
+    checkKid(obj.new_kid);
+    if (typeof obj.new_public_key !== 'string') fail('new_public_key');
+    newKey = publicKeyFromRaw(b64urlDecode(obj.new_public_key));
+    if (newKey.kid !== obj.new_kid) fail('new_kid does not match');
+    requireCanonical(obj, envelope.payload);
+  } catch (err) {
+    throw new LicenseKeyError('malformed', `The rotation statement is malformed (${err.message}).`);
+  }
+  checkSignature(ROTATION, envelope, obj.kid, trusted, 'rotation statement');
+  return newKey.key.export({ format: 'pem', type: 'spki' });
+}
+
+module.exports = {
+  verify,
+  verifyRevocationList,
+  followRotation,
+  decode: (keyOrFile) => decode(keyOrFile).claims,
+  canonical,
+  kidOfPem: (pem) => publicKeyFromPem(pem).kid,
+  LicenseKeyError,
+};
