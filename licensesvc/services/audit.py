@@ -113,6 +113,8 @@ class ChainReport:
     records: int
     first_bad_id: int | None = None
     problem: str | None = None
+    #: hash of the last record: publish it (or note it) to detect a cut tail later
+    head: str = GENESIS
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -120,15 +122,20 @@ class ChainReport:
             "records": self.records,
             "first_bad_id": self.first_bad_id,
             "problem": self.problem,
+            "head": self.head,
         }
 
 
-def verify_chain(session: Session) -> ChainReport:
+def verify_chain(session: Session, *, expect_head: str | None = None) -> ChainReport:
     """Walk the trail in order and return a report naming the first record that was edited,
-    deleted (the record after the gap) or reordered."""
+    deleted (the record after the gap) or reordered.
+
+    The chain alone cannot show that its newest records were cut off; pass a head hash noted
+    earlier (`ChainReport.head`) as expect_head and a trail that no longer contains it fails."""
     prev = GENESIS
     expected_id = 1
     count = 0
+    seen_head = expect_head is None
     for rec in session.scalars(select(AuditRecord).order_by(AuditRecord.id)):
         count += 1
         if rec.id != expected_id:
@@ -158,7 +165,16 @@ def verify_chain(session: Session) -> ChainReport:
             return ChainReport(False, count, rec.id, "its content was edited after it was written")
         prev = rec.hash
         expected_id += 1
-    return ChainReport(True, count)
+        seen_head = seen_head or rec.hash == expect_head
+    if not seen_head:
+        return ChainReport(
+            False,
+            count,
+            expected_id,
+            f"the trail ends before the expected head {expect_head}: records were cut off",
+            prev,
+        )
+    return ChainReport(True, count, head=prev)
 
 
 def list_records(

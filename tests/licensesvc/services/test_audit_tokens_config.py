@@ -169,3 +169,14 @@ def test_respond_by_counts_only_core_hours_outside_holidays(
 ):
     target = support_plan.initial_target(plan, severity)
     assert support_plan.add_business_time(start, target, support_plan.REGIONS[region]) == expected
+
+
+def test_a_cut_tail_is_caught_against_a_noted_head(world, analyst, session):
+    noted = audit.verify_chain(session)
+    assert noted.ok and len(noted.head) == 64
+    last = noted.records
+    session.execute(text(f"DELETE FROM audit_records WHERE id >= {last - 1}"))
+    assert audit.verify_chain(session).ok  # the chain alone cannot see a cut tail
+    report = audit.verify_chain(session, expect_head=noted.head)
+    assert not report.ok and report.first_bad_id == last - 1
+    assert "cut off" in report.problem
