@@ -216,15 +216,23 @@ def verify(
             f"The license key expired at {enc.format_timestamp(claims.expires_at)}.",
             claims=claims,
         )
-    # 7. Revocation list: stale lists are refused; only status "revoked" invalidates a key,
-    #    "superseded" keys stay usable for the server's overlap (docs/key-format.md step 7).
+    # 7. Revocation list: stale lists are refused; a "revoked" entry invalidates the key at
+    #    once, a "superseded" one once its overlap (ending at revoked_at) is over, with skew.
     if revocations is not None:
         check_not_stale(revocations, moment, claims=claims)
         for entry in revocations.entries:
-            if entry.serial == claims.serial and entry.status == "revoked":
+            if entry.serial != claims.serial:
+                continue
+            if entry.status == "revoked":
                 raise Revoked(
                     f"The license key {claims.serial} was revoked at "
                     f"{enc.format_timestamp(entry.revoked_at)}.",
+                    claims=claims,
+                )
+            if moment - entry.revoked_at > CLOCK_SKEW:
+                raise Revoked(
+                    f"The license key {claims.serial} was superseded by a replacement; its "
+                    f"overlap ended at {enc.format_timestamp(entry.revoked_at)}.",
                     claims=claims,
                 )
     # 8. Product.

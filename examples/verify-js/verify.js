@@ -337,14 +337,21 @@ function verify(keyOrFile, trustedPublicKeyPems, options = {}) {
   if (claims.expires_at !== null && at - parseTimestamp(claims.expires_at) > CLOCK_SKEW_MS) {
     throw refuse('expired', 'The license key has expired.');
   }
-  // 7. Revocation list: stale lists refused; only "revoked" invalidates.
+  // 7. Revocation list: stale lists refused; "revoked" invalidates at once, "superseded"
+  //    once its overlap (ending at revoked_at) is over.
   if (options.revocations) {
     const rl = options.revocations;
     if (at - parseTimestamp(rl.next_update) > CLOCK_SKEW_MS) {
       throw refuse('stale_revocation_list', 'The revocation list is out of date.');
     }
-    if (rl.entries.some((e) => e.serial === claims.serial && e.status === 'revoked')) {
-      throw refuse('revoked', 'The license key has been revoked.');
+    for (const e of rl.entries) {
+      if (e.serial !== claims.serial) continue;
+      if (e.status === 'revoked') {
+        throw refuse('revoked', 'The license key has been revoked.');
+      }
+      if (at - parseTimestamp(e.revoked_at) > CLOCK_SKEW_MS) {
+        throw refuse('revoked', 'The license key was superseded and its overlap has ended.');
+      }
     }
   }
   // 8. Product, exact.

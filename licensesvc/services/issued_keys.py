@@ -313,8 +313,9 @@ def canonical_json(value: Any) -> bytes:
 
 
 def signed_revocation_list(ctx: ServiceContext) -> str:
-    """Return the revocation list (revoked keys, and superseded keys whose overlap has ended)
-    signed by the active key, valid until now + policy.revocation_list_days."""
+    """Return the revocation list signed by the active key, valid until now +
+    policy.revocation_list_days: revoked keys, and superseded keys with the end of their
+    overlap (installers refuse those once it has passed)."""
     now = ctx.now()
     rows = ctx.session.scalars(
         select(IssuedKey)
@@ -327,7 +328,8 @@ def signed_revocation_list(ctx: ServiceContext) -> str:
             entries.append(
                 keys.RevokedEntry(key.serial, "revoked", key.revoked_at or now, key.revoked_reason)
             )
-        elif key.usable_until is not None and key.usable_until <= now:
+        elif key.usable_until is not None:
+            # listed at once; installers refuse it after usable_until (key-format.md step 7)
             entries.append(keys.RevokedEntry(key.serial, "superseded", key.usable_until, None))
     rl = keys.RevocationList(
         issued_at=now,

@@ -169,13 +169,22 @@ def test_revoked_key_is_refused(form: str) -> None:
     assert_refused("revoked", issue(form=form), genuine=True, revocations=rl)
 
 
-def test_superseded_key_stays_valid_until_it_expires_or_is_revoked() -> None:
-    rl = keys.RevocationList(
+def superseded_list(overlap_ends: datetime) -> keys.RevocationList:
+    return keys.RevocationList(
         issued_at=NOW - timedelta(days=1),
         next_update=NOW + timedelta(days=6),
-        entries=(keys.RevokedEntry("K-0001", "superseded", NOW - timedelta(hours=1)),),
+        entries=(keys.RevokedEntry("K-0001", "superseded", overlap_ends),),
     )
+
+
+def test_superseded_key_stays_valid_through_its_overlap() -> None:
+    rl = superseded_list(overlap_ends=NOW + timedelta(hours=1))
     assert keys.verify(issue(), TRUSTED, at=NOW, revocations=rl).serial == "K-0001"
+
+
+def test_superseded_key_is_refused_once_its_overlap_ended(form: str) -> None:
+    rl = superseded_list(overlap_ends=NOW - timedelta(hours=1))
+    assert_refused("revoked", issue(form=form), genuine=True, revocations=rl)
 
 
 def test_stale_revocation_list_passed_to_verify_is_refused() -> None:

@@ -394,9 +394,17 @@ def build_vectors() -> list[dict[str, Any]]:
         ),
     )
     add(
-        "superseded serial alone does not invalidate the key",
+        "superseded serial still inside its overlap stays valid",
         base_key,
         "valid",
+        revocations=revocation_text(
+            (keys.RevokedEntry("K-0001", "superseded", AT + timedelta(days=2)),)
+        ),
+    )
+    add(
+        "superseded serial past its overlap is refused as revoked",
+        base_key,
+        "revoked",
         revocations=revocation_text(
             (keys.RevokedEntry("K-0001", "superseded", AT - timedelta(days=2)),)
         ),

@@ -393,3 +393,30 @@ def test_license_host_moves_with_a_replacement_for_a_new_server(world, analyst, 
     lic = customers.get_license(analyst, world.base_license)
     assert lic.host == "new-sched.acme.example"
     assert keys.decode_unverified(out.key.key_text).host == "new-sched.acme.example"
+
+
+def test_offline_installer_refuses_a_superseded_key_after_its_overlap(world, analyst, contexts):
+    from licensesvc.services.issued_keys import revoke_key, signed_revocation_list
+
+    first = ask(analyst, world.base_license, "standard").key
+    ask(contexts.customer(world.base_customer), world.base_license, "replacement")
+    other = ask(
+        contexts.customer(world.premium_customer), world.premium_license, "replacement"
+    ).key
+    revoke_key(analyst, other.serial, "leaked")
+    trusted = signing.trusted_public_keys(analyst)
+    rl = keys.verify_revocation_list(signed_revocation_list(analyst), trusted, at=contexts.clock())
+    assert {(e.serial, e.status) for e in rl.entries} == {
+        (first.serial, "superseded"),
+        (other.serial, "revoked"),
+    }
+    assert keys.verify(first.key_text, trusted, at=contexts.clock(), revocations=rl)
+    with pytest.raises(keys.StaleRevocationList):  # a week-old list is not trusted silently
+        keys.verify(first.key_text, trusted, at=contexts.clock.advance(days=15), revocations=rl)
+    fresh = keys.verify_revocation_list(
+        signed_revocation_list(analyst), trusted, at=contexts.clock()
+    )
+    with pytest.raises(keys.Revoked, match="overlap ended"):
+        keys.verify(first.key_text, trusted, at=contexts.clock(), revocations=fresh)
+    with pytest.raises(keys.Revoked):
+        keys.verify(other.key_text, trusted, at=contexts.clock(), revocations=rl)
