@@ -1,0 +1,81 @@
+"""`licensesvc audit`: the hash-chained audit trail."""
+
+from __future__ import annotations
+
+import click
+
+from cli import serialize
+from cli.output import emit, json_option, print_json, table
+from cli.state import CliState, pass_state
+from licensesvc.services import audit as audit_service
+
+COLUMNS = [
+    ("ID", "id"),
+    ("AT", "at"),
+    ("ACTOR", "actor"),
+    ("ACTION", "action"),
+    ("ENTITY", "entity"),
+    ("CUSTOMER", "customer_id"),
+    ("REASON", "reason"),
+]
+
+
+@click.group()
+def audit() -> None:
+    """Read and verify the audit trail.
+
+    \b
+    Example:
+      licensesvc audit list --customer 1 --limit 20
+      licensesvc audit verify
+    """
+
+
+@audit.command("list")
+@click.option("--customer", "customer_id", type=int, help="Only records about this customer.")
+@click.option(
+    "--entity", help="Only records about one thing: key:SERIAL, case:CASE, license:ID, ..."
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Newest N records."
+)
+@json_option
+@pass_state
+def list_(state: CliState, customer_id: int | None, entity: str | None, limit: int) -> None:
+    """List audit records, newest first.
+
+    \b
+    Example:
+      licensesvc audit list --customer 1 --limit 20
+      licensesvc audit list --entity case:CS-20260302-ABC234
+    """
+    with state.unit_of_work() as ctx:
+        rows = [
+            serialize.audit_record(r)
+            for r in audit_service.list_records(
+                ctx.session, customer_id=customer_id, entity=entity, limit=limit
+            )
+        ]
+    emit(state.json, rows, lambda: table(rows, COLUMNS))
+
+
+@audit.command("verify")
+@json_option
+@pass_state
+def verify(state: CliState) -> None:
+    """Walk the hash chain; exit 1 naming the first bad record when it is broken.
+
+    \b
+    Example:
+      licensesvc audit verify
+    """
+    with state.unit_of_work() as ctx:
+        report = audit_service.verify_chain(ctx.session)
+    if state.json:
+        print_json(report.as_dict())
+    if not report.ok:
+        raise click.ClickException(
+            f"audit chain broken at record {report.first_bad_id}: {report.problem}"
+        )
+    if not state.json:
+        emit(False, None, f"audit chain intact: {report.records} records")

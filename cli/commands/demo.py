@@ -1,0 +1,53 @@
+"""`licensesvc demo`: demonstration data in an empty database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from cli.output import emit, fields, json_option, table
+from cli.state import CliState, pass_state
+from licensesvc.services.demo import load_demo
+
+
+def _human(made: dict[str, Any]) -> str:
+    return "\n\n".join(
+        [
+            table(
+                made["customers"],
+                [
+                    ("CUSTOMER", "id"),
+                    ("NAME", "name"),
+                    ("PLAN", "plan"),
+                    ("CONTRACT", "contract_id"),
+                    ("LICENSE", "license_id"),
+                    ("PORTAL EMAIL", "portal_email"),
+                    ("PORTAL PASSWORD", "portal_password"),
+                ],
+            ),
+            "API tokens (shown this once)\n"
+            + fields(
+                [(f"customer {c['id']}", c["token"]) for c in made["customers"]]
+                + [("analyst", made["analyst_token"])]
+            ),
+        ]
+    )
+
+
+@click.command()
+@json_option
+@pass_state
+def demo(state: CliState) -> None:
+    """Fill an empty database with demo data and print its tokens and passwords.
+
+    A Base and a Premium customer, each with a contract, a license, a standard key, a
+    customer API token and a portal user, plus an analyst token (and a signing key if none).
+
+    \b
+    Example:
+      licensesvc db upgrade && licensesvc demo
+    """
+    with state.unit_of_work() as ctx:
+        made = load_demo(ctx)
+    emit(state.json, made, lambda: _human(made))

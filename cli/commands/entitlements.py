@@ -1,0 +1,78 @@
+"""`licensesvc entitlements`: what a customer is entitled to today."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from cli.output import cell, emit, fields, json_option, table
+from cli.state import CliState, pass_state
+from licensesvc.services.entitlements import entitlement_report
+
+
+def _human(report: dict[str, Any]) -> str:
+    contract = report["contract"]
+    refusal = report["refusal"]
+    quotas = report["quotas"]
+    dr = quotas.get("dr_test")
+    blocks = [
+        fields(
+            [
+                ("customer", f"{report['customer']['name']} ({report['customer']['id']})"),
+                ("as of", report["as_of"]),
+                ("plan", report["plan"]),
+                (
+                    "contract",
+                    None
+                    if contract is None
+                    else f"{contract['id']}: {cell(contract['start'])} .. {cell(contract['end'])}",
+                ),
+                ("contract active", report["contract_active"]),
+                ("maintenance current", report["maintenance_current"]),
+                ("paid through", report["maintenance_paid_through"]),
+                ("grace until", report["grace_until"]),
+                ("allowed key kinds", report["allowed_key_kinds"]),
+                (
+                    "refusal",
+                    None if refusal is None else f"{refusal['code']}: {refusal['message']}",
+                ),
+                (
+                    "DR-test keys",
+                    None
+                    if dr is None
+                    else f"{dr['used']} of {dr['limit']} since {dr['period_start']}",
+                ),
+                ("support hours", report["support_hours"]["core_hours"]),
+            ]
+        ),
+        "Response targets\n"
+        + table(
+            report["response_targets"],
+            [
+                ("SEV", "severity"),
+                ("NAME", "name"),
+                ("INITIAL RESPONSE", "initial_response"),
+                ("UPDATES", "status_updates"),
+            ],
+        ),
+    ]
+    return "\n\n".join(blocks)
+
+
+@click.command()
+@click.option("--customer", "customer_id", type=int, required=True, help="Customer id.")
+@json_option
+@pass_state
+def entitlements(state: CliState, customer_id: int) -> None:
+    """Show a customer's entitlements: contract and maintenance standing, allowed key kinds,
+    quotas and what the plan promises.
+
+    \b
+    Example:
+      licensesvc entitlements --customer 1
+      licensesvc --json entitlements --customer 1
+    """
+    with state.unit_of_work() as ctx:
+        report = entitlement_report(ctx, customer_id)
+    emit(state.json, report, lambda: _human(report))

@@ -1,0 +1,256 @@
+"""`licensesvc key`: issue, list, show, revoke and export signed license keys."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cli import serialize
+from cli.errors import Refused
+from cli.output import emit, fields, json_option, print_json, table
+from cli.params import ISO_DATE
+from cli.state import CliState, pass_state
+from licensesvc.models import KEY_KINDS
+from licensesvc.services import customers, issued_keys
+from licensesvc.services.entitlements import TEMPORARY_REASONS
+from licensesvc.services.key_requests import KeyRequestInput, KeyRequestOutcome, request_key
+
+COLUMNS = [
+    ("SERIAL", "serial"),
+    ("KIND", "kind"),
+    ("STATUS", "status"),
+    ("LICENSE", "license_id"),
+    ("CUSTOMER", "customer_id"),
+    ("CASE", "case_number"),
+    ("ISSUED", "issued_at"),
+    ("EXPIRES", "expires_at"),
+]
+
+
+@click.group()
+def key() -> None:
+    """Issue, list, show, revoke and export license keys.
+
+    \b
+    Example:
+      licensesvc key issue --license 1 --kind standard --out acme.lic
+      licensesvc key list --customer 1
+      licensesvc key revoke SN-ABCD-EFGH-JKLM-NPQR --reason "customer reported it leaked"
+    """
+
+
+def write_license_file(out: Path, text: str, serial: str) -> None:
+    """Write a license file after the commit; on failure say how to get the key again."""
+    try:
+        out.write_text(text)
+    except OSError as exc:
+        raise click.ClickException(
+            f"key {serial} was issued but {out} could not be written ({exc.strerror}); "
+            f"run `licensesvc key export {serial} --format file --out FILE`"
+        ) from None
+
+
+def issued_document(outcome: KeyRequestOutcome, now: Any) -> dict[str, Any]:
+    assert outcome.key is not None
+    data = serialize.key(outcome.key, now, with_text=True)
+    data["case_number"] = outcome.case.case_number
+    data["overridden"] = outcome.overridden
+    data["case"] = serialize.case(outcome.case)
+    return data
+
+
+@key.command("issue")
+@click.option("--license", "license_id", type=int, required=True, help="License id.")
+@click.option("--kind", type=click.Choice(KEY_KINDS), required=True, help="Key kind.")
+@click.option(
+    "--reason",
+    type=click.Choice(TEMPORARY_REASONS),
+    help="Why a temporary key is needed (temporary keys only).",
+)
+@click.option(
+    "--dr-test-date", type=ISO_DATE, help="Day of the disaster-recovery test (dr_test keys)."
+)
+@click.option("--host", help="Host to bind the key to (default: the license's host).")
+@click.option(
+    "--override-reason",
+    metavar="TEXT",
+    help="Grant what policy would refuse; the reason is written to the audit trail.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the key as a license file here instead of printing the text key.",
+)
+@json_option
+@pass_state
+def issue(
+    state: CliState,
+    license_id: int,
+    kind: str,
+    reason: str | None,
+    dr_test_date: date | None,
+    host: str | None,
+    override_reason: str | None,
+    out: Path | None,
+) -> None:
+    """Request a key for a license as an analyst: policy decides, a case is recorded.
+
+    Prints the key (or writes a license file with --out) and the case number. A refusal
+    exits 1 with one line on stderr: `refused: <code> (case <CASE>): <message>`.
+
+    \b
+    Example:
+      licensesvc key issue --license 1 --kind standard --out acme.lic
+      licensesvc key issue --license 2 --kind dr_test --dr-test-date 2026-04-15 --host dr.example
+      licensesvc key issue --license 1 --kind temporary --reason usage_spike \\
+          --override-reason "approved by support lead, ticket 4711"
+    """
+    request = KeyRequestInput(
+        license_id=license_id, kind=kind, reason=reason, dr_test_date=dr_test_date, host=host
+    )
+    with state.unit_of_work() as ctx:
+        outcome = request_key(ctx, request, override_reason=override_reason)
+        assert isinstance(outcome, KeyRequestOutcome)
+        now = ctx.now()
+        if outcome.key is not None:
+            data = issued_document(outcome, now)
+            file_text = issued_keys.license_file_for(outcome.key)
+        else:
+            data = {"status": "refused", **serialize.case(outcome.case)}
+    # committed: the case is on record whatever the outcome
+    if outcome.key is None:
+        if state.json:
+            print_json(data)
+        case = outcome.case
+        raise Refused(
+            case.refusal_code or "validation_error",
+            case.case_number,
+            case.refusal_message or "refused",
+        )
+    if out is not None:
+        write_license_file(out, file_text, data["serial"])
+        data["out"] = str(out)
+    if state.json:
+        print_json(data)
+        return
+    if out is None:
+        click.echo(data["key"])
+    summary: list[tuple[str, object]] = [
+        ("serial", data["serial"]),
+        ("case", data["case_number"]),
+        ("kind", data["kind"]),
+        ("expires", data["expires_at"] or "never (perpetual)"),
+    ]
+    if out is not None:
+        summary.append(("license file", str(out)))
+    if outcome.overridden:
+        summary.append(("overridden", override_reason))
+    click.echo(fields(summary))
+
+
+@key.command("list")
+@click.option("--customer", "customer_id", type=int, help="Only this customer's keys.")
+@click.option("--license", "license_id", type=int, help="Only this license's keys.")
+@json_option
+@pass_state
+def list_(state: CliState, customer_id: int | None, license_id: int | None) -> None:
+    """List issued keys, newest first.
+
+    \b
+    Example:
+      licensesvc key list --customer 1
+    """
+    with state.unit_of_work() as ctx:
+        if customer_id is not None:
+            customers.get_customer(ctx, customer_id)
+        if license_id is not None:
+            customers.get_license(ctx, license_id)
+        now = ctx.now()
+        rows = [
+            serialize.key(k, now)
+            for k in issued_keys.list_keys(ctx, customer_id=customer_id, license_id=license_id)
+        ]
+    emit(state.json, rows, lambda: table(rows, COLUMNS))
+
+
+@key.command("show")
+@click.argument("serial")
+@json_option
+@pass_state
+def show(state: CliState, serial: str) -> None:
+    """Show one key: its record, status and text.
+
+    \b
+    Example:
+      licensesvc key show SN-ABCD-EFGH-JKLM-NPQR
+    """
+    with state.unit_of_work() as ctx:
+        data = serialize.key(issued_keys.get_key(ctx, serial), ctx.now(), with_text=True)
+    emit(
+        state.json,
+        data,
+        lambda: fields([(name.replace("_", " "), value) for name, value in data.items()]),
+    )
+
+
+@key.command("revoke")
+@click.argument("serial")
+@click.option("--reason", required=True, help="Why; written to the audit trail.")
+@json_option
+@pass_state
+def revoke(state: CliState, serial: str, reason: str) -> None:
+    """Revoke a key: online checks fail at once, the next revocation list carries it.
+
+    \b
+    Example:
+      licensesvc key revoke SN-ABCD-EFGH-JKLM-NPQR --reason "server decommissioned"
+    """
+    with state.unit_of_work() as ctx:
+        data = serialize.key(issued_keys.revoke_key(ctx, serial, reason), ctx.now())
+    emit(
+        state.json,
+        data,
+        lambda: f"revoked {data['serial']} at {data['revoked_at']:%Y-%m-%dT%H:%M:%SZ}: {reason}",
+    )
+
+
+@key.command("export")
+@click.argument("serial")
+@click.option(
+    "--format",
+    "form",
+    type=click.Choice(["text", "file"]),
+    default="text",
+    show_default=True,
+    help="text: the one-line key; file: the armored license file.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of stdout.",
+)
+@json_option
+@pass_state
+def export(state: CliState, serial: str, form: str, out: Path | None) -> None:
+    """Print or write an issued key as a text key or a license file.
+
+    \b
+    Example:
+      licensesvc key export SN-ABCD-EFGH-JKLM-NPQR --format file --out acme.lic
+    """
+    with state.unit_of_work() as ctx:
+        k = issued_keys.get_key(ctx, serial)
+        content = k.key_text + "\n" if form == "text" else issued_keys.license_file_for(k)
+    if out is not None:
+        out.write_text(content)
+    if state.json:
+        print_json(
+            {"serial": serial, "format": form, "content": content, "out": str(out) if out else None}
+        )
+    elif out is not None:
+        click.echo(f"wrote {serial} ({form}) to {out}")
+    else:
+        click.echo(content, nl=False)

@@ -1,0 +1,79 @@
+"""`licensesvc serve`: the web app under gunicorn."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from cli.output import json_option, print_json
+from cli.state import CliState, pass_state
+
+
+def _gunicorn_application(app: Any, options: dict[str, Any]) -> Any:
+    from gunicorn.app.base import BaseApplication
+
+    class LicensesvcApplication(BaseApplication):  # type: ignore[misc]
+        """gunicorn driven from code: our options, our app, no command-line parsing."""
+
+        def __init__(self) -> None:
+            self.application = app
+            self.options = options
+            super().__init__()
+
+        def load_config(self) -> None:
+            for name, value in self.options.items():
+                self.cfg.set(name, value)
+
+        def load(self) -> Any:
+            return self.application
+
+    return LicensesvcApplication()
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="TCP port."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="gunicorn worker processes.",
+)
+@json_option
+@pass_state
+def serve(state: CliState, host: str, port: int, workers: int) -> None:
+    """Serve the web portal and JSON API with gunicorn until interrupted.
+
+    The first line printed is `licensesvc serving on http://HOST:PORT`.
+
+    \b
+    Example:
+      licensesvc serve --host 0.0.0.0 --port 8000 --workers 4
+    """
+    from licensesvc.app import create_app
+
+    with state.unit_of_work():
+        pass  # fail with one line now if the database is unreachable or not migrated
+    runtime = state.runtime
+    app = create_app(runtime=runtime)
+    runtime.engine.dispose()  # no pooled connection may cross the fork into the workers
+    url = f"http://{host}:{port}"
+    if state.json:
+        print_json({"serving": url, "workers": workers})
+    else:
+        click.echo(f"licensesvc serving on {url}")
+    click.get_text_stream("stdout").flush()
+    _gunicorn_application(
+        app,
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "accesslog": "-",
+            "errorlog": "-",
+            "proc_name": "licensesvc",
+        },
+    ).run()

@@ -1,0 +1,132 @@
+"""`licensesvc signing-key`: the Ed25519 keys that sign license keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cli import serialize
+from cli.output import emit, fields, json_option, table
+from cli.state import CliState, pass_state
+from licensesvc.services import signing
+
+
+@click.group("signing-key")
+def signing_key() -> None:
+    """Generate, rotate, list and publish signing keys.
+
+    \b
+    Example:
+      licensesvc signing-key generate
+      licensesvc signing-key export-public --out vendor-public.pem
+    """
+
+
+def _summary(data: dict[str, object]) -> str:
+    return fields(
+        [("kid", data["kid"]), ("status", data["status"]), ("created", data["created_at"])]
+    )
+
+
+@signing_key.command("generate")
+@json_option
+@pass_state
+def generate(state: CliState) -> None:
+    """Create the first signing key (its private half encrypted at rest).
+
+    Fails when a key is already active: use `signing-key rotate` then.
+
+    \b
+    Example:
+      licensesvc signing-key generate
+    """
+    with state.unit_of_work() as ctx:
+        data = serialize.signing_key(signing.generate_signing_key(ctx))
+    emit(state.json, data, lambda: _summary(data))
+
+
+@signing_key.command("rotate")
+@json_option
+@pass_state
+def rotate(state: CliState) -> None:
+    """Retire the active signing key and activate a new one.
+
+    The rotation statement is signed by the retired key; keys it signed keep verifying.
+    Give installers the new public key (`signing-key export-public --all`).
+
+    \b
+    Example:
+      licensesvc signing-key rotate
+    """
+    with state.unit_of_work() as ctx:
+        data = serialize.signing_key(signing.rotate_signing_key(ctx))
+    emit(state.json, data, lambda: _summary(data))
+
+
+@signing_key.command("list")
+@json_option
+@pass_state
+def list_(state: CliState) -> None:
+    """List signing keys, active and retired.
+
+    \b
+    Example:
+      licensesvc signing-key list
+    """
+    with state.unit_of_work() as ctx:
+        rows = [serialize.signing_key(rec) for rec in signing.list_signing_keys(ctx)]
+    emit(
+        state.json,
+        rows,
+        lambda: table(
+            rows,
+            [
+                ("KID", "kid"),
+                ("STATUS", "status"),
+                ("CREATED", "created_at"),
+                ("RETIRED", "retired_at"),
+            ],
+        ),
+    )
+
+
+@signing_key.command("export-public")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the PEM to this file instead of stdout.",
+)
+@click.option(
+    "--all",
+    "all_keys",
+    is_flag=True,
+    help="Every public key, retired ones included (installers verifying older keys).",
+)
+@json_option
+@pass_state
+def export_public(state: CliState, out: Path | None, all_keys: bool) -> None:
+    """Print or write the active public key as PEM: what installers are given.
+
+    \b
+    Example:
+      licensesvc signing-key export-public --out vendor-public.pem
+      licensesvc signing-key export-public --all --out vendor-public-all.pem
+    """
+    with state.unit_of_work() as ctx:
+        records = signing.list_signing_keys(ctx) if all_keys else [signing.active_record(ctx)]
+        exported = [
+            {"kid": rec.kid, "status": rec.status, "pem": rec.public_key_pem} for rec in records
+        ]
+    pem = "".join(
+        item["pem"] if item["pem"].endswith("\n") else item["pem"] + "\n" for item in exported
+    )
+    if out is not None:
+        out.write_text(pem)
+    if state.json:
+        emit(True, {"out": str(out) if out else None, "keys": exported}, "")
+    elif out is not None:
+        kids = ", ".join(item["kid"] for item in exported)
+        click.echo(f"wrote {len(exported)} public key(s) ({kids}) to {out}")
+    else:
+        click.echo(pem, nl=False)

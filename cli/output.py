@@ -1,0 +1,95 @@
+"""How commands print: one JSON document with --json, aligned tables and key/value blocks
+otherwise. Standard library and click only (the offline verify path uses these)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        from cli.state import CliState
+
+        ctx.find_root().ensure_object(CliState).json = True
+
+
+def json_option(f: F) -> F:
+    """`--json` on a subcommand, the same as `licensesvc --json ...`."""
+    return click.option(
+        "--json",
+        "_json",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_json,
+        help="Print one JSON document (object or list) to stdout, nothing else.",
+    )(f)
+
+
+def iso(value: date | datetime) -> str:
+    """ISO 8601; timestamps in UTC with a Z."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.isoformat()
+
+
+def jsonable(value: Any) -> Any:
+    """value with dates and timestamps as ISO strings, tuples as lists."""
+    if isinstance(value, date | datetime):
+        return iso(value)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def print_json(value: Any) -> None:
+    click.echo(json.dumps(jsonable(value), indent=2, ensure_ascii=False))
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, date | datetime):
+        return iso(value)
+    if isinstance(value, list | tuple):
+        return ", ".join(cell(v) for v in value) or "-"
+    return str(value)
+
+
+def table(rows: Iterable[Mapping[str, Any]], columns: Sequence[tuple[str, str]]) -> str:
+    """An aligned table: a header row of column titles, then one padded line per row.
+    columns are (title, key) pairs."""
+    lines = [[title for title, _ in columns]]
+    lines += [[cell(row.get(key)) for _, key in columns] for row in rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(columns))]
+    return "\n".join(
+        "  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+def fields(pairs: Sequence[tuple[str, Any]]) -> str:
+    """A key/value block with the values aligned."""
+    width = max((len(label) for label, _ in pairs), default=0)
+    return "\n".join(f"{label.ljust(width)}  {cell(value)}".rstrip() for label, value in pairs)
+
+
+def emit(as_json: bool, document: Any, human: str | Callable[[], str]) -> None:
+    """Print document as JSON, or the human rendering."""
+    if as_json:
+        print_json(document)
+    else:
+        click.echo(human() if callable(human) else human)
