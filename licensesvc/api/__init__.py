@@ -4,6 +4,49 @@ from __future__ import annotations
 
 from flask import Flask
 
+from .problems import LicensesvcApi, register_error_handlers
+
+API_INFO_DESCRIPTION = (
+    "License keys and entitlements. Authenticate with `Authorization: Bearer <token>`; "
+    "errors are `application/problem+json` with a stable `code`. A readable reference is "
+    "served at `/docs`."
+)
+
 
 def init_api(app: Flask) -> None:
     """Register the API blueprints, the OpenAPI document and problem+json errors."""
+    from . import entitlement_views, key_request_views, key_views, public_views
+    from .reference import reference_blueprint
+
+    app.config.update(
+        API_TITLE="licensesvc",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "info": {"description": API_INFO_DESCRIPTION},
+            "security": [{"bearerAuth": []}],
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {
+                        "type": "http",
+                        "scheme": "bearer",
+                        "description": "an API token from `licensesvc token create`",
+                    }
+                }
+            },
+        },
+    )
+    # unknown query parameters are errors too, like unknown body fields
+    api = LicensesvcApi(app)
+    register_error_handlers(app)
+    # public first: /v1/keys/verify must not fall under the keys blueprint's token check
+    for blueprint in (
+        public_views.blp,
+        entitlement_views.blp,
+        key_request_views.blp,
+        key_views.blp,
+    ):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(reference_blueprint(api))

@@ -1,0 +1,62 @@
+"""GET /v1/entitlements and GET /v1/licenses: what the caller has and may ask for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from licensesvc.models import License
+from licensesvc.services import customers
+from licensesvc.services.entitlements import entitlement_report
+from licensesvc.services.errors import ValidationFailed
+
+from .auth import caller_context, require_token
+from .schemas import EntitlementReportSchema, EntitlementsQuery, LicenseListQuery, LicenseSchema
+
+blp = Blueprint(
+    "entitlements",
+    __name__,
+    url_prefix="/v1",
+    description="Contract standing, allowed key kinds, and what the plan promises.",
+)
+blp.before_request(require_token)
+
+
+@blp.route("/entitlements")
+class Entitlements(MethodView):
+    @blp.arguments(EntitlementsQuery, location="query")
+    @blp.response(200, EntitlementReportSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The entitlement report of the caller's customer (analysts name `customer_id`)"""
+        ctx = caller_context()
+        customer_id = query.get("customer_id") or ctx.actor.customer_id
+        if customer_id is None:
+            raise ValidationFailed(
+                "analysts name the customer: ?customer_id=N",
+                extra={"errors": {"customer_id": ["Missing data for required field."]}},
+            )
+        return entitlement_report(ctx, customer_id)
+
+
+@blp.route("/licenses")
+class Licenses(MethodView):
+    @blp.arguments(LicenseListQuery, location="query")
+    @blp.response(200, LicenseSchema(many=True))
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    def get(self, query: dict[str, Any]) -> list[License]:
+        """The caller's licenses (analysts: every customer's, or `customer_id`'s)"""
+        return customers.list_licenses(caller_context(), query.get("customer_id"))
+
+
+@blp.route("/licenses/<int:license_id>")
+class LicenseResource(MethodView):
+    @blp.response(200, LicenseSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, license_id: int) -> License:
+        """One license"""
+        return customers.get_license(caller_context(), license_id)

@@ -1,0 +1,94 @@
+"""Every `code` an API error can carry, with its HTTP status and meaning. /docs renders this
+table and the Problem schema lists the codes."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class ErrorCode(NamedTuple):
+    code: str
+    status: str
+    meaning: str
+
+
+ERROR_CODES: tuple[ErrorCode, ...] = (
+    ErrorCode(
+        "contract_expired",
+        "403",
+        "No support contract covers today (ended, not yet started, or none). A case is recorded.",
+    ),
+    ErrorCode(
+        "maintenance_lapsed",
+        "403",
+        "Maintenance fees are not paid through today (after any grace period). A case is recorded.",
+    ),
+    ErrorCode(
+        "plan_not_eligible",
+        "403",
+        "The plan does not include this key kind (temporary keys are Premium). A case is recorded.",
+    ),
+    ErrorCode(
+        "validation_error",
+        "422 (400 for a body that is not JSON)",
+        "The request breaks the schema (`errors` names the fields), or the key request lacks what "
+        "its kind needs (then a case is recorded).",
+    ),
+    ErrorCode(
+        "invalid_window",
+        "422",
+        "The DR-test date is too close or too far ahead, or a temporary key would outlive the "
+        "contract. A case is recorded.",
+    ),
+    ErrorCode(
+        "quota_exceeded",
+        "409",
+        "The DR-test keys of this contract year, or the active temporary keys of this license, "
+        "are used up. A case is recorded.",
+    ),
+    ErrorCode(
+        "unauthorized",
+        "401",
+        "No bearer token, or an unknown or revoked one. The answer carries WWW-Authenticate.",
+    ),
+    ErrorCode("forbidden", "403", "The token may not do this (e.g. a customer granting a case)."),
+    ErrorCode(
+        "not_found",
+        "404",
+        "No such route or resource, or it belongs to another customer.",
+    ),
+    ErrorCode(
+        "method_not_allowed", "405", "The route exists but not with this method (see Allow)."
+    ),
+    ErrorCode("not_acceptable", "406", "No representation matches the Accept header."),
+    ErrorCode(
+        "invalid_state",
+        "409",
+        "Not possible in the current state (e.g. escalating a "
+        "granted case, revoking a revoked key).",
+    ),
+    ErrorCode("conflict", "409", "The request conflicts with existing data."),
+    ErrorCode("payload_too_large", "413", "The request body exceeds 1 MiB."),
+    ErrorCode("bad_request", "400", "The HTTP request itself is malformed."),
+    ErrorCode("not_configured", "503", "The server has no active signing key yet."),
+    ErrorCode(
+        "internal_error", "500", "An unexpected failure; it is logged, the body says no more."
+    ),
+)
+
+#: the code of a werkzeug HTTP error by status, when nothing more specific applies
+HTTP_STATUS_CODES: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "service_unavailable",
+}

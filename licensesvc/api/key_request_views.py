@@ -1,0 +1,157 @@
+"""Key requests and their cases: request (or dry-run) a key, follow, escalate, and the
+analysts' grant and deny."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from werkzeug.wrappers import Response
+
+from licensesvc.app import db_session
+from licensesvc.models import KeyRequest
+from licensesvc.services import key_requests
+from licensesvc.services.key_requests import Decision, KeyRequestInput
+
+from .auth import caller_context, require_token
+from .presenters import dry_run_record, granted_case
+from .schemas import (
+    CaseListQuery,
+    CaseSchema,
+    DecisionBody,
+    DryRunSchema,
+    EscalateBody,
+    GrantedCaseSchema,
+    KeyRequestBody,
+)
+
+blp = Blueprint(
+    "key-requests",
+    __name__,
+    url_prefix="/v1",
+    description="Every key request is a case with a number, granted or refused.",
+)
+blp.before_request(require_token)
+
+_LOCATION = {"Location": {"description": "the case", "schema": {"type": "string"}}}
+
+
+def _case_url(case_number: str) -> str:
+    return f"/v1/key-requests/{case_number}"
+
+
+@blp.route("/key-requests")
+class KeyRequests(MethodView):
+    @blp.arguments(CaseListQuery, location="query")
+    @blp.response(200, CaseSchema(many=True))
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    def get(self, query: dict[str, Any]) -> list[KeyRequest]:
+        """The caller's cases, newest first (analysts: every customer's; filter by `status`)"""
+        return key_requests.list_cases(
+            caller_context(), customer_id=query.get("customer_id"), status=query.get("status")
+        )
+
+    @blp.arguments(KeyRequestBody)
+    @blp.response(
+        201, GrantedCaseSchema, description="Granted: the case and its key", headers=_LOCATION
+    )
+    @blp.alt_response(
+        200,
+        schema=DryRunSchema,
+        description="Dry run: the decision, nothing recorded",
+        success=True,
+    )
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    def post(self, body: dict[str, Any]) -> Any:
+        """Request a key (or, with `dry_run`, ask what the answer would be)
+
+        A refusal is recorded as a case first and answered as problem+json with `code` and
+        `case_number`: 403 contract_expired, maintenance_lapsed, plan_not_eligible; 409
+        quota_exceeded; 422 invalid_window, validation_error.
+        """
+        ctx = caller_context()
+        dry_run: bool = body.pop("dry_run")
+        override_reason: str | None = body.pop("override_reason", None)
+        result = key_requests.request_key(
+            ctx, KeyRequestInput(**body), dry_run=dry_run, override_reason=override_reason
+        )
+        if isinstance(result, Decision):
+            return _dry_run_response(result, body["kind"])
+        db_session().commit()  # the case is kept whether granted or refused
+        result.raise_if_refused()
+        assert result.key is not None
+        case_number = result.case.case_number
+        return (
+            granted_case(result.case, result.key, ctx.now()),
+            201,
+            {"Location": _case_url(case_number)},
+        )
+
+
+def _dry_run_response(decision: Decision, kind: str) -> Response:
+    response = jsonify(DryRunSchema().dump(dry_run_record(decision, kind)))
+    response.status_code = 200
+    return response
+
+
+@blp.route("/key-requests/<case_number>")
+class Case(MethodView):
+    @blp.response(200, CaseSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, case_number: str) -> KeyRequest:
+        """One case: its status, refusal, escalation and decision"""
+        return key_requests.get_case(caller_context(), case_number)
+
+
+@blp.route("/key-requests/<case_number>/escalate")
+class Escalation(MethodView):
+    @blp.arguments(EscalateBody)
+    @blp.response(200, CaseSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT", description="the case is not refused")
+    def post(self, body: dict[str, Any], case_number: str) -> KeyRequest:
+        """Escalate a refused case to an analyst; the answer carries `respond_by`"""
+        case = key_requests.escalate_case(
+            caller_context(), case_number, note=body.get("note"), severity=body.get("severity")
+        )
+        db_session().commit()
+        return case
+
+
+@blp.route("/key-requests/<case_number>/grant")
+class Grant(MethodView):
+    @blp.arguments(DecisionBody)
+    @blp.response(200, GrantedCaseSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT", description="the case is decided")
+    def post(self, body: dict[str, Any], case_number: str) -> dict[str, Any]:
+        """Analysts: grant a refused or escalated case anyway, with a written reason"""
+        ctx = caller_context()
+        outcome = key_requests.grant_case(ctx, case_number, body["reason"])
+        db_session().commit()
+        assert outcome.key is not None
+        return granted_case(outcome.case, outcome.key, ctx.now())
+
+
+@blp.route("/key-requests/<case_number>/deny")
+class Deny(MethodView):
+    @blp.arguments(DecisionBody)
+    @blp.response(200, CaseSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT", description="the case is decided")
+    def post(self, body: dict[str, Any], case_number: str) -> KeyRequest:
+        """Analysts: uphold a refusal, with a written reason"""
+        case = key_requests.deny_case(caller_context(), case_number, body["reason"])
+        db_session().commit()
+        return case

@@ -1,0 +1,87 @@
+"""Issued keys: list, show, download as a license file, and the analysts' revoke."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from werkzeug.wrappers import Response
+
+from licensesvc.app import db_session
+from licensesvc.services import issued_keys
+
+from .auth import caller_context, require_token
+from .presenters import key_record
+from .schemas import DecisionBody, KeyListQuery, KeySchema
+
+blp = Blueprint(
+    "keys",
+    __name__,
+    url_prefix="/v1",
+    description="Signed keys issued to the caller's licenses.",
+)
+blp.before_request(require_token)
+
+
+@blp.route("/keys")
+class Keys(MethodView):
+    @blp.arguments(KeyListQuery, location="query")
+    @blp.response(200, KeySchema(many=True))
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    def get(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        """The caller's keys, newest first (filter by `license_id`)"""
+        ctx = caller_context()
+        found = issued_keys.list_keys(
+            ctx, customer_id=query.get("customer_id"), license_id=query.get("license_id")
+        )
+        now = ctx.now()
+        return [key_record(key, now) for key in found]
+
+
+@blp.route("/keys/<serial>")
+class Key(MethodView):
+    @blp.response(200, KeySchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, serial: str) -> dict[str, Any]:
+        """One key: its record, its effective status and the text key"""
+        ctx = caller_context()
+        return key_record(issued_keys.get_key(ctx, serial), ctx.now())
+
+
+@blp.route("/keys/<serial>/license-file")
+class LicenseFile(MethodView):
+    @blp.response(
+        200,
+        {"type": "string"},
+        content_type="text/plain",
+        description="The armored license file, as an attachment `<serial>.lic`",
+    )
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, serial: str) -> Response:
+        """Download a key as a license file"""
+        key = issued_keys.get_key(caller_context(), serial)
+        response = current_app.response_class(
+            issued_keys.license_file_for(key), mimetype="text/plain"
+        )
+        response.headers["Content-Disposition"] = f'attachment; filename="{key.serial}.lic"'
+        return response
+
+
+@blp.route("/keys/<serial>/revoke")
+class Revocation(MethodView):
+    @blp.arguments(DecisionBody)
+    @blp.response(200, KeySchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT", description="already revoked")
+    def post(self, body: dict[str, Any], serial: str) -> dict[str, Any]:
+        """Analysts: revoke a key, with a written reason"""
+        ctx = caller_context()
+        key = issued_keys.revoke_key(ctx, serial, body["reason"])
+        db_session().commit()
+        return key_record(key, ctx.now())

@@ -1,0 +1,93 @@
+"""What installers and products reach without a token: online verification, the public
+signing keys, and the signed revocation list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, jsonify, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from werkzeug.exceptions import NotAcceptable
+from werkzeug.wrappers import Response
+
+from licensesvc.models import SigningKeyRecord
+from licensesvc.services import issued_keys, signing
+
+from .auth import public_context
+from .schemas import RevocationListSchema, SigningKeySchema, VerifyAnswerSchema, VerifyBody
+
+blp = Blueprint(
+    "public",
+    __name__,
+    url_prefix="/v1",
+    description="No token needed: verification, public keys, revocations.",
+)
+_NO_TOKEN: list[dict[str, list[str]]] = []
+
+
+@blp.route("/keys/verify")
+class Verify(MethodView):
+    @blp.doc(security=_NO_TOKEN)
+    @blp.arguments(VerifyBody)
+    @blp.response(200, VerifyAnswerSchema)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Verify a key online; the answer is signed by the server
+
+        200 whatever the key: `valid` says whether it may be used, `code` why not (`malformed`,
+        `bad_signature`, `revoked`, `superseded`, ...), `status` what the server's record says.
+        """
+        return issued_keys.verify_online(
+            public_context(),
+            body["key"],
+            nonce=body.get("nonce"),
+            product=body.get("product"),
+            host=body.get("host"),
+        )
+
+
+@blp.route("/signing-keys")
+class SigningKeys(MethodView):
+    @blp.doc(security=_NO_TOKEN)
+    @blp.response(200, SigningKeySchema(many=True))
+    def get(self) -> list[SigningKeyRecord]:
+        """The public signing keys with their key IDs (active and retired)"""
+        return signing.list_signing_keys(public_context())
+
+
+_TEXT = "text/plain"
+_JSON = "application/json"
+
+
+@blp.route("/revocations")
+class Revocations(MethodView):
+    @blp.doc(security=_NO_TOKEN)
+    @blp.doc(
+        responses={
+            "200": {
+                "description": "The signed revocation list (`LRL1.`...): plain text by default, "
+                "a JSON object when the client's Accept prefers application/json",
+                "content": {
+                    _TEXT: {"schema": {"type": "string"}},
+                    _JSON: {"schema": RevocationListSchema},
+                },
+            }
+        }
+    )
+    @blp.alt_response(406, response="NOT_ACCEPTABLE")
+    def get(self) -> Response:
+        """The signed revocation list for offline installers
+
+        Plain text unless the client's Accept header prefers `application/json`.
+        """
+        chosen = request.accept_mimetypes.best_match([_TEXT, _JSON])
+        if chosen is None:
+            raise NotAcceptable("the revocation list is served as text/plain or application/json")
+        text = issued_keys.signed_revocation_list(public_context())
+        if chosen == _JSON:
+            response = jsonify(RevocationListSchema().dump({"revocation_list": text}))
+        else:
+            response = current_app.response_class(text + "\n", mimetype=_TEXT)
+        response.headers["Vary"] = "Accept"
+        response.headers["Cache-Control"] = "no-cache"
+        return response

@@ -1,0 +1,394 @@
+"""marshmallow schemas of every request and response of the JSON API.
+
+Request schemas reject unknown fields (RAISE). Times are dumped as ISO 8601 UTC with a `Z`
+(`2026-03-02T15:00:00Z`), dates as ISO dates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+import keys
+from licensesvc.models import CASE_STATUSES, KEY_KINDS, PLANS
+from licensesvc.services.entitlements import TEMPORARY_REASONS
+
+from .error_codes import ERROR_CODES
+
+_TEXT = validate.Length(min=1, max=2000)
+
+
+class UTCDateTime(fields.DateTime):
+    """A tz-aware datetime written as `YYYY-MM-DDTHH:MM:SSZ` (UTC, whole seconds)."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise ValueError("only tz-aware datetimes are written")
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class RequestSchema(ma.Schema):
+    """Base of request schemas: an unknown field is a validation error, not ignored."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+# --- requests --------------------------------------------------------------------------------
+
+
+class KeyRequestBody(RequestSchema):
+    license_id = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1), metadata={"example": 1}
+    )
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(KEY_KINDS),
+        metadata={"description": "standard keys are issued by analysts only"},
+    )
+    reason = fields.String(
+        validate=validate.OneOf(TEMPORARY_REASONS),
+        metadata={"description": "why a temporary key is needed (required for `temporary`)"},
+    )
+    dr_test_date = fields.Date(
+        metadata={"description": "ISO date of the DR test (required for `dr_test`)"}
+    )
+    host = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "host the key is bound to (default: the license's host)"},
+    )
+    severity = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=4),
+        metadata={"description": "1 critical to 4 low; sets the respond-by time if escalated"},
+    )
+    dry_run = fields.Boolean(
+        load_default=False,
+        metadata={"description": "explain the decision, check by check, and record nothing"},
+    )
+    override_reason = fields.String(
+        validate=_TEXT,
+        metadata={"description": "analysts only: grant what policy would refuse, with a reason"},
+    )
+
+
+class EscalateBody(RequestSchema):
+    note = fields.String(validate=_TEXT, metadata={"description": "what the analyst should know"})
+    severity = fields.Integer(strict=True, validate=validate.Range(min=1, max=4))
+
+
+class DecisionBody(RequestSchema):
+    reason = fields.String(
+        required=True, validate=_TEXT, metadata={"description": "lands in the audit trail"}
+    )
+
+
+class VerifyBody(RequestSchema):
+    key = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=65536),
+        metadata={"description": "the compact key text (`LK1.`...) or the armored license file"},
+    )
+    nonce = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "echoed in the signed answer, so it cannot be replayed"},
+    )
+    product = fields.String(validate=validate.Length(min=1, max=200))
+    host = fields.String(validate=validate.Length(min=1, max=200))
+
+
+class EntitlementsQuery(RequestSchema):
+    customer_id = fields.Integer(
+        validate=validate.Range(min=1),
+        metadata={"description": "analysts: required; customers: their own id or nothing"},
+    )
+
+
+class CaseListQuery(RequestSchema):
+    status = fields.String(validate=validate.OneOf(CASE_STATUSES))
+    customer_id = fields.Integer(
+        validate=validate.Range(min=1), metadata={"description": "analysts only; ignored otherwise"}
+    )
+
+
+class KeyListQuery(RequestSchema):
+    license_id = fields.Integer(validate=validate.Range(min=1))
+    customer_id = fields.Integer(
+        validate=validate.Range(min=1), metadata={"description": "analysts only; ignored otherwise"}
+    )
+
+
+class LicenseListQuery(RequestSchema):
+    customer_id = fields.Integer(
+        validate=validate.Range(min=1), metadata={"description": "analysts only; ignored otherwise"}
+    )
+
+
+# --- responses -------------------------------------------------------------------------------
+
+
+class ProblemSchema(ma.Schema):
+    """An error, as `application/problem+json` (RFC 9457)."""
+
+    type = fields.String(metadata={"description": "link to this code's entry in /docs"})
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    code = fields.String(
+        metadata={
+            "description": "stable machine-readable code",
+            "enum": [c for c, *_ in ERROR_CODES],
+        }
+    )
+    case_number = fields.String(
+        metadata={"description": "present when the refused request was recorded as a case"}
+    )
+    instance = fields.String(metadata={"description": "the case, or the request path"})
+    errors = fields.Dict(metadata={"description": "validation errors: field name -> messages"})
+
+
+class LicenseSchema(ma.Schema):
+    id = fields.Integer()
+    customer_id = fields.Integer()
+    product = fields.String()
+    agents = fields.Integer()
+    jobs = fields.Integer()
+    host = fields.String()
+    failover_host = fields.String(allow_none=True)
+    expires_on = fields.Date(allow_none=True, metadata={"description": "null: perpetual"})
+    created_at = UTCDateTime()
+
+
+class KeySchema(ma.Schema):
+    serial = fields.String()
+    kind = fields.String(metadata={"enum": list(KEY_KINDS)})
+    key = fields.String(metadata={"description": "the compact signed key text (`LK1.`...)"})
+    status = fields.String(
+        metadata={
+            "description": "effective status now",
+            "enum": ["active", "superseded", "revoked", "expired"],
+        }
+    )
+    license_id = fields.Integer()
+    customer_id = fields.Integer()
+    contract_id = fields.Integer(allow_none=True)
+    case_number = fields.String(allow_none=True)
+    host = fields.String()
+    failover_host = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    dr_test_date = fields.Date(allow_none=True)
+    issued_at = UTCDateTime()
+    not_before = UTCDateTime()
+    expires_at = UTCDateTime(allow_none=True, metadata={"description": "null: perpetual"})
+    supersedes = fields.String(allow_none=True)
+    superseded_by = fields.String(allow_none=True)
+    usable_until = UTCDateTime(
+        allow_none=True, metadata={"description": "end of the overlap of a superseded key"}
+    )
+    revoked_at = UTCDateTime(allow_none=True)
+    revoked_reason = fields.String(allow_none=True)
+    signing_kid = fields.String()
+    claims = fields.Dict(metadata={"description": "the signed claims, as in the key"})
+
+
+class CaseSchema(ma.Schema):
+    case_number = fields.String()
+    status = fields.String(metadata={"enum": list(CASE_STATUSES)})
+    kind = fields.String(metadata={"enum": list(KEY_KINDS)})
+    license_id = fields.Integer()
+    customer_id = fields.Integer()
+    contract_id = fields.Integer(allow_none=True)
+    reason = fields.String(allow_none=True)
+    dr_test_date = fields.Date(allow_none=True)
+    host = fields.String(allow_none=True)
+    severity = fields.Integer()
+    requested_by = fields.String()
+    refusal_code = fields.String(allow_none=True)
+    refusal_message = fields.String(allow_none=True)
+    created_at = UTCDateTime()
+    escalated_at = UTCDateTime(allow_none=True)
+    escalation_note = fields.String(allow_none=True)
+    respond_by = UTCDateTime(
+        allow_none=True,
+        metadata={"description": "initial-response target, counted in business hours"},
+    )
+    decided_at = UTCDateTime(allow_none=True)
+    decided_by = fields.String(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+    key_serial = fields.String(allow_none=True)
+
+
+class GrantedCaseSchema(CaseSchema):
+    """A granted case with the key it issued."""
+
+    key = fields.Nested(KeySchema)
+
+
+class CheckSchema(ma.Schema):
+    check = fields.String()
+    code = fields.String(metadata={"description": "the refusal code this check produces"})
+    passed = fields.Boolean()
+    detail = fields.String()
+
+
+class WouldIssueSchema(ma.Schema):
+    kind = fields.String()
+    not_before = UTCDateTime(allow_none=True)
+    expires_at = UTCDateTime(allow_none=True)
+
+
+class DryRunSchema(ma.Schema):
+    dry_run = fields.Boolean()
+    outcome = fields.String(metadata={"enum": ["granted", "refused"]})
+    code = fields.String(allow_none=True, metadata={"description": "the winning refusal code"})
+    message = fields.String()
+    checks = fields.List(fields.Nested(CheckSchema))
+    would_issue = fields.Nested(
+        WouldIssueSchema, allow_none=True, metadata={"description": "null when refused"}
+    )
+
+
+class VerifyAnswerSchema(ma.Schema):
+    """The signed answer of POST /v1/keys/verify; every member but `signature` is signed."""
+
+    valid = fields.Boolean()
+    code = fields.String(
+        metadata={
+            "description": "`valid` or the failure code",
+            "enum": ["valid", "unknown_serial", *keys.ERROR_CODES],
+        }
+    )
+    status = fields.String(
+        metadata={"enum": ["active", "superseded", "revoked", "expired", "unknown"]}
+    )
+    checked_at = fields.String(metadata={"description": "YYYY-MM-DDTHH:MM:SSZ"})
+    nonce = fields.String(allow_none=True)
+    serial = fields.String()
+    claims = fields.Dict(metadata={"description": "present when the signature is genuine"})
+    usable_until = fields.String(
+        metadata={"description": "a superseded key's end of overlap (YYYY-MM-DDTHH:MM:SSZ)"}
+    )
+    kid = fields.String(metadata={"description": "the server key that signed this answer"})
+    signature = fields.String(metadata={"description": "Ed25519, unpadded base64url"})
+
+
+class SigningKeySchema(ma.Schema):
+    kid = fields.String()
+    public_key_pem = fields.String()
+    public_key_raw_b64 = fields.Function(
+        lambda rec: keys.PublicKey.from_pem(rec.public_key_pem).raw_b64(),
+        metadata={"description": "the 32 raw public-key bytes, unpadded base64url"},
+    )
+    status = fields.String(metadata={"enum": ["active", "retired"]})
+    created_at = UTCDateTime()
+    retired_at = UTCDateTime(allow_none=True)
+    rotation_statement = fields.String(
+        allow_none=True,
+        metadata={"description": "`LROT1.` statement signed by the previous key, if any"},
+    )
+
+
+class RevocationListSchema(ma.Schema):
+    revocation_list = fields.String(metadata={"description": "the signed `LRL1.` text"})
+
+
+# --- the entitlement report ------------------------------------------------------------------
+
+
+class CustomerRef(ma.Schema):
+    id = fields.Integer()
+    name = fields.String()
+    region = fields.String()
+
+
+class ContractRef(ma.Schema):
+    id = fields.Integer()
+    start = fields.Date()
+    end = fields.Date()
+    plan = fields.String(metadata={"enum": list(PLANS)})
+
+
+class EntitlementRefusal(ma.Schema):
+    code = fields.String()
+    message = fields.String()
+
+
+class DrTestQuota(ma.Schema):
+    used = fields.Integer()
+    limit = fields.Integer()
+    period_start = fields.Date(allow_none=True)
+
+
+class TemporaryQuota(ma.Schema):
+    limit = fields.Integer()
+
+
+class Quotas(ma.Schema):
+    dr_test = fields.Nested(DrTestQuota)
+    temporary_per_license = fields.Nested(TemporaryQuota)
+
+
+class ResponseTargetSchema(ma.Schema):
+    severity = fields.Integer()
+    name = fields.String()
+    definition = fields.String()
+    phone_required = fields.Boolean()
+    initial_response = fields.String()
+    initial_response_amount = fields.Integer()
+    initial_response_unit = fields.String(metadata={"enum": ["business_hours", "business_days"]})
+    status_updates = fields.String()
+
+
+class RegionHours(ma.Schema):
+    region = fields.String()
+    name = fields.String()
+    hours = fields.String()
+    timezone = fields.String()
+    excluding = fields.String()
+
+
+class SupportHours(ma.Schema):
+    region = fields.String()
+    core_hours = fields.String()
+    timezone = fields.String()
+    excluding = fields.String()
+    after_hours = fields.String()
+    all_regions = fields.List(fields.Nested(RegionHours))
+
+
+class PolicySummary(ma.Schema):
+    dr_window_days_before = fields.Integer()
+    dr_window_days_after = fields.Integer()
+    dr_min_lead_days = fields.Integer()
+    replacement_overlap_days = fields.Integer()
+    temporary_key_days = fields.Integer()
+
+
+class EntitlementReportSchema(ma.Schema):
+    customer = fields.Nested(CustomerRef)
+    as_of = fields.Date()
+    plan = fields.String(allow_none=True, metadata={"enum": list(PLANS)})
+    contract = fields.Nested(ContractRef, allow_none=True)
+    contract_active = fields.Boolean()
+    maintenance_current = fields.Boolean()
+    maintenance_paid_through = fields.Date(allow_none=True)
+    grace_until = fields.Date(allow_none=True)
+    in_grace_period = fields.Boolean()
+    refusal = fields.Nested(
+        EntitlementRefusal,
+        allow_none=True,
+        metadata={"description": "why no key would be issued today"},
+    )
+    allowed_key_kinds = fields.List(fields.String())
+    plan_key_kinds = fields.List(fields.String())
+    temporary_key_reasons = fields.List(fields.String())
+    quotas = fields.Nested(Quotas)
+    response_targets = fields.List(fields.Nested(ResponseTargetSchema))
+    support_hours = fields.Nested(SupportHours)
+    root_cause_analysis = fields.String()
+    services = fields.List(fields.String())
+    policy = fields.Nested(PolicySummary)

@@ -1,0 +1,46 @@
+"""The API under test: the real app factory on a Runtime whose sessions join the test's outer
+transaction (each request commits into a savepoint that the test rolls back), with the test's
+FakeClock, and bearer tokens for a Base customer, a Premium customer and an analyst."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from licensesvc.app import create_app
+from licensesvc.config import Settings
+from licensesvc.runtime import Runtime
+from licensesvc.services import tokens
+from licensesvc.services.context import ServiceContext
+from tests.conftest import FakeClock, World
+from tests.licensesvc.api.api_helpers import Tokens
+
+
+@pytest.fixture
+def app(session: Session, settings: Settings, clock: FakeClock, engine: Engine) -> Flask:
+    sessions = sessionmaker(
+        bind=session.get_bind(),
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+    )
+    return create_app(runtime=Runtime(settings, engine, sessions, clock))
+
+
+@pytest.fixture
+def api_client(app: Flask, session: Session) -> Iterator[FlaskClient]:
+    # what the fixtures made is committed into the outer transaction, visible to the app
+    session.commit()
+    yield app.test_client()
+
+
+@pytest.fixture
+def tokens_for(world: World, analyst: ServiceContext) -> Tokens:
+    _, base = tokens.create_token(analyst, customer_id=world.base_customer)
+    _, premium = tokens.create_token(analyst, customer_id=world.premium_customer)
+    _, anl = tokens.create_token(analyst, analyst="bob")
+    return Tokens(base, premium, anl, {})
