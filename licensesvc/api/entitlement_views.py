@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from licensesvc.models import License
 from licensesvc.services import customers
@@ -13,9 +12,10 @@ from licensesvc.services.entitlements import entitlement_report
 from licensesvc.services.errors import ValidationFailed
 
 from .auth import caller_context, require_token
+from .blueprint import ApiBlueprint
 from .schemas import EntitlementReportSchema, EntitlementsQuery, LicenseListQuery, LicenseSchema
 
-blp = Blueprint(
+blp = ApiBlueprint(
     "entitlements",
     __name__,
     url_prefix="/v1",

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from werkzeug.wrappers import Response
 
 from licensesvc.app import db_session
@@ -16,6 +15,7 @@ from licensesvc.services import key_requests
 from licensesvc.services.key_requests import Decision, KeyRequestInput
 
 from .auth import caller_context, require_token
+from .blueprint import ApiBlueprint
 from .presenters import dry_run_record, granted_case
 from .schemas import (
     CaseListQuery,
@@ -27,7 +27,7 @@ from .schemas import (
     KeyRequestBody,
 )
 
-blp = Blueprint(
+blp = ApiBlueprint(
     "key-requests",
     __name__,
     url_prefix="/v1",

@@ -6,17 +6,17 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from werkzeug.wrappers import Response
 
 from licensesvc.app import db_session
 from licensesvc.services import issued_keys
 
 from .auth import caller_context, require_token
+from .blueprint import ApiBlueprint
 from .presenters import key_record
 from .schemas import DecisionBody, KeyListQuery, KeySchema
 
-blp = Blueprint(
+blp = ApiBlueprint(
     "keys",
     __name__,
     url_prefix="/v1",

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import current_app, jsonify, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from werkzeug.exceptions import NotAcceptable
 from werkzeug.wrappers import Response
 
@@ -15,9 +14,10 @@ from licensesvc.models import SigningKeyRecord
 from licensesvc.services import issued_keys, signing
 
 from .auth import public_context
+from .blueprint import ApiBlueprint
 from .schemas import RevocationListSchema, SigningKeySchema, VerifyAnswerSchema, VerifyBody
 
-blp = Blueprint(
+blp = ApiBlueprint(
     "public",
     __name__,
     url_prefix="/v1",
@@ -80,7 +80,11 @@ class Revocations(MethodView):
 
         Plain text unless the client's Accept header prefers `application/json`.
         """
-        chosen = request.accept_mimetypes.best_match([_TEXT, _JSON])
+        chosen = (
+            request.accept_mimetypes.best_match([_TEXT, _JSON])
+            if request.headers.get("Accept")
+            else _TEXT  # no Accept header: anything will do
+        )
         if chosen is None:
             raise NotAcceptable("the revocation list is served as text/plain or application/json")
         text = issued_keys.signed_revocation_list(public_context())

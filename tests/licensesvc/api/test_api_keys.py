@@ -1,0 +1,279 @@
+"""Issued keys over HTTP, and the public endpoints installers use: verify, signing keys and the
+revocation list."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from flask.testing import FlaskClient
+
+import keys
+from tests.conftest import FakeClock, World
+from tests.licensesvc.api.api_helpers import Tokens, assert_problem, bearer
+
+ANSWER_CONTEXT = b"licensesvc/verify-answer/v1\n"
+
+
+def issue(client: FlaskClient, token: str, **body: Any) -> dict[str, Any]:
+    r = client.post("/v1/key-requests", json=body, headers=bearer(token))
+    assert r.status_code == 201, r.get_json()
+    key: dict[str, Any] = r.get_json()["key"]
+    return key
+
+
+@pytest.fixture
+def standard_key(api_client: FlaskClient, tokens_for: Tokens, world: World) -> dict[str, Any]:
+    return issue(api_client, tokens_for.analyst, license_id=world.base_license, kind="standard")
+
+
+def verify(client: FlaskClient, key: str, **extra: Any) -> dict[str, Any]:
+    r = client.post("/v1/keys/verify", json={"key": key, **extra})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    body: dict[str, Any] = r.get_json()
+    return body
+
+
+def public_keys(client: FlaskClient) -> dict[str, Ed25519PublicKey]:
+    found = {}
+    for rec in client.get("/v1/signing-keys").get_json():
+        pub = load_pem_public_key(rec["public_key_pem"].encode())
+        assert isinstance(pub, Ed25519PublicKey)
+        found[rec["kid"]] = pub
+    return found
+
+
+def check_answer_signature(client: FlaskClient, answer: dict[str, Any]) -> None:
+    """What docs/api.md tells a client to do, written independently of the server's code."""
+    body = dict(answer)
+    signature = body.pop("signature")
+    message = ANSWER_CONTEXT + json.dumps(
+        body, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
+    raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    public_keys(client)[body["kid"]].verify(raw, message)
+
+
+def test_customer_lists_only_their_own_keys(
+    api_client: FlaskClient, tokens_for: Tokens, world: World, standard_key: dict[str, Any]
+) -> None:
+    premium = issue(
+        api_client, tokens_for.analyst, license_id=world.premium_license, kind="standard"
+    )
+    mine = api_client.get("/v1/keys", headers=bearer(tokens_for.base)).get_json()
+    assert [k["serial"] for k in mine] == [standard_key["serial"]]
+    everyone = api_client.get("/v1/keys", headers=bearer(tokens_for.analyst)).get_json()
+    assert {k["serial"] for k in everyone} == {standard_key["serial"], premium["serial"]}
+    by_license = api_client.get(
+        f"/v1/keys?license_id={world.premium_license}", headers=bearer(tokens_for.analyst)
+    ).get_json()
+    assert [k["serial"] for k in by_license] == [premium["serial"]]
+    none = api_client.get(
+        f"/v1/keys?license_id={world.premium_license}", headers=bearer(tokens_for.base)
+    ).get_json()
+    assert none == []
+
+
+def test_a_key_shows_its_record_its_text_and_its_effective_status(
+    api_client: FlaskClient,
+    tokens_for: Tokens,
+    world: World,
+    clock: FakeClock,
+) -> None:
+    key = issue(
+        api_client,
+        tokens_for.base,
+        license_id=world.base_license,
+        kind="dr_test",
+        dr_test_date="2026-03-10",
+    )
+    shown = api_client.get(f"/v1/keys/{key['serial']}", headers=bearer(tokens_for.base))
+    body = shown.get_json()
+    assert body["key"] == key["key"]
+    assert body["status"] == "active"
+    assert body["claims"]["serial"] == key["serial"]
+    assert body["signing_kid"] in public_keys(api_client)
+    clock.advance(days=30)
+    later = api_client.get(f"/v1/keys/{key['serial']}", headers=bearer(tokens_for.base))
+    assert later.get_json()["status"] == "expired"
+
+
+def test_customer_a_cannot_read_customer_b_key_or_its_license_file(
+    api_client: FlaskClient, tokens_for: Tokens, standard_key: dict[str, Any]
+) -> None:
+    serial = standard_key["serial"]
+    for path in (f"/v1/keys/{serial}", f"/v1/keys/{serial}/license-file"):
+        assert_problem(api_client.get(path, headers=bearer(tokens_for.premium)), 404, "not_found")
+
+
+def test_key_downloads_as_a_license_file_attachment(
+    api_client: FlaskClient, tokens_for: Tokens, standard_key: dict[str, Any]
+) -> None:
+    serial = standard_key["serial"]
+    r = api_client.get(f"/v1/keys/{serial}/license-file", headers=bearer(tokens_for.base))
+    assert r.status_code == 200
+    assert r.mimetype == "text/plain"
+    assert r.headers["Content-Disposition"] == f'attachment; filename="{serial}.lic"'
+    text = r.get_data(as_text=True)
+    assert keys.decode_unverified(text).serial == serial
+
+
+def test_analyst_revokes_a_key_and_customer_cannot(
+    api_client: FlaskClient, tokens_for: Tokens, standard_key: dict[str, Any]
+) -> None:
+    path = f"/v1/keys/{standard_key['serial']}/revoke"
+    r = api_client.post(path, json={"reason": "stolen laptop"}, headers=bearer(tokens_for.base))
+    assert_problem(r, 403, "forbidden")
+    r = api_client.post(path, json={"reason": "stolen laptop"}, headers=bearer(tokens_for.analyst))
+    assert r.status_code == 200
+    body = r.get_json()
+    assert body["status"] == "revoked"
+    assert body["revoked_reason"] == "stolen laptop"
+    assert body["revoked_at"] == "2026-03-02T15:00:00Z"
+    again = api_client.post(path, json={"reason": "twice"}, headers=bearer(tokens_for.analyst))
+    assert_problem(again, 409, "invalid_state")
+
+
+def test_verify_a_valid_key_without_a_token(
+    api_client: FlaskClient, standard_key: dict[str, Any]
+) -> None:
+    answer = verify(
+        api_client,
+        standard_key["key"],
+        nonce="n-123",
+        product="JAMS Scheduler",
+        host="sched.acme.example",
+    )
+    assert answer["valid"] is True
+    assert answer["code"] == "valid"
+    assert answer["status"] == "active"
+    assert answer["nonce"] == "n-123"
+    assert answer["claims"]["serial"] == standard_key["serial"]
+    assert answer["checked_at"] == "2026-03-02T15:00:00Z"
+    check_answer_signature(api_client, answer)
+
+
+def test_verify_answer_signature_fails_when_the_answer_is_altered(
+    api_client: FlaskClient, standard_key: dict[str, Any]
+) -> None:
+    answer = verify(api_client, standard_key["key"])
+    answer["valid"] = False
+    with pytest.raises(InvalidSignature):
+        check_answer_signature(api_client, answer)
+
+
+def test_verify_a_forged_key(api_client: FlaskClient, standard_key: dict[str, Any]) -> None:
+    text = standard_key["key"]
+    prefix, payload, signature = text.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["agents"] = 100000  # a bigger license, same signature
+    forged_payload = (
+        base64.urlsafe_b64encode(json.dumps(claims, sort_keys=True, separators=(",", ":")).encode())
+        .rstrip(b"=")
+        .decode()
+    )
+    answer = verify(api_client, f"{prefix}.{forged_payload}.{signature}")
+    assert answer["valid"] is False
+    assert answer["code"] == "bad_signature"
+    assert answer["status"] == "unknown"
+    assert "claims" not in answer
+    check_answer_signature(api_client, answer)
+
+
+def test_verify_a_malformed_key_is_still_200(api_client: FlaskClient, tokens_for: Tokens) -> None:
+    answer = verify(api_client, "this is not a key")
+    assert answer["valid"] is False
+    assert answer["code"] == "malformed"
+    assert answer["nonce"] is None
+    check_answer_signature(api_client, answer)
+
+
+def test_verify_a_revoked_key(
+    api_client: FlaskClient, tokens_for: Tokens, standard_key: dict[str, Any]
+) -> None:
+    api_client.post(
+        f"/v1/keys/{standard_key['serial']}/revoke",
+        json={"reason": "refund"},
+        headers=bearer(tokens_for.analyst),
+    )
+    answer = verify(api_client, standard_key["key"])
+    assert (answer["valid"], answer["code"], answer["status"]) == (False, "revoked", "revoked")
+
+
+def test_verify_a_superseded_key_within_and_after_the_overlap(
+    api_client: FlaskClient,
+    tokens_for: Tokens,
+    world: World,
+    clock: FakeClock,
+    standard_key: dict[str, Any],
+) -> None:
+    issue(api_client, tokens_for.base, license_id=world.base_license, kind="replacement")
+    clock.advance(days=13)
+    within = verify(api_client, standard_key["key"])
+    assert (within["valid"], within["code"], within["status"]) == (True, "valid", "superseded")
+    assert within["usable_until"] == "2026-03-16T15:00:00Z"
+    clock.advance(days=2)
+    after = verify(api_client, standard_key["key"])
+    assert (after["valid"], after["code"], after["status"]) == (False, "superseded", "superseded")
+    check_answer_signature(api_client, after)
+
+
+def test_verify_rejects_unknown_fields_and_a_missing_key(api_client: FlaskClient) -> None:
+    r = api_client.post("/v1/keys/verify", json={"key": "x", "at": "2020-01-01"})
+    assert "at" in assert_problem(r, 422, "validation_error")["errors"]
+    r = api_client.post("/v1/keys/verify", json={})
+    assert "key" in assert_problem(r, 422, "validation_error")["errors"]
+
+
+def test_signing_keys_are_public_with_their_key_ids(api_client: FlaskClient, world: World) -> None:
+    r = api_client.get("/v1/signing-keys")
+    assert r.status_code == 200
+    [rec] = r.get_json()
+    assert set(rec) == {
+        "kid",
+        "public_key_pem",
+        "public_key_raw_b64",
+        "status",
+        "created_at",
+        "retired_at",
+        "rotation_statement",
+    }
+    assert rec["status"] == "active"
+    assert rec["created_at"] == "2026-03-02T15:00:00Z"
+    pub = keys.PublicKey.from_raw_b64(rec["public_key_raw_b64"])
+    assert pub.kid == rec["kid"] == keys.PublicKey.from_pem(rec["public_key_pem"]).kid
+
+
+def test_revocation_list_is_signed_text_by_default_and_json_on_request(
+    api_client: FlaskClient, tokens_for: Tokens, standard_key: dict[str, Any], clock: FakeClock
+) -> None:
+    api_client.post(
+        f"/v1/keys/{standard_key['serial']}/revoke",
+        json={"reason": "refund"},
+        headers=bearer(tokens_for.analyst),
+    )
+    trusted = [
+        keys.PublicKey.from_pem(k["public_key_pem"])
+        for k in api_client.get("/v1/signing-keys").get_json()
+    ]
+    text_answer = api_client.get("/v1/revocations")
+    assert text_answer.status_code == 200
+    assert text_answer.mimetype == "text/plain"
+    assert text_answer.headers["Vary"] == "Accept"
+    text = text_answer.get_data(as_text=True)
+    assert text.startswith("LRL1.")
+    rl = keys.verify_revocation_list(text, trusted, at=clock())
+    assert rl.status_of(standard_key["serial"]) == "revoked"
+
+    json_answer = api_client.get("/v1/revocations", headers={"Accept": "application/json"})
+    assert json_answer.mimetype == "application/json"
+    listed = json_answer.get_json()["revocation_list"]
+    assert keys.verify_revocation_list(listed, trusted, at=clock()).entries == rl.entries
+
+    refused = api_client.get("/v1/revocations", headers={"Accept": "image/png"})
+    assert_problem(refused, 406, "not_acceptable")
