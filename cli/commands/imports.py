@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -164,9 +165,7 @@ def import_customers(state: CliState, csv_file: Path) -> None:
     created: dict[str, int] = {}
     with (
         state.unit_of_work() as ctx,
-        click.progressbar(
-            rows, label=f"importing {csv_file.name}", file=click.get_text_stream("stderr")
-        ) as progress,
+        click.progressbar(rows, label=f"importing {csv_file.name}", file=sys.stderr) as progress,
     ):
         for row in progress:
             name = row.text("name", required=True)

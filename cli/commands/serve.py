@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -66,7 +67,7 @@ def serve(state: CliState, host: str, port: int, workers: int) -> None:
         print_json({"serving": url, "workers": workers})
     else:
         click.echo(f"licensesvc serving on {url}")
-    click.get_text_stream("stdout").flush()
+    sys.stdout.flush()
     _gunicorn_application(
         app,
         {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from cli import serialize
@@ -40,7 +42,7 @@ def create(state: CliState, customer_id: int, email: str, password_stdin: bool) 
           --email admin@acme.example --password-stdin
     """
     if password_stdin:
-        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+        password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
     with state.unit_of_work() as ctx:

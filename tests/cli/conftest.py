@@ -1,0 +1,64 @@
+"""Fixtures for the CLI stories: the CLI run in-process (CliRunner) against the test database
+(each test inside an outer transaction that is rolled back) with the suite's fake clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from cli_helpers import Cli, Shop, rolled_back_runtime
+from sqlalchemy import Engine
+
+from licensesvc.config import Settings
+from licensesvc.runtime import Runtime
+
+
+@pytest.fixture
+def runtime(engine: Engine, settings: Settings, clock: Any) -> Iterator[Runtime]:
+    yield from rolled_back_runtime(engine, settings, clock)
+
+
+@pytest.fixture
+def run(runtime: Runtime) -> Cli:
+    return Cli(runtime)
+
+
+@pytest.fixture
+def shop(run: Cli) -> Shop:
+    run.ok("signing-key", "generate")
+    ids: list[int] = []
+    for name, plan, region in (("Acme", "base", "na"), ("Globex", "premium", "emea")):
+        customer = run.json("customer", "create", "--name", name, "--region", region)["id"]
+        contract = run.json(
+            "contract",
+            "create",
+            "--customer",
+            customer,
+            "--plan",
+            plan,
+            "--start",
+            "2026-01-01",
+            "--end",
+            "2026-12-31",
+            "--paid-through",
+            "2026-12-31",
+        )["id"]
+        lic = run.json(
+            "license",
+            "create",
+            "--customer",
+            customer,
+            "--product",
+            "JAMS Scheduler",
+            "--agents",
+            10,
+            "--jobs",
+            1000,
+            "--host",
+            f"sched.{name.lower()}.example",
+            "--failover-host",
+            f"dr.{name.lower()}.example",
+        )["id"]
+        ids += [customer, contract, lic]
+    return Shop(*ids)
