@@ -1,0 +1,247 @@
+"""`licensesvc verify`: an installer's offline check, with no database and no configuration."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+import keys
+from cli.main import cli
+
+REPO = Path(__file__).resolve().parents[2]
+ISSUED = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+VENDOR = keys.SigningKey.from_seed_for_tests(b"cli-vendor".ljust(32, b"\0"))
+NEXT_VENDOR = keys.SigningKey.from_seed_for_tests(b"cli-next-vendor".ljust(32, b"\0"))
+STRANGER = keys.SigningKey.from_seed_for_tests(b"cli-stranger".ljust(32, b"\0"))
+
+
+def claims(**changes: object) -> keys.Claims:
+    values: dict[str, object] = {
+        "serial": "SN-TEST-0001",
+        "license_id": "7",
+        "customer_id": "3",
+        "customer_name": "Acme Logistics",
+        "product": "JAMS Scheduler",
+        "kind": "standard",
+        "agents": 25,
+        "jobs": 5000,
+        "host": "sched01.acme.example",
+        "failover_host": "dr01.acme.example",
+        "issued_at": ISSUED,
+        "not_before": ISSUED,
+        "maintenance_until": date(2026, 12, 31),
+        "expires_at": ISSUED + timedelta(days=120),
+        "case_number": "CS-20260302-ABCDEF",
+    }
+    values.update(changes)
+    return keys.Claims(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    made = {
+        "key": tmp_path / "acme.lic",
+        "text": tmp_path / "acme.key",
+        "pem": tmp_path / "vendor.pem",
+        "next_pem": tmp_path / "next.pem",
+        "bundle": tmp_path / "bundle.pem",
+        "stranger_pem": tmp_path / "stranger.pem",
+        "garbage_pem": tmp_path / "garbage.pem",
+    }
+    text_key = keys.sign_key(claims(), VENDOR)
+    made["text"].write_text(text_key + "\n")
+    made["key"].write_text(keys.license_file(text_key))
+    made["pem"].write_text(VENDOR.public_key.to_pem())
+    made["next_pem"].write_text(NEXT_VENDOR.public_key.to_pem())
+    made["bundle"].write_text(NEXT_VENDOR.public_key.to_pem() + VENDOR.public_key.to_pem())
+    made["stranger_pem"].write_text(STRANGER.public_key.to_pem())
+    made["garbage_pem"].write_text("not a key\n")
+    return made
+
+
+def verify(*args: object, input: str | None = None) -> Result:
+    # no obj, no runtime, no database URL: the offline path must not need any
+    result = CliRunner().invoke(cli, ["verify", *map(str, args)], input=input)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+AT = "2026-03-03T12:00:00Z"
+
+
+def test_a_genuine_key_is_valid_with_a_short_summary(files: dict[str, Path]) -> None:
+    result = verify(files["key"], "--public-key", files["pem"], "--at", AT)
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "valid"
+    assert "serial             SN-TEST-0001" in lines
+    assert "customer           Acme Logistics (3)" in lines
+    assert "kind               standard" in lines
+    assert "expires            2026-06-30T15:00:00Z" in lines
+
+
+def test_the_one_line_text_key_and_stdin_are_read_too(files: dict[str, Path]) -> None:
+    assert verify(files["text"], "--public-key", files["pem"], "--at", AT).exit_code == 0
+    result = verify("-", "--public-key", files["pem"], "--at", AT, input=files["key"].read_text())
+    assert result.exit_code == 0 and result.stdout.startswith("valid\n")
+
+
+@pytest.mark.parametrize(
+    ("extra", "code"),
+    [
+        (["--at", "2026-07-01T00:00:00Z"], "expired"),
+        (["--at", "2026-03-01"], "not_yet_valid"),
+        (["--at", AT, "--host", "elsewhere.example"], "wrong_host"),
+        (["--at", AT, "--product", "Other Product"], "wrong_product"),
+        (["--at", AT, "--build-date", "2027-01-15"], "maintenance_not_covering"),
+    ],
+    ids=["expired", "not-yet-valid", "wrong-host", "wrong-product", "build-after-maintenance"],
+)
+def test_an_unacceptable_key_exits_1_printing_the_code(
+    files: dict[str, Path], extra: list[str], code: str
+) -> None:
+    result = verify(files["key"], "--public-key", files["pem"], *extra)
+    assert result.exit_code == 1
+    [line] = result.stdout.splitlines()
+    assert line.startswith(f"{code}: ")
+
+
+def test_the_failover_host_and_the_right_product_pass(files: dict[str, Path]) -> None:
+    result = verify(
+        files["key"],
+        "--public-key",
+        files["pem"],
+        "--at",
+        AT,
+        "--host",
+        "DR01.acme.example",
+        "--product",
+        "JAMS Scheduler",
+        "--build-date",
+        "2026-06-01",
+    )
+    assert result.exit_code == 0
+
+
+def test_a_key_signed_by_an_untrusted_key_fails(files: dict[str, Path]) -> None:
+    result = verify(files["key"], "--public-key", files["stranger_pem"], "--at", AT)
+    assert result.exit_code == 1 and result.stdout.startswith("unknown_key_id: ")
+
+
+def test_a_tampered_key_is_malformed_or_badly_signed(files: dict[str, Path]) -> None:
+    tampered = files["key"].read_text().replace("Agents: 25", "Agents: 250")
+    result = verify("-", "--public-key", files["pem"], "--at", AT, input=tampered)
+    assert result.exit_code == 1 and result.stdout.startswith("malformed: ")
+
+
+def test_several_public_keys_cover_a_rotation(files: dict[str, Path]) -> None:
+    result = verify(
+        files["key"], "--public-key", files["next_pem"], "--public-key", files["pem"], "--at", AT
+    )
+    assert result.exit_code == 0
+    assert verify(files["key"], "--public-key", files["bundle"], "--at", AT).exit_code == 0
+
+
+def test_a_revocation_list_revokes_offline_and_a_stale_one_is_refused(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    rl = keys.RevocationList(
+        issued_at=ISSUED,
+        next_update=ISSUED + timedelta(days=7),
+        entries=(keys.RevokedEntry("SN-TEST-0001", "revoked", ISSUED, "leaked"),),
+    )
+    path = tmp_path / "revocations.lrl"
+    path.write_text(keys.sign_revocation_list(rl, VENDOR) + "\n")
+    result = verify(files["key"], "--public-key", files["pem"], "--revocations", path, "--at", AT)
+    assert result.exit_code == 1 and result.stdout.startswith("revoked: ")
+    stale = verify(
+        files["key"],
+        "--public-key",
+        files["pem"],
+        "--revocations",
+        path,
+        "--at",
+        "2026-04-01T00:00:00Z",
+    )
+    assert stale.exit_code == 1 and stale.stdout.startswith("stale_revocation_list: ")
+
+
+def test_json_output_for_valid_and_invalid(files: dict[str, Path]) -> None:
+    good = verify(files["key"], "--public-key", files["pem"], "--at", AT, "--json")
+    document = json.loads(good.stdout)
+    assert document["valid"] is True and document["claims"]["serial"] == "SN-TEST-0001"
+    assert document["checked_at"] == "2026-03-03T12:00:00Z"
+    bad = verify(files["key"], "--public-key", files["pem"], "--at", "2027-01-01", "--json")
+    document = json.loads(bad.stdout)
+    assert bad.exit_code == 1 and document["valid"] is False and document["code"] == "expired"
+
+
+def test_an_unreadable_public_key_means_the_check_could_not_be_made(
+    files: dict[str, Path],
+) -> None:
+    result = verify(files["key"], "--public-key", files["garbage_pem"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {files['garbage_pem']}: not a readable public key")
+    missing = verify(files["key"], "--public-key", "/nonexistent.pem")
+    assert missing.exit_code == 2 and "does not exist" in missing.stderr
+
+
+@pytest.mark.parametrize("at", ["yesterday", "2026-03-03T25:00:00Z", "03/03/2026"])
+def test_a_malformed_at_says_what_is_expected(files: dict[str, Path], at: str) -> None:
+    result = verify(files["key"], "--public-key", files["pem"], "--at", at)
+    assert result.exit_code == 2
+    assert "is not a timestamp; expected YYYY-MM-DDTHH:MM:SSZ (or YYYY-MM-DD)" in result.stderr
+
+
+def test_at_accepts_offsets_and_naive_times_as_utc(files: dict[str, Path]) -> None:
+    for at in ("2026-03-03T12:00:00+02:00", "2026-03-03T12:00", "2026-03-03 12:00:00"):
+        assert verify(files["key"], "--public-key", files["pem"], "--at", at).exit_code == 0
+
+
+def test_offline_verify_imports_neither_flask_nor_sqlalchemy_nor_licensesvc(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LICENSESVC_")}
+    # a database URL that would fail loudly if anything tried to use it
+    env["LICENSESVC_DATABASE_URL"] = "postgresql://nobody@127.0.0.1:1/none"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "cli.main",
+            "verify",
+            str(files["key"]),
+            "--public-key",
+            str(files["pem"]),
+            "--at",
+            AT,
+        ],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("valid\n")
+    imported = {
+        line.split("|")[-1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "keys" in imported and "click" in imported
+    roots = {name.split(".")[0] for name in imported}
+    assert roots.isdisjoint({"flask", "sqlalchemy", "licensesvc", "werkzeug", "alembic"}), sorted(
+        roots & {"flask", "sqlalchemy", "licensesvc", "werkzeug", "alembic"}
+    )
+    assert not (tmp_path / "var").exists()  # no configuration, no generated secrets
