@@ -109,6 +109,7 @@ class LicensesvcApi(Api):
         if messages:
             # webargs: {"json": {"field": ["message"]}} or {"query": {...}}; name the fields
             code = "validation_error"
+            title = "Invalid request"  # as the services' ValidationFailed says it
             extra["errors"] = _flatten_locations(messages)
             detail = (
                 "The request body is not valid JSON."

@@ -105,14 +105,15 @@ def gunicorn(database_url: str, data_dir: Path, *, workers: int = 2) -> Iterator
 
 
 def _wait_until_ready(server: Server) -> None:
-    deadline = time.monotonic() + 30
+    # generous: on a busy machine a worker can take seconds to import the app
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(f"gunicorn exited:\n{server.log.read_text()}")
         try:
-            if requests.get(server.url("/readyz"), timeout=2).status_code == 200:
+            if requests.get(server.url("/readyz"), timeout=5).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or workers still booting
             pass
         time.sleep(0.2)
     raise RuntimeError(f"gunicorn did not become ready:\n{server.log.read_text()}")
