@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from flask.testing import FlaskClient
 
 import keys
+from licensesvc.api.schemas import VerifyAnswerSchema
 from tests.conftest import FakeClock, World
 from tests.licensesvc.api.api_helpers import Tokens, assert_problem, bearer
 
@@ -277,3 +278,13 @@ def test_revocation_list_is_signed_text_by_default_and_json_on_request(
 
     refused = api_client.get("/v1/revocations", headers={"Accept": "image/png"})
     assert_problem(refused, 406, "not_acceptable")
+
+
+def test_every_member_of_a_verify_answer_is_documented(
+    api_client: FlaskClient, tokens_for: Tokens, world: World, clock: FakeClock
+) -> None:
+    old = issue(api_client, tokens_for.analyst, license_id=world.base_license, kind="standard")
+    issue(api_client, tokens_for.base, license_id=world.base_license, kind="replacement")
+    answer = verify(api_client, old["key"], nonce="n")
+    assert "usable_until" in answer and "claims" in answer
+    assert set(answer) <= set(VerifyAnswerSchema().fields)
