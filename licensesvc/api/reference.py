@@ -61,7 +61,7 @@ def _operations(spec: dict[str, Any]) -> Any:
                 "tags": op.get("tags", []),
                 "parameters": [*shared, *op.get("parameters", [])],
                 "body": _schema_name(body),
-                "responses": responses,
+                "responses": sorted(responses, key=lambda r: (r[0] == "default", r[0])),
             }
 
 
