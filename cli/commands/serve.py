@@ -12,7 +12,7 @@ from cli.state import CliState, pass_state
 
 
 def _gunicorn_application(app: Any, options: dict[str, Any]) -> Any:
-    from gunicorn.app.base import BaseApplication
+    from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
 
     class LicensesvcApplication(BaseApplication):  # type: ignore[misc]
         """gunicorn driven from code: our options, our app, no command-line parsing."""
