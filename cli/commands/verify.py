@@ -109,11 +109,15 @@ def verify(
     as_json = current_state().json
     trusted = load_public_keys(public_keys)
     moment = at or datetime.now(UTC)
-    text = keyfile.read()
     try:
+        try:
+            text = keyfile.read()
+            revocation_text = revocations.read().strip() if revocations is not None else None
+        except UnicodeDecodeError:
+            raise keys.MalformedKey("The file is not text; expected a license key.") from None
         revocation_list = (
-            keys.verify_revocation_list(revocations.read().strip(), trusted, at=moment)
-            if revocations is not None
+            keys.verify_revocation_list(revocation_text, trusted, at=moment)
+            if revocation_text is not None
             else None
         )
         claims = keys.verify(

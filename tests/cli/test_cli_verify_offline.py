@@ -142,6 +142,13 @@ def test_a_tampered_key_is_malformed_or_badly_signed(files: dict[str, Path]) -> 
     assert result.exit_code == 1 and result.stdout.startswith("malformed: ")
 
 
+def test_a_binary_file_is_malformed_not_a_traceback(files: dict[str, Path], tmp_path: Path) -> None:
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(bytes(range(256)))
+    result = verify(blob, "--public-key", files["pem"], "--at", AT)
+    assert result.exit_code == 1 and result.stdout.startswith("malformed: ")
+
+
 def test_several_public_keys_cover_a_rotation(files: dict[str, Path]) -> None:
     result = verify(
         files["key"], "--public-key", files["next_pem"], "--public-key", files["pem"], "--at", AT
