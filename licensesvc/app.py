@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, jsonify
+from flask import Flask, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 from .config import Settings
 from .runtime import Runtime
 from .services.context import Actor, ServiceContext
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
@@ -57,7 +59,8 @@ def runtime_of(app: Flask | None = None) -> Runtime:
 def db_session() -> Session:
     """The request's session, opened on first use and closed at teardown."""
     if "db_session" not in g:
-        g.db_session = runtime_of().sessions()
+        # safe methods only read, so on SQLite they need not wait for the write lock
+        g.db_session = runtime_of().session_for(read_only=request.method in SAFE_METHODS)
     session: Session = g.db_session
     return session
 

@@ -38,11 +38,21 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front, so a read-then-write decision never meets a
+        # concurrent writer halfway (SQLITE_BUSY). Readers (READ_ONLY) don't queue behind them.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+#: execution option marking sessions that only read (SQLite then begins a deferred transaction)
+READ_ONLY = "licensesvc_read_only"
+
+
+def make_sessionmaker(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """Return a session factory; read_only sessions must not write (on SQLite they would fail
+    with "database is locked" when a writer got there first)."""
+    bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
+    return sessionmaker(bind=bind, expire_on_commit=False)
 
 
 def is_postgresql(session: Session) -> bool:

@@ -22,13 +22,25 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     clock: Callable[[], datetime] = field(default=utcnow)
+    #: sessions for requests that only read (GET); defaults to `sessions`
+    read_sessions: sessionmaker[Session] | None = None
 
     @classmethod
     def from_settings(
         cls, settings: Settings, *, clock: Callable[[], datetime] | None = None
     ) -> Runtime:
         engine = make_engine(settings.database_url)
-        return cls(settings, engine, make_sessionmaker(engine), clock or utcnow)
+        return cls(
+            settings,
+            engine,
+            make_sessionmaker(engine),
+            clock or utcnow,
+            read_sessions=make_sessionmaker(engine, read_only=True),
+        )
+
+    def session_for(self, *, read_only: bool) -> Session:
+        factory = self.read_sessions if read_only and self.read_sessions else self.sessions
+        return factory()
 
     def context(self, session: Session, actor: Actor) -> ServiceContext:
         return ServiceContext(session, self.settings, actor, self.clock)
