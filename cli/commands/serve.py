@@ -47,7 +47,7 @@ def _gunicorn_application(app: Any, options: dict[str, Any]) -> Any:
 @json_option
 @pass_state
 def serve(state: CliState, host: str, port: int, workers: int) -> None:
-    """Serve the web portal and JSON API with gunicorn until interrupted.
+    """Serve the JSON API and its reference page (/docs) with gunicorn until interrupted.
 
     The first line printed is `licensesvc serving on http://HOST:PORT`.
 
