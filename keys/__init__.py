@@ -2,9 +2,13 @@
 
 Imports only the standard library and ``cryptography``: this is what an installer embeds.
 The format is specified in docs/key-format.md.
+
+The time anchor, revocation lists and rotation statements are imported on first use (module
+``__getattr__``), so that a process that only verifies a key does not pay for them.
 """
 
-from keys.anchor import ROLLBACK_TOLERANCE, TimeAnchor
+from typing import TYPE_CHECKING, Any
+
 from keys.claims import CLOCK_SKEW, FORMAT_VERSION, KINDS, TEMPORARY_REASONS, Claims
 from keys.errors import (
     ERROR_CODES,
@@ -23,14 +27,45 @@ from keys.errors import (
     WrongProduct,
 )
 from keys.license import KEY_PREFIX, decode_unverified, license_file, sign_key, verify
-from keys.revocation import (
-    RevocationList,
-    RevokedEntry,
-    sign_revocation_list,
-    verify_revocation_list,
-)
-from keys.rotation import follow_rotation, sign_rotation
 from keys.signing import PublicKey, SigningKey
+
+if TYPE_CHECKING:
+    from keys.anchor import ROLLBACK_TOLERANCE, TimeAnchor
+    from keys.revocation import (
+        RevocationList,
+        RevokedEntry,
+        sign_revocation_list,
+        verify_revocation_list,
+    )
+    from keys.rotation import follow_rotation, sign_rotation
+
+#: name -> the module defining it, imported on first access
+_LAZY = {
+    "ROLLBACK_TOLERANCE": "keys.anchor",
+    "TimeAnchor": "keys.anchor",
+    "RevocationList": "keys.revocation",
+    "RevokedEntry": "keys.revocation",
+    "sign_revocation_list": "keys.revocation",
+    "verify_revocation_list": "keys.revocation",
+    "follow_rotation": "keys.rotation",
+    "sign_rotation": "keys.rotation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value  # later accesses do not come back here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "CLOCK_SKEW",

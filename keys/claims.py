@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -161,3 +162,163 @@ class Claims:
             kid=enc.check_kid(obj["kid"]),
             version=obj["version"],
         )
+
+    @classmethod
+    def _from_checked(cls, values: dict[str, Any]) -> Claims:
+        """Return Claims holding ``values`` (every field, already valid and normalized)
+        WITHOUT running the constructor's checks. Only for :func:`decode_canonical_payload`,
+        which has established everything ``__post_init__`` would check."""
+        claims = object.__new__(cls)
+        object.__setattr__(claims, "__dict__", values)  # (frozen: no plain assignment)
+        return claims
+
+
+# --------------------------------------------------------------------------------------------
+# Decoding fast path
+#
+# The spec's decoding rule (section 4) is: parse the JSON, check members and types, re-serialize
+# canonically, and compare with the payload. Since a payload that passes has exactly one
+# spelling, the same outcome can be had by recognizing that spelling directly: the expression
+# below matches exactly the canonical JSON of a version-1 payload whose every value has its
+# type, members sorted and complete, no whitespace, integers without sign or leading zero, text
+# values of 1 to 256 code points with no forbidden character and nothing that would need an
+# escape (no `"` or `\`). Only what a regular expression cannot say is checked afterwards: the
+# integer range, real calendar dates and times, and expires_at after not_before.
+#
+# Whenever it does not match, or a later check fails, decode_canonical_payload returns None and
+# the caller applies the general rule (Claims.from_dict and the re-serialization), which then
+# decides, with its own error message. So the fast path never rejects anything by itself, and it
+# accepts only payloads the general rule accepts, with equal Claims (tests/keys check this).
+# --------------------------------------------------------------------------------------------
+
+# The characters of each kind of value (inside the quotes, for strings):
+_INTEGER = "0|[1-9][0-9]{0,15}"  # the range is checked afterwards
+# Not `"` or `\` (they would need an escape), not U+0000-U+001F or U+007F-U+009F. (U+2028 and
+# U+2029 are excluded by decode_canonical_payload itself: in the pattern, they would double the
+# time it takes to compile, which a command-line verifier pays on every run.)
+_TEXT = r'[^"\\\x00-\x1f\x7f-\x9f]{1,256}'
+_TIMESTAMP = "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"  # calendar: afterwards
+_DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_KID = "[0-9a-f]{32}"
+
+# member: (its characters, is it a JSON string, may it be null)
+_CANONICAL_MEMBERS: dict[str, tuple[str, bool, bool]] = {
+    "agents": (_INTEGER, False, False),
+    "case_number": (_TEXT, True, True),
+    "customer_id": (_TEXT, True, False),
+    "customer_name": (_TEXT, True, False),
+    "expires_at": (_TIMESTAMP, True, True),
+    "failover_host": (_TEXT, True, True),
+    "host": (_TEXT, True, False),
+    "issued_at": (_TIMESTAMP, True, False),
+    "jobs": (_INTEGER, False, False),
+    "kid": (_KID, True, False),
+    "kind": ("|".join(map(re.escape, KINDS)), True, False),
+    "license_id": (_TEXT, True, False),
+    "maintenance_until": (_DATE, True, False),
+    "not_before": (_TIMESTAMP, True, False),
+    "product": (_TEXT, True, False),
+    "reason": ("|".join(map(re.escape, TEMPORARY_REASONS)), True, True),
+    "serial": (_TEXT, True, False),
+    "supersedes": (_TEXT, True, True),
+    "version": (str(FORMAT_VERSION), False, False),
+}
+assert set(_CANONICAL_MEMBERS) == CLAIM_MEMBERS
+
+
+def _canonical_member(name: str, characters: str, string: bool, nullable: bool) -> str:
+    value = f"(?P<{name}>{characters})"  # a null value leaves the group None
+    if string:
+        value = f'"{value}"'
+    if nullable:
+        value = f"(?:null|{value})"
+    return f'"{name}":{value}'
+
+
+_CANONICAL_PAYLOAD = re.compile(
+    r"\{"
+    + ",".join(
+        _canonical_member(name, *_CANONICAL_MEMBERS[name]) for name in sorted(_CANONICAL_MEMBERS)
+    )
+    + r"\}"
+)
+
+
+# Its groups, in order, are the members in name order (decode_canonical_payload unpacks them).
+assert list(_CANONICAL_PAYLOAD.groupindex) == sorted(CLAIM_MEMBERS)
+
+
+def decode_canonical_payload(payload: bytes) -> Claims | None:
+    """Return the Claims of a canonical license-key payload, or None to mean "not decided
+    here: apply the general decoding rule" (see the comment above). Raises nothing."""
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if "\u2028" in text or "\u2029" in text:  # forbidden in text values, see _TEXT
+        return None
+    match = _CANONICAL_PAYLOAD.fullmatch(text)
+    if match is None:
+        return None
+    # Strings, or None for null; in member-name order.
+    (
+        agents,
+        case_number,
+        customer_id,
+        customer_name,
+        expires_at,
+        failover_host,
+        host,
+        issued_at,
+        jobs,
+        kid,
+        kind,
+        license_id,
+        maintenance_until,
+        not_before,
+        product,
+        reason,
+        serial,
+        supersedes,
+        _version,  # the pattern admits FORMAT_VERSION only
+    ) = match.groups()
+    try:
+        # fromisoformat on these exact shapes accepts and rejects what the general rule's
+        # datetime(...) and date(...) do, and returns UTC datetimes.
+        issued = datetime.fromisoformat(issued_at)
+        valid_from = datetime.fromisoformat(not_before)
+        expires = None if expires_at is None else datetime.fromisoformat(expires_at)
+        maintenance = date.fromisoformat(maintenance_until)
+    except ValueError:
+        return None
+    agent_limit = int(agents)
+    job_limit = int(jobs)
+    if (
+        agent_limit > enc.MAX_SAFE_INTEGER
+        or job_limit > enc.MAX_SAFE_INTEGER
+        or (expires is not None and expires <= valid_from)
+    ):
+        return None
+    return Claims._from_checked(
+        {
+            "serial": serial,
+            "license_id": license_id,
+            "customer_id": customer_id,
+            "customer_name": customer_name,
+            "product": product,
+            "kind": kind,
+            "agents": agent_limit,
+            "jobs": job_limit,
+            "host": host,
+            "issued_at": issued,
+            "not_before": valid_from,
+            "maintenance_until": maintenance,
+            "expires_at": expires,
+            "failover_host": failover_host,
+            "reason": reason,
+            "supersedes": supersedes,
+            "case_number": case_number,
+            "kid": kid,
+            "version": FORMAT_VERSION,
+        }
+    )

@@ -6,12 +6,11 @@ docs/key-format.md sections 5-7.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from keys import _encoding as enc
-from keys.anchor import TimeAnchor
-from keys.claims import CLOCK_SKEW, Claims
+from keys.claims import CLOCK_SKEW, Claims, decode_canonical_payload
 from keys.errors import (
     Expired,
     LicenseKeyError,
@@ -22,7 +21,6 @@ from keys.errors import (
     WrongHost,
     WrongProduct,
 )
-from keys.revocation import RevocationList, check_not_stale
 from keys.signing import (
     Envelope,
     SigningKey,
@@ -32,6 +30,10 @@ from keys.signing import (
     seal,
     trusted_by_kid,
 )
+
+if TYPE_CHECKING:  # imported when used: `import keys` stays light for installers
+    from keys.anchor import TimeAnchor
+    from keys.revocation import RevocationList
 
 KEY_PREFIX = "LK1."
 KEY_CONTEXT = b"licensesvc/key/v1\n"
@@ -85,23 +87,32 @@ def _render_license_file(claims: Claims, text_key: str) -> str:
     return "\n".join([FILE_BEGIN, *summary, "", *key_lines, FILE_END]) + "\n"
 
 
-@dataclass(frozen=True)
-class _DecodedKey:
-    claims: Claims
-    envelope: Envelope
+# What step 1 yields: the claims, and the envelope whose signature steps 2-3 check.
+_DecodedKey = tuple[Claims, Envelope]
 
 
-def _decode_text_key(text_key: str) -> _DecodedKey:
-    envelope = open_envelope(KEY_PREFIX, text_key)
+def _decode_payload(payload: bytes) -> Claims:
+    """The spec's decoding rule (section 4): parse, check members and types, and require the
+    payload to be the canonical JSON of what it says. Raises MalformedKey."""
     try:
-        obj = enc.parse_json_object(envelope.payload)
+        obj = enc.parse_json_object(payload)
         claims = Claims.from_dict(obj)
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:
         raise MalformedKey(f"The license key's content is not valid: {exc}.") from None
     # Exactly one encoding: the payload must be the canonical JSON of what it says.
-    if enc.canonical_json(claims.to_dict()) != envelope.payload:
+    if enc.canonical_json(claims.to_dict()) != payload:
         raise MalformedKey("The license key's content is not in canonical form.")
-    return _DecodedKey(claims=claims, envelope=envelope)
+    return claims
+
+
+def _decode_text_key(text_key: str) -> _DecodedKey:
+    envelope = open_envelope(KEY_PREFIX, text_key)
+    # The common case, recognized directly; anything else (including every invalid payload)
+    # gets the general rule, which decides and words the error (see keys.claims).
+    claims = decode_canonical_payload(envelope.payload)
+    if claims is None:
+        claims = _decode_payload(envelope.payload)
+    return claims, envelope
 
 
 def _extract_file_key(normalized: str) -> str:
@@ -122,12 +133,14 @@ def _decode(key_or_file: str) -> _DecodedKey:
             raise MalformedKey("The license key is not text.")
         if len(key_or_file) > enc.MAX_INPUT_LENGTH:
             raise MalformedKey("The license key is too long.")
-        normalized = key_or_file.replace("\r\n", "\n").strip(enc.WHITESPACE)
+        normalized = key_or_file.strip(enc.WHITESPACE)
+        if "\r" in normalized:  # CR LF -> LF (spec section 6); testing first is cheaper
+            normalized = key_or_file.replace("\r\n", "\n").strip(enc.WHITESPACE)
         if not normalized.startswith(FILE_BEGIN):
             return _decode_text_key(normalized)
         text_key = _extract_file_key(normalized)
         decoded = _decode_text_key(text_key)
-        rendered = _render_license_file(decoded.claims, text_key).strip(enc.WHITESPACE)
+        rendered = _render_license_file(decoded[0], text_key).strip(enc.WHITESPACE)
         if rendered != normalized:
             raise MalformedKey("The license file's text does not match the key it contains.")
         return decoded
@@ -143,9 +156,8 @@ def license_file(text_key: str) -> str:
     The file ends with a newline. Raises MalformedKey if ``text_key`` is not a canonical text
     key (a license file is accepted too and re-rendered). The signature is not checked.
     """
-    decoded = _decode(text_key)
-    canonical_key = seal_text(decoded.envelope)
-    return _render_license_file(decoded.claims, canonical_key)
+    claims, envelope = _decode(text_key)
+    return _render_license_file(claims, seal_text(envelope))
 
 
 def seal_text(envelope: Envelope) -> str:
@@ -160,7 +172,7 @@ def decode_unverified(key_or_file: str) -> Claims:
 
     For display and lookup only; never base a decision on the result. Raises MalformedKey.
     """
-    return _decode(key_or_file).claims
+    return _decode(key_or_file)[0]
 
 
 def _hosts_match(expected: str, actual: str) -> bool:
@@ -190,16 +202,15 @@ def verify(
     KeyConfigurationError for a bad ``trusted`` argument and ValueError for a naive ``at``.
     """
     moment = datetime.now(UTC) if at is None else at
-    if moment.tzinfo is None or moment.utcoffset() is None:
+    if moment.utcoffset() is None:  # (also when tzinfo is None)
         raise ValueError("at must be a timezone-aware datetime")
     trusted_keys = trusted_by_kid(trusted)
 
     # 1. Decode either form: prefix, base64url, canonical JSON, members, file rendering.
-    decoded = _decode(key_or_file)
-    claims = decoded.claims
+    claims, envelope = _decode(key_or_file)
     # 2. Look the kid up among the trusted keys, and
     # 3. check the Ed25519 signature over the key context + payload.
-    check_envelope_signature(decoded.envelope, KEY_CONTEXT, claims.kid, trusted_keys, "license key")
+    check_envelope_signature(envelope, KEY_CONTEXT, claims.kid, trusted_keys, "license key")
     # From here on the claims are genuine; failures carry them.
     # 4. Clock rollback against the anchor (which then remembers this time).
     if anchor is not None:
@@ -219,6 +230,8 @@ def verify(
     # 7. Revocation list: stale lists are refused; a "revoked" entry invalidates the key at
     #    once, a "superseded" one once its overlap (ending at revoked_at) is over, with skew.
     if revocations is not None:
+        from keys.revocation import check_not_stale
+
         check_not_stale(revocations, moment, claims=claims)
         for entry in revocations.entries:
             if entry.serial != claims.serial:

@@ -6,12 +6,11 @@ revocation lists and rotation statements; each passes its own prefix and context
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from keys import _encoding as enc
@@ -23,17 +22,21 @@ SIGNATURE_LENGTH = 64
 
 def kid_for_raw_public_key(raw: bytes) -> str:
     """Return the key ID of a raw 32-byte public key: hex of the first 16 bytes of SHA-256."""
-    return hashlib.sha256(raw).digest()[:16].hex()
+    # cryptography's SHA-256 rather than hashlib's: it is loaded anyway, hashlib is not.
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(raw)
+    return digest.finalize()[:16].hex()
 
 
 class PublicKey:
     """An Ed25519 public key that verifiers trust."""
 
-    __slots__ = ("_key", "_raw")
+    __slots__ = ("_key", "_kid", "_raw")
 
     def __init__(self, key: Ed25519PublicKey) -> None:
         self._key = key
         self._raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        self._kid = kid_for_raw_public_key(self._raw)  # derived once, not per verification
 
     @classmethod
     def from_pem(cls, pem: bytes | str) -> PublicKey:
@@ -75,7 +78,7 @@ class PublicKey:
     @property
     def kid(self) -> str:
         """The key ID (32 lowercase hex characters) derived from the raw key bytes."""
-        return kid_for_raw_public_key(self._raw)
+        return self._kid
 
     def raw(self) -> bytes:
         """Return the 32 raw public-key bytes."""
@@ -198,6 +201,14 @@ def trusted_by_kid(trusted: TrustedKeys) -> dict[str, PublicKey]:
     A mapping's own keys must equal the kids of its values. Raises KeyConfigurationError for
     anything that is not a PublicKey or a mapping entry filed under the wrong kid.
     """
+    if type(trusted) is list or type(trusted) is tuple:
+        # The common case, without the generic path's bookkeeping (same checks, same result).
+        index: dict[str, PublicKey] = {}
+        for key in trusted:
+            if not isinstance(key, PublicKey):
+                raise KeyConfigurationError(f"trusted keys must be PublicKey objects, not {key!r}")
+            index[key._kid] = key
+        return index
     items: Iterable[tuple[str | None, object]]
     if isinstance(trusted, Mapping):
         items = list(trusted.items())
@@ -215,8 +226,7 @@ def trusted_by_kid(trusted: TrustedKeys) -> dict[str, PublicKey]:
     return result
 
 
-@dataclass(frozen=True)
-class Envelope:
+class Envelope(NamedTuple):
     """A decoded but not yet verified envelope: the payload bytes and the signature."""
 
     payload: bytes
@@ -253,7 +263,7 @@ def open_envelope(prefix: str, text: str) -> Envelope:
         raise MalformedKey("The payload is empty.")
     if len(signature) != SIGNATURE_LENGTH:
         raise MalformedKey("The signature is not 64 bytes long.")
-    return Envelope(payload=payload, signature=signature)
+    return Envelope(payload, signature)
 
 
 def check_envelope_signature(
@@ -267,7 +277,7 @@ def check_envelope_signature(
     if public_key is None:
         raise UnknownKeyId(f"The {what} was signed by key {kid}, which is not trusted here.")
     try:
-        public_key.verify_signature(envelope.signature, context + envelope.payload)
-    except BadSignature:
+        public_key._key.verify(envelope.signature, context + envelope.payload)
+    except InvalidSignature:
         raise BadSignature(f"The {what}'s signature does not match its content.") from None
     return public_key

@@ -246,9 +246,101 @@ def test_offline_verify_imports_neither_flask_nor_sqlalchemy_nor_licensesvc(
         for line in result.stderr.splitlines()
         if line.startswith("import time:") and "|" in line
     }
-    assert "keys" in imported and "click" in imported
+    assert "keys" in imported and "cli.offline_verify" in imported
     roots = {name.split(".")[0] for name in imported}
-    assert roots.isdisjoint({"flask", "sqlalchemy", "licensesvc", "werkzeug", "alembic"}), sorted(
-        roots & {"flask", "sqlalchemy", "licensesvc", "werkzeug", "alembic"}
-    )
+    # not even click: the shell path goes straight to the standard-library implementation
+    heavy = {"flask", "sqlalchemy", "licensesvc", "werkzeug", "alembic", "click"}
+    assert roots.isdisjoint(heavy), sorted(roots & heavy)
     assert not (tmp_path / "var").exists()  # no configuration, no generated secrets
+
+
+def shell(*args: object, cwd: Path, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`licensesvc ARGS...` as a shell runs it: cli.main.main, the path without click."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LICENSESVC_")}
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", *map(str, args)],
+        cwd=cwd,
+        env={**env, "PYTHONPATH": str(REPO)},
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_shell_path_and_the_click_group_give_the_same_answers(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    key, pem = files["key"], files["pem"]
+    cases: list[list[object]] = [
+        ["verify", key, "--public-key", pem, "--at", AT],
+        ["verify", files["text"], "--public-key", pem, "--at", AT, "--json"],
+        ["--json", "verify", key, "--public-key", pem, "--at", "2027-01-01"],
+        ["--as", "bob", "verify", key, "--public-key", pem, "--at", AT, "--host", "x.example"],
+        ["--as=bob", "--json", "verify", key, "--public-key", files["stranger_pem"], "--at", AT],
+        ["verify", key, "--public-key", pem, "--at", "yesterday"],
+        ["verify", key, "--public-key", pem, "--build-date", "2026-13-01"],
+        ["verify", key, "--public-key", files["garbage_pem"]],
+        ["verify", key, "--public-key", tmp_path / "missing.pem"],
+        ["verify", key, "--public-key", tmp_path],
+        ["verify", tmp_path / "missing.lic", "--public-key", pem],
+        ["verify", key],
+        ["verify"],
+        ["verify", key, key, "--public-key", pem],
+        ["verify", key, "--public-key", pem, "--bogus"],
+    ]
+    for args in cases:
+        in_process = CliRunner().invoke(cli, [str(a) for a in args])
+        assert not isinstance(in_process.exception, Exception) or isinstance(
+            in_process.exception, SystemExit
+        ), in_process.exception
+        from_shell = shell(*args, cwd=tmp_path)
+        assert (from_shell.returncode, from_shell.stdout, from_shell.stderr) == (
+            in_process.exit_code,
+            in_process.stdout,
+            in_process.stderr,
+        ), args
+    stdin_case = shell(
+        "verify", "-", "--public-key", pem, "--at", AT, cwd=tmp_path, input=key.read_text()
+    )
+    assert stdin_case.returncode == 0 and stdin_case.stdout.startswith("valid\n")
+
+
+def test_usage_errors_look_like_clicks(files: dict[str, Path], tmp_path: Path) -> None:
+    result = shell("verify", files["key"], cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (
+        "Usage: licensesvc verify [OPTIONS] KEYFILE\n"
+        "Try 'licensesvc verify --help' for help.\n\n"
+        "Error: Missing option '--public-key'.\n"
+    )
+    missing = shell("verify", files["key"], "--public-key", tmp_path / "x.pem", cwd=tmp_path)
+    assert (
+        f"Error: Invalid value for '--public-key': File '{tmp_path / 'x.pem'}' does not exist."
+        in (missing.stderr)
+    )
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_has_the_summary_the_example_and_every_option(flag: str, tmp_path: Path) -> None:
+    for output in (shell("verify", flag, cwd=tmp_path).stdout, verify(flag).stdout):
+        assert output.startswith("Usage: licensesvc verify [OPTIONS] KEYFILE\n")
+        assert "Check a license key or license file offline" in output
+        assert "Example:\n  licensesvc verify acme.lic --public-key vendor-public.pem\n" in output
+        for option in ("--public-key", "--at", "--revocations", "--product", "--host"):
+            assert option in output
+        assert "--build-date" in output and "--json" in output
+    listing = CliRunner().invoke(cli, ["--help"]).stdout
+    assert "verify        Check a license key or license file offline" in listing
+
+
+def test_only_a_verify_command_line_skips_click() -> None:
+    from cli.main import offline_verify_arguments
+
+    assert offline_verify_arguments(["verify", "k", "--json"]) == (["k", "--json"], False)
+    assert offline_verify_arguments(["--json", "--as", "x", "verify"]) == ([], True)
+    assert offline_verify_arguments(["--as=x", "verify", "-h"]) == (["-h"], False)
+    assert offline_verify_arguments(["audit", "verify"]) is None
+    assert offline_verify_arguments(["--as"]) is None
+    assert offline_verify_arguments(["--help", "verify"]) is None
+    assert offline_verify_arguments([]) is None
