@@ -24,6 +24,14 @@ class NotFound(ServiceError):
     title = "Not found"
 
 
+def require_reason(reason: str | None, doing: str) -> str:
+    """Return the stripped reason an analyst wrote for `doing` ("revoking a key"). Raises
+    ValidationFailed when it is missing or blank: decisions are justified in the audit trail."""
+    if reason is None or not reason.strip():
+        raise ValidationFailed(f"{doing} needs a written reason")
+    return reason.strip()
+
+
 class Unauthorized(ServiceError):
     code = "unauthorized"
     status = 401

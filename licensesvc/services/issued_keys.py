@@ -19,7 +19,7 @@ from licensesvc.models import PRIMARY_KINDS, IssuedKey, License
 
 from . import audit
 from .context import ServiceContext
-from .errors import InvalidState, NotConfigured, NotFound, ValidationFailed
+from .errors import InvalidState, NotConfigured, NotFound, require_reason
 from .signing import active_record, active_signer, load_private, trusted_public_keys
 
 if TYPE_CHECKING:
@@ -211,8 +211,7 @@ def revoke_key(ctx: ServiceContext, serial: str, reason: str) -> IssuedKey:
     """Revoke a key: it fails online verification at once and appears on the next revocation
     list. Raises NotFound, InvalidState (already revoked), ValidationFailed (no reason)."""
     ctx.actor.require_analyst()
-    if not reason or not reason.strip():
-        raise ValidationFailed("revoking a key needs a written reason")
+    reason = require_reason(reason, "revoking a key")
     key = get_key(ctx, serial)
     if key.status == "revoked":
         raise InvalidState(f"key {serial} was already revoked on {key.revoked_at:%Y-%m-%d}")

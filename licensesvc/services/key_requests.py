@@ -35,6 +35,7 @@ from .errors import (
     KeyRequestRefused,
     NotFound,
     ValidationFailed,
+    require_reason,
 )
 from .issued_keys import issue_signed_key
 
@@ -377,8 +378,7 @@ def request_key(
         raise ValidationFailed("severity is 1 (critical) to 4 (low)")
     if override_reason is not None:
         ctx.actor.require_analyst()
-        if not override_reason.strip():
-            raise ValidationFailed("an override needs a written reason")
+        override_reason = require_reason(override_reason, "an override")
     lic = get_license(ctx, req.license_id)
     if req.kind == "standard" and not ctx.actor.is_analyst:
         raise Forbidden("standard keys are issued by support analysts; request a replacement key")
@@ -575,8 +575,7 @@ def grant_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequest
     issued and the override lands in the audit trail. Raises NotFound, InvalidState,
     ValidationFailed (no reason, or the request lacks what the key needs)."""
     ctx.actor.require_analyst()
-    if not reason or not reason.strip():
-        raise ValidationFailed("granting a case needs a written reason")
+    reason = require_reason(reason, "granting a case")
     case = get_case(ctx, case_number)
     if case.status not in ("refused", "escalated"):
         raise InvalidState(f"case {case_number} is {case.status}; it can no longer be granted")
@@ -609,8 +608,7 @@ def deny_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequest:
     """An analyst upholds a refusal, with a written reason. Raises NotFound, InvalidState,
     ValidationFailed (no reason)."""
     ctx.actor.require_analyst()
-    if not reason or not reason.strip():
-        raise ValidationFailed("denying a case needs a written reason")
+    reason = require_reason(reason, "denying a case")
     case = get_case(ctx, case_number)
     if case.status not in ("refused", "escalated"):
         raise InvalidState(f"case {case_number} is {case.status}; it can no longer be denied")
