@@ -60,17 +60,26 @@ def list_(state: CliState, customer_id: int | None, entity: str | None, limit: i
 
 
 @audit.command("verify")
+@click.option(
+    "--expect-head",
+    metavar="HASH",
+    help="Fail unless the trail still contains this head hash (noted from an earlier run).",
+)
 @json_option
 @pass_state
-def verify(state: CliState) -> None:
+def verify(state: CliState, expect_head: str | None) -> None:
     """Walk the hash chain; exit 1 naming the first bad record when it is broken.
+
+    The chain shows edited, deleted and reordered records by itself. To catch records cut off
+    the end, note the head hash it prints and pass it later with --expect-head.
 
     \b
     Example:
       licensesvc audit verify
+      licensesvc audit verify --expect-head 3f5a...c2   # the head noted last week
     """
     with state.unit_of_work() as ctx:
-        report = audit_service.verify_chain(ctx.session)
+        report = audit_service.verify_chain(ctx.session, expect_head=expect_head)
     if state.json:
         print_json(report.as_dict())
     if not report.ok:
@@ -78,4 +87,4 @@ def verify(state: CliState) -> None:
             f"audit chain broken at record {report.first_bad_id}: {report.problem}"
         )
     if not state.json:
-        emit(False, None, f"audit chain intact: {report.records} records")
+        emit(False, None, f"audit chain intact: {report.records} records, head {report.head}")

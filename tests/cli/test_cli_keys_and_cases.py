@@ -345,9 +345,11 @@ def test_audit_list_and_verify(run: Cli, shop: Shop) -> None:
         "ACTOR",
         "ACTION",
     ]
-    assert run.ok("audit", "verify").stdout == "audit chain intact: 7 records\n"
     report = run.json("audit", "verify")
     assert (report["ok"], report["records"], report["first_bad_id"]) == (True, 7, None)
+    assert run.ok("audit", "verify").stdout == (
+        f"audit chain intact: 7 records, head {report['head']}\n"
+    )
     assert run.fails("audit", "list", "--limit", 0, exit_code=2)
 
 
@@ -361,6 +363,17 @@ def test_a_tampered_audit_trail_fails_verification_naming_the_record(run: Cli, s
     )
     report = json.loads(run.fails("--json", "audit", "verify").stdout)
     assert report["ok"] is False and report["first_bad_id"] == 3
+
+
+def test_records_cut_off_the_end_fail_against_a_noted_head(run: Cli, shop: Shop) -> None:
+    noted = run.json("audit", "verify")["head"]
+    assert run.ok("audit", "verify", "--expect-head", noted)
+    with run.runtime.sessions() as session:
+        session.execute(text("DELETE FROM audit_records WHERE id >= 6"))
+        session.commit()
+    assert run.ok("audit", "verify")  # the chain alone cannot see a cut tail
+    result = run.fails("audit", "verify", "--expect-head", noted)
+    assert result.stderr.startswith("Error: audit chain broken at record 6: the trail ends before")
 
 
 def test_as_names_the_analyst_in_the_audit_trail(run: Cli) -> None:
