@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from licensesvc.models import Contract, Customer
 
-from . import support_plan
+from . import quotas, support_plan
 from .context import ServiceContext
 from .customers import get_customer
 
@@ -118,8 +118,6 @@ def entitlement_report(ctx: ServiceContext, customer_id: int) -> dict[str, Any]:
     """Return what the customer is entitled to today: contract and maintenance standing, the
     key kinds it may request, quota use, and what the plan promises (severity table, support
     hours, root-cause scope, services). Raises NotFound."""
-    from .key_requests import quota_usage  # the report shows what the policy counts
-
     st = standing(ctx, customer_id)
     policy = ctx.policy
     plan = st.plan
@@ -149,7 +147,7 @@ def entitlement_report(ctx: ServiceContext, customer_id: int) -> dict[str, Any]:
         "allowed_key_kinds": plan_kinds if entitled else [],
         "plan_key_kinds": plan_kinds,
         "temporary_key_reasons": list(TEMPORARY_REASONS) if plan == "premium" else [],
-        "quotas": quota_usage(ctx, st),
+        "quotas": quotas.quota_usage(ctx, st),
         "response_targets": support_plan.response_targets(plan or "base"),
         "support_hours": {
             "region": region.code,

@@ -17,7 +17,7 @@ from sqlalchemy import select
 import keys
 from licensesvc.models import PRIMARY_KINDS, IssuedKey, License
 
-from . import audit
+from . import audit, quotas
 from .context import ServiceContext
 from .errors import InvalidState, NotConfigured, NotFound, require_reason
 from .signing import active_record, active_signer, load_private, trusted_public_keys
@@ -216,6 +216,8 @@ def revoke_key(ctx: ServiceContext, serial: str, reason: str) -> IssuedKey:
     if key.status == "revoked":
         raise InvalidState(f"key {serial} was already revoked on {key.revoked_at:%Y-%m-%d}")
     previous = key.status
+    if key.kind == "temporary":
+        quotas.release_slot(ctx, key.serial)  # a revoked temporary key is no longer active
     key.status = "revoked"
     key.revoked_at = ctx.now()
     key.revoked_reason = reason

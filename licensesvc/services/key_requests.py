@@ -10,15 +10,14 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
-from licensesvc.models import KEY_KINDS, Customer, IssuedKey, KeyRequest, License, QuotaSlot
+from licensesvc.models import KEY_KINDS, Customer, IssuedKey, KeyRequest, License
 
-from . import audit, support_plan
+from . import audit, quotas, support_plan
 from .context import ServiceContext
 from .customers import get_license
 from .entitlements import (
@@ -71,8 +70,7 @@ class Decision:
     checks: tuple[Check, ...]
     not_before: datetime | None = None
     expires_at: datetime | None = None
-    quota_scope: str | None = None
-    quota_limit: int | None = None
+    quota: quotas.Quota | None = None
 
     @property
     def refusal(self) -> Check | None:
@@ -117,8 +115,6 @@ def _lock_customer(ctx: ServiceContext, customer_id: int) -> None:
 
 
 def _utc_midnight(d: date) -> datetime:
-    from datetime import UTC
-
     return datetime(d.year, d.month, d.day, tzinfo=UTC)
 
 
@@ -229,24 +225,20 @@ def evaluate(ctx: ServiceContext, lic: License, st: Standing, req: KeyRequestInp
             )
     checks.append(Check("window_valid", "invalid_window", window_ok, window_detail))
 
-    scope, limit, used = _quota(ctx, lic, st, req.kind)
-    if scope is None:
+    quota = quotas.quota_for(ctx, lic, st, req.kind)
+    if quota is None:
         checks.append(Check("quota_available", "quota_exceeded", True, "no quota applies"))
     else:
-        what = (
-            "DR-test keys this contract year"
-            if req.kind == "dr_test"
-            else "active temporary keys for this license"
-        )
+        in_use = quotas.used(ctx, quota)
         checks.append(
             Check(
                 "quota_available",
                 "quota_exceeded",
-                used < (limit or 0),
-                f"{used} of {limit} {what} used",
+                in_use < quota.limit,
+                f"{in_use} of {quota.limit} {quota.counts} used",
             )
         )
-    return Decision(tuple(checks), not_before, expires_at, scope, limit)
+    return Decision(tuple(checks), not_before, expires_at, quota)
 
 
 def _request_problems(lic: License, req: KeyRequestInput, today: date) -> list[str]:
@@ -265,95 +257,6 @@ def _request_problems(lic: License, req: KeyRequestInput, today: date) -> list[s
     if lic.expires_on is not None and lic.expires_on < today:
         problems.append(f"license {lic.id} expired on {lic.expires_on}")
     return problems
-
-
-def _quota(
-    ctx: ServiceContext, lic: License, st: Standing, kind: str
-) -> tuple[str | None, int | None, int]:
-    """Return (scope, limit, used) of the quota that kind draws on, or (None, None, 0)."""
-    now = ctx.now()
-    if kind == "dr_test" and st.contract is not None:
-        year = st.contract_year_start()
-        scope = f"dr_test:contract={st.contract.id}:year={year}"
-        limit = ctx.policy.dr_keys_per_contract_year
-    elif kind == "temporary":
-        scope = f"temporary:license={lic.id}"
-        limit = ctx.policy.max_active_temporary_keys
-    else:
-        return None, None, 0
-    used = ctx.session.scalar(
-        select(func.count())
-        .select_from(QuotaSlot)
-        .where(
-            QuotaSlot.scope == scope,
-            (QuotaSlot.expires_at.is_(None)) | (QuotaSlot.expires_at > now),
-        )
-    )
-    return scope, limit, used or 0
-
-
-def quota_usage(ctx: ServiceContext, st: Standing) -> dict[str, Any]:
-    """What the entitlement report shows of the quotas."""
-    result: dict[str, Any] = {}
-    if st.contract is not None:
-        year = st.contract_year_start()
-        used = ctx.session.scalar(
-            select(func.count())
-            .select_from(QuotaSlot)
-            .where(QuotaSlot.scope == f"dr_test:contract={st.contract.id}:year={year}")
-        )
-        result["dr_test"] = {
-            "used": used or 0,
-            "limit": ctx.policy.dr_keys_per_contract_year,
-            "period_start": year,
-        }
-    result["temporary_per_license"] = {"limit": ctx.policy.max_active_temporary_keys}
-    return result
-
-
-def _take_quota_slot(
-    ctx: ServiceContext,
-    decision: Decision,
-    serial: str,
-    expires_at: datetime | None,
-    *,
-    override: bool,
-) -> bool:
-    """Claim the next quota slot; False when the quota is full (the unique constraint is the
-    backstop if two servers got past the lock at once)."""
-    if decision.quota_scope is None:
-        return True
-    now = ctx.now()
-    # a temporary key's slot frees when the key expires
-    ctx.session.execute(
-        delete(QuotaSlot).where(
-            QuotaSlot.scope == decision.quota_scope,
-            QuotaSlot.expires_at.is_not(None),
-            QuotaSlot.expires_at <= now,
-        )
-    )
-    taken = set(
-        ctx.session.scalars(select(QuotaSlot.slot).where(QuotaSlot.scope == decision.quota_scope))
-    )
-    limit = decision.quota_limit or 0
-    free = [n for n in range(1, limit + 1) if n not in taken]
-    if not free:
-        if not override:
-            return False
-        free = [max(taken | {limit}) + 1]
-    try:
-        with ctx.session.begin_nested():
-            ctx.session.add(
-                QuotaSlot(
-                    scope=decision.quota_scope,
-                    slot=free[0],
-                    key_serial=serial,
-                    expires_at=expires_at if decision.quota_scope.startswith("temporary") else None,
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
 
 
 def request_key(
@@ -454,12 +357,11 @@ def _grant(
     *,
     override_reason: str | None,
 ) -> IssuedKey | None:
-    serial_holder: list[str] = []
-
     def claim_quota(serial: str, expires_at: datetime | None) -> bool:
-        serial_holder.append(serial)
-        return _take_quota_slot(
-            ctx, decision, serial, expires_at, override=override_reason is not None
+        if decision.quota is None:
+            return True
+        return quotas.take_slot(
+            ctx, decision.quota, serial, expires_at, override=override_reason is not None
         )
 
     key = issue_signed_key(

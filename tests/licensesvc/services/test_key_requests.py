@@ -420,3 +420,21 @@ def test_offline_installer_refuses_a_superseded_key_after_its_overlap(world, ana
     )
     with pytest.raises(keys.Revoked, match="overlap ended"):
         keys.verify(first.key_text, trusted, at=contexts.clock(), revocations=fresh)
+
+
+def test_revoking_a_temporary_key_frees_its_place_but_a_dr_key_stays_counted(world, contexts):
+    from licensesvc.services.issued_keys import revoke_key
+
+    cust = contexts.customer(world.premium_customer)
+    temp = ask(cust, world.premium_license, "temporary", reason="usage_spike").key
+    assert refusal(ask(cust, world.premium_license, "temporary", reason="usage_spike"))
+    revoke_key(contexts.analyst(), temp.serial, "wrong server")
+    assert ask(cust, world.premium_license, "temporary", reason="usage_spike").key
+
+    day = contexts.clock.today + timedelta(days=20)
+    for _ in range(2):
+        dr = ask(cust, world.premium_license, "dr_test", dr_test_date=day).key
+    revoke_key(contexts.analyst(), dr.serial, "test moved")
+    assert refusal(ask(cust, world.premium_license, "dr_test", dr_test_date=day)) == (
+        "quota_exceeded"
+    )
