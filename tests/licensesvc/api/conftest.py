@@ -18,7 +18,7 @@ from licensesvc.runtime import Runtime
 from licensesvc.services import tokens
 from licensesvc.services.context import ServiceContext
 from tests.conftest import FakeClock, World
-from tests.licensesvc.api.api_helpers import Tokens
+from tests.licensesvc.api.api_helpers import Caller, Tokens
 
 
 @pytest.fixture
@@ -44,3 +44,21 @@ def tokens_for(world: World, analyst: ServiceContext) -> Tokens:
     _, premium = tokens.create_token(analyst, customer_id=world.premium_customer)
     _, anl = tokens.create_token(analyst, analyst="bob")
     return Tokens(base, premium, anl, {})
+
+
+@pytest.fixture
+def as_base(api_client: FlaskClient, tokens_for: Tokens, world: World) -> Caller:
+    """The Base customer (Acme), asking about its own license."""
+    return Caller(api_client, tokens_for.base, world.base_license)
+
+
+@pytest.fixture
+def as_premium(api_client: FlaskClient, tokens_for: Tokens, world: World) -> Caller:
+    """The Premium customer (Globex), asking about its own license."""
+    return Caller(api_client, tokens_for.premium, world.premium_license)
+
+
+@pytest.fixture
+def as_analyst(api_client: FlaskClient, tokens_for: Tokens) -> Caller:
+    """The analyst bob; names the license of every key request."""
+    return Caller(api_client, tokens_for.analyst)

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from flask.testing import FlaskClient
-
 from licensesvc.services.context import ServiceContext
 from licensesvc.services.entitlements import entitlement_report
 from tests.conftest import World
-from tests.licensesvc.api.api_helpers import Tokens, assert_problem, bearer
+from tests.licensesvc.api.api_helpers import Caller, assert_problem
 
 
-def test_premium_customer_sees_its_entitlements(
-    api_client: FlaskClient, tokens_for: Tokens, world: World
-) -> None:
-    r = api_client.get("/v1/entitlements", headers=bearer(tokens_for.premium))
-    assert r.status_code == 200
-    report = r.get_json()
+def test_premium_customer_sees_its_entitlements(as_premium: Caller, world: World) -> None:
+    report = as_premium.read("/v1/entitlements")
     assert report["plan"] == "premium"
     assert report["contract_active"] is True
     assert report["maintenance_current"] is True
@@ -30,44 +24,36 @@ def test_premium_customer_sees_its_entitlements(
 
 
 def test_the_report_carries_every_member_the_service_reports(
-    api_client: FlaskClient, tokens_for: Tokens, world: World, analyst: ServiceContext
+    as_base: Caller, world: World, analyst: ServiceContext
 ) -> None:
-    served = api_client.get("/v1/entitlements", headers=bearer(tokens_for.base)).get_json()
+    served = as_base.read("/v1/entitlements")
     assert set(served) == set(entitlement_report(analyst, world.base_customer))
     assert served["plan"] == "base"
     assert served["temporary_key_reasons"] == []
 
 
 def test_analyst_names_the_customer_and_customers_may_name_only_themselves(
-    api_client: FlaskClient, tokens_for: Tokens, world: World
+    as_base: Caller, as_analyst: Caller, world: World
 ) -> None:
-    r = api_client.get(
-        f"/v1/entitlements?customer_id={world.base_customer}", headers=bearer(tokens_for.analyst)
-    )
-    assert r.get_json()["plan"] == "base"
-    missing = api_client.get("/v1/entitlements", headers=bearer(tokens_for.analyst))
+    base_report = f"/v1/entitlements?customer_id={world.base_customer}"
+    assert as_analyst.read(base_report)["plan"] == "base"
+    missing = as_analyst.get("/v1/entitlements")
     assert "customer_id" in assert_problem(missing, 422, "validation_error")["errors"]
-    own = api_client.get(
-        f"/v1/entitlements?customer_id={world.base_customer}", headers=bearer(tokens_for.base)
-    )
-    assert own.status_code == 200
-    other = api_client.get(
-        f"/v1/entitlements?customer_id={world.premium_customer}", headers=bearer(tokens_for.base)
-    )
+    assert as_base.get(base_report).status_code == 200
+    other = as_base.get(f"/v1/entitlements?customer_id={world.premium_customer}")
     assert_problem(other, 404, "not_found")
 
 
 def test_customer_lists_its_licenses_and_cannot_read_another(
-    api_client: FlaskClient, tokens_for: Tokens, world: World
+    as_base: Caller, as_analyst: Caller, world: World
 ) -> None:
-    mine = api_client.get("/v1/licenses", headers=bearer(tokens_for.base)).get_json()
+    mine = as_base.read("/v1/licenses")
     assert [lic["id"] for lic in mine] == [world.base_license]
     assert mine[0]["host"] == "sched.acme.example"
     assert mine[0]["failover_host"] == "dr.acme.example"
     assert mine[0]["expires_on"] is None
-    one = api_client.get(f"/v1/licenses/{world.base_license}", headers=bearer(tokens_for.base))
-    assert one.get_json()["product"] == "JAMS Scheduler"
-    other = api_client.get(f"/v1/licenses/{world.premium_license}", headers=bearer(tokens_for.base))
+    assert as_base.read(f"/v1/licenses/{world.base_license}")["product"] == "JAMS Scheduler"
+    other = as_base.get(f"/v1/licenses/{world.premium_license}")
     assert_problem(other, 404, "not_found")
-    everyone = api_client.get("/v1/licenses", headers=bearer(tokens_for.analyst)).get_json()
+    everyone = as_analyst.read("/v1/licenses")
     assert {lic["id"] for lic in everyone} == {world.base_license, world.premium_license}

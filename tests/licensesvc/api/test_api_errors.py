@@ -14,7 +14,7 @@ from licensesvc.services import customers
 from licensesvc.services.context import Actor
 from licensesvc.services.errors import InvalidState
 from tests.conftest import World
-from tests.licensesvc.api.api_helpers import Tokens, assert_problem, bearer
+from tests.licensesvc.api.api_helpers import Caller, assert_problem, bearer
 
 
 def test_unknown_route_is_not_found(api_client: FlaskClient) -> None:
@@ -49,10 +49,8 @@ def test_a_json_body_that_is_not_an_object_is_422(api_client: FlaskClient) -> No
     assert_problem(r, 422, "validation_error")
 
 
-def test_unknown_query_parameter_is_a_validation_error(
-    api_client: FlaskClient, tokens_for: Tokens
-) -> None:
-    r = api_client.get("/v1/keys?colour=blue", headers=bearer(tokens_for.base))
+def test_unknown_query_parameter_is_a_validation_error(as_base: Caller) -> None:
+    r = as_base.get("/v1/keys?colour=blue")
     assert "colour" in assert_problem(r, 422, "validation_error")["errors"]
 
 
@@ -90,8 +88,9 @@ def test_an_unknown_or_revoked_token_is_401(api_client: FlaskClient, world: Worl
 
 
 @pytest.fixture
-def failing_app(app: Flask) -> Flask:
-    """Routes that write, then fail: with a domain error, and with a bug."""
+def failing_client(app: Flask, api_client: FlaskClient) -> FlaskClient:
+    """A client of the app with routes that write, then fail: with a domain error, and with a
+    bug."""
 
     def write_customer(name: str) -> None:
         ctx = runtime_of().context(db_session(), Actor.system())
@@ -107,14 +106,13 @@ def failing_app(app: Flask) -> Flask:
         write_customer("Written then crashed")
         raise RuntimeError("password=hunter2 at /srv/secret.py line 3")
 
-    return app
+    return api_client
 
 
 def test_an_unexpected_error_is_500_without_traceback_or_secret_and_rolls_back(
-    failing_app: Flask, session: Session
+    failing_client: FlaskClient, session: Session
 ) -> None:
-    session.commit()
-    r = failing_app.test_client().post("/v1/_test/bug")
+    r = failing_client.post("/v1/_test/bug")
     body = assert_problem(r, 500, "internal_error")
     text = r.get_data(as_text=True)
     assert "hunter2" not in text and "Traceback" not in text and "secret.py" not in text
@@ -123,10 +121,9 @@ def test_an_unexpected_error_is_500_without_traceback_or_secret_and_rolls_back(
 
 
 def test_a_domain_error_rolls_back_what_the_request_wrote(
-    failing_app: Flask, session: Session
+    failing_client: FlaskClient, session: Session
 ) -> None:
-    session.commit()
-    r = failing_app.test_client().post("/v1/_test/domain-error")
+    r = failing_client.post("/v1/_test/domain-error")
     assert_problem(r, 409, "invalid_state")
     assert session.scalar(select(Customer).where(Customer.name == "Written then refused")) is None
 

@@ -16,21 +16,15 @@ from flask.testing import FlaskClient
 import keys
 from licensesvc.api.schemas import VerifyAnswerSchema
 from tests.conftest import FakeClock, World
-from tests.licensesvc.api.api_helpers import Tokens, assert_problem, bearer
+from tests.licensesvc.api.api_helpers import Caller, assert_problem
 
 ANSWER_CONTEXT = b"licensesvc/verify-answer/v1\n"
 
 
-def issue(client: FlaskClient, token: str, **body: Any) -> dict[str, Any]:
-    r = client.post("/v1/key-requests", json=body, headers=bearer(token))
-    assert r.status_code == 201, r.get_json()
-    key: dict[str, Any] = r.get_json()["key"]
-    return key
-
-
 @pytest.fixture
-def standard_key(api_client: FlaskClient, tokens_for: Tokens, world: World) -> dict[str, Any]:
-    return issue(api_client, tokens_for.analyst, license_id=world.base_license, kind="standard")
+def standard_key(as_analyst: Caller, world: World) -> dict[str, Any]:
+    """A standard key on the Base customer's license."""
+    return as_analyst.issue("standard", license_id=world.base_license)
 
 
 def verify(client: FlaskClient, key: str, **extra: Any) -> dict[str, Any]:
@@ -61,62 +55,45 @@ def check_answer_signature(client: FlaskClient, answer: dict[str, Any]) -> None:
 
 
 def test_customer_lists_only_their_own_keys(
-    api_client: FlaskClient, tokens_for: Tokens, world: World, standard_key: dict[str, Any]
+    as_base: Caller, as_analyst: Caller, world: World, standard_key: dict[str, Any]
 ) -> None:
-    premium = issue(
-        api_client, tokens_for.analyst, license_id=world.premium_license, kind="standard"
-    )
-    mine = api_client.get("/v1/keys", headers=bearer(tokens_for.base)).get_json()
+    premium = as_analyst.issue("standard", license_id=world.premium_license)
+    mine = as_base.read("/v1/keys")
     assert [k["serial"] for k in mine] == [standard_key["serial"]]
-    everyone = api_client.get("/v1/keys", headers=bearer(tokens_for.analyst)).get_json()
+    everyone = as_analyst.read("/v1/keys")
     assert {k["serial"] for k in everyone} == {standard_key["serial"], premium["serial"]}
-    by_license = api_client.get(
-        f"/v1/keys?license_id={world.premium_license}", headers=bearer(tokens_for.analyst)
-    ).get_json()
+    by_license = as_analyst.read(f"/v1/keys?license_id={world.premium_license}")
     assert [k["serial"] for k in by_license] == [premium["serial"]]
-    none = api_client.get(
-        f"/v1/keys?license_id={world.premium_license}", headers=bearer(tokens_for.base)
-    ).get_json()
+    none = as_base.read(f"/v1/keys?license_id={world.premium_license}")
     assert none == []
 
 
 def test_a_key_shows_its_record_its_text_and_its_effective_status(
-    api_client: FlaskClient,
-    tokens_for: Tokens,
-    world: World,
-    clock: FakeClock,
+    api_client: FlaskClient, as_base: Caller, clock: FakeClock
 ) -> None:
-    key = issue(
-        api_client,
-        tokens_for.base,
-        license_id=world.base_license,
-        kind="dr_test",
-        dr_test_date="2026-03-10",
-    )
-    shown = api_client.get(f"/v1/keys/{key['serial']}", headers=bearer(tokens_for.base))
-    body = shown.get_json()
+    key = as_base.issue("dr_test", dr_test_date="2026-03-10")
+    body = as_base.read(f"/v1/keys/{key['serial']}")
     assert body["key"] == key["key"]
     assert body["status"] == "active"
     assert body["claims"]["serial"] == key["serial"]
     assert body["signing_kid"] in public_keys(api_client)
     clock.advance(days=30)
-    later = api_client.get(f"/v1/keys/{key['serial']}", headers=bearer(tokens_for.base))
-    assert later.get_json()["status"] == "expired"
+    assert as_base.read(f"/v1/keys/{key['serial']}")["status"] == "expired"
 
 
 def test_customer_a_cannot_read_customer_b_key_or_its_license_file(
-    api_client: FlaskClient, tokens_for: Tokens, standard_key: dict[str, Any]
+    as_premium: Caller, standard_key: dict[str, Any]
 ) -> None:
     serial = standard_key["serial"]
     for path in (f"/v1/keys/{serial}", f"/v1/keys/{serial}/license-file"):
-        assert_problem(api_client.get(path, headers=bearer(tokens_for.premium)), 404, "not_found")
+        assert_problem(as_premium.get(path), 404, "not_found")
 
 
 def test_key_downloads_as_a_license_file_attachment(
-    api_client: FlaskClient, tokens_for: Tokens, standard_key: dict[str, Any]
+    as_base: Caller, standard_key: dict[str, Any]
 ) -> None:
     serial = standard_key["serial"]
-    r = api_client.get(f"/v1/keys/{serial}/license-file", headers=bearer(tokens_for.base))
+    r = as_base.get(f"/v1/keys/{serial}/license-file")
     assert r.status_code == 200
     assert r.mimetype == "text/plain"
     assert r.headers["Content-Disposition"] == f'attachment; filename="{serial}.lic"'
@@ -125,19 +102,17 @@ def test_key_downloads_as_a_license_file_attachment(
 
 
 def test_analyst_revokes_a_key_and_customer_cannot(
-    api_client: FlaskClient, tokens_for: Tokens, standard_key: dict[str, Any]
+    as_base: Caller, as_analyst: Caller, standard_key: dict[str, Any]
 ) -> None:
-    path = f"/v1/keys/{standard_key['serial']}/revoke"
-    r = api_client.post(path, json={"reason": "stolen laptop"}, headers=bearer(tokens_for.base))
-    assert_problem(r, 403, "forbidden")
-    r = api_client.post(path, json={"reason": "stolen laptop"}, headers=bearer(tokens_for.analyst))
+    serial = standard_key["serial"]
+    assert_problem(as_base.revoke(serial, "stolen laptop"), 403, "forbidden")
+    r = as_analyst.revoke(serial, "stolen laptop")
     assert r.status_code == 200
     body = r.get_json()
     assert body["status"] == "revoked"
     assert body["revoked_reason"] == "stolen laptop"
     assert body["revoked_at"] == "2026-03-02T15:00:00Z"
-    again = api_client.post(path, json={"reason": "twice"}, headers=bearer(tokens_for.analyst))
-    assert_problem(again, 409, "invalid_state")
+    assert_problem(as_analyst.revoke(serial, "twice"), 409, "invalid_state")
 
 
 def test_verify_a_valid_key_without_a_token(
@@ -186,7 +161,8 @@ def test_verify_a_forged_key(api_client: FlaskClient, standard_key: dict[str, An
     check_answer_signature(api_client, answer)
 
 
-def test_verify_a_malformed_key_is_still_200(api_client: FlaskClient, tokens_for: Tokens) -> None:
+def test_verify_a_malformed_key_is_still_200(api_client: FlaskClient, world: World) -> None:
+    # the world holds the signing key the answer is signed with
     answer = verify(api_client, "this is not a key")
     assert answer["valid"] is False
     assert answer["code"] == "malformed"
@@ -195,25 +171,17 @@ def test_verify_a_malformed_key_is_still_200(api_client: FlaskClient, tokens_for
 
 
 def test_verify_a_revoked_key(
-    api_client: FlaskClient, tokens_for: Tokens, standard_key: dict[str, Any]
+    api_client: FlaskClient, as_analyst: Caller, standard_key: dict[str, Any]
 ) -> None:
-    api_client.post(
-        f"/v1/keys/{standard_key['serial']}/revoke",
-        json={"reason": "refund"},
-        headers=bearer(tokens_for.analyst),
-    )
+    as_analyst.revoke(standard_key["serial"], "refund")
     answer = verify(api_client, standard_key["key"])
     assert (answer["valid"], answer["code"], answer["status"]) == (False, "revoked", "revoked")
 
 
 def test_verify_a_superseded_key_within_and_after_the_overlap(
-    api_client: FlaskClient,
-    tokens_for: Tokens,
-    world: World,
-    clock: FakeClock,
-    standard_key: dict[str, Any],
+    api_client: FlaskClient, as_base: Caller, clock: FakeClock, standard_key: dict[str, Any]
 ) -> None:
-    issue(api_client, tokens_for.base, license_id=world.base_license, kind="replacement")
+    as_base.issue("replacement")
     clock.advance(days=13)
     within = verify(api_client, standard_key["key"])
     assert (within["valid"], within["code"], within["status"]) == (True, "valid", "superseded")
@@ -251,13 +219,9 @@ def test_signing_keys_are_public_with_their_key_ids(api_client: FlaskClient, wor
 
 
 def test_revocation_list_is_signed_text_by_default_and_json_on_request(
-    api_client: FlaskClient, tokens_for: Tokens, standard_key: dict[str, Any], clock: FakeClock
+    api_client: FlaskClient, as_analyst: Caller, standard_key: dict[str, Any], clock: FakeClock
 ) -> None:
-    api_client.post(
-        f"/v1/keys/{standard_key['serial']}/revoke",
-        json={"reason": "refund"},
-        headers=bearer(tokens_for.analyst),
-    )
+    as_analyst.revoke(standard_key["serial"], "refund")
     trusted = [
         keys.PublicKey.from_pem(k["public_key_pem"])
         for k in api_client.get("/v1/signing-keys").get_json()
@@ -281,10 +245,9 @@ def test_revocation_list_is_signed_text_by_default_and_json_on_request(
 
 
 def test_every_member_of_a_verify_answer_is_documented(
-    api_client: FlaskClient, tokens_for: Tokens, world: World, clock: FakeClock
+    api_client: FlaskClient, as_base: Caller, standard_key: dict[str, Any]
 ) -> None:
-    old = issue(api_client, tokens_for.analyst, license_id=world.base_license, kind="standard")
-    issue(api_client, tokens_for.base, license_id=world.base_license, kind="replacement")
-    answer = verify(api_client, old["key"], nonce="n")
+    as_base.issue("replacement")
+    answer = verify(api_client, standard_key["key"], nonce="n")
     assert "usable_until" in answer and "claims" in answer
     assert set(answer) <= set(VerifyAnswerSchema().fields)
