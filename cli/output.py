@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -31,6 +32,11 @@ def json_option(f: F) -> F:
         callback=_set_json,
         help="Print one JSON document (object or list) to stdout, nothing else.",
     )(f)
+
+
+def out_option(help: str) -> Callable[[F], F]:
+    """`--out FILE`: write there instead of to stdout (see write_or_print)."""
+    return click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help=help)
 
 
 def iso(value: date | datetime) -> str:
@@ -93,3 +99,18 @@ def emit(as_json: bool, document: Any, human: str | Callable[[], str]) -> None:
         print_json(document)
     else:
         click.echo(human() if callable(human) else human)
+
+
+def write_or_print(
+    as_json: bool, out: Path | None, content: str, *, document: Any, wrote: str
+) -> None:
+    """content to the file out, or to stdout when there is none. With --json stdout gets the
+    document instead; otherwise a written file is announced by the line wrote."""
+    if out is not None:
+        out.write_text(content)
+    if as_json:
+        print_json(document)
+    elif out is not None:
+        click.echo(wrote)
+    else:
+        click.echo(content, nl=False)

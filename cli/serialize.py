@@ -1,4 +1,7 @@
-"""Plain dicts of the service's records for printing (presentation only, no rules)."""
+"""Plain dicts of the service's records for printing (presentation only, no rules).
+
+Each kind of record prints the keys its table names, in that order. A key's value is the
+record's attribute of the same name unless its function gives the value itself."""
 
 from __future__ import annotations
 
@@ -18,124 +21,64 @@ from licensesvc.models import (
 )
 from licensesvc.services.issued_keys import effective_status
 
+CUSTOMER = "id name region created_at".split()
+CONTRACT = "id customer_id plan start end paid_through grace_days created_at".split()
+LICENSE = "id customer_id product agents jobs host failover_host expires_on created_at".split()
+KEY = (
+    "serial kind status license_id customer_id case_number reason dr_test_date issued_at"
+    " not_before expires_at supersedes superseded_by usable_until revoked_at revoked_reason"
+    " signing_kid"
+).split()
+CASE = (
+    "case_number status kind customer_id license_id contract_id reason dr_test_date host"
+    " severity requested_by created_at refusal_code refusal_message escalated_at"
+    " escalation_note respond_by decided_at decided_by decision_reason key_serial"
+).split()
+TOKEN = "id prefix customer_id analyst created_at revoked_at".split()
+USER = "id customer_id email created_at".split()
+SIGNING_KEY = "kid status created_at retired_at public_key_pem rotation_statement".split()
+AUDIT_RECORD = "id at actor action entity customer_id reason details hash".split()
+
+
+def record(obj: object, keys: list[str], **given: Any) -> dict[str, Any]:
+    """{key: value} for each of keys in order: the value given here, else obj's attribute."""
+    return {name: given[name] if name in given else getattr(obj, name) for name in keys}
+
 
 def customer(c: Customer) -> dict[str, Any]:
-    return {"id": c.id, "name": c.name, "region": c.region, "created_at": c.created_at}
+    return record(c, CUSTOMER)
 
 
 def contract(c: Contract) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "customer_id": c.customer_id,
-        "plan": c.plan,
-        "start": c.start_date,
-        "end": c.end_date,
-        "paid_through": c.paid_through,
-        "grace_days": c.grace_days,
-        "created_at": c.created_at,
-    }
+    return record(c, CONTRACT, start=c.start_date, end=c.end_date)
 
 
 def license_(lic: License) -> dict[str, Any]:
-    return {
-        "id": lic.id,
-        "customer_id": lic.customer_id,
-        "product": lic.product,
-        "agents": lic.agents,
-        "jobs": lic.jobs,
-        "host": lic.host,
-        "failover_host": lic.failover_host,
-        "expires_on": lic.expires_on,
-        "created_at": lic.created_at,
-    }
+    return record(lic, LICENSE)
 
 
 def key(k: IssuedKey, now: datetime, *, with_text: bool = False) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "serial": k.serial,
-        "kind": k.kind,
-        "status": effective_status(k, now),
-        "license_id": k.license_id,
-        "customer_id": k.customer_id,
-        "case_number": k.case_number,
-        "reason": k.reason,
-        "dr_test_date": k.dr_test_date,
-        "issued_at": k.issued_at,
-        "not_before": k.not_before,
-        "expires_at": k.expires_at,
-        "supersedes": k.supersedes,
-        "superseded_by": k.superseded_by,
-        "usable_until": k.usable_until,
-        "revoked_at": k.revoked_at,
-        "revoked_reason": k.revoked_reason,
-        "signing_kid": k.signing_kid,
-    }
+    data = record(k, KEY, status=effective_status(k, now))
     if with_text:
         data["key"] = k.key_text
     return data
 
 
 def case(c: KeyRequest) -> dict[str, Any]:
-    return {
-        "case_number": c.case_number,
-        "status": c.status,
-        "kind": c.kind,
-        "customer_id": c.customer_id,
-        "license_id": c.license_id,
-        "contract_id": c.contract_id,
-        "reason": c.reason,
-        "dr_test_date": c.dr_test_date,
-        "host": c.host,
-        "severity": c.severity,
-        "requested_by": c.requested_by,
-        "created_at": c.created_at,
-        "refusal_code": c.refusal_code,
-        "refusal_message": c.refusal_message,
-        "escalated_at": c.escalated_at,
-        "escalation_note": c.escalation_note,
-        "respond_by": c.respond_by,
-        "decided_at": c.decided_at,
-        "decided_by": c.decided_by,
-        "decision_reason": c.decision_reason,
-        "key_serial": c.key_serial,
-    }
+    return record(c, CASE)
 
 
 def token(t: ApiToken) -> dict[str, Any]:
-    return {
-        "id": t.id,
-        "prefix": t.prefix,
-        "customer_id": t.customer_id,
-        "analyst": t.analyst_name,
-        "created_at": t.created_at,
-        "revoked_at": t.revoked_at,
-    }
+    return record(t, TOKEN, analyst=t.analyst_name)
 
 
 def user(u: User) -> dict[str, Any]:
-    return {"id": u.id, "customer_id": u.customer_id, "email": u.email, "created_at": u.created_at}
+    return record(u, USER)
 
 
 def signing_key(rec: SigningKeyRecord) -> dict[str, Any]:
-    return {
-        "kid": rec.kid,
-        "status": rec.status,
-        "created_at": rec.created_at,
-        "retired_at": rec.retired_at,
-        "public_key_pem": rec.public_key_pem,
-        "rotation_statement": rec.rotation_statement,
-    }
+    return record(rec, SIGNING_KEY)
 
 
 def audit_record(r: AuditRecord) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "at": r.at,
-        "actor": r.actor,
-        "action": r.action,
-        "entity": f"{r.entity_type}:{r.entity_id}",
-        "customer_id": r.customer_id,
-        "reason": r.reason,
-        "details": r.details,
-        "hash": r.hash,
-    }
+    return record(r, AUDIT_RECORD, entity=f"{r.entity_type}:{r.entity_id}")

@@ -10,7 +10,7 @@ import click
 
 from cli import serialize
 from cli.errors import Refused
-from cli.output import emit, fields, json_option, print_json, table
+from cli.output import emit, fields, json_option, out_option, print_json, table, write_or_print
 from cli.params import ISO_DATE
 from cli.state import CliState, pass_state
 from licensesvc.models import KEY_KINDS
@@ -79,11 +79,7 @@ def issued_document(outcome: KeyRequestOutcome, now: Any) -> dict[str, Any]:
     metavar="TEXT",
     help="Grant what policy would refuse; the reason is written to the audit trail.",
 )
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the key as a license file here instead of printing the text key.",
-)
+@out_option("Write the key as a license file here instead of printing the text key.")
 @json_option
 @pass_state
 def issue(
@@ -227,11 +223,7 @@ def revoke(state: CliState, serial: str, reason: str) -> None:
     show_default=True,
     help="text: the one-line key; file: the armored license file.",
 )
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to this file instead of stdout.",
-)
+@out_option("Write to this file instead of stdout.")
 @json_option
 @pass_state
 def export(state: CliState, serial: str, form: str, out: Path | None) -> None:
@@ -244,13 +236,15 @@ def export(state: CliState, serial: str, form: str, out: Path | None) -> None:
     with state.unit_of_work() as ctx:
         k = issued_keys.get_key(ctx, serial)
         content = k.key_text + "\n" if form == "text" else issued_keys.license_file_for(k)
-    if out is not None:
-        out.write_text(content)
-    if state.json:
-        print_json(
-            {"serial": serial, "format": form, "content": content, "out": str(out) if out else None}
-        )
-    elif out is not None:
-        click.echo(f"wrote {serial} ({form}) to {out}")
-    else:
-        click.echo(content, nl=False)
+    write_or_print(
+        state.json,
+        out,
+        content,
+        document={
+            "serial": serial,
+            "format": form,
+            "content": content,
+            "out": str(out) if out else None,
+        },
+        wrote=f"wrote {serial} ({form}) to {out}",
+    )

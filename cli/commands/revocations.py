@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from cli.output import emit, json_option
+from cli.output import json_option, out_option, write_or_print
 from cli.state import CliState, pass_state
 from licensesvc.services.issued_keys import signed_revocation_list
 
@@ -22,11 +22,7 @@ def revocations() -> None:
 
 
 @revocations.command("export")
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the list to this file instead of stdout.",
-)
+@out_option("Write the list to this file instead of stdout.")
 @json_option
 @pass_state
 def export(state: CliState, out: Path | None) -> None:
@@ -41,11 +37,10 @@ def export(state: CliState, out: Path | None) -> None:
     """
     with state.unit_of_work() as ctx:
         text = signed_revocation_list(ctx)
-    if out is not None:
-        out.write_text(text + "\n")
-    if state.json:
-        emit(True, {"revocation_list": text, "out": str(out) if out else None}, "")
-    elif out is not None:
-        click.echo(f"wrote the revocation list to {out}")
-    else:
-        click.echo(text)
+    write_or_print(
+        state.json,
+        out,
+        text + "\n",
+        document={"revocation_list": text, "out": str(out) if out else None},
+        wrote=f"wrote the revocation list to {out}",
+    )

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from cli import serialize
-from cli.output import emit, fields, json_option, table
+from cli.output import emit, fields, json_option, out_option, table, write_or_print
 from cli.state import CliState, pass_state
 from licensesvc.services import signing
 
@@ -92,11 +92,7 @@ def list_(state: CliState) -> None:
 
 
 @signing_key.command("export-public")
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the PEM to this file instead of stdout.",
-)
+@out_option("Write the PEM to this file instead of stdout.")
 @click.option(
     "--all",
     "all_keys",
@@ -121,12 +117,11 @@ def export_public(state: CliState, out: Path | None, all_keys: bool) -> None:
     pem = "".join(
         item["pem"] if item["pem"].endswith("\n") else item["pem"] + "\n" for item in exported
     )
-    if out is not None:
-        out.write_text(pem)
-    if state.json:
-        emit(True, {"out": str(out) if out else None, "keys": exported}, "")
-    elif out is not None:
-        kids = ", ".join(item["kid"] for item in exported)
-        click.echo(f"wrote {len(exported)} public key(s) ({kids}) to {out}")
-    else:
-        click.echo(pem, nl=False)
+    kids = ", ".join(item["kid"] for item in exported)
+    write_or_print(
+        state.json,
+        out,
+        pem,
+        document={"out": str(out) if out else None, "keys": exported},
+        wrote=f"wrote {len(exported)} public key(s) ({kids}) to {out}",
+    )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from cli_helpers import Cli, Shop, rolled_back_runtime
+from cli_helpers import Cli, Shop, contract_create, license_create, rolled_back_runtime
 from sqlalchemy import Engine
 
 from licensesvc.config import Settings
@@ -30,35 +30,16 @@ def shop(run: Cli) -> Shop:
     ids: list[int] = []
     for name, plan, region in (("Acme", "base", "na"), ("Globex", "premium", "emea")):
         customer = run.json("customer", "create", "--name", name, "--region", region)["id"]
-        contract = run.json(
-            "contract",
-            "create",
-            "--customer",
-            customer,
-            "--plan",
-            plan,
-            "--start",
-            "2026-01-01",
-            "--end",
-            "2026-12-31",
-            "--paid-through",
-            "2026-12-31",
-        )["id"]
+        contract = run.json(*contract_create(customer, plan=plan))["id"]
         lic = run.json(
-            "license",
-            "create",
-            "--customer",
-            customer,
-            "--product",
-            "JAMS Scheduler",
-            "--agents",
-            10,
-            "--jobs",
-            1000,
-            "--host",
-            f"sched.{name.lower()}.example",
-            "--failover-host",
-            f"dr.{name.lower()}.example",
+            *license_create(
+                customer,
+                product="JAMS Scheduler",
+                agents=10,
+                jobs=1000,
+                host=f"sched.{name.lower()}.example",
+                failover_host=f"dr.{name.lower()}.example",
+            )
         )["id"]
         ids += [customer, contract, lic]
     return Shop(*ids)

@@ -6,16 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_helpers import Cli, Shop
-from sqlalchemy import func, select, text
+from cli_helpers import Cli, Shop, contract_create, count, key_issue, license_create
+from sqlalchemy import text
 
 import keys
 from licensesvc.models import IssuedKey, KeyRequest
-
-
-def count(run: Cli, model: type) -> int:
-    with run.runtime.sessions() as session:
-        return session.scalar(select(func.count()).select_from(model)) or 0
 
 
 def public_pem(run: Cli, tmp_path: Path) -> Path:
@@ -25,7 +20,7 @@ def public_pem(run: Cli, tmp_path: Path) -> Path:
 
 
 def test_standard_key_issue_prints_the_key_and_the_case_number(run: Cli, shop: Shop) -> None:
-    result = run.ok("key", "issue", "--license", shop.acme_license, "--kind", "standard")
+    result = run.ok(*key_issue(shop.acme_license, "standard"))
     lines = result.stdout.splitlines()
     assert lines[0].startswith(keys.KEY_PREFIX)
     claims = keys.decode_unverified(lines[0])
@@ -38,9 +33,7 @@ def test_key_issue_out_writes_a_license_file_that_verifies(
     run: Cli, shop: Shop, tmp_path: Path
 ) -> None:
     out = tmp_path / "acme.lic"
-    issued = run.json(
-        "key", "issue", "--license", shop.acme_license, "--kind", "standard", "--out", out
-    )
+    issued = run.json(*key_issue(shop.acme_license, "standard", out=out))
     assert issued["out"] == str(out) and issued["status"] == "active"
     assert set(issued) >= {"serial", "key", "case_number", "kind", "expires_at"}
     content = out.read_text()
@@ -53,16 +46,7 @@ def test_key_issue_out_writes_a_license_file_that_verifies(
 def test_a_refused_key_request_prints_code_and_case_on_one_line_and_exits_1(
     run: Cli, shop: Shop
 ) -> None:
-    result = run.fails(
-        "key",
-        "issue",
-        "--license",
-        shop.acme_license,
-        "--kind",
-        "temporary",
-        "--reason",
-        "usage_spike",
-    )
+    result = run.fails(*key_issue(shop.acme_license, "temporary", reason="usage_spike"))
     assert result.stdout == ""
     [line] = result.stderr.splitlines()
     assert line.startswith("refused: plan_not_eligible (case CS-20260302-")
@@ -74,17 +58,7 @@ def test_a_refused_key_request_prints_code_and_case_on_one_line_and_exits_1(
 
 
 def test_a_refused_key_request_in_json_still_names_the_case(run: Cli, shop: Shop) -> None:
-    result = run.fails(
-        "--json",
-        "key",
-        "issue",
-        "--license",
-        shop.acme_license,
-        "--kind",
-        "temporary",
-        "--reason",
-        "usage_spike",
-    )
+    result = run.fails("--json", *key_issue(shop.acme_license, "temporary", reason="usage_spike"))
     refused = json.loads(result.stdout)
     assert refused["status"] == "refused" and refused["refusal_code"] == "plan_not_eligible"
     assert result.stderr.startswith(f"refused: plan_not_eligible (case {refused['case_number']})")
@@ -93,16 +67,7 @@ def test_a_refused_key_request_in_json_still_names_the_case(run: Cli, shop: Shop
 def test_an_override_reason_grants_and_lands_in_the_audit_trail(run: Cli, shop: Shop) -> None:
     reason = "approved by support lead, ticket 4711"
     issued = run.json(
-        "key",
-        "issue",
-        "--license",
-        shop.acme_license,
-        "--kind",
-        "temporary",
-        "--reason",
-        "usage_spike",
-        "--override-reason",
-        reason,
+        *key_issue(shop.acme_license, "temporary", reason="usage_spike", override_reason=reason)
     )
     assert issued["kind"] == "temporary" and issued["overridden"] is True
     assert issued["expires_at"] == "2026-06-30T15:00:00Z"  # 120 days
@@ -114,79 +79,35 @@ def test_an_override_reason_grants_and_lands_in_the_audit_trail(run: Cli, shop: 
 
 
 def test_key_issue_for_unknown_license_or_kind(run: Cli, shop: Shop) -> None:
-    result = run.fails("key", "issue", "--license", 404, "--kind", "standard")
+    result = run.fails(*key_issue(404, "standard"))
     assert result.stderr == "Error: not_found: license 404 not found\n"
-    result = run.fails(
-        "key", "issue", "--license", shop.acme_license, "--kind", "golden", exit_code=2
-    )
+    result = run.fails(*key_issue(shop.acme_license, "golden"), exit_code=2)
     assert "Invalid value for '--kind'" in result.stderr
     assert count(run, KeyRequest) == 0
 
 
 def test_a_dr_test_key_needs_its_date_in_advance(run: Cli, shop: Shop) -> None:
-    result = run.fails(
-        "key",
-        "issue",
-        "--license",
-        shop.acme_license,
-        "--kind",
-        "dr_test",
-        "--dr-test-date",
-        "2026-03-01",
-    )
+    result = run.fails(*key_issue(shop.acme_license, "dr_test", dr_test_date="2026-03-01"))
     assert result.stderr.startswith("refused: invalid_window (case ")
     issued = run.json(
-        "key",
-        "issue",
-        "--license",
-        shop.acme_license,
-        "--kind",
-        "dr_test",
-        "--dr-test-date",
-        "2026-04-15",
-        "--host",
-        "dr-site.acme.example",
+        *key_issue(
+            shop.acme_license, "dr_test", dr_test_date="2026-04-15", host="dr-site.acme.example"
+        )
     )
     assert issued["dr_test_date"] == "2026-04-15"
 
 
 def test_no_key_is_issued_before_a_signing_key_exists(run: Cli) -> None:
     customer = run.json("customer", "create", "--name", "Early")["id"]
-    run.ok(
-        "contract",
-        "create",
-        "--customer",
-        customer,
-        "--plan",
-        "base",
-        "--start",
-        "2026-01-01",
-        "--end",
-        "2026-12-31",
-        "--paid-through",
-        "2026-12-31",
-    )
-    lic = run.json(
-        "license",
-        "create",
-        "--customer",
-        customer,
-        "--product",
-        "P",
-        "--agents",
-        1,
-        "--jobs",
-        1,
-        "--host",
-        "h.example",
-    )["id"]
-    result = run.fails("key", "issue", "--license", lic, "--kind", "standard")
+    run.ok(*contract_create(customer))
+    lic = run.json(*license_create(customer))["id"]
+    result = run.fails(*key_issue(lic, "standard"))
     assert "not_configured: no active signing key" in result.stderr
     assert count(run, KeyRequest) == 0
 
 
 def test_key_list_show_and_export(run: Cli, shop: Shop, tmp_path: Path) -> None:
-    issued = run.json("key", "issue", "--license", shop.acme_license, "--kind", "standard")
+    issued = run.json(*key_issue(shop.acme_license, "standard"))
     serial = issued["serial"]
     listed = run.json("key", "list", "--customer", shop.acme)
     assert [k["serial"] for k in listed] == [serial] and "key" not in listed[0]
@@ -206,9 +127,7 @@ def test_key_list_show_and_export(run: Cli, shop: Shop, tmp_path: Path) -> None:
 
 
 def test_revoking_a_key_twice_is_one_clear_line(run: Cli, shop: Shop) -> None:
-    serial = run.json("key", "issue", "--license", shop.acme_license, "--kind", "standard")[
-        "serial"
-    ]
+    serial = run.json(*key_issue(shop.acme_license, "standard"))["serial"]
     revoked = run.json("key", "revoke", serial, "--reason", "server decommissioned")
     assert revoked["status"] == "revoked" and revoked["revoked_reason"] == "server decommissioned"
     result = run.fails("key", "revoke", serial, "--reason", "again")
@@ -223,15 +142,7 @@ def test_revoking_a_key_twice_is_one_clear_line(run: Cli, shop: Shop) -> None:
 
 def refused_case(run: Cli, shop: Shop) -> str:
     result = run.fails(
-        "--json",
-        "key",
-        "issue",
-        "--license",
-        shop.acme_license,
-        "--kind",
-        "temporary",
-        "--reason",
-        "seasonal_testing",
+        "--json", *key_issue(shop.acme_license, "temporary", reason="seasonal_testing")
     )
     return str(json.loads(result.stdout)["case_number"])
 
@@ -281,7 +192,7 @@ def test_unknown_cases(run: Cli) -> None:
 
 def test_case_list_filters(run: Cli, shop: Shop) -> None:
     refused_case(run, shop)
-    run.ok("key", "issue", "--license", shop.globex_license, "--kind", "standard")
+    run.ok(*key_issue(shop.globex_license, "standard"))
     assert [c["status"] for c in run.json("case", "list", "--status", "granted")] == ["granted"]
     assert [c["customer_id"] for c in run.json("case", "list", "--customer", shop.acme)] == [
         shop.acme
@@ -320,9 +231,7 @@ def test_the_revocation_list_carries_a_revoked_key_to_offline_installers(
     run: Cli, shop: Shop, tmp_path: Path
 ) -> None:
     lic = tmp_path / "acme.lic"
-    serial = run.json(
-        "key", "issue", "--license", shop.acme_license, "--kind", "standard", "--out", lic
-    )["serial"]
+    serial = run.json(*key_issue(shop.acme_license, "standard", out=lic))["serial"]
     pem = public_pem(run, tmp_path)
     at = "2026-03-02T16:00:00Z"
     assert run.ok("verify", lic, "--public-key", pem, "--at", at).stdout.startswith("valid\n")

@@ -6,17 +6,20 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_helpers import Cli, Shop
-from sqlalchemy import func, select
+from cli_helpers import (
+    Cli,
+    Shop,
+    contract_create,
+    count,
+    key_issue,
+    license_create,
+    record_payment,
+    user_create,
+)
 
 from licensesvc.models import Contract, Customer, License
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def count(run: Cli, model: type) -> int:
-    with run.runtime.sessions() as session:
-        return session.scalar(select(func.count()).select_from(model)) or 0
 
 
 def test_analyst_creates_a_customer_and_gets_its_id(run: Cli) -> None:
@@ -70,20 +73,14 @@ def test_unknown_customer_is_one_clear_line(run: Cli) -> None:
 
 def test_contract_with_its_own_grace_period(run: Cli, shop: Shop) -> None:
     contract = run.json(
-        "contract",
-        "create",
-        "--customer",
-        shop.acme,
-        "--plan",
-        "premium",
-        "--start",
-        "2027-01-01",
-        "--end",
-        "2027-12-31",
-        "--paid-through",
-        "2027-06-30",
-        "--grace-days",
-        14,
+        *contract_create(
+            shop.acme,
+            plan="premium",
+            start="2027-01-01",
+            end="2027-12-31",
+            paid_through="2027-06-30",
+            grace_days=14,
+        )
     )
     assert contract["grace_days"] == 14
     assert contract["start"] == "2027-01-01" and contract["paid_through"] == "2027-06-30"
@@ -91,97 +88,29 @@ def test_contract_with_its_own_grace_period(run: Cli, shop: Shop) -> None:
 
 def test_a_contract_cannot_end_before_it_starts(run: Cli, shop: Shop) -> None:
     before = count(run, Contract)
-    result = run.fails(
-        "contract",
-        "create",
-        "--customer",
-        shop.acme,
-        "--plan",
-        "base",
-        "--start",
-        "2026-12-31",
-        "--end",
-        "2026-01-01",
-        "--paid-through",
-        "2026-12-31",
-    )
+    result = run.fails(*contract_create(shop.acme, start="2026-12-31", end="2026-01-01"))
     assert result.stderr.startswith("Error: validation_error: the contract ends (2026-01-01)")
     assert len(result.stderr.splitlines()) == 1
     assert count(run, Contract) == before
 
 
 def test_unknown_plan_is_refused_by_the_option_itself(run: Cli, shop: Shop) -> None:
-    result = run.fails(
-        "contract",
-        "create",
-        "--customer",
-        shop.acme,
-        "--plan",
-        "gold",
-        "--start",
-        "2026-01-01",
-        "--end",
-        "2026-12-31",
-        "--paid-through",
-        "2026-12-31",
-        exit_code=2,
-    )
+    result = run.fails(*contract_create(shop.acme, plan="gold"), exit_code=2)
     assert "Invalid value for '--plan': 'gold' is not one of 'base', 'premium'" in result.stderr
 
 
 def test_contract_for_an_unknown_customer(run: Cli) -> None:
-    result = run.fails(
-        "contract",
-        "create",
-        "--customer",
-        42,
-        "--plan",
-        "base",
-        "--start",
-        "2026-01-01",
-        "--end",
-        "2026-12-31",
-        "--paid-through",
-        "2026-12-31",
-    )
+    result = run.fails(*contract_create(42))
     assert result.stderr == "Error: not_found: customer 42 not found\n"
 
 
 @pytest.mark.parametrize(
     "args",
     [
-        [
-            "contract",
-            "create",
-            "--customer",
-            1,
-            "--plan",
-            "base",
-            "--start",
-            "2026-02-30",
-            "--end",
-            "2026-12-31",
-            "--paid-through",
-            "2026-12-31",
-        ],
-        ["contract", "record-payment", "--contract", 1, "--paid-through", "31/12/2026"],
-        [
-            "license",
-            "create",
-            "--customer",
-            1,
-            "--product",
-            "P",
-            "--agents",
-            1,
-            "--jobs",
-            1,
-            "--host",
-            "h.example",
-            "--expires-on",
-            "next year",
-        ],
-        ["key", "issue", "--license", 1, "--kind", "dr_test", "--dr-test-date", "2026-4-1"],
+        contract_create(1, start="2026-02-30"),
+        record_payment(1, "31/12/2026"),
+        license_create(1, expires_on="next year"),
+        key_issue(1, "dr_test", dr_test_date="2026-4-1"),
         ["verify", "-", "--public-key", __file__, "--build-date", "yesterday"],
     ],
     ids=["contract-start", "payment", "license-expiry", "dr-test-date", "build-date"],
@@ -192,27 +121,11 @@ def test_a_malformed_date_says_what_is_expected(run: Cli, args: list[object]) ->
 
 
 def test_recording_a_payment_moves_paid_through_forward_only(run: Cli, shop: Shop) -> None:
-    paid = run.json(
-        "contract",
-        "record-payment",
-        "--contract",
-        shop.acme_contract,
-        "--paid-through",
-        "2027-03-31",
-    )
+    paid = run.json(*record_payment(shop.acme_contract, "2027-03-31"))
     assert paid["paid_through"] == "2027-03-31"
-    result = run.fails(
-        "contract",
-        "record-payment",
-        "--contract",
-        shop.acme_contract,
-        "--paid-through",
-        "2026-06-30",
-    )
+    result = run.fails(*record_payment(shop.acme_contract, "2026-06-30"))
     assert "already paid through 2027-03-31" in result.stderr
-    result = run.fails(
-        "contract", "record-payment", "--contract", 999, "--paid-through", "2026-06-30"
-    )
+    result = run.fails(*record_payment(999, "2026-06-30"))
     assert result.stderr == "Error: not_found: contract 999 not found\n"
 
 
@@ -230,73 +143,25 @@ def test_contract_list_of_one_customer(run: Cli, shop: Shop) -> None:
 
 def test_license_create_and_list(run: Cli, shop: Shop) -> None:
     lic = run.json(
-        "license",
-        "create",
-        "--customer",
-        shop.acme,
-        "--product",
-        "JAMS Scheduler",
-        "--agents",
-        5,
-        "--jobs",
-        50,
-        "--host",
-        "Sched2.Acme.Example",
-        "--expires-on",
-        "2026-12-31",
+        *license_create(
+            shop.acme,
+            product="JAMS Scheduler",
+            agents=5,
+            jobs=50,
+            host="Sched2.Acme.Example",
+            expires_on="2026-12-31",
+        )
     )
     assert lic["host"] == "sched2.acme.example" and lic["expires_on"] == "2026-12-31"
     listed = run.json("license", "list", "--customer", shop.acme)
     assert [row["id"] for row in listed] == [shop.acme_license, lic["id"]]
-    assert (
-        "never (perpetual)"
-        in run.ok(
-            "license",
-            "create",
-            "--customer",
-            shop.acme,
-            "--product",
-            "P",
-            "--agents",
-            1,
-            "--jobs",
-            1,
-            "--host",
-            "h.example",
-        ).stdout
-    )
+    assert "never (perpetual)" in run.ok(*license_create(shop.acme)).stdout
 
 
 def test_license_for_an_unknown_customer_or_with_bad_limits(run: Cli, shop: Shop) -> None:
-    result = run.fails(
-        "license",
-        "create",
-        "--customer",
-        77,
-        "--product",
-        "P",
-        "--agents",
-        1,
-        "--jobs",
-        1,
-        "--host",
-        "h.example",
-    )
+    result = run.fails(*license_create(77))
     assert result.stderr == "Error: not_found: customer 77 not found\n"
-    result = run.fails(
-        "license",
-        "create",
-        "--customer",
-        shop.acme,
-        "--product",
-        "P",
-        "--agents",
-        -1,
-        "--jobs",
-        1,
-        "--host",
-        "h.example",
-    )
+    result = run.fails(*license_create(shop.acme, agents=-1))
     assert "validation_error: agent and job limits must not be negative" in result.stderr
     assert run.fails("license", "list", "--customer", 77).stderr.startswith("Error: not_found")
     assert count(run, License) == 2
@@ -334,38 +199,19 @@ def test_a_token_belongs_to_exactly_one_customer_or_analyst(run: Cli, shop: Shop
 
 def test_portal_user_password_comes_from_stdin(run: Cli, shop: Shop) -> None:
     user = run.json(
-        "user",
-        "create",
-        "--customer",
-        shop.acme,
-        "--email",
-        "Admin@Acme.Example",
-        "--password-stdin",
+        *user_create(shop.acme, "Admin@Acme.Example", password_stdin=True),
         input="correct horse battery\n",
     )
     assert user["email"] == "admin@acme.example"
     result = run.fails(
-        "user",
-        "create",
-        "--customer",
-        shop.acme,
-        "--email",
-        "x@acme.example",
-        "--password-stdin",
-        input="short\n",
+        *user_create(shop.acme, "x@acme.example", password_stdin=True), input="short\n"
     )
     assert "validation_error: the password needs at least 12 characters" in result.stderr
 
 
 def test_portal_user_password_is_prompted_without_stdin_flag(run: Cli, shop: Shop) -> None:
     result = run.ok(
-        "user",
-        "create",
-        "--customer",
-        shop.acme,
-        "--email",
-        "ops@acme.example",
-        input="a long password 1\na long password 1\n",
+        *user_create(shop.acme, "ops@acme.example"), input="a long password 1\na long password 1\n"
     )
     assert "ops@acme.example" in result.stdout
     assert "a long password" not in result.output

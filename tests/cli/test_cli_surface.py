@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 import pytest
-from cli_helpers import Cli
+from cli_helpers import Cli, contract_create, key_issue, license_create, record_payment, user_create
 from click.testing import CliRunner
 
 from cli.main import cli
@@ -121,85 +121,31 @@ def test_every_command_that_prints_speaks_json(run: Cli, tmp_path: Path) -> None
     doc("customer", "create", "--name", "Initech")
     doc("customer", "list")
     doc("customer", "show", acme["id"])
-    contract = doc(
-        "contract",
-        "create",
-        "--customer",
-        acme["id"],
-        "--plan",
-        "base",
-        "--start",
-        "2026-01-01",
-        "--end",
-        "2026-12-31",
-        "--paid-through",
-        "2026-06-30",
-    )
+    contract = doc(*contract_create(acme["id"], paid_through="2026-06-30"))
     assert isinstance(contract, dict)
-    doc("contract", "record-payment", "--contract", contract["id"], "--paid-through", "2026-12-31")
+    doc(*record_payment(contract["id"], "2026-12-31"))
     doc("contract", "list", "--customer", acme["id"])
-    doc(
-        "license",
-        "create",
-        "--customer",
-        acme["id"],
-        "--product",
-        "P",
-        "--agents",
-        1,
-        "--jobs",
-        1,
-        "--host",
-        "p.example",
-    )
+    doc(*license_create(acme["id"], host="p.example"))
     doc("license", "list")
     doc("entitlements", "--customer", acme["id"])
-    issued = doc(
-        "key",
-        "issue",
-        "--license",
-        globex["license_id"],
-        "--kind",
-        "temporary",
-        "--reason",
-        "usage_spike",
-    )
+    issued = doc(*key_issue(globex["license_id"], "temporary", reason="usage_spike"))
     assert isinstance(issued, dict)
     doc("key", "list")
     doc("key", "show", issued["serial"])
     doc("key", "export", issued["serial"], "--format", "file")
     doc("key", "revoke", issued["serial"], "--reason", "test")
-    refused = json.loads(
-        run.fails(
-            "key",
-            "issue",
-            "--license",
-            acme["license_id"],
-            "--kind",
-            "temporary",
-            "--reason",
-            "usage_spike",
-            "--json",
-        ).stdout
-    )
-    case = refused["case_number"]
+
+    def refused_case() -> str:
+        """A temporary key that Acme's Base plan refuses; the case number of the refusal."""
+        args = key_issue(acme["license_id"], "temporary", reason="usage_spike")
+        return str(json.loads(run.fails(*args, "--json").stdout)["case_number"])
+
+    case = refused_case()
     doc("case", "escalate", case, "--note", "phoned")
     doc("case", "list", "--escalated")
     doc("case", "show", case)
     doc("case", "grant", case, "--reason", "lead approved")
-    other = json.loads(
-        run.fails(
-            "key",
-            "issue",
-            "--license",
-            acme["license_id"],
-            "--kind",
-            "temporary",
-            "--reason",
-            "usage_spike",
-            "--json",
-        ).stdout
-    )["case_number"]
+    other = refused_case()
     doc("case", "deny", other, "--reason", "base plan")
     doc("signing-key", "list")
     doc("signing-key", "rotate")
@@ -210,13 +156,7 @@ def test_every_command_that_prints_speaks_json(run: Cli, tmp_path: Path) -> None
     doc("token", "list")
     doc("token", "revoke", token["id"])
     doc(
-        "user",
-        "create",
-        "--customer",
-        acme["id"],
-        "--email",
-        "new@acme.example",
-        "--password-stdin",
+        *user_create(acme["id"], "new@acme.example", password_stdin=True),
         stdin="a long enough password\n",
     )
     doc("audit", "list", "--limit", 5)
