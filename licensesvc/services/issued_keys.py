@@ -10,8 +10,6 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
 import keys
@@ -299,12 +297,8 @@ def sign_answer(ctx: ServiceContext, body: dict[str, Any]) -> dict[str, Any]:
         rec = active_record(ctx)
     except NotFound:
         raise NotConfigured("no active signing key") from None
-    private = serialization.load_pem_private_key(
-        rec.private_key_encrypted, ctx.settings.signing_key_passphrase.encode()
-    )
-    assert isinstance(private, Ed25519PrivateKey)
     body = dict(body, kid=rec.kid)
-    signature = private.sign(VERIFY_ANSWER_CONTEXT + canonical_json(body))
+    signature = load_private(ctx, rec).sign(VERIFY_ANSWER_CONTEXT + canonical_json(body))
     body["signature"] = base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
     return body
 

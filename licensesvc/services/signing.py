@@ -3,6 +3,8 @@ LICENSESVC_SIGNING_KEY_PASSPHRASE, rotated with a statement signed by the previo
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from sqlalchemy import select
 
 import keys
@@ -84,7 +86,16 @@ def ensure_signing_key(ctx: ServiceContext) -> SigningKeyRecord:
 
 
 def load_private(ctx: ServiceContext, rec: SigningKeyRecord) -> keys.SigningKey:
-    return keys.SigningKey.from_pem(rec.private_key_encrypted, _passphrase(ctx))
+    """Return the decrypted private key of rec. Raises KeyConfigurationError (wrong
+    passphrase)."""
+    return _decrypt(rec.private_key_encrypted, _passphrase(ctx))
+
+
+@lru_cache(maxsize=16)
+def _decrypt(encrypted_pem: bytes, passphrase: bytes) -> keys.SigningKey:
+    # every signed answer and issued key needs the active key: decrypt it once per process
+    # (keyed by the ciphertext, so a rotated or re-encrypted key is decrypted afresh)
+    return keys.SigningKey.from_pem(encrypted_pem, passphrase)
 
 
 def active_signer(ctx: ServiceContext) -> keys.SigningKey:
