@@ -10,6 +10,7 @@ bash scripts/ensure-services.sh
 
 echo "== lint and types"
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 .venv/bin/mypy --strict --follow-imports=silent keys/ licensesvc/services/
 
 pg_url=${LICENSESVC_TEST_PG_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask import g, request
 
-from licensesvc.app import db_session, runtime_of, service_context
 from licensesvc.services import tokens
 from licensesvc.services.context import Actor, ServiceContext
+from licensesvc.web import db_session, runtime_of, service_context
 
 #: the actor of the public endpoints (verify, signing keys, revocations): not an analyst, not a
 #: customer; services that check the actor refuse it

@@ -9,10 +9,10 @@ from flask import jsonify
 from flask.views import MethodView
 from werkzeug.wrappers import Response
 
-from licensesvc.app import db_session
 from licensesvc.models import KeyRequest
 from licensesvc.services import key_requests
 from licensesvc.services.key_requests import Decision, KeyRequestInput
+from licensesvc.web import db_session
 
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint

@@ -8,8 +8,8 @@ from flask import current_app
 from flask.views import MethodView
 from werkzeug.wrappers import Response
 
-from licensesvc.app import db_session
 from licensesvc.services import issued_keys
+from licensesvc.web import db_session
 
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint

@@ -44,9 +44,7 @@ def load_demo(ctx: ServiceContext) -> dict[str, Any]:
             today + timedelta(days=275),
             today + timedelta(days=275),
         )
-        lic = create_license(
-            ctx, customer.id, product, 25, 5000, host, failover_host=f"dr-{host}"
-        )
+        lic = create_license(ctx, customer.id, product, 25, 5000, host, failover_host=f"dr-{host}")
         request_key(ctx, KeyRequestInput(license_id=lic.id, kind="standard"))
         _, token = create_token(ctx, customer_id=customer.id)
         email = f"admin@{host.split('.', 1)[1]}"

@@ -400,9 +400,7 @@ def test_offline_installer_refuses_a_superseded_key_after_its_overlap(world, ana
 
     first = ask(analyst, world.base_license, "standard").key
     ask(contexts.customer(world.base_customer), world.base_license, "replacement")
-    other = ask(
-        contexts.customer(world.premium_customer), world.premium_license, "replacement"
-    ).key
+    other = ask(contexts.customer(world.premium_customer), world.premium_license, "replacement").key
     revoke_key(analyst, other.serial, "leaked")
     trusted = signing.trusted_public_keys(analyst)
     rl = keys.verify_revocation_list(signed_revocation_list(analyst), trusted, at=contexts.clock())

@@ -1,0 +1,46 @@
+"""Request plumbing shared by every web front end (the JSON API and the portal): the
+request's database session and the service context of whoever is calling.
+
+The factory (`licensesvc.app`) imports the blueprints, and the blueprints import this module;
+nothing imports the factory."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g, request
+from sqlalchemy.orm import Session
+
+from .runtime import Runtime
+from .services.context import Actor, ServiceContext
+
+#: methods that only read; on SQLite their sessions never wait for the write lock
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+#: where create_app keeps the Runtime in app.extensions
+EXTENSION = "licensesvc"
+
+
+def runtime_of(app: Flask | None = None) -> Runtime:
+    """The Runtime (settings, engine, sessions, clock) of app, or of the current app."""
+    rt: Runtime = (app or current_app).extensions[EXTENSION]
+    return rt
+
+
+def db_session() -> Session:
+    """The request's session, opened on first use and closed at teardown."""
+    if "db_session" not in g:
+        # safe methods only read, so on SQLite they need not wait for the write lock
+        g.db_session = runtime_of().session_for(read_only=request.method in SAFE_METHODS)
+    session: Session = g.db_session
+    return session
+
+
+def close_db_session(_exc: BaseException | None = None) -> None:
+    """teardown_appcontext: close the request's session if one was opened."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def service_context(actor: Actor) -> ServiceContext:
+    """A service context for actor on the request's session."""
+    return runtime_of().context(db_session(), actor)
