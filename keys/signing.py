@@ -251,7 +251,9 @@ def public_keys_from_pem(data: bytes | str) -> list[PublicKey]:
             raise KeyConfigurationError(f"a {label} block where a PUBLIC KEY was expected")
     blocks = _PUBLIC_PEM_RE.findall(text)
     if not blocks:
-        raise KeyConfigurationError("no -----BEGIN PUBLIC KEY----- block in the file")
+        raise KeyConfigurationError(
+            "not a readable public key PEM (no -----BEGIN PUBLIC KEY----- block in the file)"
+        )
     found: list[PublicKey] = []
     for number, block in enumerate(blocks, start=1):
         try:
