@@ -246,7 +246,8 @@ def _decode_list(payload: bytes) -> RevocationList:
     items = obj["entries"]
     if type(items) is not list:
         raise ValueError("entries must be an array")
-    in_order = tuple(obj) == _LIST_ORDER
+    if tuple(obj) != _LIST_ORDER:
+        raise ValueError("it is not in canonical form (members not sorted)")
     timestamp = _ENTRY_TIMESTAMP_RE.fullmatch
     forbidden = enc.FORBIDDEN_TEXT_RE.search
     max_length = enc.MAX_TEXT_LENGTH
@@ -254,8 +255,11 @@ def _decode_list(payload: bytes) -> RevocationList:
     by_serial: dict[str, dict[str, Any]] = {}
     previous = ""
     for item in items:
-        if type(item) is not dict or item.keys() != _ENTRY_MEMBERS:
-            raise ValueError(f"an entry must be an object with exactly {sorted(_ENTRY_MEMBERS)}")
+        # One comparison checks the member set and its (canonical, sorted) order.
+        if type(item) is not dict or tuple(item) != _ENTRY_ORDER:
+            if type(item) is not dict or item.keys() != _ENTRY_MEMBERS:
+                raise ValueError(f"an entry must be an object with exactly {list(_ENTRY_ORDER)}")
+            raise ValueError("it is not in canonical form (entry members not sorted)")
         serial = item["serial"]
         if type(serial) is not str or not 0 < len(serial) <= max_length or forbidden(serial):
             raise ValueError(
@@ -277,16 +281,15 @@ def _decode_list(payload: bytes) -> RevocationList:
         if found is None:
             raise ValueError(f"revoked_at is not a timestamp: {revoked_at!r}")
         days.add(found[1])
-        in_order = in_order and tuple(item) == _ENTRY_ORDER
         by_serial[serial] = item
     for day in days:
         enc.parse_date(day)  # raises ValueError for 2025-02-29 and the like
     # Exactly one encoding: the payload must be the canonical JSON of what it says. With the
     # members in sorted order (checked above), encoding without sorting gives the canonical
-    # form; otherwise it differs anyway. This also catches duplicate member names, which
+    # form. This also catches duplicate member names, which
     # json.loads collapses (the error path names them).
     encoded = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    if not in_order or encoded.encode("utf-8") != payload:
+    if encoded.encode("utf-8") != payload:
         enc.parse_json_object(payload)  # raises ValueError naming a duplicate member
         raise ValueError("it is not in canonical form")
     return RevocationList._verified(issued_at, next_update, kid, by_serial)

@@ -20,6 +20,7 @@ const REVOCATION = {
   context: Buffer.from('licensesvc/revocation-list/v2\n', 'ascii'),
 };
 const STATUSES = ['revoked', 'superseded'];
+const ENTRY_MEMBERS = new Set(['code', 'revoked_at', 'serial', 'status']);
 const CODES = ['key_compromise', 'superseded', 'customer_request', 'contract_ended', 'issued_in_error'];
 const ROTATION = {
   prefix: 'LROT1.',
@@ -158,13 +159,18 @@ function trustedByKid(trusted) {
 }
 
 // Section 4 value types.
+const SURROGATE = /[\ud800-\udfff]/;
 function checkText(value, what) {
   if (typeof value !== 'string') fail(`${what} must be a string`);
-  const codePoints = [...value];
-  if (codePoints.length < 1 || codePoints.length > 256) fail(`${what} length`);
-  for (const ch of codePoints) {
-    const cp = ch.codePointAt(0);
-    if (cp >= 0xd800 && cp <= 0xdfff) fail(`${what} has a lone surrogate`);
+  if (value.length <= 256 && value.length >= 1 && !SURROGATE.test(value)) {
+    // no surrogates: the UTF-16 length is the code point count (the common case, fast)
+  } else {
+    const codePoints = [...value];
+    if (codePoints.length < 1 || codePoints.length > 256) fail(`${what} length`);
+    for (const ch of codePoints) {
+      const cp = ch.codePointAt(0);
+      if (cp >= 0xd800 && cp <= 0xdfff) fail(`${what} has a lone surrogate`);
+    }
   }
   if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(value)) fail(`${what} has a control char`);
   return value;
@@ -439,7 +445,11 @@ function verify(keyOrFile, trustedPublicKeyPems, options = {}) {
   return claims;
 }
 
+// Section 8: serials are ordered by code point (= UTF-8 bytes). UTF-16 order is the same
+// unless a surrogate pair meets a character from U+E000 up, so only those pay for bytes.
+const HIGH = /[\ud800-\uffff]/;
 function compareUtf8(a, b) {
+  if (!HIGH.test(a) && !HIGH.test(b)) return a < b ? -1 : a === b ? 0 : 1;
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
@@ -474,7 +484,9 @@ function verifyRevocationList(text, trustedPublicKeyPems, options = {}) {
     if (!Array.isArray(rl.entries)) fail('entries');
     let previous = null;
     for (const entry of rl.entries) {
-      requireMembers(entry, ['code', 'revoked_at', 'serial', 'status'], 'entry');
+      if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) fail('entry');
+      const names = Object.keys(entry);
+      if (names.length !== 4 || !names.every((n) => ENTRY_MEMBERS.has(n))) fail('entry members');
       checkText(entry.serial, 'serial');
       checkEnum(entry.status, STATUSES, 'status');
       checkEnum(entry.code, CODES, 'code');
@@ -484,7 +496,13 @@ function verifyRevocationList(text, trustedPublicKeyPems, options = {}) {
       previous = entry.serial;
       bySerial.set(entry.serial, entry);
     }
-    requireCanonical(rl, envelope.payload);
+    // Canonical form (section 4), written directly: every member was checked above.
+    const entries = rl.entries.map(
+      (e) => `{"code":"${e.code}","revoked_at":"${e.revoked_at}","serial":${JSON.stringify(e.serial)},"status":"${e.status}"}`,
+    );
+    const head = `{"entries":[${entries.join(',')}],"issued_at":"${rl.issued_at}","kid":"${rl.kid}",`;
+    const written = `${head}"next_update":"${rl.next_update}","version":2}`;
+    if (!Buffer.from(written, 'utf8').equals(envelope.payload)) fail('not canonical');
   } catch (err) {
     throw new LicenseKeyError('malformed', `The revocation list is malformed (${err.message}).`);
   }
