@@ -56,3 +56,16 @@ def test_a_tiny_run_replaces_only_its_own_section(tmp_path: Path) -> None:
     assert len(report.pairs) == 3 and all(pair.ratio() > 0 for pair in report.pairs)
     for label in ("keys.verify_revocation_list", "licensesvc verify", "verify-file.js"):
         assert label in text
+
+
+def test_the_verification_benchmark_keeps_this_section_when_it_rewrites_the_file(
+    tmp_path: Path,
+) -> None:
+    from bench import verify_bench
+
+    doc = tmp_path / "performance.md"
+    section = f"{rb.BEGIN_MARKER}\n## Revocation lists\n\nfigures\n{rb.END_MARKER}\n"
+    doc.write_text("# Performance: license key verification\n\nold figures\n\n" + section)
+    kept = verify_bench._kept_sections(doc)
+    assert kept == "\n" + section
+    assert verify_bench._kept_sections(tmp_path / "absent.md") == ""
