@@ -293,7 +293,7 @@ class SigningKeySchema(ma.Schema):
 
 
 class RevocationListSchema(ma.Schema):
-    revocation_list = fields.String(metadata={"description": "the signed `LRL1.` text"})
+    revocation_list = fields.String(metadata={"description": "the signed `LRL2.` text"})
 
 
 # --- the entitlement report ------------------------------------------------------------------

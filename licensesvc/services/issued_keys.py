@@ -319,16 +319,33 @@ def signed_revocation_list(ctx: ServiceContext) -> str:
     )
     entries = []
     for key in rows:
+        # Codes, never the analyst's words (those stay in the audit trail). Until revocations
+        # record a code of their own, a revoked key is listed as key_compromise.
         if key.status == "revoked":
             entries.append(
-                keys.RevokedEntry(key.serial, "revoked", key.revoked_at or now, key.revoked_reason)
+                keys.RevokedEntry(
+                    key.serial,
+                    "revoked",
+                    key.revoked_at or now,
+                    "key_compromise",
+                    key_expires_at=key.expires_at,
+                )
             )
         elif key.usable_until is not None:
             # listed at once; installers refuse it after usable_until (key-format.md step 7)
-            entries.append(keys.RevokedEntry(key.serial, "superseded", key.usable_until, None))
+            entries.append(
+                keys.RevokedEntry(
+                    key.serial,
+                    "superseded",
+                    key.usable_until,
+                    "superseded",
+                    key_expires_at=key.expires_at,
+                )
+            )
+    # Keys past their own expiry drop off (RevocationList leaves them out).
     rl = keys.RevocationList(
         issued_at=now,
         next_update=now + timedelta(days=ctx.policy.revocation_list_days),
-        entries=tuple(entries),
+        entries=entries,
     )
     return keys.sign_revocation_list(rl, active_signer(ctx))
