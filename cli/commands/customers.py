@@ -7,7 +7,7 @@ import click
 from cli import serialize
 from cli.output import emit, fields, json_option, table
 from cli.state import CliState, pass_state
-from licensesvc.models import REGIONS
+from licensesvc.domain import Region, values
 from licensesvc.services import customers
 
 COLUMNS = [("ID", "id"), ("NAME", "name"), ("REGION", "region"), ("CREATED", "created_at")]
@@ -28,8 +28,8 @@ def customer() -> None:
 @click.option("--name", required=True, help="The customer's name (unique).")
 @click.option(
     "--region",
-    type=click.Choice(REGIONS),
-    default="na",
+    type=click.Choice(values(Region)),
+    default=Region.NA.value,
     show_default=True,
     help="Support region: its core hours and holidays set respond-by times.",
 )

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from licensesvc.models import KeyRequest
 from licensesvc.services import key_requests
 from licensesvc.services.key_requests import Decision, KeyRequestInput
+from licensesvc.services.refusals import request_and_record
 from licensesvc.web import db_session
 
 from .auth import caller_context, require_token
@@ -77,13 +78,15 @@ class KeyRequests(MethodView):
         ctx = caller_context()
         dry_run: bool = body.pop("dry_run")
         override_reason: str | None = body.pop("override_reason", None)
-        result = key_requests.request_key(
-            ctx, KeyRequestInput(**body), dry_run=dry_run, override_reason=override_reason
+        req = KeyRequestInput(**body)
+        if dry_run:
+            decision = key_requests.request_key(ctx, req, dry_run=True)
+            assert isinstance(decision, Decision)
+            return _dry_run_response(decision, body["kind"])
+        # the case is kept whether granted or refused; a refusal is raised after the commit
+        result = request_and_record(
+            ctx, req, commit=db_session().commit, override_reason=override_reason
         )
-        if isinstance(result, Decision):
-            return _dry_run_response(result, body["kind"])
-        db_session().commit()  # the case is kept whether granted or refused
-        result.raise_if_refused()
         assert result.key is not None
         case_number = result.case.case_number
         return (

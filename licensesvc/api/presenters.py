@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import inspect
 
+from licensesvc.domain import CaseStatus
 from licensesvc.models import IssuedKey, KeyRequest
 from licensesvc.services.issued_keys import effective_status
 from licensesvc.services.key_requests import Decision
@@ -38,7 +39,7 @@ def dry_run_record(decision: Decision, kind: str) -> dict[str, Any]:
     refusal = decision.refusal
     return {
         "dry_run": True,
-        "outcome": "granted" if refusal is None else "refused",
+        "outcome": CaseStatus.GRANTED if refusal is None else CaseStatus.REFUSED,
         "code": None if refusal is None else refusal.code,
         "message": "the request would be granted" if refusal is None else refusal.detail,
         "checks": [check.as_dict() for check in decision.checks],

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from licensesvc.domain import KeyKind
 from licensesvc.models import Customer
 
 from .context import ServiceContext
@@ -45,7 +46,7 @@ def load_demo(ctx: ServiceContext) -> dict[str, Any]:
             today + timedelta(days=275),
         )
         lic = create_license(ctx, customer.id, product, 25, 5000, host, failover_host=f"dr-{host}")
-        request_key(ctx, KeyRequestInput(license_id=lic.id, kind="standard"))
+        request_key(ctx, KeyRequestInput(license_id=lic.id, kind=KeyKind.STANDARD))
         _, token = create_token(ctx, customer_id=customer.id)
         email = f"admin@{host.split('.', 1)[1]}"
         create_user(ctx, customer.id, email, DEMO_PASSWORD)

@@ -100,8 +100,12 @@ REFUSAL_TITLES = {
 class KeyRequestRefused(ServiceError):
     """Policy refused a key request; the case is recorded and its number travels with this."""
 
-    def __init__(self, code: str, message: str, case_number: str | None) -> None:
+    def __init__(
+        self, code: str, message: str, case_number: str | None, *, case: object | None = None
+    ) -> None:
         super().__init__(message)
+        #: the recorded case (a services.views.CaseView), for a caller that shows it
+        self.case = case
         self.code = code
         self.status = REFUSAL_STATUS[code]
         self.title = REFUSAL_TITLES[code]
