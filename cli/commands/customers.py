@@ -80,10 +80,10 @@ def show(state: CliState, customer_id: int) -> None:
       licensesvc customer show 1
     """
     with state.unit_of_work() as ctx:
-        c = customers.get_customer(ctx, customer_id)
-        data = serialize.customer(c)
-        data["contracts"] = [serialize.contract(k) for k in c.contracts]
-        data["licenses"] = [serialize.license_(lic) for lic in c.licenses]
+        overview = customers.customer_overview(ctx, customer_id)
+    data = serialize.customer(overview.customer)
+    data["contracts"] = [serialize.contract(k) for k in overview.contracts]
+    data["licenses"] = [serialize.license_(lic) for lic in overview.licenses]
 
     def human() -> str:
         from cli.commands.contracts import COLUMNS as CONTRACT_COLUMNS

@@ -9,15 +9,14 @@ from flask import jsonify
 from flask.views import MethodView
 from werkzeug.wrappers import Response
 
-from licensesvc.models import KeyRequest
 from licensesvc.services import key_requests
 from licensesvc.services.key_requests import Decision, KeyRequestInput
 from licensesvc.services.refusals import request_and_record
+from licensesvc.services.views import CaseView, DryRunView, KeyView
 from licensesvc.web import db_session
 
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint
-from .presenters import dry_run_record, granted_case
 from .schemas import (
     CaseListQuery,
     CaseSchema,
@@ -48,11 +47,12 @@ class KeyRequests(MethodView):
     @blp.arguments(CaseListQuery, location="query")
     @blp.response(200, CaseSchema(many=True))
     @blp.alt_response(401, response="UNAUTHORIZED")
-    def get(self, query: dict[str, Any]) -> list[KeyRequest]:
+    def get(self, query: dict[str, Any]) -> list[CaseView]:
         """The caller's cases, newest first (analysts: every customer's; filter by `status`)"""
-        return key_requests.list_cases(
+        found = key_requests.list_cases(
             caller_context(), customer_id=query.get("customer_id"), status=query.get("status")
         )
+        return [CaseView.of(case) for case in found]
 
     @blp.arguments(KeyRequestBody)
     @blp.response(
@@ -90,14 +90,14 @@ class KeyRequests(MethodView):
         assert result.key is not None
         case_number = result.case.case_number
         return (
-            granted_case(result.case, result.key, ctx.now()),
+            CaseView.of(result.case, KeyView.of(result.key, ctx.now())),
             201,
             {"Location": _case_url(case_number)},
         )
 
 
 def _dry_run_response(decision: Decision, kind: str) -> Response:
-    response = jsonify(DryRunSchema().dump(dry_run_record(decision, kind)))
+    response = jsonify(DryRunSchema().dump(DryRunView.of(decision, kind)))
     response.status_code = 200
     return response
 
@@ -107,9 +107,9 @@ class Case(MethodView):
     @blp.response(200, CaseSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(404, response="NOT_FOUND")
-    def get(self, case_number: str) -> KeyRequest:
+    def get(self, case_number: str) -> CaseView:
         """One case: its status, refusal, escalation and decision"""
-        return key_requests.get_case(caller_context(), case_number)
+        return CaseView.of(key_requests.get_case(caller_context(), case_number))
 
 
 @blp.route("/key-requests/<case_number>/escalate")
@@ -119,13 +119,13 @@ class Escalation(MethodView):
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT", description="the case is not refused")
-    def post(self, body: dict[str, Any], case_number: str) -> KeyRequest:
+    def post(self, body: dict[str, Any], case_number: str) -> CaseView:
         """Escalate a refused case to an analyst; the answer carries `respond_by`"""
         case = key_requests.escalate_case(
             caller_context(), case_number, note=body.get("note"), severity=body.get("severity")
         )
         db_session().commit()
-        return case
+        return CaseView.of(case)
 
 
 @blp.route("/key-requests/<case_number>/grant")
@@ -136,13 +136,13 @@ class Grant(MethodView):
     @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT", description="the case is decided")
-    def post(self, body: dict[str, Any], case_number: str) -> dict[str, Any]:
+    def post(self, body: dict[str, Any], case_number: str) -> CaseView:
         """Analysts: grant a refused or escalated case anyway, with a written reason"""
         ctx = caller_context()
         outcome = key_requests.grant_case(ctx, case_number, body["reason"])
         db_session().commit()
         assert outcome.key is not None
-        return granted_case(outcome.case, outcome.key, ctx.now())
+        return CaseView.of(outcome.case, KeyView.of(outcome.key, ctx.now()))
 
 
 @blp.route("/key-requests/<case_number>/deny")
@@ -153,8 +153,8 @@ class Deny(MethodView):
     @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT", description="the case is decided")
-    def post(self, body: dict[str, Any], case_number: str) -> KeyRequest:
+    def post(self, body: dict[str, Any], case_number: str) -> CaseView:
         """Analysts: uphold a refusal, with a written reason"""
         case = key_requests.deny_case(caller_context(), case_number, body["reason"])
         db_session().commit()
-        return case
+        return CaseView.of(case)

@@ -93,7 +93,7 @@ class LicensesvcApi(Api):
 
     ERROR_SCHEMA = ProblemSchema
 
-    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> Response:
         """Every werkzeug HTTP error (404, 405, 413, webargs' 400/422, and uncaught exceptions
         as 500) as problem+json."""
         _rollback_request_session()

@@ -236,7 +236,7 @@ class GrantedCaseSchema(CaseSchema):
 
 
 class CheckSchema(ma.Schema):
-    check = fields.String()
+    check = fields.String(attribute="name")
     code = fields.String(metadata={"description": "the refusal code this check produces"})
     passed = fields.Boolean()
     detail = fields.String()
@@ -333,8 +333,14 @@ class TemporaryQuota(ma.Schema):
 
 
 class Quotas(ma.Schema):
-    dr_test = fields.Nested(DrTestQuota)
+    dr_test = fields.Nested(DrTestQuota, metadata={"description": "absent without a contract"})
     temporary_per_license = fields.Nested(TemporaryQuota)
+
+    @ma.post_dump
+    def _omit_missing_dr_test(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if data.get("dr_test") is None:
+            data.pop("dr_test", None)
+        return data
 
 
 class ResponseTargetSchema(ma.Schema):

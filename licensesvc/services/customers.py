@@ -13,6 +13,7 @@ from licensesvc.models import Contract, Customer, License
 from . import audit
 from .context import ServiceContext
 from .errors import Conflict, NotFound, ValidationFailed
+from .views import CustomerOverview
 
 
 def create_customer(ctx: ServiceContext, name: str, region: str = Region.NA) -> Customer:
@@ -52,6 +53,11 @@ def get_customer(ctx: ServiceContext, customer_id: int) -> Customer:
     if customer is None:
         raise NotFound(f"customer {customer_id} not found")
     return customer
+
+
+def customer_overview(ctx: ServiceContext, customer_id: int) -> CustomerOverview:
+    """The customer with its contracts and licenses. Raises NotFound."""
+    return CustomerOverview.of(get_customer(ctx, customer_id))
 
 
 def list_customers(ctx: ServiceContext) -> list[Customer]:

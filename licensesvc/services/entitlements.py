@@ -3,17 +3,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from licensesvc.domain import Plan
 
 from . import quotas, support_plan
 from .context import ServiceContext
 from .policy import TEMPORARY_KEY_DAYS, plan_key_kinds, temporary_reasons
 from .standing import standing
+from .views import (
+    ContractRef,
+    CustomerRef,
+    EntitlementRefusal,
+    EntitlementReport,
+    PolicySummary,
+    SupportHours,
+)
 
 
-def entitlement_report(ctx: ServiceContext, customer_id: int) -> dict[str, Any]:
+def entitlement_report(ctx: ServiceContext, customer_id: int) -> EntitlementReport:
     """Return what the customer is entitled to today: contract and maintenance standing, the
     key kinds it may request, quota use, and what the plan promises (severity table, support
     hours, root-cause scope, services). Raises NotFound."""
@@ -21,48 +27,46 @@ def entitlement_report(ctx: ServiceContext, customer_id: int) -> dict[str, Any]:
     policy = ctx.policy
     plan = st.plan
     entitled = st.contract_active and st.maintenance_current(policy.grace_days)
-    plan_kinds = [k.value for k in plan_key_kinds(plan)]
+    plan_kinds = plan_key_kinds(plan)
     region = support_plan.REGIONS[st.customer.region]
     c = st.contract
-    return {
-        "customer": {"id": st.customer.id, "name": st.customer.name, "region": region.code},
-        "as_of": st.today,
-        "plan": plan,
-        "contract": None
-        if c is None
-        else {"id": c.id, "start": c.start_date, "end": c.end_date, "plan": c.plan},
-        "contract_active": st.contract_active,
-        "maintenance_current": st.maintenance_current(policy.grace_days),
-        "maintenance_paid_through": c.paid_through if c else None,
-        "grace_until": st.grace_until(policy.grace_days),
-        "in_grace_period": st.in_grace(policy.grace_days),
-        "refusal": None
+    return EntitlementReport(
+        customer=CustomerRef(st.customer.id, st.customer.name, region.code),
+        as_of=st.today,
+        plan=plan,
+        contract=None if c is None else ContractRef(c.id, c.start_date, c.end_date, Plan(c.plan)),
+        contract_active=st.contract_active,
+        maintenance_current=st.maintenance_current(policy.grace_days),
+        maintenance_paid_through=c.paid_through if c else None,
+        grace_until=st.grace_until(policy.grace_days),
+        in_grace_period=st.in_grace(policy.grace_days),
+        refusal=None
         if entitled
-        else {
-            "code": "contract_expired" if not st.contract_active else "maintenance_lapsed",
-            "message": st.contract_problem()
+        else EntitlementRefusal(
+            code="contract_expired" if not st.contract_active else "maintenance_lapsed",
+            message=st.contract_problem()
             or f"maintenance was paid through {c.paid_through if c else '-'}",
-        },
-        "allowed_key_kinds": plan_kinds if entitled else [],
-        "plan_key_kinds": plan_kinds,
-        "temporary_key_reasons": [r.value for r in temporary_reasons(plan)],
-        "quotas": quotas.quota_usage(ctx, st),
-        "response_targets": support_plan.response_targets(plan or Plan.BASE),
-        "support_hours": {
-            "region": region.code,
-            "core_hours": f"{region.opens:%H:%M}-{region.closes:%H:%M} {region.timezone_label}",
-            "timezone": region.timezone,
-            "excluding": f"local holidays ({region.holiday_country})",
-            "after_hours": support_plan.AFTER_HOURS,
-            "all_regions": support_plan.support_hours(),
-        },
-        "root_cause_analysis": support_plan.ROOT_CAUSE_SCOPE[plan or Plan.BASE],
-        "services": support_plan.plan_services(plan or Plan.BASE),
-        "policy": {
-            "dr_window_days_before": policy.dr_window_days_before,
-            "dr_window_days_after": policy.dr_window_days_after,
-            "dr_min_lead_days": policy.dr_min_lead_days,
-            "replacement_overlap_days": policy.replacement_overlap_days,
-            "temporary_key_days": TEMPORARY_KEY_DAYS,
-        },
-    }
+        ),
+        allowed_key_kinds=plan_kinds if entitled else [],
+        plan_key_kinds=plan_kinds,
+        temporary_key_reasons=[r.value for r in temporary_reasons(plan)],
+        quotas=quotas.quota_usage(ctx, st),
+        response_targets=support_plan.response_targets(plan or Plan.BASE),
+        support_hours=SupportHours(
+            region=region.code,
+            core_hours=f"{region.opens:%H:%M}-{region.closes:%H:%M} {region.timezone_label}",
+            timezone=region.timezone,
+            excluding=f"local holidays ({region.holiday_country})",
+            after_hours=support_plan.AFTER_HOURS,
+            all_regions=support_plan.support_hours(),
+        ),
+        root_cause_analysis=support_plan.ROOT_CAUSE_SCOPE[plan or Plan.BASE],
+        services=support_plan.plan_services(plan or Plan.BASE),
+        policy=PolicySummary(
+            dr_window_days_before=policy.dr_window_days_before,
+            dr_window_days_after=policy.dr_window_days_after,
+            dr_min_lead_days=policy.dr_min_lead_days,
+            replacement_overlap_days=policy.replacement_overlap_days,
+            temporary_key_days=TEMPORARY_KEY_DAYS,
+        ),
+    )

@@ -20,6 +20,7 @@ from .context import ServiceContext
 from .errors import InvalidState, NotConfigured, NotFound, require_reason
 from .signing import active_record, active_signer, load_private, trusted_public_keys
 from .standing import Standing
+from .views import effective_status
 
 _SERIAL_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 #: domain separation for the signed answers of POST /v1/keys/verify
@@ -29,15 +30,6 @@ VERIFY_ANSWER_CONTEXT = b"licensesvc/verify-answer/v1\n"
 def new_serial() -> str:
     groups = ["".join(secrets.choice(_SERIAL_ALPHABET) for _ in range(4)) for _ in range(4)]
     return "SN-" + "-".join(groups)
-
-
-def effective_status(key: IssuedKey, now: datetime) -> EffectiveKeyStatus:
-    """The key's status as a user sees it: revoked, superseded, expired or active."""
-    if key.status in (KeyStatus.REVOKED, KeyStatus.SUPERSEDED):
-        return EffectiveKeyStatus(key.status)
-    if key.expires_at is not None and key.expires_at < now:
-        return EffectiveKeyStatus.EXPIRED
-    return EffectiveKeyStatus.ACTIVE
 
 
 def issue_signed_key(

@@ -30,6 +30,7 @@ from .errors import (
 from .issued_keys import issue_signed_key, new_serial
 from .policy import Check, Decision, KeyRequestInput
 from .standing import Standing, standing
+from .views import CaseView
 
 __all__ = [
     "Check",
@@ -67,7 +68,7 @@ class KeyRequestOutcome:
                 self.case.refusal_code or "validation_error",
                 self.case.refusal_message or "refused",
                 self.case.case_number,
-                case=self.case,
+                case=CaseView.of(self.case),
             )
 
 

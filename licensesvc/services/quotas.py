@@ -6,7 +6,6 @@ backstop that keeps a quota from being exceeded even if two app servers decided 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +16,7 @@ from licensesvc.models import License, QuotaSlot
 from .context import ServiceContext
 from .policy import Quota, QuotaRule
 from .standing import Standing
+from .views import DrTestQuotaUse, QuotaReport, TemporaryQuotaLimit
 
 __all__ = ["Quota", "quota_for", "release_slot", "take_slot", "used"]
 
@@ -113,15 +113,12 @@ def release_slot(ctx: ServiceContext, serial: str) -> None:
     )
 
 
-def quota_usage(ctx: ServiceContext, st: Standing) -> dict[str, Any]:
+def quota_usage(ctx: ServiceContext, st: Standing) -> QuotaReport:
     """What the entitlement report shows of the quotas."""
-    result: dict[str, Any] = {}
     dr = dr_test_quota(ctx, st)
-    if dr is not None:
-        result[KeyKind.DR_TEST.value] = {
-            "used": used(ctx, dr),
-            "limit": dr.limit,
-            "period_start": st.contract_year_start(),
-        }
-    result["temporary_per_license"] = {"limit": ctx.policy.max_active_temporary_keys}
-    return result
+    return QuotaReport(
+        dr_test=None
+        if dr is None
+        else DrTestQuotaUse(used(ctx, dr), dr.limit, st.contract_year_start()),
+        temporary_per_license=TemporaryQuotaLimit(ctx.policy.max_active_temporary_keys),
+    )
