@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from licensesvc.domain import KeyKind
+from licensesvc.domain import KeyKind, Plan, Region
 from licensesvc.models import Customer
 
 from .context import ServiceContext
@@ -33,8 +33,14 @@ def load_demo(ctx: ServiceContext) -> dict[str, Any]:
     today = ctx.now().date()
     made: dict[str, Any] = {"customers": []}
     for name, plan, region, product, host in (
-        ("Acme Logistics", "base", "na", "JAMS Scheduler", "sched01.acme.example"),
-        ("Globex Manufacturing", "premium", "emea", "JAMS Scheduler", "jams.globex.example"),
+        ("Acme Logistics", Plan.BASE, Region.NA, "JAMS Scheduler", "sched01.acme.example"),
+        (
+            "Globex Manufacturing",
+            Plan.PREMIUM,
+            Region.EMEA,
+            "JAMS Scheduler",
+            "jams.globex.example",
+        ),
     ):
         customer = create_customer(ctx, name, region)
         contract = create_contract(

@@ -240,7 +240,7 @@ def verify_online(
         status = effective_status(record, now)
         if code == "valid":
             if status == EffectiveKeyStatus.REVOKED:
-                code = "revoked"
+                code = "revoked"  # keys.ERROR_CODES, the installer's codes
             elif status == EffectiveKeyStatus.SUPERSEDED:
                 usable_until = record.usable_until
                 if usable_until is not None and usable_until < now:

@@ -405,3 +405,26 @@ def _window(
                 f"on {test}"
             )
     return Check("window_valid", "invalid_window", ok, detail), not_before, expires_at
+
+
+def rules_markdown() -> str:
+    """RULES as the Markdown table docs/architecture.md shows (a test keeps the two equal)."""
+    rows = [
+        "| kind | needs | window | quota | hosts | plans | requested by | supersedes |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in RULES.values():
+        needs = [
+            n for n, f in (("reason", r.needs_reason), ("dr_test_date", r.needs_dr_test_date)) if f
+        ]
+        plans = (
+            "none: analysts issue it"
+            if r.plans is None
+            else ", ".join(p.value for p in Plan if p in r.plans)
+        )
+        quota = f"`{r.quota}`" if r.quota else "-"
+        rows.append(
+            f"| `{r.kind}` | {', '.join(needs) or '-'} | `{r.window}` | {quota} | `{r.host}` "
+            f"| {plans} | {r.requested_by} | {'yes' if r.primary else 'no'} |"
+        )
+    return "\n".join(rows)

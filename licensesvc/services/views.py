@@ -318,7 +318,7 @@ class EntitlementReport(ReadModel):
     def as_dict(self) -> dict[str, Any]:
         data = super().as_dict()
         if self.quotas.dr_test is None:
-            del data["quotas"]["dr_test"]
+            del data["quotas"]["dr_test"]  # the field name, not the kind
         return data
 
 

@@ -4,6 +4,7 @@ them, and the table itself."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -229,3 +230,8 @@ def test_evaluate_reads_only_its_arguments() -> None:
     assert decision.refusal.detail == "a DR-test key needs the test date (dr_test_date)"
     again = policy.evaluate(Policy(), _license(), st, req, now=now, quota=None, quota_in_use=0)
     assert again == decision
+
+
+def test_the_architecture_doc_shows_the_table_as_it_is() -> None:
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "architecture.md").read_text()
+    assert policy.rules_markdown() in doc
