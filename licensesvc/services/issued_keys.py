@@ -45,6 +45,7 @@ def issue_signed_key(
     host: str,
     failover_host: str | None,
     supersede: bool,
+    issued_at: datetime,
     not_before: datetime,
     expires_at: datetime | None,
 ) -> IssuedKey:
@@ -59,7 +60,7 @@ def issue_signed_key(
             "no active signing key; an analyst runs `licensesvc signing-key generate` first"
         ) from None
     signer = load_private(ctx, signer_rec)
-    now = ctx.now()
+    now = issued_at
     key_host, failover = host, failover_host
 
     supersedes: IssuedKey | None = None

@@ -229,6 +229,7 @@ def _grant(
         host=hosts.host,
         failover_host=hosts.failover_host,
         supersede=rule.primary,
+        issued_at=decision.decided_at or ctx.now(),
         not_before=decision.not_before or ctx.now(),
         expires_at=decision.expires_at,
     )

@@ -200,6 +200,9 @@ class Decision:
     not_before: datetime | None = None
     expires_at: datetime | None = None
     quota: Quota | None = None
+    #: the instant the decision was taken: a granted key is issued at it, so its window
+    #: (e.g. 120 days) is exact even when the clock ticks during the request
+    decided_at: datetime | None = None
 
     @property
     def refusal(self) -> Check | None:
@@ -280,7 +283,7 @@ def evaluate(
                 f"{quota_in_use} of {quota.limit} {quota.counts} used",
             )
         )
-    return Decision(tuple(checks), not_before, expires_at, quota)
+    return Decision(tuple(checks), not_before, expires_at, quota, decided_at=now)
 
 
 def _contract_check(st: Standing) -> Check:
