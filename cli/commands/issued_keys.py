@@ -17,7 +17,6 @@ from licensesvc.services import customers, issued_keys
 from licensesvc.services.errors import KeyRequestRefused
 from licensesvc.services.key_requests import KeyRequestInput, KeyRequestOutcome
 from licensesvc.services.refusals import request_and_record
-from licensesvc.services.views import CaseView
 
 COLUMNS = [
     ("SERIAL", "serial"),
@@ -115,7 +114,7 @@ def issue(
             )
         except KeyRequestRefused as refused:
             # committed: the case is on record; cli.errors prints the one-line refusal
-            if state.json and isinstance(refused.case, CaseView):
+            if state.json and refused.case is not None:
                 print_json({"status": CaseStatus.REFUSED.value, **serialize.case(refused.case)})
             raise
         assert outcome.key is not None

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from licensesvc.services import key_requests
 from licensesvc.services.key_requests import Decision, KeyRequestInput
 from licensesvc.services.refusals import request_and_record
-from licensesvc.services.views import CaseView, DryRunView, KeyView
+from licensesvc.services.views import CaseView, DryRunView
 from licensesvc.web import db_session
 
 from .auth import caller_context, require_token
@@ -90,7 +90,7 @@ class KeyRequests(MethodView):
         assert result.key is not None
         case_number = result.case.case_number
         return (
-            CaseView.of(result.case, KeyView.of(result.key, ctx.now())),
+            result.view(ctx.now()),
             201,
             {"Location": _case_url(case_number)},
         )
@@ -142,7 +142,7 @@ class Grant(MethodView):
         outcome = key_requests.grant_case(ctx, case_number, body["reason"])
         db_session().commit()
         assert outcome.key is not None
-        return CaseView.of(outcome.case, KeyView.of(outcome.key, ctx.now()))
+        return outcome.view(ctx.now())
 
 
 @blp.route("/key-requests/<case_number>/deny")

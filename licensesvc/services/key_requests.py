@@ -30,7 +30,7 @@ from .errors import (
 from .issued_keys import issue_signed_key, new_serial
 from .policy import Check, Decision, KeyRequestInput
 from .standing import Standing, standing
-from .views import CaseView
+from .views import CaseView, KeyView
 
 __all__ = [
     "Check",
@@ -55,6 +55,10 @@ class KeyRequestOutcome:
     key: IssuedKey | None = None
     decision: Decision | None = None
     overridden: bool = False
+
+    def view(self, now: datetime) -> CaseView:
+        """The case as callers show it, with the key it issued (if any) as it stands at now."""
+        return CaseView.of(self.case, None if self.key is None else KeyView.of(self.key, now))
 
     @property
     def refused(self) -> bool:
