@@ -86,7 +86,8 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 def _terminal_width() -> int:
     try:
-        columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        # sys.__stdout__ may be None: AttributeError, caught below
+        columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
     except (AttributeError, ValueError, OSError):  # not a terminal
         columns = 80
     return min(columns, 100) - 2

@@ -53,7 +53,3 @@ def make_sessionmaker(engine: Engine, *, read_only: bool = False) -> sessionmake
     with "database is locked" when a writer got there first)."""
     bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
     return sessionmaker(bind=bind, expire_on_commit=False)
-
-
-def is_postgresql(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from .problems import LicensesvcApi, register_error_handlers
+from .problems import LicensesvcApi
 
 API_INFO_DESCRIPTION = (
     "License keys and entitlements. Authenticate with `Authorization: Bearer <token>`; "
@@ -14,7 +14,8 @@ API_INFO_DESCRIPTION = (
 
 
 def init_api(app: Flask) -> None:
-    """Register the API blueprints, the OpenAPI document and problem+json errors."""
+    """Register the API blueprints, the OpenAPI document and problem+json errors (for the
+    API's paths only)."""
     from . import entitlement_views, key_request_views, key_views, public_views
     from .reference import reference_blueprint
 
@@ -40,7 +41,6 @@ def init_api(app: Flask) -> None:
     )
     # unknown query parameters are errors too, like unknown body fields
     api = LicensesvcApi(app)
-    register_error_handlers(app)
     # public first: /v1/keys/verify must not fall under the keys blueprint's token check
     for blueprint in (
         public_views.blp,

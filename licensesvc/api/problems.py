@@ -1,8 +1,10 @@
-"""The one place errors become `application/problem+json` (RFC 9457).
+"""The one place errors become `application/problem+json` (RFC 9457), for the API only.
 
-Domain errors (`ServiceError`) and HTTP errors (unknown route, wrong method, body too large,
-schema validation, uncaught exceptions as 500) all pass through `problem_response`, and every
-path rolls back the request's session first."""
+Domain errors (`ServiceError`, handled per API blueprint: see blueprint.py) and HTTP errors on
+API paths (`/v1/...` and `/openapi.json`: unknown route, wrong method, body too large, schema
+validation, uncaught exceptions as 500) all pass through `problem_response`, and every path
+rolls back the request's session first. Any other path (the portal, /healthz) keeps Flask's
+own error handling."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import http
 import json
 from typing import Any
 
-from flask import Flask, current_app, g, request
+from flask import current_app, g, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
@@ -91,13 +93,13 @@ class LicensesvcApi(Api):
 
     ERROR_SCHEMA = ProblemSchema
 
-    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> Response:
         """Every werkzeug HTTP error (404, 405, 413, webargs' 400/422, and uncaught exceptions
         as 500) as problem+json."""
         _rollback_request_session()
         status = error.code or 500
-        # a browser that strays off the API (e.g. the portal's pages) keeps an HTML error page
-        if not _is_api_request() and _prefers_html():
+        if not _is_api_request():
+            # not ours: the portal's pages and /healthz answer as Flask does (HTML pages)
             return error.get_response()
         code = HTTP_STATUS_CODES.get(status, "error")
         title = _title(status)
@@ -156,13 +158,6 @@ def _title(status: int) -> str:
         return "Error"
 
 
-def _prefers_html() -> bool:
-    accept = request.accept_mimetypes
-    return accept.best_match(["application/json", "text/html"]) == "text/html" and (
-        accept["text/html"] > accept["application/json"]
-    )
-
-
 def _flatten_locations(messages: Any) -> Any:
     """webargs nests errors by location; one location (the usual case) is unwrapped."""
     if isinstance(messages, dict) and len(messages) == 1:
@@ -172,7 +167,3 @@ def _flatten_locations(messages: Any) -> Any:
         if location == "json" and isinstance(inner, list):
             return {"_body": inner}
     return messages
-
-
-def register_error_handlers(app: Flask) -> None:
-    app.register_error_handler(ServiceError, handle_service_error)
