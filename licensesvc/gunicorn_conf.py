@@ -48,6 +48,11 @@ limit_request_field_size = 8190
 accesslog = "-"
 errorlog = "-"
 proc_name = "licensesvc"
+#: recent gunicorn opens a control socket at one fixed path per user: two servers on one
+#: host would fight over it, so it is off unless LICENSESVC_CONTROL_SOCKET names a path
+if os.environ.get("LICENSESVC_CONTROL_SOCKET"):
+    control_socket = os.environ["LICENSESVC_CONTROL_SOCKET"]
+control_socket_disable = not os.environ.get("LICENSESVC_CONTROL_SOCKET")
 
 #: seconds a worker keeps accepting after SIGTERM before it looks at the listen queue
 DRAIN_SECONDS = _number("LICENSESVC_DRAIN_SECONDS", 0.0)
