@@ -50,7 +50,7 @@ def test_outage_and_slow_database_answer_503_or_success_in_time(
     issue_standard_key(settings, data.license["Acme"])
     target = make_url(rel_database_url)
     proxy = FaultProxy((target.host or "127.0.0.1", target.port or 5432)).start()
-    per_phase = size(40, 8)
+    per_phase = size(40, 6)
     figures = Figures("database outage, silence and slowness (fault proxy)", "PostgreSQL")
     try:
         with gunicorn(_through(proxy, rel_database_url), tmp_path, env=DEADLINES) as server:

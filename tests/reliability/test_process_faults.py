@@ -55,7 +55,7 @@ def test_sigkill_during_issuance_loses_no_answered_key_and_no_audit_record(
     settings = e2e_settings(rel_database_url, tmp_path)
     data = prepare(settings, [("Acme", "base", "na", -30, 335, 335)])
     issue_standard_key(settings, data.license["Acme"])
-    kills = size(100, 6)
+    kills = size(100, 4)
     figures = Figures("SIGKILL of a worker during key issuance", database_kind(rel_database_url))
     answers = Answers()
     stop = threading.Event()
