@@ -3,19 +3,19 @@ time, so read-then-write decisions never race); PostgreSQL relies on row locks."
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from .config import private_sqlite_file
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Return an engine for url; creates the SQLite file's folder when needed."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_file(path)  # folder 0700, database files 0600
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
