@@ -278,7 +278,7 @@ def _read_dev_secrets(path: Path) -> dict[str, str] | None:
     ConfigurationError when it is not what this module writes."""
     # A file published by os.link is complete. One written in place (by an older version, or
     # being written right now by one) may be seen empty or half-written: wait briefly.
-    deadline = time.monotonic() + 2.0
+    deadline = time.monotonic() + 0.5
     while True:
         try:
             text = path.read_text()

@@ -193,7 +193,8 @@ def rewrap_signing_keys(ctx: ServiceContext) -> list[SigningKeyRecord]:
     not decrypt (then nothing is changed)."""
     ctx.actor.require_analyst()
     wanted = ctx.settings.signing_key_kdf_rounds
-    changed = []
+    # decrypt every key due first: one that fails stops the whole before anything changed
+    due: list[tuple[SigningKeyRecord, Protection, Ed25519PrivateKey]] = []
     for rec in list_signing_keys(ctx):
         before = protection(rec.private_key_encrypted)
         if before.kdf == "pbkdf2-sha256" and before.rounds >= wanted:
@@ -208,9 +209,10 @@ def rewrap_signing_keys(ctx: ServiceContext) -> list[SigningKeyRecord]:
             ) from exc
         if not isinstance(private, Ed25519PrivateKey):  # pragma: no cover - we store no other
             raise SigningKeyUnavailable(f"signing key {rec.kid} is not an Ed25519 key")
+        due.append((rec, before, private))
+    for rec, before, private in due:
         rec.private_key_encrypted = encrypt_private_key(private, _passphrase(ctx), wanted)
         _remember(rec.private_key_encrypted, _passphrase(ctx), keys.SigningKey(private))
-        changed.append(rec)
         audit.append(
             ctx,
             "signing_key.rewrapped",
@@ -219,7 +221,7 @@ def rewrap_signing_keys(ctx: ServiceContext) -> list[SigningKeyRecord]:
             details={"kid": rec.kid, "before": before.label, "after": f"pbkdf2-sha256 {wanted}"},
         )
     ctx.session.flush()
-    return changed
+    return [rec for rec, _, _ in due]
 
 
 # -- the PKCS#8 envelope ------------------------------------------------------------------
