@@ -230,11 +230,11 @@ def private_sqlite_file(database: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     except OSError:
         return  # not ours to create (read-only place, a folder...): SQLite says what is wrong
-    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         try:
-            info = name.stat()
+            info = file.stat()
             if stat.S_IMODE(info.st_mode) & 0o077 and info.st_uid == os.getuid():
-                os.chmod(name, 0o600)
+                os.chmod(file, 0o600)
         except OSError:
             continue  # absent (no -wal yet) or not ours
 
