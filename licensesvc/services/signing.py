@@ -146,13 +146,14 @@ def active_key_problem(session: Session, settings: Settings) -> str | None:
 # are kept too, so a wrong passphrase cannot be made to burn 0.15 s per request.
 _CACHE_SIZE = 32
 _decrypted: dict[tuple[bytes, bytes], keys.SigningKey | str] = {}
-_decrypt_lock = threading.Lock()
+_decrypt_lock = threading.RLock()
 
 
 def _remember(encrypted: bytes, passphrase: bytes, value: keys.SigningKey | str) -> None:
-    if len(_decrypted) >= _CACHE_SIZE:
-        del _decrypted[next(iter(_decrypted))]  # the oldest
-    _decrypted[(bytes(encrypted), passphrase)] = value
+    with _decrypt_lock:
+        if len(_decrypted) >= _CACHE_SIZE:
+            del _decrypted[next(iter(_decrypted))]  # the oldest
+        _decrypted[(bytes(encrypted), passphrase)] = value
 
 
 def _decrypt(encrypted: bytes, passphrase: bytes) -> keys.SigningKey | str:
