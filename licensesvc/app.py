@@ -11,8 +11,10 @@ from sqlalchemy import text
 from .api import init_api
 from .config import Settings
 from .db import is_unavailable, make_probe_engine, reset_request_deadline, set_request_deadline
+from .readiness import check_signing_key, signing_key_problem
 from .runtime import Runtime
-from .web import EXTENSION, close_db_session
+from .security_headers import init_security_headers
+from .web import EXTENSION, close_db_session, db_session, runtime_of
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
@@ -20,7 +22,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     if runtime is None:
         runtime = Runtime.from_settings(settings or Settings.from_env())
     app = Flask(__name__)
-    app.config["SECRET_KEY"] = runtime.settings.secret_key
+    app.config.update(
+        SECRET_KEY=runtime.settings.session_key, WTF_CSRF_SECRET_KEY=runtime.settings.csrf_key
+    )
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions[EXTENSION] = runtime
     app.teardown_appcontext(close_db_session)
@@ -56,7 +60,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         except Exception as exc:  # any failure means not ready; the body says which part
             state = "unreachable" if is_unavailable(exc) else "error"
             return jsonify(status="unavailable", database=state), 503
+        problem = signing_key_problem(db_session(), runtime_of().settings)
+        if problem is not None:
+            return jsonify(status="unavailable", database="ok", signing_key=problem), 503
         return jsonify(status="ok", database="ok")
 
     init_api(app)
+    init_security_headers(app)
+    check_signing_key(app)
     return app

@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -24,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from .config import ConfigurationError
+from .config import ConfigurationError, private_sqlite_file
 
 ENV_PREFIX = "LICENSESVC_DB_"
 
@@ -127,8 +126,7 @@ def make_engine(url: str, deadlines: DatabaseDeadlines | None = None, **kwargs: 
     deadlines = deadlines or DatabaseDeadlines()
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_file(path)  # folder 0700, database files 0600
         engine = create_engine(url, connect_args={"timeout": deadlines.busy_timeout}, **kwargs)
         _configure_sqlite(engine, deadlines)
         _check_request_deadline(engine)

@@ -91,11 +91,19 @@ ALLOWED: list[tuple[str, set[str]]] = [
             "licensesvc.web",
             "licensesvc.config",
             "licensesvc.db",
+            "licensesvc.readiness",
+            "licensesvc.security_headers",
             "licensesvc.runtime",
             "flask",
             *DATABASE,
         },
     ),
+    # start-up and readiness checks of the signing key (web plumbing beside licensesvc.web)
+    (
+        "licensesvc.readiness",
+        {"licensesvc.web", "licensesvc.services", "licensesvc.config", "flask", *DATABASE},
+    ),
+    ("licensesvc.security_headers", {"flask", "werkzeug"}),
     # the gunicorn configuration (`licensesvc serve`, `gunicorn -c python:licensesvc.gunicorn_conf`)
     ("licensesvc.gunicorn_conf", {"licensesvc.gunicorn_conf", "gunicorn"}),
     # licensesvc/__init__.py (create_app, lazily); a new top-level module starts here too
