@@ -61,12 +61,12 @@ def check_page(page: int, page_size: int) -> None:
 
 def paginate(
     session: Session,
-    query: Select[tuple[T]],
+    query: Select[Any],
     page: int = 1,
     page_size: int = DEFAULT_PAGE_SIZE,
     *,
     order_by: Sequence[Any] | None = None,
-) -> Page[T]:
+) -> Page[Any]:
     """Return page `page` (from 1) of `query`, `page_size` records (at most MAX_PAGE_SIZE).
 
     `query` selects one entity or column with its filters and no ORDER BY, LIMIT or OFFSET.
@@ -78,7 +78,7 @@ def paginate(
         order_by = _newest_first(query)
     counted = select(func.count()).select_from(query.order_by(None).subquery())
     total = session.scalar(counted) or 0
-    items: tuple[T, ...] = ()
+    items: tuple[Any, ...] = ()
     if (page - 1) * page_size < total:
         rows = session.scalars(
             query.order_by(*order_by).limit(page_size).offset((page - 1) * page_size)
