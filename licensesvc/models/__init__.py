@@ -19,6 +19,7 @@ from .entities import (
     SigningKeyRecord,
     User,
 )
+from .outbox import OutboxMessage as OutboxMessage
 
 __all__ = [
     "CASE_STATUSES",

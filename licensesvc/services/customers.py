@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from licensesvc.models import PLANS, REGIONS, Contract, Customer, License
 
-from . import audit
+from . import audit, notifications
 from .context import ServiceContext
 from .errors import Conflict, NotFound, ValidationFailed
 
@@ -132,6 +132,7 @@ def record_payment(ctx: ServiceContext, contract_id: int, paid_through: date) ->
         customer_id=contract.customer_id,
         details={"paid_through": paid_through, "previous_paid_through": previous},
     )
+    notifications.keys_out_of_date(ctx, contract.customer_id)
     return contract
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 import keys
 from licensesvc.models import PRIMARY_KINDS, IssuedKey, License
 
-from . import audit, quotas
+from . import audit, notifications, quotas
 from .context import ServiceContext
 from .errors import InvalidState, NotConfigured, NotFound, require_reason
 from .signing import active_record, active_signer, load_private, trusted_public_keys
@@ -229,6 +229,7 @@ def revoke_key(ctx: ServiceContext, serial: str, reason: str) -> IssuedKey:
         reason=reason,
         details={"previous_status": previous},
     )
+    notifications.key_revoked(ctx, key)
     return key
 
 

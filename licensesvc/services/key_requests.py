@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from licensesvc.models import KEY_KINDS, Customer, IssuedKey, KeyRequest, License
 
-from . import audit, quotas, support_plan
+from . import audit, notifications, quotas, support_plan
 from .context import ServiceContext
 from .customers import get_license
 from .entitlements import (
@@ -329,6 +329,7 @@ def request_key(
         return outcome
     outcome.key = key
     outcome.overridden = refusal is not None
+    notifications.key_issued(ctx, key)
     return outcome
 
 
@@ -503,6 +504,7 @@ def grant_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequest
     case.decided_by = ctx.actor.label
     case.decision_reason = reason
     ctx.session.flush()
+    notifications.case_decided(ctx, case, key)
     return KeyRequestOutcome(case=case, key=key, decision=decision, overridden=True)
 
 
@@ -528,4 +530,5 @@ def deny_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequest:
         reason=reason,
         details={"refusal_code": case.refusal_code},
     )
+    notifications.case_decided(ctx, case)
     return case
