@@ -350,13 +350,7 @@ def claim_due(ctx: ServiceContext, worker: str, limit: int) -> list[Claimed]:
         )
     )
     claimed: list[Claimed] = []
-    names = dict(
-        ctx.session.execute(
-            select(Customer.id, Customer.name).where(
-                Customer.id.in_({row.customer_id for row in rows})
-            )
-        ).tuples()
-    )
+    names = _customer_names(ctx, [row.customer_id for row in rows])
     for row in rows:
         recipients = recipients_of(ctx, row.customer_id)
         if not recipients:
@@ -495,8 +489,8 @@ def _customer_names(ctx: ServiceContext, ids: Sequence[int]) -> dict[int, str]:
         return {}
     rows = ctx.session.execute(
         select(Customer.id, Customer.name).where(Customer.id.in_(set(ids)))
-    ).tuples()
-    return dict(rows)
+    )
+    return {customer_id: name for customer_id, name in rows}
 
 
 def _view(m: OutboxMessage, names: dict[int, str]) -> OutboxView:
