@@ -482,3 +482,60 @@ def test_dates_in_messages_are_iso_text(world, analyst, contexts):
         {"on": date(2026, 4, 1)},
     )
     assert contexts.session.scalar(select(OutboxMessage.context)) == {"on": "2026-04-01"}
+
+
+# -- migration 0006 on a database made by the previous migration, with data ----------------
+
+
+def test_migration_0006_adds_the_outbox_and_keeps_every_row(tmp_path):
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from licensesvc.migrate import alembic_config
+
+    for url in fresh_database_url(tmp_path, "mig0006"):
+        engine = make_engine(url)
+        upgrade(engine, "0001")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO customers (name, region, created_at) "
+                    "VALUES ('Acme', 'na', '2026-01-01 00:00:00+00:00')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO users (customer_id, email, password_hash, created_at) "
+                    "VALUES (1, 'ops@acme.example', 'x', '2026-01-01 00:00:00+00:00')"
+                )
+            )
+        upgrade(engine, "0006")
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT name FROM customers")).scalar_one() == "Acme"
+            assert conn.execute(text("SELECT email FROM users")).scalar_one() == "ops@acme.example"
+            conn.execute(
+                text(
+                    "INSERT INTO outbox (event, customer_id, subject_ref, dedupe_key, context,"
+                    " status, attempts, next_attempt_at, created_at) VALUES ('key_issued', 1,"
+                    " 'key:X', 'key_issued:key:X', '{}', 'pending', 0,"
+                    " '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00')"
+                )
+            )
+        with pytest.raises(Exception, match="(?i)unique"), engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO outbox (event, customer_id, subject_ref, dedupe_key, context,"
+                    " status, attempts, next_attempt_at, created_at) VALUES ('key_issued', 1,"
+                    " 'key:X', 'key_issued:key:X', '{}', 'pending', 0,"
+                    " '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00')"
+                )
+            )
+        cfg = alembic_config(engine)
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0001")
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT name FROM customers")).scalar_one() == "Acme"
+            tables = set(__import__("sqlalchemy").inspect(conn).get_table_names())
+            assert "outbox" not in tables and "users" in tables
+        engine.dispose()
