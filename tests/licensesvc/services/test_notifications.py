@@ -536,6 +536,6 @@ def test_migration_0006_adds_the_outbox_and_keeps_every_row(tmp_path):
             command.downgrade(cfg, "0001")
         with engine.begin() as conn:
             assert conn.execute(text("SELECT name FROM customers")).scalar_one() == "Acme"
-            tables = set(__import__("sqlalchemy").inspect(conn).get_table_names())
+            tables = set(inspect(conn).get_table_names())
             assert "outbox" not in tables and "users" in tables
         engine.dispose()
