@@ -63,6 +63,7 @@ def _csv_value(value: Any) -> str:
 
 def _print(
     rows: Sequence[Any],
+    row_type: type,
     columns: Sequence[tuple[str, str]],
     as_csv: bool,
     empty: str,
@@ -74,9 +75,7 @@ def _print(
     elif as_csv:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        names = [field.name for field in dataclasses.fields(rows[0])] if rows else None
-        if names is None:
-            names = [key for _, key in columns]
+        names = [field.name for field in dataclasses.fields(row_type)]
         writer.writerow(names)
         writer.writerows([[_csv_value(r[name]) for name in names] for r in records])
         click.echo(buffer.getvalue(), nl=False)
@@ -111,6 +110,7 @@ def maintenance_lapsing(state: CliState, days: int, as_csv: bool) -> None:
     rows = _run(state, as_csv, lambda ctx: reports.maintenance_lapsing(ctx, days))
     _print(
         rows,
+        reports.MaintenanceLapsingRow,
         [
             ("CUSTOMER", "customer"),
             ("ID", "customer_id"),
@@ -140,6 +140,7 @@ def in_grace(state: CliState, as_csv: bool) -> None:
     rows = _run(state, as_csv, reports.in_grace)
     _print(
         rows,
+        reports.InGraceRow,
         [
             ("CUSTOMER", "customer"),
             ("ID", "customer_id"),
@@ -170,6 +171,7 @@ def contracts_ending(state: CliState, days: int, as_csv: bool) -> None:
     rows = _run(state, as_csv, lambda ctx: reports.contracts_ending(ctx, days))
     _print(
         rows,
+        reports.ContractEndingRow,
         [
             ("CUSTOMER", "customer"),
             ("ID", "customer_id"),
@@ -200,6 +202,7 @@ def quota_use(state: CliState, as_csv: bool) -> None:
     rows = _run(state, as_csv, reports.quota_use)
     _print(
         rows,
+        reports.QuotaUseRow,
         [
             ("CUSTOMER", "customer"),
             ("ID", "customer_id"),
@@ -232,6 +235,7 @@ def keys_expiring(state: CliState, days: int, as_csv: bool) -> None:
     rows = _run(state, as_csv, lambda ctx: reports.keys_expiring(ctx, days))
     _print(
         rows,
+        reports.KeyExpiringRow,
         [
             ("SERIAL", "serial"),
             ("KIND", "kind"),
@@ -262,6 +266,7 @@ def overdue_cases(state: CliState, as_csv: bool) -> None:
     rows = _run(state, as_csv, reports.overdue_cases)
     _print(
         rows,
+        reports.OverdueCaseRow,
         [
             ("OWNER", "owner"),
             ("CASE", "case_number"),

@@ -10,8 +10,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import FakeClock, fresh_database_url
-from smtp_helpers import SmtpServer, smtp_server_or_skip
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -33,6 +31,8 @@ from licensesvc.services.key_requests import (
     request_key,
 )
 from licensesvc.services.notifications import Event
+from tests.conftest import FakeClock, fresh_database_url
+from tests.smtp_helpers import SmtpServer, smtp_server_or_skip
 
 
 def ask(ctx: ServiceContext, license_id: int, kind: str, **kw: object) -> KeyRequestOutcome:
