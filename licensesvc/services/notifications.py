@@ -487,9 +487,7 @@ def list_messages(
 def _customer_names(ctx: ServiceContext, ids: Sequence[int]) -> dict[int, str]:
     if not ids:
         return {}
-    rows = ctx.session.execute(
-        select(Customer.id, Customer.name).where(Customer.id.in_(set(ids)))
-    )
+    rows = ctx.session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(set(ids))))
     return {customer_id: name for customer_id, name in rows}
 
 

@@ -86,7 +86,8 @@ def test_a_refusing_server_leaves_the_message_pending_and_exit_1(
 ) -> None:
     with_smtp.mailbox.refuse = "451 4.3.0 try again later"
     result = run.fails("notify", "send")
-    assert "not sent: message 1: every recipient was refused" in result.stderr
+    [message] = run.json("notify", "list")
+    assert f"not sent: message {message['id']}: every recipient was refused" in result.stderr
     assert "451 4.3.0 try again later" in result.stderr
     [message] = run.json("notify", "list", "--status", "pending")
     assert message["attempts"] == 1 and "451" in message["last_error"]

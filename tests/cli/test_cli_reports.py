@@ -13,23 +13,25 @@ from cli_helpers import Cli, Shop, contract_create, key_issue, license_create
 
 
 @pytest.fixture
-def initech(run: Cli, shop: Shop) -> int:
-    """A third customer whose maintenance is paid only through 2026-03-20 (18 days)."""
+def initech(run: Cli, shop: Shop) -> tuple[int, int]:
+    """A third customer whose maintenance is paid only through 2026-03-20 (18 days): its id
+    and its contract's."""
     customer = run.json("customer", "create", "--name", "Initech", "--region", "na")["id"]
-    run.json(*contract_create(customer, paid_through="2026-03-20"))
+    contract = run.json(*contract_create(customer, paid_through="2026-03-20"))["id"]
     run.json(*license_create(customer))
-    return int(customer)
+    return int(customer), int(contract)
 
 
-def test_maintenance_lapsing_table_json_and_csv(run: Cli, initech: int) -> None:
+def test_maintenance_lapsing_table_json_and_csv(run: Cli, initech: tuple[int, int]) -> None:
+    customer, contract = initech
     table = run.ok("report", "maintenance-lapsing", "--days", "30").stdout.splitlines()
     assert table[0].split() == [
         "CUSTOMER", "ID", "CONTRACT", "PLAN", "PAID", "THROUGH", "DAYS", "LEFT", "CONTRACT", "END",
     ]  # fmt: skip
     assert table[1].split() == [
         "Initech",
-        str(initech),
-        "3",
+        str(customer),
+        str(contract),
         "base",
         "2026-03-20",
         "18",
@@ -38,9 +40,9 @@ def test_maintenance_lapsing_table_json_and_csv(run: Cli, initech: int) -> None:
     assert len(table) == 2  # Acme and Globex are paid to their contracts' end
     [row] = run.json("report", "maintenance-lapsing", "--days", "30")
     assert row == {
-        "customer_id": initech,
+        "customer_id": customer,
         "customer": "Initech",
-        "contract_id": 3,
+        "contract_id": contract,
         "plan": "base",
         "paid_through": "2026-03-20",
         "days_left": 18,
@@ -57,7 +59,7 @@ def test_maintenance_lapsing_table_json_and_csv(run: Cli, initech: int) -> None:
             "days_left",
             "contract_end",
         ],
-        [str(initech), "Initech", "3", "base", "2026-03-20", "18", "2026-12-31"],
+        [str(customer), "Initech", str(contract), "base", "2026-03-20", "18", "2026-12-31"],
     ]
     assert run.ok("report", "maintenance-lapsing", "--days", "17").stdout == (
         "no maintenance lapses in the next 17 days\n"
