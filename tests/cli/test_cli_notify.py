@@ -15,6 +15,8 @@ from cli_helpers import Cli, Shop, key_issue, user_create
 from licensesvc.db import make_engine
 from licensesvc.migrate import upgrade
 from licensesvc.models.outbox import OutboxMessage
+from licensesvc.services import notifications
+from licensesvc.services.context import Actor
 from tests.conftest import fresh_database_url
 from tests.smtp_helpers import SmtpServer, smtp_server_or_skip
 
@@ -115,11 +117,7 @@ def test_scan_enqueues_a_temporary_key_ending_once(run: Cli, shop: Shop, no_smtp
 
 def test_retry_puts_a_failed_message_back(run: Cli, shop: Shop, no_smtp) -> None:
     run.json(*key_issue(shop.acme_license, "standard"))  # Acme has no portal user
-    with run.runtime.unit_of_work(
-        __import__("licensesvc.services.context").services.context.Actor.system()
-    ) as ctx:  # noqa: E501
-        from licensesvc.services import notifications
-
+    with run.runtime.unit_of_work(Actor.system()) as ctx:
         notifications.claim_due(ctx, "sender-a", 10)
     [failed] = run.json("notify", "list", "--status", "failed")
     assert failed["last_error"] == "the customer has no portal users to write to"
@@ -132,6 +130,9 @@ def test_retry_puts_a_failed_message_back(run: Cli, shop: Shop, no_smtp) -> None
         f"Error: invalid_state: message {failed['id']} is pending; only a failed one is retried\n"
     )
     assert run.fails("notify", "retry", "999").stderr == "Error: not_found: message 999 not found\n"
+    with run.runtime.unit_of_work(Actor.system()) as ctx:
+        notifications.claim_due(ctx, "sender-a", 10)  # still nobody to write to: failed again
+    assert run.json("notify", "retry", failed["id"])["status"] == "pending"
 
 
 @pytest.mark.parametrize(
@@ -176,7 +177,6 @@ def test_two_sender_processes_deliver_each_message_once(tmp_path: Path, smtp: Sm
                        input=b"correct horse battery\n")  # fmt: skip
         from sqlalchemy import insert
 
-        from licensesvc.models.base import UTCDateTime  # noqa: F401 - the column types
         from licensesvc.services.context import utcnow
 
         now = utcnow()
