@@ -286,7 +286,10 @@ def send_due(
         if not claimed:
             break
         remaining -= len(claimed)
-        report.add(_deliver(runtime, settings, worker, claimed, lease_end))
+        delivered = _deliver(runtime, settings, worker, claimed, lease_end)
+        report.add(delivered)
+        if delivered.retrying:
+            break  # the server is refusing or down: try again on the next run
     return report
 
 
@@ -307,9 +310,15 @@ def _deliver(
                     break  # the lease is running out: leave the rest to the next run
                 pending.pop(0)
                 try:
-                    accepted = connection.send(
-                        render(message, settings.mail_from), message.recipients
-                    )
+                    try:
+                        email = render(message, settings.mail_from)
+                    except (
+                        Exception
+                    ) as exc:  # a broken template: kept as failed until `notify retry`
+                        raise DeliveryError(
+                            f"cannot render the message: {exc}", permanent=True
+                        ) from None
+                    accepted = connection.send(email, message.recipients)
                 except DeliveryError as exc:
                     _record_failure(runtime, worker, message, exc, report)
                     if not exc.permanent:

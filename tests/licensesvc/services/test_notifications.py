@@ -539,3 +539,27 @@ def test_migration_0006_adds_the_outbox_and_keeps_every_row(tmp_path):
             tables = set(inspect(conn).get_table_names())
             assert "outbox" not in tables and "users" in tables
         engine.dispose()
+
+
+def test_a_message_that_cannot_be_rendered_is_kept_as_failed(shop, smtp):
+    runtime, ids = shop
+    with runtime.unit_of_work(Actor.analyst("alice")) as ctx:
+        notifications.enqueue(ctx, Event.KEY_ISSUED, ids["customer"], "key:X", {})  # no fields
+    enqueue_many(runtime, ids["customer"], 2)
+    report = send_due(runtime, smtp_settings(smtp))
+    assert (report.sent, report.failed) == (2, 1)
+    with runtime.unit_of_work(Actor.analyst("alice")) as ctx:
+        [failed] = notifications.list_messages(ctx, status="failed").items
+    assert failed.subject_ref == "key:X"
+    assert (failed.last_error or "").startswith("cannot render the message: ")
+
+
+def test_a_refusing_server_is_tried_once_per_run_not_once_per_message(shop, smtp):
+    runtime, ids = shop
+    enqueue_many(runtime, ids["customer"], 4)
+    smtp.mailbox.refuse = "451 4.3.0 try later"
+    report = send_due(runtime, smtp_settings(smtp), batch=2)
+    assert (report.sent, report.retrying) == (0, 1)
+    with runtime.unit_of_work(Actor.analyst("alice")) as ctx:
+        tries = sorted(m.attempts for m in notifications.list_messages(ctx).items)
+    assert tries == [0, 0, 0, 1]  # the others wait their turn, no attempt counted
