@@ -104,6 +104,19 @@ ALLOWED: list[tuple[str, set[str]]] = [
         {"licensesvc.web", "licensesvc.services", "licensesvc.config", "flask", *DATABASE},
     ),
     ("licensesvc.security_headers", {"flask", "werkzeug"}),
+    # mail rendering and delivery for the outbox (`licensesvc notify send`)
+    (
+        "licensesvc.mail",
+        {
+            "licensesvc.mail",
+            "licensesvc.runtime",
+            "licensesvc.services",
+            "licensesvc.config",
+            "jinja2",
+            "markupsafe",
+            *DATABASE,
+        },
+    ),
     # the gunicorn configuration (`licensesvc serve`, `gunicorn -c python:licensesvc.gunicorn_conf`)
     ("licensesvc.gunicorn_conf", {"licensesvc.gunicorn_conf", "gunicorn"}),
     # licensesvc/__init__.py (create_app, lazily); a new top-level module starts here too
@@ -124,6 +137,7 @@ ALLOWED: list[tuple[str, set[str]]] = [
             "licensesvc.runtime",
             "licensesvc.migrate",
             "licensesvc.app",  # `licensesvc serve` runs the app
+            "licensesvc.mail",
             "licensesvc.gunicorn_conf",
             "click",
             "gunicorn",

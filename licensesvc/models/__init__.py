@@ -13,6 +13,7 @@ from .entities import (
     SigningKeyRecord,
     User,
 )
+from .outbox import OutboxMessage as OutboxMessage
 
 __all__ = [
     "ApiToken",

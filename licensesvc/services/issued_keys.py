@@ -15,7 +15,7 @@ import keys
 from licensesvc.domain import PRIMARY_KINDS, EffectiveKeyStatus, KeyKind, KeyStatus, RevocationCode
 from licensesvc.models import IssuedKey, License
 
-from . import audit, quotas
+from . import audit, notifications, quotas
 from .context import ServiceContext
 from .errors import InvalidState, NotConfigured, NotFound, require_reason
 from .signing import active_record, active_signer, load_private, trusted_public_keys
@@ -202,6 +202,7 @@ def revoke_key(ctx: ServiceContext, serial: str, reason: str) -> IssuedKey:
         reason=reason,
         details={"previous_status": previous},
     )
+    notifications.key_revoked(ctx, key)
     return key
 
 
