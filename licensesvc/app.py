@@ -8,6 +8,8 @@ from sqlalchemy import text
 
 from .api import init_api
 from .config import Settings
+from .observability import init_observability
+from .ratelimit import init_rate_limits
 from .runtime import Runtime
 from .web import EXTENSION, close_db_session, db_session
 
@@ -21,6 +23,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions[EXTENSION] = runtime
     app.teardown_appcontext(close_db_session)
+    init_observability(app, runtime)
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:
@@ -37,4 +40,5 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         return jsonify(status="ok", database="ok")
 
     init_api(app)
+    init_rate_limits(app)  # after the blueprints: limits are applied by endpoint name
     return app
