@@ -252,20 +252,21 @@ _PENDING = "licensesvc_metrics_pending"
 def _on_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
     from .models import IssuedKey, KeyRequest
 
-    pending: list[tuple[str, str]] = session.info.setdefault(_PENDING, [])
-    for obj in session.new:
-        if isinstance(obj, IssuedKey):
-            pending.append(("key", obj.kind))
-        elif isinstance(obj, KeyRequest) and obj.status == "refused" and obj.refusal_code:
-            pending.append(("refusal", obj.refusal_code))
+    # the objects themselves: a case's status and refusal may be set after its first flush
+    pending: list[Any] = session.info.setdefault(_PENDING, [])
+    pending.extend(obj for obj in session.new if isinstance(obj, IssuedKey | KeyRequest))
 
 
 def _on_commit(session: Session) -> None:
-    for what, label in session.info.pop(_PENDING, []):
-        if what == "key":
-            KEYS_ISSUED.labels(kind=label).inc()
-        else:
-            REFUSALS.labels(code=label).inc()
+    from .models import IssuedKey
+
+    for obj in session.info.pop(_PENDING, []):
+        # what was committed, read without a load (no SQL may run in after_commit)
+        state = vars(obj)
+        if isinstance(obj, IssuedKey):
+            KEYS_ISSUED.labels(kind=state.get("kind") or "unknown").inc()
+        elif state.get("status") == "refused" and state.get("refusal_code"):
+            REFUSALS.labels(code=state["refusal_code"]).inc()
 
 
 def _on_rollback(session: Session) -> None:

@@ -172,6 +172,10 @@ _ROUTE_LIMITS: dict[str, tuple[str, Callable[[], str], Callable[[], bool] | None
 }
 
 
+#: endpoints no limit applies to
+_NEVER_LIMITED = ("healthz", "readyz", "metrics")
+
+
 def retry_after_seconds(reset_at: float, now: float | None = None) -> int:
     """Whole seconds until reset_at (a UNIX time), at least 1."""
     return max(1, math.ceil(reset_at - (time.time() if now is None else now)))
@@ -250,6 +254,9 @@ def init_rate_limits(app: Flask, limits: RateLimits | None = None) -> Limiter:
             methods=["POST"],
             scope=field_name,
         )(view)
+    for endpoint in _NEVER_LIMITED:  # load balancers' probes and the metrics scraper
+        if endpoint in app.view_functions:
+            limiter.exempt(app.view_functions[endpoint])
     app.register_error_handler(RateLimitExceeded, _rate_limited)
     app.after_request(_log_failed_authentication)
     return limiter
