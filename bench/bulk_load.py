@@ -131,11 +131,11 @@ def bulk_load(database_url: str, keys: int, *, today: date | None = None) -> dic
         audit = Audit(cur, now - timedelta(days=1))
         start, end = today - timedelta(days=30), today + timedelta(days=335)
 
-        customer_rows = []
-        contract_rows = []
-        license_rows = []
-        key_rows = []
-        case_rows = []
+        customer_rows: list[tuple[Any, ...]] = []
+        contract_rows: list[tuple[Any, ...]] = []
+        license_rows: list[tuple[Any, ...]] = []
+        key_rows: list[tuple[Any, ...]] = []
+        case_rows: list[tuple[Any, ...]] = []
         key_id, case_id = key0, case0
         for i in range(customers_n):
             cid, kid_contract = c0 + i, k0 + i

@@ -801,15 +801,15 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.growth:
             sizes = [int(s) for s in args.sizes.split(",")]
-            rows = growth(opts, sizes, output, workdir)
+            grown = growth(opts, sizes, output, workdir)
             text = growth_report(
-                rows, command + ("" if args.sizes == "10000,1000000" else f" --sizes {args.sizes}")
+                grown, command + ("" if args.sizes == "10000,1000000" else f" --sizes {args.sizes}")
             )
             print(text)
             if output is not None:
                 write_section(output, GROWTH_MARK, text)
             return 0
-        rows: list[Row] = []
+        rows = []
         (workdir / "sqlite").mkdir()
         rows += bench_database(
             "SQLite",

@@ -18,7 +18,6 @@ from sqlalchemy import Engine, event
 from werkzeug.test import TestResponse
 
 from licensesvc.services import customers, issued_keys
-from licensesvc.services.context import ServiceContext
 from licensesvc.services.key_requests import KeyRequestInput, request_key
 from tests.conftest import Contexts, FakeClock, World
 from tests.licensesvc.api.api_helpers import Caller
@@ -119,8 +118,8 @@ ENDPOINTS: dict[str, tuple[Call, int]] = {
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))
 def test_statements_per_request_do_not_grow_with_the_data(
     endpoint: str,
-    as_base: Caller,
-    as_analyst: Caller,
+    as_base: Caller,  # noqa: F811 (the fixture imported above)
+    as_analyst: Caller,  # noqa: F811
     contexts: Contexts,
     world: World,
     clock: FakeClock,
