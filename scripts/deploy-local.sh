@@ -115,10 +115,13 @@ say "schema migrated, signing key, customer $customer with license $license ($to
 
 # 5. Two app servers; each has its own metrics folder (PROMETHEUS_MULTIPROC_DIR)
 APP_PORTS=()
+CONFIG=()
+# the repository's gunicorn configuration, when it has one (docs/deployment.md, section 4)
+if [ -f licensesvc/gunicorn_conf.py ]; then CONFIG=(--config python:licensesvc.gunicorn_conf); fi
 for n in 1 2; do
   port=$(free_port)
   mkdir -p "$RUN/metrics-$n"
-  PROMETHEUS_MULTIPROC_DIR="$RUN/metrics-$n" "$ROOT/.venv/bin/gunicorn" \
+  PROMETHEUS_MULTIPROC_DIR="$RUN/metrics-$n" "$ROOT/.venv/bin/gunicorn" "${CONFIG[@]}" \
     --bind "127.0.0.1:$port" --workers 2 --timeout 30 --graceful-timeout 5 wsgi:app >"$RUN/app$n.log" 2>&1 &
   PIDS+=($!)
   APP_PORTS+=("$port")
