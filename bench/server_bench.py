@@ -12,9 +12,8 @@ Each writes only its own marked section of docs/performance.md.
 One run starts, on 127.0.0.1 and on free ports, gunicorn serving licensesvc (2 sync workers;
 and the deployment doc's configuration, `licensesvc/gunicorn_conf.py`, when present) on a
 fresh SQLite file and on a fresh PostgreSQL database, and the bare Flask app of
-`bench/bare_app.py` under the same gunicorn as the baseline (with `licensesvc/gunicorn_conf.py`
-when the repository has it: the configuration docs/deployment.md recommends). wrk
-(16 connections, one thread) drives each endpoint in rounds, interleaved with the baseline; every request is bounded by
+`bench/bare_app.py` under the same gunicorn as the baseline. wrk (16 connections, one thread)
+drives each endpoint in rounds, interleaved with the baseline; every request is bounded by
 count (`BENCH_MAX_REQUESTS` per wrk thread) and by time (`-d`). A ratio is the median over
 rounds of (endpoint ÷ bare) from the same round; absolute figures are medians too.
 
