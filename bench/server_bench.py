@@ -563,7 +563,8 @@ wrk ({opts.connections} connections, one thread, {opts.rounds} rounds of {opts.s
 endpoint, each wrk thread stopped after {opts.max_requests:,} answers), against a bare Flask app
 answering JSON of the endpoints' mean answer size under the same gunicorn, measured just
 before the endpoint in each round (endpoints one after the other, the writing one last).
-Ratios are medians over rounds of (endpoint ÷ bare) from the same round. The replacement rows issue a real key each (one customer: all requests queue on its row lock; the
+Ratios are medians over rounds of (endpoint ÷ bare) from the same round. The replacement rows
+issue a real key each (one customer: all requests queue on its row lock; the
 {CUSTOMERS}-customer rows rotate over {CUSTOMERS} customers). Rate limits are on, raised out of
 reach. Targets (issue 13): verify ≥ 0.6× bare with p99 ≤ 2× bare p99; entitlements ≥ 0.4×;
 key requests on PostgreSQL ≥ 0.15×; {CUSTOMERS} customers at 4 workers ≥ 1.6× 2 workers.
