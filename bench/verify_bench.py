@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import pstats
+import re
 import statistics
 import subprocess
 import sys
@@ -1153,6 +1154,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(markdown)
     output = args.output if args.output is not None else (None if args.quick else DEFAULT_OUTPUT)
     if output is not None:
+        # other benchmarks' marked sections (<!-- name:start --> … <!-- name:end -->) stay
+        if output.exists():
+            kept = re.finditer(
+                r"<!-- ([\w-]+):start -->.*?<!-- \1:end -->", output.read_text(), re.S
+            )
+            markdown = "\n\n".join([markdown.rstrip(), *(m.group(0) for m in kept)]) + "\n"
         output.write_text(markdown, encoding="utf-8")
         _progress(f"wrote {output}")
     return exit_status(report, args.check)
