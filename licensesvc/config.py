@@ -86,8 +86,6 @@ class Settings:
     signing_key_passphrase: str = field(repr=False)
     data_dir: Path
     policy: Policy = field(default_factory=Policy)
-    #: issuer name printed in license files and the API reference
-    issuer: str = "licensesvc"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -117,7 +115,6 @@ class Settings:
             signing_key_passphrase=passphrase,
             data_dir=data_dir,
             policy=Policy.from_env(env),
-            issuer=env.get(f"{PREFIX}ISSUER", "licensesvc"),
         )
 
     def with_policy(self, **changes: Any) -> Settings:

@@ -9,7 +9,7 @@ import click
 from cli import serialize
 from cli.output import emit, fields, json_option, table
 from cli.state import CliState, pass_state
-from licensesvc.models import CASE_STATUSES
+from licensesvc.domain import CaseStatus, values
 from licensesvc.services import key_requests
 
 COLUMNS = [
@@ -41,7 +41,7 @@ def _human_case(data: dict[str, Any]) -> str:
 
 @case.command("list")
 @click.option("--escalated", is_flag=True, help="Only escalated cases awaiting an analyst.")
-@click.option("--status", type=click.Choice(CASE_STATUSES), help="Only cases in this status.")
+@click.option("--status", type=click.Choice(values(CaseStatus)), help="Only cases in this status.")
 @click.option("--customer", "customer_id", type=int, help="Only this customer's cases.")
 @json_option
 @pass_state
@@ -52,13 +52,13 @@ def list_(state: CliState, escalated: bool, status: str | None, customer_id: int
     Example:
       licensesvc case list --escalated
     """
-    if escalated and status not in (None, "escalated"):
+    if escalated and status not in (None, CaseStatus.ESCALATED):
         raise click.UsageError("--escalated and --status disagree; give one of them")
     with state.unit_of_work() as ctx:
         rows = [
             serialize.case(c)
             for c in key_requests.list_cases(
-                ctx, customer_id=customer_id, status="escalated" if escalated else status
+                ctx, customer_id=customer_id, status=CaseStatus.ESCALATED if escalated else status
             )
         ]
     emit(state.json, rows, lambda: table(rows, COLUMNS))

@@ -10,7 +10,8 @@ from cli import serialize
 from cli.output import emit, fields, json_option, table
 from cli.params import ISO_DATE
 from cli.state import CliState, pass_state
-from licensesvc.models import PLANS, Contract
+from licensesvc.domain import Plan, values
+from licensesvc.models import Contract
 from licensesvc.services import customers
 
 COLUMNS = [
@@ -51,7 +52,7 @@ def _human(data: dict[str, object]) -> str:
 
 @contract.command("create")
 @click.option("--customer", "customer_id", type=int, required=True, help="Customer id.")
-@click.option("--plan", type=click.Choice(PLANS), required=True, help="Support plan.")
+@click.option("--plan", type=click.Choice(values(Plan)), required=True, help="Support plan.")
 @click.option("--start", type=ISO_DATE, required=True, help="First day of the contract.")
 @click.option("--end", type=ISO_DATE, required=True, help="Last day of the contract.")
 @click.option(

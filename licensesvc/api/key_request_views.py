@@ -9,14 +9,14 @@ from flask import jsonify
 from flask.views import MethodView
 from werkzeug.wrappers import Response
 
-from licensesvc.models import KeyRequest
 from licensesvc.services import key_requests
 from licensesvc.services.key_requests import Decision, KeyRequestInput
+from licensesvc.services.refusals import request_and_record
+from licensesvc.services.views import CaseView, DryRunView
 from licensesvc.web import db_session
 
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint
-from .presenters import dry_run_record, granted_case
 from .schemas import (
     CaseListQuery,
     CaseSchema,
@@ -47,11 +47,12 @@ class KeyRequests(MethodView):
     @blp.arguments(CaseListQuery, location="query")
     @blp.response(200, CaseSchema(many=True))
     @blp.alt_response(401, response="UNAUTHORIZED")
-    def get(self, query: dict[str, Any]) -> list[KeyRequest]:
+    def get(self, query: dict[str, Any]) -> list[CaseView]:
         """The caller's cases, newest first (analysts: every customer's; filter by `status`)"""
-        return key_requests.list_cases(
+        found = key_requests.list_cases(
             caller_context(), customer_id=query.get("customer_id"), status=query.get("status")
         )
+        return [CaseView.of(case) for case in found]
 
     @blp.arguments(KeyRequestBody)
     @blp.response(
@@ -77,24 +78,26 @@ class KeyRequests(MethodView):
         ctx = caller_context()
         dry_run: bool = body.pop("dry_run")
         override_reason: str | None = body.pop("override_reason", None)
-        result = key_requests.request_key(
-            ctx, KeyRequestInput(**body), dry_run=dry_run, override_reason=override_reason
+        req = KeyRequestInput(**body)
+        if dry_run:
+            decision = key_requests.request_key(ctx, req, dry_run=True)
+            assert isinstance(decision, Decision)
+            return _dry_run_response(decision, body["kind"])
+        # the case is kept whether granted or refused; a refusal is raised after the commit
+        result = request_and_record(
+            ctx, req, commit=db_session().commit, override_reason=override_reason
         )
-        if isinstance(result, Decision):
-            return _dry_run_response(result, body["kind"])
-        db_session().commit()  # the case is kept whether granted or refused
-        result.raise_if_refused()
         assert result.key is not None
         case_number = result.case.case_number
         return (
-            granted_case(result.case, result.key, ctx.now()),
+            result.view(ctx.now()),
             201,
             {"Location": _case_url(case_number)},
         )
 
 
 def _dry_run_response(decision: Decision, kind: str) -> Response:
-    response = jsonify(DryRunSchema().dump(dry_run_record(decision, kind)))
+    response = jsonify(DryRunSchema().dump(DryRunView.of(decision, kind)))
     response.status_code = 200
     return response
 
@@ -104,9 +107,9 @@ class Case(MethodView):
     @blp.response(200, CaseSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(404, response="NOT_FOUND")
-    def get(self, case_number: str) -> KeyRequest:
+    def get(self, case_number: str) -> CaseView:
         """One case: its status, refusal, escalation and decision"""
-        return key_requests.get_case(caller_context(), case_number)
+        return CaseView.of(key_requests.get_case(caller_context(), case_number))
 
 
 @blp.route("/key-requests/<case_number>/escalate")
@@ -116,13 +119,13 @@ class Escalation(MethodView):
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT", description="the case is not refused")
-    def post(self, body: dict[str, Any], case_number: str) -> KeyRequest:
+    def post(self, body: dict[str, Any], case_number: str) -> CaseView:
         """Escalate a refused case to an analyst; the answer carries `respond_by`"""
         case = key_requests.escalate_case(
             caller_context(), case_number, note=body.get("note"), severity=body.get("severity")
         )
         db_session().commit()
-        return case
+        return CaseView.of(case)
 
 
 @blp.route("/key-requests/<case_number>/grant")
@@ -133,13 +136,13 @@ class Grant(MethodView):
     @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT", description="the case is decided")
-    def post(self, body: dict[str, Any], case_number: str) -> dict[str, Any]:
+    def post(self, body: dict[str, Any], case_number: str) -> CaseView:
         """Analysts: grant a refused or escalated case anyway, with a written reason"""
         ctx = caller_context()
         outcome = key_requests.grant_case(ctx, case_number, body["reason"])
         db_session().commit()
         assert outcome.key is not None
-        return granted_case(outcome.case, outcome.key, ctx.now())
+        return outcome.view(ctx.now())
 
 
 @blp.route("/key-requests/<case_number>/deny")
@@ -150,8 +153,8 @@ class Deny(MethodView):
     @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT", description="the case is decided")
-    def post(self, body: dict[str, Any], case_number: str) -> KeyRequest:
+    def post(self, body: dict[str, Any], case_number: str) -> CaseView:
         """Analysts: uphold a refusal, with a written reason"""
         case = key_requests.deny_case(caller_context(), case_number, body["reason"])
         db_session().commit()
-        return case
+        return CaseView.of(case)

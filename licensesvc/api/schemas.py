@@ -12,8 +12,15 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 import keys
-from licensesvc.models import CASE_STATUSES, KEY_KINDS, PLANS
-from licensesvc.services.entitlements import TEMPORARY_REASONS
+from licensesvc.domain import (
+    CaseStatus,
+    EffectiveKeyStatus,
+    KeyKind,
+    Plan,
+    SigningKeyStatus,
+    TemporaryReason,
+    values,
+)
 
 from .error_codes import ERROR_CODES
 
@@ -47,11 +54,11 @@ class KeyRequestBody(RequestSchema):
     )
     kind = fields.String(
         required=True,
-        validate=validate.OneOf(KEY_KINDS),
+        validate=validate.OneOf(values(KeyKind)),
         metadata={"description": "standard keys are issued by analysts only"},
     )
     reason = fields.String(
-        validate=validate.OneOf(TEMPORARY_REASONS),
+        validate=validate.OneOf(values(TemporaryReason)),
         metadata={"description": "why a temporary key is needed (required for `temporary`)"},
     )
     dr_test_date = fields.Date(
@@ -109,7 +116,7 @@ class EntitlementsQuery(RequestSchema):
 
 
 class CaseListQuery(RequestSchema):
-    status = fields.String(validate=validate.OneOf(CASE_STATUSES))
+    status = fields.String(validate=validate.OneOf(values(CaseStatus)))
     customer_id = fields.Integer(
         validate=validate.Range(min=1), metadata={"description": "analysts only; ignored otherwise"}
     )
@@ -165,12 +172,12 @@ class LicenseSchema(ma.Schema):
 
 class KeySchema(ma.Schema):
     serial = fields.String()
-    kind = fields.String(metadata={"enum": list(KEY_KINDS)})
+    kind = fields.String(metadata={"enum": values(KeyKind)})
     key = fields.String(metadata={"description": "the compact signed key text (`LK1.`...)"})
     status = fields.String(
         metadata={
             "description": "effective status now",
-            "enum": ["active", "superseded", "revoked", "expired"],
+            "enum": values(EffectiveKeyStatus),
         }
     )
     license_id = fields.Integer()
@@ -197,8 +204,8 @@ class KeySchema(ma.Schema):
 
 class CaseSchema(ma.Schema):
     case_number = fields.String()
-    status = fields.String(metadata={"enum": list(CASE_STATUSES)})
-    kind = fields.String(metadata={"enum": list(KEY_KINDS)})
+    status = fields.String(metadata={"enum": values(CaseStatus)})
+    kind = fields.String(metadata={"enum": values(KeyKind)})
     license_id = fields.Integer()
     customer_id = fields.Integer()
     contract_id = fields.Integer(allow_none=True)
@@ -229,7 +236,7 @@ class GrantedCaseSchema(CaseSchema):
 
 
 class CheckSchema(ma.Schema):
-    check = fields.String()
+    check = fields.String(attribute="name")
     code = fields.String(metadata={"description": "the refusal code this check produces"})
     passed = fields.Boolean()
     detail = fields.String()
@@ -243,7 +250,7 @@ class WouldIssueSchema(ma.Schema):
 
 class DryRunSchema(ma.Schema):
     dry_run = fields.Boolean()
-    outcome = fields.String(metadata={"enum": ["granted", "refused"]})
+    outcome = fields.String(metadata={"enum": [CaseStatus.GRANTED.value, CaseStatus.REFUSED.value]})
     code = fields.String(allow_none=True, metadata={"description": "the winning refusal code"})
     message = fields.String()
     checks = fields.List(fields.Nested(CheckSchema))
@@ -262,9 +269,7 @@ class VerifyAnswerSchema(ma.Schema):
             "enum": ["valid", "unknown_serial", *keys.ERROR_CODES],
         }
     )
-    status = fields.String(
-        metadata={"enum": ["active", "superseded", "revoked", "expired", "unknown"]}
-    )
+    status = fields.String(metadata={"enum": [*values(EffectiveKeyStatus), "unknown"]})
     checked_at = fields.String(metadata={"description": "YYYY-MM-DDTHH:MM:SSZ"})
     nonce = fields.String(allow_none=True)
     serial = fields.String()
@@ -283,7 +288,7 @@ class SigningKeySchema(ma.Schema):
         lambda rec: keys.PublicKey.from_pem(rec.public_key_pem).raw_b64(),
         metadata={"description": "the 32 raw public-key bytes, unpadded base64url"},
     )
-    status = fields.String(metadata={"enum": ["active", "retired"]})
+    status = fields.String(metadata={"enum": values(SigningKeyStatus)})
     created_at = UTCDateTime()
     retired_at = UTCDateTime(allow_none=True)
     rotation_statement = fields.String(
@@ -293,7 +298,7 @@ class SigningKeySchema(ma.Schema):
 
 
 class RevocationListSchema(ma.Schema):
-    revocation_list = fields.String(metadata={"description": "the signed `LRL1.` text"})
+    revocation_list = fields.String(metadata={"description": "the signed `LRL2.` text"})
 
 
 # --- the entitlement report ------------------------------------------------------------------
@@ -309,7 +314,7 @@ class ContractRef(ma.Schema):
     id = fields.Integer()
     start = fields.Date()
     end = fields.Date()
-    plan = fields.String(metadata={"enum": list(PLANS)})
+    plan = fields.String(metadata={"enum": values(Plan)})
 
 
 class EntitlementRefusal(ma.Schema):
@@ -328,8 +333,14 @@ class TemporaryQuota(ma.Schema):
 
 
 class Quotas(ma.Schema):
-    dr_test = fields.Nested(DrTestQuota)
+    dr_test = fields.Nested(DrTestQuota, metadata={"description": "absent without a contract"})
     temporary_per_license = fields.Nested(TemporaryQuota)
+
+    @ma.post_dump
+    def _omit_missing_dr_test(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if data.get("dr_test") is None:
+            data.pop("dr_test", None)
+        return data
 
 
 class ResponseTargetSchema(ma.Schema):
@@ -371,7 +382,7 @@ class PolicySummary(ma.Schema):
 class EntitlementReportSchema(ma.Schema):
     customer = fields.Nested(CustomerRef)
     as_of = fields.Date()
-    plan = fields.String(allow_none=True, metadata={"enum": list(PLANS)})
+    plan = fields.String(allow_none=True, metadata={"enum": values(Plan)})
     contract = fields.Nested(ContractRef, allow_none=True)
     contract_active = fields.Boolean()
     maintenance_current = fields.Boolean()

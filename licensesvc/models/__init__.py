@@ -2,12 +2,6 @@
 
 from .base import Base
 from .entities import (
-    CASE_STATUSES,
-    KEY_KINDS,
-    KEY_STATUSES,
-    PLANS,
-    PRIMARY_KINDS,
-    REGIONS,
     ApiToken,
     AuditRecord,
     Contract,
@@ -21,12 +15,6 @@ from .entities import (
 )
 
 __all__ = [
-    "CASE_STATUSES",
-    "KEY_KINDS",
-    "KEY_STATUSES",
-    "PLANS",
-    "PRIMARY_KINDS",
-    "REGIONS",
     "ApiToken",
     "AuditRecord",
     "Base",

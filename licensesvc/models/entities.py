@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -18,23 +19,33 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from licensesvc.domain import (
+    PRIMARY_KINDS,
+    CaseStatus,
+    KeyKind,
+    KeyStatus,
+    Plan,
+    Region,
+    SigningKeyStatus,
+    values,
+)
+
 from .base import Base, intpk, str40, str200
 
-PLANS = ("base", "premium")
-REGIONS = ("emea", "na", "apac")
-KEY_KINDS = ("standard", "replacement", "dr_test", "temporary")
-KEY_STATUSES = ("active", "superseded", "revoked")
-CASE_STATUSES = ("granted", "refused", "escalated", "denied")
-PRIMARY_KINDS = ("standard", "replacement")
+
+def _in(column: str, vocabulary: type[StrEnum]) -> str:
+    # the same text migration 0001 wrote: column IN ('a', 'b', ...)
+    return f"{column} IN ({', '.join(repr(v) for v in values(vocabulary))})"
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+def _one_active_primary_sql() -> str:
+    kinds = ", ".join(repr(k.value) for k in PRIMARY_KINDS)
+    return f"status = '{KeyStatus.ACTIVE.value}' AND kind IN ({kinds})"
 
 
 class Customer(Base):
     __tablename__ = "customers"
-    __table_args__ = (CheckConstraint(_in("region", REGIONS), name="region"),)
+    __table_args__ = (CheckConstraint(_in("region", Region), name="region"),)
 
     id: Mapped[intpk]
     name: Mapped[str200] = mapped_column(unique=True)
@@ -50,7 +61,7 @@ class Customer(Base):
 class Contract(Base):
     __tablename__ = "contracts"
     __table_args__ = (
-        CheckConstraint(_in("plan", PLANS), name="plan"),
+        CheckConstraint(_in("plan", Plan), name="plan"),
         CheckConstraint("end_date >= start_date", name="term_order"),
         CheckConstraint("grace_days IS NULL OR grace_days >= 0", name="grace_days"),
     )
@@ -90,14 +101,14 @@ class License(Base):
 class SigningKeyRecord(Base):
     __tablename__ = "signing_keys"
     __table_args__ = (
-        CheckConstraint(_in("status", ("active", "retired")), name="status"),
+        CheckConstraint(_in("status", SigningKeyStatus), name="status"),
         # at most one key signs new keys
         Index(
             "uq_signing_keys_one_active",
             "status",
             unique=True,
-            sqlite_where=text("status = 'active'"),
-            postgresql_where=text("status = 'active'"),
+            sqlite_where=text(f"status = '{SigningKeyStatus.ACTIVE.value}'"),
+            postgresql_where=text(f"status = '{SigningKeyStatus.ACTIVE.value}'"),
         ),
     )
 
@@ -116,8 +127,8 @@ class KeyRequest(Base):
 
     __tablename__ = "key_requests"
     __table_args__ = (
-        CheckConstraint(_in("status", CASE_STATUSES), name="status"),
-        CheckConstraint(_in("kind", KEY_KINDS), name="kind"),
+        CheckConstraint(_in("status", CaseStatus), name="status"),
+        CheckConstraint(_in("kind", KeyKind), name="kind"),
         CheckConstraint("severity BETWEEN 1 AND 4", name="severity"),
     )
 
@@ -151,15 +162,15 @@ class KeyRequest(Base):
 class IssuedKey(Base):
     __tablename__ = "keys"
     __table_args__ = (
-        CheckConstraint(_in("kind", KEY_KINDS), name="kind"),
-        CheckConstraint(_in("status", KEY_STATUSES), name="status"),
+        CheckConstraint(_in("kind", KeyKind), name="kind"),
+        CheckConstraint(_in("status", KeyStatus), name="status"),
         # backstop for supersession: one active standard/replacement key per license
         Index(
             "uq_keys_one_active_primary",
             "license_id",
             unique=True,
-            sqlite_where=text("status = 'active' AND kind IN ('standard', 'replacement')"),
-            postgresql_where=text("status = 'active' AND kind IN ('standard', 'replacement')"),
+            sqlite_where=text(_one_active_primary_sql()),
+            postgresql_where=text(_one_active_primary_sql()),
         ),
     )
 

@@ -7,22 +7,26 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from licensesvc.models import PLANS, REGIONS, Contract, Customer, License
+from licensesvc.domain import Plan, Region, values
+from licensesvc.models import Contract, Customer, License
 
 from . import audit
 from .context import ServiceContext
 from .errors import Conflict, NotFound, ValidationFailed
+from .views import CustomerOverview
 
 
-def create_customer(ctx: ServiceContext, name: str, region: str = "na") -> Customer:
+def create_customer(ctx: ServiceContext, name: str, region: str = Region.NA) -> Customer:
     """Create a customer. Raises ValidationFailed (empty name, unknown region) or Conflict
     (the name is taken)."""
     ctx.actor.require_analyst()
     name = name.strip()
     if not name:
         raise ValidationFailed("a customer needs a name")
-    if region not in REGIONS:
-        raise ValidationFailed(f"unknown region {region!r}; choose one of {', '.join(REGIONS)}")
+    if region not in values(Region):
+        raise ValidationFailed(
+            f"unknown region {region!r}; choose one of {', '.join(values(Region))}"
+        )
     if ctx.session.scalar(select(Customer.id).where(Customer.name == name)) is not None:
         raise Conflict(f"a customer named {name!r} already exists")
     customer = Customer(name=name, region=region, created_at=ctx.now())
@@ -51,6 +55,11 @@ def get_customer(ctx: ServiceContext, customer_id: int) -> Customer:
     return customer
 
 
+def customer_overview(ctx: ServiceContext, customer_id: int) -> CustomerOverview:
+    """The customer with its contracts and licenses. Raises NotFound."""
+    return CustomerOverview.of(get_customer(ctx, customer_id))
+
+
 def list_customers(ctx: ServiceContext) -> list[Customer]:
     ctx.actor.require_analyst()
     return list(ctx.session.scalars(select(Customer).order_by(Customer.id)))
@@ -69,8 +78,8 @@ def create_contract(
     start, negative grace)."""
     ctx.actor.require_analyst()
     customer = get_customer(ctx, customer_id)
-    if plan not in PLANS:
-        raise ValidationFailed(f"unknown plan {plan!r}; choose base or premium")
+    if plan not in values(Plan):
+        raise ValidationFailed(f"unknown plan {plan!r}; choose {' or '.join(values(Plan))}")
     if end < start:
         raise ValidationFailed(f"the contract ends ({end}) before it starts ({start})")
     if grace_days is not None and grace_days < 0:

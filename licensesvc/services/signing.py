@@ -8,6 +8,7 @@ from functools import lru_cache
 from sqlalchemy import select
 
 import keys
+from licensesvc.domain import SigningKeyStatus
 from licensesvc.models import SigningKeyRecord
 
 from . import audit
@@ -34,7 +35,7 @@ def rotate_signing_key(ctx: ServiceContext) -> SigningKeyRecord:
     ctx.actor.require_analyst()
     old = active_record(ctx)
     old_key = load_private(ctx, old)
-    old.status = "retired"
+    old.status = SigningKeyStatus.RETIRED
     old.retired_at = ctx.now()
     ctx.session.flush()
     new_key = keys.SigningKey.generate()
@@ -55,7 +56,7 @@ def _store_new(
         kid=key.kid,
         public_key_pem=key.public_key.to_pem(),
         private_key_encrypted=key.to_pem(_passphrase(ctx)),
-        status="active",
+        status=SigningKeyStatus.ACTIVE,
         rotation_statement=statement,
         created_at=ctx.now(),
     )
@@ -72,7 +73,9 @@ def _store_new(
 
 
 def active_record(ctx: ServiceContext, *, required: bool = True) -> SigningKeyRecord:
-    rec = ctx.session.scalar(select(SigningKeyRecord).where(SigningKeyRecord.status == "active"))
+    rec = ctx.session.scalar(
+        select(SigningKeyRecord).where(SigningKeyRecord.status == SigningKeyStatus.ACTIVE)
+    )
     if rec is None and required:
         raise NotFound(
             "no active signing key; an analyst runs `licensesvc signing-key generate` first"

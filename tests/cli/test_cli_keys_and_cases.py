@@ -241,8 +241,8 @@ def test_the_revocation_list_carries_a_revoked_key_to_offline_installers(
     result = run.fails("verify", lic, "--public-key", pem, "--revocations", rl, "--at", at)
     assert result.stdout.startswith(f"revoked: The license key {serial} was revoked")
     printed = run.ok("revocations", "export").stdout.strip()
-    assert printed.startswith("LRL1.")
-    assert run.json("revocations", "export")["revocation_list"].startswith("LRL1.")
+    assert printed.startswith("LRL2.")
+    assert run.json("revocations", "export")["revocation_list"].startswith("LRL2.")
 
 
 def test_audit_list_and_verify(run: Cli, shop: Shop) -> None:
