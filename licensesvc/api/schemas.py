@@ -21,10 +21,18 @@ from licensesvc.domain import (
     TemporaryReason,
     values,
 )
+from licensesvc.services.hosts import HOST_PATTERN, host_problem
 
 from .error_codes import ERROR_CODES
 
 _TEXT = validate.Length(min=1, max=2000)
+
+
+def _host_name(value: str) -> None:
+    """The services' one host rule (services/hosts.py), so the schema and the CLI agree."""
+    problem = host_problem(value)
+    if problem is not None:
+        raise ma.ValidationError(problem)
 
 
 class UTCDateTime(fields.DateTime):
@@ -65,8 +73,12 @@ class KeyRequestBody(RequestSchema):
         metadata={"description": "ISO date of the DR test (required for `dr_test`)"}
     )
     host = fields.String(
-        validate=validate.Length(min=1, max=200),
-        metadata={"description": "host the key is bound to (default: the license's host)"},
+        validate=_host_name,
+        metadata={
+            "description": "host the key is bound to (default: the license's host); letters, "
+            "digits, '.', '-', '_', 1-200, beginning and ending with a letter or digit",
+            "pattern": HOST_PATTERN,
+        },
     )
     severity = fields.Integer(
         strict=True,
