@@ -666,7 +666,13 @@ def rules_markdown() -> str:
     ]
     for r in RULES.values():
         needs = [
-            n for n, f in (("reason", r.needs_reason), ("dr_test_date", r.needs_dr_test_date)) if f
+            n
+            for n, f in (
+                ("reason", r.needs_reason),
+                ("dr_test_date", r.needs_dr_test_date),
+                ("a usable key to replace", r.needs_key_to_replace),
+            )
+            if f
         ]
         plans = (
             "none: analysts issue it"
