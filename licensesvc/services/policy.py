@@ -341,6 +341,12 @@ def _end_of_day(d: date) -> datetime:
     return _utc_midnight(d + timedelta(days=1)) - timedelta(seconds=1)
 
 
+def key_expiry(lic: License) -> datetime | None:
+    """The last instant any key of the license may be valid: the end of its expiry day (None:
+    perpetual)."""
+    return None if lic.expires_on is None else _end_of_day(lic.expires_on)
+
+
 def evaluate(
     policy: Policy,
     lic: License,
@@ -511,7 +517,7 @@ def _window(
     today = st.today
     not_before: datetime | None = now
     expires_at: datetime | None = None
-    license_end = None if lic.expires_on is None else _end_of_day(lic.expires_on)
+    license_end = key_expiry(lic)
     term_end = st.term_end
     possible, possible_detail = True, "the key ends no later than the license"
     ok, detail = True, "no date window applies"

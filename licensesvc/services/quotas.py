@@ -143,6 +143,7 @@ def quota_usage(ctx: ServiceContext, st: Standing) -> QuotaReport:
     return QuotaReport(
         dr_test=None
         if dr is None
-        else DrTestQuotaUse(used(ctx, dr), dr.limit, st.contract_year_start()),
+        else DrTestQuotaUse(used(ctx, dr), dr.limit, st.contract_year_start(), dr.resets_on),
         temporary_per_license=TemporaryQuotaLimit(ctx.policy.max_active_temporary_keys),
+        host_moves_per_contract_year=ctx.policy.host_moves_per_contract_year,
     )

@@ -190,7 +190,7 @@ def test_dry_run_explains_a_refusal_and_records_nothing(as_base: Caller, session
     checks = {c["check"]: c for c in body["checks"]}
     assert checks["plan_eligible"]["passed"] is False
     assert checks["contract_active"]["passed"] is True
-    assert set(checks["quota_available"]) == {"check", "code", "passed", "detail"}
+    assert set(checks["quota_available"]) == {"check", "code", "passed", "detail", "overridable"}
 
 
 def test_dry_run_of_a_grant_says_what_would_be_issued_and_records_nothing(
