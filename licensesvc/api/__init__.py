@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from .problems import LicensesvcApi
+from .problems import LicensesvcApi, register_error_handlers
 
 API_INFO_DESCRIPTION = (
     "License keys and entitlements. Authenticate with `Authorization: Bearer <token>`; "
@@ -41,6 +41,7 @@ def init_api(app: Flask) -> None:
     )
     # unknown query parameters are errors too, like unknown body fields
     api = LicensesvcApi(app)
+    register_error_handlers(app)
     # public first: /v1/keys/verify must not fall under the keys blueprint's token check
     for blueprint in (
         public_views.blp,

@@ -148,6 +148,7 @@ def test_every_command_that_prints_speaks_json(run: Cli, tmp_path: Path) -> None
     other = refused_case()
     doc("case", "deny", other, "--reason", "base plan")
     doc("signing-key", "list")
+    doc("signing-key", "rewrap")
     doc("signing-key", "rotate")
     doc("signing-key", "export-public", "--all")
     doc("revocations", "export")
