@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from .api import init_api
 from .config import Settings
+from .portal import init_portal
 from .runtime import Runtime
 from .web import EXTENSION, close_db_session, db_session
 
@@ -37,4 +38,5 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         return jsonify(status="ok", database="ok")
 
     init_api(app)
+    init_portal(app)
     return app

@@ -19,6 +19,7 @@ from .entities import (
     SigningKeyRecord,
     User,
 )
+from .portal import PasswordResetToken, PortalFormToken, PortalSession
 
 __all__ = [
     "CASE_STATUSES",
@@ -35,6 +36,9 @@ __all__ = [
     "IssuedKey",
     "KeyRequest",
     "License",
+    "PasswordResetToken",
+    "PortalFormToken",
+    "PortalSession",
     "QuotaSlot",
     "SigningKeyRecord",
     "User",
