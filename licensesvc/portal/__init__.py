@@ -25,10 +25,9 @@ def init_portal(app: Flask) -> None:
     LICENSESVC_PORTAL_COOKIE_SECURE (default true in production, false in development),
     LICENSESVC_PORTAL_IDLE_MINUTES (30), LICENSESVC_PORTAL_ABSOLUTE_HOURS (12)."""
     production = os.environ.get("LICENSESVC_ENV", "development") == "production"
-    app.config.setdefault(
-        "SESSION_COOKIE_SECURE", _env_flag("LICENSESVC_PORTAL_COOKIE_SECURE", production)
-    )
-    app.config.setdefault("SESSION_COOKIE_NAME", "licensesvc_portal")
+    # Flask has defaults for these, so they are set, not defaulted (tests override after)
+    app.config["SESSION_COOKIE_SECURE"] = _env_flag("LICENSESVC_PORTAL_COOKIE_SECURE", production)
+    app.config["SESSION_COOKIE_NAME"] = "licensesvc_portal"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config.setdefault(
