@@ -68,9 +68,7 @@ def create(state: CliState, customer_id: int, email: str, password_stdin: bool) 
 )
 @json_option
 @pass_state
-def reset_password(
-    state: CliState, email: str | None, user_id: int | None, base_url: str
-) -> None:
+def reset_password(state: CliState, email: str | None, user_id: int | None, base_url: str) -> None:
     """Print a one-time password-reset link for a portal user, to send to them.
 
     The link works once, for 24 hours; an earlier unused link of the user stops working.

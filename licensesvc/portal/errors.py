@@ -104,7 +104,13 @@ def register_error_pages(app: Flask) -> None:
     problem+json otherwise."""
 
     def outside_blueprints(error: HTTPException) -> ResponseReturnValue:
+        # (code-specific handlers of the app come before the blueprint's own)
+        if request.blueprint == bp.name:
+            return _http_error(error)
         if request.blueprint is None and not _is_api_path() and _prefers_html():
+            from . import sessions
+
+            g.portal_user = sessions.load()  # the page keeps the signed-in navigation
             return _http_error(error)
         generic = app.error_handler_spec.get(None, {}).get(None, {}).get(HTTPException)
         return generic(error) if generic is not None else error

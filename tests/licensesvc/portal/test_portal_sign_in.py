@@ -154,8 +154,8 @@ def test_old_argon2_parameters_are_rehashed_at_sign_in(
 ) -> None:
     user = session.scalar(select(User).where(User.email == anonymous.email))
     assert user is not None
-    weak = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-    user.password_hash = weak.hash(PASSWORD)
+    older = PasswordHasher(time_cost=3, memory_cost=12 * 1024, parallelism=1)
+    user.password_hash = older.hash(PASSWORD)
     session.commit()
     assert anonymous.sign_in().status_code == 302
     session.refresh(user)
