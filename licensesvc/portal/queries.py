@@ -22,6 +22,13 @@ KIND_LABELS = {
     "dr_test": "DR test",
     "temporary": "Temporary (120 days)",
 }
+#: the kind inside a sentence: "Request a DR-test key"
+KIND_NOUNS = {
+    "standard": "standard",
+    "replacement": "replacement",
+    "dr_test": "DR-test",
+    "temporary": "120-day temporary",
+}
 TEMPORARY_REASON_LABELS = {
     "infrastructure_change": "Infrastructure change",
     "upgrade_patching": "Upgrades and patching",

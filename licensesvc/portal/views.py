@@ -94,6 +94,7 @@ def portal_globals() -> dict[str, Any]:
         "signed_in": g.get("portal_user"),
         "sign_out_form": SignOutForm() if g.get("portal_user") else None,
         "kind_labels": queries.KIND_LABELS,
+        "kind_nouns": queries.KIND_NOUNS,
     }
 
 

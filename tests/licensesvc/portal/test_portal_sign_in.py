@@ -203,3 +203,14 @@ def test_password_reset_ends_existing_sessions(
     new = "a much better passphrase"
     other.post(f"/reset-password/{token}", {"password": new, "confirm": new})
     assert base_admin.get("/").status_code == 302
+
+
+def test_demo_portal_logins_work(app, analyst: ServiceContext, session: Session) -> None:
+    from licensesvc.services.demo import load_demo
+
+    made = load_demo(analyst)
+    session.commit()
+    for customer in made["customers"]:
+        b = Browser(app.test_client(), customer["portal_email"], customer["license_id"])
+        assert b.sign_in(customer["portal_password"]).status_code == 302
+        assert customer["name"] in b.text("/")
