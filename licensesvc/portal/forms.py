@@ -13,6 +13,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 from .queries import ESCALATION_REASONS, TEMPORARY_REASON_LABELS
@@ -62,7 +63,8 @@ class KeyRequestForm(FlaskForm):
     dr_test_date = DateField("Date of the DR test", validators=[Optional()])
     reason = SelectField(
         "Reason",
-        choices=[("", "Choose a reason")] + list(TEMPORARY_REASON_LABELS.items()),
+        choices=[SelectChoice("", "Choose a reason")]
+        + [SelectChoice(v, label) for v, label in TEMPORARY_REASON_LABELS.items()],
         validators=[Optional()],
     )
     #: the single-use token of this rendered form: a second submission issues nothing
@@ -74,13 +76,16 @@ class KeyRequestForm(FlaskForm):
 class EscalateForm(FlaskForm):
     reason = SelectField(
         "Why are you escalating?",
-        choices=list(ESCALATION_REASONS.items()),
+        choices=[SelectChoice(v, label) for v, label in ESCALATION_REASONS.items()],
         default="review_refusal",
     )
     severity = SelectField(
         "Severity",
         coerce=int,
-        choices=[(1, "1 - Critical"), (2, "2 - High"), (3, "3 - Normal"), (4, "4 - Low")],
+        choices=[
+            SelectChoice(str(n), f"{n} - {name}")
+            for n, name in ((1, "Critical"), (2, "High"), (3, "Normal"), (4, "Low"))
+        ],
         default=3,
     )
     note = TextAreaField(

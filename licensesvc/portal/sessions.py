@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, g, session
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from werkzeug.exceptions import TooManyRequests
 
 from licensesvc.models import PortalSession, User
@@ -83,24 +83,33 @@ def load() -> SignedIn | None:
         return None
     cfg = current_app.config
     now = _now()
-    with runtime_of().sessions() as db:
-        row = db.scalar(select(PortalSession).where(PortalSession.id_hash == _hash(sid)))
+    digest = _hash(sid)
+    # read on a reading session (on SQLite it never waits for the write lock), closed before
+    # a writing one is opened, only to expire the session or to note activity
+    with runtime_of().session_for(read_only=True) as db:
+        row = db.scalar(select(PortalSession).where(PortalSession.id_hash == digest))
         user = db.get(User, row.user_id) if row is not None else None
-        if row is None or user is None:
-            session.clear()
-            return None
-        idle = now - row.last_seen_at > timedelta(minutes=cfg["PORTAL_IDLE_MINUTES"])
-        too_old = now - row.created_at > timedelta(hours=cfg["PORTAL_ABSOLUTE_HOURS"])
-        if idle or too_old:
-            db.delete(row)
-            db.commit()
-            session.clear()
-            g.session_expired = True
-            return None
-        if now - row.last_seen_at >= TOUCH_EVERY:
-            row.last_seen_at = now
-            db.commit()
-        return SignedIn(user.id, user.email, user.customer_id)
+    if row is None or user is None:
+        session.clear()
+        return None
+    idle = now - row.last_seen_at > timedelta(minutes=cfg["PORTAL_IDLE_MINUTES"])
+    too_old = now - row.created_at > timedelta(hours=cfg["PORTAL_ABSOLUTE_HOURS"])
+    if idle or too_old:
+        with runtime_of().sessions() as writer:
+            writer.execute(delete(PortalSession).where(PortalSession.id_hash == digest))
+            writer.commit()
+        session.clear()
+        g.session_expired = True
+        return None
+    if now - row.last_seen_at >= TOUCH_EVERY:
+        with runtime_of().sessions() as writer:
+            writer.execute(
+                update(PortalSession)
+                .where(PortalSession.id_hash == digest)
+                .values(last_seen_at=now)
+            )
+            writer.commit()
+    return SignedIn(user.id, user.email, user.customer_id)
 
 
 class _Window:

@@ -24,6 +24,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from wtforms.fields.choices import SelectChoice
 
 from licensesvc.models import PortalFormToken
 from licensesvc.services import users
@@ -230,7 +231,8 @@ def _request_form(kind: str) -> tuple[KeyRequestForm, dict[str, Any]]:
     form = KeyRequestForm()
     lics = queries.licenses(ctx, _customer_id(), rep)
     form.license_id.choices = [
-        (r.license.id, f"{r.license.product} #{r.license.id} on {r.license.host}") for r in lics
+        SelectChoice(str(r.license.id), f"{r.license.product} #{r.license.id} on {r.license.host}")
+        for r in lics
     ]
     form.kind.data = kind
     return form, rep
@@ -254,7 +256,7 @@ def new_request() -> ResponseReturnValue:
     checks, decision = None, None
     if form.license_id.choices:
         if form.license_id.data is None:
-            form.license_id.data = form.license_id.choices[0][0]  # type: ignore[index]
+            form.license_id.data = int(form.license_id.choices[0].value)
         decision = queries.dry_run(_ctx(), _input_of(form, kind))
         checks = [(queries.check_label(c), c) for c in decision.checks]
     return render_template(
