@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 from flask import Flask, current_app, g, render_template, request
 from flask.typing import ResponseReturnValue
@@ -37,7 +37,9 @@ def _rollback() -> None:
             current_app.logger.exception("rollback after an error failed")
 
 
-def error_page(status: int, message: str, headers: dict[str, str] | None = None) -> Any:
+def error_page(
+    status: int, message: str, headers: dict[str, str] | None = None
+) -> tuple[str, int, dict[str, str]]:
     _rollback()
     title = TITLES.get(status, "Error")
     body = render_template("portal/error.html", status=status, title=title, message=message)
@@ -113,7 +115,9 @@ def register_error_pages(app: Flask) -> None:
             g.portal_user = sessions.load()  # the page keeps the signed-in navigation
             return _http_error(error)
         generic = app.error_handler_spec.get(None, {}).get(None, {}).get(HTTPException)
-        return generic(error) if generic is not None else error
+        if generic is None:
+            return error
+        return cast(ResponseReturnValue, generic(error))
 
     for code in (404, 405):
         app.register_error_handler(code, outside_blueprints)

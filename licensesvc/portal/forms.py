@@ -19,7 +19,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optio
 from .queries import ESCALATION_REASONS, TEMPORARY_REASON_LABELS
 
 
-class SignInForm(FlaskForm):
+class SignInForm(FlaskForm):  # type: ignore[misc]
     email = StringField(
         "Email",
         validators=[DataRequired(), Length(max=200)],
@@ -33,11 +33,11 @@ class SignInForm(FlaskForm):
     submit = SubmitField("Sign in")
 
 
-class SignOutForm(FlaskForm):
+class SignOutForm(FlaskForm):  # type: ignore[misc]
     submit = SubmitField("Sign out")
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(FlaskForm):  # type: ignore[misc]
     password = PasswordField(
         "New password (at least 12 characters)",
         validators=[DataRequired(), Length(min=12, max=1000)],
@@ -51,7 +51,7 @@ class NewPasswordForm(FlaskForm):
     submit = SubmitField("Set password")
 
 
-class KeyRequestForm(FlaskForm):
+class KeyRequestForm(FlaskForm):  # type: ignore[misc]
     """One form for every kind; the template shows the fields the kind needs."""
 
     license_id = SelectField("License", coerce=int, validators=[DataRequired()])
@@ -73,7 +73,7 @@ class KeyRequestForm(FlaskForm):
     confirm = SubmitField("Submit request")
 
 
-class EscalateForm(FlaskForm):
+class EscalateForm(FlaskForm):  # type: ignore[misc]
     reason = SelectField(
         "Why are you escalating?",
         choices=[SelectChoice(v, label) for v, label in ESCALATION_REASONS.items()],
@@ -94,10 +94,10 @@ class EscalateForm(FlaskForm):
     submit = SubmitField("Escalate")
 
 
-class CreateTokenForm(FlaskForm):
+class CreateTokenForm(FlaskForm):  # type: ignore[misc]
     submit = SubmitField("Create a token")
 
 
-class RevokeTokenForm(FlaskForm):
+class RevokeTokenForm(FlaskForm):  # type: ignore[misc]
     token_id = IntegerField(validators=[DataRequired(), NumberRange(min=1)])
     submit = SubmitField("Revoke")

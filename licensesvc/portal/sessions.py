@@ -141,7 +141,7 @@ def throttle_sign_in(ip: str, email: str) -> None:
                 error = TooManyRequests(
                     "Too many sign-in attempts. Wait a few minutes, then try again."
                 )
-                error.retry_after = retry  # type: ignore[attr-defined]
+                error.retry_after = retry
                 raise error
         for key, _ in keys:
             state.hits[key].append(now)

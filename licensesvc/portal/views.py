@@ -358,7 +358,9 @@ def cases() -> ResponseReturnValue:
     return render_template("portal/cases.html", p=data)
 
 
-def _render_case(case_number: str, form: EscalateForm | None = None, status: int = 200) -> Any:
+def _render_case(
+    case_number: str, form: EscalateForm | None = None, status: int = 200
+) -> tuple[str, int]:
     ctx = _ctx()
     c = queries.case(ctx, case_number)
     key_row = None
