@@ -12,6 +12,7 @@ from .api import init_api
 from .config import Settings
 from .db import is_unavailable, make_probe_engine, reset_request_deadline, set_request_deadline
 from .observability import init_observability
+from .portal import init_portal
 from .ratelimit import init_rate_limits
 from .readiness import check_signing_key, signing_key_problem
 from .runtime import Runtime
@@ -72,4 +73,5 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     init_security_headers(app)
     check_signing_key(app)
     init_rate_limits(app)  # after the blueprints: limits are applied by endpoint name
+    init_portal(app)
     return app

@@ -14,6 +14,9 @@ from .entities import (
     User,
 )
 from .outbox import OutboxMessage as OutboxMessage
+from .portal import PasswordResetToken as PasswordResetToken
+from .portal import PortalFormToken as PortalFormToken
+from .portal import PortalSession as PortalSession
 
 __all__ = [
     "ApiToken",
@@ -24,6 +27,9 @@ __all__ = [
     "IssuedKey",
     "KeyRequest",
     "License",
+    "PasswordResetToken",
+    "PortalFormToken",
+    "PortalSession",
     "QuotaSlot",
     "SigningKeyRecord",
     "User",
