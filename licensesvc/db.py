@@ -11,7 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Return an engine for url; creates the SQLite file's folder when needed."""
+    """Return an engine for url; creates the SQLite file's folder when needed. Bound
+    parameters never appear in SQLAlchemy's errors or logs (hide_parameters): they carry
+    customers' text and token hashes."""
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":

@@ -10,6 +10,7 @@ from .entities import (
     KeyRequest,
     License,
     QuotaSlot,
+    RevocationListCopy,
     SigningKeyRecord,
     User,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "KeyRequest",
     "License",
     "QuotaSlot",
+    "RevocationListCopy",
     "SigningKeyRecord",
     "User",
 ]
