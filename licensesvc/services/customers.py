@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from licensesvc.domain import Plan, Region, values
 from licensesvc.models import Contract, Customer, License
 
-from . import audit
+from . import audit, inputs
 from .context import ServiceContext
 from .errors import Conflict, NotFound, ValidationFailed
 from .views import CustomerOverview
@@ -20,7 +20,7 @@ def create_customer(ctx: ServiceContext, name: str, region: str = Region.NA) -> 
     """Create a customer. Raises ValidationFailed (empty name, unknown region) or Conflict
     (the name is taken)."""
     ctx.actor.require_analyst()
-    name = name.strip()
+    name = inputs.check_text(name.strip(), "name")
     if not name:
         raise ValidationFailed("a customer needs a name")
     if region not in values(Region):
@@ -158,6 +158,10 @@ def create_license(
     host, failover equal to host)."""
     ctx.actor.require_analyst()
     customer = get_customer(ctx, customer_id)
+    inputs.check_text(product, "product")
+    inputs.check_text(host, "host")
+    if failover_host is not None:
+        inputs.check_text(failover_host, "failover_host")
     product, host = product.strip(), host.strip().lower()
     failover_host = failover_host.strip().lower() if failover_host else None
     if not product:

@@ -29,10 +29,13 @@ class NotFound(ServiceError):
 
 def require_reason(reason: str | None, doing: str) -> str:
     """Return the stripped reason an analyst wrote for `doing` ("revoking a key"). Raises
-    ValidationFailed when it is missing or blank: decisions are justified in the audit trail."""
+    ValidationFailed when it is missing or blank (decisions are justified in the audit trail)
+    or carries control characters other than newline and tab."""
     if reason is None or not reason.strip():
         raise ValidationFailed(f"{doing} needs a written reason")
-    return reason.strip()
+    from .inputs import check_text  # inputs builds on this module
+
+    return check_text(reason.strip(), "reason", multiline=True)
 
 
 class Unauthorized(ServiceError):
