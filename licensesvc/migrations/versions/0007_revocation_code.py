@@ -53,5 +53,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("revocation_lists")
     with op.batch_alter_table("keys", schema=None) as batch_op:
-        batch_op.drop_constraint("ck_keys_revocation_code", type_="check")
+        batch_op.drop_constraint(op.f("ck_keys_revocation_code"), type_="check")
         batch_op.drop_column("revocation_code")
