@@ -19,7 +19,6 @@ from licensesvc.services.errors import ServiceError, ValidationFailed
 
 from .problems import handle_service_error
 
-
 #: the converter of an id in a path: 1..2^31-1 (services.inputs.DB_INT_MAX), so a larger
 #: number is a 404 before it reaches the database, and the OpenAPI document says the range
 ID_IN_PATH = f"int(min=1, max={inputs.DB_INT_MAX})"

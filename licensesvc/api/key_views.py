@@ -40,7 +40,7 @@ class Keys(MethodView):
         return [KeyView.of(key, now) for key in found]
 
 
-@blp.route("/keys/<serial>")
+@blp.route("/keys/<serial:serial>")
 class Key(MethodView):
     @blp.response(200, KeySchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
@@ -51,7 +51,7 @@ class Key(MethodView):
         return KeyView.of(issued_keys.get_key(ctx, serial), ctx.now())
 
 
-@blp.route("/keys/<serial>/license-file")
+@blp.route("/keys/<serial:serial>/license-file")
 class LicenseFile(MethodView):
     @blp.response(
         200,
@@ -71,7 +71,7 @@ class LicenseFile(MethodView):
         return response
 
 
-@blp.route("/keys/<serial>/revoke")
+@blp.route("/keys/<serial:serial>/revoke")
 class Revocation(MethodView):
     @blp.arguments(RevokeBody)
     @blp.response(200, KeySchema)

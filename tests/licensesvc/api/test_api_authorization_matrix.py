@@ -53,7 +53,7 @@ ROUTES = [
     Route("GET", "/v1/keys", "/v1/keys", None, 200, 200, 200),
     Route(
         "GET",
-        "/v1/keys/<serial>",
+        "/v1/keys/<serial:serial>",
         "/v1/keys/{key}",
         None,
         200,
@@ -64,7 +64,7 @@ ROUTES = [
     ),
     Route(
         "GET",
-        "/v1/keys/<serial>/license-file",
+        "/v1/keys/<serial:serial>/license-file",
         "/v1/keys/{key}/license-file",
         None,
         200,
@@ -75,7 +75,7 @@ ROUTES = [
     ),
     Route(
         "POST",
-        "/v1/keys/<serial>/revoke",
+        "/v1/keys/<serial:serial>/revoke",
         "/v1/keys/{key}/revoke",
         {"reason": "leaked"},
         403,
