@@ -21,7 +21,7 @@ PACKAGES = ("keys", "licensesvc", "cli")
 STDLIB = sys.stdlib_module_names
 
 # Third-party distributions, by top-level import name, that each layer may use.
-DATABASE = {"sqlalchemy", "alembic"}
+DATABASE = {"sqlalchemy", "alembic", "psycopg"}
 WEB = {"flask", "flask_smorest", "werkzeug", "marshmallow", "webargs", "jinja2", "apispec"}
 PORTAL_WEB = {"flask", "werkzeug", "flask_wtf", "wtforms", "jinja2", "markupsafe"}
 
@@ -63,6 +63,7 @@ ALLOWED: list[tuple[str, set[str]]] = [
             "keys",
             "licensesvc.api",
             "licensesvc.web",
+            "licensesvc.db",
             "licensesvc.services",
             "licensesvc.domain",
             "licensesvc.models",
@@ -89,11 +90,35 @@ ALLOWED: list[tuple[str, set[str]]] = [
             "licensesvc.portal",
             "licensesvc.web",
             "licensesvc.config",
+            "licensesvc.db",
+            "licensesvc.readiness",
+            "licensesvc.security_headers",
             "licensesvc.runtime",
             "flask",
             *DATABASE,
         },
     ),
+    # start-up and readiness checks of the signing key (web plumbing beside licensesvc.web)
+    (
+        "licensesvc.readiness",
+        {"licensesvc.web", "licensesvc.services", "licensesvc.config", "flask", *DATABASE},
+    ),
+    ("licensesvc.security_headers", {"flask", "werkzeug"}),
+    # mail rendering and delivery for the outbox (`licensesvc notify send`)
+    (
+        "licensesvc.mail",
+        {
+            "licensesvc.mail",
+            "licensesvc.runtime",
+            "licensesvc.services",
+            "licensesvc.config",
+            "jinja2",
+            "markupsafe",
+            *DATABASE,
+        },
+    ),
+    # the gunicorn configuration (`licensesvc serve`, `gunicorn -c python:licensesvc.gunicorn_conf`)
+    ("licensesvc.gunicorn_conf", {"licensesvc.gunicorn_conf", "gunicorn"}),
     # licensesvc/__init__.py (create_app, lazily); a new top-level module starts here too
     ("licensesvc", {"licensesvc.app", "licensesvc.config", "flask"}),
     (
@@ -112,6 +137,8 @@ ALLOWED: list[tuple[str, set[str]]] = [
             "licensesvc.runtime",
             "licensesvc.migrate",
             "licensesvc.app",  # `licensesvc serve` runs the app
+            "licensesvc.mail",
+            "licensesvc.gunicorn_conf",
             "click",
             "gunicorn",
             *DATABASE,

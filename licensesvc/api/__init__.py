@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.routing import BaseConverter
 
-from .problems import LicensesvcApi
+from .problems import LicensesvcApi, register_error_handlers
 
 
 class SerialConverter(BaseConverter):
@@ -52,6 +52,7 @@ def init_api(app: Flask) -> None:
     app.url_map.converters["serial"] = SerialConverter
     # unknown query parameters are errors too, like unknown body fields
     api = LicensesvcApi(app)
+    register_error_handlers(app)
     # public first: /v1/keys/verify must not fall under the keys blueprint's token check
     for blueprint in (
         public_views.blp,

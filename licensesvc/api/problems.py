@@ -12,12 +12,13 @@ import http
 import json
 from typing import Any
 
-from flask import current_app, g, request
+from flask import Flask, current_app, g, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.wrappers import Response
 
+from licensesvc.db import DeadlineExceeded, is_unavailable
 from licensesvc.services.errors import ServiceError, Unauthorized
 
 from .error_codes import HTTP_STATUS_CODES
@@ -162,3 +163,45 @@ def _flatten_locations(messages: Any) -> Any:
         if location == "json" and isinstance(inner, list):
             return {"_body": inner}
     return messages
+
+
+def handle_database_error(error: Exception) -> Response:
+    """The database is unreachable or too slow: 503 `service_unavailable` with Retry-After and
+    one log line (no traceback: an outage would otherwise flood the log). Any other database
+    error is a defect and goes the 500 way."""
+    if not is_unavailable(error):
+        return current_app.handle_http_exception(  # type: ignore[return-value]
+            InternalServerError(original_exception=error)
+        )
+    _rollback_request_session()
+    if not _is_api_request():
+        retry_after = current_app.extensions["licensesvc"].deadlines.retry_after
+        return ServiceUnavailable(retry_after=retry_after).get_response()
+    cause = getattr(error, "orig", None) or error
+    first_line = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    current_app.logger.warning(
+        "database unavailable on %s %s: %s: %s",
+        request.method,
+        request.path,
+        type(cause).__name__,
+        first_line[:200],
+    )
+    retry_after = current_app.extensions["licensesvc"].deadlines.retry_after
+    return problem_response(
+        503,
+        "service_unavailable",
+        "Service unavailable",
+        "The database is unreachable or too slow right now; nothing was changed unless a "
+        "later request shows it. Please retry after the time in Retry-After.",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def register_error_handlers(app: Flask) -> None:
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    # app-wide, because a database can fail in any before_request; off the API's paths
+    # handle_database_error answers as Flask does (an HTML 503 page)
+    for database_error in (DBAPIError, PoolTimeout, DeadlineExceeded):
+        app.register_error_handler(database_error, handle_database_error)

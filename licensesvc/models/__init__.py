@@ -14,6 +14,7 @@ from .entities import (
     SigningKeyRecord,
     User,
 )
+from .outbox import OutboxMessage as OutboxMessage
 
 __all__ = [
     "ApiToken",

@@ -249,6 +249,8 @@ class ApiToken(Base):
     analyst_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]  # None: until revoked
+    last_used_at: Mapped[datetime | None]  # to the minute (services/tokens.py)
 
 
 class User(Base):

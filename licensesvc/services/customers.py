@@ -10,9 +10,12 @@ from sqlalchemy.exc import IntegrityError
 from licensesvc.domain import Plan, Region, values
 from licensesvc.models import Contract, Customer, License
 
-from . import audit, inputs
+from . import audit, inputs, notifications
 from .context import ServiceContext
-from .errors import Conflict, NotFound, ValidationFailed
+from .errors import Conflict, ValidationFailed
+from .lookups import get_contract as get_contract
+from .lookups import get_customer as get_customer
+from .lookups import get_license as get_license
 from .views import CustomerOverview
 
 
@@ -43,15 +46,6 @@ def create_customer(ctx: ServiceContext, name: str, region: str = Region.NA) -> 
         customer_id=customer.id,
         details={"name": name, "region": region},
     )
-    return customer
-
-
-def get_customer(ctx: ServiceContext, customer_id: int) -> Customer:
-    """Return the customer. Raises NotFound (also for another customer's id)."""
-    ctx.actor.check_customer(customer_id, f"customer {customer_id}")
-    customer = ctx.session.get(Customer, customer_id)
-    if customer is None:
-        raise NotFound(f"customer {customer_id} not found")
     return customer
 
 
@@ -112,14 +106,6 @@ def create_contract(
     return contract
 
 
-def get_contract(ctx: ServiceContext, contract_id: int) -> Contract:
-    contract = ctx.session.get(Contract, contract_id)
-    if contract is None:
-        raise NotFound(f"contract {contract_id} not found")
-    ctx.actor.check_customer(contract.customer_id, f"contract {contract_id}")
-    return contract
-
-
 def record_payment(ctx: ServiceContext, contract_id: int, paid_through: date) -> Contract:
     """Record a maintenance payment: maintenance is now paid through the given date.
     Raises NotFound or ValidationFailed (a date before the current paid-through)."""
@@ -141,6 +127,7 @@ def record_payment(ctx: ServiceContext, contract_id: int, paid_through: date) ->
         customer_id=contract.customer_id,
         details={"paid_through": paid_through, "previous_paid_through": previous},
     )
+    notifications.keys_out_of_date(ctx, contract.customer_id)
     return contract
 
 
@@ -199,15 +186,6 @@ def create_license(
             "expires_on": expires_on,
         },
     )
-    return lic
-
-
-def get_license(ctx: ServiceContext, license_id: int) -> License:
-    """Return the license. Raises NotFound (also for another customer's license)."""
-    lic = ctx.session.get(License, license_id)
-    if lic is None:
-        raise NotFound(f"license {license_id} not found")
-    ctx.actor.check_customer(lic.customer_id, f"license {license_id}")
     return lic
 
 

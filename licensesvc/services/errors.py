@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .text import text_problem
+
 if TYPE_CHECKING:
     from .views import CaseView
 
@@ -33,9 +35,10 @@ def require_reason(reason: str | None, doing: str) -> str:
     or carries control characters other than newline and tab."""
     if reason is None or not reason.strip():
         raise ValidationFailed(f"{doing} needs a written reason")
-    from .inputs import check_text  # inputs builds on this module
-
-    return check_text(reason.strip(), "reason", multiline=True)
+    problem = text_problem(reason, multiline=True)
+    if problem is not None:
+        raise ValidationFailed(f"reason {problem}", extra={"errors": {"reason": [problem]}})
+    return reason.strip()
 
 
 class Unauthorized(ServiceError):

@@ -14,12 +14,12 @@ these. Each `*_problem` function returns the words of a validation error, or Non
 from __future__ import annotations
 
 import json
-import re
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from .errors import ValidationFailed
+from .text import text_problem as text_problem
 
 if TYPE_CHECKING:
     from licensesvc.config import Policy
@@ -31,28 +31,12 @@ JSON_MAX_DEPTH = 32
 #: the longest free text (notes, reasons) anyone may send
 FREE_TEXT_MAX = 2000
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-_CONTROL_BUT_NEWLINE_TAB = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
-
 
 def int_problem(value: int, *, minimum: int = 1, maximum: int = DB_INT_MAX) -> str | None:
     """Why value is not an acceptable integer (outside minimum..maximum), or None."""
     if isinstance(value, bool) or not minimum <= value <= maximum:
         return f"must be a whole number from {minimum} to {maximum}"
     return None
-
-
-def text_problem(value: str, *, multiline: bool = False) -> str | None:
-    """Why value is not acceptable text, or None. One-line text (names, hosts, codes) carries
-    no control character at all; multiline text (notes, reasons) may carry newline and tab."""
-    pattern = _CONTROL_BUT_NEWLINE_TAB if multiline else _CONTROL
-    found = pattern.search(value)
-    if found is None:
-        return None
-    char = found.group()
-    shown = f"U+{ord(char):04X}"
-    allowed = " (newline and tab are allowed)" if multiline else ""
-    return f"must not contain control characters; found {shown}{allowed}"
 
 
 def date_problem(value: date, earliest: date, latest: date) -> str | None:

@@ -15,7 +15,7 @@ import keys
 from licensesvc.domain import PRIMARY_KINDS, EffectiveKeyStatus, KeyKind, KeyStatus, RevocationCode
 from licensesvc.models import IssuedKey, License
 
-from . import audit, inputs, quotas, revocation_lists
+from . import audit, inputs, notifications, quotas, revocation_lists
 from .context import ServiceContext
 from .errors import InvalidState, NotConfigured, NotFound, require_reason
 from .signing import active_record, load_private, trusted_public_keys
@@ -213,6 +213,7 @@ def revoke_key(
         reason=reason,
         details={"previous_status": previous, "code": revocation_code},
     )
+    notifications.key_revoked(ctx, key)
     revocation_lists.rebuild(ctx)
     return key
 

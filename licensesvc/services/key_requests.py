@@ -16,7 +16,7 @@ from sqlalchemy import select
 from licensesvc.domain import OPEN_CASE_STATUSES, CaseStatus, KeyKind, Plan, values
 from licensesvc.models import Customer, IssuedKey, KeyRequest, License
 
-from . import audit, inputs, policy, quotas, support_plan
+from . import audit, inputs, notifications, policy, quotas, support_plan
 from .context import ServiceContext
 from .customers import get_license
 from .errors import (
@@ -186,6 +186,7 @@ def request_key(
         return outcome
     outcome.key = key
     outcome.overridden = refusal is not None
+    notifications.key_issued(ctx, key)
     return outcome
 
 
@@ -380,6 +381,7 @@ def grant_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequest
     case.decided_by = ctx.actor.label
     case.decision_reason = reason
     ctx.session.flush()
+    notifications.case_decided(ctx, case, key)
     return KeyRequestOutcome(case=case, key=key, decision=decision, overridden=True)
 
 
@@ -405,4 +407,5 @@ def deny_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequest:
         reason=reason,
         details={"refusal_code": case.refusal_code},
     )
+    notifications.case_decided(ctx, case)
     return case

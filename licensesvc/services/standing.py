@@ -13,7 +13,7 @@ from licensesvc.domain import Plan
 from licensesvc.models import Contract, Customer
 
 from .context import ServiceContext
-from .customers import get_customer
+from .lookups import get_customer
 
 
 @dataclass(frozen=True)

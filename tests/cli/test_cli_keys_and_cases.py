@@ -209,7 +209,7 @@ def test_signing_keys_generate_once_rotate_list_and_export(
     rotated = run.json("signing-key", "rotate")
     assert rotated["status"] == "active" and rotated["rotation_statement"]
     listed = run.ok("signing-key", "list").stdout.splitlines()
-    assert listed[0].split() == ["KID", "STATUS", "CREATED", "RETIRED"]
+    assert listed[0].split() == ["KID", "STATUS", "CREATED", "RETIRED", "PROTECTION"]
     assert [line.split()[:2] for line in listed[1:]] == [
         [first, "retired"],
         [rotated["kid"], "active"],

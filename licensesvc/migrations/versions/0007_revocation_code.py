@@ -1,7 +1,7 @@
 """revocation code on keys, and the stored signed revocation list
 
 Revision ID: 0007
-Revises: 0001
+Revises: 0006
 Create Date: 2026-12-01 10:30:00
 
 Every revoked key gets a reason code (one of domain.RevocationCode). Keys revoked before this
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0001"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

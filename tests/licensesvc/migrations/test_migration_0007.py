@@ -1,5 +1,5 @@
-"""Migration 0007 on a database made by 0001 with data in it (SQLite, and PostgreSQL when
-LICENSESVC_TEST_DATABASE_URL names one): every key survives, revoked keys get the code the
+"""Migration 0007 on a database made by the migration before it (PREVIOUS) with data in it
+(SQLite, and PostgreSQL when LICENSESVC_TEST_DATABASE_URL names one): every key survives, revoked keys get the code the
 server used to publish for them (key_compromise) and keep their reason, other keys get none;
 the stored-list row exists; a code outside the vocabulary is refused by the database; and the
 downgrade removes both again."""
@@ -19,6 +19,8 @@ from licensesvc.db import make_engine
 from licensesvc.migrate import alembic_config, current_revision, upgrade
 from tests.conftest import fresh_database_url
 
+#: the migration 0007 follows (the lead re-chains it at merge time)
+PREVIOUS = "0006"
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
@@ -27,7 +29,7 @@ def engine_at_0001(tmp_path: Path) -> Iterator[Engine]:
     for url in fresh_database_url(tmp_path, "mig7"):
         engine = make_engine(url)
         try:
-            upgrade(engine, "0001")
+            upgrade(engine, PREVIOUS)
             _fill(engine)
             yield engine
         finally:
@@ -108,7 +110,7 @@ def test_downgrade_removes_the_code_and_the_stored_list(engine_at_0001: Engine) 
     cfg = alembic_config(engine_at_0001)
     with engine_at_0001.begin() as connection:
         cfg.attributes["connection"] = connection
-        command.downgrade(cfg, "0001")
+        command.downgrade(cfg, PREVIOUS)
     inspector = inspect(engine_at_0001)
     assert "revocation_lists" not in inspector.get_table_names()
     assert "revocation_code" not in {col["name"] for col in inspector.get_columns("keys")}
