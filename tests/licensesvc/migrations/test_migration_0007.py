@@ -1,8 +1,8 @@
 """Migration 0007 on a database made by the migration before it (PREVIOUS) with data in it
-(SQLite, and PostgreSQL when LICENSESVC_TEST_DATABASE_URL names one): every key survives, revoked keys get the code the
-server used to publish for them (key_compromise) and keep their reason, other keys get none;
-the stored-list row exists; a code outside the vocabulary is refused by the database; and the
-downgrade removes both again."""
+(SQLite, and PostgreSQL when LICENSESVC_TEST_DATABASE_URL names one): every key survives,
+revoked keys get the code the server used to publish for them (key_compromise) and keep their
+reason, other keys get none; the stored-list row exists; a code outside the vocabulary is
+refused by the database; and the downgrade removes both again."""
 
 from __future__ import annotations
 
