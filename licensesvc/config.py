@@ -14,6 +14,10 @@ from pathlib import Path
 from typing import Any
 
 PREFIX = "LICENSESVC_"
+#: after-hours cover windows (the only text-valued policy numbers)
+COVER_CHOICES = ("24x5", "24x7")
+#: the seed's "Phone Support (Sev 1 and Sev2)" number
+DEFAULT_SUPPORT_PHONE = "1-800-261-5267"
 
 
 class ConfigurationError(Exception):
@@ -47,6 +51,11 @@ class Policy:
     default_severity: int = 3
     #: days of validity of the signed revocation list before installers treat it as stale
     revocation_list_days: int = 7
+    #: after-hours cover for Sev 1 ("24x5 or 24x7 support for SEV 1 issues"), by plan
+    sev1_cover_base: str = "24x5"
+    sev1_cover_premium: str = "24x7"
+    #: Sev 4 status updates are "as agreed upon with customer": business days unless agreed
+    sev4_update_business_days: int = 10
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Policy:
@@ -60,6 +69,12 @@ class Policy:
                 if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
                     raise ConfigurationError(f"{name} must be true or false, not {raw!r}")
                 values[f.name] = raw.lower() in ("1", "true", "yes")
+            elif f.type in ("str", str):
+                if raw not in COVER_CHOICES:
+                    raise ConfigurationError(
+                        f"{name} must be one of {', '.join(COVER_CHOICES)}, not {raw!r}"
+                    )
+                values[f.name] = raw
             else:
                 try:
                     number = int(raw)
@@ -88,6 +103,8 @@ class Settings:
     policy: Policy = field(default_factory=Policy)
     #: issuer name printed in license files and the API reference
     issuer: str = "licensesvc"
+    #: the phone number a Sev 1 or Sev 2 escalation tells the customer to call
+    support_phone: str = DEFAULT_SUPPORT_PHONE
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -118,6 +135,7 @@ class Settings:
             data_dir=data_dir,
             policy=Policy.from_env(env),
             issuer=env.get(f"{PREFIX}ISSUER", "licensesvc"),
+            support_phone=env.get(f"{PREFIX}SUPPORT_PHONE") or DEFAULT_SUPPORT_PHONE,
         )
 
     def with_policy(self, **changes: Any) -> Settings:

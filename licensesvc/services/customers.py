@@ -7,16 +7,22 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from licensesvc.models import PLANS, REGIONS, Contract, Customer, License
+from licensesvc.models import REGIONS, Contract, Customer, License
 
-from . import audit
+from . import audit, contracts
 from .context import ServiceContext
 from .errors import Conflict, NotFound, ValidationFailed
 
 
-def create_customer(ctx: ServiceContext, name: str, region: str = "na") -> Customer:
-    """Create a customer. Raises ValidationFailed (empty name, unknown region) or Conflict
-    (the name is taken)."""
+def create_customer(
+    ctx: ServiceContext, name: str, region: str = "na", holidays: str | None = None
+) -> Customer:
+    """Create a customer; its holiday calendar defaults to the region's (GB-ENG, US, AU-NSW).
+    Raises ValidationFailed (empty name, unknown region or calendar) or Conflict (the name is
+    taken)."""
+    from .licenses import normalize_holidays
+    from .support_plan import REGIONS as SUPPORT_REGIONS
+
     ctx.actor.require_analyst()
     name = name.strip()
     if not name:
@@ -25,7 +31,10 @@ def create_customer(ctx: ServiceContext, name: str, region: str = "na") -> Custo
         raise ValidationFailed(f"unknown region {region!r}; choose one of {', '.join(REGIONS)}")
     if ctx.session.scalar(select(Customer.id).where(Customer.name == name)) is not None:
         raise Conflict(f"a customer named {name!r} already exists")
-    customer = Customer(name=name, region=region, created_at=ctx.now())
+    calendar = (
+        normalize_holidays(holidays) if holidays else SUPPORT_REGIONS[region].default_holidays
+    )
+    customer = Customer(name=name, region=region, holidays=calendar, created_at=ctx.now())
     ctx.session.add(customer)
     try:
         ctx.session.flush()
@@ -37,7 +46,7 @@ def create_customer(ctx: ServiceContext, name: str, region: str = "na") -> Custo
         "customer",
         customer.id,
         customer_id=customer.id,
-        details={"name": name, "region": region},
+        details={"name": name, "region": region, "holidays": calendar},
     )
     return customer
 
@@ -62,77 +71,23 @@ def create_contract(
     plan: str,
     start: date,
     end: date,
-    paid_through: date,
+    paid_through: date | None,
     grace_days: int | None = None,
 ) -> Contract:
-    """Create a support contract. Raises NotFound or ValidationFailed (unknown plan, end before
-    start, negative grace)."""
-    ctx.actor.require_analyst()
-    customer = get_customer(ctx, customer_id)
-    if plan not in PLANS:
-        raise ValidationFailed(f"unknown plan {plan!r}; choose base or premium")
-    if end < start:
-        raise ValidationFailed(f"the contract ends ({end}) before it starts ({start})")
-    if grace_days is not None and grace_days < 0:
-        raise ValidationFailed("grace days must not be negative")
-    contract = Contract(
-        customer_id=customer.id,
-        plan=plan,
-        start_date=start,
-        end_date=end,
-        paid_through=paid_through,
-        grace_days=grace_days,
-        created_at=ctx.now(),
-    )
-    ctx.session.add(contract)
-    ctx.session.flush()
-    audit.append(
-        ctx,
-        "contract.created",
-        "contract",
-        contract.id,
-        customer_id=customer.id,
-        details={
-            "plan": plan,
-            "start": start,
-            "end": end,
-            "paid_through": paid_through,
-            "grace_days": grace_days,
-        },
-    )
-    return contract
+    """Create a support contract (see services/contracts.py: create_contract)."""
+    return contracts.create_contract(ctx, customer_id, plan, start, end, paid_through, grace_days)
 
 
 def get_contract(ctx: ServiceContext, contract_id: int) -> Contract:
-    contract = ctx.session.get(Contract, contract_id)
-    if contract is None:
-        raise NotFound(f"contract {contract_id} not found")
-    ctx.actor.check_customer(contract.customer_id, f"contract {contract_id}")
-    return contract
+    """Return the contract (see services/contracts.py: get_contract)."""
+    return contracts.get_contract(ctx, contract_id)
 
 
 def record_payment(ctx: ServiceContext, contract_id: int, paid_through: date) -> Contract:
-    """Record a maintenance payment: maintenance is now paid through the given date.
-    Raises NotFound or ValidationFailed (a date before the current paid-through)."""
-    ctx.actor.require_analyst()
-    contract = get_contract(ctx, contract_id)
-    if paid_through < contract.paid_through:
-        raise ValidationFailed(
-            f"maintenance is already paid through {contract.paid_through}; "
-            f"{paid_through} would move it back"
-        )
-    previous = contract.paid_through
-    contract.paid_through = paid_through
-    ctx.session.flush()
-    audit.append(
-        ctx,
-        "contract.payment_recorded",
-        "contract",
-        contract.id,
-        customer_id=contract.customer_id,
-        details={"paid_through": paid_through, "previous_paid_through": previous},
-    )
-    return contract
+    """Record a maintenance payment and return the contract (see services/contracts.py:
+    record_payment, which also takes an invoice and corrections)."""
+    contracts.record_payment(ctx, contract_id, paid_through)
+    return contracts.get_contract(ctx, contract_id)
 
 
 def create_license(

@@ -4,7 +4,7 @@ decision, and the entitlement report built from it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -23,7 +23,10 @@ PLAN_KEY_KINDS = {
 
 @dataclass(frozen=True)
 class Standing:
-    """A customer's contract standing on one day."""
+    """A customer's contract standing on one day: `today` is the calendar date in the
+    customer's region's time zone, `contract` the one in force that day (see
+    current_contract), its plan the one in effect that day after any plan change, and its
+    paid-through the latest entry of its payment ledger (never past its end)."""
 
     customer: Customer
     contract: Contract | None
@@ -31,12 +34,12 @@ class Standing:
 
     @property
     def plan(self) -> str | None:
-        return self.contract.plan if self.contract else None
+        return self.contract.plan_on(self.today) if self.contract else None
 
     @property
     def contract_active(self) -> bool:
         c = self.contract
-        return c is not None and c.start_date <= self.today <= c.end_date
+        return c is not None and c.start_date <= self.today <= c.effective_end
 
     def grace_days(self, default: int) -> int:
         if self.contract is None or self.contract.grace_days is None:
@@ -67,6 +70,10 @@ class Standing:
             return "there is no support contract on record for this customer"
         if self.today < c.start_date:
             return f"the support contract starts on {c.start_date}"
+        if c.terminated_on is not None and self.today > c.effective_end:
+            return (
+                f"the support contract was terminated; its last covered day was {c.terminated_on}"
+            )
         if self.today > c.end_date:
             return f"the support contract ended on {c.end_date}"
         return None
@@ -92,25 +99,32 @@ def _add_years(d: date, years: int) -> date:
 
 
 def current_contract(ctx: ServiceContext, customer_id: int, today: date) -> Contract | None:
-    """The contract that governs `today`: the one covering it, else the latest that has
-    started, else the earliest future one."""
+    """The contract in force on `today`: the one whose term (to its termination, if ended
+    early) covers it, else the latest that has started (after its renewals), else the
+    earliest future one."""
     contracts = list(
         ctx.session.scalars(
             select(Contract).where(Contract.customer_id == customer_id).order_by(Contract.id)
         )
     )
-    covering = [c for c in contracts if c.start_date <= today <= c.end_date]
+    covering = [c for c in contracts if c.start_date <= today <= c.effective_end]
     if covering:
-        return max(covering, key=lambda c: (c.end_date, c.id))
+        return max(covering, key=lambda c: (c.start_date, c.id))
     started = [c for c in contracts if c.start_date <= today]
     if started:
-        return max(started, key=lambda c: (c.end_date, c.id))
+        return max(started, key=lambda c: (c.start_date, c.id))
     return min(contracts, key=lambda c: (c.start_date, c.id)) if contracts else None
 
 
+def customer_today(customer: Customer, now: datetime) -> date:
+    """The calendar date at `now` in the customer's region's time zone."""
+    return support_plan.local_today(support_plan.REGIONS[customer.region], now)
+
+
 def standing(ctx: ServiceContext, customer_id: int) -> Standing:
+    """The customer's standing on its own today. Raises NotFound."""
     customer = get_customer(ctx, customer_id)
-    today = ctx.now().date()
+    today = customer_today(customer, ctx.now())
     return Standing(customer, current_contract(ctx, customer_id, today), today)
 
 
@@ -131,7 +145,16 @@ def entitlement_report(ctx: ServiceContext, customer_id: int) -> dict[str, Any]:
         "plan": plan,
         "contract": None
         if c is None
-        else {"id": c.id, "start": c.start_date, "end": c.end_date, "plan": c.plan},
+        else {
+            "id": c.id,
+            "start": c.start_date,
+            "end": c.effective_end,
+            "plan": plan,
+            "terminated_on": c.terminated_on,
+            "renews": c.renews_id,
+            "plan_history": [{"plan": c.plan, "from": c.start_date}]
+            + [{"plan": p.plan, "from": p.effective_from} for p in c.plan_changes],
+        },
         "contract_active": st.contract_active,
         "maintenance_current": st.maintenance_current(policy.grace_days),
         "maintenance_paid_through": c.paid_through if c else None,
@@ -153,8 +176,11 @@ def entitlement_report(ctx: ServiceContext, customer_id: int) -> dict[str, Any]:
             "region": region.code,
             "core_hours": f"{region.opens:%H:%M}-{region.closes:%H:%M} {region.timezone_label}",
             "timezone": region.timezone,
-            "excluding": f"local holidays ({region.holiday_country})",
+            "holidays": st.customer.holidays,
+            "excluding": f"local holidays ({st.customer.holidays})",
             "after_hours": support_plan.AFTER_HOURS,
+            "sev1_cover": support_plan.sev1_cover(plan or "base", policy),
+            "support_phone": ctx.settings.support_phone,
             "all_regions": support_plan.support_hours(),
         },
         "root_cause_analysis": support_plan.ROOT_CAUSE_SCOPE[plan or "base"],

@@ -15,7 +15,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from licensesvc.models import KEY_KINDS, Customer, IssuedKey, KeyRequest, License
+from licensesvc.models import (
+    ESCALATION_REASONS,
+    KEY_KINDS,
+    Customer,
+    IssuedKey,
+    KeyRequest,
+    License,
+)
 
 from . import audit, quotas, support_plan
 from .context import ServiceContext
@@ -37,6 +44,7 @@ from .errors import (
     require_reason,
 )
 from .issued_keys import issue_signed_key
+from .licenses import retired_problem
 
 _HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.\-_]{0,198}[A-Za-z0-9])?$")
 _CASE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -256,6 +264,9 @@ def _request_problems(lic: License, req: KeyRequestInput, today: date) -> list[s
         problems.append(f"{req.host!r} is not a host name")
     if lic.expires_on is not None and lic.expires_on < today:
         problems.append(f"license {lic.id} expired on {lic.expires_on}")
+    retired = retired_problem(lic)
+    if retired is not None:
+        problems.append(retired)
     return problems
 
 
@@ -432,28 +443,68 @@ def list_cases(
 
 
 def escalate_case(
-    ctx: ServiceContext, case_number: str, note: str | None = None, severity: int | None = None
+    ctx: ServiceContext,
+    case_number: str,
+    note: str | None = None,
+    severity: int | None = None,
+    reason: str | None = None,
 ) -> KeyRequest:
-    """Escalate a refused case for an analyst's review. The case gets a respond-by time: the
-    plan's initial-response target for its severity, counted in the core support hours of the
-    customer's region. Raises NotFound, InvalidState (not refused), ValidationFailed."""
+    """Escalate a case for an analyst's review, for one of the seed's reasons
+    (ESCALATION_REASONS). A refused case may be escalated (default reason `review_refusal`);
+    an escalated case again only when it is overdue (`response_time_not_met`, the default then)
+    or its severity changes (`criticality_changed`, the default then). The case gets a
+    respond-by time (the plan's initial-response target: Sev 1 in hours of the plan's
+    after-hours cover, Sev 2-4 in core business hours of the customer's calendar) and a
+    next-update time (the table's ongoing-status-update column, counted the same way).
+    Raises NotFound, InvalidState, ValidationFailed."""
     case = get_case(ctx, case_number)
-    if case.status != "refused":
+    now = ctx.now()
+    if severity is not None and not 1 <= severity <= 4:
+        raise ValidationFailed("severity is 1 (critical) to 4 (low)")
+    if reason is not None and reason not in ESCALATION_REASONS:
+        raise ValidationFailed(
+            f"unknown escalation reason {reason!r}; choose one of {', '.join(ESCALATION_REASONS)}"
+        )
+    severity_changed = severity is not None and severity != case.severity
+    if case.status == "refused":
+        reason = reason or "review_refusal"
+    elif case.status == "escalated":
+        overdue = support_plan.overdue_reason(case, now) is not None
+        if not (overdue or severity_changed):
+            raise InvalidState(
+                f"case {case_number} is already escalated and on time; escalate it again when "
+                "it is overdue or its severity changes"
+            )
+        reason = reason or ("criticality_changed" if severity_changed else "response_time_not_met")
+        if reason == "review_refusal":
+            raise InvalidState(f"case {case_number} is already under review")
+        if reason == "criticality_changed" and not severity_changed:
+            raise ValidationFailed("criticality_changed needs the new severity")
+        if reason == "response_time_not_met" and not overdue:
+            raise InvalidState(f"case {case_number} is not overdue")
+    else:
         raise InvalidState(
-            f"case {case_number} is {case.status}; only a refused case can be escalated"
+            f"case {case_number} is {case.status}; only a refused case, or an escalated one "
+            "that is overdue or changed severity, can be escalated"
         )
     if severity is not None:
-        if not 1 <= severity <= 4:
-            raise ValidationFailed("severity is 1 (critical) to 4 (low)")
         case.severity = severity
     st = standing(ctx, case.customer_id)
-    now = ctx.now()
     region = support_plan.REGIONS[st.customer.region]
-    target = support_plan.initial_target(st.plan or "base", case.severity)
+    calendar = st.customer.holidays
+    plan = st.plan or "base"
+    target = support_plan.initial_target(plan, case.severity)
     case.status = "escalated"
     case.escalated_at = now
     case.escalation_note = note
-    case.respond_by = support_plan.add_business_time(now, target, region)
+    case.escalation_reason = reason
+    case.responded_at = None
+    case.respond_by = support_plan.respond_by(
+        now, plan, case.severity, region, calendar, ctx.policy
+    )
+    case.next_update_due = support_plan.next_update_due(
+        now, plan, case.severity, region, calendar, ctx.policy
+    )
     ctx.session.flush()
     audit.append(
         ctx,
@@ -463,10 +514,13 @@ def escalate_case(
         customer_id=case.customer_id,
         reason=note,
         details={
+            "escalation_reason": reason,
             "severity": case.severity,
             "respond_by": case.respond_by,
+            "next_update_due": case.next_update_due,
             "target": target.text(),
             "region": region.code,
+            "holidays": calendar,
         },
     )
     return case
@@ -481,6 +535,9 @@ def grant_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequest
     case = get_case(ctx, case_number)
     if case.status not in ("refused", "escalated"):
         raise InvalidState(f"case {case_number} is {case.status}; it can no longer be granted")
+    # the refusal stays beside the decision (the grant clears refusal_code)
+    case.original_refusal_code = case.refusal_code
+    case.original_refusal_message = case.refusal_message
     lic = get_license(ctx, case.license_id)
     _lock_customer(ctx, lic.customer_id)
     st = standing(ctx, lic.customer_id)
@@ -514,6 +571,8 @@ def deny_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequest:
     case = get_case(ctx, case_number)
     if case.status not in ("refused", "escalated"):
         raise InvalidState(f"case {case_number} is {case.status}; it can no longer be denied")
+    case.original_refusal_code = case.refusal_code
+    case.original_refusal_message = case.refusal_message
     case.status = "denied"
     case.decided_at = ctx.now()
     case.decided_by = ctx.actor.label

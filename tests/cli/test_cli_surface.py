@@ -118,10 +118,11 @@ def test_every_command_that_prints_speaks_json(run: Cli, tmp_path: Path) -> None
     assert isinstance(made, dict)
     acme = made["customers"][0]
     globex = made["customers"][1]
-    doc("customer", "create", "--name", "Initech")
+    initech = doc("customer", "create", "--name", "Initech")
+    assert isinstance(initech, dict)
     doc("customer", "list")
     doc("customer", "show", acme["id"])
-    contract = doc(*contract_create(acme["id"], paid_through="2026-06-30"))
+    contract = doc(*contract_create(initech["id"], paid_through="2026-06-30"))
     assert isinstance(contract, dict)
     doc(*record_payment(contract["id"], "2026-12-31"))
     doc("contract", "list", "--customer", acme["id"])

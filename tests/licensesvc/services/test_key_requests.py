@@ -188,7 +188,7 @@ def test_dr_test_quota_per_contract_year(world, contexts):
 
 def test_lapsed_maintenance_refuses_with_reason_and_grace_allows(world, contexts):
     contract = contexts.session.get(Contract, world.base_contract)
-    contract.paid_through = contexts.clock.today - timedelta(days=3)
+    correct_paid_through(contexts, contract.id, contexts.clock.today - timedelta(days=3))
     cust = contexts.customer(world.base_customer)
     out = ask(cust, world.base_license, "replacement")
     assert refusal(out) == "maintenance_lapsed"
@@ -202,7 +202,7 @@ def test_lapsed_maintenance_refuses_with_reason_and_grace_allows(world, contexts
 def test_expired_contract_wins_over_every_other_refusal(world, contexts):
     contract = contexts.session.get(Contract, world.base_contract)
     contract.end_date = contexts.clock.today - timedelta(days=1)
-    contract.paid_through = contexts.clock.today - timedelta(days=100)
+    correct_paid_through(contexts, contract.id, contexts.clock.today - timedelta(days=100))
     out = ask(contexts.customer(world.base_customer), world.base_license, "temporary")
     assert refusal(out) == "contract_expired"
     assert "ended on" in out.case.refusal_message
@@ -264,7 +264,7 @@ def test_premium_severity_2_escalation_on_friday_evening_lands_monday(world, con
     # Friday 6 March 2026 17:00 GMT (EMEA, 1 hour before close), Premium sev 2 => 2 business hours
     contexts.clock.set(datetime(2026, 3, 6, 17, 0, tzinfo=UTC))
     contract = contexts.session.get(Contract, world.premium_contract)
-    contract.paid_through = date(2026, 1, 1)
+    correct_paid_through(contexts, contract.id, date(2026, 1, 1))
     cust = contexts.customer(world.premium_customer)
     out = ask(cust, world.premium_license, "replacement")
     case = escalate_case(cust, out.case.case_number, severity=2)
@@ -302,7 +302,7 @@ def test_customer_cannot_grant_and_analyst_denies_with_reason(world, contexts):
 
 def test_override_reason_grants_what_policy_refuses(world, contexts):
     contract = contexts.session.get(Contract, world.base_contract)
-    contract.paid_through = contexts.clock.today - timedelta(days=40)
+    correct_paid_through(contexts, contract.id, contexts.clock.today - timedelta(days=40))
     out = request_key(
         contexts.analyst(),
         KeyRequestInput(world.base_license, "replacement"),
@@ -435,4 +435,17 @@ def test_revoking_a_temporary_key_frees_its_place_but_a_dr_key_stays_counted(wor
     revoke_key(contexts.analyst(), dr.serial, "test moved")
     assert refusal(ask(cust, world.premium_license, "dr_test", dr_test_date=day)) == (
         "quota_exceeded"
+    )
+
+
+def correct_paid_through(contexts, contract_id, paid_through):
+    """Move a contract's paid-through by a ledger correction (history is never edited)."""
+    from licensesvc.services.contracts import record_payment
+
+    record_payment(
+        contexts.analyst(),
+        contract_id,
+        paid_through,
+        correction=True,
+        reason="test: maintenance paid through an earlier day",
     )
