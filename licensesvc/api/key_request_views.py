@@ -16,6 +16,7 @@ from licensesvc.web import db_session
 
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint
+from .case_update_views import case_view
 from .presenters import dry_run_record, granted_case
 from .schemas import (
     CaseListQuery,
@@ -104,9 +105,10 @@ class Case(MethodView):
     @blp.response(200, CaseSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(404, response="NOT_FOUND")
-    def get(self, case_number: str) -> KeyRequest:
-        """One case: its status, refusal, escalation and decision"""
-        return key_requests.get_case(caller_context(), case_number)
+    def get(self, case_number: str) -> dict[str, Any]:
+        """One case: its status, refusal, escalation, status updates and decision"""
+        ctx = caller_context()
+        return case_view(ctx, key_requests.get_case(ctx, case_number))
 
 
 @blp.route("/key-requests/<case_number>/escalate")
@@ -116,13 +118,19 @@ class Escalation(MethodView):
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT", description="the case is not refused")
-    def post(self, body: dict[str, Any], case_number: str) -> KeyRequest:
-        """Escalate a refused case to an analyst; the answer carries `respond_by`"""
+    def post(self, body: dict[str, Any], case_number: str) -> dict[str, Any]:
+        """Escalate a case to an analyst; the answer carries `respond_by`, `next_update_due`
+        and, for Sev 1 and 2, the phone notice"""
+        ctx = caller_context()
         case = key_requests.escalate_case(
-            caller_context(), case_number, note=body.get("note"), severity=body.get("severity")
+            ctx,
+            case_number,
+            note=body.get("note"),
+            severity=body.get("severity"),
+            reason=body.get("reason"),
         )
         db_session().commit()
-        return case
+        return case_view(ctx, case)
 
 
 @blp.route("/key-requests/<case_number>/grant")
