@@ -26,16 +26,9 @@ depends_on: str | Sequence[str] | None = None
 MIGRATED_BY = "system:migration-0002"
 
 
-def _defer_sqlite_foreign_keys() -> None:
-    # batch mode rebuilds a table (copy, drop, rename); rows of other tables that reference it
-    # would fail the drop while foreign keys are enforced. Deferred, they are checked at commit,
-    # when the rebuilt table is back under its name.
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute("PRAGMA defer_foreign_keys = ON")
-
-
 def upgrade() -> None:
-    _defer_sqlite_foreign_keys()
+    # on SQLite, licensesvc.migrate runs this with foreign keys off (batch mode rebuilds the
+    # tables that others reference) and checks them before commit
 
     # --- customers: holiday calendar ------------------------------------------------------
     with op.batch_alter_table("customers") as batch_op:
@@ -209,7 +202,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    _defer_sqlite_foreign_keys()
     with op.batch_alter_table("case_updates") as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_updates_case_id"))
     op.drop_table("case_updates")
