@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import pstats
+import re
 import statistics
 import subprocess
 import sys
@@ -1132,6 +1133,28 @@ def exit_status(report: Report, check: bool) -> int:
     return 1 if check and not report.all_met() else 0
 
 
+def _kept_sections(output: Path) -> str:
+    """The sections other benchmarks wrote into ``output`` between their markers (e.g.
+    bench/revocation_bench.py), kept as they are when this report rewrites the file."""
+    from bench.revocation_bench import BEGIN_MARKER, END_MARKER
+
+    text = output.read_text(encoding="utf-8") if output.exists() else ""
+    begin, end = text.find(BEGIN_MARKER), text.find(END_MARKER)
+    if begin == -1 or end < begin:
+        return ""
+    return "\n" + text[begin : end + len(END_MARKER)] + "\n"
+
+
+def _server_sections(output: Path) -> str:
+    """The sections bench/server_bench.py wrote (``<!-- name:start -->`` … ``<!-- name:end -->``),
+    kept as they are."""
+    text = output.read_text(encoding="utf-8") if output.exists() else ""
+    kept = [
+        m.group(0) for m in re.finditer(r"<!-- ([\w-]+):start -->.*?<!-- \1:end -->", text, re.S)
+    ]
+    return "".join("\n" + block + "\n" for block in kept)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.verify_bench", description=__doc__.split("\n\n")[0]
@@ -1153,7 +1176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(markdown)
     output = args.output if args.output is not None else (None if args.quick else DEFAULT_OUTPUT)
     if output is not None:
-        output.write_text(markdown, encoding="utf-8")
+        output.write_text(
+            markdown + _kept_sections(output) + _server_sections(output), encoding="utf-8"
+        )
         _progress(f"wrote {output}")
     return exit_status(report, args.check)
 

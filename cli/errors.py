@@ -47,12 +47,18 @@ def translate(exc: BaseException) -> click.ClickException | None:
             return Refused(exc.code, exc.case_number, exc.message)
         if isinstance(exc, errors.ServiceError):
             return click.ClickException(f"{exc.code}: {exc.message}")
+    db = sys.modules.get("licensesvc.db")
+    if db is not None and isinstance(exc, db.DeadlineExceeded):
+        return click.ClickException(f"cannot use the database: {exc}")
     config = sys.modules.get("licensesvc.config")
     if config is not None and isinstance(exc, config.ConfigurationError):
         return click.ClickException(f"configuration: {exc}")
     if "sqlalchemy" in sys.modules:
         from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
+        from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+        if isinstance(exc, PoolTimeout):
+            return click.ClickException(f"cannot use the database: {_first_line(str(exc))}")
         if isinstance(exc, OperationalError | InterfaceError):
             detail = _first_line(str(exc.orig)) if exc.orig is not None else _first_line(str(exc))
             return click.ClickException(f"cannot use the database: {detail}")

@@ -29,6 +29,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "import": "cli.commands.imports:import_group",
     "key": "cli.commands.issued_keys:key",
     "license": "cli.commands.licenses:license_group",
+    "notify": "cli.commands.notify:notify",
+    "report": "cli.commands.reports:report",
     "revocations": "cli.commands.revocations:revocations",
     "serve": "cli.commands.serve:serve",
     "signing-key": "cli.commands.signing_keys:signing_key",

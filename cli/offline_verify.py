@@ -8,8 +8,15 @@ and in-process callers (CliRunner) reach it too. One implementation either way.
 
 Behaviour (options, outputs, exit codes) is the click command's as it was: exit 0 and `valid`
 plus a summary; exit 1 and `<code>: <message>` when the key is not acceptable; exit 2 with a
-click-style `Usage: ... Error: ...` block for bad arguments, or `Error: ...` when the check
-cannot be made (unreadable public key).
+click-style `Usage: ... Error: ...` block for bad arguments (including a missing, unreadable or
+directory KEYFILE or --revocations file), or `Error: ...` when the check cannot be made
+(unreadable public key). Never a traceback: a closed stdout (`... | head -1`) ends the command
+quietly with the verdict's own exit status.
+
+Files are read as bytes and handed to `keys` undecoded, so that the spec's reading rule
+(docs/key-format.md section 2: UTF-8, BOM, line endings) is applied in one place and this
+command answers exactly as `keys.verify` does. Text from the key or the files is printed with
+control characters escaped.
 """
 
 from __future__ import annotations
@@ -33,8 +40,10 @@ DESCRIPTION = f"""\
 
 Exit 0 and `valid` with a summary when the key is acceptable; exit 1 and
 `<code>: <message>` (e.g. `expired`, `revoked`, `bad_signature`) when it is not; exit 2
-when the check cannot be made (unreadable public key). KEYFILE `-` reads stdin.
-No database and no configuration are used.
+when the check cannot be made (missing or unreadable file, unreadable public key).
+KEYFILE `-` reads stdin. A revocation list is checked before the key: when it fails
+(e.g. `stale_revocation_list`), that is the answer. No database and no configuration
+are used.
 
 Example:
   licensesvc verify acme.lic --public-key vendor-public.pem
@@ -45,7 +54,10 @@ Example:
 EXIT_INVALID = 1  # the key is not acceptable
 EXIT_CANNOT_CHECK = 2  # bad arguments, unreadable public key: no verdict
 
-_PEM_BLOCK = re.compile(r"-----BEGIN PUBLIC KEY-----.*?-----END PUBLIC KEY-----", re.DOTALL)
+# What must not reach a terminal raw: C0 controls but LF, DEL, C1 controls (CSI is U+009B),
+# line and paragraph separators, and the bidirectional overrides that reorder a line.
+_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_IN_LINE = re.compile(f"\n|{_UNSAFE.pattern}")
 # The formats of cli/params.py (ISO_DATE, ISO_TIMESTAMP), which import click.
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIMESTAMP_RE = re.compile(
@@ -74,7 +86,8 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 def _terminal_width() -> int:
     try:
-        columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        # sys.__stdout__ may be None: AttributeError, caught below
+        columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
     except (AttributeError, ValueError, OSError):  # not a terminal
         columns = 80
     return min(columns, 100) - 2
@@ -108,12 +121,14 @@ def _parser() -> argparse.ArgumentParser:
     option(
         "--at",
         metavar="TIMESTAMP",
-        help="Check as of this moment (YYYY-MM-DDTHH:MM:SSZ; default: now).",
+        help="Check as of this moment (YYYY-MM-DDTHH:MM:SSZ; default: now). A fraction of a "
+        "second is truncated, as the spec compares whole seconds.",
     )
     option(
         "--revocations",
         metavar="FILENAME",
-        help="A signed revocation list (`licensesvc revocations export`); revoked keys fail.",
+        help="A signed revocation list (`licensesvc revocations export`; any length); "
+        "revoked keys fail, and so does a stale or untrusted list. - = stdin.",
     )
     option("--product", metavar="TEXT", help="Fail unless the key is for this product.")
     option(
@@ -156,7 +171,7 @@ def _parse_timestamp(text: str) -> datetime:
     if moment is None:
         raise _invalid(
             "--at",
-            f"{text!r} is not a timestamp; expected YYYY-MM-DDTHH:MM:SSZ (or YYYY-MM-DD)",
+            f"{_shown(text)} is not a timestamp; expected YYYY-MM-DDTHH:MM:SSZ (or YYYY-MM-DD)",
         )
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
@@ -170,43 +185,74 @@ def _parse_date(text: str) -> date:
             return date.fromisoformat(stripped)
         except ValueError:
             pass
-    raise _invalid("--build-date", f"{text!r} is not a date; expected YYYY-MM-DD")
+    raise _invalid("--build-date", f"{_shown(text)} is not a date; expected YYYY-MM-DD")
 
 
-def _open_text(name: str, path: str, stdin: IO[str]) -> IO[str]:
+def _read_file(name: str, path: str, stdin: IO[str]) -> bytes:
+    """The bytes of a KEYFILE or --revocations file (`-`: stdin); UsageError otherwise."""
     if path == "-":
-        return stdin
+        stream = getattr(stdin, "buffer", None)
+        try:
+            if stream is not None:
+                return bytes(stream.read())
+            return stdin.read().encode("utf-8", errors="surrogateescape")
+        except OSError as exc:
+            raise _invalid(name, f"stdin cannot be read: {exc.strerror or exc}.") from None
     try:
-        return open(path)  # closed by the caller
+        with open(path, "rb") as file:
+            return file.read()
+    except FileNotFoundError:
+        raise _invalid(name, f"File {_shown(path)} does not exist.") from None
+    except IsADirectoryError:
+        raise _invalid(name, f"File {_shown(path)} is a directory.") from None
     except OSError as exc:
-        raise _invalid(name, f"{path!r}: {exc.strerror}") from None
+        raise _invalid(name, f"File {_shown(path)} cannot be read: {exc.strerror}.") from None
 
 
 def _check_public_key_path(path: str) -> Path:
     found = Path(path)
     if not found.exists():
-        raise _invalid("--public-key", f"File {path!r} does not exist.")
+        raise _invalid("--public-key", f"File {_shown(path)} does not exist.")
     if found.is_dir():
-        raise _invalid("--public-key", f"File {path!r} is a directory.")
+        raise _invalid("--public-key", f"File {_shown(path)} is a directory.")
     return found
 
 
 def load_public_keys(paths: Sequence[Path]) -> list[keys.PublicKey]:
     """Every public key in the PEM files (a file may hold several, as export-public --all
-    writes them). Raises CannotCheck naming the file."""
+    writes them: docs/key-format.md section 1). Raises CannotCheck naming the file."""
     found: list[keys.PublicKey] = []
     for path in paths:
         try:
-            text = path.read_text()
+            data = path.read_bytes()
         except OSError as exc:
-            raise CannotCheck(f"cannot read public key {path}: {exc.strerror}") from None
-        blocks = _PEM_BLOCK.findall(text) or [text]
-        for block in blocks:
-            try:
-                found.append(keys.PublicKey.from_pem(block))
-            except keys.KeyConfigurationError as exc:
-                raise CannotCheck(f"{path}: {exc}") from None
+            raise CannotCheck(
+                f"cannot read public key {_escape(str(path))}: {exc.strerror}"
+            ) from None
+        try:
+            found.extend(keys.public_keys_from_pem(data))
+        except keys.KeyConfigurationError as exc:
+            raise CannotCheck(f"{_escape(str(path))}: {exc}") from None
     return found
+
+
+def _shown(path: str) -> str:
+    return _escape(repr(path))
+
+
+def _escape(text: str) -> str:
+    """``text`` with every character unsafe for a terminal (except LF) escaped."""
+    return _UNSAFE.sub(_escaped, text)
+
+
+def _escape_line(text: str) -> str:
+    """``text`` escaped for one line: LF too."""
+    return _UNSAFE_IN_LINE.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -243,14 +289,19 @@ def _summary(claims: keys.Claims) -> str:
         ("maintenance until", claims.maintenance_until),
     ]
     width = max(len(label) for label, _ in pairs)
-    return "\n".join(f"{label.ljust(width)}  {_cell(value)}".rstrip() for label, value in pairs)
+    return "\n".join(
+        f"{label.ljust(width)}  {_escape_line(_cell(value))}".rstrip() for label, value in pairs
+    )
 
 
-def _print_json(document: dict[str, Any], out: IO[str]) -> None:
+def _json_text(document: dict[str, Any]) -> str:
     import json  # only for --json
 
     document = {**document, "checked_at": _iso(document["checked_at"])}
-    print(json.dumps(document, indent=2, ensure_ascii=False), file=out)
+    # json escapes C0 controls itself; C1 controls, separators and bidi overrides it writes
+    # raw (ensure_ascii=False), so they get \u escapes here, which JSON readers decode back.
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    return _UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text) + "\n"
 
 
 # --------------------------------------------------------------------------------------------
@@ -260,87 +311,102 @@ def _print_json(document: dict[str, Any], out: IO[str]) -> None:
 
 def run(argv: Sequence[str], *, as_json: bool = False) -> int:
     """Run `licensesvc verify ARGV...`; print to sys.stdout/sys.stderr and return the exit
-    status. ``as_json`` is the group-level `licensesvc --json`."""
+    status. ``as_json`` is the group-level `licensesvc --json`.
+
+    Never raises for anything a user can do: a stdout closed early (`| head -1`) gives the
+    verification's own status with nothing more printed."""
     stdout, stderr = sys.stdout, sys.stderr
     try:
-        return _verify(argv, as_json, sys.stdin, stdout)
+        status, text = _verify(argv, as_json, sys.stdin)
+        stream = stdout
     except SystemExit as exc:  # argparse after printing --help
-        return exc.code if isinstance(exc.code, int) else 0
+        return _flushed(stdout, exc.code if isinstance(exc.code, int) else 0)
     except UsageError as exc:
-        print(
-            f"Usage: {USAGE}\nTry '{PROG} --help' for help.\n\nError: {exc}",
-            file=stderr,
-        )
+        status, stream = EXIT_CANNOT_CHECK, stderr
+        text = f"Usage: {USAGE}\nTry '{PROG} --help' for help.\n\nError: {exc}\n"
     except CannotCheck as exc:
-        print(f"Error: {exc}", file=stderr)
-    return EXIT_CANNOT_CHECK
+        status, stream, text = EXIT_CANNOT_CHECK, stderr, f"Error: {exc}\n"
+    try:
+        stream.write(text)
+    except BrokenPipeError:
+        _discard(stream)
+        return status
+    return _flushed(stream, status)
 
 
-def _verify(argv: Sequence[str], as_json: bool, stdin: IO[str], out: IO[str]) -> int:
+def _flushed(stream: IO[str], status: int) -> int:
+    try:
+        stream.flush()
+    except BrokenPipeError:
+        _discard(stream)
+    return status
+
+
+def _discard(stream: IO[str]) -> None:
+    """After a reader went away: point the stream's descriptor at /dev/null, so that the
+    interpreter's final flush does not fail too (Python's documented recipe for SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (CliRunner)
+        pass
+
+
+def _verify(argv: Sequence[str], as_json: bool, stdin: IO[str]) -> tuple[int, str]:
     args, extra = _parser().parse_known_args(list(argv))  # -h/--help exits here
     for word in extra:
         if word.startswith("-") and word != "-":
-            raise UsageError(f"No such option {word!r}.")
-        raise UsageError(f"Got unexpected extra argument ({word})")
+            raise UsageError(f"No such option {_shown(word)}.")
+        raise UsageError(f"Got unexpected extra argument ({_escape_line(word)})")
     if args.keyfile is None:
         raise UsageError("Missing argument 'KEYFILE'.")
-    keyfile = _open_text("KEYFILE", args.keyfile, stdin)
-    try:
-        if not args.public_keys:
-            raise UsageError("Missing option '--public-key'.")
-        public_key_paths = [_check_public_key_path(path) for path in args.public_keys]
-        at = None if args.at is None else _parse_timestamp(args.at)
-        build_date = None if args.build_date is None else _parse_date(args.build_date)
-        revocations = None
-        if args.revocations is not None:
-            revocations = _open_text("--revocations", args.revocations, stdin)
-        try:
-            return _check(
-                keyfile,
-                public_key_paths,
-                at=at,
-                revocations=revocations,
-                product=args.product,
-                host=args.host,
-                build_date=build_date,
-                as_json=as_json or args.json,
-                out=out,
-            )
-        finally:
-            if revocations is not None and revocations is not stdin:
-                revocations.close()
-    finally:
-        if keyfile is not stdin:
-            keyfile.close()
+    if args.keyfile == "-" and args.revocations == "-":
+        raise UsageError("KEYFILE and --revocations cannot both be read from stdin ('-').")
+    key_data = _read_file("KEYFILE", args.keyfile, stdin)
+    if not args.public_keys:
+        raise UsageError("Missing option '--public-key'.")
+    public_key_paths = [_check_public_key_path(path) for path in args.public_keys]
+    at = None if args.at is None else _parse_timestamp(args.at)
+    build_date = None if args.build_date is None else _parse_date(args.build_date)
+    revocation_data = None
+    if args.revocations is not None:
+        revocation_data = _read_file("--revocations", args.revocations, stdin)
+    return _check(
+        key_data,
+        public_key_paths,
+        at=at,
+        revocations=revocation_data,
+        product=args.product,
+        host=args.host,
+        build_date=build_date,
+        as_json=as_json or args.json,
+    )
 
 
 def _check(
-    keyfile: IO[str],
+    key_data: bytes,
     public_key_paths: Sequence[Path],
     *,
     at: datetime | None,
-    revocations: IO[str] | None,
+    revocations: bytes | None,
     product: str | None,
     host: str | None,
     build_date: date | None,
     as_json: bool,
-    out: IO[str],
-) -> int:
+) -> tuple[int, str]:
     trusted = load_public_keys(public_key_paths)
-    moment = at or datetime.now(UTC)
+    # Whole seconds, as keys.verify compares them (docs/key-format.md section 7).
+    moment = (at or datetime.now(UTC)).replace(microsecond=0)
     try:
-        try:
-            text = keyfile.read()
-            revocation_text = revocations.read().strip() if revocations is not None else None
-        except UnicodeDecodeError:
-            raise keys.MalformedKey("The file is not text; expected a license key.") from None
+        # The list first (spec section 7, step 7): when it fails, that is the answer.
         revocation_list = (
-            keys.verify_revocation_list(revocation_text, trusted, at=moment)
-            if revocation_text is not None
+            keys.verify_revocation_list(revocations, trusted, at=moment)
+            if revocations is not None
             else None
         )
         claims = keys.verify(
-            text,
+            key_data,
             trusted,
             at=moment,
             product=product,
@@ -350,27 +416,21 @@ def _check(
         )
     except keys.LicenseKeyError as exc:
         if as_json:
-            _print_json(
+            return EXIT_INVALID, _json_text(
                 {
                     "valid": False,
                     "code": exc.code,
                     "message": exc.message,
                     "checked_at": moment,
                     "claims": exc.claims.to_dict() if exc.claims else None,
-                },
-                out,
+                }
             )
-        else:
-            print(f"{exc.code}: {exc.message}", file=out)
-        return EXIT_INVALID
+        return EXIT_INVALID, f"{exc.code}: {_escape_line(exc.message)}\n"
     if as_json:
-        _print_json(
-            {"valid": True, "code": "valid", "checked_at": moment, "claims": claims.to_dict()},
-            out,
+        return 0, _json_text(
+            {"valid": True, "code": "valid", "checked_at": moment, "claims": claims.to_dict()}
         )
-    else:
-        print(f"valid\n{_summary(claims)}", file=out)
-    return 0
+    return 0, f"valid\n{_summary(claims)}\n"
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ otherwise. Standard library and click only (the offline verify path uses these).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -52,6 +53,9 @@ def jsonable(value: Any) -> Any:
     """value with dates and timestamps as ISO strings, tuples as lists."""
     if isinstance(value, date | datetime):
         return iso(value)
+    if dataclasses.is_dataclass(value) and hasattr(value, "as_dict"):
+        # a read model (licensesvc.services.views), duck-typed: this module stays light
+        return jsonable(value.as_dict())
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -15,7 +15,8 @@ _TIMESTAMP_RE = re.compile(
 )
 
 
-class ISODate(click.ParamType):
+# click >= 8.3 makes ParamType generic; subscripting it would fail on the 8.1 the pin allows
+class ISODate(click.ParamType):  # type: ignore[type-arg]
     """A calendar date written YYYY-MM-DD."""
 
     name = "YYYY-MM-DD"
@@ -32,7 +33,7 @@ class ISODate(click.ParamType):
         self.fail(f"{value!r} is not a date; expected YYYY-MM-DD", param, ctx)
 
 
-class ISOTimestamp(click.ParamType):
+class ISOTimestamp(click.ParamType):  # type: ignore[type-arg]
     """A moment written YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM], or a date (its midnight). Without a
     zone the time is taken as UTC."""
 

@@ -1,7 +1,8 @@
-"""Plain dicts of the service's records for printing (presentation only, no rules).
+"""Plain dicts of the service's read models for printing (presentation only, no rules).
 
-Each kind of record prints the keys its table names, in that order. A key's value is the
-record's attribute of the same name unless its function gives the value itself."""
+Each kind of record prints the keys its table names, in that order, taken from the read model
+(licensesvc/services/views.py) where there is one, else from the record; a function may give
+a value itself."""
 
 from __future__ import annotations
 
@@ -19,7 +20,13 @@ from licensesvc.models import (
     SigningKeyRecord,
     User,
 )
-from licensesvc.services.issued_keys import effective_status
+from licensesvc.services.views import (
+    CaseView,
+    ContractView,
+    CustomerView,
+    KeyView,
+    LicenseView,
+)
 
 CUSTOMER = "id name region created_at".split()
 CONTRACT = "id customer_id plan start end paid_through grace_days created_at".split()
@@ -34,7 +41,7 @@ CASE = (
     " severity requested_by created_at refusal_code refusal_message escalated_at"
     " escalation_note respond_by decided_at decided_by decision_reason key_serial"
 ).split()
-TOKEN = "id prefix customer_id analyst created_at revoked_at".split()
+TOKEN = "id prefix customer_id analyst created_at expires_at last_used_at revoked_at".split()
 USER = "id customer_id email created_at".split()
 SIGNING_KEY = "kid status created_at retired_at public_key_pem rotation_statement".split()
 AUDIT_RECORD = "id at actor action entity customer_id reason details hash".split()
@@ -45,27 +52,28 @@ def record(obj: object, keys: list[str], **given: Any) -> dict[str, Any]:
     return {name: given[name] if name in given else getattr(obj, name) for name in keys}
 
 
-def customer(c: Customer) -> dict[str, Any]:
-    return record(c, CUSTOMER)
+def customer(c: Customer | CustomerView) -> dict[str, Any]:
+    return record(c if isinstance(c, CustomerView) else CustomerView.of(c), CUSTOMER)
 
 
-def contract(c: Contract) -> dict[str, Any]:
-    return record(c, CONTRACT, start=c.start_date, end=c.end_date)
+def contract(c: Contract | ContractView) -> dict[str, Any]:
+    return record(c if isinstance(c, ContractView) else ContractView.of(c), CONTRACT)
 
 
-def license_(lic: License) -> dict[str, Any]:
-    return record(lic, LICENSE)
+def license_(lic: License | LicenseView) -> dict[str, Any]:
+    return record(lic if isinstance(lic, LicenseView) else LicenseView.of(lic), LICENSE)
 
 
-def key(k: IssuedKey, now: datetime, *, with_text: bool = False) -> dict[str, Any]:
-    data = record(k, KEY, status=effective_status(k, now))
+def key(k: IssuedKey | KeyView, now: datetime, *, with_text: bool = False) -> dict[str, Any]:
+    view = k if isinstance(k, KeyView) else KeyView.of(k, now)
+    data = record(view, KEY)
     if with_text:
-        data["key"] = k.key_text
+        data["key"] = view.key
     return data
 
 
-def case(c: KeyRequest) -> dict[str, Any]:
-    return record(c, CASE)
+def case(c: KeyRequest | CaseView) -> dict[str, Any]:
+    return record(c if isinstance(c, CaseView) else CaseView.of(c), CASE)
 
 
 def token(t: ApiToken) -> dict[str, Any]:

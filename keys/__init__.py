@@ -27,11 +27,12 @@ from keys.errors import (
     WrongProduct,
 )
 from keys.license import KEY_PREFIX, decode_unverified, license_file, sign_key, verify
-from keys.signing import PublicKey, SigningKey
+from keys.signing import PublicKey, SigningKey, public_keys_from_pem
 
 if TYPE_CHECKING:
     from keys.anchor import ROLLBACK_TOLERANCE, TimeAnchor
     from keys.revocation import (
+        REVOCATION_CODES,
         RevocationList,
         RevokedEntry,
         sign_revocation_list,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "ROLLBACK_TOLERANCE": "keys.anchor",
     "TimeAnchor": "keys.anchor",
+    "REVOCATION_CODES": "keys.revocation",
     "RevocationList": "keys.revocation",
     "RevokedEntry": "keys.revocation",
     "sign_revocation_list": "keys.revocation",
@@ -85,6 +87,7 @@ __all__ = [
     "MalformedKey",
     "NotYetValid",
     "PublicKey",
+    "REVOCATION_CODES",
     "RevocationList",
     "RevokedEntry",
     "Revoked",
@@ -97,6 +100,7 @@ __all__ = [
     "decode_unverified",
     "follow_rotation",
     "license_file",
+    "public_keys_from_pem",
     "sign_key",
     "sign_revocation_list",
     "sign_rotation",

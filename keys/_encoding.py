@@ -16,10 +16,14 @@ from typing import Any
 
 MAX_SAFE_INTEGER = 2**53 - 1
 MAX_TEXT_LENGTH = 256
-# Spec section 7 step 1: longer inputs are rejected before any parsing.
+# Spec section 7 step 1: longer license keys (and rotation statements) are rejected before any
+# parsing. Revocation lists have no such limit (spec section 8): they grow with the vendor's
+# revocations and are bounded by memory only.
 MAX_INPUT_LENGTH = 32768
 # The whitespace that may surround a key or file (spec section 6); nothing else is stripped.
 WHITESPACE = "\t\n\v\f\r "
+# One byte-order mark at the very start of an input is ignored (spec section 2, "Reading input").
+BOM = "\ufeff"
 
 _B64URL_RE = re.compile(r"[A-Za-z0-9_-]*")
 # base64url -> standard base64 for binascii, by swapping the characters in which the two
@@ -32,11 +36,11 @@ _PADDING = (b"", b"===", b"==", b"=")  # by length modulo 4
 # characters holds 1 byte, so its last character's low 4 bits must be zero; one of 3 holds 2
 # bytes, leaving 2 bits (spec section 3: no stray trailing bits).
 _CANONICAL_LAST = (b"", b"", b"AQgw", b"AEIMQUYcgkosw048")
-_TIMESTAMP_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z")
+_TIMESTAMP_RE = TIMESTAMP_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z")
 _DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _KID_RE = re.compile(r"[0-9a-f]{32}")
 # U+0000-U+001F, U+007F-U+009F, U+2028, U+2029: never allowed in a text value.
-_FORBIDDEN_TEXT_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_FORBIDDEN_TEXT_RE = FORBIDDEN_TEXT_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _b64url_encode_bytes(data: bytes) -> bytes:
@@ -71,6 +75,37 @@ def b64url_decode(text: str) -> bytes:
     return data
 
 
+def read_input(data: str | bytes, what: str, max_length: int | None = None) -> str:
+    """Return an input (a key, a license file, a list, a statement) as the spec's reading rule
+    sees it (docs/key-format.md section 2, "Reading input"): bytes decoded as strict UTF-8; one
+    leading byte-order mark dropped; surrounding whitespace stripped; CR LF read as LF.
+
+    Raises ValueError for bytes that are not UTF-8, an input longer than ``max_length`` code
+    points (counted after decoding, before anything is stripped) and a CR not followed by LF.
+    """
+    if isinstance(data, bytes | bytearray):
+        if max_length is not None and len(data) > 4 * max_length:
+            raise ValueError(f"the {what} is too long")
+        try:
+            text = bytes(data).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"the {what} is not UTF-8 text") from None
+    elif isinstance(data, str):
+        text = data
+    else:
+        raise ValueError(f"the {what} is not text")
+    if max_length is not None and len(text) > max_length:
+        raise ValueError(f"the {what} is too long")
+    if text.startswith(BOM):
+        text = text[1:]
+    text = text.strip(WHITESPACE)
+    if "\r" in text:  # testing first is cheaper than replacing
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            raise ValueError(f"the {what} has a CR that is not part of a CR LF line ending")
+    return text
+
+
 def canonical_json(value: Any) -> bytes:
     """Return the canonical JSON bytes of ``value`` (spec section 4)."""
     import json
@@ -89,7 +124,8 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _reject_constant(name: str) -> Any:
+def reject_constant(name: str) -> Any:
+    """``parse_constant`` for json.loads: NaN and Infinity are not JSON (raises ValueError)."""
     raise ValueError(f"{name} is not valid JSON")
 
 
@@ -101,7 +137,7 @@ def parse_json_object(payload: bytes) -> dict[str, Any]:
     import json
 
     text = payload.decode("utf-8", errors="strict")
-    value = json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+    value = json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=reject_constant)
     if not isinstance(value, dict):
         raise ValueError("payload is not a JSON object")
     return value

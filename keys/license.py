@@ -126,16 +126,19 @@ def _extract_file_key(normalized: str) -> str:
     return "".join(lines[blank + 1 : -1])
 
 
-def _decode(key_or_file: str) -> _DecodedKey:
+def _decode(key_or_file: str | bytes) -> _DecodedKey:
     """Step 1 of verification: decode either form; raise MalformedKey for anything wrong."""
     try:
-        if not isinstance(key_or_file, str):
-            raise MalformedKey("The license key is not text.")
-        if len(key_or_file) > enc.MAX_INPUT_LENGTH:
-            raise MalformedKey("The license key is too long.")
-        normalized = key_or_file.strip(enc.WHITESPACE)
-        if "\r" in normalized:  # CR LF -> LF (spec section 6); testing first is cheaper
-            normalized = key_or_file.replace("\r\n", "\n").strip(enc.WHITESPACE)
+        if type(key_or_file) is str and "\r" not in key_or_file and key_or_file[:1] != enc.BOM:
+            # The common case (no CR, no BOM, a str) without the general reading rule's calls.
+            if len(key_or_file) > enc.MAX_INPUT_LENGTH:
+                raise MalformedKey("The license key is too long.")
+            normalized = key_or_file.strip(enc.WHITESPACE)
+        else:
+            try:
+                normalized = enc.read_input(key_or_file, "license key", enc.MAX_INPUT_LENGTH)
+            except ValueError as exc:
+                raise MalformedKey(f"The license key cannot be read: {exc}.") from None
         if not normalized.startswith(FILE_BEGIN):
             return _decode_text_key(normalized)
         text_key = _extract_file_key(normalized)
@@ -150,7 +153,7 @@ def _decode(key_or_file: str) -> _DecodedKey:
         raise MalformedKey(f"The license key could not be parsed ({type(exc).__name__}).") from None
 
 
-def license_file(text_key: str) -> str:
+def license_file(text_key: str | bytes) -> str:
     """Return the armored license-file form of a text key (BEGIN/END block with a summary).
 
     The file ends with a newline. Raises MalformedKey if ``text_key`` is not a canonical text
@@ -167,7 +170,7 @@ def seal_text(envelope: Envelope) -> str:
     )
 
 
-def decode_unverified(key_or_file: str) -> Claims:
+def decode_unverified(key_or_file: str | bytes) -> Claims:
     """Return the claims of a text key or license file WITHOUT checking the signature.
 
     For display and lookup only; never base a decision on the result. Raises MalformedKey.
@@ -181,7 +184,7 @@ def _hosts_match(expected: str, actual: str) -> bool:
 
 
 def verify(
-    key_or_file: str,
+    key_or_file: str | bytes,
     trusted: TrustedKeys,
     *,
     at: datetime | None = None,
@@ -191,9 +194,11 @@ def verify(
     revocations: RevocationList | None = None,
     anchor: TimeAnchor | None = None,
 ) -> Claims:
-    """Return the verified Claims of a text key or license file.
+    """Return the verified Claims of a text key or license file (as text, or a file's bytes,
+    read as docs/key-format.md section 2 says).
 
-    ``at`` is the verification time (default: now, UTC); ``product``, ``host`` and
+    ``at`` is the verification time (default: now, UTC; truncated to whole seconds);
+    ``product``, ``host`` and
     ``build_date`` are checked only when given; ``revocations`` must already be verified
     (see :func:`keys.verify_revocation_list`); ``anchor`` is advanced to ``at``.
 
@@ -204,6 +209,8 @@ def verify(
     moment = datetime.now(UTC) if at is None else at
     if moment.utcoffset() is None:  # (also when tzinfo is None)
         raise ValueError("at must be a timezone-aware datetime")
+    if moment.microsecond:  # the spec compares whole seconds (section 7)
+        moment = moment.replace(microsecond=0)
     trusted_keys = trusted_by_kid(trusted)
 
     # 1. Decode either form: prefix, base64url, canonical JSON, members, file rendering.
@@ -233,21 +240,19 @@ def verify(
         from keys.revocation import check_not_stale
 
         check_not_stale(revocations, moment, claims=claims)
-        for entry in revocations.entries:
-            if entry.serial != claims.serial:
-                continue
-            if entry.status == "revoked":
-                raise Revoked(
-                    f"The license key {claims.serial} was revoked at "
-                    f"{enc.format_timestamp(entry.revoked_at)}.",
-                    claims=claims,
-                )
-            if moment - entry.revoked_at > CLOCK_SKEW:
-                raise Revoked(
-                    f"The license key {claims.serial} was superseded by a replacement; its "
-                    f"overlap ended at {enc.format_timestamp(entry.revoked_at)}.",
-                    claims=claims,
-                )
+        entry = revocations.entry_for(claims.serial)  # one lookup, however long the list
+        if entry is not None and entry.status == "revoked":
+            raise Revoked(
+                f"The license key {claims.serial} was revoked at "
+                f"{enc.format_timestamp(entry.revoked_at)} ({entry.code}).",
+                claims=claims,
+            )
+        if entry is not None and moment - entry.revoked_at > CLOCK_SKEW:
+            raise Revoked(
+                f"The license key {claims.serial} was superseded by a replacement; its "
+                f"overlap ended at {enc.format_timestamp(entry.revoked_at)}.",
+                claims=claims,
+            )
     # 8. Product.
     if product is not None and product != claims.product:
         raise WrongProduct(

@@ -13,6 +13,7 @@ from keys.signing import (
     SigningKey,
     TrustedKeys,
     check_envelope_signature,
+    check_public_key_point,
     open_envelope,
     seal,
     trusted_by_kid,
@@ -37,17 +38,19 @@ def sign_rotation(old: SigningKey, new_public: PublicKey, *, at: datetime | None
     return seal(ROTATION_PREFIX, ROTATION_CONTEXT, enc.canonical_json(statement), old)
 
 
-def follow_rotation(statement: str, trusted: TrustedKeys) -> PublicKey:
-    """Return the new public key announced by ``statement`` if a trusted key signed it.
+def follow_rotation(statement: str | bytes, trusted: TrustedKeys) -> PublicKey:
+    """Return the new public key announced by ``statement`` (text, or a file's bytes) if a
+    trusted key signed it.
 
     The caller then adds it to its trusted set (old keys stay trusted until removed).
-    Raises MalformedKey, UnknownKeyId or BadSignature; KeyConfigurationError for a bad
+    Raises MalformedKey (also for a new key that is not canonically encoded, not on the curve
+    or of small order), UnknownKeyId or BadSignature; KeyConfigurationError for a bad
     ``trusted`` argument.
     """
     trusted_keys = trusted_by_kid(trusted)
     # 1. Decode: prefix, base64url, canonical JSON, members, new_kid matching the key.
     try:
-        envelope = open_envelope(ROTATION_PREFIX, statement)
+        envelope = open_envelope(ROTATION_PREFIX, statement, what="rotation statement")
         obj = enc.parse_json_object(envelope.payload)
         enc.require_members(obj, _MEMBERS, "rotation statement")
         if type(obj["version"]) is not int or obj["version"] != FORMAT_VERSION:
@@ -57,9 +60,11 @@ def follow_rotation(statement: str, trusted: TrustedKeys) -> PublicKey:
         new_kid = enc.check_kid(obj["new_kid"], "new_kid")
         if not isinstance(obj["new_public_key"], str):
             raise ValueError("new_public_key must be a string")
+        raw = enc.b64url_decode(obj["new_public_key"])
+        check_public_key_point(raw)  # no small-order or non-canonical key gets trusted
         try:
-            new_public = PublicKey.from_raw(enc.b64url_decode(obj["new_public_key"]))
-        except KeyConfigurationError as exc:
+            new_public = PublicKey.from_raw(raw)
+        except KeyConfigurationError as exc:  # pragma: no cover - checked just above
             raise ValueError(str(exc)) from None
         if new_public.kid != new_kid:
             raise ValueError("new_kid does not match new_public_key")

@@ -6,6 +6,7 @@ revocation lists and rotation statements; each passes its own prefix and context
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
@@ -18,6 +19,39 @@ from keys.errors import BadSignature, KeyConfigurationError, MalformedKey, Unkno
 
 RAW_PUBLIC_KEY_LENGTH = 32
 SIGNATURE_LENGTH = 64
+
+# Edwards25519 (RFC 8032 section 5.1): the field prime, the curve constant d, and the y
+# coordinates of the 8 points of small order (y = 1: the identity; y = -1: order 2; y = 0:
+# order 4; the last two: order 8). Each y names two points (the sign bit picks x or -x).
+_P = 2**255 - 19
+_D = (-121665 * pow(121666, -1, _P)) % _P
+_Y_ORDER_8 = 2707385501144840649318225287225658788936804267575313519463743609750303402022
+_SMALL_ORDER_Y = frozenset({0, 1, _P - 1, _Y_ORDER_8, _P - _Y_ORDER_8})
+_PEM_BEGIN_RE = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----")
+_PUBLIC_PEM_RE = re.compile(r"-----BEGIN PUBLIC KEY-----.*?-----END PUBLIC KEY-----", re.DOTALL)
+
+
+def check_public_key_point(raw: bytes) -> None:
+    """Return None if ``raw`` is the canonical encoding of an Ed25519 point of large order.
+
+    Raises ValueError for a wrong length, a non-canonical encoding (y >= p, or x = 0 with the
+    sign bit set), bytes that are not a point of the curve, and the 8 points of small order
+    (a signature by such a "key" can verify for many messages). docs/key-format.md section 1.
+    """
+    if len(raw) != RAW_PUBLIC_KEY_LENGTH:
+        raise ValueError("an Ed25519 public key is exactly 32 bytes")
+    encoded = int.from_bytes(raw, "little")
+    y, sign = encoded & ((1 << 255) - 1), encoded >> 255
+    if y >= _P:
+        raise ValueError("the public key is not canonically encoded (y >= p)")
+    if y in _SMALL_ORDER_Y:
+        raise ValueError("the public key is a point of small order")
+    # x^2 = (y^2 - 1) / (d y^2 + 1) must have a square root (Euler's criterion).
+    x2 = (y * y - 1) * pow(_D * y * y + 1, -1, _P) % _P
+    if x2 == 0 and sign:  # pragma: no cover - x = 0 only for y = +-1, refused above
+        raise ValueError("the public key is not canonically encoded (x = 0, sign bit set)")
+    if x2 != 0 and pow(x2, (_P - 1) // 2, _P) != 1:
+        raise ValueError("the public key is not a point of the curve")
 
 
 def kid_for_raw_public_key(raw: bytes) -> str:
@@ -51,7 +85,12 @@ class PublicKey:
             raise KeyConfigurationError(f"not a readable public key PEM: {exc}") from None
         if not isinstance(key, Ed25519PublicKey):
             raise KeyConfigurationError("the public key is not an Ed25519 key")
-        return cls(key)
+        public = cls(key)
+        try:
+            check_public_key_point(public._raw)
+        except ValueError as exc:
+            raise KeyConfigurationError(f"not a usable Ed25519 public key: {exc}") from None
+        return public
 
     @classmethod
     def from_raw(cls, raw: bytes) -> PublicKey:
@@ -192,6 +231,39 @@ class SigningKey:
         return f"SigningKey(kid={self.kid!r})"
 
 
+def public_keys_from_pem(data: bytes | str) -> list[PublicKey]:
+    """Return every public key of a PEM file: one ``PUBLIC KEY`` block, or a bundle of several
+    (docs/key-format.md section 1). Text outside the blocks (comments) is ignored.
+
+    Raises KeyConfigurationError for bytes that are not ASCII, a file without a PUBLIC KEY
+    block, a PEM block of another type (a private key or a certificate given by mistake), and
+    any block that is not a usable Ed25519 public key (naming it by its position).
+    """
+    if isinstance(data, bytes | bytearray):
+        try:
+            text = bytes(data).decode("ascii")
+        except UnicodeDecodeError:
+            raise KeyConfigurationError("not a PEM file (it is not ASCII text)") from None
+    else:
+        text = data
+    for label in _PEM_BEGIN_RE.findall(text):
+        if label != "PUBLIC KEY":
+            raise KeyConfigurationError(f"a {label} block where a PUBLIC KEY was expected")
+    blocks = _PUBLIC_PEM_RE.findall(text)
+    if not blocks:
+        raise KeyConfigurationError(
+            "not a readable public key PEM (no -----BEGIN PUBLIC KEY----- block in the file)"
+        )
+    found: list[PublicKey] = []
+    for number, block in enumerate(blocks, start=1):
+        try:
+            found.append(PublicKey.from_pem(block))
+        except KeyConfigurationError as exc:
+            where = f"key {number} of {len(blocks)}: " if len(blocks) > 1 else ""
+            raise KeyConfigurationError(f"{where}{exc}") from None
+    return found
+
+
 TrustedKeys = Iterable[PublicKey] | Mapping[str, PublicKey]
 
 
@@ -239,16 +311,24 @@ def seal(prefix: str, context: bytes, payload: bytes, signing_key: SigningKey) -
     return f"{prefix}{enc.b64url_encode(payload)}.{enc.b64url_encode(signature)}"
 
 
-def open_envelope(prefix: str, text: str) -> Envelope:
-    """Return the payload and signature of an envelope text (surrounding whitespace ignored).
+def open_envelope(
+    prefix: str,
+    text: str | bytes,
+    *,
+    what: str = "input",
+    max_length: int | None = enc.MAX_INPUT_LENGTH,
+) -> Envelope:
+    """Return the payload and signature of an envelope text or file (read by the spec's rule:
+    UTF-8, one leading BOM and surrounding whitespace ignored). ``max_length`` (code points)
+    is None for revocation lists, which have no length limit.
 
-    Raises MalformedKey for a wrong prefix, a non-canonical encoding or a wrong length.
+    Raises MalformedKey for unreadable input, a wrong prefix, a non-canonical encoding or a
+    wrong length.
     """
-    if not isinstance(text, str):
-        raise MalformedKey("The input is not text.")
-    if len(text) > enc.MAX_INPUT_LENGTH:
-        raise MalformedKey("The input is too long.")
-    stripped = text.strip(enc.WHITESPACE)
+    try:
+        stripped = enc.read_input(text, what, max_length)
+    except ValueError as exc:
+        raise MalformedKey(f"The {what} cannot be read: {exc}.") from None
     if not stripped.startswith(prefix):
         raise MalformedKey(f"The text does not start with {prefix!r}.")
     parts = stripped[len(prefix) :].split(".")

@@ -8,16 +8,41 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import stat
+import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 PREFIX = "LICENSESVC_"
 #: after-hours cover windows (the only text-valued policy numbers)
 COVER_CHOICES = ("24x5", "24x7")
 #: the seed's "Phone Support (Sev 1 and Sev2)" number
 DEFAULT_SUPPORT_PHONE = "1-800-261-5267"
+
+#: the values LICENSESVC_ENV may take, spelled exactly so
+ENVIRONMENTS = ("development", "production")
+#: production refuses LICENSESVC_SECRET_KEY and LICENSESVC_SIGNING_KEY_PASSPHRASE shorter than
+#: this many bytes (UTF-8): 32 random bytes are 256 bits; `secrets.token_urlsafe(32)` gives 43
+MIN_SECRET_BYTES = 32
+#: PBKDF2-HMAC-SHA256 iterations for private signing keys at rest (OWASP's 2023 figure)
+SIGNING_KEY_KDF_ROUNDS = 600_000
+#: the development secrets file, beside the SQLite file in the data directory
+DEV_SECRETS = "dev-secrets.json"
+
+#: what each key derived from LICENSESVC_SECRET_KEY is for, and its HKDF `info` label; a key
+#: for one purpose reveals nothing about the others (RFC 5869)
+KEY_PURPOSES: Mapping[str, bytes] = {
+    "token-hash": b"licensesvc v1 api-token-hash",
+    "session": b"licensesvc v1 flask-session",
+    "csrf": b"licensesvc v1 portal-csrf",
+}
 
 
 class ConfigurationError(Exception):
@@ -97,63 +122,199 @@ class Policy:
 @dataclass(frozen=True)
 class Settings:
     database_url: str
+    #: the root secret; nothing uses it directly, every use has its own derived key
     secret_key: str = field(repr=False)
     signing_key_passphrase: str = field(repr=False)
     data_dir: Path
     policy: Policy = field(default_factory=Policy)
-    #: issuer name printed in license files and the API reference
-    issuer: str = "licensesvc"
     #: the phone number a Sev 1 or Sev 2 escalation tells the customer to call
     support_phone: str = DEFAULT_SUPPORT_PHONE
+    #: `development` or `production` (LICENSESVC_ENV)
+    environment: str = "development"
+    #: PBKDF2 iterations for new private signing keys at rest. `from_env` always uses
+    #: SIGNING_KEY_KDF_ROUNDS; only the test suite builds Settings with fewer, so that its
+    #: hundreds of throwaway keys do not each cost 0.15 s of CPU
+    signing_key_kdf_rounds: int = SIGNING_KEY_KDF_ROUNDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read settings from the environment. With nothing set, an embedded SQLite file and
-        generated secrets under ./var (mode 0600) make a working development setup."""
+        generated secrets under ./var (folder 0700, files 0600) make a working development
+        setup. Raises ConfigurationError naming the variable: LICENSESVC_ENV other than
+        `development` or `production`; in production, a secret missing or under 32 bytes, or
+        no LICENSESVC_DATABASE_URL."""
         env = os.environ if environ is None else environ
+        environment = env.get(f"{PREFIX}ENV", "development")
+        if environment not in ENVIRONMENTS:
+            raise ConfigurationError(
+                f"{PREFIX}ENV must be exactly `development` or `production`, not {environment!r}"
+            )
         data_dir = Path(env.get(f"{PREFIX}DATA_DIR", "var")).resolve()
-        database_url = env.get(f"{PREFIX}DATABASE_URL") or f"sqlite:///{data_dir / 'licensesvc.db'}"
+        explicit_url = env.get(f"{PREFIX}DATABASE_URL")
+        database_url = explicit_url or f"sqlite:///{data_dir / 'licensesvc.db'}"
         secret_key = env.get(f"{PREFIX}SECRET_KEY")
         passphrase = env.get(f"{PREFIX}SIGNING_KEY_PASSPHRASE")
-        if not secret_key or not passphrase:
-            if env.get(f"{PREFIX}ENV", "development") == "production":
-                missing = [
-                    n
-                    for n, v in (("SECRET_KEY", secret_key), ("SIGNING_KEY_PASSPHRASE", passphrase))
-                    if not v
-                ]
-                raise ConfigurationError(
-                    "production needs " + " and ".join(PREFIX + m for m in missing)
-                )
+        if environment == "production":
+            _check_production(explicit_url, secret_key, passphrase)
+        elif not secret_key or not passphrase:
             generated = _development_secrets(data_dir)
             secret_key = secret_key or generated["secret_key"]
             passphrase = passphrase or generated["signing_key_passphrase"]
+        assert secret_key and passphrase  # _check_production refused the rest
         return cls(
             database_url=database_url,
             secret_key=secret_key,
             signing_key_passphrase=passphrase,
             data_dir=data_dir,
             policy=Policy.from_env(env),
-            issuer=env.get(f"{PREFIX}ISSUER", "licensesvc"),
             support_phone=env.get(f"{PREFIX}SUPPORT_PHONE") or DEFAULT_SUPPORT_PHONE,
+            environment=environment,
         )
 
     def with_policy(self, **changes: Any) -> Settings:
         return replace(self, policy=replace(self.policy, **changes))
 
+    def derived_key(self, purpose: str) -> bytes:
+        """Return the 32-byte key for purpose (a name in KEY_PURPOSES), derived from
+        LICENSESVC_SECRET_KEY with HKDF-SHA256. Raises KeyError for an unknown purpose."""
+        return _hkdf(self.secret_key.encode(), KEY_PURPOSES[purpose])
+
+    @property
+    def token_hash_key(self) -> bytes:
+        """The HMAC key of stored API-token hashes."""
+        return self.derived_key("token-hash")
+
+    @property
+    def session_key(self) -> bytes:
+        """Flask's SECRET_KEY: signs session cookies."""
+        return self.derived_key("session")
+
+    @property
+    def csrf_key(self) -> bytes:
+        """Flask-WTF's WTF_CSRF_SECRET_KEY: signs the portal's CSRF tokens."""
+        return self.derived_key("csrf")
+
+
+@lru_cache(maxsize=32)
+def _hkdf(secret: bytes, info: bytes) -> bytes:
+    # every authenticated request needs the token key: derive it once per process
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(secret)
+
+
+def _check_production(
+    database_url: str | None, secret_key: str | None, passphrase: str | None
+) -> None:
+    """Raise one ConfigurationError naming every production requirement that is not met."""
+    problems = []
+    for name, value in (("SECRET_KEY", secret_key), ("SIGNING_KEY_PASSPHRASE", passphrase)):
+        if not value:
+            problems.append(f"{PREFIX}{name} is not set")
+        elif len(value.encode()) < MIN_SECRET_BYTES:
+            problems.append(
+                f"{PREFIX}{name} is {len(value.encode())} bytes, needs at least "
+                f"{MIN_SECRET_BYTES} (e.g. python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))')"
+            )
+    if not database_url:
+        problems.append(
+            f"{PREFIX}DATABASE_URL is not set (production does not run on the SQLite file "
+            "under the data directory by default; name the database explicitly)"
+        )
+    if problems:
+        raise ConfigurationError("production: " + "; ".join(problems))
+
+
+def private_directory(path: Path) -> None:
+    """Create path (and its parents) if missing; a folder created here is 0700, whatever the
+    umask. An existing folder keeps its mode."""
+    if path.is_dir():
+        return
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)  # mkdir's mode is masked by the umask; say it exactly
+
+
+def private_sqlite_file(database: str) -> None:
+    """Prepare the SQLite database file named in a URL (the part after `sqlite:///`): its
+    folder (0700 if created here), the file created empty with mode 0600 before SQLite opens
+    it (SQLite then gives its -wal and -shm files the same mode), and a file of ours left
+    group- or world-readable by an older version tightened to 0600, with its -wal and -shm.
+    In-memory databases and `file:` URIs are left to SQLite."""
+    name = database.split("?", 1)[0]
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    private_directory(path.parent)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    except OSError:
+        return  # not ours to create (read-only place, a folder...): SQLite says what is wrong
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            info = file.stat()
+            if stat.S_IMODE(info.st_mode) & 0o077 and info.st_uid == os.getuid():
+                os.chmod(file, 0o600)
+        except OSError:
+            continue  # absent (no -wal yet) or not ours
+
 
 def _development_secrets(data_dir: Path) -> dict[str, str]:
-    """Secrets for a development setup, generated once and kept beside the SQLite file."""
-    path = data_dir / "dev-secrets.json"
-    if path.exists():
-        loaded: dict[str, str] = json.loads(path.read_text())
-        return loaded
-    data_dir.mkdir(parents=True, exist_ok=True)
+    """Secrets for a development setup, generated once and kept beside the SQLite file.
+
+    Several processes may start at once on a fresh checkout (gunicorn workers, a CLI command):
+    each writes its candidate to a temporary file in the same folder and publishes it with
+    os.link, which fails if the name exists. One wins; everyone then reads the winner's
+    complete file."""
+    path = data_dir / DEV_SECRETS
+    existing = _read_dev_secrets(path)
+    if existing is not None:
+        return existing
+    private_directory(data_dir)
     values = {
         "secret_key": secrets.token_urlsafe(32),
         "signing_key_passphrase": secrets.token_urlsafe(32),
     }
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(values, fh)
-    return values
+    fd, candidate = tempfile.mkstemp(dir=data_dir, prefix=f".{DEV_SECRETS}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:  # mkstemp made it 0600
+            json.dump(values, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(candidate, path)
+        except FileExistsError:
+            pass  # another process published first: use its secrets
+    finally:
+        os.unlink(candidate)
+    published = _read_dev_secrets(path)
+    if published is None:  # pragma: no cover - only if someone deleted it this instant
+        raise ConfigurationError(f"{path} vanished while it was being created; start again")
+    return published
+
+
+def _read_dev_secrets(path: Path) -> dict[str, str] | None:
+    """The development secrets in path, or None when there is no such file. Raises
+    ConfigurationError when it is not what this module writes."""
+    # A file published by os.link is complete. One written in place (by an older version, or
+    # being written right now by one) may be seen empty or half-written: wait briefly.
+    deadline = time.monotonic() + 0.5
+    while True:
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            return None
+        try:
+            loaded = json.loads(text)
+            break
+        except ValueError:
+            if time.monotonic() > deadline:
+                raise ConfigurationError(
+                    f"{path} is not valid JSON; delete it to generate new development secrets "
+                    "(tokens and signing keys made with the old ones stop working)"
+                ) from None
+            time.sleep(0.02)
+    names = ("secret_key", "signing_key_passphrase")
+    if not isinstance(loaded, dict) or not all(
+        isinstance(loaded.get(n), str) and loaded[n] for n in names
+    ):
+        raise ConfigurationError(f"{path} lacks {' or '.join(names)}; delete it to regenerate")
+    return {n: loaded[n] for n in names}

@@ -1,31 +1,248 @@
 """Engines and sessions. SQLite gets WAL, foreign keys and BEGIN IMMEDIATE (one writer at a
-time, so read-then-write decisions never race); PostgreSQL relies on row locks."""
+time, so read-then-write decisions never race); PostgreSQL relies on row locks.
+
+Every wait on the database has a deadline (`DatabaseDeadlines`, from `LICENSESVC_DB_*`
+variables), all of them below gunicorn's worker timeout (30 s, `licensesvc/gunicorn_conf.py`):
+connecting, waiting for a pooled connection, each statement (on the server and, for a network
+that went silent, on the client), each lock, a transaction left idle by a dead instance, and
+the whole request (`request_deadline`). `is_unavailable` tells the callers which failures
+mean "the database is unreachable or too slow" (503 `service_unavailable`, one plain CLI line).
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import contextvars
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from .config import ConfigurationError, private_sqlite_file
+
+ENV_PREFIX = "LICENSESVC_DB_"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Return an engine for url; creates the SQLite file's folder when needed."""
+class DeadlineExceeded(Exception):
+    """The request's time for database work is used up (or one wait ran past its deadline)."""
+
+
+@dataclass(frozen=True)
+class DatabaseDeadlines:
+    """How long licensesvc waits for the database, in seconds. Each field is the variable
+    `LICENSESVC_DB_<NAME>` (upper case); docs/reliability.md lists them with their defaults.
+    The defaults keep connect + pool wait + request deadline (5 + 5 + 15) under gunicorn's
+    30 s worker timeout, so a request answers 503 before gunicorn would kill its worker."""
+
+    #: opening a connection (libpq connect_timeout; whole numbers, at least 2 on PostgreSQL)
+    connect_timeout: float = 5.0
+    #: one statement on the server (PostgreSQL statement_timeout)
+    statement_timeout: float = 10.0
+    #: waiting for one row or table lock (PostgreSQL lock_timeout)
+    lock_timeout: float = 5.0
+    #: a session idle inside a transaction is ended by the server, releasing its locks
+    #: (PostgreSQL idle_in_transaction_session_timeout): a frozen instance blocks no one longer
+    idle_in_transaction_timeout: float = 10.0
+    #: waiting for a free connection of the pool
+    pool_timeout: float = 5.0
+    #: connections kept per process, and how many more may be opened under load
+    pool_size: int = 5
+    max_overflow: int = 5
+    #: SQLite: waiting for another writer's lock (busy_timeout)
+    busy_timeout: float = 10.0
+    #: all database work of one HTTP request; past it, the request answers 503
+    request_timeout: float = 15.0
+    #: /readyz's own deadline for its probe
+    readiness_timeout: float = 2.0
+    #: what a 503 tells the client in Retry-After
+    retry_after: int = 5
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> DatabaseDeadlines:
+        """Read `LICENSESVC_DB_*`; raises ConfigurationError naming a malformed variable."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = f"{ENV_PREFIX}{f.name.upper()}"
+            raw = environ.get(name)
+            if raw is None or raw == "":
+                continue
+            kind = int if f.type in ("int", int) else float
+            try:
+                number = kind(raw)
+            except ValueError:
+                raise ConfigurationError(f"{name} must be a number, not {raw!r}") from None
+            if number < 0 or (number == 0 and f.name != "max_overflow"):
+                raise ConfigurationError(f"{name} must be positive")
+            values[f.name] = number
+        return cls(**values)
+
+    @property
+    def client_timeout(self) -> float:
+        """How long the client waits for any one answer of the server: the server's own
+        statement deadline plus slack, so a silent network cannot hold a request forever."""
+        return self.statement_timeout + 2.0
+
+
+_request_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "licensesvc_request_deadline", default=None
+)
+
+
+@contextmanager
+def request_deadline(seconds: float) -> Iterator[None]:
+    """Within the block, database work ends (DeadlineExceeded, or OperationalError from the
+    driver) once `seconds` have passed; nested blocks can only shorten the deadline."""
+    token = set_request_deadline(seconds)
+    try:
+        yield
+    finally:
+        _request_deadline.reset(token)
+
+
+def set_request_deadline(seconds: float) -> contextvars.Token[float | None]:
+    """Start a deadline for the current thread's work; reset with the returned token."""
+    limit = time.monotonic() + seconds
+    current = _request_deadline.get()
+    return _request_deadline.set(limit if current is None else min(current, limit))
+
+
+def reset_request_deadline(token: contextvars.Token[float | None]) -> None:
+    _request_deadline.reset(token)
+
+
+def _remaining() -> float | None:
+    limit = _request_deadline.get()
+    return None if limit is None else limit - time.monotonic()
+
+
+def make_engine(url: str, deadlines: DatabaseDeadlines | None = None, **kwargs: Any) -> Engine:
+    """Return an engine for url with deadlines on every wait; creates the SQLite file's folder
+    when needed."""
+    deadlines = deadlines or DatabaseDeadlines()
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
-        _configure_sqlite(engine)
+        private_sqlite_file(path)  # folder 0700, database files 0600
+        engine = create_engine(url, connect_args={"timeout": deadlines.busy_timeout}, **kwargs)
+        _configure_sqlite(engine, deadlines)
+        _check_request_deadline(engine)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    if kwargs.get("poolclass") is not NullPool:
+        kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("pool_timeout", deadlines.pool_timeout)
+        kwargs.setdefault("pool_size", deadlines.pool_size)
+        kwargs.setdefault("max_overflow", deadlines.max_overflow)
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    if make_url(url).get_backend_name() == "postgresql":
+        connect_args.update(_postgresql_connect_args(url, deadlines))
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    if engine.dialect.driver == "psycopg":
+        _use_deadline_connections(engine, deadlines)
+    _check_request_deadline(engine)
+    return engine
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def make_probe_engine(url: str, deadlines: DatabaseDeadlines) -> Engine:
+    """An engine for /readyz: no pool (a probe never waits behind busy requests), and every
+    wait bounded by the readiness deadline."""
+    short = min(deadlines.readiness_timeout, deadlines.connect_timeout)
+    probe = DatabaseDeadlines(
+        connect_timeout=max(2.0, short),
+        statement_timeout=short,
+        lock_timeout=short,
+        idle_in_transaction_timeout=deadlines.idle_in_transaction_timeout,
+        busy_timeout=short,
+        request_timeout=short,
+        readiness_timeout=short,
+        retry_after=deadlines.retry_after,
+    )
+    if url.startswith("sqlite"):
+        # a probe only reads: it must not queue for the write lock (BEGIN IMMEDIATE)
+        return make_engine(url, probe).execution_options(**{READ_ONLY: True})
+    return make_engine(url, probe, poolclass=NullPool)
+
+
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
+
+
+def _postgresql_connect_args(url: str, deadlines: DatabaseDeadlines) -> dict[str, Any]:
+    """libpq options: the connect timeout, TCP keepalives, and the server-side timeouts set for
+    every session at connection time (no extra round trip)."""
+    settings = (
+        f"-c statement_timeout={_ms(deadlines.statement_timeout)} "
+        f"-c lock_timeout={_ms(deadlines.lock_timeout)} "
+        f"-c idle_in_transaction_session_timeout={_ms(deadlines.idle_in_transaction_timeout)}"
+    )
+    given = make_url(url).query.get("options")
+    if given:
+        settings = f"{given if isinstance(given, str) else ' '.join(given)} {settings}"
+    return {
+        # libpq takes whole seconds and treats values below 2 as 2
+        "connect_timeout": max(2, int(round(deadlines.connect_timeout))),
+        "options": settings,
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+    }
+
+
+def _use_deadline_connections(engine: Engine, deadlines: DatabaseDeadlines) -> None:
+    """psycopg connections whose every wait for the server (statement, commit, rollback, the
+    pool's ping) ends after `client_timeout` or at the request deadline, whichever is first.
+    Without this a black-holed network (server alive, packets lost) holds a worker until
+    gunicorn kills it: statement_timeout runs on the server and its answer never arrives."""
+    import psycopg
+
+    wait_timeout = getattr(psycopg.errors, "_WaitTimeout", None)
+
+    class DeadlineConnection(psycopg.Connection[Any]):
+        def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+            limit = deadlines.client_timeout if timeout is None else timeout
+            remaining = _remaining()
+            if remaining is not None:
+                if remaining <= 0:
+                    self._give_up()
+                    raise psycopg.OperationalError("request deadline exceeded")
+                limit = min(limit, remaining)
+            try:
+                return super().wait(gen, interval, limit)
+            except Exception as exc:
+                if wait_timeout is not None and isinstance(exc, wait_timeout):
+                    self._give_up()
+                    raise psycopg.OperationalError(
+                        f"no answer from the database within {limit:.1f} s"
+                    ) from None
+                raise
+
+        def _give_up(self) -> None:
+            # the protocol state is unknown: drop the connection (the pool replaces it)
+            self.pgconn.finish()
+
+    if wait_timeout is None:  # an older psycopg: the server-side timeouts still apply
+        return
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        return DeadlineConnection.connect(*cargs, **cparams)
+
+
+def _check_request_deadline(engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(*_args: Any) -> None:
+        remaining = _remaining()
+        if remaining is not None and remaining <= 0:
+            raise DeadlineExceeded("the request's time for database work is used up")
+
+
+def _configure_sqlite(engine: Engine, deadlines: DatabaseDeadlines) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # let SQLAlchemy, not pysqlite, decide when transactions begin
@@ -33,7 +250,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={_ms(deadlines.busy_timeout)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -42,6 +259,38 @@ def _configure_sqlite(engine: Engine) -> None:
         # concurrent writer halfway (SQLITE_BUSY). Readers (READ_ONLY) don't queue behind them.
         read_only = connection.get_execution_options().get(READ_ONLY, False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+#: PostgreSQL SQLSTATEs (or their first two characters) that mean "unreachable, overloaded or
+#: too slow; try again later": connection exceptions (08), insufficient resources (53),
+#: operator intervention incl. statement_timeout (57), lock_timeout (55P03), serialization
+#: failure and deadlock (40001, 40P01), idle-in-transaction timeout (25P03)
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57", "55P03", "40001", "40P01", "25P03")
+_SQLITE_UNAVAILABLE = ("database is locked", "database is busy", "unable to open database")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether exc means the database is unreachable or too slow (answer 503 and retry later)
+    rather than a defect (500)."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, DeadlineExceeded | sa_exc.TimeoutError):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        return exc.orig is not None and is_unavailable(exc.orig)
+    sqlstate = getattr(exc, "sqlstate", None)
+    module = type(exc).__module__
+    if module.startswith("psycopg"):
+        import psycopg
+
+        if sqlstate is None:  # raised by the client: connect failed, connection lost, timeout
+            return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+        return str(sqlstate).startswith(_UNAVAILABLE_SQLSTATES)
+    if module == "sqlite3":
+        return any(text in str(exc).lower() for text in _SQLITE_UNAVAILABLE)
+    return False
 
 
 #: execution option marking sessions that only read (SQLite then begins a deferred transaction)
@@ -53,7 +302,3 @@ def make_sessionmaker(engine: Engine, *, read_only: bool = False) -> sessionmake
     with "database is locked" when a writer got there first)."""
     bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
     return sessionmaker(bind=bind, expire_on_commit=False)
-
-
-def is_postgresql(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"

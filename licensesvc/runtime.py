@@ -3,6 +3,7 @@ web app and the CLI so both build service contexts the same way."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from .config import Settings
-from .db import make_engine, make_sessionmaker
+from .db import DatabaseDeadlines, make_engine, make_sessionmaker
 from .services.context import Actor, ServiceContext, utcnow
 
 
@@ -24,18 +25,22 @@ class Runtime:
     clock: Callable[[], datetime] = field(default=utcnow)
     #: sessions for requests that only read (GET); defaults to `sessions`
     read_sessions: sessionmaker[Session] | None = None
+    #: how long database work may wait (LICENSESVC_DB_* variables)
+    deadlines: DatabaseDeadlines = field(default_factory=DatabaseDeadlines)
 
     @classmethod
     def from_settings(
         cls, settings: Settings, *, clock: Callable[[], datetime] | None = None
     ) -> Runtime:
-        engine = make_engine(settings.database_url)
+        deadlines = DatabaseDeadlines.from_env(os.environ)
+        engine = make_engine(settings.database_url, deadlines)
         return cls(
             settings,
             engine,
             make_sessionmaker(engine),
             clock or utcnow,
             read_sessions=make_sessionmaker(engine, read_only=True),
+            deadlines=deadlines,
         )
 
     def session_for(self, *, read_only: bool) -> Session:

@@ -115,6 +115,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         signing_key_passphrase="test-passphrase",
         data_dir=tmp_path,
         policy=Policy(),
+        signing_key_kdf_rounds=1_000,  # ~140 throwaway keys; test_signing checks the real count
     )
 
 

@@ -9,8 +9,9 @@ import click
 from cli import serialize
 from cli.output import emit, fields, json_option, table
 from cli.state import CliState, pass_state
-from licensesvc.models import CASE_STATUSES, ESCALATION_REASONS, KeyRequest
-from licensesvc.services import case_updates, key_requests, support_plan
+from licensesvc.domain import CaseStatus, EscalationReason, values
+from licensesvc.models import KeyRequest
+from licensesvc.services import case_updates, key_requests
 from licensesvc.services.context import ServiceContext
 
 COLUMNS = [
@@ -38,15 +39,20 @@ ESCALATED_COLUMNS = [
 
 def case_record(ctx: ServiceContext, c: KeyRequest) -> dict[str, Any]:
     """A case with the support plan's view (overdue, phone) and its status updates."""
-    data = serialize.case(c)
+    view = key_requests.case_view(ctx, c)
+    data = serialize.case(view)
     data.update(
-        escalation_reason=c.escalation_reason,
-        next_update_due=c.next_update_due,
-        responded_at=c.responded_at,
-        original_refusal_code=c.original_refusal_code,
-        original_refusal_message=c.original_refusal_message,
-        **support_plan.case_support(c, ctx.now(), ctx.settings.support_phone).as_dict(),
-        updates=[{"at": u.at, "author": u.author, "text": u.text} for u in c.updates],
+        escalation_reason=view.escalation_reason,
+        next_update_due=view.next_update_due,
+        responded_at=view.responded_at,
+        original_refusal_code=view.original_refusal_code,
+        original_refusal_message=view.original_refusal_message,
+        overdue=view.overdue,
+        overdue_reason=view.overdue_reason,
+        phone_required=view.phone_required,
+        support_phone=view.support_phone,
+        notice=view.notice,
+        updates=[{"at": u.at, "author": u.author, "text": u.text} for u in view.updates],
     )
     return data
 
@@ -75,7 +81,7 @@ def _human_case(data: dict[str, Any]) -> str:
     is_flag=True,
     help="Only escalated cases whose respond-by or next status update has passed.",
 )
-@click.option("--status", type=click.Choice(CASE_STATUSES), help="Only cases in this status.")
+@click.option("--status", type=click.Choice(values(CaseStatus)), help="Only cases in this status.")
 @click.option("--customer", "customer_id", type=int, help="Only this customer's cases.")
 @json_option
 @pass_state
@@ -96,10 +102,10 @@ def list_(
       licensesvc case list --escalated
       licensesvc case list --overdue --customer 3
     """
-    if (escalated or overdue) and status not in (None, "escalated"):
+    if (escalated or overdue) and status not in (None, CaseStatus.ESCALATED):
         raise click.UsageError("--escalated/--overdue and --status disagree; give one of them")
     with state.unit_of_work() as ctx:
-        if escalated or overdue or status == "escalated":
+        if escalated or overdue or status == CaseStatus.ESCALATED:
             rows = [
                 case_record(ctx, r.case)
                 for r in case_updates.list_escalated(
@@ -138,7 +144,7 @@ def show(state: CliState, case_number: str) -> None:
 @click.option("--severity", type=click.IntRange(1, 4), help="Severity 1 (critical) to 4 (low).")
 @click.option(
     "--reason",
-    type=click.Choice(ESCALATION_REASONS),
+    type=click.Choice(values(EscalationReason)),
     help="Why: review_refusal (default for a refused case), response_time_not_met, "
     "handling_concern, criticality_changed (with a new --severity).",
 )

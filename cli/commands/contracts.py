@@ -11,7 +11,8 @@ from cli import serialize
 from cli.output import emit, fields, json_option, table
 from cli.params import ISO_DATE
 from cli.state import CliState, pass_state
-from licensesvc.models import PLANS, Contract, ContractPayment
+from licensesvc.domain import Plan, values
+from licensesvc.models import Contract, ContractPayment
 from licensesvc.services import contracts, customers
 
 COLUMNS = [
@@ -95,7 +96,7 @@ def _human(data: dict[str, Any]) -> str:
 
 @contract.command("create")
 @click.option("--customer", "customer_id", type=int, required=True, help="Customer id.")
-@click.option("--plan", type=click.Choice(PLANS), required=True, help="Support plan.")
+@click.option("--plan", type=click.Choice(values(Plan)), required=True, help="Support plan.")
 @click.option("--start", type=ISO_DATE, required=True, help="First day of the contract.")
 @click.option("--end", type=ISO_DATE, required=True, help="Last day of the contract.")
 @click.option(
@@ -201,7 +202,7 @@ def payments(state: CliState, contract_id: int) -> None:
 
 @contract.command("change-plan")
 @click.option("--contract", "contract_id", type=int, required=True, help="Contract id.")
-@click.option("--plan", type=click.Choice(PLANS), required=True, help="The new plan.")
+@click.option("--plan", type=click.Choice(values(Plan)), required=True, help="The new plan.")
 @click.option(
     "--from",
     "effective_from",
@@ -235,7 +236,9 @@ def change_plan(
 @click.option("--contract", "contract_id", type=int, required=True, help="Contract to renew.")
 @click.option("--end", type=ISO_DATE, required=True, help="Last day of the renewed term.")
 @click.option(
-    "--plan", type=click.Choice(PLANS), help="Plan of the renewal (default: the current one)."
+    "--plan",
+    type=click.Choice(values(Plan)),
+    help="Plan of the renewal (default: the current one).",
 )
 @click.option(
     "--paid-through",

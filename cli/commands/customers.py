@@ -7,7 +7,7 @@ import click
 from cli import serialize
 from cli.output import emit, fields, json_option, table
 from cli.state import CliState, pass_state
-from licensesvc.models import REGIONS
+from licensesvc.domain import Region, values
 from licensesvc.services import customers, licenses
 
 COLUMNS = [("ID", "id"), ("NAME", "name"), ("REGION", "region"), ("CREATED", "created_at")]
@@ -32,8 +32,8 @@ def customer() -> None:
 @click.option("--name", required=True, help="The customer's name (unique).")
 @click.option(
     "--region",
-    type=click.Choice(REGIONS),
-    default="na",
+    type=click.Choice(values(Region)),
+    default=Region.NA.value,
     show_default=True,
     help="Support region: its core hours and holidays set respond-by times.",
 )
@@ -68,7 +68,7 @@ def _human_customer(data: dict[str, object]) -> str:
 @click.argument("customer_id", metavar="ID", type=int)
 @click.option(
     "--region",
-    type=click.Choice(REGIONS),
+    type=click.Choice(values(Region)),
     help="New support region (a customer on the old region's holidays takes the new one's).",
 )
 @click.option("--holidays", metavar="CC[-SUB]", help=HOLIDAYS_HELP)
@@ -120,10 +120,10 @@ def show(state: CliState, customer_id: int) -> None:
       licensesvc customer show 1
     """
     with state.unit_of_work() as ctx:
-        c = customers.get_customer(ctx, customer_id)
-        data = serialize.customer(c) | {"holidays": c.holidays}
-        data["contracts"] = [serialize.contract(k) for k in c.contracts]
-        data["licenses"] = [serialize.license_(lic) for lic in c.licenses]
+        overview = customers.customer_overview(ctx, customer_id)
+    data = serialize.customer(overview.customer) | {"holidays": overview.customer.holidays}
+    data["contracts"] = [serialize.contract(k) for k in overview.contracts]
+    data["licenses"] = [serialize.license_(lic) for lic in overview.licenses]
 
     def human() -> str:
         from cli.commands.contracts import COLUMNS as CONTRACT_COLUMNS

@@ -2,53 +2,49 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from cli.output import cell, emit, fields, json_option, table
 from cli.state import CliState, pass_state
 from licensesvc.services.entitlements import entitlement_report
+from licensesvc.services.views import EntitlementReport
 
 
-def _human(report: dict[str, Any]) -> str:
-    contract = report["contract"]
-    refusal = report["refusal"]
-    quotas = report["quotas"]
-    dr = quotas.get("dr_test")
+def _human(report: EntitlementReport) -> str:
+    contract = report.contract
+    refusal = report.refusal
+    dr = report.quotas.dr_test
     blocks = [
         fields(
             [
-                ("customer", f"{report['customer']['name']} ({report['customer']['id']})"),
-                ("as of", report["as_of"]),
-                ("plan", report["plan"]),
+                ("customer", f"{report.customer.name} ({report.customer.id})"),
+                ("as of", report.as_of),
+                ("plan", report.plan),
                 (
                     "contract",
                     None
                     if contract is None
-                    else f"{contract['id']}: {cell(contract['start'])} .. {cell(contract['end'])}",
+                    else f"{contract.id}: {cell(contract.start)} .. {cell(contract.end)}",
                 ),
-                ("contract active", report["contract_active"]),
-                ("maintenance current", report["maintenance_current"]),
-                ("paid through", report["maintenance_paid_through"]),
-                ("grace until", report["grace_until"]),
-                ("allowed key kinds", report["allowed_key_kinds"]),
+                ("contract active", report.contract_active),
+                ("maintenance current", report.maintenance_current),
+                ("paid through", report.maintenance_paid_through),
+                ("grace until", report.grace_until),
+                ("allowed key kinds", report.allowed_key_kinds),
                 (
                     "refusal",
-                    None if refusal is None else f"{refusal['code']}: {refusal['message']}",
+                    None if refusal is None else f"{refusal.code}: {refusal.message}",
                 ),
                 (
                     "DR-test keys",
-                    None
-                    if dr is None
-                    else f"{dr['used']} of {dr['limit']} since {dr['period_start']}",
+                    None if dr is None else f"{dr.used} of {dr.limit} since {dr.period_start}",
                 ),
-                ("support hours", report["support_hours"]["core_hours"]),
+                ("support hours", report.support_hours.core_hours),
             ]
         ),
         "Response targets\n"
         + table(
-            report["response_targets"],
+            report.response_targets,
             [
                 ("SEV", "severity"),
                 ("NAME", "name"),

@@ -15,7 +15,7 @@ import click
 from cli.output import emit, json_option
 from cli.params import ISO_DATE
 from cli.state import CliState, pass_state
-from licensesvc.models import PLANS, REGIONS
+from licensesvc.domain import Plan, Region, values
 from licensesvc.services import customers
 from licensesvc.services.errors import ServiceError
 
@@ -171,8 +171,8 @@ def import_customers(state: CliState, csv_file: Path) -> None:
             name = row.text("name", required=True)
             assert name is not None
             repeat = name in created
-            region = row.choice("region", REGIONS, default="na")
-            plan = row.choice("plan", PLANS, required=not repeat)
+            region = row.choice("region", tuple(values(Region)), default=Region.NA)
+            plan = row.choice("plan", tuple(values(Plan)), required=not repeat)
             contract_given = plan is not None or any(
                 row.text(column) for column in CONTRACT_COLUMNS
             )
@@ -192,7 +192,7 @@ def import_customers(state: CliState, csv_file: Path) -> None:
             step = "name"
             try:
                 if not repeat:
-                    created[name] = customers.create_customer(ctx, name, region or "na").id
+                    created[name] = customers.create_customer(ctx, name, region or Region.NA).id
                     summary["customers"] += 1
                 customer_id = created[name]
                 if contract_given:

@@ -9,14 +9,14 @@ from typing import Any
 import click
 
 from cli import serialize
-from cli.errors import Refused
 from cli.output import emit, fields, json_option, out_option, print_json, table, write_or_print
 from cli.params import ISO_DATE
 from cli.state import CliState, pass_state
-from licensesvc.models import KEY_KINDS
+from licensesvc.domain import CaseStatus, KeyKind, TemporaryReason, values
 from licensesvc.services import customers, issued_keys
-from licensesvc.services.entitlements import TEMPORARY_REASONS
-from licensesvc.services.key_requests import KeyRequestInput, KeyRequestOutcome, request_key
+from licensesvc.services.errors import KeyRequestRefused
+from licensesvc.services.key_requests import KeyRequestInput, KeyRequestOutcome
+from licensesvc.services.refusals import request_and_record
 
 COLUMNS = [
     ("SERIAL", "serial"),
@@ -64,10 +64,10 @@ def issued_document(outcome: KeyRequestOutcome, now: Any) -> dict[str, Any]:
 
 @key.command("issue")
 @click.option("--license", "license_id", type=int, required=True, help="License id.")
-@click.option("--kind", type=click.Choice(KEY_KINDS), required=True, help="Key kind.")
+@click.option("--kind", type=click.Choice(values(KeyKind)), required=True, help="Key kind.")
 @click.option(
     "--reason",
-    type=click.Choice(TEMPORARY_REASONS),
+    type=click.Choice(values(TemporaryReason)),
     help="Why a temporary key is needed (temporary keys only).",
 )
 @click.option(
@@ -108,24 +108,18 @@ def issue(
         license_id=license_id, kind=kind, reason=reason, dr_test_date=dr_test_date, host=host
     )
     with state.unit_of_work() as ctx:
-        outcome = request_key(ctx, request, override_reason=override_reason)
-        assert isinstance(outcome, KeyRequestOutcome)
-        now = ctx.now()
-        if outcome.key is not None:
-            data = issued_document(outcome, now)
-            file_text = issued_keys.license_file_for(outcome.key)
-        else:
-            data = {"status": "refused", **serialize.case(outcome.case)}
-    # committed: the case is on record whatever the outcome
-    if outcome.key is None:
-        if state.json:
-            print_json(data)
-        case = outcome.case
-        raise Refused(
-            case.refusal_code or "validation_error",
-            case.case_number,
-            case.refusal_message or "refused",
-        )
+        try:
+            outcome = request_and_record(
+                ctx, request, commit=ctx.session.commit, override_reason=override_reason
+            )
+        except KeyRequestRefused as refused:
+            # committed: the case is on record; cli.errors prints the one-line refusal
+            if state.json and refused.case is not None:
+                print_json({"status": CaseStatus.REFUSED.value, **serialize.case(refused.case)})
+            raise
+        assert outcome.key is not None
+        data = issued_document(outcome, ctx.now())
+        file_text = issued_keys.license_file_for(outcome.key)
     if out is not None:
         write_license_file(out, file_text, data["serial"])
         data["out"] = str(out)

@@ -23,6 +23,12 @@ def _gunicorn_application(app: Any, options: dict[str, Any]) -> Any:
             super().__init__()
 
         def load_config(self) -> None:
+            # the settings of licensesvc/gunicorn_conf.py first, then our options over them
+            from licensesvc import gunicorn_conf
+
+            for name in self.cfg.settings:
+                if hasattr(gunicorn_conf, name):
+                    self.cfg.set(name, getattr(gunicorn_conf, name))
             for name, value in self.options.items():
                 self.cfg.set(name, value)
 
@@ -39,23 +45,28 @@ def _gunicorn_application(app: Any, options: dict[str, Any]) -> Any:
 )
 @click.option(
     "--workers",
+    default=None,
     type=click.IntRange(min=1),
-    default=2,
-    show_default=True,
-    help="gunicorn worker processes.",
+    help="gunicorn worker processes (default: LICENSESVC_WORKERS, else 2).",
 )
 @json_option
 @pass_state
-def serve(state: CliState, host: str, port: int, workers: int) -> None:
+def serve(state: CliState, host: str, port: int, workers: int | None) -> None:
     """Serve the JSON API and its reference page (/docs) with gunicorn until interrupted.
 
-    The first line printed is `licensesvc serving on http://HOST:PORT`.
+    The first line printed is `licensesvc serving on http://HOST:PORT`. gunicorn's settings
+    (gthread workers, timeouts, backlog, request limits) come from licensesvc/gunicorn_conf.py;
+    SIGTERM drains: /readyz fails, queued connections are served, then workers stop
+    (docs/reliability.md).
 
     \b
     Example:
       licensesvc serve --host 0.0.0.0 --port 8000 --workers 4
     """
+    from licensesvc import gunicorn_conf
     from licensesvc.app import create_app
+
+    workers = workers or gunicorn_conf.workers
 
     with state.unit_of_work():
         pass  # fail with one line now if the database is unreachable or not migrated
@@ -73,8 +84,5 @@ def serve(state: CliState, host: str, port: int, workers: int) -> None:
         {
             "bind": f"{host}:{port}",
             "workers": workers,
-            "accesslog": "-",
-            "errorlog": "-",
-            "proc_name": "licensesvc",
         },
     ).run()

@@ -9,12 +9,13 @@ import click
 from cli import serialize
 from cli.output import emit, fields, json_option, out_option, table, write_or_print
 from cli.state import CliState, pass_state
+from licensesvc.models import SigningKeyRecord
 from licensesvc.services import signing
 
 
 @click.group("signing-key")
 def signing_key() -> None:
-    """Generate, rotate, list and publish signing keys.
+    """Generate, rotate, list, publish and re-encrypt signing keys.
 
     \b
     Example:
@@ -75,18 +76,50 @@ def list_(state: CliState) -> None:
       licensesvc signing-key list
     """
     with state.unit_of_work() as ctx:
-        rows = [serialize.signing_key(rec) for rec in signing.list_signing_keys(ctx)]
+        rows = [_with_protection(rec) for rec in signing.list_signing_keys(ctx)]
+    emit(state.json, rows, lambda: table(rows, LIST_COLUMNS))
+
+
+LIST_COLUMNS = [
+    ("KID", "kid"),
+    ("STATUS", "status"),
+    ("CREATED", "created_at"),
+    ("RETIRED", "retired_at"),
+    ("PROTECTION", "protection"),
+]
+
+
+def _with_protection(rec: SigningKeyRecord) -> dict[str, object]:
+    return {
+        **serialize.signing_key(rec),
+        "protection": signing.protection(rec.private_key_encrypted).label,
+    }
+
+
+@signing_key.command("rewrap")
+@json_option
+@pass_state
+def rewrap(state: CliState) -> None:
+    """Re-encrypt private keys stored with fewer than 600,000 PBKDF2 rounds.
+
+    Keys made before this release are protected by 2,048 rounds (`signing-key list` shows
+    each key's protection under PROTECTION). They keep working as they are; this re-encrypts
+    them under the same LICENSESVC_SIGNING_KEY_PASSPHRASE with the current count, records
+    each in the audit trail and leaves the others alone (running it twice changes nothing).
+    Key IDs and public keys do not change.
+
+    \b
+    Example:
+      licensesvc signing-key rewrap
+    """
+    with state.unit_of_work() as ctx:
+        rows = [_with_protection(rec) for rec in signing.rewrap_signing_keys(ctx)]
     emit(
         state.json,
         rows,
-        lambda: table(
-            rows,
-            [
-                ("KID", "kid"),
-                ("STATUS", "status"),
-                ("CREATED", "created_at"),
-                ("RETIRED", "retired_at"),
-            ],
+        lambda: (
+            "\n".join(f"re-encrypted {row['kid']} ({row['protection']})" for row in rows)
+            or "every signing key already has the current protection; nothing changed"
         ),
     )
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
+
 import click
 
 from cli import serialize
 from cli.output import emit, fields, json_option, table
+from cli.params import ISO_DATE
 from cli.state import CliState, pass_state
 from licensesvc.services import tokens
 
@@ -15,8 +18,26 @@ COLUMNS = [
     ("CUSTOMER", "customer_id"),
     ("ANALYST", "analyst"),
     ("CREATED", "created_at"),
+    ("EXPIRES", "expires_at"),
+    ("LAST USED", "last_used_at"),
     ("REVOKED", "revoked_at"),
 ]
+
+#: the longest --expires-in (the service refuses more than ten years too)
+MAX_DAYS = 3650
+
+
+def _expiry(now: datetime, days: int | None, on: date | None) -> datetime | None:
+    """When a token made now with --expires-in DAYS or --expires-on DATE stops working: DAYS
+    from now, or the end of DATE (23:59:59 UTC, as a license's expires_on). None without
+    either."""
+    if days is not None and on is not None:
+        raise click.UsageError("give --expires-in or --expires-on, not both")
+    if days is not None:
+        return now + timedelta(days=days)
+    if on is not None:
+        return datetime.combine(on, time(23, 59, 59), UTC)
+    return None
 
 
 @click.group()
@@ -33,18 +54,43 @@ def token() -> None:
 @token.command("create")
 @click.option("--customer", "customer_id", type=int, help="A token for this customer's API.")
 @click.option("--analyst", help="A token for this analyst (the whole API).")
+@click.option(
+    "--expires-in",
+    "expires_in",
+    type=click.IntRange(1, MAX_DAYS),
+    metavar="DAYS",
+    help="The token stops working this many days from now (1 to 3650). Example: --expires-in 90",
+)
+@click.option(
+    "--expires-on",
+    "expires_on",
+    type=ISO_DATE,
+    help="The token works through this day (UTC) and then stops. Example: --expires-on 2027-06-30",
+)
 @json_option
 @pass_state
-def create(state: CliState, customer_id: int | None, analyst: str | None) -> None:
+def create(
+    state: CliState,
+    customer_id: int | None,
+    analyst: str | None,
+    expires_in: int | None,
+    expires_on: date | None,
+) -> None:
     """Create a token for one customer or one analyst; it is shown this once.
+
+    Without --expires-in or --expires-on the token works until it is revoked. An expired
+    token is refused with 401 `unauthorized`, saying that it expired.
 
     \b
     Example:
-      licensesvc token create --customer 1
-      licensesvc token create --analyst alice
+      licensesvc token create --customer 1 --expires-in 365
+      licensesvc token create --analyst alice --expires-on 2027-06-30
     """
     with state.unit_of_work() as ctx:
-        record, secret = tokens.create_token(ctx, customer_id=customer_id, analyst=analyst)
+        expires_at = _expiry(ctx.now(), expires_in, expires_on)
+        record, secret = tokens.create_token(
+            ctx, customer_id=customer_id, analyst=analyst, expires_at=expires_at
+        )
         data = {**serialize.token(record), "token": secret}
     emit(
         state.json,
@@ -56,6 +102,7 @@ def create(state: CliState, customer_id: int | None, analyst: str | None) -> Non
                     ("id", data["id"]),
                     ("customer", data["customer_id"]),
                     ("analyst", data["analyst"]),
+                    ("expires", data["expires_at"] or "never (until revoked)"),
                 ]
             )
             + "\nkeep the token now: it is not stored and cannot be shown again"
@@ -67,7 +114,10 @@ def create(state: CliState, customer_id: int | None, analyst: str | None) -> Non
 @json_option
 @pass_state
 def list_(state: CliState) -> None:
-    """List tokens (their prefixes; the tokens themselves are not stored).
+    """List tokens: their prefixes (the tokens themselves are not stored), expiry and last use.
+
+    LAST USED is exact to the minute: a token used again within a minute of its recorded
+    use is not written again.
 
     \b
     Example:

@@ -6,7 +6,7 @@ const crypto = require('node:crypto');
 
 const CLOCK_SKEW_MS = 5 * 60 * 1000; // section 7
 const ROLLBACK_TOLERANCE_MS = 60 * 60 * 1000; // section 9
-const MAX_INPUT_LENGTH = 32768;
+const MAX_INPUT_LENGTH = 32768; // keys and rotation statements; revocation lists have no limit
 const MAX_SAFE = Number.MAX_SAFE_INTEGER; // 2^53 - 1
 const WHITESPACE = '\t\n\v\f\r ';
 const KINDS = ['standard', 'replacement', 'dr_test', 'temporary'];
@@ -16,9 +16,12 @@ const FILE_END = '-----END LICENSESVC LICENSE-----';
 
 const KEY = { prefix: 'LK1.', context: Buffer.from('licensesvc/key/v1\n', 'ascii') };
 const REVOCATION = {
-  prefix: 'LRL1.',
-  context: Buffer.from('licensesvc/revocation-list/v1\n', 'ascii'),
+  prefix: 'LRL2.',
+  context: Buffer.from('licensesvc/revocation-list/v2\n', 'ascii'),
 };
+const STATUSES = ['revoked', 'superseded'];
+const ENTRY_MEMBERS = new Set(['code', 'revoked_at', 'serial', 'status']);
+const CODES = ['key_compromise', 'superseded', 'customer_request', 'contract_ended', 'issued_in_error'];
 const ROTATION = {
   prefix: 'LROT1.',
   context: Buffer.from('licensesvc/key-rotation/v1\n', 'ascii'),
@@ -53,6 +56,28 @@ function strip(text) {
   return text.slice(start, end);
 }
 
+// Section 2, "Reading input": a string, or a file's bytes (strict UTF-8); one leading
+// byte-order mark ignored; surrounding whitespace stripped; CR LF read as LF, any other CR
+// refused. `maxLength` (code points, before stripping) is null for revocation lists.
+function readInput(input, maxLength) {
+  let text = input;
+  if (Buffer.isBuffer(input) || input instanceof Uint8Array) {
+    if (maxLength !== null && input.length > 4 * maxLength) fail('too long');
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(input);
+  }
+  if (typeof text !== 'string') fail('not text');
+  if (maxLength !== null && text.length > maxLength && [...text].length > maxLength) {
+    fail('too long'); // UTF-16 length is an upper bound of the code point count
+  }
+  if (text.startsWith('\ufeff')) text = text.slice(1);
+  text = strip(text);
+  if (text.includes('\r')) {
+    text = text.split('\r\n').join('\n');
+    if (text.includes('\r')) fail('a CR that is not part of a CR LF line ending');
+  }
+  return text;
+}
+
 // Section 3: unpadded base64url, exactly one encoding.
 function b64urlDecode(text) {
   if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) fail('not base64url');
@@ -61,16 +86,59 @@ function b64urlDecode(text) {
   return bytes;
 }
 
+// Section 1: points of small order and non-canonical encodings are never trusted.
+const P = 2n ** 255n - 19n;
+function modPow(base, exponent, modulus) {
+  let result = 1n;
+  let b = ((base % modulus) + modulus) % modulus;
+  let e = exponent;
+  while (e > 0n) {
+    if (e & 1n) result = (result * b) % modulus;
+    b = (b * b) % modulus;
+    e >>= 1n;
+  }
+  return result;
+}
+const D = ((-121665n * modPow(121666n, P - 2n, P)) % P + P) % P;
+const Y_ORDER_8 = 2707385501144840649318225287225658788936804267575313519463743609750303402022n;
+const SMALL_ORDER_Y = [0n, 1n, P - 1n, Y_ORDER_8, P - Y_ORDER_8];
+
+function checkPoint(raw) {
+  if (raw.length !== 32) fail('a public key is 32 bytes');
+  let encoded = 0n;
+  for (let i = 31; i >= 0; i -= 1) encoded = (encoded << 8n) | BigInt(raw[i]);
+  const y = encoded & ((1n << 255n) - 1n);
+  if (y >= P) fail('public key not canonically encoded');
+  if (SMALL_ORDER_Y.includes(y)) fail('public key of small order');
+  const x2 = ((y * y - 1n) * modPow(D * y * y + 1n, P - 2n, P)) % P;
+  const x2pos = (x2 + P) % P;
+  if (x2pos !== 0n && modPow(x2pos, (P - 1n) / 2n, P) !== 1n) fail('public key not on the curve');
+}
+
 // Section 1: kid = hex(SHA-256(raw public key)[0:16]).
 function publicKeyFromPem(pem) {
   const key = crypto.createPublicKey(pem);
   if (key.asymmetricKeyType !== 'ed25519') throw new Error('not an Ed25519 public key');
   const raw = Buffer.from(key.export({ format: 'jwk' }).x, 'base64url');
+  checkPoint(raw);
   return { key, raw, kid: kidOf(raw) };
 }
 
+// Section 1: a PEM file holds one PUBLIC KEY block or a bundle of several; text outside the
+// blocks is ignored, a block of another type (a private key, a certificate) is an error.
+function publicKeysFromPem(text) {
+  const pemText = Buffer.isBuffer(text) ? text.toString('latin1') : text;
+  if (/[^\x00-\x7f]/.test(pemText)) throw new Error('not a PEM file (not ASCII)');
+  for (const m of pemText.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)) {
+    if (m[1] !== 'PUBLIC KEY') throw new Error(`a ${m[1]} block where a PUBLIC KEY was expected`);
+  }
+  const blocks = pemText.match(/-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/g);
+  if (!blocks) throw new Error('no PUBLIC KEY block');
+  return blocks.map(publicKeyFromPem);
+}
+
 function publicKeyFromRaw(raw) {
-  if (raw.length !== 32) fail('a public key is 32 bytes');
+  checkPoint(raw);
   // SubjectPublicKeyInfo prefix for Ed25519 (RFC 8410) followed by the raw key.
   const der = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw]);
   const key = crypto.createPublicKey({ key: der, format: 'der', type: 'spki' });
@@ -84,20 +152,25 @@ function kidOf(raw) {
 function trustedByKid(trusted) {
   const byKid = new Map();
   for (const item of trusted) {
-    const key = typeof item === 'string' || Buffer.isBuffer(item) ? publicKeyFromPem(item) : item;
-    byKid.set(key.kid, key);
+    const found = typeof item === 'string' || Buffer.isBuffer(item) ? publicKeysFromPem(item) : [item];
+    for (const key of found) byKid.set(key.kid, key);
   }
   return byKid;
 }
 
 // Section 4 value types.
+const SURROGATE = /[\ud800-\udfff]/;
 function checkText(value, what) {
   if (typeof value !== 'string') fail(`${what} must be a string`);
-  const codePoints = [...value];
-  if (codePoints.length < 1 || codePoints.length > 256) fail(`${what} length`);
-  for (const ch of codePoints) {
-    const cp = ch.codePointAt(0);
-    if (cp >= 0xd800 && cp <= 0xdfff) fail(`${what} has a lone surrogate`);
+  if (value.length <= 256 && value.length >= 1 && !SURROGATE.test(value)) {
+    // no surrogates: the UTF-16 length is the code point count (the common case, fast)
+  } else {
+    const codePoints = [...value];
+    if (codePoints.length < 1 || codePoints.length > 256) fail(`${what} length`);
+    for (const ch of codePoints) {
+      const cp = ch.codePointAt(0);
+      if (cp >= 0xd800 && cp <= 0xdfff) fail(`${what} has a lone surrogate`);
+    }
   }
   if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(value)) fail(`${what} has a control char`);
   return value;
@@ -177,15 +250,8 @@ function parsePayload(payload) {
 }
 
 // Section 2/3: PREFIX || b64url(payload) || "." || b64url(signature)
-function tooLong(text) {
-  // The limit counts Unicode code points; UTF-16 length is an upper bound of that.
-  return text.length > MAX_INPUT_LENGTH && [...text].length > MAX_INPUT_LENGTH;
-}
-
-function openEnvelope(domain, text) {
-  if (typeof text !== 'string') fail('not text');
-  if (tooLong(text)) fail('too long');
-  const stripped = strip(text);
+function openEnvelope(domain, text, maxLength = MAX_INPUT_LENGTH) {
+  const stripped = readInput(text, maxLength);
   if (!stripped.startsWith(domain.prefix)) fail('wrong prefix');
   const parts = stripped.slice(domain.prefix.length).split('.');
   if (parts.length !== 2) fail('two parts expected');
@@ -260,9 +326,7 @@ function renderLicenseFile(claims, textKey) {
 // Section 7 step 1: either form.
 function decode(keyOrFile) {
   try {
-    if (typeof keyOrFile !== 'string') fail('not text');
-    if (tooLong(keyOrFile)) fail('too long');
-    const normalized = strip(keyOrFile.split('\r\n').join('\n'));
+    const normalized = readInput(keyOrFile, MAX_INPUT_LENGTH);
     if (!normalized.startsWith(FILE_BEGIN)) {
       const envelope = openEnvelope(KEY, normalized);
       return { envelope, claims: claimsFromPayload(envelope.payload) };
@@ -298,10 +362,18 @@ function checkSignature(domain, envelope, kid, trusted, what) {
   if (!ok) throw new LicenseKeyError('bad_signature', `The ${what} signature does not match.`);
 }
 
+// Section 7: the verification time counts whole seconds; a fraction is truncated.
 function toMillis(at) {
-  if (at === undefined || at === null) return Date.now();
-  if (at instanceof Date) return at.getTime();
-  return parseTimestamp(at);
+  let ms;
+  if (at === undefined || at === null) ms = Date.now();
+  else if (at instanceof Date) ms = at.getTime();
+  else {
+    // a timestamp, perhaps with a fraction of a second before the Z
+    const m = typeof at === 'string' && /^(.{19})(\.\d+)?Z$/.exec(at);
+    if (!m) fail('not a timestamp');
+    ms = parseTimestamp(`${m[1]}Z`);
+  }
+  return Math.floor(ms / 1000) * 1000;
 }
 
 function asciiLower(text) {
@@ -344,14 +416,13 @@ function verify(keyOrFile, trustedPublicKeyPems, options = {}) {
     if (at - parseTimestamp(rl.next_update) > CLOCK_SKEW_MS) {
       throw refuse('stale_revocation_list', 'The revocation list is out of date.');
     }
-    for (const e of rl.entries) {
-      if (e.serial !== claims.serial) continue;
-      if (e.status === 'revoked') {
-        throw refuse('revoked', 'The license key has been revoked.');
-      }
-      if (at - parseTimestamp(e.revoked_at) > CLOCK_SKEW_MS) {
-        throw refuse('revoked', 'The license key was superseded and its overlap has ended.');
-      }
+    // One lookup in the Map built when the list was verified, however long the list.
+    const e = rl.bySerial ? rl.bySerial.get(claims.serial) : rl.entries.find((x) => x.serial === claims.serial);
+    if (e && e.status === 'revoked') {
+      throw refuse('revoked', `The license key has been revoked (${e.code}).`);
+    }
+    if (e && at - parseTimestamp(e.revoked_at) > CLOCK_SKEW_MS) {
+      throw refuse('revoked', 'The license key was superseded and its overlap has ended.');
     }
   }
   // 8. Product, exact.
@@ -374,33 +445,64 @@ function verify(keyOrFile, trustedPublicKeyPems, options = {}) {
   return claims;
 }
 
+// Section 8: serials are ordered by code point (= UTF-8 bytes). UTF-16 order is the same
+// unless a surrogate pair meets a character from U+E000 up, so only those pay for bytes.
+const HIGH = /[\ud800-\uffff]/;
 function compareUtf8(a, b) {
+  if (!HIGH.test(a) && !HIGH.test(b)) return a < b ? -1 : a === b ? 0 : 1;
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
-/** Section 8. Returns the list (payload object); throws LicenseKeyError. */
+/**
+ * Section 8. `text` is the list as a string or a file's bytes, of any length. Returns the
+ * list (payload object, with a non-enumerable `bySerial` Map); throws LicenseKeyError.
+ */
 function verifyRevocationList(text, trustedPublicKeyPems, options = {}) {
   const at = toMillis(options.at);
   const trusted = trustedByKid(trustedPublicKeyPems);
   let envelope;
   let rl;
+  const bySerial = new Map();
   try {
-    envelope = openEnvelope(REVOCATION, text);
+    try {
+      envelope = openEnvelope(REVOCATION, text, null);
+    } catch (err) {
+      let old = false;
+      try {
+        old = readInput(text, null).startsWith('LRL1.');
+      } catch {
+        old = false;
+      }
+      if (old) fail('version 1 lists are no longer accepted; fetch a current list');
+      throw err;
+    }
     rl = parsePayload(envelope.payload);
     requireMembers(rl, ['entries', 'issued_at', 'kid', 'next_update', 'version'], 'list');
-    if (rl.version !== 1) fail('unsupported version');
+    if (rl.version !== 2) fail('unsupported version');
     checkKid(rl.kid);
     if (parseTimestamp(rl.next_update) <= parseTimestamp(rl.issued_at)) fail('next_update');
     if (!Array.isArray(rl.entries)) fail('entries');
-    rl.entries.forEach((entry, i) => {
-      requireMembers(entry, ['reason', 'revoked_at', 'serial', 'status'], 'entry');
+    let previous = null;
+    for (const entry of rl.entries) {
+      if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) fail('entry');
+      const names = Object.keys(entry);
+      if (names.length !== 4 || !names.every((n) => ENTRY_MEMBERS.has(n))) fail('entry members');
       checkText(entry.serial, 'serial');
-      checkOptionalText(entry.reason, 'reason');
-      checkEnum(entry.status, ['revoked', 'superseded'], 'status');
+      checkEnum(entry.status, STATUSES, 'status');
+      checkEnum(entry.code, CODES, 'code');
+      if (entry.status === 'superseded' && entry.code !== 'superseded') fail('superseded code');
       parseTimestamp(entry.revoked_at);
-      if (i > 0 && compareUtf8(rl.entries[i - 1].serial, entry.serial) >= 0) fail('order');
-    });
-    requireCanonical(rl, envelope.payload);
+      if (previous !== null && compareUtf8(previous, entry.serial) >= 0) fail('order');
+      previous = entry.serial;
+      bySerial.set(entry.serial, entry);
+    }
+    // Canonical form (section 4), written directly: every member was checked above.
+    const entries = rl.entries.map(
+      (e) => `{"code":"${e.code}","revoked_at":"${e.revoked_at}","serial":${JSON.stringify(e.serial)},"status":"${e.status}"}`,
+    );
+    const head = `{"entries":[${entries.join(',')}],"issued_at":"${rl.issued_at}","kid":"${rl.kid}",`;
+    const written = `${head}"next_update":"${rl.next_update}","version":2}`;
+    if (!Buffer.from(written, 'utf8').equals(envelope.payload)) fail('not canonical');
   } catch (err) {
     throw new LicenseKeyError('malformed', `The revocation list is malformed (${err.message}).`);
   }
@@ -408,6 +510,7 @@ function verifyRevocationList(text, trustedPublicKeyPems, options = {}) {
   if (at - parseTimestamp(rl.next_update) > CLOCK_SKEW_MS) {
     throw new LicenseKeyError('stale_revocation_list', 'The revocation list is out of date.');
   }
+  Object.defineProperty(rl, 'bySerial', { value: bySerial, enumerable: false });
   return rl;
 }
 
@@ -426,7 +529,7 @@ function followRotation(statement, trustedPublicKeyPems) {
     checkKid(obj.kid);
     checkKid(obj.new_kid);
     if (typeof obj.new_public_key !== 'string') fail('new_public_key');
-    newKey = publicKeyFromRaw(b64urlDecode(obj.new_public_key));
+    newKey = publicKeyFromRaw(b64urlDecode(obj.new_public_key)); // refuses small-order keys
     if (newKey.kid !== obj.new_kid) fail('new_kid does not match');
     requireCanonical(obj, envelope.payload);
   } catch (err) {
@@ -443,5 +546,6 @@ module.exports = {
   decode: (keyOrFile) => decode(keyOrFile).claims,
   canonical,
   kidOfPem: (pem) => publicKeyFromPem(pem).kid,
+  publicKeysFromPem,
   LicenseKeyError,
 };

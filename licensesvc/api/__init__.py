@@ -14,7 +14,8 @@ API_INFO_DESCRIPTION = (
 
 
 def init_api(app: Flask) -> None:
-    """Register the API blueprints, the OpenAPI document and problem+json errors."""
+    """Register the API blueprints, the OpenAPI document and problem+json errors (for the
+    API's paths only)."""
     from . import (
         case_update_views,
         contract_views,

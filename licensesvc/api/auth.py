@@ -3,11 +3,12 @@ request, before the body is parsed (so an anonymous caller learns nothing about 
 
 from __future__ import annotations
 
-from flask import g, request
+from flask import current_app, g, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from licensesvc.services import tokens
 from licensesvc.services.context import Actor, ServiceContext
-from licensesvc.web import db_session, runtime_of, service_context
+from licensesvc.web import close_db_session, db_session, runtime_of, service_context
 
 #: the actor of the public endpoints (verify, signing keys, revocations): not an analyst, not a
 #: customer; services that check the actor refuse it
@@ -23,8 +24,23 @@ def bearer_token() -> str | None:
 
 
 def require_token() -> None:
-    """before_request of the authenticated blueprints. Raises Unauthorized (401)."""
-    g.actor = tokens.authenticate(db_session(), runtime_of().settings, bearer_token())
+    """before_request of the authenticated blueprints. Raises Unauthorized (401).
+
+    A use worth recording (the first in a minute, or a token stored the old way: most requests
+    have none) is committed in a short transaction of its own, after the request's session
+    so far is closed (so a reading request stays a read, and on SQLite a writing one does not
+    wait for its own write lock); the view then opens a fresh session."""
+    rt = runtime_of()
+    result = tokens.check_token(db_session(), rt.settings, bearer_token(), now=rt.clock())
+    if result.use is not None:
+        close_db_session()
+        try:
+            with rt.sessions() as session:
+                tokens.record_token_use(session, result.use)
+                session.commit()
+        except SQLAlchemyError:  # bookkeeping must not fail the request it describes
+            current_app.logger.warning("could not record the use of token %s", result.token_id)
+    g.actor = result.actor
 
 
 def caller_context() -> ServiceContext:

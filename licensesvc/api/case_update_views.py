@@ -8,14 +8,12 @@ from typing import Any
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from licensesvc.models import KeyRequest
-from licensesvc.services import case_updates, key_requests, support_plan
-from licensesvc.services.context import ServiceContext
+from licensesvc.services import case_updates, key_requests
+from licensesvc.services.views import CaseView
 from licensesvc.web import db_session
 
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint
-from .presenters import columns
 from .schemas import CaseSchema, RequestSchema
 
 blp = ApiBlueprint(
@@ -35,17 +33,6 @@ class CaseUpdateBody(RequestSchema):
     )
 
 
-def case_view(ctx: ServiceContext, case: KeyRequest) -> dict[str, Any]:
-    """A case as the API shows it: its record, the support plan's view now (overdue, phone
-    notice) and its status updates."""
-    support = support_plan.case_support(case, ctx.now(), ctx.settings.support_phone)
-    return {
-        **columns(case),
-        **support.as_dict(),
-        "updates": [{"at": u.at, "author": u.author, "text": u.text} for u in case.updates],
-    }
-
-
 @blp.route("/key-requests/<case_number>/updates")
 class CaseUpdates(MethodView):
     @blp.arguments(CaseUpdateBody)
@@ -54,9 +41,9 @@ class CaseUpdates(MethodView):
     @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT", description="the case was never escalated")
-    def post(self, body: dict[str, Any], case_number: str) -> dict[str, Any]:
+    def post(self, body: dict[str, Any], case_number: str) -> CaseView:
         """Analysts: post a status update; it resets the case's `next_update_due`"""
         ctx = caller_context()
         case_updates.post_case_update(ctx, case_number, body["text"])
         db_session().commit()
-        return case_view(ctx, key_requests.get_case(ctx, case_number))
+        return key_requests.case_view(ctx, key_requests.get_case(ctx, case_number))

@@ -11,7 +11,8 @@ import marshmallow as ma
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from licensesvc.models import PLANS, REGIONS, Contract, ContractPayment, Customer, License
+from licensesvc.domain import Plan, Region, values
+from licensesvc.models import Contract, ContractPayment, Customer, License
 from licensesvc.services import contracts, licenses
 from licensesvc.web import db_session
 
@@ -35,7 +36,7 @@ _REASON = validate.Length(min=1, max=2000)
 
 
 class PlanChangeRow(ma.Schema):
-    plan = fields.String(metadata={"enum": list(PLANS)})
+    plan = fields.String(metadata={"enum": values(Plan)})
     effective_from = fields.Date(data_key="from")
     reason = fields.String(allow_none=True)
 
@@ -80,7 +81,7 @@ class PaymentBody(RequestSchema):
 
 
 class PlanChangeBody(RequestSchema):
-    plan = fields.String(required=True, validate=validate.OneOf(PLANS))
+    plan = fields.String(required=True, validate=validate.OneOf(values(Plan)))
     effective_from = fields.Date(
         required=True, metadata={"description": "first day of the new plan, inside the term"}
     )
@@ -89,7 +90,7 @@ class PlanChangeBody(RequestSchema):
 
 class RenewalBody(RequestSchema):
     end = fields.Date(required=True, metadata={"description": "last day of the renewed term"})
-    plan = fields.String(validate=validate.OneOf(PLANS))
+    plan = fields.String(validate=validate.OneOf(values(Plan)))
     paid_through = fields.Date()
 
 
@@ -124,7 +125,7 @@ class LicenseWithHistorySchema(LicenseSchema):
 
 
 class CustomerBody(RequestSchema):
-    region = fields.String(validate=validate.OneOf(REGIONS))
+    region = fields.String(validate=validate.OneOf(values(Region)))
     holidays = fields.String(
         validate=validate.Length(min=2, max=20),
         metadata={"description": "holiday calendar `CC` or `CC-SUB`, e.g. `GB-ENG`"},
@@ -134,7 +135,7 @@ class CustomerBody(RequestSchema):
 class CustomerSchema(ma.Schema):
     id = fields.Integer()
     name = fields.String()
-    region = fields.String(metadata={"enum": list(REGIONS)})
+    region = fields.String(metadata={"enum": values(Region)})
     holidays = fields.String()
     created_at = UTCDateTime()
 

@@ -6,10 +6,10 @@ from typing import Any
 
 from flask.views import MethodView
 
-from licensesvc.models import License
 from licensesvc.services import customers
 from licensesvc.services.entitlements import entitlement_report
 from licensesvc.services.errors import ValidationFailed
+from licensesvc.services.views import EntitlementReport, LicenseView
 
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint
@@ -30,7 +30,7 @@ class Entitlements(MethodView):
     @blp.response(200, EntitlementReportSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(404, response="NOT_FOUND")
-    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+    def get(self, query: dict[str, Any]) -> EntitlementReport:
         """The entitlement report of the caller's customer (analysts name `customer_id`)"""
         ctx = caller_context()
         customer_id = query.get("customer_id") or ctx.actor.customer_id
@@ -47,9 +47,10 @@ class Licenses(MethodView):
     @blp.arguments(LicenseListQuery, location="query")
     @blp.response(200, LicenseSchema(many=True))
     @blp.alt_response(401, response="UNAUTHORIZED")
-    def get(self, query: dict[str, Any]) -> list[License]:
+    def get(self, query: dict[str, Any]) -> list[LicenseView]:
         """The caller's licenses (analysts: every customer's, or `customer_id`'s)"""
-        return customers.list_licenses(caller_context(), query.get("customer_id"))
+        found = customers.list_licenses(caller_context(), query.get("customer_id"))
+        return [LicenseView.of(lic) for lic in found]
 
 
 @blp.route("/licenses/<int:license_id>")
@@ -57,6 +58,6 @@ class LicenseResource(MethodView):
     @blp.response(200, LicenseSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(404, response="NOT_FOUND")
-    def get(self, license_id: int) -> License:
+    def get(self, license_id: int) -> LicenseView:
         """One license"""
-        return customers.get_license(caller_context(), license_id)
+        return LicenseView.of(customers.get_license(caller_context(), license_id))

@@ -78,6 +78,13 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("bad_request", "400", "The HTTP request itself is malformed."),
     ErrorCode("not_configured", "503", "The server has no active signing key yet."),
     ErrorCode(
+        "service_unavailable",
+        "503",
+        "The server cannot serve this now: the database is unreachable or too slow (the "
+        "answer carries Retry-After, in seconds), or its signing key does not decrypt (a "
+        "configuration fault that /readyz reports). Nothing was recorded; try again later.",
+    ),
+    ErrorCode(
         "internal_error", "500", "An unexpected failure; it is logged, the body says no more."
     ),
 )

@@ -9,15 +9,14 @@ from flask import jsonify
 from flask.views import MethodView
 from werkzeug.wrappers import Response
 
-from licensesvc.models import KeyRequest
 from licensesvc.services import key_requests
 from licensesvc.services.key_requests import Decision, KeyRequestInput
+from licensesvc.services.refusals import request_and_record
+from licensesvc.services.views import CaseView, DryRunView
 from licensesvc.web import db_session
 
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint
-from .case_update_views import case_view
-from .presenters import dry_run_record, granted_case
 from .schemas import (
     CaseListQuery,
     CaseSchema,
@@ -48,11 +47,12 @@ class KeyRequests(MethodView):
     @blp.arguments(CaseListQuery, location="query")
     @blp.response(200, CaseSchema(many=True))
     @blp.alt_response(401, response="UNAUTHORIZED")
-    def get(self, query: dict[str, Any]) -> list[KeyRequest]:
+    def get(self, query: dict[str, Any]) -> list[CaseView]:
         """The caller's cases, newest first (analysts: every customer's; filter by `status`)"""
-        return key_requests.list_cases(
+        found = key_requests.list_cases(
             caller_context(), customer_id=query.get("customer_id"), status=query.get("status")
         )
+        return [CaseView.of(case) for case in found]
 
     @blp.arguments(KeyRequestBody)
     @blp.response(
@@ -78,24 +78,26 @@ class KeyRequests(MethodView):
         ctx = caller_context()
         dry_run: bool = body.pop("dry_run")
         override_reason: str | None = body.pop("override_reason", None)
-        result = key_requests.request_key(
-            ctx, KeyRequestInput(**body), dry_run=dry_run, override_reason=override_reason
+        req = KeyRequestInput(**body)
+        if dry_run:
+            decision = key_requests.request_key(ctx, req, dry_run=True)
+            assert isinstance(decision, Decision)
+            return _dry_run_response(decision, body["kind"])
+        # the case is kept whether granted or refused; a refusal is raised after the commit
+        result = request_and_record(
+            ctx, req, commit=db_session().commit, override_reason=override_reason
         )
-        if isinstance(result, Decision):
-            return _dry_run_response(result, body["kind"])
-        db_session().commit()  # the case is kept whether granted or refused
-        result.raise_if_refused()
         assert result.key is not None
         case_number = result.case.case_number
         return (
-            granted_case(result.case, result.key, ctx.now()),
+            result.view(ctx.now()),
             201,
             {"Location": _case_url(case_number)},
         )
 
 
 def _dry_run_response(decision: Decision, kind: str) -> Response:
-    response = jsonify(DryRunSchema().dump(dry_run_record(decision, kind)))
+    response = jsonify(DryRunSchema().dump(DryRunView.of(decision, kind)))
     response.status_code = 200
     return response
 
@@ -105,10 +107,10 @@ class Case(MethodView):
     @blp.response(200, CaseSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(404, response="NOT_FOUND")
-    def get(self, case_number: str) -> dict[str, Any]:
+    def get(self, case_number: str) -> CaseView:
         """One case: its status, refusal, escalation, status updates and decision"""
         ctx = caller_context()
-        return case_view(ctx, key_requests.get_case(ctx, case_number))
+        return key_requests.case_view(ctx, key_requests.get_case(ctx, case_number))
 
 
 @blp.route("/key-requests/<case_number>/escalate")
@@ -118,7 +120,7 @@ class Escalation(MethodView):
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT", description="the case is not refused")
-    def post(self, body: dict[str, Any], case_number: str) -> dict[str, Any]:
+    def post(self, body: dict[str, Any], case_number: str) -> CaseView:
         """Escalate a case to an analyst; the answer carries `respond_by`, `next_update_due`
         and, for Sev 1 and 2, the phone notice"""
         ctx = caller_context()
@@ -130,7 +132,7 @@ class Escalation(MethodView):
             reason=body.get("reason"),
         )
         db_session().commit()
-        return case_view(ctx, case)
+        return key_requests.case_view(ctx, case)
 
 
 @blp.route("/key-requests/<case_number>/grant")
@@ -141,13 +143,13 @@ class Grant(MethodView):
     @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT", description="the case is decided")
-    def post(self, body: dict[str, Any], case_number: str) -> dict[str, Any]:
+    def post(self, body: dict[str, Any], case_number: str) -> CaseView:
         """Analysts: grant a refused or escalated case anyway, with a written reason"""
         ctx = caller_context()
         outcome = key_requests.grant_case(ctx, case_number, body["reason"])
         db_session().commit()
         assert outcome.key is not None
-        return granted_case(outcome.case, outcome.key, ctx.now())
+        return outcome.view(ctx.now())
 
 
 @blp.route("/key-requests/<case_number>/deny")
@@ -158,8 +160,8 @@ class Deny(MethodView):
     @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT", description="the case is decided")
-    def post(self, body: dict[str, Any], case_number: str) -> KeyRequest:
+    def post(self, body: dict[str, Any], case_number: str) -> CaseView:
         """Analysts: uphold a refusal, with a written reason"""
         case = key_requests.deny_case(caller_context(), case_number, body["reason"])
         db_session().commit()
-        return case
+        return CaseView.of(case)

@@ -9,11 +9,11 @@ from flask.views import MethodView
 from werkzeug.wrappers import Response
 
 from licensesvc.services import issued_keys
+from licensesvc.services.views import KeyView
 from licensesvc.web import db_session
 
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint
-from .presenters import key_record
 from .schemas import DecisionBody, KeyListQuery, KeySchema
 
 blp = ApiBlueprint(
@@ -30,14 +30,14 @@ class Keys(MethodView):
     @blp.arguments(KeyListQuery, location="query")
     @blp.response(200, KeySchema(many=True))
     @blp.alt_response(401, response="UNAUTHORIZED")
-    def get(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+    def get(self, query: dict[str, Any]) -> list[KeyView]:
         """The caller's keys, newest first (filter by `license_id`)"""
         ctx = caller_context()
         found = issued_keys.list_keys(
             ctx, customer_id=query.get("customer_id"), license_id=query.get("license_id")
         )
         now = ctx.now()
-        return [key_record(key, now) for key in found]
+        return [KeyView.of(key, now) for key in found]
 
 
 @blp.route("/keys/<serial>")
@@ -45,10 +45,10 @@ class Key(MethodView):
     @blp.response(200, KeySchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(404, response="NOT_FOUND")
-    def get(self, serial: str) -> dict[str, Any]:
+    def get(self, serial: str) -> KeyView:
         """One key: its record, its effective status and the text key"""
         ctx = caller_context()
-        return key_record(issued_keys.get_key(ctx, serial), ctx.now())
+        return KeyView.of(issued_keys.get_key(ctx, serial), ctx.now())
 
 
 @blp.route("/keys/<serial>/license-file")
@@ -79,9 +79,9 @@ class Revocation(MethodView):
     @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT", description="already revoked")
-    def post(self, body: dict[str, Any], serial: str) -> dict[str, Any]:
+    def post(self, body: dict[str, Any], serial: str) -> KeyView:
         """Analysts: revoke a key, with a written reason"""
         ctx = caller_context()
         key = issued_keys.revoke_key(ctx, serial, body["reason"])
         db_session().commit()
-        return key_record(key, ctx.now())
+        return KeyView.of(key, ctx.now())

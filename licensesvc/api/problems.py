@@ -1,8 +1,10 @@
-"""The one place errors become `application/problem+json` (RFC 9457).
+"""The one place errors become `application/problem+json` (RFC 9457), for the API only.
 
-Domain errors (`ServiceError`) and HTTP errors (unknown route, wrong method, body too large,
-schema validation, uncaught exceptions as 500) all pass through `problem_response`, and every
-path rolls back the request's session first."""
+Domain errors (`ServiceError`, handled per API blueprint: see blueprint.py) and HTTP errors on
+API paths (`/v1/...` and `/openapi.json`: unknown route, wrong method, body too large, schema
+validation, uncaught exceptions as 500) all pass through `problem_response`, and every path
+rolls back the request's session first. Any other path (the portal, /healthz) keeps Flask's
+own error handling."""
 
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ from typing import Any
 from flask import Flask, current_app, g, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.wrappers import Response
 
+from licensesvc.db import DeadlineExceeded, is_unavailable
 from licensesvc.services.errors import ServiceError, Unauthorized
 
 from .error_codes import HTTP_STATUS_CODES
@@ -91,13 +94,13 @@ class LicensesvcApi(Api):
 
     ERROR_SCHEMA = ProblemSchema
 
-    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> Response:
         """Every werkzeug HTTP error (404, 405, 413, webargs' 400/422, and uncaught exceptions
         as 500) as problem+json."""
         _rollback_request_session()
         status = error.code or 500
-        # a browser that strays off the API (e.g. the portal's pages) keeps an HTML error page
-        if not _is_api_request() and _prefers_html():
+        if not _is_api_request():
+            # not ours: the portal's pages and /healthz answer as Flask does (HTML pages)
             return error.get_response()
         code = HTTP_STATUS_CODES.get(status, "error")
         title = _title(status)
@@ -156,13 +159,6 @@ def _title(status: int) -> str:
         return "Error"
 
 
-def _prefers_html() -> bool:
-    accept = request.accept_mimetypes
-    return accept.best_match(["application/json", "text/html"]) == "text/html" and (
-        accept["text/html"] > accept["application/json"]
-    )
-
-
 def _flatten_locations(messages: Any) -> Any:
     """webargs nests errors by location; one location (the usual case) is unwrapped."""
     if isinstance(messages, dict) and len(messages) == 1:
@@ -174,5 +170,43 @@ def _flatten_locations(messages: Any) -> Any:
     return messages
 
 
+def handle_database_error(error: Exception) -> Response:
+    """The database is unreachable or too slow: 503 `service_unavailable` with Retry-After and
+    one log line (no traceback: an outage would otherwise flood the log). Any other database
+    error is a defect and goes the 500 way."""
+    if not is_unavailable(error):
+        return current_app.handle_http_exception(  # type: ignore[return-value]
+            InternalServerError(original_exception=error)
+        )
+    _rollback_request_session()
+    if not _is_api_request():
+        retry_after = current_app.extensions["licensesvc"].deadlines.retry_after
+        return ServiceUnavailable(retry_after=retry_after).get_response()
+    cause = getattr(error, "orig", None) or error
+    first_line = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    current_app.logger.warning(
+        "database unavailable on %s %s: %s: %s",
+        request.method,
+        request.path,
+        type(cause).__name__,
+        first_line[:200],
+    )
+    retry_after = current_app.extensions["licensesvc"].deadlines.retry_after
+    return problem_response(
+        503,
+        "service_unavailable",
+        "Service unavailable",
+        "The database is unreachable or too slow right now; nothing was changed unless a "
+        "later request shows it. Please retry after the time in Retry-After.",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 def register_error_handlers(app: Flask) -> None:
-    app.register_error_handler(ServiceError, handle_service_error)
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    # app-wide, because a database can fail in any before_request; off the API's paths
+    # handle_database_error answers as Flask does (an HTML 503 page)
+    for database_error in (DBAPIError, PoolTimeout, DeadlineExceeded):
+        app.register_error_handler(database_error, handle_database_error)

@@ -70,7 +70,7 @@ class Revocations(MethodView):
     @blp.doc(
         responses={
             "200": {
-                "description": "The signed revocation list (`LRL1.`...): plain text by default, "
+                "description": "The signed revocation list (`LRL2.`...): plain text by default, "
                 "a JSON object when the client's Accept prefers application/json",
                 "content": {
                     _TEXT: {"schema": {"type": "string"}},

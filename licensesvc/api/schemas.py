@@ -12,8 +12,16 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 import keys
-from licensesvc.models import CASE_STATUSES, ESCALATION_REASONS, KEY_KINDS, PLANS
-from licensesvc.services.entitlements import TEMPORARY_REASONS
+from licensesvc.domain import (
+    CaseStatus,
+    EffectiveKeyStatus,
+    EscalationReason,
+    KeyKind,
+    Plan,
+    SigningKeyStatus,
+    TemporaryReason,
+    values,
+)
 
 from .error_codes import ERROR_CODES
 
@@ -47,11 +55,11 @@ class KeyRequestBody(RequestSchema):
     )
     kind = fields.String(
         required=True,
-        validate=validate.OneOf(KEY_KINDS),
+        validate=validate.OneOf(values(KeyKind)),
         metadata={"description": "standard keys are issued by analysts only"},
     )
     reason = fields.String(
-        validate=validate.OneOf(TEMPORARY_REASONS),
+        validate=validate.OneOf(values(TemporaryReason)),
         metadata={"description": "why a temporary key is needed (required for `temporary`)"},
     )
     dr_test_date = fields.Date(
@@ -80,7 +88,7 @@ class EscalateBody(RequestSchema):
     note = fields.String(validate=_TEXT, metadata={"description": "what the analyst should know"})
     severity = fields.Integer(strict=True, validate=validate.Range(min=1, max=4))
     reason = fields.String(
-        validate=validate.OneOf(ESCALATION_REASONS),
+        validate=validate.OneOf(values(EscalationReason)),
         metadata={
             "description": "review_refusal (default for a refused case), response_time_not_met "
             "(an overdue case), handling_concern, criticality_changed (with a new severity)"
@@ -116,7 +124,7 @@ class EntitlementsQuery(RequestSchema):
 
 
 class CaseListQuery(RequestSchema):
-    status = fields.String(validate=validate.OneOf(CASE_STATUSES))
+    status = fields.String(validate=validate.OneOf(values(CaseStatus)))
     customer_id = fields.Integer(
         validate=validate.Range(min=1), metadata={"description": "analysts only; ignored otherwise"}
     )
@@ -172,12 +180,12 @@ class LicenseSchema(ma.Schema):
 
 class KeySchema(ma.Schema):
     serial = fields.String()
-    kind = fields.String(metadata={"enum": list(KEY_KINDS)})
+    kind = fields.String(metadata={"enum": values(KeyKind)})
     key = fields.String(metadata={"description": "the compact signed key text (`LK1.`...)"})
     status = fields.String(
         metadata={
             "description": "effective status now",
-            "enum": ["active", "superseded", "revoked", "expired"],
+            "enum": values(EffectiveKeyStatus),
         }
     )
     license_id = fields.Integer()
@@ -210,8 +218,8 @@ class CaseUpdateSchema(ma.Schema):
 
 class CaseSchema(ma.Schema):
     case_number = fields.String()
-    status = fields.String(metadata={"enum": list(CASE_STATUSES)})
-    kind = fields.String(metadata={"enum": list(KEY_KINDS)})
+    status = fields.String(metadata={"enum": values(CaseStatus)})
+    kind = fields.String(metadata={"enum": values(KeyKind)})
     license_id = fields.Integer()
     customer_id = fields.Integer()
     contract_id = fields.Integer(allow_none=True)
@@ -233,7 +241,7 @@ class CaseSchema(ma.Schema):
     decided_by = fields.String(allow_none=True)
     decision_reason = fields.String(allow_none=True)
     key_serial = fields.String(allow_none=True)
-    escalation_reason = fields.String(allow_none=True, metadata={"enum": list(ESCALATION_REASONS)})
+    escalation_reason = fields.String(allow_none=True, metadata={"enum": values(EscalationReason)})
     next_update_due = UTCDateTime(
         allow_none=True,
         metadata={"description": "when the next status update is due (escalated cases)"},
@@ -264,7 +272,7 @@ class GrantedCaseSchema(CaseSchema):
 
 
 class CheckSchema(ma.Schema):
-    check = fields.String()
+    check = fields.String(attribute="name")
     code = fields.String(metadata={"description": "the refusal code this check produces"})
     passed = fields.Boolean()
     detail = fields.String()
@@ -278,7 +286,7 @@ class WouldIssueSchema(ma.Schema):
 
 class DryRunSchema(ma.Schema):
     dry_run = fields.Boolean()
-    outcome = fields.String(metadata={"enum": ["granted", "refused"]})
+    outcome = fields.String(metadata={"enum": [CaseStatus.GRANTED.value, CaseStatus.REFUSED.value]})
     code = fields.String(allow_none=True, metadata={"description": "the winning refusal code"})
     message = fields.String()
     checks = fields.List(fields.Nested(CheckSchema))
@@ -297,9 +305,7 @@ class VerifyAnswerSchema(ma.Schema):
             "enum": ["valid", "unknown_serial", *keys.ERROR_CODES],
         }
     )
-    status = fields.String(
-        metadata={"enum": ["active", "superseded", "revoked", "expired", "unknown"]}
-    )
+    status = fields.String(metadata={"enum": [*values(EffectiveKeyStatus), "unknown"]})
     checked_at = fields.String(metadata={"description": "YYYY-MM-DDTHH:MM:SSZ"})
     nonce = fields.String(allow_none=True)
     serial = fields.String()
@@ -318,7 +324,7 @@ class SigningKeySchema(ma.Schema):
         lambda rec: keys.PublicKey.from_pem(rec.public_key_pem).raw_b64(),
         metadata={"description": "the 32 raw public-key bytes, unpadded base64url"},
     )
-    status = fields.String(metadata={"enum": ["active", "retired"]})
+    status = fields.String(metadata={"enum": values(SigningKeyStatus)})
     created_at = UTCDateTime()
     retired_at = UTCDateTime(allow_none=True)
     rotation_statement = fields.String(
@@ -328,7 +334,7 @@ class SigningKeySchema(ma.Schema):
 
 
 class RevocationListSchema(ma.Schema):
-    revocation_list = fields.String(metadata={"description": "the signed `LRL1.` text"})
+    revocation_list = fields.String(metadata={"description": "the signed `LRL2.` text"})
 
 
 # --- the entitlement report ------------------------------------------------------------------
@@ -341,15 +347,15 @@ class CustomerRef(ma.Schema):
 
 
 class PlanPeriod(ma.Schema):
-    plan = fields.String(metadata={"enum": list(PLANS)})
-    from_ = fields.Date(data_key="from")
+    plan = fields.String(metadata={"enum": values(Plan)})
+    from_ = fields.Date(attribute="from", data_key="from")
 
 
 class ContractRef(ma.Schema):
     id = fields.Integer()
     start = fields.Date()
     end = fields.Date(metadata={"description": "last covered day (termination included)"})
-    plan = fields.String(metadata={"enum": list(PLANS), "description": "the plan today"})
+    plan = fields.String(metadata={"enum": values(Plan), "description": "the plan today"})
     terminated_on = fields.Date(allow_none=True)
     renews = fields.Integer(allow_none=True)
     plan_history = fields.List(fields.Nested(PlanPeriod))
@@ -371,8 +377,14 @@ class TemporaryQuota(ma.Schema):
 
 
 class Quotas(ma.Schema):
-    dr_test = fields.Nested(DrTestQuota)
+    dr_test = fields.Nested(DrTestQuota, metadata={"description": "absent without a contract"})
     temporary_per_license = fields.Nested(TemporaryQuota)
+
+    @ma.post_dump
+    def _omit_missing_dr_test(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if data.get("dr_test") is None:
+            data.pop("dr_test", None)
+        return data
 
 
 class ResponseTargetSchema(ma.Schema):
@@ -417,7 +429,7 @@ class PolicySummary(ma.Schema):
 class EntitlementReportSchema(ma.Schema):
     customer = fields.Nested(CustomerRef)
     as_of = fields.Date()
-    plan = fields.String(allow_none=True, metadata={"enum": list(PLANS)})
+    plan = fields.String(allow_none=True, metadata={"enum": values(Plan)})
     contract = fields.Nested(ContractRef, allow_none=True)
     contract_active = fields.Boolean()
     maintenance_current = fields.Boolean()

@@ -2,14 +2,6 @@
 
 from .base import Base
 from .entities import (
-    CASE_STATUSES,
-    DEFAULT_HOLIDAYS,
-    ESCALATION_REASONS,
-    KEY_KINDS,
-    KEY_STATUSES,
-    PLANS,
-    PRIMARY_KINDS,
-    REGIONS,
     ApiToken,
     AuditRecord,
     CaseUpdate,
@@ -25,16 +17,9 @@ from .entities import (
     SigningKeyRecord,
     User,
 )
+from .outbox import OutboxMessage as OutboxMessage
 
 __all__ = [
-    "CASE_STATUSES",
-    "DEFAULT_HOLIDAYS",
-    "ESCALATION_REASONS",
-    "KEY_KINDS",
-    "KEY_STATUSES",
-    "PLANS",
-    "PRIMARY_KINDS",
-    "REGIONS",
     "ApiToken",
     "AuditRecord",
     "Base",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -20,35 +21,39 @@ from sqlalchemy import (
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, intpk, str40, str200
-
-PLANS = ("base", "premium")
-REGIONS = ("emea", "na", "apac")
-KEY_KINDS = ("standard", "replacement", "dr_test", "temporary")
-KEY_STATUSES = ("active", "superseded", "revoked")
-CASE_STATUSES = ("granted", "refused", "escalated", "denied")
-PRIMARY_KINDS = ("standard", "replacement")
-#: each region's holiday calendar unless the customer has its own (holidays package codes)
-DEFAULT_HOLIDAYS = {"emea": "GB-ENG", "na": "US", "apac": "AU-NSW"}
-ESCALATION_REASONS = (
-    "response_time_not_met",
-    "handling_concern",
-    "criticality_changed",
-    "review_refusal",
+from licensesvc.domain import (
+    DEFAULT_HOLIDAYS,
+    PRIMARY_KINDS,
+    CaseStatus,
+    KeyKind,
+    KeyStatus,
+    Plan,
+    Region,
+    SigningKeyStatus,
+    values,
 )
+
+from .base import Base, intpk, str40, str200
 
 
 def _default_holidays(context: DefaultExecutionContext) -> str:
-    return DEFAULT_HOLIDAYS.get(context.get_current_parameters().get("region", ""), "US")
+    region = context.get_current_parameters().get("region", "")  # type: ignore[no-untyped-call]
+    return DEFAULT_HOLIDAYS.get(Region(region), "US") if region in values(Region) else "US"
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+def _in(column: str, vocabulary: type[StrEnum]) -> str:
+    # the same text migration 0001 wrote: column IN ('a', 'b', ...)
+    return f"{column} IN ({', '.join(repr(v) for v in values(vocabulary))})"
+
+
+def _one_active_primary_sql() -> str:
+    kinds = ", ".join(repr(k.value) for k in PRIMARY_KINDS)
+    return f"status = '{KeyStatus.ACTIVE.value}' AND kind IN ({kinds})"
 
 
 class Customer(Base):
     __tablename__ = "customers"
-    __table_args__ = (CheckConstraint(_in("region", REGIONS), name="region"),)
+    __table_args__ = (CheckConstraint(_in("region", Region), name="region"),)
 
     id: Mapped[intpk]
     name: Mapped[str200] = mapped_column(unique=True)
@@ -66,7 +71,7 @@ class Customer(Base):
 class Contract(Base):
     __tablename__ = "contracts"
     __table_args__ = (
-        CheckConstraint(_in("plan", PLANS), name="plan"),
+        CheckConstraint(_in("plan", Plan), name="plan"),
         CheckConstraint("end_date >= start_date", name="term_order"),
         CheckConstraint("grace_days IS NULL OR grace_days >= 0", name="grace_days"),
         CheckConstraint(
@@ -155,14 +160,14 @@ class License(Base):
 class SigningKeyRecord(Base):
     __tablename__ = "signing_keys"
     __table_args__ = (
-        CheckConstraint(_in("status", ("active", "retired")), name="status"),
+        CheckConstraint(_in("status", SigningKeyStatus), name="status"),
         # at most one key signs new keys
         Index(
             "uq_signing_keys_one_active",
             "status",
             unique=True,
-            sqlite_where=text("status = 'active'"),
-            postgresql_where=text("status = 'active'"),
+            sqlite_where=text(f"status = '{SigningKeyStatus.ACTIVE.value}'"),
+            postgresql_where=text(f"status = '{SigningKeyStatus.ACTIVE.value}'"),
         ),
     )
 
@@ -181,8 +186,8 @@ class KeyRequest(Base):
 
     __tablename__ = "key_requests"
     __table_args__ = (
-        CheckConstraint(_in("status", CASE_STATUSES), name="status"),
-        CheckConstraint(_in("kind", KEY_KINDS), name="kind"),
+        CheckConstraint(_in("status", CaseStatus), name="status"),
+        CheckConstraint(_in("kind", KeyKind), name="kind"),
         CheckConstraint("severity BETWEEN 1 AND 4", name="severity"),
     )
 
@@ -227,15 +232,15 @@ class KeyRequest(Base):
 class IssuedKey(Base):
     __tablename__ = "keys"
     __table_args__ = (
-        CheckConstraint(_in("kind", KEY_KINDS), name="kind"),
-        CheckConstraint(_in("status", KEY_STATUSES), name="status"),
+        CheckConstraint(_in("kind", KeyKind), name="kind"),
+        CheckConstraint(_in("status", KeyStatus), name="status"),
         # backstop for supersession: one active standard/replacement key per license
         Index(
             "uq_keys_one_active_primary",
             "license_id",
             unique=True,
-            sqlite_where=text("status = 'active' AND kind IN ('standard', 'replacement')"),
-            postgresql_where=text("status = 'active' AND kind IN ('standard', 'replacement')"),
+            sqlite_where=text(_one_active_primary_sql()),
+            postgresql_where=text(_one_active_primary_sql()),
         ),
     )
 
@@ -291,6 +296,8 @@ class ApiToken(Base):
     analyst_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]  # None: until revoked
+    last_used_at: Mapped[datetime | None]  # to the minute (services/tokens.py)
 
 
 class User(Base):
@@ -352,7 +359,7 @@ class ContractPlanChange(Base):
     """A plan change of a contract from a day inside its term (the contract stays the same)."""
 
     __tablename__ = "contract_plan_changes"
-    __table_args__ = (CheckConstraint(_in("plan", PLANS), name="plan"),)
+    __table_args__ = (CheckConstraint(_in("plan", Plan), name="plan"),)
 
     id: Mapped[intpk]
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)

@@ -8,14 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
+from licensesvc.domain import CaseStatus, Plan
 from licensesvc.models import CaseUpdate, KeyRequest
 
-from . import audit, support_plan
+from . import audit, notifications, support_plan
 from .context import ServiceContext
-from .entitlements import standing
 from .errors import InvalidState, ValidationFailed
 from .key_requests import get_case
+from .standing import standing
 
 #: control characters other than tab and newline
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -44,13 +46,13 @@ def post_case_update(ctx: ServiceContext, case_number: str, text: str) -> CaseUp
     now = ctx.now()
     update = CaseUpdate(at=now, author=ctx.actor.label, text=text)
     case.updates.append(update)
-    if case.status == "escalated":
+    if case.status == CaseStatus.ESCALATED:
         if case.responded_at is None:
             case.responded_at = now
         st = standing(ctx, case.customer_id)
         case.next_update_due = support_plan.next_update_due(
             now,
-            st.plan or "base",
+            st.plan or Plan.BASE,
             case.severity,
             support_plan.REGIONS[st.customer.region],
             st.customer.holidays,
@@ -66,6 +68,7 @@ def post_case_update(ctx: ServiceContext, case_number: str, text: str) -> CaseUp
         reason=text,
         details={"update": update.id, "next_update_due": case.next_update_due},
     )
+    notifications.case_updated(ctx, case, text, str(update.id))
     return update
 
 
@@ -84,7 +87,11 @@ def list_escalated(
 ) -> list[EscalatedCase]:
     """Escalated cases, overdue ones first, each group by its next deadline (respond-by until
     answered, then the next update)."""
-    query = select(KeyRequest).where(KeyRequest.status == "escalated")
+    query = (
+        select(KeyRequest)
+        .options(selectinload(KeyRequest.updates))
+        .where(KeyRequest.status == CaseStatus.ESCALATED)
+    )
     if ctx.actor.kind == "customer":
         customer_id = ctx.actor.customer_id
     if customer_id is not None:

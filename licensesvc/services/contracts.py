@@ -9,20 +9,14 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from licensesvc.models import PLANS, Contract, ContractPayment, ContractPlanChange
+from licensesvc.domain import Plan, values
+from licensesvc.models import Contract, ContractPayment, ContractPlanChange
 
-from . import audit
+from . import audit, notifications
 from .context import ServiceContext
-from .errors import Conflict, InvalidState, NotFound, ValidationFailed, require_reason
-
-
-def get_contract(ctx: ServiceContext, contract_id: int) -> Contract:
-    """Return the contract. Raises NotFound (also for another customer's contract)."""
-    contract = ctx.session.get(Contract, contract_id)
-    if contract is None:
-        raise NotFound(f"contract {contract_id} not found")
-    ctx.actor.check_customer(contract.customer_id, f"contract {contract_id}")
-    return contract
+from .errors import Conflict, InvalidState, ValidationFailed, require_reason
+from .lookups import get_contract as get_contract
+from .lookups import get_customer
 
 
 def list_contracts(ctx: ServiceContext, customer_id: int | None = None) -> list[Contract]:
@@ -36,8 +30,8 @@ def list_contracts(ctx: ServiceContext, customer_id: int | None = None) -> list[
 
 
 def _check_plan(plan: str) -> None:
-    if plan not in PLANS:
-        raise ValidationFailed(f"unknown plan {plan!r}; choose base or premium")
+    if plan not in values(Plan):
+        raise ValidationFailed(f"unknown plan {plan!r}; choose {' or '.join(values(Plan))}")
 
 
 def _check_paid_through(paid_through: date, contract_end: date, *, renewal_hint: bool) -> None:
@@ -109,8 +103,6 @@ def create_contract(
     Raises NotFound, ValidationFailed (unknown plan, end before start, negative grace,
     paid-through past the end) or Conflict (the term overlaps another contract of the customer
     that it does not renew)."""
-    from .customers import get_customer
-
     ctx.actor.require_analyst()
     customer = get_customer(ctx, customer_id)
     _check_plan(plan)
@@ -201,6 +193,7 @@ def record_payment(
             "invoice": invoice,
         },
     )
+    notifications.keys_out_of_date(ctx, contract.customer_id)
     return entry
 
 

@@ -7,15 +7,20 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from licensesvc.models import REGIONS, Contract, Customer, License
+from licensesvc.domain import Region, values
+from licensesvc.models import Contract, Customer, License
 
 from . import audit, contracts
 from .context import ServiceContext
-from .errors import Conflict, NotFound, ValidationFailed
+from .errors import Conflict, ValidationFailed
+from .lookups import get_contract as get_contract
+from .lookups import get_customer as get_customer
+from .lookups import get_license as get_license
+from .views import CustomerOverview
 
 
 def create_customer(
-    ctx: ServiceContext, name: str, region: str = "na", holidays: str | None = None
+    ctx: ServiceContext, name: str, region: str = Region.NA, holidays: str | None = None
 ) -> Customer:
     """Create a customer; its holiday calendar defaults to the region's (GB-ENG, US, AU-NSW).
     Raises ValidationFailed (empty name, unknown region or calendar) or Conflict (the name is
@@ -27,8 +32,10 @@ def create_customer(
     name = name.strip()
     if not name:
         raise ValidationFailed("a customer needs a name")
-    if region not in REGIONS:
-        raise ValidationFailed(f"unknown region {region!r}; choose one of {', '.join(REGIONS)}")
+    if region not in values(Region):
+        raise ValidationFailed(
+            f"unknown region {region!r}; choose one of {', '.join(values(Region))}"
+        )
     if ctx.session.scalar(select(Customer.id).where(Customer.name == name)) is not None:
         raise Conflict(f"a customer named {name!r} already exists")
     calendar = (
@@ -51,13 +58,9 @@ def create_customer(
     return customer
 
 
-def get_customer(ctx: ServiceContext, customer_id: int) -> Customer:
-    """Return the customer. Raises NotFound (also for another customer's id)."""
-    ctx.actor.check_customer(customer_id, f"customer {customer_id}")
-    customer = ctx.session.get(Customer, customer_id)
-    if customer is None:
-        raise NotFound(f"customer {customer_id} not found")
-    return customer
+def customer_overview(ctx: ServiceContext, customer_id: int) -> CustomerOverview:
+    """The customer with its contracts and licenses. Raises NotFound."""
+    return CustomerOverview.of(get_customer(ctx, customer_id))
 
 
 def list_customers(ctx: ServiceContext) -> list[Customer]:
@@ -76,11 +79,6 @@ def create_contract(
 ) -> Contract:
     """Create a support contract (see services/contracts.py: create_contract)."""
     return contracts.create_contract(ctx, customer_id, plan, start, end, paid_through, grace_days)
-
-
-def get_contract(ctx: ServiceContext, contract_id: int) -> Contract:
-    """Return the contract (see services/contracts.py: get_contract)."""
-    return contracts.get_contract(ctx, contract_id)
 
 
 def record_payment(ctx: ServiceContext, contract_id: int, paid_through: date) -> Contract:
@@ -141,15 +139,6 @@ def create_license(
             "expires_on": expires_on,
         },
     )
-    return lic
-
-
-def get_license(ctx: ServiceContext, license_id: int) -> License:
-    """Return the license. Raises NotFound (also for another customer's license)."""
-    lic = ctx.session.get(License, license_id)
-    if lic is None:
-        raise NotFound(f"license {license_id} not found")
-    ctx.actor.check_customer(lic.customer_id, f"license {license_id}")
     return lic
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from licensesvc.domain import KeyKind, Plan, Region
 from licensesvc.models import Customer
 
 from .context import ServiceContext
@@ -32,8 +33,14 @@ def load_demo(ctx: ServiceContext) -> dict[str, Any]:
     today = ctx.now().date()
     made: dict[str, Any] = {"customers": []}
     for name, plan, region, product, host in (
-        ("Acme Logistics", "base", "na", "JAMS Scheduler", "sched01.acme.example"),
-        ("Globex Manufacturing", "premium", "emea", "JAMS Scheduler", "jams.globex.example"),
+        ("Acme Logistics", Plan.BASE, Region.NA, "JAMS Scheduler", "sched01.acme.example"),
+        (
+            "Globex Manufacturing",
+            Plan.PREMIUM,
+            Region.EMEA,
+            "JAMS Scheduler",
+            "jams.globex.example",
+        ),
     ):
         customer = create_customer(ctx, name, region)
         contract = create_contract(
@@ -45,7 +52,7 @@ def load_demo(ctx: ServiceContext) -> dict[str, Any]:
             today + timedelta(days=275),
         )
         lic = create_license(ctx, customer.id, product, 25, 5000, host, failover_host=f"dr-{host}")
-        request_key(ctx, KeyRequestInput(license_id=lic.id, kind="standard"))
+        request_key(ctx, KeyRequestInput(license_id=lic.id, kind=KeyKind.STANDARD))
         _, token = create_token(ctx, customer_id=customer.id)
         email = f"admin@{host.split('.', 1)[1]}"
         create_user(ctx, customer.id, email, DEMO_PASSWORD)

@@ -4,7 +4,10 @@ nothing HTTP-specific; the API and CLI translate them at their boundary."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .views import CaseView
 
 
 class ServiceError(Exception):
@@ -100,8 +103,12 @@ REFUSAL_TITLES = {
 class KeyRequestRefused(ServiceError):
     """Policy refused a key request; the case is recorded and its number travels with this."""
 
-    def __init__(self, code: str, message: str, case_number: str | None) -> None:
+    def __init__(
+        self, code: str, message: str, case_number: str | None, *, case: CaseView | None = None
+    ) -> None:
         super().__init__(message)
+        #: the recorded case, for a caller that shows it
+        self.case = case
         self.code = code
         self.status = REFUSAL_STATUS[code]
         self.title = REFUSAL_TITLES[code]

@@ -6,22 +6,21 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
 import keys
-from licensesvc.models import PRIMARY_KINDS, IssuedKey, License
+from licensesvc.domain import PRIMARY_KINDS, EffectiveKeyStatus, KeyKind, KeyStatus, RevocationCode
+from licensesvc.models import IssuedKey, License
 
-from . import audit, quotas
+from . import audit, notifications, quotas
 from .context import ServiceContext
 from .errors import InvalidState, NotConfigured, NotFound, require_reason
 from .signing import active_record, active_signer, load_private, trusted_public_keys
-
-if TYPE_CHECKING:
-    from .entitlements import Standing
+from .standing import Standing
+from .views import effective_status
 
 _SERIAL_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 #: domain separation for the signed answers of POST /v1/keys/verify
@@ -33,33 +32,27 @@ def new_serial() -> str:
     return "SN-" + "-".join(groups)
 
 
-def effective_status(key: IssuedKey, now: datetime) -> str:
-    """The key's status as a user sees it: revoked, superseded, expired or active."""
-    if key.status in ("revoked", "superseded"):
-        return key.status
-    if key.expires_at is not None and key.expires_at < now:
-        return "expired"
-    return "active"
-
-
 def issue_signed_key(
     ctx: ServiceContext,
     lic: License,
     st: Standing,
     *,
-    kind: str,
+    serial: str,
+    kind: KeyKind,
     case_number: str | None,
     reason: str | None,
     dr_test_date: date | None,
-    host: str | None,
+    host: str,
+    failover_host: str | None,
+    supersede: bool,
+    issued_at: datetime,
     not_before: datetime,
     expires_at: datetime | None,
-    claim_quota: Callable[[str, datetime | None], bool],
-) -> IssuedKey | None:
-    """Sign and store a key for lic (policy has already decided). A standard or replacement key
-    supersedes the license's active one, which stays usable for the configured overlap.
-    Returns None when claim_quota reports the quota full. Raises NotConfigured (no signing
-    key)."""
+) -> IssuedKey:
+    """Sign and store a key for lic exactly as the policy decided it (services/policy.py: its
+    hosts, window and whether it supersedes; the caller has claimed any quota). A superseded
+    key stays usable for the configured overlap. Returns the stored key. Raises NotConfigured
+    (no signing key)."""
     try:
         signer_rec = active_record(ctx)
     except NotFound:
@@ -67,40 +60,20 @@ def issue_signed_key(
             "no active signing key; an analyst runs `licensesvc signing-key generate` first"
         ) from None
     signer = load_private(ctx, signer_rec)
-    now = ctx.now()
-    serial = new_serial()
-    if not claim_quota(serial, expires_at):
-        return None
-
-    key_host = (host or lic.host).lower()
-    failover = lic.failover_host
-    if kind == "replacement" and host and key_host not in (lic.host, lic.failover_host):
-        # "moved server": the license follows the key to its new host
-        audit.append(
-            ctx,
-            "license.host_moved",
-            "license",
-            lic.id,
-            customer_id=lic.customer_id,
-            details={"from": lic.host, "to": key_host, "case_number": case_number},
-        )
-        lic.host = key_host
-    if kind == "dr_test":
-        failover = None  # the DR host is the only host of a DR-test key
-    elif key_host == failover:
-        failover = lic.host
+    now = issued_at
+    key_host, failover = host, failover_host
 
     supersedes: IssuedKey | None = None
-    if kind in PRIMARY_KINDS:
+    if supersede:
         supersedes = ctx.session.scalar(
             select(IssuedKey).where(
                 IssuedKey.license_id == lic.id,
-                IssuedKey.status == "active",
+                IssuedKey.status == KeyStatus.ACTIVE,
                 IssuedKey.kind.in_(PRIMARY_KINDS),
             )
         )
     if supersedes is not None:
-        supersedes.status = "superseded"
+        supersedes.status = KeyStatus.SUPERSEDED
         supersedes.superseded_by = serial
         overlap_end = now + timedelta(days=ctx.policy.replacement_overlap_days)
         if supersedes.expires_at is not None:
@@ -124,7 +97,7 @@ def issue_signed_key(
         not_before=not_before,
         expires_at=expires_at,
         maintenance_until=contract.paid_through if contract else now.date(),
-        reason=reason if kind == "temporary" else None,
+        reason=reason,
         supersedes=supersedes.serial if supersedes else None,
         case_number=case_number,
     )
@@ -139,7 +112,7 @@ def issue_signed_key(
         kind=kind,
         reason=claims.reason,
         dr_test_date=dr_test_date,
-        status="active",
+        status=KeyStatus.ACTIVE,
         key_text=text,
         claims=signed.to_dict(),
         signing_kid=signer_rec.kid,
@@ -211,12 +184,12 @@ def revoke_key(ctx: ServiceContext, serial: str, reason: str) -> IssuedKey:
     ctx.actor.require_analyst()
     reason = require_reason(reason, "revoking a key")
     key = get_key(ctx, serial)
-    if key.status == "revoked":
+    if key.status == KeyStatus.REVOKED:
         raise InvalidState(f"key {serial} was already revoked on {key.revoked_at:%Y-%m-%d}")
     previous = key.status
-    if key.kind == "temporary":
+    if key.kind == KeyKind.TEMPORARY:
         quotas.release_slot(ctx, key.serial)  # a revoked temporary key is no longer active
-    key.status = "revoked"
+    key.status = KeyStatus.REVOKED
     key.revoked_at = ctx.now()
     key.revoked_reason = reason
     ctx.session.flush()
@@ -229,6 +202,7 @@ def revoke_key(ctx: ServiceContext, serial: str, reason: str) -> IssuedKey:
         reason=reason,
         details={"previous_status": previous},
     )
+    notifications.key_revoked(ctx, key)
     return key
 
 
@@ -267,9 +241,9 @@ def verify_online(
     if record is not None:
         status = effective_status(record, now)
         if code == "valid":
-            if status == "revoked":
-                code = "revoked"
-            elif status == "superseded":
+            if status == EffectiveKeyStatus.REVOKED:
+                code = "revoked"  # keys.ERROR_CODES, the installer's codes
+            elif status == EffectiveKeyStatus.SUPERSEDED:
                 usable_until = record.usable_until
                 if usable_until is not None and usable_until < now:
                     code = "superseded"
@@ -314,21 +288,38 @@ def signed_revocation_list(ctx: ServiceContext) -> str:
     now = ctx.now()
     rows = ctx.session.scalars(
         select(IssuedKey)
-        .where(IssuedKey.status.in_(("revoked", "superseded")))
+        .where(IssuedKey.status.in_((KeyStatus.REVOKED, KeyStatus.SUPERSEDED)))
         .order_by(IssuedKey.serial)
     )
     entries = []
     for key in rows:
-        if key.status == "revoked":
+        # Codes, never the analyst's words (those stay in the audit trail). Until revocations
+        # record a code of their own, a revoked key is listed as key_compromise.
+        if key.status == KeyStatus.REVOKED:
             entries.append(
-                keys.RevokedEntry(key.serial, "revoked", key.revoked_at or now, key.revoked_reason)
+                keys.RevokedEntry(
+                    key.serial,
+                    KeyStatus.REVOKED.value,
+                    key.revoked_at or now,
+                    RevocationCode.KEY_COMPROMISE.value,
+                    key_expires_at=key.expires_at,
+                )
             )
         elif key.usable_until is not None:
             # listed at once; installers refuse it after usable_until (key-format.md step 7)
-            entries.append(keys.RevokedEntry(key.serial, "superseded", key.usable_until, None))
+            entries.append(
+                keys.RevokedEntry(
+                    key.serial,
+                    KeyStatus.SUPERSEDED.value,
+                    key.usable_until,
+                    RevocationCode.SUPERSEDED.value,
+                    key_expires_at=key.expires_at,
+                )
+            )
+    # Keys past their own expiry drop off (RevocationList leaves them out).
     rl = keys.RevocationList(
         issued_at=now,
         next_update=now + timedelta(days=ctx.policy.revocation_list_days),
-        entries=tuple(entries),
+        entries=entries,
     )
     return keys.sign_revocation_list(rl, active_signer(ctx))

@@ -7,35 +7,27 @@ are database constraints that hold even if the lock were bypassed."""
 
 from __future__ import annotations
 
-import re
 import secrets
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from licensesvc.models import (
-    ESCALATION_REASONS,
-    KEY_KINDS,
-    Customer,
-    IssuedKey,
-    KeyRequest,
-    License,
+from licensesvc.domain import (
+    OPEN_CASE_STATUSES,
+    CaseStatus,
+    EscalationReason,
+    KeyKind,
+    Plan,
+    values,
 )
+from licensesvc.models import Customer, IssuedKey, KeyRequest, License
 
-from . import audit, quotas, support_plan
+from . import audit, notifications, policy, quotas, support_plan
 from .context import ServiceContext
 from .customers import get_license
-from .entitlements import (
-    PLAN_KEY_KINDS,
-    TEMPORARY_KEY_DAYS,
-    TEMPORARY_REASONS,
-    Standing,
-    standing,
-)
 from .errors import (
-    REFUSAL_ORDER,
     Forbidden,
     InvalidState,
     KeyRequestRefused,
@@ -43,54 +35,27 @@ from .errors import (
     ValidationFailed,
     require_reason,
 )
-from .issued_keys import issue_signed_key
-from .licenses import retired_problem
+from .issued_keys import issue_signed_key, new_serial
+from .policy import Check, Decision, KeyRequestInput
+from .standing import Standing, standing
+from .views import CaseView, KeyView
 
-_HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.\-_]{0,198}[A-Za-z0-9])?$")
+__all__ = [
+    "Check",
+    "Decision",
+    "KeyRequestInput",
+    "KeyRequestOutcome",
+    "case_view",
+    "deny_case",
+    "escalate_case",
+    "evaluate",
+    "get_case",
+    "grant_case",
+    "list_cases",
+    "request_key",
+]
+
 _CASE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-
-
-@dataclass(frozen=True)
-class KeyRequestInput:
-    license_id: int
-    kind: str
-    reason: str | None = None
-    dr_test_date: date | None = None
-    host: str | None = None
-    severity: int | None = None
-
-
-@dataclass(frozen=True)
-class Check:
-    """One policy check and its outcome, as a dry run lists it."""
-
-    name: str
-    code: str  # the refusal code this check produces
-    passed: bool
-    detail: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"check": self.name, "code": self.code, "passed": self.passed, "detail": self.detail}
-
-
-@dataclass(frozen=True)
-class Decision:
-    checks: tuple[Check, ...]
-    not_before: datetime | None = None
-    expires_at: datetime | None = None
-    quota: quotas.Quota | None = None
-
-    @property
-    def refusal(self) -> Check | None:
-        """The failing check that wins by the documented precedence, or None."""
-        failing = [c for c in self.checks if not c.passed]
-        if not failing:
-            return None
-        return min(failing, key=lambda c: REFUSAL_ORDER.index(c.code))
-
-    @property
-    def granted(self) -> bool:
-        return self.refusal is None
 
 
 @dataclass
@@ -99,15 +64,24 @@ class KeyRequestOutcome:
     key: IssuedKey | None = None
     decision: Decision | None = None
     overridden: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    def view(self, now: datetime) -> CaseView:
+        """The case as callers show it, with the key it issued (if any) as it stands at now."""
+        return CaseView.of(self.case, None if self.key is None else KeyView.of(self.key, now))
+
+    @property
+    def refused(self) -> bool:
+        return self.case.status == CaseStatus.REFUSED
 
     def raise_if_refused(self) -> None:
-        """Raise KeyRequestRefused for a refused case (call after committing the case)."""
-        if self.case.status == "refused":
+        """Raise KeyRequestRefused for a refused case (call after committing the case);
+        services/refusals.py does both in order for every caller."""
+        if self.refused:
             raise KeyRequestRefused(
                 self.case.refusal_code or "validation_error",
                 self.case.refusal_message or "refused",
                 self.case.case_number,
+                case=CaseView.of(self.case),
             )
 
 
@@ -122,152 +96,15 @@ def _lock_customer(ctx: ServiceContext, customer_id: int) -> None:
     ctx.session.execute(select(Customer.id).where(Customer.id == customer_id).with_for_update())
 
 
-def _utc_midnight(d: date) -> datetime:
-    return datetime(d.year, d.month, d.day, tzinfo=UTC)
-
-
 def evaluate(ctx: ServiceContext, lic: License, st: Standing, req: KeyRequestInput) -> Decision:
-    """Run every policy check for req and return the decision (nothing is written)."""
-    policy = ctx.policy
-    now = ctx.now()
-    today = st.today
-    checks: list[Check] = []
-
-    problem = st.contract_problem()
-    checks.append(
-        Check(
-            "contract_active",
-            "contract_expired",
-            problem is None,
-            problem or f"contract {st.contract.id} runs until {st.contract.end_date}",  # type: ignore[union-attr]
-        )
+    """Gather the facts the policy needs (quota use now) and run policy.evaluate: every check
+    for req with its outcome. Writes nothing."""
+    rule = policy.rule_for(req.kind)
+    quota = quotas.quota_for(ctx, lic, st, rule.quota)
+    in_use = quotas.used(ctx, quota) if quota is not None else 0
+    return policy.evaluate(
+        ctx.policy, lic, st, req, now=ctx.now(), quota=quota, quota_in_use=in_use
     )
-
-    if st.contract is None:
-        checks.append(Check("maintenance_current", "maintenance_lapsed", False, "no contract"))
-    else:
-        grace_until = st.grace_until(policy.grace_days)
-        ok = st.maintenance_current(policy.grace_days)
-        paid = st.contract.paid_through
-        if ok and paid >= today:
-            detail = f"maintenance is paid through {paid}"
-        elif ok:
-            detail = f"maintenance was paid through {paid}; in grace until {grace_until}"
-        else:
-            detail = f"maintenance was paid through {paid}" + (
-                f" (grace ended {grace_until})" if grace_until != paid else ""
-            )
-        checks.append(Check("maintenance_current", "maintenance_lapsed", ok, detail))
-
-    plan = st.plan
-    if req.kind == "standard":
-        eligible, detail = True, "standard keys are issued by support analysts"
-    elif plan is None:
-        eligible, detail = False, "no plan on record"
-    else:
-        eligible = req.kind in PLAN_KEY_KINDS[plan]
-        detail = (
-            f"the {plan} plan includes {req.kind} keys"
-            if eligible
-            else f"{req.kind} keys are a Premium plan service; this contract is {plan}"
-        )
-    checks.append(Check("plan_eligible", "plan_not_eligible", eligible, detail))
-
-    problems = _request_problems(lic, req, today)
-    checks.append(
-        Check(
-            "request_valid",
-            "validation_error",
-            not problems,
-            "; ".join(problems) or "the request names everything its kind needs",
-        )
-    )
-
-    not_before: datetime | None = now
-    expires_at: datetime | None = None
-    window_ok, window_detail = True, "no date window applies"
-    if req.kind in ("standard", "replacement"):
-        if lic.expires_on is not None:
-            expires_at = _utc_midnight(lic.expires_on + timedelta(days=1)) - timedelta(seconds=1)
-        window_detail = (
-            f"valid until the license expires ({lic.expires_on})"
-            if lic.expires_on
-            else "perpetual, like the license"
-        )
-    elif req.kind == "temporary":
-        expires_at = now + timedelta(days=TEMPORARY_KEY_DAYS)
-        window_detail = f"valid {TEMPORARY_KEY_DAYS} days, until {expires_at:%Y-%m-%d %H:%M}Z"
-        if (
-            st.contract is not None
-            and not policy.temporary_may_outlive_contract
-            and expires_at.date() > st.contract.end_date
-        ):
-            window_ok = False
-            window_detail = (
-                f"a {TEMPORARY_KEY_DAYS}-day key would run until {expires_at.date()}, past the "
-                f"contract end on {st.contract.end_date}"
-            )
-    elif req.kind == "dr_test" and req.dr_test_date is not None:
-        test = req.dr_test_date
-        earliest = today + timedelta(days=policy.dr_min_lead_days)
-        latest = today + timedelta(days=policy.dr_max_lead_days)
-        not_before = _utc_midnight(test - timedelta(days=policy.dr_window_days_before))
-        expires_at = _utc_midnight(test + timedelta(days=policy.dr_window_days_after + 1)) - (
-            timedelta(seconds=1)
-        )
-        if test < earliest:
-            window_ok = False
-            window_detail = (
-                f"DR-test keys are requested in advance: the test date {test} must be on or "
-                f"after {earliest}"
-            )
-        elif test > latest:
-            window_ok = False
-            window_detail = (
-                f"the test date {test} is more than {policy.dr_max_lead_days} days ahead"
-            )
-        else:
-            window_detail = (
-                f"valid from {not_before:%Y-%m-%d} to {expires_at:%Y-%m-%d} around the test "
-                f"on {test}"
-            )
-    checks.append(Check("window_valid", "invalid_window", window_ok, window_detail))
-
-    quota = quotas.quota_for(ctx, lic, st, req.kind)
-    if quota is None:
-        checks.append(Check("quota_available", "quota_exceeded", True, "no quota applies"))
-    else:
-        in_use = quotas.used(ctx, quota)
-        checks.append(
-            Check(
-                "quota_available",
-                "quota_exceeded",
-                in_use < quota.limit,
-                f"{in_use} of {quota.limit} {quota.counts} used",
-            )
-        )
-    return Decision(tuple(checks), not_before, expires_at, quota)
-
-
-def _request_problems(lic: License, req: KeyRequestInput, today: date) -> list[str]:
-    problems = []
-    if req.kind == "temporary":
-        if not req.reason:
-            problems.append("a temporary key needs a reason: " + ", ".join(TEMPORARY_REASONS))
-        elif req.reason not in TEMPORARY_REASONS:
-            problems.append(
-                f"unknown reason {req.reason!r}; choose one of " + ", ".join(TEMPORARY_REASONS)
-            )
-    if req.kind == "dr_test" and req.dr_test_date is None:
-        problems.append("a DR-test key needs the test date (dr_test_date)")
-    if req.host is not None and not _HOST_RE.match(req.host):
-        problems.append(f"{req.host!r} is not a host name")
-    if lic.expires_on is not None and lic.expires_on < today:
-        problems.append(f"license {lic.id} expired on {lic.expires_on}")
-    retired = retired_problem(lic)
-    if retired is not None:
-        problems.append(retired)
-    return problems
 
 
 def request_key(
@@ -284,9 +121,9 @@ def request_key(
 
     Raises NotFound (unknown or another customer's license), ValidationFailed (unknown kind,
     severity out of range), Forbidden (a customer asking for a standard key or overriding)."""
-    if req.kind not in KEY_KINDS:
+    if req.kind not in values(KeyKind):
         raise ValidationFailed(
-            f"unknown key kind {req.kind!r}; choose one of {', '.join(KEY_KINDS)}"
+            f"unknown key kind {req.kind!r}; choose one of {', '.join(values(KeyKind))}"
         )
     if req.severity is not None and not 1 <= req.severity <= 4:
         raise ValidationFailed("severity is 1 (critical) to 4 (low)")
@@ -294,8 +131,9 @@ def request_key(
         ctx.actor.require_analyst()
         override_reason = require_reason(override_reason, "an override")
     lic = get_license(ctx, req.license_id)
-    if req.kind == "standard" and not ctx.actor.is_analyst:
-        raise Forbidden("standard keys are issued by support analysts; request a replacement key")
+    forbidden = policy.requester_problem(req.kind, is_analyst=ctx.actor.is_analyst)
+    if forbidden is not None:
+        raise Forbidden(forbidden)
 
     if not dry_run:
         _lock_customer(ctx, lic.customer_id)
@@ -316,7 +154,7 @@ def request_key(
         host=req.host,
         severity=req.severity or ctx.policy.default_severity,
         requested_by=ctx.actor.label,
-        status="refused",
+        status=CaseStatus.REFUSED,
         created_at=now,
     )
     ctx.session.add(case)
@@ -340,11 +178,12 @@ def request_key(
         return outcome
     outcome.key = key
     outcome.overridden = refusal is not None
+    notifications.key_issued(ctx, key)
     return outcome
 
 
 def _refuse(ctx: ServiceContext, case: KeyRequest, code: str, message: str) -> None:
-    case.status = "refused"
+    case.status = CaseStatus.REFUSED
     case.refusal_code = code
     case.refusal_message = message
     ctx.session.flush()
@@ -368,29 +207,47 @@ def _grant(
     *,
     override_reason: str | None,
 ) -> IssuedKey | None:
-    def claim_quota(serial: str, expires_at: datetime | None) -> bool:
-        if decision.quota is None:
-            return True
-        return quotas.take_slot(
-            ctx, decision.quota, serial, expires_at, override=override_reason is not None
+    """Claim the quota slot, apply the kind's host rule (a replacement key for a new host moves
+    the license there), then have issuance sign and store the key. None: the quota was full."""
+    rule = policy.rule_for(case.kind)
+    serial = new_serial()
+    if decision.quota is not None and not quotas.take_slot(
+        ctx, decision.quota, serial, decision.expires_at, override=override_reason is not None
+    ):
+        return None
+    hosts = policy.key_hosts(rule, lic, case.host)
+    if hosts.license_moves_to is not None:
+        # "moved server": the license follows the key to its new host
+        audit.append(
+            ctx,
+            "license.host_moved",
+            "license",
+            lic.id,
+            customer_id=lic.customer_id,
+            details={
+                "from": lic.host,
+                "to": hosts.license_moves_to,
+                "case_number": case.case_number,
+            },
         )
-
+        lic.host = hosts.license_moves_to
     key = issue_signed_key(
         ctx,
         lic,
         st,
-        kind=case.kind,
+        serial=serial,
+        kind=rule.kind,
         case_number=case.case_number,
-        reason=case.reason,
+        reason=case.reason if rule.needs_reason else None,
         dr_test_date=case.dr_test_date,
-        host=case.host,
+        host=hosts.host,
+        failover_host=hosts.failover_host,
+        supersede=rule.primary,
+        issued_at=decision.decided_at or ctx.now(),
         not_before=decision.not_before or ctx.now(),
         expires_at=decision.expires_at,
-        claim_quota=claim_quota,
     )
-    if key is None:
-        return None
-    case.status = "granted"
+    case.status = CaseStatus.GRANTED
     case.key_serial = key.serial
     case.refusal_code = None
     case.refusal_message = None
@@ -432,7 +289,12 @@ def list_cases(
     status: str | None = None,
     limit: int = 200,
 ) -> list[KeyRequest]:
-    query = select(KeyRequest).order_by(KeyRequest.id.desc()).limit(limit)
+    query = (
+        select(KeyRequest)
+        .options(selectinload(KeyRequest.updates))  # the case view shows them
+        .order_by(KeyRequest.id.desc())
+        .limit(limit)
+    )
     if ctx.actor.kind == "customer":
         customer_id = ctx.actor.customer_id
     if customer_id is not None:
@@ -440,6 +302,13 @@ def list_cases(
     if status is not None:
         query = query.where(KeyRequest.status == status)
     return list(ctx.session.scalars(query))
+
+
+def case_view(ctx: ServiceContext, case: KeyRequest, key: KeyView | None = None) -> CaseView:
+    """The case as its reader sees it now: its record, its status updates and the support
+    plan's view (overdue, the phone notice for Sev 1 and 2)."""
+    support = support_plan.case_support(case, ctx.now(), ctx.settings.support_phone)
+    return CaseView.of(case, key, support=support)
 
 
 def escalate_case(
@@ -450,7 +319,7 @@ def escalate_case(
     reason: str | None = None,
 ) -> KeyRequest:
     """Escalate a case for an analyst's review, for one of the seed's reasons
-    (ESCALATION_REASONS). A refused case may be escalated (default reason `review_refusal`);
+    (domain.EscalationReason). A refused case may be escalated (default reason `review_refusal`);
     an escalated case again only when it is overdue (`response_time_not_met`, the default then)
     or its severity changes (`criticality_changed`, the default then). The case gets a
     respond-by time (the plan's initial-response target: Sev 1 in hours of the plan's
@@ -461,26 +330,31 @@ def escalate_case(
     now = ctx.now()
     if severity is not None and not 1 <= severity <= 4:
         raise ValidationFailed("severity is 1 (critical) to 4 (low)")
-    if reason is not None and reason not in ESCALATION_REASONS:
+    reasons = values(EscalationReason)
+    if reason is not None and reason not in reasons:
         raise ValidationFailed(
-            f"unknown escalation reason {reason!r}; choose one of {', '.join(ESCALATION_REASONS)}"
+            f"unknown escalation reason {reason!r}; choose one of {', '.join(reasons)}"
         )
     severity_changed = severity is not None and severity != case.severity
-    if case.status == "refused":
-        reason = reason or "review_refusal"
-    elif case.status == "escalated":
+    if case.status == CaseStatus.REFUSED:
+        reason = reason or EscalationReason.REVIEW_REFUSAL
+    elif case.status == CaseStatus.ESCALATED:
         overdue = support_plan.overdue_reason(case, now) is not None
         if not (overdue or severity_changed):
             raise InvalidState(
                 f"case {case_number} is already escalated and on time; escalate it again when "
                 "it is overdue or its severity changes"
             )
-        reason = reason or ("criticality_changed" if severity_changed else "response_time_not_met")
-        if reason == "review_refusal":
+        reason = reason or (
+            EscalationReason.CRITICALITY_CHANGED
+            if severity_changed
+            else EscalationReason.RESPONSE_TIME_NOT_MET
+        )
+        if reason == EscalationReason.REVIEW_REFUSAL:
             raise InvalidState(f"case {case_number} is already under review")
-        if reason == "criticality_changed" and not severity_changed:
+        if reason == EscalationReason.CRITICALITY_CHANGED and not severity_changed:
             raise ValidationFailed("criticality_changed needs the new severity")
-        if reason == "response_time_not_met" and not overdue:
+        if reason == EscalationReason.RESPONSE_TIME_NOT_MET and not overdue:
             raise InvalidState(f"case {case_number} is not overdue")
     else:
         raise InvalidState(
@@ -492,9 +366,9 @@ def escalate_case(
     st = standing(ctx, case.customer_id)
     region = support_plan.REGIONS[st.customer.region]
     calendar = st.customer.holidays
-    plan = st.plan or "base"
+    plan = st.plan or Plan.BASE
     target = support_plan.initial_target(plan, case.severity)
-    case.status = "escalated"
+    case.status = CaseStatus.ESCALATED
     case.escalated_at = now
     case.escalation_note = note
     case.escalation_reason = reason
@@ -533,7 +407,7 @@ def grant_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequest
     ctx.actor.require_analyst()
     reason = require_reason(reason, "granting a case")
     case = get_case(ctx, case_number)
-    if case.status not in ("refused", "escalated"):
+    if case.status not in OPEN_CASE_STATUSES:
         raise InvalidState(f"case {case_number} is {case.status}; it can no longer be granted")
     # the refusal stays beside the decision (the grant clears refusal_code)
     case.original_refusal_code = case.refusal_code
@@ -560,6 +434,7 @@ def grant_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequest
     case.decided_by = ctx.actor.label
     case.decision_reason = reason
     ctx.session.flush()
+    notifications.case_decided(ctx, case, key)
     return KeyRequestOutcome(case=case, key=key, decision=decision, overridden=True)
 
 
@@ -569,11 +444,11 @@ def deny_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequest:
     ctx.actor.require_analyst()
     reason = require_reason(reason, "denying a case")
     case = get_case(ctx, case_number)
-    if case.status not in ("refused", "escalated"):
+    if case.status not in OPEN_CASE_STATUSES:
         raise InvalidState(f"case {case_number} is {case.status}; it can no longer be denied")
     case.original_refusal_code = case.refusal_code
     case.original_refusal_message = case.refusal_message
-    case.status = "denied"
+    case.status = CaseStatus.DENIED
     case.decided_at = ctx.now()
     case.decided_by = ctx.actor.label
     case.decision_reason = reason
@@ -587,4 +462,5 @@ def deny_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequest:
         reason=reason,
         details={"refusal_code": case.refusal_code},
     )
+    notifications.case_decided(ctx, case)
     return case

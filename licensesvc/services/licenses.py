@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from licensesvc.models import REGIONS, Customer, License, LicenseChange
+from licensesvc.domain import Region, values
+from licensesvc.models import Customer, License, LicenseChange
 
 from . import audit, support_plan
 from .context import ServiceContext
 from .errors import InvalidState, ValidationFailed, require_reason
+from .lookups import get_customer, get_license
 
 # anchored with \Z: a trailing newline is not a host
 _HOST_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.\-_]{0,198}[A-Za-z0-9])?\Z")
@@ -48,16 +50,7 @@ class LicenseUpdate:
 
 
 def _get_license(ctx: ServiceContext, license_id: int) -> License:
-    from .customers import get_license
-
     return get_license(ctx, license_id)
-
-
-def retired_problem(lic: License) -> str | None:
-    """The words of the refusal of a key for a retired license, or None when it is live."""
-    if lic.retired_at is None:
-        return None
-    return f"license {lic.id} was retired on {lic.retired_at:%Y-%m-%d}; it gets no more keys"
 
 
 def update_license(
@@ -163,14 +156,14 @@ def update_customer(
     `CC-SUB`, e.g. `GB-ENG`). A new region without a calendar of its own takes the region's
     default when the customer had the old region's default. Raises NotFound or
     ValidationFailed (unknown region or calendar, nothing to change)."""
-    from .customers import get_customer
-
     ctx.actor.require_analyst()
     customer = get_customer(ctx, customer_id)
     diff: dict[str, list[str]] = {}
     if region is not None:
-        if region not in REGIONS:
-            raise ValidationFailed(f"unknown region {region!r}; choose one of {', '.join(REGIONS)}")
+        if region not in values(Region):
+            raise ValidationFailed(
+                f"unknown region {region!r}; choose one of {', '.join(values(Region))}"
+            )
         if region != customer.region:
             diff["region"] = [customer.region, region]
             old_default = support_plan.REGIONS[customer.region].default_holidays

@@ -5,29 +5,20 @@ backstop that keeps a quota from being exceeded even if two app servers decided 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from licensesvc.domain import KeyKind
 from licensesvc.models import License, QuotaSlot
 
 from .context import ServiceContext
+from .policy import Quota, QuotaRule
+from .standing import Standing
+from .views import DrTestQuotaUse, QuotaReport, TemporaryQuotaLimit
 
-if TYPE_CHECKING:
-    from .entitlements import Standing
-
-
-@dataclass(frozen=True)
-class Quota:
-    scope: str
-    limit: int
-    #: temporary-key slots free up when their key expires (or is revoked)
-    frees_on_expiry: bool
-    #: what is counted, for messages: "DR-test keys this contract year"
-    counts: str
+__all__ = ["Quota", "quota_for", "release_slot", "take_slot", "used"]
 
 
 def dr_test_quota(ctx: ServiceContext, st: Standing) -> Quota | None:
@@ -35,7 +26,7 @@ def dr_test_quota(ctx: ServiceContext, st: Standing) -> Quota | None:
         return None
     year = st.contract_year_start()
     return Quota(
-        f"dr_test:contract={st.contract.id}:year={year}",
+        f"{KeyKind.DR_TEST}:contract={st.contract.id}:year={year}",
         ctx.policy.dr_keys_per_contract_year,
         False,
         "DR-test keys this contract year",
@@ -44,18 +35,20 @@ def dr_test_quota(ctx: ServiceContext, st: Standing) -> Quota | None:
 
 def temporary_quota(ctx: ServiceContext, lic: License) -> Quota:
     return Quota(
-        f"temporary:license={lic.id}",
+        f"{KeyKind.TEMPORARY}:license={lic.id}",
         ctx.policy.max_active_temporary_keys,
         True,
         "active temporary keys for this license",
     )
 
 
-def quota_for(ctx: ServiceContext, lic: License, st: Standing, kind: str) -> Quota | None:
-    """Return the quota that a key of `kind` draws on, or None."""
-    if kind == "dr_test":
+def quota_for(
+    ctx: ServiceContext, lic: License, st: Standing, rule: QuotaRule | None
+) -> Quota | None:
+    """Return the quota that a policy QuotaRule resolves to for lic, or None."""
+    if rule is QuotaRule.DR_TESTS_PER_CONTRACT_YEAR:
         return dr_test_quota(ctx, st)
-    if kind == "temporary":
+    if rule is QuotaRule.ACTIVE_TEMPORARY_PER_LICENSE:
         return temporary_quota(ctx, lic)
     return None
 
@@ -115,20 +108,17 @@ def release_slot(ctx: ServiceContext, serial: str) -> None:
     """Free the slot a revoked temporary key held (a DR-test key issued stays counted)."""
     ctx.session.execute(
         delete(QuotaSlot).where(
-            QuotaSlot.key_serial == serial, QuotaSlot.scope.startswith("temporary:")
+            QuotaSlot.key_serial == serial, QuotaSlot.scope.startswith(f"{KeyKind.TEMPORARY}:")
         )
     )
 
 
-def quota_usage(ctx: ServiceContext, st: Standing) -> dict[str, Any]:
+def quota_usage(ctx: ServiceContext, st: Standing) -> QuotaReport:
     """What the entitlement report shows of the quotas."""
-    result: dict[str, Any] = {}
     dr = dr_test_quota(ctx, st)
-    if dr is not None:
-        result["dr_test"] = {
-            "used": used(ctx, dr),
-            "limit": dr.limit,
-            "period_start": st.contract_year_start(),
-        }
-    result["temporary_per_license"] = {"limit": ctx.policy.max_active_temporary_keys}
-    return result
+    return QuotaReport(
+        dr_test=None
+        if dr is None
+        else DrTestQuotaUse(used(ctx, dr), dr.limit, st.contract_year_start()),
+        temporary_per_license=TemporaryQuotaLimit(ctx.policy.max_active_temporary_keys),
+    )

@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from licensesvc.domain import DEFAULT_HOLIDAYS
+from licensesvc.domain import Region as R
+
 if TYPE_CHECKING:
     from licensesvc.config import Policy
     from licensesvc.models import KeyRequest
@@ -106,9 +109,21 @@ class Region:
 
 REGIONS: dict[str, Region] = {
     # the seed's "8AM - 6PM GMT" is UK time, as its "EST" is New York time (GMT/BST, EST/EDT)
-    "emea": Region("emea", "EMEA", "Europe/London", "GMT/BST", time(8), time(18), "GB-ENG"),
-    "na": Region("na", "North America", "America/New_York", "EST/EDT", time(8), time(18), "US"),
-    "apac": Region("apac", "APAC", "Australia/Sydney", "AU", time(8), time(17), "AU-NSW"),
+    "emea": Region(
+        "emea", "EMEA", "Europe/London", "GMT/BST", time(8), time(18), DEFAULT_HOLIDAYS[R.EMEA]
+    ),
+    "na": Region(
+        "na",
+        "North America",
+        "America/New_York",
+        "EST/EDT",
+        time(8),
+        time(18),
+        DEFAULT_HOLIDAYS[R.NA],
+    ),
+    "apac": Region(
+        "apac", "APAC", "Australia/Sydney", "AU", time(8), time(17), DEFAULT_HOLIDAYS[R.APAC]
+    ),
 }
 
 BASE_SERVICES = (

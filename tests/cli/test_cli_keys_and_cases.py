@@ -209,7 +209,7 @@ def test_signing_keys_generate_once_rotate_list_and_export(
     rotated = run.json("signing-key", "rotate")
     assert rotated["status"] == "active" and rotated["rotation_statement"]
     listed = run.ok("signing-key", "list").stdout.splitlines()
-    assert listed[0].split() == ["KID", "STATUS", "CREATED", "RETIRED"]
+    assert listed[0].split() == ["KID", "STATUS", "CREATED", "RETIRED", "PROTECTION"]
     assert [line.split()[:2] for line in listed[1:]] == [
         [first, "retired"],
         [rotated["kid"], "active"],
@@ -241,8 +241,8 @@ def test_the_revocation_list_carries_a_revoked_key_to_offline_installers(
     result = run.fails("verify", lic, "--public-key", pem, "--revocations", rl, "--at", at)
     assert result.stdout.startswith(f"revoked: The license key {serial} was revoked")
     printed = run.ok("revocations", "export").stdout.strip()
-    assert printed.startswith("LRL1.")
-    assert run.json("revocations", "export")["revocation_list"].startswith("LRL1.")
+    assert printed.startswith("LRL2.")
+    assert run.json("revocations", "export")["revocation_list"].startswith("LRL2.")
 
 
 def test_audit_list_and_verify(run: Cli, shop: Shop) -> None:

@@ -101,7 +101,7 @@ def test_docs_cli_md_names_every_command() -> None:
 
 #: commands whose --json is exercised elsewhere: they need a database of their own
 #: (db upgrade, serve), no database at all (verify), or one without demo data's signing key
-JSON_ELSEWHERE = {"db upgrade", "serve", "verify", "signing-key generate"}
+JSON_ELSEWHERE = {"db upgrade", "serve", "verify", "signing-key generate", "notify retry"}
 
 
 def test_every_command_that_prints_speaks_json(run: Cli, tmp_path: Path) -> None:
@@ -181,6 +181,7 @@ def test_every_command_that_prints_speaks_json(run: Cli, tmp_path: Path) -> None
     other = refused_case()
     doc("case", "deny", other, "--reason", "base plan")
     doc("signing-key", "list")
+    doc("signing-key", "rewrap")
     doc("signing-key", "rotate")
     doc("signing-key", "export-public", "--all")
     doc("revocations", "export")
@@ -200,6 +201,12 @@ def test_every_command_that_prints_speaks_json(run: Cli, tmp_path: Path) -> None
         "Hooli,premium,2026-01-01,2026-12-31,2026-12-31,P,1,1,h.example\n"
     )
     doc("import", "customers", csv)
+    for report in ("maintenance-lapsing", "in-grace", "contracts-ending", "quota-use"):
+        doc("report", report)
+    for report in ("keys-expiring", "overdue-cases"):
+        doc("report", report)
+    for notify in ("scan", "list", "send"):
+        doc("notify", notify)
     assert sorted(set(LEAVES) - seen - JSON_ELSEWHERE) == []
 
 

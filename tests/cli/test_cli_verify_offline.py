@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -163,7 +164,7 @@ def test_a_revocation_list_revokes_offline_and_a_stale_one_is_refused(
     rl = keys.RevocationList(
         issued_at=ISSUED,
         next_update=ISSUED + timedelta(days=7),
-        entries=(keys.RevokedEntry("SN-TEST-0001", "revoked", ISSUED, "leaked"),),
+        entries=(keys.RevokedEntry("SN-TEST-0001", "revoked", ISSUED, "key_compromise"),),
     )
     path = tmp_path / "revocations.lrl"
     path.write_text(keys.sign_revocation_list(rl, VENDOR) + "\n")
@@ -344,3 +345,198 @@ def test_only_a_verify_command_line_skips_click() -> None:
     assert offline_verify_arguments(["--as"]) is None
     assert offline_verify_arguments(["--help", "verify"]) is None
     assert offline_verify_arguments([]) is None
+
+
+def piped(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`licensesvc verify ... | READER` through bash, with the pipeline's status being
+    licensesvc's (pipefail; the reader always succeeds)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LICENSESVC_")}
+    return subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {command}"],
+        cwd=cwd,
+        env={**env, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("at", "status"), [(AT, 0), ("2027-01-01T00:00:00Z", 1)], ids=["valid", "expired"]
+)
+@pytest.mark.parametrize("reader", ["head -1", "true"])
+def test_a_closed_pipe_ends_quietly_with_the_verdicts_status(
+    files: dict[str, Path], tmp_path: Path, at: str, status: int, reader: str
+) -> None:
+    command = (
+        f"{sys.executable} -m cli.main verify {files['key']} --public-key {files['pem']} "
+        f"--at {at} | {reader}"
+    )
+    result = piped(command, tmp_path)
+    assert result.returncode == status
+    assert result.stderr == ""
+    if reader == "head -1":
+        assert result.stdout == ("valid\n" if status == 0 else result.stdout.splitlines()[0] + "\n")
+
+
+def test_a_public_key_file_of_non_utf8_bytes_is_one_line_exit_2(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    binary = tmp_path / "binary.pem"
+    binary.write_bytes(b"\xff\xfe\x00garbage\x80")
+    from_shell = shell("verify", files["key"], "--public-key", binary, cwd=tmp_path)
+    in_process = verify(files["key"], "--public-key", binary)
+    assert from_shell.returncode == in_process.exit_code == 2
+    for result in (from_shell, in_process):
+        assert result.stderr == f"Error: {binary}: not a PEM file (it is not ASCII text)\n"
+        assert result.stdout == ""
+
+
+@pytest.mark.parametrize("which", ["KEYFILE", "--revocations"])
+@pytest.mark.parametrize("problem", ["missing", "directory", "unreadable"])
+def test_missing_unreadable_or_directory_files_are_one_plain_line_exit_2(
+    files: dict[str, Path], tmp_path: Path, which: str, problem: str
+) -> None:
+    target = tmp_path / "input"
+    expected = {
+        "missing": f"File '{target}' does not exist.",
+        "directory": f"File '{target}' is a directory.",
+        "unreadable": f"File '{target}' cannot be read: Permission denied.",
+    }[problem]
+    if problem == "directory":
+        target.mkdir()
+    elif problem == "unreadable":
+        if os.geteuid() == 0:
+            pytest.skip("root reads every file; permissions cannot make one unreadable")
+        target.write_text("x")
+        target.chmod(0)
+    args: list[object] = [files["key"], "--public-key", files["pem"], "--at", AT]
+    if which == "KEYFILE":
+        args[0] = target
+    else:
+        args += ["--revocations", target]
+    result = shell("verify", *args, cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[-1] == f"Error: Invalid value for {which!r}: {expected}"
+    assert "Traceback" not in result.stderr
+
+
+def test_a_file_whose_read_fails_is_one_line_exit_2(files: dict[str, Path], tmp_path: Path) -> None:
+    # /proc/self/mem opens but refuses a plain read (EIO), as a failing disk would.
+    target = Path("/proc/self/mem")
+    result = shell("verify", target, "--public-key", files["pem"], cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("Error: Invalid value for 'KEYFILE': File")
+
+
+def _same_answer_as_keys(data: bytes, files: dict[str, Path], tmp_path: Path, **kw: Any) -> str:
+    path = tmp_path / "input.lic"
+    path.write_bytes(data)
+    trusted = [VENDOR.public_key]
+    try:
+        keys.verify(data, trusted, at=datetime(2026, 3, 3, 12, tzinfo=UTC))
+        expected = "valid"
+    except keys.LicenseKeyError as exc:
+        expected = exc.code
+    result = verify(path, "--public-key", files["pem"], "--at", AT)
+    assert result.stdout.splitlines()[0].split(":")[0] == expected
+    return expected
+
+
+@pytest.mark.parametrize(
+    ("transform", "expected"),
+    [
+        (lambda text: text.replace("\n", "\r").encode(), "malformed"),
+        (lambda text: text.replace("\n", "\r\n").encode(), "valid"),
+        (lambda text: b"\xef\xbb\xbf" + text.encode(), "valid"),
+        (lambda text: text.encode() + "\u00a0".encode(), "malformed"),
+        (lambda text: text.encode("utf-16"), "malformed"),
+    ],
+    ids=["lone-cr", "crlf", "bom", "trailing-nbsp", "utf16"],
+)
+def test_the_cli_reads_key_files_exactly_as_keys_verify_does(
+    files: dict[str, Path], tmp_path: Path, transform: Any, expected: str
+) -> None:
+    data = transform(files["key"].read_text())
+    assert _same_answer_as_keys(data, files, tmp_path) == expected
+
+
+def _signed_list(entries: tuple[keys.RevokedEntry, ...] = ()) -> str:
+    rl = keys.RevocationList(
+        issued_at=ISSUED, next_update=ISSUED + timedelta(days=7), entries=entries
+    )
+    return keys.sign_revocation_list(rl, VENDOR)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "expected"),
+    [("\n", "valid"), ("\r\n", "valid"), ("\u00a0", "malformed"), ("\u2003\n", "malformed")],
+    ids=["lf", "crlf", "trailing-nbsp", "em-space"],
+)
+def test_the_cli_reads_revocation_lists_exactly_as_keys_does(
+    files: dict[str, Path], tmp_path: Path, suffix: str, expected: str
+) -> None:
+    text = _signed_list() + suffix
+    path = tmp_path / "list.lrl"
+    path.write_bytes(text.encode())
+    try:
+        keys.verify_revocation_list(text.encode(), [VENDOR.public_key], at=ISSUED)
+        from_keys = "valid"
+    except keys.LicenseKeyError as exc:
+        from_keys = exc.code
+    assert from_keys == expected
+    result = verify(files["key"], "--public-key", files["pem"], "--revocations", path, "--at", AT)
+    assert result.stdout.splitlines()[0].split(":")[0] == expected
+
+
+def test_a_list_of_thousands_of_entries_revokes_and_the_list_failure_wins(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    entries = tuple(
+        keys.RevokedEntry(f"SN-{number:06d}", "revoked", ISSUED, "contract_ended")
+        for number in range(5000)
+    ) + (keys.RevokedEntry("SN-TEST-0001", "revoked", ISSUED, "key_compromise"),)
+    path = tmp_path / "big.lrl"
+    path.write_text(_signed_list(entries) + "\n")
+    assert path.stat().st_size > 32768 * 10
+    result = verify(files["key"], "--public-key", files["pem"], "--revocations", path, "--at", AT)
+    assert result.exit_code == 1
+    assert result.stdout.startswith("revoked: The license key SN-TEST-0001 was revoked at")
+    assert "(key_compromise)" in result.stdout
+    # stale list and expired key: the list is checked first, its failure is the answer
+    late = verify(
+        files["key"], "--public-key", files["pem"], "--revocations", path, "--at", "2027-01-01"
+    )
+    assert late.exit_code == 1 and late.stdout.startswith("stale_revocation_list: ")
+
+
+def test_a_fraction_of_a_second_in_at_is_truncated(files: dict[str, Path]) -> None:
+    expires = "2026-06-30T15:05:00"  # expires_at + CLOCK_SKEW: the last valid second
+    assert (
+        verify(files["key"], "--public-key", files["pem"], "--at", expires + ".999Z").exit_code == 0
+    )
+    late = verify(files["key"], "--public-key", files["pem"], "--at", "2026-06-30T15:05:01Z")
+    assert late.exit_code == 1 and late.stdout.startswith("expired: ")
+    document = json.loads(
+        verify(files["key"], "--public-key", files["pem"], "--at", AT[:-1] + ".5Z", "--json").stdout
+    )
+    assert document["checked_at"] == AT
+
+
+def test_untrusted_text_reaches_the_terminal_escaped(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    # The format forbids controls in claims, so the way in is what the user passes; a path or
+    # a value echoed back in a message must not clear the screen or retitle the terminal.
+    evil = "\x1b]0;owned\x07\x1b[2J\u202e"
+    result = verify(files["key"], "--public-key", files["pem"], "--at", AT, "--host", evil)
+    assert result.exit_code == 1
+    assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
+    assert "\\x1b]0;owned\\x07\\x1b[2J\\u202e" in result.stdout
+    as_json = verify(
+        files["key"], "--public-key", files["pem"], "--at", AT, "--host", evil, "--json"
+    )
+    assert "\x1b" not in as_json.stdout and "\u202e" not in as_json.stdout
+    assert evil in json.loads(as_json.stdout)["message"]  # JSON readers get the text back
+    missing = verify(tmp_path / "a\x1b[2Jb.lic", "--public-key", files["pem"])
+    assert "\x1b" not in missing.stderr and "\\x1b[2J" in missing.stderr

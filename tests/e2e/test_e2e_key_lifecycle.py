@@ -253,5 +253,5 @@ def test_customers_walk_through_every_key_kind_refusal_and_decision(
             call(server, "GET", f"/v1/keys/{replacement['serial']}", t["Globex"]).status_code == 404
         )
         revocations = call(server, "GET", "/v1/revocations")
-        assert revocations.text.startswith("LRL1.")
+        assert revocations.text.startswith("LRL2.")
         assert call(server, "GET", "/docs").status_code == 200

@@ -13,6 +13,8 @@ from keys import _encoding as enc
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VECTORS = REPO_ROOT / "tests" / "vectors" / "keys.json"
+LIST_VECTORS = REPO_ROOT / "tests" / "vectors" / "revocation-lists.json"
+ROTATION_VECTORS = REPO_ROOT / "tests" / "vectors" / "rotations.json"
 IN_CI = bool(os.environ.get("CI"))
 
 VENDOR = keys.SigningKey.from_seed_for_tests(bytes([11]) * 32)
@@ -44,11 +46,43 @@ def make_claims(**changes: Any) -> keys.Claims:
     return dataclasses.replace(claims, **changes)
 
 
+def vector_trusted_keys(vector: dict[str, Any]) -> list[keys.PublicKey]:
+    """The trusted keys of a vector: its public_key_pem (one key or a bundle) and the rest."""
+    pems = [vector["public_key_pem"], *vector.get("also_trusted_pems", [])]
+    return [key for pem in pems for key in keys.public_keys_from_pem(pem)]
+
+
+def vector_time(text: str) -> datetime:
+    """A vector's `at`: a timestamp, perhaps with a fraction of a second before the Z."""
+    whole, dot, fraction = text.removesuffix("Z").partition(".")
+    moment = enc.parse_timestamp(whole + "Z")
+    return moment.replace(microsecond=int(fraction.ljust(6, "0")[:6])) if dot else moment
+
+
+def run_list_vector(vector: dict[str, Any]) -> tuple[str, keys.RevocationList | None]:
+    """Verify one vector of revocation-lists.json; return (code or "valid", list)."""
+    try:
+        rl = keys.verify_revocation_list(
+            vector["revocation_list"], vector_trusted_keys(vector), at=vector_time(vector["at"])
+        )
+    except keys.LicenseKeyError as exc:
+        return exc.code, None
+    return "valid", rl
+
+
+def run_rotation_vector(vector: dict[str, Any]) -> tuple[str, keys.PublicKey | None]:
+    """Follow one vector of rotations.json; return (code or "valid", the new key)."""
+    try:
+        new_key = keys.follow_rotation(vector["statement"], vector_trusted_keys(vector))
+    except keys.LicenseKeyError as exc:
+        return exc.code, None
+    return "valid", new_key
+
+
 def run_vector(vector: dict[str, Any]) -> tuple[str, keys.Claims | None]:
     """Verify one vector of tests/vectors/keys.json; return (code or "valid", claims)."""
-    trusted = [keys.PublicKey.from_pem(vector["public_key_pem"])]
-    trusted += [keys.PublicKey.from_pem(pem) for pem in vector.get("also_trusted_pems", [])]
-    at = enc.parse_timestamp(vector["at"])
+    trusted = vector_trusted_keys(vector)
+    at = vector_time(vector["at"])
     try:
         revocations = None
         if "revocations" in vector:

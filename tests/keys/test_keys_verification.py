@@ -164,7 +164,9 @@ def test_revoked_key_is_refused(form: str) -> None:
     rl = keys.RevocationList(
         issued_at=NOW - timedelta(days=1),
         next_update=NOW + timedelta(days=6),
-        entries=(keys.RevokedEntry("K-0001", "revoked", NOW - timedelta(hours=1), "stolen"),),
+        entries=(
+            keys.RevokedEntry("K-0001", "revoked", NOW - timedelta(hours=1), "key_compromise"),
+        ),
     )
     assert_refused("revoked", issue(form=form), genuine=True, revocations=rl)
 
@@ -173,7 +175,7 @@ def superseded_list(overlap_ends: datetime) -> keys.RevocationList:
     return keys.RevocationList(
         issued_at=NOW - timedelta(days=1),
         next_update=NOW + timedelta(days=6),
-        entries=(keys.RevokedEntry("K-0001", "superseded", overlap_ends),),
+        entries=(keys.RevokedEntry("K-0001", "superseded", overlap_ends, "superseded"),),
     )
 
 
@@ -304,3 +306,44 @@ def test_claims_are_normalized_to_utc_whole_seconds() -> None:
     assert claims.issued_at == datetime(2024, 12, 31, 22, 30, 15, tzinfo=UTC)
     assert claims.issued_at.tzinfo is UTC
     assert claims.to_dict()["issued_at"] == "2024-12-31T22:30:15Z"
+
+
+@pytest.mark.parametrize(
+    ("transform", "valid"),
+    [
+        (lambda text: text.encode("utf-8"), True),
+        (lambda text: "\ufeff" + text, True),
+        (lambda text: b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"), True),
+        (lambda text: text.replace("\n", "\r"), False),
+        (lambda text: text.replace("\n", "\r\n", 3).replace("\n", "\r", 1), False),
+        (lambda text: "\ufeff\ufeff" + text, False),
+        (lambda text: " \ufeff" + text, False),
+        (lambda text: text.encode("utf-16"), False),
+        (lambda text: text + "\u00a0", False),
+    ],
+    ids=[
+        "utf8-bytes",
+        "bom",
+        "bom-crlf-bytes",
+        "lone-cr-lines",
+        "one-lone-cr",
+        "two-boms",
+        "bom-after-space",
+        "utf16",
+        "trailing-nbsp",
+    ],
+)
+def test_license_files_are_read_by_the_specs_reading_rule(transform, valid: bool) -> None:  # type: ignore[no-untyped-def]
+    data = transform(issue(form="license file"))
+    if valid:
+        assert keys.verify(data, TRUSTED, at=NOW).serial == "K-0001"
+    else:
+        assert_refused("malformed", data, genuine=False)
+
+
+def test_a_fraction_of_a_second_in_at_is_truncated_not_rounded() -> None:
+    assert TEMPORARY.expires_at is not None
+    last_second = TEMPORARY.expires_at + keys.CLOCK_SKEW
+    key = issue(TEMPORARY)
+    assert keys.verify(key, TRUSTED, at=last_second + timedelta(microseconds=999_999))
+    assert_refused("expired", key, genuine=True, at=last_second + timedelta(seconds=1))

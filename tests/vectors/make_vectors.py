@@ -1,4 +1,5 @@
-"""Generate tests/vectors/keys.json, the cross-language test vectors of the key format.
+"""Generate the cross-language test vectors of the key format: tests/vectors/keys.json (license
+keys, with and without revocation lists), revocation-lists.json and rotations.json.
 
 Deterministic: the signing keys come from fixed 32-byte seeds (test fixtures, never used
 outside tests) and Ed25519 signatures are deterministic, so running this twice gives the same
@@ -25,10 +26,14 @@ if str(REPO_ROOT) not in sys.path:
 import keys  # noqa: E402
 from keys import _encoding as enc  # noqa: E402
 from keys.license import KEY_CONTEXT, KEY_PREFIX  # noqa: E402
-from keys.revocation import REVOCATION_CONTEXT  # noqa: E402
+from keys.revocation import REVOCATION_CONTEXT, REVOCATION_PREFIX  # noqa: E402
+from keys.rotation import ROTATION_CONTEXT, ROTATION_PREFIX  # noqa: E402
 from keys.signing import seal  # noqa: E402
 
-OUTPUT = Path(__file__).resolve().parent / "keys.json"
+HERE = Path(__file__).resolve().parent
+OUTPUT = HERE / "keys.json"
+LIST_OUTPUT = HERE / "revocation-lists.json"
+ROTATION_OUTPUT = HERE / "rotations.json"
 
 OLD = keys.SigningKey.from_seed_for_tests(bytes([1]) * 32)  # the vendor's first key
 NEW = keys.SigningKey.from_seed_for_tests(bytes([2]) * 32)  # after one rotation
@@ -97,12 +102,70 @@ def swap_char(text: str, index: int) -> str:
     return text[:index] + new + text[index + 1 :]
 
 
-def revocation_text(entries: tuple[keys.RevokedEntry, ...], *, stale: bool = False) -> str:
+def revocation_text(
+    entries: tuple[keys.RevokedEntry, ...] | list[keys.RevokedEntry],
+    *,
+    stale: bool = False,
+    key: keys.SigningKey = OLD,
+) -> str:
     issued = AT - timedelta(days=10 if stale else 1)
     rl = keys.RevocationList(
         issued_at=issued, next_update=issued + timedelta(days=7), entries=entries
     )
-    return keys.sign_revocation_list(rl, OLD)
+    return keys.sign_revocation_list(rl, key)
+
+
+def many_entries(count: int) -> list[keys.RevokedEntry]:
+    """``count`` entries whose list is far longer than a key may be (32,768 characters)."""
+    codes = [code for code in keys.REVOCATION_CODES if code != "superseded"]
+    return [
+        keys.RevokedEntry(
+            f"K-{number:05d}", "revoked", AT - timedelta(hours=number), codes[number % 4]
+        )
+        for number in range(1000, 1000 + count)
+    ]
+
+
+def list_payload(**changes: Any) -> dict[str, Any]:
+    """The wire form of an ordinary list (one revoked, one superseded entry), changed."""
+    payload: dict[str, Any] = {
+        "entries": [
+            {
+                "code": "key_compromise",
+                "revoked_at": ts(AT - timedelta(days=2)),
+                "serial": "K-0001",
+                "status": "revoked",
+            },
+            {
+                "code": "superseded",
+                "revoked_at": ts(AT + timedelta(days=2)),
+                "serial": "K-0009",
+                "status": "superseded",
+            },
+        ],
+        "issued_at": ts(AT - timedelta(days=1)),
+        "kid": OLD.kid,
+        "next_update": ts(AT + timedelta(days=6)),
+        "version": 2,
+    }
+    payload.update(changes)
+    return payload
+
+
+def signed_list(
+    obj: Any = None, *, raw: bytes | None = None, key: keys.SigningKey = OLD, **changes: Any
+) -> str:
+    """A list whose payload is exactly ``raw`` (or the canonical JSON of ``obj``, or of
+    list_payload(**changes)), correctly signed."""
+    if raw is None:
+        raw = enc.canonical_json(list_payload(**changes) if obj is None else obj)
+    return seal(REVOCATION_PREFIX, REVOCATION_CONTEXT, raw, key)
+
+
+def entry(serial: str, **changes: Any) -> dict[str, Any]:
+    wire = {"code": "key_compromise", "revoked_at": ts(AT), "serial": serial, "status": "revoked"}
+    wire.update(changes)
+    return wire
 
 
 def build_vectors() -> list[dict[str, Any]]:
@@ -121,7 +184,7 @@ def build_vectors() -> list[dict[str, Any]]:
             "name": name,
             "public_key_pem": old_pem,
             "key": key,
-            "at": ts(at),
+            "at": extra.pop("at_text", ts(at)),  # at_text: a time with a fraction of a second
             "expect": expect,
         }
         vector.update(extra)
@@ -390,7 +453,7 @@ def build_vectors() -> list[dict[str, Any]]:
         base_key,
         "revoked",
         revocations=revocation_text(
-            (keys.RevokedEntry("K-0001", "revoked", AT - timedelta(days=2), "customer request"),)
+            (keys.RevokedEntry("K-0001", "revoked", AT - timedelta(days=2), "customer_request"),)
         ),
     )
     add(
@@ -398,7 +461,7 @@ def build_vectors() -> list[dict[str, Any]]:
         base_key,
         "valid",
         revocations=revocation_text(
-            (keys.RevokedEntry("K-0001", "superseded", AT + timedelta(days=2)),)
+            (keys.RevokedEntry("K-0001", "superseded", AT + timedelta(days=2), "superseded"),)
         ),
     )
     add(
@@ -406,7 +469,7 @@ def build_vectors() -> list[dict[str, Any]]:
         base_key,
         "revoked",
         revocations=revocation_text(
-            (keys.RevokedEntry("K-0001", "superseded", AT - timedelta(days=2)),)
+            (keys.RevokedEntry("K-0001", "superseded", AT - timedelta(days=2), "superseded"),)
         ),
     )
     add(
@@ -414,7 +477,7 @@ def build_vectors() -> list[dict[str, Any]]:
         base_key,
         "valid",
         revocations=revocation_text(
-            (keys.RevokedEntry("K-9999", "revoked", AT - timedelta(days=2)),)
+            (keys.RevokedEntry("K-9999", "revoked", AT - timedelta(days=2), "issued_in_error"),)
         ),
     )
     add(
@@ -479,7 +542,9 @@ def build_vectors() -> list[dict[str, Any]]:
         base_key,
         "revoked",
         product="reporter",
-        revocations=revocation_text((keys.RevokedEntry("K-0001", "revoked", AT),)),
+        revocations=revocation_text(
+            (keys.RevokedEntry("K-0001", "revoked", AT, "key_compromise"),)
+        ),
     )
     add(
         "bad signature and expired: bad_signature wins",
@@ -517,19 +582,451 @@ def build_vectors() -> list[dict[str, Any]]:
         build_date="2030-01-01",
     )
 
+    # --- reading the input (spec section 2) ---
+    add("license file with a UTF-8 byte-order mark", "\ufeff" + base_file, "valid")
+    add(
+        "text key with a byte-order mark and CRLF",
+        "\ufeff" + base_key + "\r\n",
+        "valid",
+    )
+    add("license file with two byte-order marks", "\ufeff\ufeff" + base_file, "malformed")
+    add(
+        "byte-order mark after leading whitespace",
+        "\n\ufeff" + base_file,
+        "malformed",
+    )
+    add(
+        "license file with lone CR line endings",
+        base_file.replace("\n", "\r"),
+        "malformed",
+    )
+    add(
+        "license file with one lone CR among CRLF line endings",
+        base_file.replace("\n", "\r\n").replace("\r\n", "\r", 1),
+        "malformed",
+    )
+    add("text key followed by a no-break space", base_key + "\u00a0", "malformed")
+    add(
+        "trusted keys given as one PEM bundle with a comment",
+        rotated,
+        "valid",
+        public_key_pem="# licensesvc vendor keys\n" + old_pem + new_pem,
+    )
+
+    # --- sub-second verification times are truncated to the second ---
+    add(
+        "at with a fraction just past the last valid second is truncated: valid",
+        temp_key,
+        "valid",
+        at_text=ts(TEMPORARY.expires_at + SKEW).replace("Z", ".999Z"),
+    )
+    add(
+        "at one whole second past the last valid second: expired",
+        temp_key,
+        "expired",
+        at=TEMPORARY.expires_at + SKEW + SECOND,
+    )
+
+    # --- revocation lists of any length, with reason codes ---
+    long_entries = many_entries(400)
+    long_list = revocation_text(
+        [*long_entries, keys.RevokedEntry("K-0001", "revoked", AT, "contract_ended")]
+    )
+    assert len(long_list) > enc.MAX_INPUT_LENGTH
+    add(
+        "serial revoked on a list longer than 32,768 characters",
+        base_key,
+        "revoked",
+        revocations=long_list,
+    )
+    add(
+        "serial not on a list longer than 32,768 characters",
+        base_key,
+        "valid",
+        revocations=revocation_text(long_entries),
+    )
+
+    # --- list failures and key failures together: the list is checked first and wins ---
+    add(
+        "stale list and expired key: stale_revocation_list wins",
+        temp_key,
+        "stale_revocation_list",
+        at=TEMPORARY.expires_at + timedelta(days=1),
+        revocations=revocation_text((), stale=True),
+    )
+    add(
+        "list from an untrusted key and malformed key: unknown_key_id wins",
+        base_key[:-2],
+        "unknown_key_id",
+        revocations=revocation_text((), key=STRANGER),
+    )
+    add(
+        "malformed list and bad key signature: the list's malformed wins",
+        f"{prefix}{payload_b64}.{other_sig}",
+        "malformed",
+        revocations=revocation_text(()) + "A",
+    )
+    add(
+        "version 1 list and valid key: malformed",
+        base_key,
+        "malformed",
+        revocations=seal(
+            "LRL1.",
+            b"licensesvc/revocation-list/v1\n",
+            enc.canonical_json(
+                {
+                    "entries": [],
+                    "issued_at": ts(AT - timedelta(days=1)),
+                    "kid": OLD.kid,
+                    "next_update": ts(AT + timedelta(days=6)),
+                    "version": 1,
+                }
+            ),
+            OLD,
+        ),
+    )
+
     names = [vector["name"] for vector in vectors]
     assert len(names) == len(set(names)), "vector names must be unique"
     return vectors
 
 
+def build_list_vectors() -> list[dict[str, Any]]:
+    """Revocation-list vectors (spec section 12): verify ``revocation_list`` at ``at``."""
+    old_pem = OLD.public_key.to_pem()
+    vectors: list[dict[str, Any]] = []
+
+    def add(name: str, text: str, expect: str, at: datetime = AT, **extra: Any) -> None:
+        vector: dict[str, Any] = {
+            "name": name,
+            "public_key_pem": old_pem,
+            "revocation_list": text,
+            "at": ts(at),
+            "expect": expect,
+        }
+        vector.update(extra)
+        if expect == "valid":
+            payload = enc.b64url_decode(enc.read_input(text, "list")[5:].split(".")[0])
+            vector["entries"] = json.loads(payload)["entries"]
+        vectors.append(vector)
+
+    ordinary = signed_list()
+    add("list with a revoked and a superseded entry", ordinary, "valid")
+    add("empty list", signed_list(entries=[]), "valid")
+    add(
+        "every reason code",
+        signed_list(
+            entries=[
+                entry(
+                    f"K-{index}",
+                    code=code,
+                    status="superseded" if code == "superseded" else "revoked",
+                )
+                for index, code in enumerate(keys.REVOCATION_CODES)
+            ]
+        ),
+        "valid",
+    )
+    add("list longer than 32,768 characters", revocation_text(many_entries(400)), "valid")
+    add(
+        "serials ordered by code point, not by UTF-16 unit",
+        signed_list(entries=[entry("K-\uffff"), entry("K-\U0001f680")]),
+        "valid",
+    )
+    add(
+        "serial with quote and backslash",
+        signed_list(entries=[entry('K-"1"'), entry("K-\\2")]),
+        "valid",
+    )
+    add("list with a byte-order mark and CRLF", "\ufeff" + ordinary + "\r\n", "valid")
+    add("list with surrounding whitespace", "\n\t " + ordinary + " \n", "valid")
+    add("list followed by a no-break space", ordinary + "\u00a0", "malformed")
+    add("list with a lone CR inside", ordinary[:30] + "\r" + ordinary[30:], "malformed")
+    add(
+        "list valid at next_update plus exactly the clock skew",
+        ordinary,
+        "valid",
+        at=AT + timedelta(days=6) + SKEW,
+    )
+    add("stale list", ordinary, "stale_revocation_list", at=AT + timedelta(days=6) + SKEW + SECOND)
+    add(
+        "list signed by an untrusted key",
+        signed_list(key=STRANGER, kid=STRANGER.kid),
+        "unknown_key_id",
+    )
+    add(
+        "list naming a trusted kid signed by another key",
+        signed_list(key=STRANGER),
+        "bad_signature",
+    )
+    payload_b64, sig_b64 = ordinary[len(REVOCATION_PREFIX) :].split(".")
+    emptied = signed_list(entries=[]).split(".")[1]
+    add(
+        "entries removed, signature kept",
+        f"{REVOCATION_PREFIX}{emptied}.{sig_b64}",
+        "bad_signature",
+    )
+    add(
+        "list payload signed with the key context",
+        seal(REVOCATION_PREFIX, KEY_CONTEXT, enc.canonical_json(list_payload()), OLD),
+        "bad_signature",
+    )
+    add(
+        "list payload signed with the version 1 context",
+        seal(
+            REVOCATION_PREFIX,
+            b"licensesvc/revocation-list/v1\n",
+            enc.canonical_json(list_payload()),
+            OLD,
+        ),
+        "bad_signature",
+    )
+    v1 = list_payload(version=1)
+    v1["entries"] = [
+        {"reason": "reported stolen", "revoked_at": ts(AT), "serial": "K-0001", "status": "revoked"}
+    ]
+    add(
+        "version 1 list (LRL1., free-text reasons)",
+        seal("LRL1.", b"licensesvc/revocation-list/v1\n", enc.canonical_json(v1), OLD),
+        "malformed",
+    )
+    add("version 1 payload under the version 2 prefix", signed_list(v1), "malformed")
+    add("version 2 prefix, version 1 in the payload", signed_list(version=1), "malformed")
+    add(
+        "free-text reason instead of a code",
+        signed_list(entries=[entry("K-1", code="chargeback")]),
+        "malformed",
+    )
+    add(
+        "reason member instead of code",
+        signed_list(
+            entries=[{"reason": None, "revoked_at": ts(AT), "serial": "K-1", "status": "revoked"}]
+        ),
+        "malformed",
+    )
+    add("code null", signed_list(entries=[entry("K-1", code=None)]), "malformed")
+    add(
+        "superseded entry with another code",
+        signed_list(entries=[entry("K-1", status="superseded", code="key_compromise")]),
+        "malformed",
+    )
+    add(
+        "revoked entry with the superseded code is valid",
+        signed_list(entries=[entry("K-1", code="superseded")]),
+        "valid",
+    )
+    add("unknown status", signed_list(entries=[entry("K-1", status="deleted")]), "malformed")
+    add("entries not sorted", signed_list(entries=[entry("K-2"), entry("K-1")]), "malformed")
+    add("duplicate serial", signed_list(entries=[entry("K-1"), entry("K-1")]), "malformed")
+    add("empty serial", signed_list(entries=[entry("")]), "malformed")
+    add("serial of 257 characters", signed_list(entries=[entry("K" * 257)]), "malformed")
+    add("control character in a serial", signed_list(entries=[entry("K-\u00851")]), "malformed")
+    add(
+        "revoked_at with fractional seconds",
+        signed_list(entries=[entry("K-1", revoked_at="2025-06-01T12:00:00.5Z")]),
+        "malformed",
+    )
+    add(
+        "revoked_at on an impossible day",
+        signed_list(entries=[entry("K-1", revoked_at="2025-02-29T00:00:00Z")]),
+        "malformed",
+    )
+    add(
+        "revoked_at at hour 24",
+        signed_list(entries=[entry("K-1", revoked_at="2025-06-01T24:00:00Z")]),
+        "malformed",
+    )
+    add(
+        "next_update equal to issued_at",
+        signed_list(next_update=ts(AT - timedelta(days=1))),
+        "malformed",
+    )
+    add("entries is an object", signed_list(entries={}), "malformed")
+    add("unknown list member", signed_list(list_payload(extra=1)), "malformed")
+    add("unknown entry member", signed_list(entries=[dict(entry("K-1"), note="x")]), "malformed")
+    canonical = enc.canonical_json(list_payload())
+    add(
+        "extra whitespace in the JSON",
+        signed_list(raw=json.dumps(list_payload(), sort_keys=True).encode()),
+        "malformed",
+    )
+    add(
+        "entry members not sorted",
+        signed_list(
+            raw=canonical.replace(
+                b'{"code":"key_compromise","revoked_at":"2025-05-30T12:00:00Z",',
+                b'{"revoked_at":"2025-05-30T12:00:00Z","code":"key_compromise",',
+            )
+        ),
+        "malformed",
+    )
+    add(
+        "duplicate member in an entry",
+        signed_list(
+            raw=canonical.replace(
+                b'{"code":"key_compromise",', b'{"code":"key_compromise","code":"key_compromise",'
+            )
+        ),
+        "malformed",
+    )
+    add(
+        "\\u escape in a serial",
+        signed_list(raw=canonical.replace(b"K-0001", b"K-\\u00301")),
+        "malformed",
+    )
+    add("trailing newline inside the payload", signed_list(raw=canonical + b"\n"), "malformed")
+    add(
+        "payload is not UTF-8",
+        signed_list(raw=canonical.replace(b"K-0001", b"K-\xff01")),
+        "malformed",
+    )
+    add("padding on the payload part", f"{REVOCATION_PREFIX}{payload_b64}=.{sig_b64}", "malformed")
+    add("license key given as a list", keys.sign_key(BASE, OLD), "malformed")
+    add("empty input", "", "malformed")
+    names = [vector["name"] for vector in vectors]
+    assert len(names) == len(set(names)), "vector names must be unique"
+    return vectors
+
+
+def rotation_statement(
+    raw_key: bytes | None = None, *, key: keys.SigningKey = OLD, **changes: Any
+) -> str:
+    new_raw = NEW.public_key.raw() if raw_key is None else raw_key
+    statement: dict[str, Any] = {
+        "issued_at": ts(AT),
+        "kid": key.kid,
+        "new_kid": keys.signing.kid_for_raw_public_key(new_raw),
+        "new_public_key": enc.b64url_encode(new_raw),
+        "version": 1,
+    }
+    statement.update(changes)
+    return seal(ROTATION_PREFIX, ROTATION_CONTEXT, enc.canonical_json(statement), key)
+
+
+def point_bytes(y: int, sign: int = 0) -> bytes:
+    return (y | (sign << 255)).to_bytes(32, "little")
+
+
+def build_rotation_vectors() -> list[dict[str, Any]]:
+    """Rotation-statement vectors (spec section 12): follow ``statement``."""
+    old_pem = OLD.public_key.to_pem()
+    vectors: list[dict[str, Any]] = []
+
+    def add(name: str, statement: str, expect: str, **extra: Any) -> None:
+        vector: dict[str, Any] = {
+            "name": name,
+            "public_key_pem": old_pem,
+            "statement": statement,
+            "expect": expect,
+        }
+        vector.update(extra)
+        if expect == "valid":
+            vector["new_public_key_pem"] = NEW.public_key.to_pem()
+        vectors.append(vector)
+
+    genuine = keys.sign_rotation(OLD, NEW.public_key, at=AT)
+    assert genuine == rotation_statement()
+    add("rotation signed by the trusted key", genuine, "valid")
+    add("rotation with a byte-order mark and CRLF", "\ufeff" + genuine + "\r\n", "valid")
+    add("rotation followed by a no-break space", genuine + "\u00a0", "malformed")
+    add(
+        "rotation signed by an untrusted key",
+        keys.sign_rotation(STRANGER, NEW.public_key, at=AT),
+        "unknown_key_id",
+    )
+    evil = keys.sign_rotation(OLD, STRANGER.public_key, at=AT)
+    add(
+        "new key swapped, signature kept",
+        evil.rsplit(".", 1)[0] + "." + genuine.rsplit(".", 1)[1],
+        "bad_signature",
+    )
+    add(
+        "rotation payload signed with the key context",
+        seal(
+            ROTATION_PREFIX,
+            KEY_CONTEXT,
+            enc.b64url_decode(genuine[len(ROTATION_PREFIX) :].split(".")[0]),
+            OLD,
+        ),
+        "bad_signature",
+    )
+    add("new_kid does not match the new key", rotation_statement(new_kid=STRANGER.kid), "malformed")
+    add(
+        "new key of 31 bytes",
+        rotation_statement(new_public_key=enc.b64url_encode(bytes(31))),
+        "malformed",
+    )
+    add(
+        "new key in standard base64 with padding",
+        rotation_statement(new_public_key=base64_std(NEW.public_key.raw())),
+        "malformed",
+    )
+    add("version 2 statement", rotation_statement(version=2), "malformed")
+    add(
+        "issued_at with an offset",
+        rotation_statement(issued_at="2025-06-01T12:00:00+00:00"),
+        "malformed",
+    )
+    p = 2**255 - 19
+    y8 = keys.signing._Y_ORDER_8
+    small = {
+        "identity (y = 1)": point_bytes(1),
+        "order 2 (y = -1)": point_bytes(p - 1),
+        "order 4 (y = 0)": point_bytes(0),
+        "order 4 (y = 0, sign bit set)": point_bytes(0, 1),
+        "order 8": point_bytes(y8),
+        "order 8, sign bit set": point_bytes(y8, 1),
+        "order 8, negated y": point_bytes(p - y8),
+        "identity with the sign bit set (non-canonical)": point_bytes(1, 1),
+        "y = p (non-canonical 0)": point_bytes(p),
+        "y = p + 1 (non-canonical 1)": point_bytes(p + 1),
+        "y = 2^255 - 1 (non-canonical)": point_bytes(2**255 - 1 - 0),
+    }
+    for label, raw in small.items():
+        add(
+            f"new key of small order or non-canonical: {label}",
+            rotation_statement(raw),
+            "malformed",
+        )
+    off_curve = next(
+        y
+        for y in range(2, 100)
+        if pow((y * y - 1) * pow(keys.signing._D * y * y + 1, -1, p) % p, (p - 1) // 2, p) != 1
+    )
+    add("new key not on the curve", rotation_statement(point_bytes(off_curve)), "malformed")
+    names = [vector["name"] for vector in vectors]
+    assert len(names) == len(set(names)), "vector names must be unique"
+    return vectors
+
+
+def base64_std(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(data).decode("ascii")
+
+
+def _dump(vectors: list[dict[str, Any]]) -> str:
+    return json.dumps(vectors, indent=2, ensure_ascii=False) + "\n"
+
+
 def render() -> str:
     """Return the text of keys.json."""
-    return json.dumps(build_vectors(), indent=2, ensure_ascii=False) + "\n"
+    return _dump(build_vectors())
+
+
+def render_all() -> dict[Path, str]:
+    """Return every vectors file's path and text."""
+    return {
+        OUTPUT: render(),
+        LIST_OUTPUT: _dump(build_list_vectors()),
+        ROTATION_OUTPUT: _dump(build_rotation_vectors()),
+    }
 
 
 def main() -> None:
-    OUTPUT.write_text(render(), encoding="utf-8")
-    print(f"wrote {OUTPUT}")
+    for path, text in render_all().items():
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ def test_the_report_carries_every_member_the_service_reports(
     as_base: Caller, world: World, analyst: ServiceContext
 ) -> None:
     served = as_base.read("/v1/entitlements")
-    assert set(served) == set(entitlement_report(analyst, world.base_customer))
+    assert set(served) == set(entitlement_report(analyst, world.base_customer).as_dict())
     assert served["plan"] == "base"
     assert served["temporary_key_reasons"] == []
 

@@ -8,6 +8,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from licensesvc.api.blueprint import ApiBlueprint
 from licensesvc.models import Customer
 from licensesvc.services import customers
 from licensesvc.services.context import Actor
@@ -89,22 +90,30 @@ def test_an_unknown_or_revoked_token_is_401(api_client: FlaskClient, world: Worl
 
 @pytest.fixture
 def failing_client(app: Flask, api_client: FlaskClient) -> FlaskClient:
-    """A client of the app with routes that write, then fail: with a domain error, and with a
-    bug."""
+    """A client of the app with API routes that write, then fail: with a domain error, and
+    with a bug; and a page off the API that meets a domain error."""
 
     def write_customer(name: str) -> None:
         ctx = runtime_of().context(db_session(), Actor.system())
         customers.create_customer(ctx, name)
 
-    @app.post("/v1/_test/domain-error")
+    blp = ApiBlueprint("test-failures", __name__, url_prefix="/v1/_test")
+
+    @blp.post("/domain-error")
     def domain_error() -> str:
         write_customer("Written then refused")
         raise InvalidState("not now")
 
-    @app.post("/v1/_test/bug")
+    @blp.post("/bug")
     def bug() -> str:
         write_customer("Written then crashed")
         raise RuntimeError("password=hunter2 at /srv/secret.py line 3")
+
+    app.register_blueprint(blp)
+
+    @app.get("/_test/page-meets-domain-error")
+    def page() -> str:
+        raise InvalidState("not now")
 
     return api_client
 
@@ -134,3 +143,19 @@ def test_a_browser_off_the_api_keeps_an_html_error_page(api_client: FlaskClient)
     assert r.mimetype == "text/html"
     api = api_client.get("/v1/no-such-thing", headers={"Accept": "text/html,*/*;q=0.8"})
     assert api.mimetype == "application/problem+json"
+
+
+def test_a_domain_error_off_the_api_is_not_problem_json(failing_client: FlaskClient) -> None:
+    # the portal renders its own error pages: the API's handler is scoped to its blueprints
+    r = failing_client.get("/_test/page-meets-domain-error")
+    assert r.status_code == 500
+    assert r.mimetype == "text/html"
+    assert b"not now" not in r.data
+
+
+def test_routes_off_the_api_keep_flasks_own_errors(api_client: FlaskClient) -> None:
+    for r in (api_client.post("/healthz"), api_client.get("/no-such-page")):
+        assert r.status_code in (404, 405)
+        assert r.mimetype == "text/html"
+    assert api_client.get("/openapi.json/nothing").mimetype == "text/html"
+    assert_problem(api_client.post("/openapi.json"), 405, "method_not_allowed")

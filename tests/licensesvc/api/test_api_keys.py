@@ -231,7 +231,7 @@ def test_revocation_list_is_signed_text_by_default_and_json_on_request(
     assert text_answer.mimetype == "text/plain"
     assert text_answer.headers["Vary"] == "Accept"
     text = text_answer.get_data(as_text=True)
-    assert text.startswith("LRL1.")
+    assert text.startswith("LRL2.")
     rl = keys.verify_revocation_list(text, trusted, at=clock())
     assert rl.status_of(standard_key["serial"]) == "revoked"
 

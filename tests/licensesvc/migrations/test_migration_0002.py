@@ -120,7 +120,7 @@ def test_0002_keeps_every_row_and_moves_paid_through_into_the_ledger(
 ) -> None:
     engine = engine_at_0001
     before = _counts(engine)
-    upgrade(engine)
+    upgrade(engine, "0002")
     assert current_revision(engine) == "0002"
     assert _counts(engine) == before
     with engine.connect() as c:

@@ -69,7 +69,7 @@ def test_an_upgrade_takes_effect_from_its_date_and_dr_quota_use_carries_over(wor
     )
     assert third.case.refusal_code == "quota_exceeded"  # the two DR keys of this year still count
     report = entitlement_report(analyst, world.base_customer)
-    assert [p["plan"] for p in report["contract"]["plan_history"]] == ["base", "premium"]
+    assert [p["plan"] for p in report.contract.plan_history] == ["base", "premium"]
     assert actions(contexts.session, f"contract:{world.base_contract}")[-1] == (
         "contract.plan_changed",
         "upgrade signed",

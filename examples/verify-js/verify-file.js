@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+'use strict';
+// Usage: node examples/verify-js/verify-file.js KEYFILE --public-key PEM [--public-key PEM...]
+//            [--revocations FILE] [--at TIMESTAMP]
+// The offline check of `licensesvc verify`, in JavaScript: prints `valid` (exit 0) or
+// `<code>: <message>` (exit 1); exit 2 when the check cannot be made (bad arguments,
+// unreadable file or public key). Files are read as bytes and decoded as the spec says.
+
+const fs = require('node:fs');
+const { verify, verifyRevocationList, LicenseKeyError } = require('./verify');
+
+function usage(message) {
+  console.error(`Error: ${message}`);
+  console.error('usage: node verify-file.js KEYFILE --public-key PEM [--revocations FILE] [--at TS]');
+  process.exit(2);
+}
+
+function read(path) {
+  try {
+    return fs.readFileSync(path === '-' ? 0 : path);
+  } catch (err) {
+    return usage(`cannot read ${JSON.stringify(path)}: ${err.code || err.message}`);
+  }
+}
+
+function main(argv) {
+  const publicKeys = [];
+  let keyfile = null;
+  let revocations = null;
+  let at;
+  for (let i = 0; i < argv.length; i += 1) {
+    const word = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) usage(`${word} needs a value`);
+      i += 1;
+      return argv[i];
+    };
+    if (word === '--public-key') publicKeys.push(value());
+    else if (word === '--revocations') revocations = value();
+    else if (word === '--at') at = value();
+    else if (word.startsWith('--')) usage(`no such option ${word}`);
+    else if (keyfile === null) keyfile = word;
+    else usage(`unexpected argument ${word}`);
+  }
+  if (keyfile === null) usage('missing KEYFILE');
+  if (publicKeys.length === 0) usage('missing --public-key');
+  const key = read(keyfile);
+  const list = revocations === null ? null : read(revocations);
+  const trusted = publicKeys.map(read);
+  try {
+    // The list first (spec section 7, step 7): when it fails, that is the answer.
+    const rl = list === null ? null : verifyRevocationList(list, trusted, { at });
+    const claims = verify(key, trusted, { at, revocations: rl });
+    process.stdout.write(`valid\nserial  ${claims.serial}\n`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof LicenseKeyError)) return usage(err.message);
+    process.stdout.write(`${err.code}: ${err.message}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));

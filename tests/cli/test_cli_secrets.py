@@ -1,0 +1,206 @@
+"""Secrets on the command line: tokens with an expiry and a last use, signing keys re-encrypted
+with more PBKDF2 rounds, and a wrong passphrase or configuration as one line, never a
+traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_helpers import Cli, Shop, count, key_issue
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+import keys
+from licensesvc.config import SIGNING_KEY_KDF_ROUNDS
+from licensesvc.models import ApiToken, IssuedKey, KeyRequest, SigningKeyRecord
+from licensesvc.runtime import Runtime
+from licensesvc.services import tokens
+from tests.conftest import fresh_database_url
+
+REPO = Path(__file__).resolve().parents[2]
+NOW = "2026-03-02T15:00:00Z"  # the suite's clock
+
+
+def with_settings(run: Cli, **changes: Any) -> Cli:
+    """The same database and clock, other settings (a restart with other variables)."""
+    rt = run.runtime
+    return Cli(Runtime(replace(rt.settings, **changes), rt.engine, rt.sessions, rt.clock))
+
+
+def test_a_token_expires_in_some_days_or_on_a_date(run: Cli, shop: Shop) -> None:
+    in_days = run.json("token", "create", "--customer", shop.acme, "--expires-in", 30)
+    assert in_days["expires_at"] == "2026-04-01T15:00:00Z"
+    on_date = run.json("token", "create", "--analyst", "bob", "--expires-on", "2026-06-30")
+    assert on_date["expires_at"] == "2026-06-30T23:59:59Z"
+    forever = run.json("token", "create", "--analyst", "eve")
+    assert forever["expires_at"] is None
+    shown = run.ok("token", "create", "--analyst", "ann", "--expires-in", 1).stdout
+    assert "expires   2026-03-03T15:00:00Z" in shown
+
+
+def test_token_list_shows_expiry_and_last_use(run: Cli, shop: Shop) -> None:
+    made = run.json("token", "create", "--customer", shop.acme, "--expires-in", 30)
+    run.json("token", "create", "--analyst", "bob")
+    with run.runtime.sessions() as session:
+        tokens.authenticate(session, run.runtime.settings, made["token"], now=run.runtime.clock())
+        session.commit()
+    lines = run.ok("token", "list").stdout.splitlines()
+    assert lines[0].split() == [
+        "ID",
+        "PREFIX",
+        "CUSTOMER",
+        "ANALYST",
+        "CREATED",
+        "EXPIRES",
+        "LAST",
+        "USED",
+        "REVOKED",
+    ]
+    assert lines[1].split()[4:] == [NOW, "2026-04-01T15:00:00Z", NOW, "-"]
+    assert lines[2].split()[4:] == [NOW, "-", "-", "-"]  # no expiry, never used, not revoked
+    listed = run.json("token", "list")
+    assert [(t["expires_at"], t["last_used_at"]) for t in listed] == [
+        ("2026-04-01T15:00:00Z", NOW),
+        (None, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--expires-in", "30", "--expires-on", "2026-06-30"], "not both"),
+        (["--expires-in", "0"], "0 is not in the range 1<=x<=3650"),
+        (["--expires-in", "3651"], "is not in the range"),
+        (["--expires-on", "30/06/2026"], "expected YYYY-MM-DD"),
+    ],
+)
+def test_a_bad_expiry_is_a_usage_error_and_makes_nothing(
+    run: Cli, shop: Shop, options: list[str], message: str
+) -> None:
+    result = run.fails("token", "create", "--analyst", "bob", *options, exit_code=2)
+    assert message in result.stderr
+    assert count(run, ApiToken) == 0
+
+
+def test_an_expiry_in_the_past_is_refused_and_makes_nothing(run: Cli, shop: Shop) -> None:
+    result = run.fails("token", "create", "--analyst", "bob", "--expires-on", "2026-03-01")
+    assert result.stderr == (
+        "Error: validation_error: the expiry 2026-03-01T23:59:59+00:00 is not in the future\n"
+    )
+    assert count(run, ApiToken) == 0
+
+
+def test_signing_key_list_shows_the_protection_and_rewrap_raises_it(run: Cli) -> None:
+    strong = with_settings(run, signing_key_kdf_rounds=SIGNING_KEY_KDF_ROUNDS)
+    passphrase = run.runtime.settings.signing_key_passphrase.encode()
+    private = Ed25519PrivateKey.generate()
+    with run.runtime.sessions() as session:  # a key as the release before stored it
+        session.add(
+            SigningKeyRecord(
+                kid=keys.SigningKey(private).kid,
+                public_key_pem=keys.SigningKey(private).public_key.to_pem(),
+                private_key_encrypted=private.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.BestAvailableEncryption(passphrase),
+                ),
+                status="active",
+                created_at=run.runtime.clock(),
+            )
+        )
+        session.commit()
+    kid = keys.SigningKey(private).kid
+    assert strong.ok("signing-key", "list").stdout.splitlines()[1].split()[-2:] == [
+        "pbkdf2-sha256",
+        "2048",
+    ]
+    assert strong.ok("signing-key", "rewrap").stdout == (
+        f"re-encrypted {kid} (pbkdf2-sha256 600000)\n"
+    )
+    assert strong.json("signing-key", "list")[0]["protection"] == "pbkdf2-sha256 600000"
+    assert strong.ok("signing-key", "rewrap").stdout == (
+        "every signing key already has the current protection; nothing changed\n"
+    )
+    assert strong.json("signing-key", "rewrap") == []
+
+
+def test_a_wrong_passphrase_is_one_line_and_changes_nothing(run: Cli, shop: Shop) -> None:
+    wrong = with_settings(run, signing_key_passphrase="not-the-passphrase")
+    before = (count(run, IssuedKey), count(run, KeyRequest), count(run, SigningKeyRecord))
+    for args in (
+        key_issue(shop.acme_license, "standard"),
+        ["signing-key", "rotate"],
+        ["revocations", "export"],
+    ):
+        result = wrong.fails(*args)
+        [line] = result.stderr.splitlines()
+        assert line.startswith("Error: service_unavailable: the server cannot sign: signing key ")
+        assert "cannot decrypt: wrong LICENSESVC_SIGNING_KEY_PASSPHRASE?" in line
+        assert result.stdout == ""
+    assert (count(run, IssuedKey), count(run, KeyRequest), count(run, SigningKeyRecord)) == before
+
+
+@pytest.fixture
+def database_file(tmp_path: Path) -> Iterator[str]:
+    yield from fresh_database_url(tmp_path, "cli_secrets")
+
+
+def licensesvc(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", *args],
+        cwd=REPO,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_real_cli_prints_one_line_for_a_wrong_passphrase(
+    database_file: str, tmp_path: Path
+) -> None:
+    env = {
+        "LICENSESVC_DATABASE_URL": database_file,
+        "LICENSESVC_DATA_DIR": str(tmp_path),
+        "LICENSESVC_SECRET_KEY": "k" * 32,
+        "LICENSESVC_SIGNING_KEY_PASSPHRASE": "the right passphrase",
+    }
+    for args in (["db", "upgrade"], ["signing-key", "generate"]):
+        assert licensesvc(env, *args).returncode == 0
+    env["LICENSESVC_SIGNING_KEY_PASSPHRASE"] = "a wrong passphrase"
+    result = licensesvc(env, "revocations", "export")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert "cannot decrypt: wrong LICENSESVC_SIGNING_KEY_PASSPHRASE?" in line
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {"LICENSESVC_ENV": "Production"},
+            "Error: configuration: LICENSESVC_ENV must be exactly `development` or "
+            "`production`, not 'Production'",
+        ),
+        (
+            {"LICENSESVC_ENV": "production", "LICENSESVC_SECRET_KEY": "short"},
+            "Error: configuration: production: LICENSESVC_SECRET_KEY is 5 bytes, needs at least 32",
+        ),
+    ],
+)
+def test_the_real_cli_refuses_bad_configuration_in_one_line(
+    tmp_path: Path, env: dict[str, str], expected: str
+) -> None:
+    result = licensesvc({"LICENSESVC_DATA_DIR": str(tmp_path / "var"), **env}, "customer", "list")
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith(expected)
+    assert not (tmp_path / "var").exists()

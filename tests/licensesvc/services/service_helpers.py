@@ -1,0 +1,40 @@
+"""Helpers of the service tests: ask for a key, read a refusal, count rows."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from licensesvc.services.key_requests import (
+    KeyRequestInput,
+    KeyRequestOutcome,
+    request_key,
+)
+
+
+def ask(ctx, license_id, kind, **kw) -> KeyRequestOutcome:
+    out = request_key(ctx, KeyRequestInput(license_id, kind, **kw))
+    assert isinstance(out, KeyRequestOutcome)
+    return out
+
+
+def refusal(out: KeyRequestOutcome) -> str | None:
+    return out.case.refusal_code if out.case.status == "refused" else None
+
+
+def count(session, model) -> int:
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def correct_paid_through(ctx, contract_id, paid_through):
+    """Move a contract's paid-through by a ledger correction (history is never edited); ctx
+    is an analyst's context or the contexts fixture."""
+    from licensesvc.services.contracts import record_payment
+
+    analyst = ctx.analyst() if hasattr(ctx, "analyst") else ctx
+    record_payment(
+        analyst,
+        contract_id,
+        paid_through,
+        correction=True,
+        reason="test: maintenance paid through another day",
+    )

@@ -1,0 +1,184 @@
+"""Shared machinery of the reliability tests and of `scripts/reliability.py`: gunicorn started
+with licensesvc/gunicorn_conf.py (or stock gunicorn, for comparison), load that records every
+answer, worker kills, and the figures each scenario reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from tests.e2e.e2e_helpers import (
+    PASSPHRASE,
+    ROOT,
+    SECRET_KEY,
+    Server,
+    _wait_until_ready,
+    free_port,
+)
+
+#: full-size runs (scripts/reliability.py sets it); otherwise the reduced form CI runs
+FULL = os.environ.get("LICENSESVC_RELIABILITY_FULL") == "1"
+FIGURES_ENV = "LICENSESVC_RELIABILITY_FIGURES"
+
+
+def size(full: int, reduced: int) -> int:
+    return full if FULL else reduced
+
+
+@dataclass
+class Figures:
+    """One row of docs/reliability.md's table."""
+
+    scenario: str
+    database: str
+    fired: int = 0
+    granted: int = 0
+    refused: int = 0
+    unavailable: int = 0  # 503 service_unavailable
+    other_5xx: int = 0
+    lost: int = 0  # accepted by the server, never answered
+    duplicates: int = 0
+    kills: int = 0
+    faults: int = 0
+    records_lost: int = 0
+    notes: str = ""
+    statuses: Counter[int] = field(default_factory=Counter)
+
+    def count(self, status: int, body: dict[str, Any] | None = None) -> None:
+        self.fired += 1
+        self.statuses[status] += 1
+        if 200 <= status < 300:
+            self.granted += 1
+        elif status == 503 and (body or {}).get("code") == "service_unavailable":
+            self.unavailable += 1
+        elif status >= 500:
+            self.other_5xx += 1
+        else:
+            self.refused += 1
+
+    def save(self) -> None:
+        """Append this row to the figures file when scripts/reliability.py asked for one."""
+        target = os.environ.get(FIGURES_ENV)
+        if not target:
+            return
+        row = asdict(self)
+        row.pop("statuses")
+        with open(target, "a") as fh:
+            fh.write(json.dumps(row) + "\n")
+
+
+def database_kind(url: str) -> str:
+    return "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+
+
+@contextmanager
+def gunicorn(
+    database_url: str,
+    data_dir: Path,
+    *,
+    workers: int = 2,
+    env: dict[str, str] | None = None,
+    stock: bool = False,
+) -> Iterator[Server]:
+    """gunicorn with licensesvc/gunicorn_conf.py on a free port (stock=True: plain
+    `gunicorn wsgi:app`, sync workers, as before issue 10)."""
+    port = free_port()
+    log = data_dir / f"gunicorn-{port}.log"
+    full_env = {
+        **os.environ,
+        "LICENSESVC_DATABASE_URL": database_url,
+        "LICENSESVC_SECRET_KEY": SECRET_KEY,
+        "LICENSESVC_SIGNING_KEY_PASSPHRASE": PASSPHRASE,
+        "LICENSESVC_DATA_DIR": str(data_dir),
+        "PYTHONPATH": str(ROOT),
+        **(env or {}),
+    }
+    config = [] if stock else ["-c", "python:licensesvc.gunicorn_conf"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", *config]
+            + ["--bind", f"127.0.0.1:{port}", "--workers", str(workers), "wsgi:app"],
+            cwd=ROOT,
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(f"http://127.0.0.1:{port}", process, log)
+    try:
+        _wait_until_ready(server)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def worker_pids(server: Server) -> list[int]:
+    pid = server.process.pid
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def wait_for_workers(server: Server, count: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(worker_pids(server)) >= count:
+            try:
+                if requests.get(server.url("/healthz"), timeout=5).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+        time.sleep(0.05)
+    raise RuntimeError("workers did not come back")
+
+
+def kill(pid: int, sig: signal.Signals = signal.SIGKILL) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+class Answers:
+    """Thread-safe record of (status, body, seconds) or the exception of each request."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.items: list[tuple[int | None, dict[str, Any], float, str]] = []
+
+    def send(self, method: str, url: str, token: str, timeout: float = 60, **kw: Any) -> None:
+        started = time.monotonic()
+        try:
+            r = requests.request(
+                method, url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout, **kw
+            )
+            try:
+                body = r.json()
+            except ValueError:
+                body = {}
+            item = (r.status_code, body if isinstance(body, dict) else {"list": body}, 0.0, "")
+            item = (item[0], item[1], time.monotonic() - started, r.headers.get("Retry-After", ""))
+        except requests.RequestException as exc:
+            item = (None, {"error": f"{type(exc).__name__}: {exc}"}, time.monotonic() - started, "")
+        with self.lock:
+            self.items.append(item)
