@@ -21,6 +21,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 PREFIX = "LICENSESVC_"
+#: after-hours cover windows (the only text-valued policy numbers)
+COVER_CHOICES = ("24x5", "24x7")
+#: the seed's "Phone Support (Sev 1 and Sev2)" number
+DEFAULT_SUPPORT_PHONE = "1-800-261-5267"
 
 #: the values LICENSESVC_ENV may take, spelled exactly so
 ENVIRONMENTS = ("development", "production")
@@ -75,6 +79,11 @@ class Policy:
     default_severity: int = 3
     #: days of validity of the signed revocation list before installers treat it as stale
     revocation_list_days: int = 7
+    #: after-hours cover for Sev 1 ("24x5 or 24x7 support for SEV 1 issues"), by plan
+    sev1_cover_base: str = "24x5"
+    sev1_cover_premium: str = "24x7"
+    #: Sev 4 status updates are "as agreed upon with customer": business days unless agreed
+    sev4_update_business_days: int = 10
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Policy:
@@ -88,6 +97,12 @@ class Policy:
                 if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
                     raise ConfigurationError(f"{name} must be true or false, not {raw!r}")
                 values[f.name] = raw.lower() in ("1", "true", "yes")
+            elif f.type in ("str", str):
+                if raw not in COVER_CHOICES:
+                    raise ConfigurationError(
+                        f"{name} must be one of {', '.join(COVER_CHOICES)}, not {raw!r}"
+                    )
+                values[f.name] = raw
             else:
                 try:
                     number = int(raw)
@@ -115,6 +130,8 @@ class Settings:
     signing_key_passphrase: str = field(repr=False)
     data_dir: Path
     policy: Policy = field(default_factory=Policy)
+    #: the phone number a Sev 1 or Sev 2 escalation tells the customer to call
+    support_phone: str = DEFAULT_SUPPORT_PHONE
     #: `development` or `production` (LICENSESVC_ENV)
     environment: str = "development"
     #: PBKDF2 iterations for new private signing keys at rest. `from_env` always uses
@@ -153,6 +170,7 @@ class Settings:
             signing_key_passphrase=passphrase,
             data_dir=data_dir,
             policy=Policy.from_env(env),
+            support_phone=env.get(f"{PREFIX}SUPPORT_PHONE") or DEFAULT_SUPPORT_PHONE,
             environment=environment,
         )
 

@@ -92,6 +92,14 @@ class EscalationReason(StrEnum):
     REVIEW_REFUSAL = "review_refusal"
 
 
+#: each region's holiday calendar unless the customer has its own (holidays package codes)
+DEFAULT_HOLIDAYS: dict[Region, str] = {
+    Region.EMEA: "GB-ENG",
+    Region.NA: "US",
+    Region.APAC: "AU-NSW",
+}
+
+
 def values(vocabulary: type[StrEnum]) -> list[str]:
     """The plain string values of a vocabulary, in order (for OpenAPI enums and messages)."""
     return [member.value for member in vocabulary]

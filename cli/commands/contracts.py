@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import click
 
@@ -11,8 +12,8 @@ from cli.output import emit, fields, json_option, table
 from cli.params import COUNT, ISO_DATE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.domain import Plan, values
-from licensesvc.models import Contract
-from licensesvc.services import customers
+from licensesvc.models import Contract, ContractPayment
+from licensesvc.services import contracts, customers
 
 COLUMNS = [
     ("ID", "id"),
@@ -27,23 +28,66 @@ COLUMNS = [
 
 @click.group()
 def contract() -> None:
-    """Create contracts, record maintenance payments, list contracts.
+    """Contracts over time: create, change plan, renew, terminate; the payment ledger.
 
     \b
     Example:
       licensesvc contract create --customer 1 --plan premium \\
           --start 2026-01-01 --end 2026-12-31 --paid-through 2026-12-31
-      licensesvc contract record-payment --contract 1 --paid-through 2027-12-31
+      licensesvc contract renew --contract 1 --end 2027-12-31
+      licensesvc contract record-payment --contract 2 --paid-through 2027-12-31
     """
 
 
-def _human(data: dict[str, object]) -> str:
+PAYMENT_COLUMNS = [
+    ("ENTRY", "id"),
+    ("PAID THROUGH", "paid_through"),
+    ("INVOICE", "invoice"),
+    ("CORRECTION", "correction"),
+    ("REASON", "reason"),
+    ("RECORDED", "recorded_at"),
+    ("BY", "recorded_by"),
+]
+
+
+def payment_record(p: ContractPayment) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "contract_id": p.contract_id,
+        "paid_through": p.paid_through,
+        "invoice": p.invoice,
+        "correction": p.correction,
+        "reason": p.reason,
+        "recorded_at": p.recorded_at,
+        "recorded_by": p.recorded_by,
+    }
+
+
+def contract_record(c: Contract, today: date) -> dict[str, Any]:
+    """A contract with its lifecycle: plan today, plan history, termination, renewal."""
+    data = serialize.contract(c)
+    data.update(
+        plan_today=c.plan_on(min(max(today, c.start_date), c.effective_end)),
+        plan_history=[{"plan": c.plan, "from": c.start_date}]
+        + [{"plan": p.plan, "from": p.effective_from, "reason": p.reason} for p in c.plan_changes],
+        terminated_on=c.terminated_on,
+        termination_reason=c.termination_reason,
+        renews=c.renews_id,
+    )
+    return data
+
+
+def _human(data: dict[str, Any]) -> str:
+    history = ", ".join(f"{h['plan']} from {h['from']}" for h in data["plan_history"])
     return fields(
         [
             ("contract", data["id"]),
             ("customer", data["customer_id"]),
-            ("plan", data["plan"]),
+            ("plan", data["plan_today"]),
+            ("plan history", history),
             ("term", f"{data['start']} .. {data['end']}"),
+            ("terminated on", data["terminated_on"]),
+            ("renews", data["renews"]),
             ("paid through", data["paid_through"]),
             ("grace days", data["grace_days"] if data["grace_days"] is not None else "default"),
         ]
@@ -83,8 +127,9 @@ def create(
           --start 2026-01-01 --end 2026-12-31 --paid-through 2026-06-30 --grace-days 14
     """
     with state.unit_of_work() as ctx:
-        data = serialize.contract(
-            customers.create_contract(ctx, customer_id, plan, start, end, paid_through, grace_days)
+        data = contract_record(
+            contracts.create_contract(ctx, customer_id, plan, start, end, paid_through, grace_days),
+            ctx.now().date(),
         )
     emit(state.json, data, lambda: _human(data))
 
@@ -92,19 +137,154 @@ def create(
 @contract.command("record-payment")
 @click.option("--contract", "contract_id", type=ROW_ID, required=True, help="Contract id.")
 @click.option(
-    "--paid-through", type=ISO_DATE, required=True, help="Maintenance is now paid through this day."
+    "--paid-through",
+    type=ISO_DATE,
+    required=True,
+    help="Maintenance is now paid through this day (never past the contract's end).",
 )
+@click.option("--invoice", help="Invoice reference kept with the ledger entry.")
+@click.option(
+    "--correction",
+    is_flag=True,
+    help="Correct an earlier entry (may move the date back); needs --reason.",
+)
+@click.option("--reason", help="Why the ledger is corrected (with --correction).")
 @json_option
 @pass_state
-def record_payment(state: CliState, contract_id: int, paid_through: date) -> None:
-    """Record a maintenance payment: maintenance is paid through the given day.
+def record_payment(
+    state: CliState,
+    contract_id: int,
+    paid_through: date,
+    invoice: str | None,
+    correction: bool,
+    reason: str | None,
+) -> None:
+    """Record a maintenance payment: a new ledger entry paid through the given day.
+
+    Nothing is edited in place: a mistake is fixed by a correction entry with a reason. A
+    payment for next year goes on the renewal (`contract renew`), never past this contract's
+    end.
 
     \b
     Example:
-      licensesvc contract record-payment --contract 1 --paid-through 2027-12-31
+      licensesvc contract record-payment --contract 1 --paid-through 2026-12-31 --invoice INV-4711
+      licensesvc contract record-payment --contract 1 --paid-through 2026-06-30 \\
+          --correction --reason "INV-4711 was for half a year"
     """
     with state.unit_of_work() as ctx:
-        data = serialize.contract(customers.record_payment(ctx, contract_id, paid_through))
+        contracts.record_payment(
+            ctx,
+            contract_id,
+            paid_through,
+            invoice=invoice,
+            correction=correction,
+            reason=reason,
+        )
+        data = contract_record(contracts.get_contract(ctx, contract_id), ctx.now().date())
+    emit(state.json, data, lambda: _human(data))
+
+
+@contract.command("payments")
+@click.option("--contract", "contract_id", type=int, required=True, help="Contract id.")
+@json_option
+@pass_state
+def payments(state: CliState, contract_id: int) -> None:
+    """List a contract's payment ledger, oldest first (the last entry is what counts).
+
+    \b
+    Example:
+      licensesvc contract payments --contract 1
+    """
+    with state.unit_of_work() as ctx:
+        rows = [payment_record(p) for p in contracts.list_payments(ctx, contract_id)]
+    emit(state.json, rows, lambda: table(rows, PAYMENT_COLUMNS))
+
+
+@contract.command("change-plan")
+@click.option("--contract", "contract_id", type=int, required=True, help="Contract id.")
+@click.option("--plan", type=click.Choice(values(Plan)), required=True, help="The new plan.")
+@click.option(
+    "--from",
+    "effective_from",
+    type=ISO_DATE,
+    required=True,
+    help="First day of the new plan, inside the contract's term.",
+)
+@click.option("--reason", required=True, help="Why the plan changes (audit trail).")
+@json_option
+@pass_state
+def change_plan(
+    state: CliState, contract_id: int, plan: str, effective_from: date, reason: str
+) -> None:
+    """Change a contract's plan from a day inside its term.
+
+    The contract stays the same contract: quota use in the contract year carries over, and
+    the plan history keeps every change.
+
+    \b
+    Example:
+      licensesvc contract change-plan --contract 1 --plan premium --from 2026-07-01 \\
+          --reason "upgrade signed, order 1234"
+    """
+    with state.unit_of_work() as ctx:
+        contracts.change_plan(ctx, contract_id, plan, effective_from, reason)
+        data = contract_record(contracts.get_contract(ctx, contract_id), ctx.now().date())
+    emit(state.json, data, lambda: _human(data))
+
+
+@contract.command("renew")
+@click.option("--contract", "contract_id", type=int, required=True, help="Contract to renew.")
+@click.option("--end", type=ISO_DATE, required=True, help="Last day of the renewed term.")
+@click.option(
+    "--plan",
+    type=click.Choice(values(Plan)),
+    help="Plan of the renewal (default: the current one).",
+)
+@click.option(
+    "--paid-through",
+    type=ISO_DATE,
+    help="Maintenance of the renewal is paid through this day (default: nothing paid yet).",
+)
+@json_option
+@pass_state
+def renew(
+    state: CliState, contract_id: int, end: date, plan: str | None, paid_through: date | None
+) -> None:
+    """Renew a contract: a successor contract from the day after its end.
+
+    The old contract and its history stay; quotas restart with the new term.
+
+    \b
+    Example:
+      licensesvc contract renew --contract 1 --end 2027-12-31 --paid-through 2027-12-31
+    """
+    with state.unit_of_work() as ctx:
+        renewal = contracts.renew_contract(
+            ctx, contract_id, end, plan=plan, paid_through=paid_through
+        )
+        data = contract_record(renewal, ctx.now().date())
+    emit(state.json, data, lambda: _human(data))
+
+
+@contract.command("terminate")
+@click.option("--contract", "contract_id", type=int, required=True, help="Contract id.")
+@click.option(
+    "--on", "on", type=ISO_DATE, required=True, help="The last covered day; no keys after it."
+)
+@click.option("--reason", required=True, help="Why the contract ends early (audit trail).")
+@json_option
+@pass_state
+def terminate(state: CliState, contract_id: int, on: date, reason: str) -> None:
+    """End a contract's term early: the given day is its last covered day.
+
+    \b
+    Example:
+      licensesvc contract terminate --contract 1 --on 2026-09-30 --reason "customer insolvent"
+    """
+    with state.unit_of_work() as ctx:
+        data = contract_record(
+            contracts.terminate_contract(ctx, contract_id, on, reason), ctx.now().date()
+        )
     emit(state.json, data, lambda: _human(data))
 
 

@@ -9,14 +9,18 @@ from cli.output import emit, fields, json_option, table
 from cli.params import LINE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.domain import Region, values
-from licensesvc.services import customers
+from licensesvc.services import customers, licenses
 
 COLUMNS = [("ID", "id"), ("NAME", "name"), ("REGION", "region"), ("CREATED", "created_at")]
+HOLIDAYS_HELP = (
+    "Holiday calendar: country or country-subdivision of the holidays package "
+    "(GB-ENG, US, AU-NSW, DE-BY, ...); default: the region's (emea GB-ENG, na US, apac AU-NSW)."
+)
 
 
 @click.group()
 def customer() -> None:
-    """Create and list customers.
+    """Create, update and list customers.
 
     \b
     Example:
@@ -34,9 +38,10 @@ def customer() -> None:
     show_default=True,
     help="Support region: its core hours and holidays set respond-by times.",
 )
+@click.option("--holidays", metavar="CC[-SUB]", help=HOLIDAYS_HELP)
 @json_option
 @pass_state
-def create(state: CliState, name: str, region: str) -> None:
+def create(state: CliState, name: str, region: str, holidays: str | None) -> None:
     """Create a customer and print its id.
 
     \b
@@ -44,14 +49,49 @@ def create(state: CliState, name: str, region: str) -> None:
       licensesvc customer create --name "Globex Manufacturing" --region emea
     """
     with state.unit_of_work() as ctx:
-        data = serialize.customer(customers.create_customer(ctx, name, region))
-    emit(
-        state.json,
-        data,
-        lambda: fields(
-            [("customer", data["id"]), ("name", data["name"]), ("region", data["region"])]
-        ),
+        made = customers.create_customer(ctx, name, region, holidays)
+        data = serialize.customer(made) | {"holidays": made.holidays}
+    emit(state.json, data, lambda: _human_customer(data))
+
+
+def _human_customer(data: dict[str, object]) -> str:
+    return fields(
+        [
+            ("customer", data["id"]),
+            ("name", data["name"]),
+            ("region", data["region"]),
+            ("holidays", data["holidays"]),
+        ]
     )
+
+
+@customer.command("update")
+@click.argument("customer_id", metavar="ID", type=int)
+@click.option(
+    "--region",
+    type=click.Choice(values(Region)),
+    help="New support region (a customer on the old region's holidays takes the new one's).",
+)
+@click.option("--holidays", metavar="CC[-SUB]", help=HOLIDAYS_HELP)
+@json_option
+@pass_state
+def update(state: CliState, customer_id: int, region: str | None, holidays: str | None) -> None:
+    """Change a customer's support region or holiday calendar.
+
+    Respond-by and next-update times count business hours of the region, skipping the
+    calendar's holidays.
+
+    \b
+    Example:
+      licensesvc customer update 2 --holidays GB-SCT
+      licensesvc customer update 3 --region apac
+    """
+    if region is None and holidays is None:
+        raise click.UsageError("give --region or --holidays (or both)")
+    with state.unit_of_work() as ctx:
+        changed = licenses.update_customer(ctx, customer_id, region=region, holidays=holidays)
+        data = serialize.customer(changed) | {"holidays": changed.holidays}
+    emit(state.json, data, lambda: _human_customer(data))
 
 
 @customer.command("list")
@@ -82,7 +122,7 @@ def show(state: CliState, customer_id: int) -> None:
     """
     with state.unit_of_work() as ctx:
         overview = customers.customer_overview(ctx, customer_id)
-    data = serialize.customer(overview.customer)
+    data = serialize.customer(overview.customer) | {"holidays": overview.customer.holidays}
     data["contracts"] = [serialize.contract(k) for k in overview.contracts]
     data["licenses"] = [serialize.license_(lic) for lic in overview.licenses]
 
@@ -97,6 +137,7 @@ def show(state: CliState, customer_id: int) -> None:
                         ("customer", data["id"]),
                         ("name", data["name"]),
                         ("region", data["region"]),
+                        ("holidays", data["holidays"]),
                         ("created", data["created_at"]),
                     ]
                 ),

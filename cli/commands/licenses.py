@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import click
 
@@ -11,7 +12,8 @@ from cli.host_param import HOST
 from cli.output import emit, fields, json_option, table
 from cli.params import COUNT, ISO_DATE, LINE, ROW_ID
 from cli.state import CliState, pass_state
-from licensesvc.services import customers
+from licensesvc.models import License
+from licensesvc.services import customers, licenses
 
 COLUMNS = [
     ("ID", "id"),
@@ -22,12 +24,41 @@ COLUMNS = [
     ("HOST", "host"),
     ("FAILOVER", "failover_host"),
     ("EXPIRES", "expires_on"),
+    ("RETIRED", "retired_at"),
 ]
+
+
+def license_record(lic: License) -> dict[str, Any]:
+    """A license with its retirement and change history."""
+    data = serialize.license_(lic)
+    data["retired_at"] = lic.retired_at
+    data["changes"] = [
+        {"at": c.at, "actor": c.actor, "reason": c.reason, "changes": c.changes}
+        for c in lic.changes
+    ]
+    return data
+
+
+def _human_license(data: dict[str, Any]) -> str:
+    return fields(
+        [
+            ("license", data["id"]),
+            ("customer", data["customer_id"]),
+            ("product", data["product"]),
+            ("agents", data["agents"]),
+            ("jobs", data["jobs"]),
+            ("host", data["host"]),
+            ("failover host", data["failover_host"]),
+            ("expires", data["expires_on"] or "never (perpetual)"),
+            ("retired", data["retired_at"]),
+            ("changes", len(data["changes"])),
+        ]
+    )
 
 
 @click.group("license")
 def license_group() -> None:
-    """Create and list licenses.
+    """Create, list, update and retire licenses.
 
     \b
     Example:
@@ -106,3 +137,59 @@ def list_(state: CliState, customer_id: int | None) -> None:
             customers.get_customer(ctx, customer_id)  # unknown id: one clear line
         rows = [serialize.license_(lic) for lic in customers.list_licenses(ctx, customer_id)]
     emit(state.json, rows, lambda: table(rows, COLUMNS))
+
+
+@license_group.command("update")
+@click.argument("license_id", metavar="ID", type=int)
+@click.option("--agents", type=int, help="New agent limit.")
+@click.option("--jobs", type=int, help="New job limit.")
+@click.option("--expires-on", type=ISO_DATE, help="New last day of the license.")
+@click.option("--host", help="New host the license is bound to.")
+@click.option("--failover-host", help="New failover host.")
+@click.option("--reason", required=True, help="Why the license changes (history, audit trail).")
+@json_option
+@pass_state
+def update(
+    state: CliState,
+    license_id: int,
+    agents: int | None,
+    jobs: int | None,
+    expires_on: date | None,
+    host: str | None,
+    failover_host: str | None,
+    reason: str,
+) -> None:
+    """Change a license's limits, expiry or hosts, with a reason.
+
+    Each change is kept in the license's history (before and after). Keys already issued keep
+    their claims; a replacement on the same host brings them up to date.
+
+    \b
+    Example:
+      licensesvc license update 1 --agents 50 --reason "bought 25 more agents, order 88"
+    """
+    change = licenses.LicenseUpdate(
+        agents=agents, jobs=jobs, expires_on=expires_on, host=host, failover_host=failover_host
+    )
+    with state.unit_of_work() as ctx:
+        data = license_record(licenses.update_license(ctx, license_id, change, reason))
+    emit(state.json, data, lambda: _human_license(data))
+
+
+@license_group.command("retire")
+@click.argument("license_id", metavar="ID", type=int)
+@click.option("--reason", required=True, help="Why the license is retired (audit trail).")
+@json_option
+@pass_state
+def retire(state: CliState, license_id: int, reason: str) -> None:
+    """Retire a license: no more keys are issued for it.
+
+    Keys already issued are not revoked (`key revoke SERIAL --code contract_ended` does that).
+
+    \b
+    Example:
+      licensesvc license retire 1 --reason "server decommissioned, replaced by license 7"
+    """
+    with state.unit_of_work() as ctx:
+        data = license_record(licenses.retire_license(ctx, license_id, reason))
+    emit(state.json, data, lambda: _human_license(data))

@@ -24,7 +24,14 @@ API_INFO_DESCRIPTION = (
 def init_api(app: Flask) -> None:
     """Register the API blueprints, the OpenAPI document and problem+json errors (for the
     API's paths only)."""
-    from . import entitlement_views, key_request_views, key_views, public_views
+    from . import (
+        case_update_views,
+        contract_views,
+        entitlement_views,
+        key_request_views,
+        key_views,
+        public_views,
+    )
     from .reference import reference_blueprint
 
     app.config.update(
@@ -59,6 +66,8 @@ def init_api(app: Flask) -> None:
         entitlement_views.blp,
         key_request_views.blp,
         key_views.blp,
+        contract_views.blp,
+        case_update_views.blp,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(reference_blueprint(api))

@@ -74,10 +74,16 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     ErrorCode(
         "invalid_state",
         "409",
-        "Not possible in the current state (e.g. escalating a "
-        "granted case, revoking a revoked key).",
+        "Not possible in the current state (e.g. escalating a granted case or an on-time "
+        "escalated one, revoking a revoked key, renewing a renewed contract, changing a retired "
+        "license).",
     ),
-    ErrorCode("conflict", "409", "The request conflicts with existing data."),
+    ErrorCode(
+        "conflict",
+        "409",
+        "The request conflicts with existing data (e.g. a contract overlapping another of the "
+        "customer's).",
+    ),
     ErrorCode("payload_too_large", "413", "The request body exceeds 1 MiB."),
     ErrorCode(
         "rate_limited",

@@ -108,8 +108,9 @@ class Case(MethodView):
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, case_number: str) -> CaseView:
-        """One case: its status, refusal, escalation and decision"""
-        return CaseView.of(key_requests.get_case(caller_context(), case_number))
+        """One case: its status, refusal, escalation, status updates and decision"""
+        ctx = caller_context()
+        return key_requests.case_view(ctx, key_requests.get_case(ctx, case_number))
 
 
 @blp.route("/key-requests/<case_number>/escalate")
@@ -120,12 +121,18 @@ class Escalation(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT", description="the case is not refused")
     def post(self, body: dict[str, Any], case_number: str) -> CaseView:
-        """Escalate a refused case to an analyst; the answer carries `respond_by`"""
+        """Escalate a case to an analyst; the answer carries `respond_by`, `next_update_due`
+        and, for Sev 1 and 2, the phone notice"""
+        ctx = caller_context()
         case = key_requests.escalate_case(
-            caller_context(), case_number, note=body.get("note"), severity=body.get("severity")
+            ctx,
+            case_number,
+            note=body.get("note"),
+            severity=body.get("severity"),
+            reason=body.get("reason"),
         )
         db_session().commit()
-        return CaseView.of(case)
+        return key_requests.case_view(ctx, case)
 
 
 @blp.route("/key-requests/<case_number>/grant")

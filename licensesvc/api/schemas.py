@@ -16,6 +16,7 @@ import keys
 from licensesvc.domain import (
     CaseStatus,
     EffectiveKeyStatus,
+    EscalationReason,
     KeyKind,
     Plan,
     RevocationCode,
@@ -175,6 +176,13 @@ class KeyRequestBody(RequestSchema):
 class EscalateBody(RequestSchema):
     note = FreeText(metadata={"description": "what the analyst should know"})
     severity = fields.Integer(strict=True, validate=validate.Range(min=1, max=4))
+    reason = fields.String(
+        validate=validate.OneOf(values(EscalationReason)),
+        metadata={
+            "description": "review_refusal (default for a refused case), response_time_not_met "
+            "(an overdue case), handling_concern, criticality_changed (with a new severity)"
+        },
+    )
 
 
 class DecisionBody(RequestSchema):
@@ -303,6 +311,12 @@ class KeySchema(ma.Schema):
     claims = fields.Dict(metadata={"description": "the signed claims, as in the key"})
 
 
+class CaseUpdateSchema(ma.Schema):
+    at = UTCDateTime()
+    author = fields.String()
+    text = fields.String()
+
+
 class CaseSchema(ma.Schema):
     case_number = fields.String()
     status = fields.String(metadata={"enum": values(CaseStatus)})
@@ -328,6 +342,28 @@ class CaseSchema(ma.Schema):
     decided_by = fields.String(allow_none=True)
     decision_reason = fields.String(allow_none=True)
     key_serial = fields.String(allow_none=True)
+    escalation_reason = fields.String(allow_none=True, metadata={"enum": values(EscalationReason)})
+    next_update_due = UTCDateTime(
+        allow_none=True,
+        metadata={"description": "when the next status update is due (escalated cases)"},
+    )
+    responded_at = UTCDateTime(
+        allow_none=True, metadata={"description": "the analyst's first update since escalation"}
+    )
+    original_refusal_code = fields.String(
+        allow_none=True, metadata={"description": "the refusal a grant or denial decided on"}
+    )
+    original_refusal_message = fields.String(allow_none=True)
+    overdue = fields.Boolean(
+        metadata={"description": "escalated, and respond-by or the next update has passed"}
+    )
+    overdue_reason = fields.String(allow_none=True)
+    phone_required = fields.Boolean(
+        metadata={"description": "Sev 1 and 2: a phone call is required to meet the goal"}
+    )
+    support_phone = fields.String(allow_none=True)
+    notice = fields.String(allow_none=True)
+    updates = fields.List(fields.Nested(CaseUpdateSchema))
 
 
 class GrantedCaseSchema(CaseSchema):
@@ -416,11 +452,19 @@ class CustomerRef(ma.Schema):
     region = fields.String()
 
 
+class PlanPeriod(ma.Schema):
+    plan = fields.String(metadata={"enum": values(Plan)})
+    from_ = fields.Date(attribute="from", data_key="from")
+
+
 class ContractRef(ma.Schema):
     id = fields.Integer()
     start = fields.Date()
-    end = fields.Date()
-    plan = fields.String(metadata={"enum": values(Plan)})
+    end = fields.Date(metadata={"description": "last covered day (termination included)"})
+    plan = fields.String(metadata={"enum": values(Plan), "description": "the plan today"})
+    terminated_on = fields.Date(allow_none=True)
+    renews = fields.Integer(allow_none=True)
+    plan_history = fields.List(fields.Nested(PlanPeriod))
 
 
 class EntitlementRefusal(ma.Schema):
@@ -478,8 +522,11 @@ class SupportHours(ma.Schema):
     region = fields.String()
     core_hours = fields.String()
     timezone = fields.String()
+    holidays = fields.String(metadata={"description": "the customer's holiday calendar"})
     excluding = fields.String()
     after_hours = fields.String()
+    sev1_cover = fields.String(metadata={"enum": ["24x5", "24x7"]})
+    support_phone = fields.String(metadata={"description": "for Sev 1 and 2: call"})
     all_regions = fields.List(fields.Nested(RegionHours))
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -17,9 +18,11 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from licensesvc.domain import (
+    DEFAULT_HOLIDAYS,
     PRIMARY_KINDS,
     CaseStatus,
     KeyKind,
@@ -32,6 +35,11 @@ from licensesvc.domain import (
 )
 
 from .base import Base, intpk, str40, str200
+
+
+def _default_holidays(context: DefaultExecutionContext) -> str:
+    region = context.get_current_parameters().get("region", "")  # type: ignore[no-untyped-call]
+    return DEFAULT_HOLIDAYS.get(Region(region), "US") if region in values(Region) else "US"
 
 
 def _in(column: str, vocabulary: type[StrEnum]) -> str:
@@ -51,6 +59,8 @@ class Customer(Base):
     id: Mapped[intpk]
     name: Mapped[str200] = mapped_column(unique=True)
     region: Mapped[str] = mapped_column(String(10))
+    #: the holiday calendar of business-hours arithmetic: "CC" or "CC-SUB" (holidays package)
+    holidays: Mapped[str] = mapped_column(String(20), default=_default_holidays)
     created_at: Mapped[datetime]
 
     contracts: Mapped[list[Contract]] = relationship(
@@ -65,18 +75,62 @@ class Contract(Base):
         CheckConstraint(_in("plan", Plan), name="plan"),
         CheckConstraint("end_date >= start_date", name="term_order"),
         CheckConstraint("grace_days IS NULL OR grace_days >= 0", name="grace_days"),
+        CheckConstraint(
+            "terminated_on IS NULL OR terminated_on >= start_date", name="termination_in_term"
+        ),
     )
 
     id: Mapped[intpk]
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    #: the plan the contract started with; later plans are rows of contract_plan_changes
     plan: Mapped[str] = mapped_column(String(10))
     start_date: Mapped[date]
     end_date: Mapped[date]
-    paid_through: Mapped[date]
     grace_days: Mapped[int | None]
     created_at: Mapped[datetime]
+    #: the contract this one renews (it starts the day after that one's end)
+    renews_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"), unique=True)
+    #: the last covered day of a contract ended early
+    terminated_on: Mapped[date | None]
+    termination_reason: Mapped[str | None] = mapped_column(Text)
 
     customer: Mapped[Customer] = relationship(back_populates="contracts")
+    payments: Mapped[list[ContractPayment]] = relationship(
+        back_populates="contract", order_by="ContractPayment.id"
+    )
+    plan_changes: Mapped[list[ContractPlanChange]] = relationship(
+        back_populates="contract",
+        order_by="[ContractPlanChange.effective_from, ContractPlanChange.id]",
+    )
+
+    @property
+    def effective_end(self) -> date:
+        """The last covered day: the end date, or the termination day if earlier."""
+        if self.terminated_on is not None and self.terminated_on < self.end_date:
+            return self.terminated_on
+        return self.end_date
+
+    @property
+    def ledger_paid_through(self) -> date | None:
+        """What the latest ledger entry says (a correction may move it back), or None."""
+        return self.payments[-1].paid_through if self.payments else None
+
+    @property
+    def paid_through(self) -> date:
+        """Maintenance paid through: the latest ledger entry, never past the contract's
+        effective end (nothing paid: the day before the start)."""
+        ledger = self.ledger_paid_through
+        if ledger is None:
+            return self.start_date - timedelta(days=1)
+        return min(ledger, self.effective_end)
+
+    def plan_on(self, day: date) -> str:
+        """The plan in effect on `day`: the latest plan change from that day or before."""
+        plan = self.plan
+        for change in self.plan_changes:
+            if change.effective_from <= day:
+                plan = change.plan
+        return plan
 
 
 class License(Base):
@@ -95,8 +149,13 @@ class License(Base):
     failover_host: Mapped[str | None] = mapped_column(String(200))
     expires_on: Mapped[date | None]  # None: perpetual
     created_at: Mapped[datetime]
+    #: a retired license gets no more keys
+    retired_at: Mapped[datetime | None]
 
     customer: Mapped[Customer] = relationship(back_populates="licenses")
+    changes: Mapped[list[LicenseChange]] = relationship(
+        back_populates="license", order_by="LicenseChange.id"
+    )
 
 
 class SigningKeyRecord(Base):
@@ -155,9 +214,20 @@ class KeyRequest(Base):
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decision_reason: Mapped[str | None] = mapped_column(Text)
     key_serial: Mapped[str | None] = mapped_column(String(40))
+    #: the support plan's fields (see services/support_plan.py)
+    escalation_reason: Mapped[str | None] = mapped_column(String(40))
+    next_update_due: Mapped[datetime | None]
+    #: the first analyst update since the (latest) escalation: the initial response
+    responded_at: Mapped[datetime | None]
+    #: the refusal the decision was about, kept beside a grant or a denial
+    original_refusal_code: Mapped[str | None] = mapped_column(String(40))
+    original_refusal_message: Mapped[str | None] = mapped_column(Text)
 
     license: Mapped[License] = relationship()
     customer: Mapped[Customer] = relationship()
+    updates: Mapped[list[CaseUpdate]] = relationship(
+        back_populates="case", order_by="CaseUpdate.id"
+    )
 
 
 class IssuedKey(Base):
@@ -282,3 +352,74 @@ class AuditRecord(Base):
     # unique: two writers can never both chain onto the same record
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# --- contract and license lifecycle, the support plan's case updates (migration 0002) -------
+
+
+class ContractPayment(Base):
+    """One entry of a contract's maintenance ledger: paid through a date. Never edited; a
+    correction is a new entry with a reason."""
+
+    __tablename__ = "contract_payments"
+    __table_args__ = (
+        CheckConstraint("NOT correction OR reason IS NOT NULL", name="correction_reason"),
+    )
+
+    id: Mapped[intpk]
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    paid_through: Mapped[date]
+    invoice: Mapped[str | None] = mapped_column(String(100))
+    correction: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[str200]
+
+    contract: Mapped[Contract] = relationship(back_populates="payments")
+
+
+class ContractPlanChange(Base):
+    """A plan change of a contract from a day inside its term (the contract stays the same)."""
+
+    __tablename__ = "contract_plan_changes"
+    __table_args__ = (CheckConstraint(_in("plan", Plan), name="plan"),)
+
+    id: Mapped[intpk]
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    plan: Mapped[str] = mapped_column(String(10))
+    effective_from: Mapped[date]
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str200]
+
+    contract: Mapped[Contract] = relationship(back_populates="plan_changes")
+
+
+class LicenseChange(Base):
+    """One change of a license (limits, expiry, hosts, retirement) with its reason: each
+    changed field as [before, after]."""
+
+    __tablename__ = "license_changes"
+
+    id: Mapped[intpk]
+    license_id: Mapped[int] = mapped_column(ForeignKey("licenses.id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str200]
+    reason: Mapped[str] = mapped_column(Text)
+    changes: Mapped[dict[str, Any]]
+
+    license: Mapped[License] = relationship(back_populates="changes")
+
+
+class CaseUpdate(Base):
+    """A status update an analyst posted on a case; the customer sees it."""
+
+    __tablename__ = "case_updates"
+
+    id: Mapped[intpk]
+    case_id: Mapped[int] = mapped_column(ForeignKey("key_requests.id"), index=True)
+    at: Mapped[datetime]
+    author: Mapped[str200]
+    text: Mapped[str] = mapped_column(Text)
+
+    case: Mapped[KeyRequest] = relationship(back_populates="updates")

@@ -7,10 +7,10 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from licensesvc.domain import Plan, Region, values
+from licensesvc.domain import Region, values
 from licensesvc.models import Contract, Customer, License
 
-from . import audit, inputs, notifications
+from . import audit, contracts, inputs
 from .context import ServiceContext
 from .errors import Conflict, ValidationFailed
 from .hosts import normalize_host
@@ -20,9 +20,15 @@ from .lookups import get_license as get_license
 from .views import CustomerOverview
 
 
-def create_customer(ctx: ServiceContext, name: str, region: str = Region.NA) -> Customer:
-    """Create a customer. Raises ValidationFailed (empty name, unknown region) or Conflict
-    (the name is taken)."""
+def create_customer(
+    ctx: ServiceContext, name: str, region: str = Region.NA, holidays: str | None = None
+) -> Customer:
+    """Create a customer; its holiday calendar defaults to the region's (GB-ENG, US, AU-NSW).
+    Raises ValidationFailed (empty name, unknown region or calendar) or Conflict (the name is
+    taken)."""
+    from .licenses import normalize_holidays
+    from .support_plan import REGIONS as SUPPORT_REGIONS
+
     ctx.actor.require_analyst()
     name = inputs.check_text(name.strip(), "name")
     if not name:
@@ -33,7 +39,10 @@ def create_customer(ctx: ServiceContext, name: str, region: str = Region.NA) -> 
         )
     if ctx.session.scalar(select(Customer.id).where(Customer.name == name)) is not None:
         raise Conflict(f"a customer named {name!r} already exists")
-    customer = Customer(name=name, region=region, created_at=ctx.now())
+    calendar = (
+        normalize_holidays(holidays) if holidays else SUPPORT_REGIONS[region].default_holidays
+    )
+    customer = Customer(name=name, region=region, holidays=calendar, created_at=ctx.now())
     ctx.session.add(customer)
     try:
         ctx.session.flush()
@@ -45,7 +54,7 @@ def create_customer(ctx: ServiceContext, name: str, region: str = Region.NA) -> 
         "customer",
         customer.id,
         customer_id=customer.id,
-        details={"name": name, "region": region},
+        details={"name": name, "region": region, "holidays": calendar},
     )
     return customer
 
@@ -66,70 +75,18 @@ def create_contract(
     plan: str,
     start: date,
     end: date,
-    paid_through: date,
+    paid_through: date | None,
     grace_days: int | None = None,
 ) -> Contract:
-    """Create a support contract. Raises NotFound or ValidationFailed (unknown plan, end before
-    start, negative grace)."""
-    ctx.actor.require_analyst()
-    customer = get_customer(ctx, customer_id)
-    if plan not in values(Plan):
-        raise ValidationFailed(f"unknown plan {plan!r}; choose {' or '.join(values(Plan))}")
-    if end < start:
-        raise ValidationFailed(f"the contract ends ({end}) before it starts ({start})")
-    if grace_days is not None and grace_days < 0:
-        raise ValidationFailed("grace days must not be negative")
-    contract = Contract(
-        customer_id=customer.id,
-        plan=plan,
-        start_date=start,
-        end_date=end,
-        paid_through=paid_through,
-        grace_days=grace_days,
-        created_at=ctx.now(),
-    )
-    ctx.session.add(contract)
-    ctx.session.flush()
-    audit.append(
-        ctx,
-        "contract.created",
-        "contract",
-        contract.id,
-        customer_id=customer.id,
-        details={
-            "plan": plan,
-            "start": start,
-            "end": end,
-            "paid_through": paid_through,
-            "grace_days": grace_days,
-        },
-    )
-    return contract
+    """Create a support contract (see services/contracts.py: create_contract)."""
+    return contracts.create_contract(ctx, customer_id, plan, start, end, paid_through, grace_days)
 
 
 def record_payment(ctx: ServiceContext, contract_id: int, paid_through: date) -> Contract:
-    """Record a maintenance payment: maintenance is now paid through the given date.
-    Raises NotFound or ValidationFailed (a date before the current paid-through)."""
-    ctx.actor.require_analyst()
-    contract = get_contract(ctx, contract_id)
-    if paid_through < contract.paid_through:
-        raise ValidationFailed(
-            f"maintenance is already paid through {contract.paid_through}; "
-            f"{paid_through} would move it back"
-        )
-    previous = contract.paid_through
-    contract.paid_through = paid_through
-    ctx.session.flush()
-    audit.append(
-        ctx,
-        "contract.payment_recorded",
-        "contract",
-        contract.id,
-        customer_id=contract.customer_id,
-        details={"paid_through": paid_through, "previous_paid_through": previous},
-    )
-    notifications.keys_out_of_date(ctx, contract.customer_id)
-    return contract
+    """Record a maintenance payment and return the contract (see services/contracts.py:
+    record_payment, which also takes an invoice and corrections)."""
+    contracts.record_payment(ctx, contract_id, paid_through)
+    return contracts.get_contract(ctx, contract_id)
 
 
 def create_license(

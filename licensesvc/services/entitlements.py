@@ -48,7 +48,18 @@ def entitlement_report(ctx: ServiceContext, customer_id: int) -> EntitlementRepo
         customer=CustomerRef(st.customer.id, st.customer.name, region.code),
         as_of=st.today,
         plan=plan,
-        contract=None if c is None else ContractRef(c.id, c.start_date, c.end_date, Plan(c.plan)),
+        contract=None
+        if c is None
+        else ContractRef(
+            c.id,
+            c.start_date,
+            c.effective_end,
+            Plan(plan) if plan else Plan(c.plan),
+            terminated_on=c.terminated_on,
+            renews=c.renews_id,
+            plan_history=[{"plan": Plan(c.plan), "from": c.start_date}]
+            + [{"plan": Plan(p.plan), "from": p.effective_from} for p in c.plan_changes],
+        ),
         contract_active=st.contract_active,
         maintenance_current=st.maintenance_current(policy.grace_days),
         maintenance_paid_through=c.paid_through if c else None,
@@ -70,9 +81,12 @@ def entitlement_report(ctx: ServiceContext, customer_id: int) -> EntitlementRepo
             region=region.code,
             core_hours=f"{region.opens:%H:%M}-{region.closes:%H:%M} {region.timezone_label}",
             timezone=region.timezone,
-            excluding=f"local holidays ({region.holiday_country})",
+            excluding=f"local holidays ({st.customer.holidays})",
             after_hours=support_plan.AFTER_HOURS,
             all_regions=support_plan.support_hours(),
+            holidays=st.customer.holidays,
+            sev1_cover=support_plan.sev1_cover(plan or Plan.BASE, policy),
+            support_phone=ctx.settings.support_phone,
         ),
         root_cause_analysis=support_plan.ROOT_CAUSE_SCOPE[plan or Plan.BASE],
         services=support_plan.plan_services(plan or Plan.BASE),

@@ -12,8 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from licensesvc.domain import OPEN_CASE_STATUSES, CaseStatus, KeyKind, KeyStatus, Plan, values
+from licensesvc.domain import (
+    OPEN_CASE_STATUSES,
+    CaseStatus,
+    EscalationReason,
+    KeyKind,
+    KeyStatus,
+    Plan,
+    values,
+)
 from licensesvc.models import Customer, IssuedKey, KeyRequest, License
 
 from . import audit, inputs, notifications, policy, quotas, support_plan
@@ -38,6 +47,7 @@ __all__ = [
     "Decision",
     "KeyRequestInput",
     "KeyRequestOutcome",
+    "case_view",
     "deny_case",
     "escalate_case",
     "evaluate",
@@ -344,7 +354,12 @@ def list_cases(
     status: str | None = None,
     limit: int = 200,
 ) -> list[KeyRequest]:
-    query = select(KeyRequest).order_by(KeyRequest.id.desc()).limit(limit)
+    query = (
+        select(KeyRequest)
+        .options(selectinload(KeyRequest.updates))  # the case view shows them
+        .order_by(KeyRequest.id.desc())
+        .limit(limit)
+    )
     if ctx.actor.kind == "customer":
         customer_id = ctx.actor.customer_id
     if customer_id is not None:
@@ -354,31 +369,83 @@ def list_cases(
     return list(ctx.session.scalars(query))
 
 
+def case_view(ctx: ServiceContext, case: KeyRequest, key: KeyView | None = None) -> CaseView:
+    """The case as its reader sees it now: its record, its status updates and the support
+    plan's view (overdue, the phone notice for Sev 1 and 2)."""
+    support = support_plan.case_support(case, ctx.now(), ctx.settings.support_phone)
+    return CaseView.of(case, key, support=support)
+
+
 def escalate_case(
-    ctx: ServiceContext, case_number: str, note: str | None = None, severity: int | None = None
+    ctx: ServiceContext,
+    case_number: str,
+    note: str | None = None,
+    severity: int | None = None,
+    reason: str | None = None,
 ) -> KeyRequest:
-    """Escalate a refused case for an analyst's review. The case gets a respond-by time: the
-    plan's initial-response target for its severity, counted in the core support hours of the
-    customer's region. Raises NotFound, InvalidState (not refused), ValidationFailed."""
+    """Escalate a case for an analyst's review, for one of the seed's reasons
+    (domain.EscalationReason). A refused case may be escalated (default reason `review_refusal`);
+    an escalated case again only when it is overdue (`response_time_not_met`, the default then)
+    or its severity changes (`criticality_changed`, the default then). The case gets a
+    respond-by time (the plan's initial-response target: Sev 1 in hours of the plan's
+    after-hours cover, Sev 2-4 in core business hours of the customer's calendar) and a
+    next-update time (the table's ongoing-status-update column, counted the same way).
+    Raises NotFound, InvalidState, ValidationFailed."""
     if note is not None:
         inputs.check_text(note, "note", multiline=True)
     case = get_case(ctx, case_number)
-    if case.status != CaseStatus.REFUSED:
+    now = ctx.now()
+    if severity is not None and not 1 <= severity <= 4:
+        raise ValidationFailed("severity is 1 (critical) to 4 (low)")
+    reasons = values(EscalationReason)
+    if reason is not None and reason not in reasons:
+        raise ValidationFailed(
+            f"unknown escalation reason {reason!r}; choose one of {', '.join(reasons)}"
+        )
+    severity_changed = severity is not None and severity != case.severity
+    if case.status == CaseStatus.REFUSED:
+        reason = reason or EscalationReason.REVIEW_REFUSAL
+    elif case.status == CaseStatus.ESCALATED:
+        overdue = support_plan.overdue_reason(case, now) is not None
+        if not (overdue or severity_changed):
+            raise InvalidState(
+                f"case {case_number} is already escalated and on time; escalate it again when "
+                "it is overdue or its severity changes"
+            )
+        reason = reason or (
+            EscalationReason.CRITICALITY_CHANGED
+            if severity_changed
+            else EscalationReason.RESPONSE_TIME_NOT_MET
+        )
+        if reason == EscalationReason.REVIEW_REFUSAL:
+            raise InvalidState(f"case {case_number} is already under review")
+        if reason == EscalationReason.CRITICALITY_CHANGED and not severity_changed:
+            raise ValidationFailed("criticality_changed needs the new severity")
+        if reason == EscalationReason.RESPONSE_TIME_NOT_MET and not overdue:
+            raise InvalidState(f"case {case_number} is not overdue")
+    else:
         raise InvalidState(
-            f"case {case_number} is {case.status}; only a refused case can be escalated"
+            f"case {case_number} is {case.status}; only a refused case, or an escalated one "
+            "that is overdue or changed severity, can be escalated"
         )
     if severity is not None:
-        if not 1 <= severity <= 4:
-            raise ValidationFailed("severity is 1 (critical) to 4 (low)")
         case.severity = severity
     st = standing(ctx, case.customer_id)
-    now = ctx.now()
     region = support_plan.REGIONS[st.customer.region]
-    target = support_plan.initial_target(st.plan or Plan.BASE, case.severity)
+    calendar = st.customer.holidays
+    plan = st.plan or Plan.BASE
+    target = support_plan.initial_target(plan, case.severity)
     case.status = CaseStatus.ESCALATED
     case.escalated_at = now
     case.escalation_note = note
-    case.respond_by = support_plan.add_business_time(now, target, region)
+    case.escalation_reason = reason
+    case.responded_at = None
+    case.respond_by = support_plan.respond_by(
+        now, plan, case.severity, region, calendar, ctx.policy
+    )
+    case.next_update_due = support_plan.next_update_due(
+        now, plan, case.severity, region, calendar, ctx.policy
+    )
     ctx.session.flush()
     audit.append(
         ctx,
@@ -388,10 +455,13 @@ def escalate_case(
         customer_id=case.customer_id,
         reason=note,
         details={
+            "escalation_reason": reason,
             "severity": case.severity,
             "respond_by": case.respond_by,
+            "next_update_due": case.next_update_due,
             "target": target.text(),
             "region": region.code,
+            "holidays": calendar,
         },
     )
     return case
@@ -408,6 +478,9 @@ def grant_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequest
     case = get_case(ctx, case_number)
     if case.status not in OPEN_CASE_STATUSES:
         raise InvalidState(f"case {case_number} is {case.status}; it can no longer be granted")
+    # the refusal stays beside the decision (the grant clears refusal_code)
+    case.original_refusal_code = case.refusal_code
+    case.original_refusal_message = case.refusal_message
     lic = get_license(ctx, case.license_id)
     _lock_customer(ctx, lic.customer_id)
     st = standing(ctx, lic.customer_id)
@@ -442,6 +515,8 @@ def deny_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequest:
     case = get_case(ctx, case_number)
     if case.status not in OPEN_CASE_STATUSES:
         raise InvalidState(f"case {case_number} is {case.status}; it can no longer be denied")
+    case.original_refusal_code = case.refusal_code
+    case.original_refusal_message = case.refusal_message
     case.status = CaseStatus.DENIED
     case.decided_at = ctx.now()
     case.decided_by = ctx.actor.label

@@ -228,7 +228,7 @@ def keys_out_of_date(ctx: ServiceContext, customer_id: int) -> None:
     if standing is None:
         return
     contract = standing.contract
-    paid = contract.paid_through.isoformat()
+    paid = report_queries.paid_through(contract).isoformat()
     stale = [
         key
         for key in ctx.session.scalars(
@@ -247,7 +247,7 @@ def keys_out_of_date(ctx: ServiceContext, customer_id: int) -> None:
         return
     context = {
         "contract_id": contract.id,
-        "paid_through": contract.paid_through,
+        "paid_through": report_queries.paid_through(contract),
         "keys": [
             _key_context(k) | {"maintenance_until": k.claims.get("maintenance_until")}
             for k in stale
@@ -289,9 +289,9 @@ def scan(ctx: ServiceContext) -> ScanReport:
     today = now.date()
     widest = max(MAINTENANCE_LAPSING_DAYS)
     for row in report_queries.maintenance_lapsing(ctx, today, widest):
-        days_left = (row.contract.paid_through - today).days
+        days_left = (report_queries.paid_through(row.contract) - today).days
         threshold = min(d for d in MAINTENANCE_LAPSING_DAYS if days_left <= d)
-        paid = row.contract.paid_through
+        paid = report_queries.paid_through(row.contract)
         context = {
             "contract_id": row.contract.id,
             "plan": row.contract.plan,

@@ -451,12 +451,10 @@ def _plan_check(rule: KindRule, st: Standing) -> Check:
 
 
 def retired_problem(lic: License) -> str | None:
-    """The words of the refusal of a key for a retired license, or None while it is live.
-    (`License.retired_at` arrives with the lifecycle migration; until then none is retired.)"""
-    retired_at: datetime | None = getattr(lic, "retired_at", None)
-    if retired_at is None:
+    """The words of the refusal of a key for a retired license, or None when it is live."""
+    if lic.retired_at is None:
         return None
-    return f"license {lic.id} was retired on {retired_at:%Y-%m-%d}; it gets no more keys"
+    return f"license {lic.id} was retired on {lic.retired_at:%Y-%m-%d}; it gets no more keys"
 
 
 def _request_check(rule: KindRule, lic: License, req: KeyRequestInput, today: date) -> Check:

@@ -1,9 +1,8 @@
 """The queries behind the reports and the notification scan, in one place.
 
-They read today's schema: a contract's `paid_through` column, escalated cases' `respond_by`,
-keys' `expires_at`. When maintenance becomes a payment ledger or cases gain an owner and
-`next_update_due`, this module is the one to adapt; reports.py and notifications.py only
-consume what it returns."""
+They read the schema: a contract's payment ledger (`paid_through()`), escalated cases'
+`respond_by`, keys' `expires_at`; reports.py and notifications.py only consume what they
+return."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from licensesvc.models import Contract, Customer, IssuedKey, KeyRequest
 
@@ -27,23 +26,22 @@ class CustomerContract:
 
 
 def pick_current(contracts: Iterable[Contract], today: date) -> Contract | None:
-    """The contract that governs `today`, by the rule of entitlements.current_contract: the
-    one covering it, else the latest that has started, else the earliest future one."""
-    contracts = list(contracts)
-    covering = [c for c in contracts if c.start_date <= today <= c.end_date]
-    if covering:
-        return max(covering, key=lambda c: (c.end_date, c.id))
-    started = [c for c in contracts if c.start_date <= today]
-    if started:
-        return max(started, key=lambda c: (c.end_date, c.id))
-    return min(contracts, key=lambda c: (c.start_date, c.id)) if contracts else None
+    """The contract that governs `today`, by the rule of standing.current_contract."""
+    # imported here, like standing in current_contract_of
+    from .standing import pick_current as rule
+
+    return rule(contracts, today)
 
 
 def current_contracts(ctx: ServiceContext, today: date) -> list[CustomerContract]:
     """Every customer with a contract, with the contract governing today (two queries),
     ordered by customer name."""
     by_customer: dict[int, list[Contract]] = defaultdict(list)
-    for contract in ctx.session.scalars(select(Contract)):
+    for contract in ctx.session.scalars(
+        select(Contract).options(
+            selectinload(Contract.payments), selectinload(Contract.plan_changes)
+        )
+    ):
         by_customer[contract.customer_id].append(contract)
     customers = ctx.session.scalars(
         select(Customer).where(Customer.id.in_(by_customer)).order_by(Customer.name)
@@ -73,12 +71,13 @@ def active_contracts(ctx: ServiceContext, today: date) -> list[CustomerContract]
     return [
         row
         for row in current_contracts(ctx, today)
-        if row.contract.start_date <= today <= row.contract.end_date
+        if row.contract.start_date <= today <= row.contract.effective_end
     ]
 
 
 def paid_through(contract: Contract) -> date:
-    """The date maintenance is paid through (today a column; later the ledger's latest)."""
+    """The date maintenance is paid through: the latest entry of the contract's payment
+    ledger, never past its effective end (nothing paid: the day before its start)."""
     return contract.paid_through
 
 
@@ -90,7 +89,7 @@ def maintenance_lapsing(ctx: ServiceContext, today: date, days: int) -> list[Cus
         row
         for row in active_contracts(ctx, today)
         if 0 <= (paid_through(row.contract) - today).days <= days
-        and paid_through(row.contract) < row.contract.end_date
+        and paid_through(row.contract) < row.contract.effective_end
     ]
     return sorted(rows, key=lambda r: (paid_through(r.contract), r.customer.name))
 

@@ -4,21 +4,26 @@ other through it)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
 from licensesvc.domain import Plan
 from licensesvc.models import Contract, Customer
 
+from . import support_plan
 from .context import ServiceContext
 from .lookups import get_customer
 
 
 @dataclass(frozen=True)
 class Standing:
-    """A customer's contract standing on one day."""
+    """A customer's contract standing on one day: `today` is the calendar date in the
+    customer's region's time zone, `contract` the one in force that day (see
+    current_contract), its plan the one in effect that day after any plan change, and its
+    paid-through the latest entry of its payment ledger (never past its end)."""
 
     customer: Customer
     contract: Contract | None
@@ -26,12 +31,12 @@ class Standing:
 
     @property
     def plan(self) -> Plan | None:
-        return Plan(self.contract.plan) if self.contract else None
+        return Plan(self.contract.plan_on(self.today)) if self.contract else None
 
     @property
     def contract_active(self) -> bool:
         c = self.contract
-        return c is not None and c.start_date <= self.today <= c.end_date
+        return c is not None and c.start_date <= self.today <= c.effective_end
 
     @property
     def term_end(self) -> date | None:
@@ -76,6 +81,10 @@ class Standing:
             return "there is no support contract on record for this customer"
         if self.today < c.start_date:
             return f"the support contract starts on {c.start_date}"
+        if c.terminated_on is not None and self.today > c.effective_end:
+            return (
+                f"the support contract was terminated; its last covered day was {c.terminated_on}"
+            )
         if self.today > c.end_date:
             return f"the support contract ended on {c.end_date}"
         return None
@@ -108,25 +117,38 @@ def _add_years(d: date, years: int) -> date:
         return d.replace(year=d.year + years, day=28)
 
 
-def current_contract(ctx: ServiceContext, customer_id: int, today: date) -> Contract | None:
-    """The contract that governs `today`: the one covering it, else the latest that has
-    started, else the earliest future one."""
-    contracts = list(
-        ctx.session.scalars(
-            select(Contract).where(Contract.customer_id == customer_id).order_by(Contract.id)
-        )
-    )
-    covering = [c for c in contracts if c.start_date <= today <= c.end_date]
+def pick_current(contracts: Iterable[Contract], today: date) -> Contract | None:
+    """The contract in force on `today`: the one whose term (to its termination, if ended
+    early) covers it, else the latest that has started (after its renewals), else the
+    earliest future one."""
+    contracts = list(contracts)
+    covering = [c for c in contracts if c.start_date <= today <= c.effective_end]
     if covering:
-        return max(covering, key=lambda c: (c.end_date, c.id))
+        return max(covering, key=lambda c: (c.start_date, c.id))
     started = [c for c in contracts if c.start_date <= today]
     if started:
-        return max(started, key=lambda c: (c.end_date, c.id))
+        return max(started, key=lambda c: (c.start_date, c.id))
     return min(contracts, key=lambda c: (c.start_date, c.id)) if contracts else None
 
 
+def current_contract(ctx: ServiceContext, customer_id: int, today: date) -> Contract | None:
+    """The contract in force on `today` (see pick_current)."""
+    return pick_current(
+        ctx.session.scalars(
+            select(Contract).where(Contract.customer_id == customer_id).order_by(Contract.id)
+        ),
+        today,
+    )
+
+
+def customer_today(customer: Customer, now: datetime) -> date:
+    """The calendar date at `now` in the customer's region's time zone."""
+    return support_plan.local_today(support_plan.REGIONS[customer.region], now)
+
+
 def standing(ctx: ServiceContext, customer_id: int) -> Standing:
-    """The customer's standing today. Raises NotFound (unknown or another customer's id)."""
+    """The customer's standing on its own today. Raises NotFound (unknown or another
+    customer's id)."""
     customer = get_customer(ctx, customer_id)
-    today = ctx.now().date()
+    today = customer_today(customer, ctx.now())
     return Standing(customer, current_contract(ctx, customer_id, today), today)

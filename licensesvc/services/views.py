@@ -16,6 +16,7 @@ from typing import Any
 from licensesvc.domain import CaseStatus, EffectiveKeyStatus, KeyKind, KeyStatus, Plan, Region
 from licensesvc.models import Contract, Customer, IssuedKey, KeyRequest, License
 
+from . import support_plan
 from .policy import Check, Decision
 
 
@@ -94,10 +95,11 @@ class CustomerView(ReadModel):
     name: str
     region: Region
     created_at: datetime
+    holidays: str = ""  # the holiday calendar of its support hours (holidays package code)
 
     @classmethod
     def of(cls, c: Customer) -> CustomerView:
-        return cls(c.id, c.name, Region(c.region), c.created_at)
+        return cls(c.id, c.name, Region(c.region), c.created_at, c.holidays)
 
 
 @dataclass(frozen=True)
@@ -203,9 +205,33 @@ class CaseView(ReadModel):
     decision_reason: str | None
     key_serial: str | None
     key: KeyView | None = None
+    escalation_reason: str | None = None
+    next_update_due: datetime | None = None  # the next status update an analyst owes
+    responded_at: datetime | None = None  # the first update after the escalation
+    #: the refusal as it stood before an analyst's grant or denial
+    original_refusal_code: str | None = None
+    original_refusal_message: str | None = None
+    # the support plan's view of the case now (services/support_plan.py: case_support)
+    overdue: bool = False
+    overdue_reason: str | None = None
+    phone_required: bool = False
+    support_phone: str | None = None
+    notice: str | None = None
+    updates: list[CaseUpdateView] = dataclasses.field(default_factory=list)
 
     @classmethod
-    def of(cls, c: KeyRequest, key: KeyView | None = None) -> CaseView:
+    def of(
+        cls,
+        c: KeyRequest,
+        key: KeyView | None = None,
+        *,
+        support: support_plan.CaseSupport | None = None,
+    ) -> CaseView:
+        """The case; `support` (support_plan.case_support at some time) adds whether it is
+        overdue and the phone notice (without it: not overdue, no notice)."""
+        extra: dict[str, Any] = {}
+        if support is not None:
+            extra = support.as_dict()
         return cls(
             case_number=c.case_number,
             status=CaseStatus(c.status),
@@ -229,7 +255,23 @@ class CaseView(ReadModel):
             decision_reason=c.decision_reason,
             key_serial=c.key_serial,
             key=key,
+            escalation_reason=c.escalation_reason,
+            next_update_due=c.next_update_due,
+            responded_at=c.responded_at,
+            original_refusal_code=c.original_refusal_code,
+            original_refusal_message=c.original_refusal_message,
+            updates=[CaseUpdateView(u.at, u.author, u.text) for u in c.updates],
+            **extra,
         )
+
+
+@dataclass(frozen=True)
+class CaseUpdateView:
+    """An analyst's status update on a case, as the customer reads it."""
+
+    at: datetime
+    author: str
+    text: str
 
 
 # --- the entitlement report ------------------------------------------------------------------
@@ -246,8 +288,12 @@ class CustomerRef:
 class ContractRef:
     id: int
     start: date
-    end: date
-    plan: Plan
+    end: date  # the last covered day (termination included)
+    plan: Plan  # the plan today
+    terminated_on: date | None = None
+    renews: int | None = None  # the contract this one renews
+    #: each plan and the day it took effect, oldest first ({"plan": ..., "from": ...})
+    plan_history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -334,6 +380,9 @@ class SupportHours:
     excluding: str
     after_hours: str
     all_regions: list[dict[str, Any]]
+    holidays: str = ""  # the customer's holiday calendar (holidays package code)
+    sev1_cover: str = ""  # after-hours cover of Sev 1 issues: 24x5 or 24x7
+    support_phone: str = ""  # the number to call for Sev 1 and 2
 
 
 @dataclass(frozen=True)

@@ -177,7 +177,7 @@ def test_a_case_is_denied_with_a_reason_once(run: Cli, shop: Shop) -> None:
         "is denied; it can no longer be denied"
         in run.fails("case", "deny", case, "--reason", "x").stderr
     )
-    assert "only a refused case can be escalated" in run.fails("case", "escalate", case).stderr
+    assert "only a refused case, or an escalated one" in run.fails("case", "escalate", case).stderr
 
 
 def test_unknown_cases(run: Cli) -> None:

@@ -118,14 +118,45 @@ def test_every_command_that_prints_speaks_json(run: Cli, tmp_path: Path) -> None
     assert isinstance(made, dict)
     acme = made["customers"][0]
     globex = made["customers"][1]
-    doc("customer", "create", "--name", "Initech")
+    initech = doc("customer", "create", "--name", "Initech")
+    assert isinstance(initech, dict)
     doc("customer", "list")
     doc("customer", "show", acme["id"])
-    contract = doc(*contract_create(acme["id"], paid_through="2026-06-30"))
+    contract = doc(*contract_create(initech["id"], paid_through="2026-06-30"))
     assert isinstance(contract, dict)
     doc(*record_payment(contract["id"], "2026-12-31"))
+    doc("contract", "payments", "--contract", contract["id"])
+    doc(
+        "contract",
+        "change-plan",
+        "--contract",
+        contract["id"],
+        "--plan",
+        "premium",
+        "--from",
+        "2026-06-01",
+        "--reason",
+        "upgrade",
+    )
+    renewal = doc("contract", "renew", "--contract", contract["id"], "--end", "2027-12-31")
+    assert isinstance(renewal, dict)
+    doc(
+        "contract",
+        "terminate",
+        "--contract",
+        renewal["id"],
+        "--on",
+        "2027-06-30",
+        "--reason",
+        "ends early",
+    )
+    doc("customer", "update", initech["id"], "--holidays", "GB-SCT")
     doc("contract", "list", "--customer", acme["id"])
     doc(*license_create(acme["id"], host="p.example"))
+    spare = doc(*license_create(acme["id"], host="q.example"))
+    assert isinstance(spare, dict)
+    doc("license", "update", spare["id"], "--agents", 5, "--reason", "more agents")
+    doc("license", "retire", spare["id"], "--reason", "decommissioned")
     doc("license", "list")
     doc("entitlements", "--customer", acme["id"])
     issued = doc(*key_issue(globex["license_id"], "temporary", reason="usage_spike"))
@@ -143,6 +174,8 @@ def test_every_command_that_prints_speaks_json(run: Cli, tmp_path: Path) -> None
     case = refused_case()
     doc("case", "escalate", case, "--note", "phoned")
     doc("case", "list", "--escalated")
+    doc("case", "list", "--overdue")
+    doc("case", "update", case, "--text", "looking into it")
     doc("case", "show", case)
     doc("case", "grant", case, "--reason", "lead approved")
     other = refused_case()

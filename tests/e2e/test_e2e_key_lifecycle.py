@@ -23,7 +23,7 @@ CUSTOMERS = [
     # name, plan, region, contract start, end, paid through (days from today)
     ("Acme", "base", "na", -30, 335, 335),
     ("Globex", "premium", "emea", -30, 335, 335),
-    ("Initech", "base", "na", -400, -1, 30),  # contract ended yesterday
+    ("Initech", "base", "na", -400, -1, -1),  # contract ended yesterday
     ("Umbrella", "premium", "apac", -100, 265, -1),  # maintenance paid through yesterday
 ]
 
@@ -210,6 +210,7 @@ def test_customers_walk_through_every_key_kind_refusal_and_decision(
         )
         assert parse_time(escalated["respond_by"]) == expected
         assert escalated["respond_by"] == expected.strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert escalated["phone_required"] and "call 1-800-261-5267" in escalated["notice"]
         queue = call(server, "GET", "/v1/key-requests?status=escalated", t["analyst"]).json()
         assert [c["case_number"] for c in queue] == [refusals["plan_not_eligible"]]
 

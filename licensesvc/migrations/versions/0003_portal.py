@@ -1,7 +1,7 @@
 """customer portal: sign-in sessions, password-reset tokens, single-use form tokens
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-01 09:40:00
 
 Only new tables: nothing existing is changed, so no data can be lost.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

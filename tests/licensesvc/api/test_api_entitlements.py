@@ -24,7 +24,7 @@ def test_premium_customer_sees_its_entitlements(as_premium: Caller, world: World
         "period_start": "2026-01-31",
         "resets_on": "2027-01-31",
     }
-    assert report["support_hours"]["core_hours"] == "08:00-18:00 GMT"
+    assert report["support_hours"]["core_hours"] == "08:00-18:00 GMT/BST"
     assert "Annual health check" in report["services"]
 
 

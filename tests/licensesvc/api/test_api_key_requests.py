@@ -103,7 +103,7 @@ def expired_and_lapsed(
         "base",
         start=today - days(400),
         end=today - days(1),
-        paid_through=today + days(30),
+        paid_through=today - days(1),
     )
     lapsed = add_customer(
         analyst,

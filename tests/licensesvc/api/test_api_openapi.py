@@ -24,6 +24,17 @@ EXPECTED_OPERATIONS = {
     ("post", "/v1/keys/verify"),
     ("get", "/v1/signing-keys"),
     ("get", "/v1/revocations"),
+    ("get", "/v1/contracts/{contract_id}"),
+    ("get", "/v1/contracts/{contract_id}/payments"),
+    ("post", "/v1/contracts/{contract_id}/payments"),
+    ("post", "/v1/contracts/{contract_id}/plan-changes"),
+    ("post", "/v1/contracts/{contract_id}/renewal"),
+    ("post", "/v1/contracts/{contract_id}/termination"),
+    ("get", "/v1/licenses/{license_id}/changes"),
+    ("post", "/v1/licenses/{license_id}/changes"),
+    ("post", "/v1/licenses/{license_id}/retirement"),
+    ("patch", "/v1/customers/{customer_id}"),
+    ("post", "/v1/key-requests/{case_number}/updates"),
 }
 PUBLIC = {("post", "/v1/keys/verify"), ("get", "/v1/signing-keys"), ("get", "/v1/revocations")}
 

@@ -53,7 +53,8 @@ def test_0004_keeps_every_token_and_old_tokens_keep_working(
     with old_database.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO customers (id, name, region, created_at) VALUES (1, 'Acme', 'na', :t)"
+                "INSERT INTO customers (id, name, region, holidays, created_at)"
+                " VALUES (1, 'Acme', 'na', 'US', :t)"
             ),
             {"t": CREATED},
         )
@@ -110,7 +111,8 @@ def test_0004_downgrade_keeps_the_tokens(old_database: Engine, tmp_path: Path) -
     with old_database.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO customers (id, name, region, created_at) VALUES (1, 'Acme', 'na', :t)"
+                "INSERT INTO customers (id, name, region, holidays, created_at)"
+                " VALUES (1, 'Acme', 'na', 'US', :t)"
             ),
             {"t": CREATED},
         )

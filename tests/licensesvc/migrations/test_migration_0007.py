@@ -40,7 +40,8 @@ def _fill(engine: Engine) -> None:
     with engine.begin() as c:
         c.execute(
             text(
-                "INSERT INTO customers (id, name, region, created_at) VALUES (1, 'Acme', 'na', :t)"
+                "INSERT INTO customers (id, name, region, holidays, created_at) "
+                "VALUES (1, 'Acme', 'na', 'US', :t)"
             ),
             {"t": T0},
         )

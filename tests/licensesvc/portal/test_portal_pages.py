@@ -260,7 +260,7 @@ def test_refusal_shows_words_case_number_and_escalation(
         {"reason": "review_refusal", "severity": "2"},
         csrf_from=f"/cases/{case.case_number}",
     )
-    assert again.status_code == 409 and "only a refused case" in again.get_data(as_text=True)
+    assert again.status_code == 409 and "already escalated" in again.get_data(as_text=True)
 
 
 def test_escalate_needs_post_and_a_known_reason(

@@ -29,3 +29,18 @@ def refusal(out: KeyRequestOutcome) -> str | None:
 
 def count(session, model) -> int:
     return session.scalar(select(func.count()).select_from(model))
+
+
+def correct_paid_through(ctx, contract_id, paid_through):
+    """Move a contract's paid-through by a ledger correction (history is never edited); ctx
+    is an analyst's context or the contexts fixture."""
+    from licensesvc.services.contracts import record_payment
+
+    analyst = ctx.analyst() if hasattr(ctx, "analyst") else ctx
+    record_payment(
+        analyst,
+        contract_id,
+        paid_through,
+        correction=True,
+        reason="test: maintenance paid through another day",
+    )

@@ -10,13 +10,27 @@ import pytest
 from click.testing import CliRunner
 
 import keys
-from licensesvc.models import AuditRecord, Contract, IssuedKey, KeyRequest, License, QuotaSlot
+from licensesvc.models import (
+    AuditRecord,
+    Contract,
+    ContractPayment,
+    IssuedKey,
+    KeyRequest,
+    License,
+    QuotaSlot,
+)
 from licensesvc.services import customers, entitlements, signing
 from licensesvc.services.errors import OverrideNotPossible, ValidationFailed
 from licensesvc.services.hosts import host_problem, normalize_host
 from licensesvc.services.issued_keys import signed_revocation_list, verify_online
 from licensesvc.services.key_requests import KeyRequestInput, grant_case, request_key
-from tests.licensesvc.services.service_helpers import ask, count, first_key, refusal
+from tests.licensesvc.services.service_helpers import (
+    ask,
+    correct_paid_through,
+    count,
+    first_key,
+    refusal,
+)
 
 
 def _snapshot(session):
@@ -41,7 +55,7 @@ def _contract_ends_in(days):
     def setup(world, contexts):
         c = contexts.session.get(Contract, world.base_contract)
         c.end_date = contexts.clock.today + timedelta(days=days)
-        c.paid_through = c.end_date
+        correct_paid_through(contexts, world.base_contract, c.end_date)
 
     return setup
 
@@ -256,7 +270,17 @@ def test_one_dr_host_at_a_time(world, analyst, contexts):
 
 def test_maintenance_signed_into_a_key_never_passes_the_contract_end(world, analyst, contexts):
     contract = contexts.session.get(Contract, world.base_contract)
-    contract.paid_through = date(2030, 12, 31)
+    # the ledger refuses such a payment; a row written past it (an old import) must not leak
+    contexts.session.add(
+        ContractPayment(
+            contract_id=contract.id,
+            paid_through=date(2030, 12, 31),
+            recorded_at=contexts.clock(),
+            recorded_by="import",
+        )
+    )
+    contexts.session.flush()
+    contexts.session.expire(contract)
     key = first_key(analyst, world.base_license)
     claims = keys.decode_unverified(key.key_text)
     assert claims.maintenance_until == contract.end_date

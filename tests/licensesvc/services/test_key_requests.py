@@ -24,7 +24,7 @@ from licensesvc.services.key_requests import (
     grant_case,
     request_key,
 )
-from tests.licensesvc.services.service_helpers import ask, count, first_key
+from tests.licensesvc.services.service_helpers import ask, correct_paid_through, count, first_key
 
 
 def test_base_customer_gets_a_replacement_that_supersedes_the_old_key(world, analyst, contexts):
@@ -81,7 +81,7 @@ def test_premium_severity_2_escalation_on_friday_evening_lands_monday(world, con
     # Friday 6 March 2026 17:00 GMT (EMEA, 1 hour before close), Premium sev 2 => 2 business hours
     contexts.clock.set(datetime(2026, 3, 6, 17, 0, tzinfo=UTC))
     contract = contexts.session.get(Contract, world.premium_contract)
-    contract.paid_through = date(2026, 1, 1)
+    correct_paid_through(contexts, contract.id, date(2026, 1, 1))
     cust = contexts.customer(world.premium_customer)
     out = ask(cust, world.premium_license, "replacement")
     case = escalate_case(cust, out.case.case_number, severity=2)
@@ -120,7 +120,7 @@ def test_customer_cannot_grant_and_analyst_denies_with_reason(world, contexts):
 def test_override_reason_grants_what_policy_refuses(world, analyst, contexts):
     first_key(analyst, world.base_license)
     contract = contexts.session.get(Contract, world.base_contract)
-    contract.paid_through = contexts.clock.today - timedelta(days=40)
+    correct_paid_through(contexts, contract.id, contexts.clock.today - timedelta(days=40))
     out = request_key(
         contexts.analyst(),
         KeyRequestInput(world.base_license, "replacement"),

@@ -32,6 +32,7 @@ from licensesvc.services.key_requests import (
 )
 from licensesvc.services.notifications import Event
 from tests.conftest import FakeClock, fresh_database_url
+from tests.licensesvc.services.service_helpers import correct_paid_through
 from tests.smtp_helpers import SmtpServer, smtp_server_or_skip
 
 
@@ -104,8 +105,7 @@ def test_a_revoked_key_is_told_with_the_reason(world, analyst, contexts):
 
 
 def test_a_payment_tells_of_keys_now_out_of_date_once_per_date(world, analyst, contexts):
-    contract = customers.get_contract(analyst, world.base_contract)
-    contract.paid_through = contexts.clock.today + timedelta(days=100)
+    correct_paid_through(analyst, world.base_contract, contexts.clock.today + timedelta(days=100))
     key = ask(analyst, world.base_license, "standard").key
     paid = contexts.clock.today + timedelta(days=200)
     customers.record_payment(analyst, world.base_contract, paid)
@@ -170,8 +170,7 @@ def test_the_scan_tells_of_a_dr_window_and_a_temporary_key_ending_once(world, an
 
 def test_the_scan_tells_of_maintenance_lapsing_at_30_then_7_days(world, analyst, contexts):
     clock: FakeClock = contexts.clock
-    contract = customers.get_contract(analyst, world.base_contract)
-    contract.paid_through = clock.today + timedelta(days=45)
+    correct_paid_through(analyst, world.base_contract, clock.today + timedelta(days=45))
     assert notifications.scan(analyst).total == 0
     clock.advance(days=15)  # 30 days left
     assert notifications.scan(analyst).enqueued["maintenance_lapsing"] == 1
@@ -187,8 +186,7 @@ def test_the_scan_tells_of_maintenance_lapsing_at_30_then_7_days(world, analyst,
 
 
 def test_maintenance_found_within_7_days_gets_only_the_7_day_message(world, analyst, contexts):
-    contract = customers.get_contract(analyst, world.base_contract)
-    contract.paid_through = contexts.clock.today + timedelta(days=3)
+    correct_paid_through(analyst, world.base_contract, contexts.clock.today + timedelta(days=3))
     assert notifications.scan(analyst).enqueued["maintenance_lapsing"] == 1
     message = contexts.session.scalar(select(OutboxMessage))
     assert (message.context["threshold_days"], message.context["days_left"]) == (7, 3)
@@ -488,10 +486,9 @@ def test_dates_in_messages_are_iso_text(world, analyst, contexts):
 
 
 def test_migration_0006_adds_the_outbox_and_keeps_every_row(tmp_path):
-    from alembic import command
     from sqlalchemy import inspect, text
 
-    from licensesvc.migrate import alembic_config
+    from licensesvc.migrate import downgrade
 
     for url in fresh_database_url(tmp_path, "mig0006"):
         engine = make_engine(url)
@@ -530,10 +527,7 @@ def test_migration_0006_adds_the_outbox_and_keeps_every_row(tmp_path):
                     " '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00')"
                 )
             )
-        cfg = alembic_config(engine)
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0001")
+        downgrade(engine, "0001")  # through 0002 (SQLite: foreign keys off, then checked)
         with engine.begin() as conn:
             assert conn.execute(text("SELECT name FROM customers")).scalar_one() == "Acme"
             tables = set(inspect(conn).get_table_names())

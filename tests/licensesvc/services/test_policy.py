@@ -11,7 +11,15 @@ import pytest
 import keys
 from licensesvc.config import Policy
 from licensesvc.domain import KeyKind, Plan, TemporaryReason
-from licensesvc.models import AuditRecord, Contract, Customer, IssuedKey, KeyRequest, License
+from licensesvc.models import (
+    AuditRecord,
+    Contract,
+    ContractPayment,
+    Customer,
+    IssuedKey,
+    KeyRequest,
+    License,
+)
 from licensesvc.services import policy, signing
 from licensesvc.services.key_requests import (
     Decision,
@@ -19,7 +27,13 @@ from licensesvc.services.key_requests import (
     request_key,
 )
 from licensesvc.services.standing import Standing
-from tests.licensesvc.services.service_helpers import ask, count, first_key, refusal
+from tests.licensesvc.services.service_helpers import (
+    ask,
+    correct_paid_through,
+    count,
+    first_key,
+    refusal,
+)
 
 
 def test_base_plan_cannot_get_temporary_key(world, contexts):
@@ -112,7 +126,7 @@ def test_dr_test_key_needs_a_test_date(world, contexts):
 def test_lapsed_maintenance_refuses_with_reason_and_grace_allows(world, analyst, contexts):
     first_key(analyst, world.base_license)
     contract = contexts.session.get(Contract, world.base_contract)
-    contract.paid_through = contexts.clock.today - timedelta(days=3)
+    correct_paid_through(contexts, contract.id, contexts.clock.today - timedelta(days=3))
     cust = contexts.customer(world.base_customer)
     out = ask(cust, world.base_license, "replacement")
     assert refusal(out) == "maintenance_lapsed"
@@ -126,7 +140,7 @@ def test_lapsed_maintenance_refuses_with_reason_and_grace_allows(world, analyst,
 def test_expired_contract_wins_over_every_other_refusal(world, contexts):
     contract = contexts.session.get(Contract, world.base_contract)
     contract.end_date = contexts.clock.today - timedelta(days=1)
-    contract.paid_through = contexts.clock.today - timedelta(days=100)
+    correct_paid_through(contexts, contract.id, contexts.clock.today - timedelta(days=100))
     out = ask(contexts.customer(world.base_customer), world.base_license, "temporary")
     assert refusal(out) == "contract_expired"
     assert "ended on" in out.case.refusal_message
@@ -214,7 +228,7 @@ def test_evaluate_reads_only_its_arguments() -> None:
         plan="base",
         start_date=date(2026, 1, 1),
         end_date=date(2026, 12, 31),
-        paid_through=date(2026, 12, 31),
+        payments=[ContractPayment(paid_through=date(2026, 12, 31))],
         grace_days=None,
     )
     st = Standing(Customer(id=1, name="Acme", region="na"), contract, today)

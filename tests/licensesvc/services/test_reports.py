@@ -15,6 +15,7 @@ from licensesvc.services.key_requests import (
     escalate_case,
     request_key,
 )
+from tests.licensesvc.services.service_helpers import correct_paid_through
 
 
 def ask(ctx, license_id, kind, **kw) -> KeyRequestOutcome:
@@ -24,8 +25,7 @@ def ask(ctx, license_id, kind, **kw) -> KeyRequestOutcome:
 
 
 def pay(analyst, contract_id, paid_through):
-    customers.get_contract(analyst, contract_id).paid_through = paid_through
-    analyst.session.flush()
+    correct_paid_through(analyst, contract_id, paid_through)
 
 
 def test_maintenance_lapsing_lists_contracts_paid_through_a_day_ahead(world, analyst, clock):

@@ -1,0 +1,326 @@
+"""Contracts, licenses and customers over time (analyst tokens): plan changes, renewals,
+terminations, the payment ledger, license changes and retirement, customer region and
+holiday calendar. Customers may read their own contract and its ledger."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+from marshmallow import fields, validate
+
+from licensesvc.domain import Plan, Region, values
+from licensesvc.models import Contract, ContractPayment, Customer, License
+from licensesvc.services import contracts, licenses
+from licensesvc.web import db_session
+
+from .auth import caller_context, require_token
+from .blueprint import ID_IN_PATH, ApiBlueprint
+from .schemas import LicenseSchema, RequestSchema, UTCDateTime
+
+blp = ApiBlueprint(
+    "lifecycle",
+    __name__,
+    url_prefix="/v1",
+    description="Contracts and licenses change over time: plan changes, renewals, "
+    "terminations, the payment ledger, license changes (analyst tokens).",
+)
+blp.before_request(require_token)
+
+_REASON = validate.Length(min=1, max=2000)
+
+
+# --- schemas ---------------------------------------------------------------------------------
+
+
+class PlanChangeRow(ma.Schema):
+    plan = fields.String(metadata={"enum": values(Plan)})
+    effective_from = fields.Date(data_key="from")
+    reason = fields.String(allow_none=True)
+
+
+class ContractSchema(ma.Schema):
+    id = fields.Integer()
+    customer_id = fields.Integer()
+    plan = fields.String(metadata={"description": "the plan the contract started with"})
+    plan_today = fields.String(metadata={"description": "the plan in effect today"})
+    plan_history = fields.List(fields.Nested(PlanChangeRow))
+    start = fields.Date()
+    end = fields.Date()
+    terminated_on = fields.Date(
+        allow_none=True, metadata={"description": "last covered day of a contract ended early"}
+    )
+    termination_reason = fields.String(allow_none=True)
+    renews = fields.Integer(allow_none=True, metadata={"description": "the contract renewed"})
+    renewed_by = fields.Integer(allow_none=True)
+    paid_through = fields.Date(metadata={"description": "the latest ledger entry"})
+    grace_days = fields.Integer(allow_none=True)
+    created_at = UTCDateTime()
+
+
+class PaymentSchema(ma.Schema):
+    id = fields.Integer()
+    contract_id = fields.Integer()
+    paid_through = fields.Date()
+    invoice = fields.String(allow_none=True)
+    correction = fields.Boolean()
+    reason = fields.String(allow_none=True)
+    recorded_at = UTCDateTime()
+    recorded_by = fields.String()
+
+
+class PaymentBody(RequestSchema):
+    paid_through = fields.Date(required=True)
+    invoice = fields.String(validate=validate.Length(min=1, max=100))
+    correction = fields.Boolean(
+        load_default=False, metadata={"description": "correct an earlier entry; needs a reason"}
+    )
+    reason = fields.String(validate=_REASON)
+
+
+class PlanChangeBody(RequestSchema):
+    plan = fields.String(required=True, validate=validate.OneOf(values(Plan)))
+    effective_from = fields.Date(
+        required=True, metadata={"description": "first day of the new plan, inside the term"}
+    )
+    reason = fields.String(required=True, validate=_REASON)
+
+
+class RenewalBody(RequestSchema):
+    end = fields.Date(required=True, metadata={"description": "last day of the renewed term"})
+    plan = fields.String(validate=validate.OneOf(values(Plan)))
+    paid_through = fields.Date()
+
+
+class TerminationBody(RequestSchema):
+    on = fields.Date(required=True, metadata={"description": "the last covered day"})
+    reason = fields.String(required=True, validate=_REASON)
+
+
+class LicenseChangeBody(RequestSchema):
+    agents = fields.Integer(strict=True, validate=validate.Range(min=0))
+    jobs = fields.Integer(strict=True, validate=validate.Range(min=0))
+    expires_on = fields.Date()
+    host = fields.String(validate=validate.Length(min=1, max=200))
+    failover_host = fields.String(validate=validate.Length(min=1, max=200))
+    reason = fields.String(required=True, validate=_REASON)
+
+
+class RetirementBody(RequestSchema):
+    reason = fields.String(required=True, validate=_REASON)
+
+
+class LicenseChangeRow(ma.Schema):
+    at = UTCDateTime()
+    actor = fields.String()
+    reason = fields.String()
+    changes = fields.Dict(metadata={"description": "field -> [before, after]"})
+
+
+class LicenseWithHistorySchema(LicenseSchema):
+    retired_at = UTCDateTime(allow_none=True)
+    changes = fields.List(fields.Nested(LicenseChangeRow))
+
+
+class CustomerBody(RequestSchema):
+    region = fields.String(validate=validate.OneOf(values(Region)))
+    holidays = fields.String(
+        validate=validate.Length(min=2, max=20),
+        metadata={"description": "holiday calendar `CC` or `CC-SUB`, e.g. `GB-ENG`"},
+    )
+
+
+class CustomerSchema(ma.Schema):
+    id = fields.Integer()
+    name = fields.String()
+    region = fields.String(metadata={"enum": values(Region)})
+    holidays = fields.String()
+    created_at = UTCDateTime()
+
+
+# --- views -----------------------------------------------------------------------------------
+
+
+def contract_view(c: Contract, today: date) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    renewal = db_session().scalar(select(Contract.id).where(Contract.renews_id == c.id))
+    return {
+        "id": c.id,
+        "customer_id": c.customer_id,
+        "plan": c.plan,
+        "plan_today": c.plan_on(min(max(today, c.start_date), c.effective_end)),
+        "plan_history": [{"plan": c.plan, "effective_from": c.start_date, "reason": None}]
+        + [
+            {"plan": p.plan, "effective_from": p.effective_from, "reason": p.reason}
+            for p in c.plan_changes
+        ],
+        "start": c.start_date,
+        "end": c.end_date,
+        "terminated_on": c.terminated_on,
+        "termination_reason": c.termination_reason,
+        "renews": c.renews_id,
+        "renewed_by": renewal,
+        "paid_through": c.paid_through,
+        "grace_days": c.grace_days,
+        "created_at": c.created_at,
+    }
+
+
+def _contract(contract_id: int) -> dict[str, Any]:
+    ctx = caller_context()
+    return contract_view(contracts.get_contract(ctx, contract_id), ctx.now().date())
+
+
+@blp.route(f"/contracts/<{ID_IN_PATH}:contract_id>")
+class ContractResource(MethodView):
+    @blp.response(200, ContractSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, contract_id: int) -> dict[str, Any]:
+        """One contract with its plan history, termination and renewal"""
+        return _contract(contract_id)
+
+
+@blp.route(f"/contracts/<{ID_IN_PATH}:contract_id>/payments")
+class Payments(MethodView):
+    @blp.response(200, PaymentSchema(many=True))
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, contract_id: int) -> list[ContractPayment]:
+        """The contract's payment ledger, oldest first (the last entry counts)"""
+        return contracts.list_payments(caller_context(), contract_id)
+
+    @blp.arguments(PaymentBody)
+    @blp.response(201, PaymentSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT", description="the contract was terminated")
+    def post(self, body: dict[str, Any], contract_id: int) -> ContractPayment:
+        """Analysts: append a ledger entry (a payment, or a correction with a reason)
+
+        Paid-through never passes the contract's end (`validation_error`; pay into the
+        renewal) and a payment never moves it back (a correction may).
+        """
+        entry = contracts.record_payment(
+            caller_context(),
+            contract_id,
+            body["paid_through"],
+            invoice=body.get("invoice"),
+            correction=body["correction"],
+            reason=body.get("reason"),
+        )
+        db_session().commit()
+        return entry
+
+
+@blp.route(f"/contracts/<{ID_IN_PATH}:contract_id>/plan-changes")
+class PlanChanges(MethodView):
+    @blp.arguments(PlanChangeBody)
+    @blp.response(201, ContractSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
+    @blp.alt_response(404, response="NOT_FOUND")
+    def post(self, body: dict[str, Any], contract_id: int) -> dict[str, Any]:
+        """Analysts: change the plan from a day inside the term (quota use carries over)"""
+        contracts.change_plan(
+            caller_context(), contract_id, body["plan"], body["effective_from"], body["reason"]
+        )
+        db_session().commit()
+        return _contract(contract_id)
+
+
+@blp.route(f"/contracts/<{ID_IN_PATH}:contract_id>/renewal")
+class Renewal(MethodView):
+    @blp.arguments(RenewalBody)
+    @blp.response(201, ContractSchema, description="the successor contract")
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT", description="already renewed, or terminated")
+    def post(self, body: dict[str, Any], contract_id: int) -> dict[str, Any]:
+        """Analysts: renew as a successor contract from the day after the old end"""
+        ctx = caller_context()
+        renewal = contracts.renew_contract(
+            ctx,
+            contract_id,
+            body["end"],
+            plan=body.get("plan"),
+            paid_through=body.get("paid_through"),
+        )
+        db_session().commit()
+        return contract_view(renewal, ctx.now().date())
+
+
+@blp.route(f"/contracts/<{ID_IN_PATH}:contract_id>/termination")
+class Termination(MethodView):
+    @blp.arguments(TerminationBody)
+    @blp.response(200, ContractSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT", description="already terminated")
+    def post(self, body: dict[str, Any], contract_id: int) -> dict[str, Any]:
+        """Analysts: end the term early; `on` is the last covered day"""
+        contracts.terminate_contract(caller_context(), contract_id, body["on"], body["reason"])
+        db_session().commit()
+        return _contract(contract_id)
+
+
+@blp.route(f"/licenses/<{ID_IN_PATH}:license_id>/changes")
+class LicenseChanges(MethodView):
+    @blp.response(200, LicenseChangeRow(many=True))
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, license_id: int) -> list[Any]:
+        """The license's change history, oldest first"""
+        return licenses.list_license_changes(caller_context(), license_id)
+
+    @blp.arguments(LicenseChangeBody)
+    @blp.response(200, LicenseWithHistorySchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT", description="the license is retired")
+    def post(self, body: dict[str, Any], license_id: int) -> License:
+        """Analysts: change limits, expiry or hosts, with a reason"""
+        reason = body.pop("reason")
+        lic = licenses.update_license(
+            caller_context(), license_id, licenses.LicenseUpdate(**body), reason
+        )
+        db_session().commit()
+        return lic
+
+
+@blp.route(f"/licenses/<{ID_IN_PATH}:license_id>/retirement")
+class LicenseRetirement(MethodView):
+    @blp.arguments(RetirementBody)
+    @blp.response(200, LicenseWithHistorySchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT", description="already retired")
+    def post(self, body: dict[str, Any], license_id: int) -> License:
+        """Analysts: retire a license; it gets no more keys"""
+        lic = licenses.retire_license(caller_context(), license_id, body["reason"])
+        db_session().commit()
+        return lic
+
+
+@blp.route(f"/customers/<{ID_IN_PATH}:customer_id>")
+class CustomerResource(MethodView):
+    @blp.arguments(CustomerBody)
+    @blp.response(200, CustomerSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
+    @blp.alt_response(404, response="NOT_FOUND")
+    def patch(self, body: dict[str, Any], customer_id: int) -> Customer:
+        """Analysts: change the customer's region or holiday calendar"""
+        customer = licenses.update_customer(
+            caller_context(), customer_id, region=body.get("region"), holidays=body.get("holidays")
+        )
+        db_session().commit()
+        return customer
