@@ -13,6 +13,7 @@ from .entities import (
     SigningKeyRecord,
     User,
 )
+from .idempotency import IdempotencyKey
 from .outbox import OutboxMessage as OutboxMessage
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "Base",
     "Contract",
     "Customer",
+    "IdempotencyKey",
     "IssuedKey",
     "KeyRequest",
     "License",

@@ -67,6 +67,22 @@ class InvalidState(ServiceError):
     title = "Not possible in the current state"
 
 
+class IdempotencyKeyReused(ServiceError):
+    """The Idempotency-Key was already used by this caller for a different request."""
+
+    code = "idempotency_key_reused"
+    status = 422
+    title = "Idempotency key reused"
+
+
+class IdempotencyInProgress(ServiceError):
+    """A request with this Idempotency-Key is still being handled."""
+
+    code = "idempotency_in_progress"
+    status = 409
+    title = "Request in progress"
+
+
 class NotConfigured(ServiceError):
     code = "not_configured"
     status = 503
