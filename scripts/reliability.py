@@ -37,6 +37,7 @@ COLUMNS = [
     ("kills", "Kills / SIGTERMs"),
     ("faults", "Faults injected"),
     ("records_lost", "Records lost"),
+    ("stored_unanswered", "Stored, never answered"),
     ("notes", "Notes"),
 ]
 
