@@ -68,6 +68,17 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
         "granted case, revoking a revoked key).",
     ),
     ErrorCode("conflict", "409", "The request conflicts with existing data."),
+    ErrorCode(
+        "idempotency_in_progress",
+        "409",
+        "A request with this Idempotency-Key is still being handled; retry shortly.",
+    ),
+    ErrorCode(
+        "idempotency_key_reused",
+        "422",
+        "This Idempotency-Key was already used (by this caller, within 24 hours) for a "
+        "different request; use a new key.",
+    ),
     ErrorCode("payload_too_large", "413", "The request body exceeds 1 MiB."),
     ErrorCode("bad_request", "400", "The HTTP request itself is malformed."),
     ErrorCode("not_configured", "503", "The server has no active signing key yet."),
