@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import pstats
+import re
 import statistics
 import subprocess
 import sys
@@ -1144,6 +1145,16 @@ def _kept_sections(output: Path) -> str:
     return "\n" + text[begin : end + len(END_MARKER)] + "\n"
 
 
+def _server_sections(output: Path) -> str:
+    """The sections bench/server_bench.py wrote (``<!-- name:start -->`` … ``<!-- name:end -->``),
+    kept as they are."""
+    text = output.read_text(encoding="utf-8") if output.exists() else ""
+    kept = [
+        m.group(0) for m in re.finditer(r"<!-- ([\w-]+):start -->.*?<!-- \1:end -->", text, re.S)
+    ]
+    return "".join("\n" + block + "\n" for block in kept)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.verify_bench", description=__doc__.split("\n\n")[0]
@@ -1165,7 +1176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(markdown)
     output = args.output if args.output is not None else (None if args.quick else DEFAULT_OUTPUT)
     if output is not None:
-        output.write_text(markdown + _kept_sections(output), encoding="utf-8")
+        output.write_text(
+            markdown + _kept_sections(output) + _server_sections(output), encoding="utf-8"
+        )
         _progress(f"wrote {output}")
     return exit_status(report, args.check)
 

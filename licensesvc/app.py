@@ -11,6 +11,9 @@ from sqlalchemy import text
 from .api import init_api
 from .config import Settings
 from .db import is_unavailable, make_probe_engine, reset_request_deadline, set_request_deadline
+from .observability import init_observability
+from .portal import init_portal
+from .ratelimit import init_rate_limits
 from .readiness import check_signing_key, signing_key_problem
 from .runtime import Runtime
 from .security_headers import init_security_headers
@@ -28,6 +31,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions[EXTENSION] = runtime
     app.teardown_appcontext(close_db_session)
+    init_observability(app, runtime)
     deadlines = runtime.deadlines
     probe = make_probe_engine(runtime.settings.database_url, deadlines)
 
@@ -68,4 +72,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     init_api(app)
     init_security_headers(app)
     check_signing_key(app)
+    init_rate_limits(app)  # after the blueprints: limits are applied by endpoint name
+    init_portal(app)
     return app

@@ -64,6 +64,9 @@ class Policy:
     dr_keys_per_contract_year: int = 2
     #: days a superseded key stays usable after its replacement is issued
     replacement_overlap_days: int = 14
+    #: moves of a license to a new host per contract year (a replacement naming a new host;
+    #: the first move counts as one); beyond it `quota_exceeded`, which may be escalated
+    host_moves_per_contract_year: int = 4
     #: temporary keys active at once per license (Premium)
     max_active_temporary_keys: int = 1
     #: whether a 120-day temporary key may run past the contract end date

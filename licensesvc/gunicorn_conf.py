@@ -45,7 +45,8 @@ backlog = 2048
 limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190
-accesslog = "-"
+# no gunicorn access log: licensesvc.observability writes one JSON line per request
+accesslog = None
 errorlog = "-"
 proc_name = "licensesvc"
 #: recent gunicorn opens a control socket at one fixed path per user: two servers on one
@@ -109,3 +110,17 @@ class DrainingThreadWorker(ThreadWorker):  # type: ignore[misc]
 
     def _stop(self) -> None:
         self.alive = False
+
+
+def on_starting(server: Any) -> None:
+    """Empty PROMETHEUS_MULTIPROC_DIR before the workers start (see licensesvc.observability)."""
+    from licensesvc.observability import gunicorn_on_starting
+
+    gunicorn_on_starting(server)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop a dead worker's live gauges from the multiprocess metrics."""
+    from licensesvc.observability import gunicorn_child_exit
+
+    gunicorn_child_exit(server, worker)

@@ -12,16 +12,6 @@ if [ ! -f var/demo-tokens.json ]; then
   mv var/demo-tokens.json.tmp var/demo-tokens.json
   chmod 600 var/demo-tokens.json
 fi
-.venv/bin/python - <<'PY'
-import json
-data = json.load(open("var/demo-tokens.json"))
-print("Demo data (tokens are also in var/demo-tokens.json):")
-for c in data["customers"]:
-    print(f"  {c['name']} ({c['plan']}): customer {c['id']}, license {c['license_id']}")
-    print(f"    API token:  {c['token']}")
-    print(f"    portal:     {c['portal_email']} / {c['portal_password']}")
-print(f"  analyst API token: {data['analyst_token']}")
-PY
 port=${PORT:-}
 if [ -z "$port" ]; then
   port=$(.venv/bin/python -c 'import socket
@@ -35,4 +25,15 @@ except OSError:
 finally:
     s.close()')
 fi
+PORT="$port" .venv/bin/python - <<'PY'
+import json, os
+data = json.load(open("var/demo-tokens.json"))
+print("Demo data (tokens are also in var/demo-tokens.json):")
+for c in data["customers"]:
+    print(f"  {c['name']} ({c['plan']}): customer {c['id']}, license {c['license_id']}")
+    print(f"    API token:  {c['token']}")
+    print(f"    portal:     {c['portal_email']} / {c['portal_password']}")
+print(f"  analyst API token: {data['analyst_token']}")
+print(f"Customer portal: http://127.0.0.1:{os.environ['PORT']}/  (sign in with a portal login above)")
+PY
 exec .venv/bin/licensesvc serve --host 127.0.0.1 --port "$port"

@@ -93,6 +93,8 @@ ALLOWED: list[tuple[str, set[str]]] = [
             "licensesvc.db",
             "licensesvc.readiness",
             "licensesvc.security_headers",
+            "licensesvc.observability",
+            "licensesvc.ratelimit",
             "licensesvc.runtime",
             "flask",
             *DATABASE,
@@ -118,7 +120,36 @@ ALLOWED: list[tuple[str, set[str]]] = [
         },
     ),
     # the gunicorn configuration (`licensesvc serve`, `gunicorn -c python:licensesvc.gunicorn_conf`)
-    ("licensesvc.gunicorn_conf", {"licensesvc.gunicorn_conf", "gunicorn"}),
+    (
+        "licensesvc.gunicorn_conf",
+        {"licensesvc.gunicorn_conf", "licensesvc.observability", "gunicorn"},
+    ),
+    # request ids, JSON logs and /metrics; counts keys and refusals from committed sessions
+    (
+        "licensesvc.observability",
+        {
+            "licensesvc.runtime",
+            "licensesvc.models",
+            "licensesvc.domain",
+            "flask",
+            "werkzeug",
+            "prometheus_client",
+            *DATABASE,
+        },
+    ),
+    # rate limits by endpoint (API) and for the portal's sign-in; 429 as problem+json
+    (
+        "licensesvc.ratelimit",
+        {
+            "licensesvc.api.problems",
+            "licensesvc.observability",
+            "licensesvc.web",
+            "flask",
+            "werkzeug",
+            "flask_limiter",
+            "limits",
+        },
+    ),
     # licensesvc/__init__.py (create_app, lazily); a new top-level module starts here too
     ("licensesvc", {"licensesvc.app", "licensesvc.config", "flask"}),
     (

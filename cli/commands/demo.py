@@ -31,6 +31,8 @@ def _human(made: dict[str, Any]) -> str:
                 [(f"customer {c['id']}", c["token"]) for c in made["customers"]]
                 + [("analyst", made["analyst_token"])]
             ),
+            "Customer portal: run `licensesvc serve` and open http://127.0.0.1:8000/ ;\n"
+            "sign in with a PORTAL EMAIL and PORTAL PASSWORD above.",
         ]
     )
 

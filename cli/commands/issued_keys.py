@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from cli import serialize
+from cli.host_param import HOST
 from cli.output import emit, fields, json_option, out_option, print_json, table, write_or_print
 from cli.params import ISO_DATE
 from cli.state import CliState, pass_state
@@ -73,7 +74,12 @@ def issued_document(outcome: KeyRequestOutcome, now: Any) -> dict[str, Any]:
 @click.option(
     "--dr-test-date", type=ISO_DATE, help="Day of the disaster-recovery test (dr_test keys)."
 )
-@click.option("--host", help="Host to bind the key to (default: the license's host).")
+@click.option(
+    "--host",
+    type=HOST,
+    help="Host to bind the key to (default: the license's host); a new host moves the "
+    "license (replacement keys, at most the policy's host moves per contract year).",
+)
 @click.option(
     "--override-reason",
     metavar="TEXT",

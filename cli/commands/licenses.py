@@ -7,6 +7,7 @@ from datetime import date
 import click
 
 from cli import serialize
+from cli.host_param import HOST
 from cli.output import emit, fields, json_option, table
 from cli.params import ISO_DATE
 from cli.state import CliState, pass_state
@@ -41,8 +42,8 @@ def license_group() -> None:
 @click.option("--product", required=True, help="Product name, as the installer checks it.")
 @click.option("--agents", type=int, required=True, help="Agent limit.")
 @click.option("--jobs", type=int, required=True, help="Job limit.")
-@click.option("--host", required=True, help="Host the license is bound to.")
-@click.option("--failover-host", help="Optional failover host.")
+@click.option("--host", type=HOST, required=True, help="Host the license is bound to.")
+@click.option("--failover-host", type=HOST, help="Optional failover host.")
 @click.option("--expires-on", type=ISO_DATE, help="Last day of the license (default: perpetual).")
 @json_option
 @pass_state

@@ -14,7 +14,7 @@ from licensesvc.services import users
 
 @click.group()
 def user() -> None:
-    """Create portal users.
+    """Create portal users and start their password resets.
 
     \b
     Example:
@@ -52,5 +52,53 @@ def create(state: CliState, customer_id: int, email: str, password_stdin: bool) 
         data,
         lambda: fields(
             [("user", data["id"]), ("customer", data["customer_id"]), ("email", data["email"])]
+        ),
+    )
+
+
+@user.command("reset-password")
+@click.option("--email", help="The user's email.")
+@click.option("--id", "user_id", type=int, help="The user's id (instead of --email).")
+@click.option(
+    "--base-url",
+    envvar="LICENSESVC_PORTAL_URL",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    help="Where the portal is served; the link starts with it (env LICENSESVC_PORTAL_URL).",
+)
+@json_option
+@pass_state
+def reset_password(state: CliState, email: str | None, user_id: int | None, base_url: str) -> None:
+    """Print a one-time password-reset link for a portal user, to send to them.
+
+    The link works once, for 24 hours; an earlier unused link of the user stops working.
+    Only a hash of its token is stored.
+
+    \b
+    Example:
+      licensesvc user reset-password --email admin@acme.example \\
+          --base-url https://licenses.example.com
+    """
+    if (email is None) == (user_id is None):
+        raise click.UsageError("name the user with exactly one of --email or --id")
+    with state.unit_of_work() as ctx:
+        found = users.find_user(ctx, email if email is not None else str(user_id))
+        rec, token = users.start_password_reset(ctx, found)
+        data = {
+            "user_id": found.id,
+            "email": found.email,
+            "link": f"{base_url.rstrip('/')}/reset-password/{token}",
+            "expires_at": rec.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    emit(
+        state.json,
+        data,
+        lambda: fields(
+            [
+                ("user", data["user_id"]),
+                ("email", data["email"]),
+                ("link", data["link"]),
+                ("expires", data["expires_at"]),
+            ]
         ),
     )

@@ -35,16 +35,26 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
         "its kind needs (then a case is recorded).",
     ),
     ErrorCode(
+        "no_key_to_replace",
+        "409",
+        "A replacement was asked for a license with no usable key; its first key is a standard "
+        "key, issued by an analyst. A case is recorded.",
+    ),
+    ErrorCode(
         "invalid_window",
         "422",
-        "The DR-test date is too close or too far ahead, or a temporary key would outlive the "
-        "contract. A case is recorded.",
+        "The DR-test date is in the past, too close or too far ahead, or its window leaves the "
+        "contract term or passes the license's expiry; or a temporary key (120 days) would "
+        "outlive the contract or the license. Windows are refused, never shortened. A case is "
+        "recorded.",
     ),
     ErrorCode(
         "quota_exceeded",
         "409",
-        "The DR-test keys of this contract year, or the active temporary keys of this license, "
-        "are used up. A case is recorded.",
+        "The DR-test keys of this contract year, the active temporary keys of this license, or "
+        "its host moves this contract year are used up; or the key would make the license "
+        "usable on more hosts at once than the contract allows. A case is recorded; it may be "
+        "escalated.",
     ),
     ErrorCode(
         "unauthorized",

@@ -21,10 +21,18 @@ from licensesvc.domain import (
     TemporaryReason,
     values,
 )
+from licensesvc.services.hosts import HOST_PATTERN, host_problem
 
 from .error_codes import ERROR_CODES
 
 _TEXT = validate.Length(min=1, max=2000)
+
+
+def _host_name(value: str) -> None:
+    """The services' one host rule (services/hosts.py), so the schema and the CLI agree."""
+    problem = host_problem(value)
+    if problem is not None:
+        raise ma.ValidationError(problem)
 
 
 class UTCDateTime(fields.DateTime):
@@ -65,8 +73,12 @@ class KeyRequestBody(RequestSchema):
         metadata={"description": "ISO date of the DR test (required for `dr_test`)"}
     )
     host = fields.String(
-        validate=validate.Length(min=1, max=200),
-        metadata={"description": "host the key is bound to (default: the license's host)"},
+        validate=_host_name,
+        metadata={
+            "description": "host the key is bound to (default: the license's host); letters, "
+            "digits, '.', '-', '_', 1-200, beginning and ending with a letter or digit",
+            "pattern": HOST_PATTERN,
+        },
     )
     severity = fields.Integer(
         strict=True,
@@ -238,6 +250,11 @@ class GrantedCaseSchema(CaseSchema):
 class CheckSchema(ma.Schema):
     check = fields.String(attribute="name")
     code = fields.String(metadata={"description": "the refusal code this check produces"})
+    overridable = fields.Boolean(
+        metadata={
+            "description": "false for an impossible request, which no analyst's override can bypass"
+        }
+    )
     passed = fields.Boolean()
     detail = fields.String()
 
@@ -326,6 +343,9 @@ class DrTestQuota(ma.Schema):
     used = fields.Integer()
     limit = fields.Integer()
     period_start = fields.Date(allow_none=True)
+    resets_on = fields.Date(
+        allow_none=True, metadata={"description": "the next contract year: the count restarts"}
+    )
 
 
 class TemporaryQuota(ma.Schema):
@@ -335,6 +355,9 @@ class TemporaryQuota(ma.Schema):
 class Quotas(ma.Schema):
     dr_test = fields.Nested(DrTestQuota, metadata={"description": "absent without a contract"})
     temporary_per_license = fields.Nested(TemporaryQuota)
+    host_moves_per_contract_year = fields.Integer(
+        metadata={"description": "moves of a license to a new host per contract year"}
+    )
 
     @ma.post_dump
     def _omit_missing_dr_test(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -377,6 +400,50 @@ class PolicySummary(ma.Schema):
     dr_min_lead_days = fields.Integer()
     replacement_overlap_days = fields.Integer()
     temporary_key_days = fields.Integer()
+    host_moves_per_contract_year = fields.Integer()
+
+
+class KindUnavailableSchema(ma.Schema):
+    kind = fields.String(metadata={"enum": values(KeyKind)})
+    code = fields.String(metadata={"description": "the refusal a request would get today"})
+    message = fields.String()
+
+
+class LicenseEntitlementSchema(ma.Schema):
+    license_id = fields.Integer()
+    product = fields.String()
+    host = fields.String()
+    failover_host = fields.String(allow_none=True)
+    expires_on = fields.Date(allow_none=True)
+    allowed_key_kinds = fields.List(
+        fields.String(metadata={"enum": values(KeyKind)}),
+        metadata={"description": "what this license can actually have today"},
+    )
+    unavailable = fields.List(fields.Nested(KindUnavailableSchema))
+    usable_hosts = fields.List(
+        fields.String(), metadata={"description": "hosts its keys are usable on now"}
+    )
+    temporary_slot_frees_at = UTCDateTime(
+        allow_none=True, metadata={"description": "when the temporary-key slot in use frees"}
+    )
+    dr_tests_left = fields.Integer(allow_none=True)
+    dr_year_resets_on = fields.Date(allow_none=True)
+    host_moves_left = fields.Integer(allow_none=True)
+    host_moves_reset_on = fields.Date(allow_none=True)
+
+
+class ClaimDifferenceSchema(ma.Schema):
+    claim = fields.String()
+    key = fields.Raw(metadata={"description": "what the key says"})
+    records = fields.Raw(metadata={"description": "what the records say now"})
+
+
+class KeyOutOfDateSchema(ma.Schema):
+    serial = fields.String()
+    license_id = fields.Integer()
+    kind = fields.String(metadata={"enum": values(KeyKind)})
+    differences = fields.List(fields.Nested(ClaimDifferenceSchema))
+    refresh = fields.String(metadata={"description": "how to get a key that matches"})
 
 
 class EntitlementReportSchema(ma.Schema):
@@ -394,7 +461,13 @@ class EntitlementReportSchema(ma.Schema):
         allow_none=True,
         metadata={"description": "why no key would be issued today"},
     )
-    allowed_key_kinds = fields.List(fields.String())
+    allowed_key_kinds = fields.List(
+        fields.String(),
+        metadata={
+            "description": "kinds the standing and plan allow today; each license's own, with "
+            "its keys and quotas counted, are under `licenses`"
+        },
+    )
     plan_key_kinds = fields.List(fields.String())
     temporary_key_reasons = fields.List(fields.String())
     quotas = fields.Nested(Quotas)
@@ -403,3 +476,11 @@ class EntitlementReportSchema(ma.Schema):
     root_cause_analysis = fields.String()
     services = fields.List(fields.String())
     policy = fields.Nested(PolicySummary)
+    licenses = fields.List(
+        fields.Nested(LicenseEntitlementSchema),
+        metadata={"description": "what each license can actually have today"},
+    )
+    keys_out_of_date = fields.List(
+        fields.Nested(KeyOutOfDateSchema),
+        metadata={"description": "usable keys whose signed claims no longer match the records"},
+    )

@@ -15,6 +15,9 @@ from .entities import (
 )
 from .idempotency import IdempotencyKey
 from .outbox import OutboxMessage as OutboxMessage
+from .portal import PasswordResetToken as PasswordResetToken
+from .portal import PortalFormToken as PortalFormToken
+from .portal import PortalSession as PortalSession
 
 __all__ = [
     "ApiToken",
@@ -26,6 +29,9 @@ __all__ = [
     "IssuedKey",
     "KeyRequest",
     "License",
+    "PasswordResetToken",
+    "PortalFormToken",
+    "PortalSession",
     "QuotaSlot",
     "SigningKeyRecord",
     "User",

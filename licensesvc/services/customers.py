@@ -13,6 +13,7 @@ from licensesvc.models import Contract, Customer, License
 from . import audit, notifications
 from .context import ServiceContext
 from .errors import Conflict, ValidationFailed
+from .hosts import normalize_host
 from .lookups import get_contract as get_contract
 from .lookups import get_customer as get_customer
 from .lookups import get_license as get_license
@@ -145,12 +146,13 @@ def create_license(
     host, failover equal to host)."""
     ctx.actor.require_analyst()
     customer = get_customer(ctx, customer_id)
-    product, host = product.strip(), host.strip().lower()
-    failover_host = failover_host.strip().lower() if failover_host else None
+    product = product.strip()
     if not product:
         raise ValidationFailed("a license needs a product")
     if not host:
         raise ValidationFailed("a license needs a host")
+    host = normalize_host(host)
+    failover_host = normalize_host(failover_host, "failover host") if failover_host else None
     if agents < 0 or jobs < 0:
         raise ValidationFailed("agent and job limits must not be negative")
     if failover_host == host:

@@ -3,17 +3,30 @@
 
 from __future__ import annotations
 
-from licensesvc.domain import Plan
+from datetime import timedelta
+from typing import Any
 
-from . import quotas, support_plan
+from sqlalchemy import select
+
+import keys
+from licensesvc.domain import KeyKind, KeyStatus, Plan, TemporaryReason
+from licensesvc.models import IssuedKey, License
+
+from . import key_requests, quotas, support_plan
+from . import policy as rules
 from .context import ServiceContext
-from .policy import TEMPORARY_KEY_DAYS, plan_key_kinds, temporary_reasons
-from .standing import standing
+from .customers import list_licenses
+from .policy import TEMPORARY_KEY_DAYS, KeyRequestInput, plan_key_kinds, temporary_reasons
+from .standing import Standing, standing
 from .views import (
+    ClaimDifference,
     ContractRef,
     CustomerRef,
     EntitlementRefusal,
     EntitlementReport,
+    KeyOutOfDate,
+    KindUnavailable,
+    LicenseEntitlement,
     PolicySummary,
     SupportHours,
 )
@@ -24,6 +37,7 @@ def entitlement_report(ctx: ServiceContext, customer_id: int) -> EntitlementRepo
     key kinds it may request, quota use, and what the plan promises (severity table, support
     hours, root-cause scope, services). Raises NotFound."""
     st = standing(ctx, customer_id)
+    licenses = list_licenses(ctx, customer_id)
     policy = ctx.policy
     plan = st.plan
     entitled = st.contract_active and st.maintenance_current(policy.grace_days)
@@ -68,5 +82,114 @@ def entitlement_report(ctx: ServiceContext, customer_id: int) -> EntitlementRepo
             dr_min_lead_days=policy.dr_min_lead_days,
             replacement_overlap_days=policy.replacement_overlap_days,
             temporary_key_days=TEMPORARY_KEY_DAYS,
+            host_moves_per_contract_year=policy.host_moves_per_contract_year,
         ),
+        licenses=[license_entitlement(ctx, lic, st) for lic in licenses],
+        keys_out_of_date=[k for lic in licenses for k in keys_out_of_date(ctx, lic, st)],
     )
+
+
+def _sample_request(ctx: ServiceContext, lic: License, st: Standing, kind: KeyKind) -> Any:
+    """The plainest request of the kind, as a customer would make it today."""
+    if kind is KeyKind.TEMPORARY:
+        return KeyRequestInput(lic.id, kind, reason=TemporaryReason.INFRASTRUCTURE_CHANGE)
+    if kind is KeyKind.DR_TEST:
+        earliest = st.today + timedelta(days=ctx.policy.dr_min_lead_days)
+        return KeyRequestInput(lic.id, kind, dr_test_date=earliest)
+    return KeyRequestInput(lic.id, kind)
+
+
+def license_entitlement(ctx: ServiceContext, lic: License, st: Standing) -> LicenseEntitlement:
+    """What the license can actually have today: each kind of the plan run through the
+    policy's checks (a replacement on the same host, the earliest DR-test date, a temporary
+    key for an infrastructure change), the quotas left and when they free or reset."""
+    allowed: list[KeyKind] = []
+    unavailable: list[KindUnavailable] = []
+    for kind in plan_key_kinds(st.plan):
+        decision = key_requests.evaluate(ctx, lic, st, _sample_request(ctx, lic, st, kind))
+        refusal = decision.refusal
+        if refusal is None:
+            allowed.append(kind)
+        else:
+            unavailable.append(KindUnavailable(kind, refusal.code, refusal.detail))
+    now = ctx.now()
+    usable = key_requests.license_keys(ctx, lic, now)
+    hosts = sorted({h for k in usable.keys if k.usable_at(now) for h in k.hosts})
+    temporary = quotas.temporary_quota(ctx, lic)
+    dr = quotas.dr_test_quota(ctx, st)
+    moves = quotas.host_move_quota(ctx, lic, st)
+    premium = KeyKind.TEMPORARY in plan_key_kinds(st.plan)
+    return LicenseEntitlement(
+        license_id=lic.id,
+        product=lic.product,
+        host=lic.host,
+        failover_host=lic.failover_host,
+        expires_on=lic.expires_on,
+        allowed_key_kinds=allowed,
+        unavailable=unavailable,
+        usable_hosts=hosts,
+        temporary_slot_frees_at=temporary.frees_at
+        if premium and quotas.used(ctx, temporary) >= temporary.limit
+        else None,
+        dr_tests_left=None if dr is None else max(0, dr.limit - quotas.used(ctx, dr)),
+        dr_year_resets_on=None if dr is None else dr.resets_on,
+        host_moves_left=None if moves is None else max(0, moves.limit - quotas.used(ctx, moves)),
+        host_moves_reset_on=None if moves is None else moves.resets_on,
+    )
+
+
+def keys_out_of_date(ctx: ServiceContext, lic: License, st: Standing) -> list[KeyOutOfDate]:
+    """The license's active standard or replacement key, when its signed claims no longer
+    match the records (maintenance paid further, limits, expiry or hosts changed)."""
+    found = []
+    rows = ctx.session.scalars(
+        select(IssuedKey).where(
+            IssuedKey.license_id == lic.id,
+            IssuedKey.status == KeyStatus.ACTIVE,
+            IssuedKey.kind.in_([k for k, r in rules.RULES.items() if r.primary]),
+        )
+    )
+    now = ctx.now()
+    for key in rows:
+        if key.expires_at is not None and key.expires_at <= now:
+            continue
+        claims = keys.decode_unverified(key.key_text)
+        license_end = rules.key_expiry(lic)
+        wanted: list[tuple[str, Any, Any]] = [
+            ("maintenance_until", claims.maintenance_until, st.maintenance_until),
+            ("agents", claims.agents, lic.agents),
+            ("jobs", claims.jobs, lic.jobs),
+            ("expires_at", claims.expires_at, license_end),
+            (
+                "hosts",
+                sorted(h for h in (claims.host, claims.failover_host) if h),
+                sorted(h for h in (lic.host, lic.failover_host) if h),
+            ),
+        ]
+        differences = [
+            ClaimDifference(name, _plain(signed), _plain(record))
+            for name, signed, record in wanted
+            if record is not None and signed != record
+        ]
+        if differences:
+            found.append(
+                KeyOutOfDate(
+                    serial=key.serial,
+                    license_id=lic.id,
+                    kind=KeyKind(key.kind),
+                    differences=differences,
+                    refresh=(
+                        f"request a replacement key on the same host: POST /v1/key-requests "
+                        f'{{"license_id": {lic.id}, "kind": "replacement"}} (no host: the '
+                        "license stays where it is and no host move is counted)"
+                    ),
+                )
+            )
+    return found
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        text: str = value.isoformat()
+        return text.replace("+00:00", "Z")
+    return value

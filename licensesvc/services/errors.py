@@ -83,6 +83,19 @@ class IdempotencyInProgress(ServiceError):
     title = "Request in progress"
 
 
+class OverrideNotPossible(ServiceError):
+    """An analyst's override met an impossible request (a DR test in the past, a retired
+    license, a window past the license's expiry): it carries the refusal's own code."""
+
+    status = 422
+    title = "Not possible even with an override"
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"an override cannot issue this key: {message}")
+        self.code = code
+        self.status = REFUSAL_STATUS.get(code, 422)
+
+
 class NotConfigured(ServiceError):
     code = "not_configured"
     status = 503
@@ -95,6 +108,7 @@ REFUSAL_ORDER = (
     "maintenance_lapsed",
     "plan_not_eligible",
     "validation_error",
+    "no_key_to_replace",
     "invalid_window",
     "quota_exceeded",
 )
@@ -103,6 +117,7 @@ REFUSAL_STATUS = {
     "maintenance_lapsed": 403,
     "plan_not_eligible": 403,
     "validation_error": 422,
+    "no_key_to_replace": 409,
     "invalid_window": 422,
     "quota_exceeded": 409,
 }
@@ -111,6 +126,7 @@ REFUSAL_TITLES = {
     "maintenance_lapsed": "Maintenance lapsed",
     "plan_not_eligible": "Not included in the plan",
     "validation_error": "Invalid request",
+    "no_key_to_replace": "No key to replace",
     "invalid_window": "Invalid date window",
     "quota_exceeded": "Quota exceeded",
 }

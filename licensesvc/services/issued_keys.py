@@ -46,14 +46,16 @@ def issue_signed_key(
     host: str,
     failover_host: str | None,
     supersede: bool,
+    ends_overlap_of: tuple[str, ...] = (),
     issued_at: datetime,
     not_before: datetime,
     expires_at: datetime | None,
 ) -> IssuedKey:
     """Sign and store a key for lic exactly as the policy decided it (services/policy.py: its
     hosts, window and whether it supersedes; the caller has claimed any quota). A superseded
-    key stays usable for the configured overlap. Returns the stored key. Raises NotConfigured
-    (no signing key)."""
+    key stays usable for the configured overlap; the keys of `ends_overlap_of` (an earlier
+    overlap still running) stop being usable at once, and the revocation list shows it.
+    Returns the stored key. Raises NotConfigured (no signing key)."""
     try:
         signer_rec = active_record(ctx)
     except NotFound:
@@ -63,6 +65,9 @@ def issue_signed_key(
     signer = load_private(ctx, signer_rec)
     now = issued_at
     key_host, failover = host, failover_host
+
+    for earlier in ends_overlap_of:
+        _end_overlap(ctx, earlier, now, by=serial)
 
     supersedes: IssuedKey | None = None
     if supersede:
@@ -97,7 +102,7 @@ def issue_signed_key(
         issued_at=now,
         not_before=not_before,
         expires_at=expires_at,
-        maintenance_until=contract.paid_through if contract else now.date(),
+        maintenance_until=st.maintenance_until or now.date(),
         reason=reason,
         supersedes=supersedes.serial if supersedes else None,
         case_number=case_number,
@@ -151,6 +156,26 @@ def issue_signed_key(
             details={"by": serial, "usable_until": supersedes.usable_until},
         )
     return key
+
+
+def _end_overlap(ctx: ServiceContext, serial: str, now: datetime, *, by: str) -> None:
+    """End a superseded key's overlap now: one overlap at a time per license."""
+    key = ctx.session.scalar(select(IssuedKey).where(IssuedKey.serial == serial))
+    if key is None or key.status != KeyStatus.SUPERSEDED:
+        return
+    if key.usable_until is not None and key.usable_until <= now:
+        return
+    previous = key.usable_until
+    key.usable_until = now
+    ctx.session.flush()
+    audit.append(
+        ctx,
+        "key.overlap_ended",
+        "key",
+        serial,
+        customer_id=key.customer_id,
+        details={"by": by, "usable_until": now, "was_usable_until": previous},
+    )
 
 
 def get_key(ctx: ServiceContext, serial: str) -> IssuedKey:
@@ -255,7 +280,7 @@ def verify_online(
                 code = "revoked"  # keys.ERROR_CODES, the installer's codes
             elif status == EffectiveKeyStatus.SUPERSEDED:
                 usable_until = record.usable_until
-                if usable_until is not None and usable_until < now:
+                if usable_until is not None and usable_until <= now:
                     code = "superseded"
     elif claims is not None and code == "valid":
         code = "unknown_serial"

@@ -26,11 +26,12 @@ from .errors import (
     InvalidState,
     KeyRequestRefused,
     NotFound,
+    OverrideNotPossible,
     ValidationFailed,
     require_reason,
 )
 from .issued_keys import issue_signed_key, new_serial
-from .policy import Check, Decision, KeyRequestInput
+from .policy import Check, Decision, KeyRequestInput, LicenseKeys, UsableKey
 from .standing import Standing, standing
 from .transactions import lock_customer
 from .views import CaseView, KeyView
@@ -45,6 +46,7 @@ __all__ = [
     "evaluate",
     "get_case",
     "grant_case",
+    "license_keys",
     "list_cases",
     "request_key",
 ]
@@ -115,14 +117,58 @@ def _lock_active_primary(ctx: ServiceContext, license_id: int) -> None:
     )
 
 
+def license_keys(ctx: ServiceContext, lic: License, now: datetime) -> LicenseKeys:
+    """The license's keys usable now or later: active keys before their expiry, superseded
+    keys inside their overlap (revoked keys are never usable)."""
+    rows = ctx.session.scalars(
+        select(IssuedKey)
+        .where(
+            IssuedKey.license_id == lic.id,
+            IssuedKey.status.in_((KeyStatus.ACTIVE, KeyStatus.SUPERSEDED)),
+        )
+        .order_by(IssuedKey.id)
+    )
+    usable = []
+    for key in rows:
+        until = key.expires_at
+        superseded = key.status == KeyStatus.SUPERSEDED
+        if superseded:
+            if key.usable_until is None:
+                continue
+            until = key.usable_until if until is None else min(until, key.usable_until)
+        if until is not None and until <= now:
+            continue
+        usable.append(
+            UsableKey(
+                serial=key.serial,
+                kind=KeyKind(key.kind),
+                host=str(key.claims.get("host")),
+                failover_host=key.claims.get("failover_host"),
+                not_before=key.not_before,
+                until=until,
+                superseded=superseded,
+            )
+        )
+    return LicenseKeys(tuple(usable))
+
+
 def evaluate(ctx: ServiceContext, lic: License, st: Standing, req: KeyRequestInput) -> Decision:
-    """Gather the facts the policy needs (quota use now) and run policy.evaluate: every check
-    for req with its outcome. Writes nothing."""
+    """Gather the facts the policy needs (the quota the request draws on and its use now, the
+    license's usable keys) and run policy.evaluate: every check for req with its outcome.
+    Writes nothing."""
     rule = policy.rule_for(req.kind)
-    quota = quotas.quota_for(ctx, lic, st, rule.quota)
+    now = ctx.now()
+    quota = quotas.quota_for(ctx, lic, st, policy.quota_rule(rule, lic, req))
     in_use = quotas.used(ctx, quota) if quota is not None else 0
     return policy.evaluate(
-        ctx.policy, lic, st, req, now=ctx.now(), quota=quota, quota_in_use=in_use
+        ctx.policy,
+        lic,
+        st,
+        req,
+        now=now,
+        quota=quota,
+        quota_in_use=in_use,
+        keys=license_keys(ctx, lic, now),
     )
 
 
@@ -136,7 +182,8 @@ def request_key(
     """Decide a key request. A dry run returns the Decision (every check with its outcome) and
     writes nothing. Otherwise a case is recorded whatever the outcome and returned in a
     KeyRequestOutcome with the issued key when granted; the caller commits, then calls
-    `raise_if_refused()`. An analyst's override_reason grants what policy would refuse.
+    `raise_if_refused()`. An analyst's override_reason grants what policy would refuse, never
+    an impossible request (OverrideNotPossible, nothing recorded).
 
     Raises NotFound (unknown or another customer's license), ValidationFailed (unknown kind,
     severity out of range), Forbidden (a customer asking for a standard key or overriding)."""
@@ -183,9 +230,10 @@ def request_key(
     if refusal is not None and override_reason is None:
         _refuse(ctx, case, refusal.code, refusal.detail)
         return outcome
-    if refusal is not None and refusal.code == "validation_error":
-        # an override grants what policy refuses, but cannot invent a missing test date
-        raise ValidationFailed(f"cannot issue this key: {refusal.detail}")
+    impossible = decision.impossible
+    if impossible is not None:
+        # an override bypasses policy, never an impossible request (nothing is recorded)
+        raise OverrideNotPossible(impossible.code, impossible.detail)
     key = _grant(ctx, case, lic, st, decision, override_reason=override_reason)
     if key is None:
         _refuse(
@@ -236,7 +284,7 @@ def _grant(
         return None
     if rule.primary:
         _lock_active_primary(ctx, lic.id)
-    hosts = policy.key_hosts(rule, lic, case.host)
+    hosts = decision.hosts or policy.key_hosts(rule, lic, case.host)
     if hosts.license_moves_to is not None:
         # "moved server": the license follows the key to its new host
         audit.append(
@@ -264,6 +312,7 @@ def _grant(
         host=hosts.host,
         failover_host=hosts.failover_host,
         supersede=rule.primary,
+        ends_overlap_of=decision.ends_overlap_of,
         issued_at=decision.decided_at or ctx.now(),
         not_before=decision.not_before or ctx.now(),
         expires_at=decision.expires_at,
@@ -364,7 +413,9 @@ def escalate_case(
 def grant_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequestOutcome:
     """An analyst grants a refused or escalated case anyway, with a written reason: the key is
     issued and the override lands in the audit trail. Raises NotFound, InvalidState,
-    ValidationFailed (no reason, or the request lacks what the key needs)."""
+    ValidationFailed (no reason), OverrideNotPossible (an impossible request: a missing test
+    date, a DR test in the past, a retired license, a window past the license's expiry, no key
+    to replace)."""
     ctx.actor.require_analyst()
     reason = require_reason(reason, "granting a case")
     case = _lock_case(ctx, case_number)
@@ -381,9 +432,9 @@ def grant_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequest
         severity=case.severity,
     )
     decision = evaluate(ctx, lic, st, req)
-    refusal = decision.refusal
-    if refusal is not None and refusal.code == "validation_error":
-        raise ValidationFailed(f"cannot issue this key: {refusal.detail}")
+    impossible = decision.impossible
+    if impossible is not None:
+        raise OverrideNotPossible(impossible.code, impossible.detail)
     key = _grant(ctx, case, lic, st, decision, override_reason=reason)
     if key is None:  # pragma: no cover - an override always finds a slot
         raise InvalidState("could not claim a quota slot")

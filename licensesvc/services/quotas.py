@@ -1,4 +1,5 @@
-"""Quotas: DR-test keys per contract year, temporary keys active at once per license.
+"""Quotas: DR-test keys per contract year, temporary keys active at once per license, host
+moves per license and contract year.
 
 Each unit in use is a row in `quota_slots`; the unique (scope, slot) constraint is the
 backstop that keeps a quota from being exceeded even if two app servers decided at once."""
@@ -30,15 +31,36 @@ def dr_test_quota(ctx: ServiceContext, st: Standing) -> Quota | None:
         ctx.policy.dr_keys_per_contract_year,
         False,
         "DR-test keys this contract year",
+        resets_on=st.next_contract_year_start(),
     )
 
 
 def temporary_quota(ctx: ServiceContext, lic: License) -> Quota:
+    scope = f"{KeyKind.TEMPORARY}:license={lic.id}"
+    frees_at = ctx.session.scalar(
+        select(func.min(QuotaSlot.expires_at)).where(
+            QuotaSlot.scope == scope, QuotaSlot.expires_at > ctx.now()
+        )
+    )
     return Quota(
-        f"{KeyKind.TEMPORARY}:license={lic.id}",
+        scope,
         ctx.policy.max_active_temporary_keys,
         True,
         "active temporary keys for this license",
+        frees_at=frees_at,
+    )
+
+
+def host_move_quota(ctx: ServiceContext, lic: License, st: Standing) -> Quota | None:
+    """Moves of the license to a new host in this contract year (the first move counts)."""
+    if st.contract is None:
+        return None
+    return Quota(
+        f"host_move:license={lic.id}:contract={st.contract.id}:year={st.contract_year_start()}",
+        ctx.policy.host_moves_per_contract_year,
+        False,
+        "host moves of this license this contract year",
+        resets_on=st.next_contract_year_start(),
     )
 
 
@@ -50,6 +72,8 @@ def quota_for(
         return dr_test_quota(ctx, st)
     if rule is QuotaRule.ACTIVE_TEMPORARY_PER_LICENSE:
         return temporary_quota(ctx, lic)
+    if rule is QuotaRule.HOST_MOVES_PER_CONTRACT_YEAR:
+        return host_move_quota(ctx, lic, st)
     return None
 
 
@@ -119,6 +143,7 @@ def quota_usage(ctx: ServiceContext, st: Standing) -> QuotaReport:
     return QuotaReport(
         dr_test=None
         if dr is None
-        else DrTestQuotaUse(used(ctx, dr), dr.limit, st.contract_year_start()),
+        else DrTestQuotaUse(used(ctx, dr), dr.limit, st.contract_year_start(), dr.resets_on),
         temporary_per_license=TemporaryQuotaLimit(ctx.policy.max_active_temporary_keys),
+        host_moves_per_contract_year=ctx.policy.host_moves_per_contract_year,
     )

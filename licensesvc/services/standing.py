@@ -33,6 +33,20 @@ class Standing:
         c = self.contract
         return c is not None and c.start_date <= self.today <= c.end_date
 
+    @property
+    def term_end(self) -> date | None:
+        """The contract's last covered day (keys and windows never pass it unless the policy
+        says so), or None without a contract."""
+        return None if self.contract is None else self.contract.end_date
+
+    @property
+    def maintenance_until(self) -> date | None:
+        """The maintenance date signed into a key: the paid-through date, never past the
+        contract's end (pay into the renewal instead)."""
+        if self.contract is None or self.term_end is None:
+            return None
+        return min(self.contract.paid_through, self.term_end)
+
     def grace_days(self, default: int) -> int:
         if self.contract is None or self.contract.grace_days is None:
             return default
@@ -77,6 +91,14 @@ class Standing:
         if candidate > self.today:
             candidate = _add_years(start, years - 1)
         return candidate
+
+    def next_contract_year_start(self) -> date | None:
+        """The day the next contract year begins (per-year quotas restart), or None."""
+        start = self.contract_year_start()
+        if start is None or self.contract is None:
+            return None
+        first = self.contract.start_date
+        return _add_years(first, start.year - first.year + 1)
 
 
 def _add_years(d: date, years: int) -> date:

@@ -19,7 +19,7 @@ from licensesvc.models import ApiToken
 from . import audit
 from .context import Actor, ServiceContext, utcnow
 from .customers import get_customer
-from .errors import InvalidState, NotFound, Unauthorized, ValidationFailed
+from .errors import Forbidden, InvalidState, NotFound, Unauthorized, ValidationFailed
 
 CUSTOMER_PREFIX = "lsc_cust_"
 ANALYST_PREFIX = "lsc_anl_"
@@ -49,9 +49,16 @@ def create_token(
 ) -> tuple[ApiToken, str]:
     """Create a token for a customer or an analyst and return (record, token). The token
     (192 random bits) is returned this once and never stored. With expires_at it stops working
-    after that moment. Raises ValidationFailed (no owner or two, an expiry not in the future or
-    more than ten years ahead), NotFound (no such customer)."""
-    ctx.actor.require_analyst()
+    after that moment. A customer actor (the portal) may create tokens for its own customer
+    only. Raises ValidationFailed (no owner or two, an expiry not in the future or more than
+    ten years ahead), NotFound (no such customer), Forbidden (a customer asking for an analyst
+    token)."""
+    if ctx.actor.kind == "customer":
+        if analyst is not None:
+            raise Forbidden("analyst tokens are created by support analysts")
+        customer_id = ctx.actor.customer_id
+    else:
+        ctx.actor.require_analyst()
     if (customer_id is None) == (analyst is None):
         raise ValidationFailed("a token belongs to exactly one customer or one analyst")
     if expires_at is not None:
@@ -94,15 +101,22 @@ def create_token(
 
 
 def list_tokens(ctx: ServiceContext) -> list[ApiToken]:
-    ctx.actor.require_analyst()
-    return list(ctx.session.scalars(select(ApiToken).order_by(ApiToken.id)))
+    """Every token (analysts), or a customer actor's own customer's tokens."""
+    query = select(ApiToken).order_by(ApiToken.id)
+    if ctx.actor.kind == "customer":
+        query = query.where(ApiToken.customer_id == ctx.actor.customer_id)
+    else:
+        ctx.actor.require_analyst()
+    return list(ctx.session.scalars(query))
 
 
 def revoke_token(ctx: ServiceContext, token_id: int) -> ApiToken:
-    """Revoke a token; it stops working at once. Raises NotFound, InvalidState."""
-    ctx.actor.require_analyst()
+    """Revoke a token; it stops working at once. A customer actor may revoke its own
+    customer's tokens only. Raises NotFound, InvalidState, Forbidden."""
+    if ctx.actor.kind != "customer":
+        ctx.actor.require_analyst()
     rec = ctx.session.get(ApiToken, token_id)
-    if rec is None:
+    if rec is None or (ctx.actor.kind == "customer" and rec.customer_id != ctx.actor.customer_id):
         raise NotFound(f"token {token_id} not found")
     if rec.revoked_at is not None:
         raise InvalidState(f"token {token_id} was already revoked")

@@ -9,7 +9,7 @@ may return these (they import only the vocabularies, the models and the policy's
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -259,6 +259,8 @@ class DrTestQuotaUse:
     used: int
     limit: int
     period_start: date | None
+    #: the first day of the next contract year, when the count restarts
+    resets_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -270,6 +272,56 @@ class TemporaryQuotaLimit:
 class QuotaReport:
     dr_test: DrTestQuotaUse | None  # None: no contract, no DR-test quota (omitted in JSON)
     temporary_per_license: TemporaryQuotaLimit
+    #: moves of a license to a new host per contract year (each license's use: `licenses`)
+    host_moves_per_contract_year: int = 4
+
+
+@dataclass(frozen=True)
+class KindUnavailable:
+    """A key kind the plan includes that this license cannot have today, and why."""
+
+    kind: KeyKind
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class LicenseEntitlement:
+    """What one license can actually have today (the policy's own checks, run as a dry run)."""
+
+    license_id: int
+    product: str
+    host: str
+    failover_host: str | None
+    expires_on: date | None
+    allowed_key_kinds: list[KeyKind]
+    unavailable: list[KindUnavailable]
+    #: the hosts its keys are usable on now (the host invariant's count)
+    usable_hosts: list[str]
+    #: when the temporary-key slot in use frees (None: a slot is free, or not Premium)
+    temporary_slot_frees_at: datetime | None
+    dr_tests_left: int | None
+    dr_year_resets_on: date | None
+    host_moves_left: int | None
+    host_moves_reset_on: date | None
+
+
+@dataclass(frozen=True)
+class ClaimDifference:
+    claim: str
+    key: Any
+    records: Any
+
+
+@dataclass(frozen=True)
+class KeyOutOfDate:
+    """A usable key whose signed claims no longer match the records, and how to refresh it."""
+
+    serial: str
+    license_id: int
+    kind: KeyKind
+    differences: list[ClaimDifference]
+    refresh: str
 
 
 @dataclass(frozen=True)
@@ -289,6 +341,7 @@ class PolicySummary:
     dr_min_lead_days: int
     replacement_overlap_days: int
     temporary_key_days: int
+    host_moves_per_contract_year: int = 4
 
 
 @dataclass(frozen=True)
@@ -314,6 +367,10 @@ class EntitlementReport(ReadModel):
     root_cause_analysis: str
     services: list[str]
     policy: PolicySummary
+    #: each license: the kinds it can have today, quotas left, when they free or reset
+    licenses: list[LicenseEntitlement] = field(default_factory=list)
+    #: usable keys whose signed claims no longer match the records
+    keys_out_of_date: list[KeyOutOfDate] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         data = super().as_dict()

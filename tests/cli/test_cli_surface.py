@@ -160,6 +160,7 @@ def test_every_command_that_prints_speaks_json(run: Cli, tmp_path: Path) -> None
         *user_create(acme["id"], "new@acme.example", password_stdin=True),
         stdin="a long enough password\n",
     )
+    doc("user", "reset-password", "--email", "new@acme.example")
     doc("audit", "list", "--limit", 5)
     doc("audit", "verify")
     csv = tmp_path / "c.csv"

@@ -18,7 +18,12 @@ def test_premium_customer_sees_its_entitlements(as_premium: Caller, world: World
     assert report["customer"] == {"id": world.premium_customer, "name": "Globex", "region": "emea"}
     sev2 = report["response_targets"][1]
     assert (sev2["severity"], sev2["initial_response"]) == (2, "2 Business Hours")
-    assert report["quotas"]["dr_test"] == {"used": 0, "limit": 2, "period_start": "2026-01-31"}
+    assert report["quotas"]["dr_test"] == {
+        "used": 0,
+        "limit": 2,
+        "period_start": "2026-01-31",
+        "resets_on": "2027-01-31",
+    }
     assert report["support_hours"]["core_hours"] == "08:00-18:00 GMT"
     assert "Annual health check" in report["services"]
 

@@ -190,7 +190,7 @@ def test_dry_run_explains_a_refusal_and_records_nothing(as_base: Caller, session
     checks = {c["check"]: c for c in body["checks"]}
     assert checks["plan_eligible"]["passed"] is False
     assert checks["contract_active"]["passed"] is True
-    assert set(checks["quota_available"]) == {"check", "code", "passed", "detail"}
+    assert set(checks["quota_available"]) == {"check", "code", "passed", "detail", "overridable"}
 
 
 def test_dry_run_of_a_grant_says_what_would_be_issued_and_records_nothing(
@@ -299,7 +299,8 @@ def test_customer_escalates_a_refused_case_and_gets_a_respond_by_time(
 
 
 def test_a_granted_case_cannot_be_escalated(as_base: Caller) -> None:
-    case_number = as_base.ask_for_key("replacement").get_json()["case_number"]
+    response = as_base.ask_for_key("dr_test", dr_test_date="2026-03-20", host="dr.acme.example")
+    case_number = response.get_json()["case_number"]
     assert_problem(as_base.on_case(case_number, "escalate"), 409, "invalid_state")
 
 

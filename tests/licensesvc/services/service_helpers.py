@@ -17,6 +17,12 @@ def ask(ctx, license_id, kind, **kw) -> KeyRequestOutcome:
     return out
 
 
+def first_key(ctx, license_id):
+    """The license's first key: a standard key, issued by an analyst (a replacement needs a
+    usable key to replace)."""
+    return ask(ctx, license_id, "standard").key
+
+
 def refusal(out: KeyRequestOutcome) -> str | None:
     return out.case.refusal_code if out.case.status == "refused" else None
 

@@ -61,12 +61,14 @@ def test_offline_installer_refuses_a_superseded_key_after_its_overlap(world, ana
 
     first = ask(analyst, world.base_license, "standard").key
     ask(contexts.customer(world.base_customer), world.base_license, "replacement")
+    premium_first = ask(analyst, world.premium_license, "standard").key
     other = ask(contexts.customer(world.premium_customer), world.premium_license, "replacement").key
     revoke_key(analyst, other.serial, "leaked")
     trusted = signing.trusted_public_keys(analyst)
     rl = keys.verify_revocation_list(signed_revocation_list(analyst), trusted, at=contexts.clock())
     assert {(e.serial, e.status) for e in rl.entries} == {
         (first.serial, "superseded"),
+        (premium_first.serial, "superseded"),
         (other.serial, "revoked"),
     }
     assert keys.verify(first.key_text, trusted, at=contexts.clock(), revocations=rl)

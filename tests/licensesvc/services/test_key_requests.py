@@ -24,7 +24,7 @@ from licensesvc.services.key_requests import (
     grant_case,
     request_key,
 )
-from tests.licensesvc.services.service_helpers import ask, count
+from tests.licensesvc.services.service_helpers import ask, count, first_key
 
 
 def test_base_customer_gets_a_replacement_that_supersedes_the_old_key(world, analyst, contexts):
@@ -117,7 +117,8 @@ def test_customer_cannot_grant_and_analyst_denies_with_reason(world, contexts):
         grant_case(contexts.analyst(), out.case.case_number, "changed my mind")
 
 
-def test_override_reason_grants_what_policy_refuses(world, contexts):
+def test_override_reason_grants_what_policy_refuses(world, analyst, contexts):
+    first_key(analyst, world.base_license)
     contract = contexts.session.get(Contract, world.base_contract)
     contract.paid_through = contexts.clock.today - timedelta(days=40)
     out = request_key(
@@ -134,15 +135,17 @@ def test_override_reason_grants_what_policy_refuses(world, contexts):
         )
 
 
-def test_every_decision_writes_its_audit_record(world, contexts):
+def test_every_decision_writes_its_audit_record(world, analyst, contexts):
+    first_key(analyst, world.base_license)
     cust = contexts.customer(world.base_customer)
     ask(cust, world.base_license, "temporary")
     ask(cust, world.base_license, "replacement")
     actions = list(contexts.session.scalars(select(AuditRecord.action).order_by(AuditRecord.id)))
-    assert actions[-3:] == ["case.refused", "key.issued", "case.granted"]
+    assert actions[-4:] == ["case.refused", "key.issued", "key.superseded", "case.granted"]
 
 
 def test_license_host_moves_with_a_replacement_for_a_new_server(world, analyst, contexts):
+    first_key(analyst, world.base_license)
     out = ask(
         contexts.customer(world.base_customer),
         world.base_license,

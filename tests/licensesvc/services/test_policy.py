@@ -19,7 +19,7 @@ from licensesvc.services.key_requests import (
     request_key,
 )
 from licensesvc.services.standing import Standing
-from tests.licensesvc.services.service_helpers import ask, count, refusal
+from tests.licensesvc.services.service_helpers import ask, count, first_key, refusal
 
 
 def test_base_plan_cannot_get_temporary_key(world, contexts):
@@ -109,7 +109,8 @@ def test_dr_test_key_needs_a_test_date(world, contexts):
     assert "test date" in out.case.refusal_message
 
 
-def test_lapsed_maintenance_refuses_with_reason_and_grace_allows(world, contexts):
+def test_lapsed_maintenance_refuses_with_reason_and_grace_allows(world, analyst, contexts):
+    first_key(analyst, world.base_license)
     contract = contexts.session.get(Contract, world.base_contract)
     contract.paid_through = contexts.clock.today - timedelta(days=3)
     cust = contexts.customer(world.base_customer)
@@ -151,8 +152,11 @@ def test_dry_run_lists_every_check_and_writes_nothing(world, contexts):
         "maintenance_current",
         "plan_eligible",
         "request_valid",
+        "replaces_a_key",
+        "window_possible",
         "window_valid",
         "quota_available",
+        "hosts_within_contract",
     ]
     assert decision.refusal.code == "plan_not_eligible"
     assert (count(session, KeyRequest), count(session, AuditRecord)) == before
@@ -191,7 +195,7 @@ def _license(host: str = "app01", failover: str | None = "app02") -> License:
     [
         ("standard", None, ("app01", "app02", None)),
         ("standard", "App02", ("app02", "app01", None)),  # the failover pair swaps
-        ("standard", "new01", ("new01", "app02", None)),  # a standard key moves nothing
+        ("standard", "new01", ("new01", "app02", "new01")),  # the license follows its key
         ("replacement", "new01", ("new01", "app02", "new01")),  # "moved server"
         ("replacement", "app02", ("app02", "app01", None)),
         ("dr_test", "dr01", ("dr01", None, None)),  # the DR host only
@@ -222,8 +226,11 @@ def test_evaluate_reads_only_its_arguments() -> None:
         "maintenance_current",
         "plan_eligible",
         "request_valid",
+        "replaces_a_key",
+        "window_possible",
         "window_valid",
         "quota_available",
+        "hosts_within_contract",
     ]
     assert decision.refusal is not None
     assert decision.refusal.code == "validation_error"

@@ -10,7 +10,7 @@ from licensesvc.services.errors import KeyRequestRefused, ValidationFailed
 from licensesvc.services.key_requests import KeyRequestInput
 from licensesvc.services.refusals import request_and_record
 from licensesvc.services.views import CaseView
-from tests.licensesvc.services.service_helpers import ask
+from tests.licensesvc.services.service_helpers import ask, first_key
 
 
 def test_refusal_raises_with_case_number_after_commit(world, contexts):
@@ -40,13 +40,14 @@ def test_a_refused_request_is_committed_before_the_refusal_is_raised(world, cont
 
 
 def test_a_granted_request_is_committed_and_returned_with_its_key(world, analyst, contexts):
+    first_key(analyst, world.base_license)
     commits: list[int] = []
     out = request_and_record(
         contexts.customer(world.base_customer),
         KeyRequestInput(world.base_license, "replacement"),
         commit=lambda: commits.append(contexts.session.scalar(select(func.count(IssuedKey.id)))),
     )
-    assert commits == [1]
+    assert commits == [2]
     assert out.key is not None and out.case.key_serial == out.key.serial
 
 

@@ -1,0 +1,863 @@
+"""Server benchmark: licensesvc under real gunicorn against a bare Flask app, with wrk.
+
+Run from the repository root (wrk from Debian; `scripts/ensure-services.sh` installs it)::
+
+    .venv/bin/python -m bench.server_bench            # full run, writes docs/performance.md
+    .venv/bin/python -m bench.server_bench --quick    # short run, prints only
+    .venv/bin/python -m bench.server_bench --growth   # at 10,000 and 1,000,000 keys, a chart
+    .venv/bin/python -m bench.server_bench --profile  # pyinstrument, top frames to the doc
+
+Each writes only its own marked section of docs/performance.md.
+
+One run starts, on 127.0.0.1 and on free ports, gunicorn serving licensesvc (2 sync workers;
+and the deployment doc's configuration, `licensesvc/gunicorn_conf.py`, when present) on a
+fresh SQLite file and on a fresh PostgreSQL database, and the bare Flask app of
+`bench/bare_app.py` under the same gunicorn as the baseline. wrk (16 connections, one thread)
+drives each endpoint in rounds, each round a baseline run then an endpoint run; bounded by
+count (`BENCH_MAX_REQUESTS` per wrk thread) and by time (`-d`). A ratio is the median over
+rounds of (endpoint ÷ bare) from the same round; absolute figures are medians too.
+
+Endpoints: `POST /v1/keys/verify`, `GET /v1/entitlements`, `POST /v1/key-requests`
+(replacement, one customer; and replacements from 64 customers at once under 2 and under 4
+workers) and `GET /v1/revocations`. Rate limits stay on, raised out of reach, so their cost is
+measured but they never answer 429.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUTPUT = REPO_ROOT / "docs" / "performance.md"
+GROWTH_CHART = REPO_ROOT / "docs" / "performance-growth.png"
+#: the gunicorn configuration docs/deployment.md recommends, when the repository has it
+RECOMMENDED_MODULE = REPO_ROOT / "licensesvc" / "gunicorn_conf.py"
+RECOMMENDED_CONFIG = "python:licensesvc.gunicorn_conf"
+LUA = Path(__file__).with_name("wrk_requests.lua")
+RERUN = ".venv/bin/python -m bench.server_bench"
+PG_ADMIN_URL = os.environ.get(
+    "LICENSESVC_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+SECRET_KEY = "bench-secret-key-0123456789abcdef0123"
+PASSPHRASE = "bench-signing-passphrase"
+CUSTOMERS = 64
+MARK = "server-bench"
+GROWTH_MARK = "server-bench-growth"
+PROFILE_MARK = "server-profile"
+UNREACHABLE = "100000000/minute"
+
+
+# -- data --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    key_text: str
+    tokens: list[str]
+    licenses: list[int]
+
+
+def settings_for(database_url: str, data_dir: Path) -> Any:
+    from licensesvc.config import Settings
+
+    return Settings(
+        database_url=database_url,
+        secret_key=SECRET_KEY,
+        signing_key_passphrase=PASSPHRASE,
+        data_dir=data_dir,
+    )
+
+
+def prepare(database_url: str, data_dir: Path, *, migrate: bool = True) -> Prepared:
+    """Upgrade the schema (unless told not to), make a signing key if there is none and, through
+    the services, CUSTOMERS Premium customers each with a contract, a license with a standard
+    key, and a token."""
+    from licensesvc.migrate import upgrade
+    from licensesvc.runtime import Runtime
+    from licensesvc.services import customers, signing, tokens
+    from licensesvc.services.context import Actor
+    from licensesvc.services.key_requests import KeyRequestInput, KeyRequestOutcome, request_key
+
+    runtime = Runtime.from_settings(settings_for(database_url, data_dir))
+    try:
+        if migrate:
+            upgrade(runtime.engine)
+        made = Prepared("", [], [])
+        with runtime.unit_of_work(Actor.system()) as ctx:
+            if not signing.list_signing_keys(ctx):
+                signing.generate_signing_key(ctx)
+            today = ctx.now().date()
+            tag = uuid.uuid4().hex[:6]
+            for i in range(CUSTOMERS):
+                customer = customers.create_customer(ctx, f"Bench {tag} {i}", "na")
+                customers.create_contract(
+                    ctx,
+                    customer.id,
+                    "premium",
+                    today - timedelta(days=30),
+                    today + timedelta(days=335),
+                    today + timedelta(days=335),
+                )
+                lic = customers.create_license(
+                    ctx, customer.id, "JAMS Scheduler", 10, 1000, f"sched{i}.bench.example"
+                )
+                outcome = request_key(ctx, KeyRequestInput(license_id=lic.id, kind="standard"))
+                assert isinstance(outcome, KeyRequestOutcome) and outcome.key is not None
+                if i == 0:
+                    made.key_text = outcome.key.key_text
+                made.tokens.append(tokens.create_token(ctx, customer_id=customer.id)[1])
+                made.licenses.append(lic.id)
+        return made
+    finally:
+        runtime.engine.dispose()
+
+
+@contextmanager
+def postgres_database(label: str) -> Iterator[str]:
+    """A fresh PostgreSQL database, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+
+    name = f"lsvc_bench_{label}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
+                {"n": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+# -- servers -----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    base_url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+@contextmanager
+def gunicorn(
+    app: str,
+    env: dict[str, str],
+    workdir: Path,
+    *,
+    workers: int = 2,
+    config: str | None = None,
+    ready_path: str = "/readyz",
+) -> Iterator[Server]:
+    """gunicorn serving app on a free port of 127.0.0.1 until the block ends. It runs in
+    workdir, so no gunicorn.conf.py is read unless config names one."""
+    port = free_port()
+    log = workdir / f"gunicorn-{port}.log"
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"]
+    if config is not None:
+        command += ["--config", config]
+    else:
+        command += ["--workers", str(workers), "--timeout", "60"]
+    multiproc = workdir / f"metrics-{port}"
+    multiproc.mkdir()
+    full_env = {
+        **os.environ,
+        **env,
+        "PYTHONPATH": str(REPO_ROOT),
+        "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
+    }
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*command, app], cwd=workdir, env=full_env, stdout=out, stderr=subprocess.STDOUT
+        )
+    server = Server(f"http://127.0.0.1:{port}", process, log)
+    try:
+        _wait_ready(server, ready_path)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def _wait_ready(server: Server, path: str) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited:\n{server.log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(server.base_url + path, timeout=5) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not become ready:\n{server.log.read_text()[-3000:]}")
+
+
+def licensesvc_env(database_url: str, data_dir: Path) -> dict[str, str]:
+    return {
+        "LICENSESVC_DATABASE_URL": database_url,
+        "LICENSESVC_SECRET_KEY": SECRET_KEY,
+        "LICENSESVC_SIGNING_KEY_PASSPHRASE": PASSPHRASE,
+        "LICENSESVC_DATA_DIR": str(data_dir),
+        "LICENSESVC_RATELIMIT_VERIFY": UNREACHABLE,
+        "LICENSESVC_RATELIMIT_KEY_REQUESTS": UNREACHABLE,
+        "LICENSESVC_RATELIMIT_FAILED_AUTH": UNREACHABLE,
+    }
+
+
+# -- wrk ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    name: str
+    path: str
+    method: str = "GET"
+    #: lines "token<TAB>body", sent in turn
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Result:
+    rps: float
+    p99_ms: float
+    requests: int
+    non_2xx: int
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def parse_wrk(output: str) -> Result:
+    """Requests/sec, the 99th percentile latency (ms), requests and non-2xx answers."""
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s|m)\b", output)
+    total = re.search(r"(\d+) requests in", output)
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if not (rps and p99 and total):
+        raise RuntimeError(f"could not read wrk's output:\n{output}")
+    return Result(
+        float(rps.group(1)),
+        float(p99.group(1)) * _UNITS[p99.group(2)],
+        int(total.group(1)),
+        int(bad.group(1)) if bad else 0,
+    )
+
+
+def run_wrk(
+    base_url: str, load: Load, *, seconds: float, connections: int, max_requests: int
+) -> Result:
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
+        fh.write("\n".join(load.lines) + ("\n" if load.lines else ""))
+        lines_file = fh.name
+    try:
+        env = {
+            **os.environ,
+            "BENCH_METHOD": load.method,
+            "BENCH_REQUESTS_FILE": lines_file if load.lines else "",
+            "BENCH_MAX_REQUESTS": str(max_requests),
+        }
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t1",
+                f"-c{connections}",
+                f"-d{max(1, round(seconds))}s",
+                "--timeout",
+                "10s",
+                "--latency",
+                "-s",
+                str(LUA),
+                base_url + load.path,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+            check=True,
+        )
+        return parse_wrk(out.stdout)
+    finally:
+        os.unlink(lines_file)
+
+
+# -- one configuration -------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    database: str
+    setup: str
+    endpoint: str
+    rps: float
+    ratio: float
+    p99_ms: float
+    p99_ratio: float
+    non_2xx: int = 0
+
+
+def endpoint_loads(made: Prepared) -> list[Load]:
+    verify_body = json.dumps({"key": made.key_text})
+    token = made.tokens[0]
+    replacement = json.dumps({"license_id": made.licenses[0], "kind": "replacement"})
+    return [
+        Load("POST /v1/keys/verify", "/v1/keys/verify", "POST", [f"\t{verify_body}"]),
+        Load("GET /v1/entitlements", "/v1/entitlements", "GET", [f"{token}\t"]),
+        Load("GET /v1/revocations", "/v1/revocations", "GET", []),
+        # last: it writes (each answer issues a key and supersedes the previous one)
+        Load(
+            "POST /v1/key-requests (replacement)",
+            "/v1/key-requests",
+            "POST",
+            [f"{token}\t{replacement}"],
+        ),
+    ]
+
+
+def many_customers_load(made: Prepared) -> Load:
+    lines = [
+        f"{tok}\t{json.dumps({'license_id': lic, 'kind': 'replacement'})}"
+        for tok, lic in zip(made.tokens, made.licenses, strict=True)
+    ]
+    return Load(f"POST /v1/key-requests ({CUSTOMERS} customers)", "/v1/key-requests", "POST", lines)
+
+
+def response_size(base_url: str, load: Load) -> int:
+    import urllib.request
+
+    token, _, body = (load.lines[0] if load.lines else "\t").partition("\t")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if body:
+        headers["Content-Type"] = "application/json"
+    req = urllib.request.Request(
+        base_url + load.path,
+        data=body.encode() if body else None,
+        headers=headers,
+        method=load.method,
+    )
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return len(r.read())
+
+
+@dataclass
+class Options:
+    seconds: float
+    rounds: int
+    connections: int
+    max_requests: int
+
+
+def measure(
+    database: str,
+    setup: str,
+    app_server: Server,
+    bare_server: Server,
+    loads: list[Load],
+    opts: Options,
+) -> list[Row]:
+    """Per endpoint, rounds of (bare, endpoint) pairs back to back; medians of the absolute
+    figures and of the ratios. Endpoints go one after the other (not round-robin), so that
+    what a writing endpoint adds (superseded keys) cannot change an earlier one's figures:
+    list the writers last."""
+    bare = Load("bare Flask", "/bare", "GET", [])
+    samples: dict[str, list[tuple[Result, Result]]] = {load.name: [] for load in loads}
+    for load in loads:
+        for _ in range(opts.rounds):
+            base = run_wrk(
+                bare_server.base_url,
+                Load(bare.name, bare.path, load.method, []),
+                seconds=opts.seconds,
+                connections=opts.connections,
+                max_requests=opts.max_requests,
+            )
+            got = run_wrk(
+                app_server.base_url,
+                load,
+                seconds=opts.seconds,
+                connections=opts.connections,
+                max_requests=opts.max_requests,
+            )
+            samples[load.name].append((base, got))
+    rows = []
+    all_bare = [b for pairs in samples.values() for b, _ in pairs]
+    rows.append(
+        Row(
+            database,
+            setup,
+            "bare Flask",
+            statistics.median(b.rps for b in all_bare),
+            1.0,
+            statistics.median(b.p99_ms for b in all_bare),
+            1.0,
+        )
+    )
+    for load in loads:
+        pairs = samples[load.name]
+        rows.append(
+            Row(
+                database,
+                setup,
+                load.name,
+                statistics.median(g.rps for _, g in pairs),
+                statistics.median(g.rps / b.rps for b, g in pairs),
+                statistics.median(g.p99_ms for _, g in pairs),
+                statistics.median(g.p99_ms / b.p99_ms for b, g in pairs),
+                sum(g.non_2xx for _, g in pairs),
+            )
+        )
+    return rows
+
+
+def bench_database(
+    database: str, database_url: str, workdir: Path, opts: Options, *, extra_setups: bool = True
+) -> list[Row]:
+    made = prepare(database_url, workdir)
+    env = licensesvc_env(database_url, workdir)
+    loads = endpoint_loads(made)
+    rows: list[Row] = []
+    with gunicorn("wsgi:app", env, workdir, workers=2) as app_server:
+        size = round(statistics.mean(response_size(app_server.base_url, load) for load in loads))
+        bare_env = {"BENCH_BARE_BYTES": str(size)}
+        with gunicorn(
+            "bench.bare_app:app", bare_env, workdir, workers=2, ready_path="/readyz"
+        ) as bare_server:
+            rows += measure(database, "2 workers", app_server, bare_server, loads, opts)
+            if extra_setups:
+                rows += measure(
+                    database,
+                    "2 workers",
+                    app_server,
+                    bare_server,
+                    [many_customers_load(made)],
+                    opts,
+                )[1:]
+    if not extra_setups:
+        return rows
+    with gunicorn("wsgi:app", env, workdir, workers=4) as app_server:
+        with gunicorn(
+            "bench.bare_app:app", bare_env, workdir, workers=4, ready_path="/readyz"
+        ) as bare_server:
+            rows += measure(
+                database, "4 workers", app_server, bare_server, [many_customers_load(made)], opts
+            )
+    if RECOMMENDED_MODULE.exists():
+        with gunicorn("wsgi:app", env, workdir, config=RECOMMENDED_CONFIG) as app_server:
+            with gunicorn(
+                "bench.bare_app:app", bare_env, workdir, config=RECOMMENDED_CONFIG
+            ) as bare_server:
+                rows += measure(database, "gunicorn.conf.py", app_server, bare_server, loads, opts)
+    return rows
+
+
+# -- the report --------------------------------------------------------------------------------
+
+
+def table(rows: list[Row]) -> str:
+    out = [
+        "| database | server | endpoint | req/s | × bare | p99 | p99 × bare p99 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        note = f" ({r.non_2xx} non-2xx)" if r.non_2xx else ""
+        if r.rps == 0:
+            out.append(
+                f"| {r.database} | {r.setup} | {r.endpoint} | 0 | 0.00 | "
+                "no answer within wrk's 10 s timeout | — |"
+            )
+            continue
+        out.append(
+            f"| {r.database} | {r.setup} | {r.endpoint}{note} | {r.rps:,.0f} | {r.ratio:.2f} | "
+            f"{r.p99_ms:.1f} ms | {r.p99_ratio:.1f}× |"
+        )
+    return "\n".join(out)
+
+
+def scaling_line(rows: list[Row]) -> str:
+    lines = []
+    for database in sorted({r.database for r in rows}):
+        two = [r for r in rows if r.database == database and r.setup == "2 workers"]
+        four = [r for r in rows if r.database == database and r.setup == "4 workers"]
+        many2 = [r for r in two if "customers)" in r.endpoint]
+        many4 = [r for r in four if "customers)" in r.endpoint]
+        if many2 and many4:
+            lines.append(
+                f"* {database}: key requests from {CUSTOMERS} customers, 4 workers ÷ 2 workers: "
+                f"{many4[0].rps / many2[0].rps:.2f}× (target ≥ 1.6×)"
+            )
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    load = os.getloadavg()[0]
+    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    return "\n".join(
+        [
+            f"* platform: {platform.platform()}",
+            f"* CPU count: {os.cpu_count()} (shared with other work: the figures are noisy)",
+            f"* Python: {platform.python_version()}; {wrk.strip() or 'wrk'}",
+            f"* date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; 1-minute load average {load:.2f}",
+        ]
+    )
+
+
+def write_section(path: Path, mark: str, body: str) -> None:
+    """Replace (or append) the section between `<!-- mark:start -->` and `<!-- mark:end -->`;
+    the rest of the document is left as it is."""
+    start, end = f"<!-- {mark}:start -->", f"<!-- {mark}:end -->"
+    text = path.read_text() if path.exists() else ""
+    block = f"{start}\n{body.strip()}\n{end}"
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        _, after = rest.split(end, 1)
+        text = before + block + after
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text)
+
+
+def report(rows: list[Row], opts: Options, command: str) -> str:
+    return f"""## Server throughput (`bench/server_bench.py`)
+
+Generated by `{command}`; do not edit by hand. gunicorn (sync workers) on 127.0.0.1, driven by
+wrk ({opts.connections} connections, one thread, {opts.rounds} rounds of {opts.seconds:g} s per
+endpoint, each wrk thread stopped after {opts.max_requests:,} answers), against a bare Flask app
+answering JSON of the endpoints' mean answer size under the same gunicorn, measured just
+before the endpoint in each round (endpoints one after the other, the writing one last).
+Ratios are medians over rounds of (endpoint ÷ bare) from the same round. The replacement rows
+issue a real key each (one customer: all requests queue on its row lock; the
+{CUSTOMERS}-customer rows rotate over {CUSTOMERS} customers). Rate limits are on, raised out of
+reach. Targets (issue 13): verify ≥ 0.6× bare with p99 ≤ 2× bare p99; entitlements ≥ 0.4×;
+key requests on PostgreSQL ≥ 0.15×; {CUSTOMERS} customers at 4 workers ≥ 1.6× 2 workers.
+
+{table(rows)}
+
+{scaling_line(rows)}
+
+{machine()}
+"""
+
+
+# -- growth ------------------------------------------------------------------------------------
+
+
+#: (keys added, seconds) of each bulk load of the growth run
+LOAD_TIMES: list[tuple[int, float]] = []
+
+
+def growth(opts: Options, sizes: list[int], output: Path | None, workdir: Path) -> list[Row]:
+    """The 2-worker figures on PostgreSQL at each size of bulk-loaded data, and a chart."""
+    from bench.bulk_load import bulk_load
+
+    rows: list[Row] = []
+    with postgres_database("growth") as url:
+        loaded = 0
+        made = prepare(url, workdir)
+        for size in sizes:
+            t0 = time.monotonic()
+            bulk_load(url, size - loaded)
+            LOAD_TIMES.append((size - loaded, time.monotonic() - t0))
+            loaded = size
+            print(f"growth: {size:,} keys loaded in {time.monotonic() - t0:.0f} s", flush=True)
+            env = licensesvc_env(url, workdir)
+            loads = endpoint_loads(made)
+            # the revocation list grows with the data and may take longer than wrk waits:
+            # it runs last, on servers of its own, so its backlog cannot slow the others
+            slow = [load for load in loads if load.path == "/v1/revocations"]
+            fast = [load for load in loads if load not in slow]
+            setup = f"{size:,} keys"
+            with gunicorn("wsgi:app", env, workdir, workers=2) as app_server:
+                sizes_b = [response_size(app_server.base_url, load) for load in fast]
+                bare_env = {"BENCH_BARE_BYTES": str(round(statistics.mean(sizes_b)))}
+                with gunicorn("bench.bare_app:app", bare_env, workdir, workers=2) as bare_server:
+                    got = measure("PostgreSQL", setup, app_server, bare_server, fast, opts)
+            with gunicorn("wsgi:app", env, workdir, workers=2) as app_server:
+                with gunicorn("bench.bare_app:app", bare_env, workdir, workers=2) as bare_server:
+                    got += measure("PostgreSQL", setup, app_server, bare_server, slow, opts)[1:]
+            rows += got
+            print(table(got), flush=True)
+    if output is not None:
+        chart(rows, GROWTH_CHART)
+    return rows
+
+
+def chart(rows: list[Row], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    setups = list(dict.fromkeys(r.setup for r in rows))
+    endpoints = [e for e in dict.fromkeys(r.endpoint for r in rows) if e != "bare Flask"]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    width = 0.8 / len(setups)
+    for i, setup in enumerate(setups):
+        values = [
+            next(r.ratio for r in rows if r.setup == setup and r.endpoint == e) for e in endpoints
+        ]
+        ax.bar([x + i * width for x in range(len(endpoints))], values, width, label=setup)
+    ax.set_xticks([x + width * (len(setups) - 1) / 2 for x in range(len(endpoints))])
+    ax.set_xticklabels([e.replace(" (", "\n(") for e in endpoints], fontsize=8)
+    ax.set_ylabel("req/s ÷ bare Flask (same round)")
+    ax.set_title("licensesvc on PostgreSQL, 2 gunicorn workers, as the data grows")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def growth_report(rows: list[Row], command: str) -> str:
+    lines = []
+    setups = list(dict.fromkeys(r.setup for r in rows))
+    if len(setups) >= 2:
+        first, last = setups[0], setups[-1]
+        for e in dict.fromkeys(r.endpoint for r in rows):
+            if e == "bare Flask":
+                continue
+            a = next(r for r in rows if r.setup == first and r.endpoint == e)
+            b = next(r for r in rows if r.setup == last and r.endpoint == e)
+            change = b.ratio / a.ratio - 1
+            verdict = "yes" if abs(change) <= 0.15 else "no"
+            lines.append(f"| {e} | {a.ratio:.2f} | {b.ratio:.2f} | {change:+.0%} | {verdict} |")
+    comparison = (
+        f"| endpoint | × bare at {setups[0]} | × bare at {setups[-1]} | change | within 15%? |\n"
+        "|---|---|---|---|---|\n" + "\n".join(lines)
+        if lines
+        else ""
+    )
+    loads = "; ".join(f"{n:,} keys in {t:.0f} s" for n, t in LOAD_TIMES) or "none"
+    return f"""## Growth (`bench/server_bench.py --growth`)
+
+Generated by `{command}`; do not edit by hand. The same loads as above (2 workers,
+PostgreSQL) after `bench/bulk_load.py` filled the database with keys and their matching
+customers, contracts, licenses, cases and audit records (COPY). Target: each figure at the
+largest size within 15% of the smallest. Bulk loads: {loads}.
+
+![throughput as the data grows](performance-growth.png)
+
+{comparison}
+
+{table(rows)}
+
+{machine()}
+"""
+
+
+# -- profile -----------------------------------------------------------------------------------
+
+
+def profile(workdir: Path, requests: int) -> str:
+    """pyinstrument over `requests` calls of each endpoint in-process (Flask test client, SQLite
+    file), the top frames of each."""
+    from pyinstrument import Profiler
+
+    from licensesvc.app import create_app
+    from licensesvc.runtime import Runtime
+
+    url = f"sqlite:///{workdir / 'profile.sqlite3'}"
+    made = prepare(url, workdir)
+    for name, value in licensesvc_env(url, workdir).items():
+        os.environ[name] = value
+    runtime = Runtime.from_settings(settings_for(url, workdir))
+    client = create_app(runtime=runtime).test_client()
+    sections = []
+    for load in endpoint_loads(made):
+        token, _, body = (load.lines[0] if load.lines else "\t").partition("\t")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        kwargs: dict[str, Any] = {"headers": headers}
+        if body:
+            kwargs["data"] = body
+            kwargs["content_type"] = "application/json"
+        client.open(load.path, method=load.method, **kwargs)  # warm-up
+        profiler = Profiler(interval=0.0005)
+        profiler.start()
+        for _ in range(requests):
+            r = client.open(load.path, method=load.method, **kwargs)
+            assert r.status_code < 300, r.get_data(as_text=True)
+        session = profiler.stop()
+        sections.append((load.name, session.duration / requests * 1000, top_frames(session)))
+    runtime.engine.dispose()
+    out = [
+        "## Where the server spends its time (`bench/server_bench.py --profile`)",
+        "",
+        f"Generated by `{RERUN} --profile`; pyinstrument over {requests} in-process requests of "
+        "each endpoint (Flask test client, SQLite file, no gunicorn or network), after one "
+        "warm-up request. Left: the functions (any code) with the most time of their own; "
+        "right: our functions (licensesvc/, keys/) with the most total time, what they call "
+        "included; both as shares of the endpoint's time.",
+        "",
+    ]
+    for name, ms, (own, ours) in sections:
+        out += [
+            f"### {name}: {ms:.2f} ms a request",
+            "",
+            "| own time | function (any code) | | total time | our function |",
+            "|---|---|---|---|---|",
+        ]
+        for i in range(max(len(own), len(ours))):
+            a = own[i] if i < len(own) else ("", 0.0)
+            b = ours[i] if i < len(ours) else ("", 0.0)
+            out.append(
+                f"| {a[1]:.0%} | `{a[0]}` | | {b[1]:.0%} | `{b[0]}` |"
+                if a[0]
+                else f"| | | | {b[1]:.0%} | `{b[0]}` |"
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+def top_frames(
+    session: Any, count: int = 10
+) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """(functions by their own time, our functions by their total time): each as (name,
+    share of the endpoint's time); a function is counted once per stack."""
+    own: dict[str, float] = {}
+    ours: dict[str, float] = {}
+    root = session.root_frame()
+    if root is None:
+        return [], []
+    total = root.time or 1.0
+
+    def walk(frame: Any, seen: frozenset[str]) -> None:
+        path = frame.file_path or ""
+        name = f"{frame.function} ({_short(path)}:{frame.line_no})"
+        if not frame.is_synthetic:
+            own[name] = own.get(name, 0.0) + frame.total_self_time
+            is_ours = str(REPO_ROOT / "licensesvc") in path or str(REPO_ROOT / "keys") in path
+            if is_ours and name not in seen:
+                ours[name] = ours.get(name, 0.0) + frame.time
+                seen = seen | {name}
+        for child in frame.children:
+            walk(child, seen)
+
+    walk(root, frozenset())
+
+    def ranked(values: dict[str, float]) -> list[tuple[str, float]]:
+        return [(k, v / total) for k, v in sorted(values.items(), key=lambda kv: -kv[1])][:count]
+
+    return ranked(own), ranked(ours)
+
+
+def _short(path: str) -> str:
+    for marker in ("site-packages/", str(REPO_ROOT) + "/"):
+        if marker in path:
+            return path.split(marker, 1)[1]
+    return Path(path).name
+
+
+# -- main --------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    # a SIGTERM unwinds like an exception, so every server and database started is removed
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short run; prints only")
+    parser.add_argument("--growth", action="store_true", help="the figures at growing data")
+    parser.add_argument("--profile", action="store_true", help="pyinstrument profiles")
+    parser.add_argument(
+        "--sizes",
+        default="10000,1000000",
+        help="growth: keys in the database at each step (default 10000,1000000)",
+    )
+    parser.add_argument("--seconds", type=float, default=None, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds per endpoint")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
+    parser.add_argument(
+        "--output", type=Path, default=DEFAULT_OUTPUT, help="the document to write into"
+    )
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None and not args.profile:
+        print("server_bench: wrk is missing (bash scripts/ensure-services.sh installs it)")
+        return 2
+    quick = args.quick
+    opts = Options(
+        seconds=args.seconds or (2 if quick else 5),
+        rounds=args.rounds or (1 if quick else 3),
+        connections=args.connections,
+        max_requests=20_000 if quick else 200_000,
+    )
+    output: Path | None = None if quick else args.output
+    given = sys.argv[1:] if argv is None else argv
+    command = " ".join([RERUN, *given])  # exactly what was run
+    with tempfile.TemporaryDirectory(prefix="lsvc-bench-") as tmp:
+        workdir = Path(tmp)
+        if args.profile:
+            text = profile(workdir, 50 if quick else 300)
+            print(text)
+            if output is not None:
+                write_section(output, PROFILE_MARK, text)
+            return 0
+        if args.growth:
+            sizes = [int(s) for s in args.sizes.split(",")]
+            grown = growth(opts, sizes, output, workdir)
+            text = growth_report(grown, command)
+            print(text)
+            if output is not None:
+                write_section(output, GROWTH_MARK, text)
+            return 0
+        rows = []
+        (workdir / "sqlite").mkdir()
+        rows += bench_database(
+            "SQLite",
+            f"sqlite:///{workdir / 'sqlite' / 'bench.sqlite3'}",
+            workdir / "sqlite",
+            opts,
+            extra_setups=not quick,
+        )
+        print(table(rows), flush=True)
+        if not args.sqlite_only:
+            (workdir / "pg").mkdir()
+            with postgres_database("server") as url:
+                rows += bench_database(
+                    "PostgreSQL", url, workdir / "pg", opts, extra_setups=not quick
+                )
+        text = report(rows, opts, command)
+        print(text)
+        if output is not None:
+            write_section(output, MARK, text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

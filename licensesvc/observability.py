@@ -1,0 +1,345 @@
+"""Operations: request ids, JSON logs without secrets, and Prometheus metrics at `/metrics`.
+
+`init_observability(app, runtime)` is the one call `create_app` makes. It
+
+- gives every request an id (the client's `X-Request-ID` when it is sane: 1 to 64 printable
+  ASCII characters, no spaces; else a fresh one) and returns it as `X-Request-ID`;
+- logs one JSON object a line (`LICENSESVC_LOG_FORMAT=text` for plain lines) with that id,
+  and redacts API tokens (`lsc_…`) and license keys (`LK1.…`) from every line;
+- counts requests and latency by endpoint and status, keys issued by kind, refusals by code,
+  rate-limit hits, database errors and the connection pool's use, served at `GET /metrics`.
+
+Under gunicorn set `PROMETHEUS_MULTIPROC_DIR` to an empty folder: each worker writes its
+samples there and `/metrics` adds them up. The gunicorn configuration calls
+`gunicorn_on_starting` (empties the folder) and `gunicorn_child_exit` (drops a dead worker's
+live gauges) from its `on_starting` and `child_exit` hooks.
+
+Keys issued and refusals are counted from what a session commits (SQLAlchemy session events),
+so the services, the API and the CLI need no call of their own, and a rolled-back request
+counts nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session
+
+from .runtime import Runtime
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+REQUEST_ID_HEADER = "X-Request-ID"
+_SANE_REQUEST_ID = re.compile(r"[\x21-\x7e]{1,64}")
+
+# -- secrets never reach a log line ------------------------------------------------------------
+
+#: API tokens (lsc_cust_…, lsc_anl_…, any lsc_ prefix) and text license keys (LK1.payload.sig);
+#: a token keeps its type prefix and four characters, which is what `token list` shows
+_SECRETS = re.compile(
+    r"(?P<token>lsc_[a-z]+_[A-Za-z0-9_-]{4})[A-Za-z0-9_-]+"
+    r"|(?P<key>LK1\.)[A-Za-z0-9_.=-]+"
+    r"|(?P<rl>LRL1\.)[A-Za-z0-9_.=-]{64,}"
+)
+
+
+def redact(text: str) -> str:
+    """text with API tokens and license keys replaced by `<prefix>…[redacted]`."""
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group("token"):
+            return match.group("token") + "…[redacted]"
+        if match.group("key"):
+            return "LK1.…[redacted]"
+        return match.group(0)  # revocation lists are public
+
+    return _SECRETS.sub(replace, text)
+
+
+class RedactSecrets(logging.Filter):
+    """A handler filter: the formatted message of every record, redacted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: let the formatter report it
+            return True
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message, request id and what the record
+    carries in `extra`; exception text redacted too."""
+
+    _STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        request_id = getattr(record, "request_id", None) or _current_request_id()
+        if request_id:
+            entry["request_id"] = request_id
+        for name, value in vars(record).items():
+            if name not in self._STANDARD and name != "request_id" and not name.startswith("_"):
+                entry[name] = value
+        if record.exc_info:
+            entry["exception"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+def _current_request_id() -> str | None:
+    try:
+        rid: str | None = g.get("request_id")
+    except RuntimeError:  # outside a request or app context
+        return None
+    return rid
+
+
+_HANDLER_MARK = "_licensesvc_handler"
+
+
+def configure_logging(log_format: str | None = None) -> None:
+    """Install (once per process) a stderr handler on the root logger: JSON lines by default,
+    plain text with LICENSESVC_LOG_FORMAT=text; secrets redacted either way."""
+    root = logging.getLogger()
+    if any(getattr(h, _HANDLER_MARK, False) for h in root.handlers):
+        return
+    fmt = (log_format or os.environ.get("LICENSESVC_LOG_FORMAT", "json")).lower()
+    handler = logging.StreamHandler(sys.stderr)
+    setattr(handler, _HANDLER_MARK, True)
+    handler.addFilter(RedactSecrets())
+    if fmt == "text":
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    else:
+        handler.setFormatter(JsonFormatter())
+    root.addHandler(handler)
+    level = os.environ.get("LICENSESVC_LOG_LEVEL", "INFO").upper()
+    root.setLevel(getattr(logging, level, logging.INFO))
+    # every licensesvc logger's records pass the redaction, whichever handler gets them
+    logging.getLogger("licensesvc").addFilter(RedactSecrets())
+
+
+# -- metrics -----------------------------------------------------------------------------------
+
+REQUESTS = Counter(
+    "licensesvc_http_requests_total",
+    "HTTP requests answered, by endpoint, method and status",
+    ["endpoint", "method", "status"],
+)
+LATENCY = Histogram(
+    "licensesvc_http_request_duration_seconds",
+    "Time to answer a request, by endpoint and status",
+    ["endpoint", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+KEYS_ISSUED = Counter(
+    "licensesvc_keys_issued_total", "Signed keys issued (committed), by kind", ["kind"]
+)
+REFUSALS = Counter(
+    "licensesvc_key_request_refusals_total",
+    "Key requests refused (committed cases), by refusal code",
+    ["code"],
+)
+RATE_LIMIT_HITS = Counter(
+    "licensesvc_rate_limit_hits_total", "Requests refused by a rate limit, by limit", ["limit"]
+)
+DATABASE_ERRORS = Counter(
+    "licensesvc_database_errors_total",
+    "Errors raised by the database driver, by exception class",
+    ["error"],
+)
+POOL_CHECKED_OUT = Gauge(
+    "licensesvc_db_pool_connections_in_use",
+    "Database connections checked out of the pool (summed over live workers)",
+    multiprocess_mode="livesum",
+)
+POOL_SIZE = Gauge(
+    "licensesvc_db_pool_size",
+    "Configured size of the connection pool (summed over live workers)",
+    multiprocess_mode="livesum",
+)
+
+
+def count_rate_limit_hit(limit: str) -> None:
+    """One request refused by the named limit (called by licensesvc.ratelimit)."""
+    RATE_LIMIT_HITS.labels(limit=limit).inc()
+
+
+def metrics_text() -> tuple[bytes, str]:
+    """The exposition text and its content type: this process's samples, or every gunicorn
+    worker's under PROMETHEUS_MULTIPROC_DIR."""
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    from prometheus_client import REGISTRY
+
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def gunicorn_on_starting(_server: Any = None) -> None:
+    """gunicorn `on_starting` hook: empty PROMETHEUS_MULTIPROC_DIR (samples of an earlier run
+    would be added to this one's), creating it if needed."""
+    folder = os.environ.get(MULTIPROC_ENV)
+    if not folder:
+        return
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    for file in path.glob("*.db"):
+        file.unlink()
+
+
+def gunicorn_child_exit(_server: Any, worker: Any) -> None:
+    """gunicorn `child_exit` hook: drop the dead worker's live gauges (pool use)."""
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+_WATCHED: set[int] = set()
+
+
+def _watch_engine(engine: Engine) -> None:
+    if id(engine.pool) in _WATCHED:
+        return
+    _WATCHED.add(id(engine.pool))
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: Any) -> None:
+        DATABASE_ERRORS.labels(error=type(context.original_exception).__name__).inc()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(*_args: Any) -> None:
+        POOL_CHECKED_OUT.inc()
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(*_args: Any) -> None:
+        POOL_CHECKED_OUT.dec()
+
+    size = getattr(engine.pool, "size", None)
+    if callable(size):
+        POOL_SIZE.inc(size())
+
+
+_PENDING = "licensesvc_metrics_pending"
+
+
+def _on_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
+    from .models import IssuedKey, KeyRequest
+
+    # the objects themselves: a case's status and refusal may be set after its first flush
+    pending: list[Any] = session.info.setdefault(_PENDING, [])
+    pending.extend(obj for obj in session.new if isinstance(obj, IssuedKey | KeyRequest))
+
+
+def _on_commit(session: Session) -> None:
+    from .models import IssuedKey
+
+    for obj in session.info.pop(_PENDING, []):
+        # what was committed, read without a load (no SQL may run in after_commit)
+        state = vars(obj)
+        if isinstance(obj, IssuedKey):
+            KEYS_ISSUED.labels(kind=state.get("kind") or "unknown").inc()
+        elif state.get("status") == "refused" and state.get("refusal_code"):
+            REFUSALS.labels(code=state["refusal_code"]).inc()
+
+
+def _on_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+_SESSION_EVENTS = False
+
+
+def watch_sessions() -> None:
+    """Count committed keys and refusals of every session in this process (idempotent)."""
+    global _SESSION_EVENTS
+    if _SESSION_EVENTS:
+        return
+    _SESSION_EVENTS = True
+    event.listen(Session, "before_flush", _on_flush)
+    event.listen(Session, "after_commit", _on_commit)
+    event.listen(Session, "after_rollback", _on_rollback)
+
+
+# -- the request's id, access log and timing ---------------------------------------------------
+
+access_log = logging.getLogger("licensesvc.access")
+
+
+def request_id_from(header: str | None) -> str:
+    """The client's request id when it is sane (1-64 printable ASCII, no spaces), else new."""
+    if header and _SANE_REQUEST_ID.fullmatch(header):
+        return header
+    return uuid.uuid4().hex
+
+
+def _begin_request() -> None:
+    g.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+    g.request_started = time.perf_counter()
+
+
+def _finish_request(response: Response) -> Response:
+    request_id = g.get("request_id") or request_id_from(None)
+    response.headers[REQUEST_ID_HEADER] = request_id
+    started = g.get("request_started")
+    elapsed = time.perf_counter() - started if started is not None else 0.0
+    endpoint = request.endpoint or "unmatched"
+    status = str(response.status_code)
+    REQUESTS.labels(endpoint=endpoint, method=request.method, status=status).inc()
+    LATENCY.labels(endpoint=endpoint, status=status).observe(elapsed)
+    access_log.info(
+        "%s %s %s",
+        request.method,
+        request.path,
+        status,
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "endpoint": endpoint,
+            "status": response.status_code,
+            "duration_ms": round(elapsed * 1000, 2),
+            "remote_addr": request.remote_addr,
+        },
+    )
+    return response
+
+
+def init_observability(app: Flask, runtime: Runtime) -> None:
+    """Request ids, JSON logs, metrics and `GET /metrics` for app (the one call of create_app)."""
+    configure_logging()
+    watch_sessions()
+    _watch_engine(runtime.engine)
+    app.before_request(_begin_request)
+    app.after_request(_finish_request)
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        """Prometheus metrics (text exposition format)."""
+        body, content_type = metrics_text()
+        return Response(body, content_type=content_type)

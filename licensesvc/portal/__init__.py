@@ -1,0 +1,47 @@
+"""The customer portal: server-rendered pages (Flask + Jinja, Flask-WTF forms) for customer
+administrators, on the same services as the JSON API. See docs/portal.md."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from .errors import register_error_pages
+from .views import bp, csrf
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+def init_portal(app: Flask) -> None:
+    """Register the portal's pages, its cookie settings, CSRF protection and HTML errors.
+
+    Configuration (environment, or app.config before the first request):
+    LICENSESVC_PORTAL_COOKIE_SECURE (default true in production, false in development),
+    LICENSESVC_PORTAL_IDLE_MINUTES (30), LICENSESVC_PORTAL_ABSOLUTE_HOURS (12)."""
+    production = os.environ.get("LICENSESVC_ENV", "development") == "production"
+    # Flask has defaults for these, so they are set, not defaulted (tests override after)
+    app.config["SESSION_COOKIE_SECURE"] = _env_flag("LICENSESVC_PORTAL_COOKIE_SECURE", production)
+    app.config["SESSION_COOKIE_NAME"] = "licensesvc_portal"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config.setdefault(
+        "PORTAL_IDLE_MINUTES", int(os.environ.get("LICENSESVC_PORTAL_IDLE_MINUTES", "30"))
+    )
+    app.config.setdefault(
+        "PORTAL_ABSOLUTE_HOURS", int(os.environ.get("LICENSESVC_PORTAL_ABSOLUTE_HOURS", "12"))
+    )
+    app.config.setdefault("PORTAL_SIGN_IN_LIMIT", 10)
+    app.config.setdefault("PORTAL_SIGN_IN_WINDOW", 15 * 60)
+    # the portal checks CSRF on its own POSTs (below); the bearer-token API needs none
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    # sessions have their own idle and absolute timeouts; a form may stay open within them
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    csrf.init_app(app)
+    app.register_blueprint(bp)
+    register_error_pages(app)

@@ -1,0 +1,103 @@
+"""The portal's forms (Flask-WTF: each carries its CSRF token)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
+
+from .queries import ESCALATION_REASONS, TEMPORARY_REASON_LABELS
+
+
+class SignInForm(FlaskForm):  # type: ignore[misc]
+    email = StringField(
+        "Email",
+        validators=[DataRequired(), Length(max=200)],
+        render_kw={"autocomplete": "username"},
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(max=1000)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField("Sign in")
+
+
+class SignOutForm(FlaskForm):  # type: ignore[misc]
+    submit = SubmitField("Sign out")
+
+
+class NewPasswordForm(FlaskForm):  # type: ignore[misc]
+    password = PasswordField(
+        "New password (at least 12 characters)",
+        validators=[DataRequired(), Length(min=12, max=1000)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired(), EqualTo("password", message="The passwords differ.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField("Set password")
+
+
+class KeyRequestForm(FlaskForm):  # type: ignore[misc]
+    """One form for every kind; the template shows the fields the kind needs."""
+
+    license_id = SelectField("License", coerce=int, validators=[DataRequired()])
+    kind = HiddenField(validators=[DataRequired()])
+    host = StringField(
+        "New host (optional; leave empty to keep the license's host)",
+        validators=[Optional(), Length(max=200)],
+    )
+    dr_test_date = DateField("Date of the DR test", validators=[Optional()])
+    reason = SelectField(
+        "Reason",
+        choices=[SelectChoice("", "Choose a reason")]
+        + [SelectChoice(v, label) for v, label in TEMPORARY_REASON_LABELS.items()],
+        validators=[Optional()],
+    )
+    #: the single-use token of this rendered form: a second submission issues nothing
+    form_token = HiddenField()
+    check = SubmitField("Check this request")
+    confirm = SubmitField("Submit request")
+
+
+class EscalateForm(FlaskForm):  # type: ignore[misc]
+    reason = SelectField(
+        "Why are you escalating?",
+        choices=[SelectChoice(v, label) for v, label in ESCALATION_REASONS.items()],
+        default="review_refusal",
+    )
+    severity = SelectField(
+        "Severity",
+        coerce=int,
+        choices=[
+            SelectChoice(str(n), f"{n} - {name}")
+            for n, name in ((1, "Critical"), (2, "High"), (3, "Normal"), (4, "Low"))
+        ],
+        default=3,
+    )
+    note = TextAreaField(
+        "Note for the analyst (optional)", validators=[Optional(), Length(max=2000)]
+    )
+    submit = SubmitField("Escalate")
+
+
+class CreateTokenForm(FlaskForm):  # type: ignore[misc]
+    submit = SubmitField("Create a token")
+
+
+class RevokeTokenForm(FlaskForm):  # type: ignore[misc]
+    token_id = IntegerField(validators=[DataRequired(), NumberRange(min=1)])
+    submit = SubmitField("Revoke")

@@ -1,0 +1,303 @@
+"""The portal's one seam onto the service layer. Every page calls a function here, and each
+function calls today's services and hands the template what it shows, without a rule of its
+own. When the services change shape (typed read models, the policy table), this file adapts
+and the views and templates stay as they are."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from licensesvc.models import ApiToken, IssuedKey, KeyRequest, License
+from licensesvc.services import customers, entitlements, issued_keys, key_requests, tokens
+from licensesvc.services.context import ServiceContext
+from licensesvc.services.key_requests import Check, Decision, KeyRequestInput, KeyRequestOutcome
+from licensesvc.services.views import effective_status
+
+#: the kinds a customer may ask for in the portal, in the order the forms offer them
+REQUEST_KINDS = ("replacement", "dr_test", "temporary")
+KIND_LABELS = {
+    "standard": "Standard",
+    "replacement": "Replacement",
+    "dr_test": "DR test",
+    "temporary": "Temporary (120 days)",
+}
+#: the kind inside a sentence: "Request a DR-test key"
+KIND_NOUNS = {
+    "standard": "standard",
+    "replacement": "replacement",
+    "dr_test": "DR-test",
+    "temporary": "120-day temporary",
+}
+TEMPORARY_REASON_LABELS = {
+    "infrastructure_change": "Infrastructure change",
+    "upgrade_patching": "Upgrades and patching",
+    "seasonal_testing": "Seasonal testing",
+    "usage_spike": "Usage spike",
+}
+#: the escalation reasons of the product brief, with the words the form shows
+ESCALATION_REASONS = {
+    "review_refusal": "Please review the refusal",
+    "response_time_not_met": "The response time was not met",
+    "handling_concern": "I have a concern about how the case is handled",
+    "criticality_changed": "The issue has become more critical",
+}
+#: the support phone number when the services do not (yet) name one
+DEFAULT_SUPPORT_PHONE = "+1 (402) 827-3500"
+MAINTENANCE_WARNING_DAYS = 30
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    """A key as the pages list it."""
+
+    serial: str
+    kind: str
+    kind_label: str
+    status: str
+    host: str | None
+    issued_at: datetime
+    expires_at: datetime | None
+    usable_until: datetime | None
+    license_id: int
+    case_number: str | None
+
+
+@dataclass(frozen=True)
+class LicenseRow:
+    license: License
+    keys: list[KeyRow]
+    allowed_kinds: list[str]
+    out_of_date: str | None  # the report's words when the key no longer matches the records
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    report: dict[str, Any]
+    licenses: list[LicenseRow]
+    days_of_maintenance_left: int | None
+    maintenance_warning: bool
+    support_phone: str
+    today: date
+
+
+@dataclass(frozen=True)
+class CasePage:
+    cases: list[KeyRequest]
+    page: int
+    page_size: int
+    has_next: bool
+
+
+@dataclass(frozen=True)
+class CaseUpdate:
+    at: datetime
+    text: str
+    author: str | None
+
+
+def _key_row(key: IssuedKey, now: datetime) -> KeyRow:
+    claims = key.claims or {}
+    return KeyRow(
+        serial=key.serial,
+        kind=key.kind,
+        kind_label=KIND_LABELS.get(key.kind, key.kind),
+        status=effective_status(key, now),
+        host=claims.get("host"),
+        issued_at=key.issued_at,
+        expires_at=key.expires_at,
+        usable_until=key.usable_until,
+        license_id=key.license_id,
+        case_number=key.case_number,
+    )
+
+
+def report(ctx: ServiceContext, customer_id: int) -> dict[str, Any]:
+    return entitlements.entitlement_report(ctx, customer_id).as_dict()
+
+
+def _out_of_date(rep: dict[str, Any], license_id: int) -> str | None:
+    # the integrity work adds out-of-date keys to the report; show them when it does
+    for item in rep.get("keys_out_of_date") or rep.get("out_of_date_keys") or []:
+        if item.get("license_id") == license_id:
+            return str(item.get("message") or item.get("reason") or "the key is out of date")
+    return None
+
+
+def licenses(ctx: ServiceContext, customer_id: int, rep: dict[str, Any]) -> list[LicenseRow]:
+    now = ctx.now()
+    rows = []
+    all_keys = issued_keys.list_keys(ctx, customer_id=customer_id)
+    for lic in customers.list_licenses(ctx, customer_id):
+        keys = [_key_row(k, now) for k in all_keys if k.license_id == lic.id]
+        rows.append(
+            LicenseRow(
+                lic, keys, list(rep.get("allowed_key_kinds") or []), _out_of_date(rep, lic.id)
+            )
+        )
+    return rows
+
+
+def dashboard(ctx: ServiceContext, customer_id: int) -> Dashboard:
+    rep = report(ctx, customer_id)
+    paid = rep.get("maintenance_paid_through")
+    today: date = rep["as_of"]
+    days_left = (paid - today).days if isinstance(paid, date) else None
+    return Dashboard(
+        report=rep,
+        licenses=licenses(ctx, customer_id, rep),
+        days_of_maintenance_left=days_left,
+        maintenance_warning=days_left is not None and days_left <= MAINTENANCE_WARNING_DAYS,
+        support_phone=str(rep.get("support_phone") or DEFAULT_SUPPORT_PHONE),
+        today=today,
+    )
+
+
+def license_for(ctx: ServiceContext, license_id: int) -> License:
+    """The caller's license. Raises NotFound (also for another customer's)."""
+    return customers.get_license(ctx, license_id)
+
+
+def key(ctx: ServiceContext, serial: str) -> tuple[IssuedKey, KeyRow]:
+    """The caller's key and its row. Raises NotFound (also for another customer's)."""
+    k = issued_keys.get_key(ctx, serial)
+    return k, _key_row(k, ctx.now())
+
+
+def license_file(k: IssuedKey) -> str:
+    return issued_keys.license_file_for(k)
+
+
+def request_input(
+    license_id: int,
+    kind: str,
+    *,
+    reason: str | None = None,
+    dr_test_date: date | None = None,
+    host: str | None = None,
+) -> KeyRequestInput:
+    return KeyRequestInput(
+        license_id=license_id,
+        kind=kind,
+        reason=reason or None,
+        dr_test_date=dr_test_date,
+        host=host or None,
+    )
+
+
+def dry_run(ctx: ServiceContext, req: KeyRequestInput) -> Decision:
+    """Every check of the request with its outcome; writes nothing."""
+    decision = key_requests.request_key(ctx, req, dry_run=True)
+    assert isinstance(decision, Decision)
+    return decision
+
+
+def check_label(check: Check) -> str:
+    return {
+        "contract_active": "Contract active",
+        "maintenance_current": "Maintenance paid",
+        "plan_eligible": "Included in your plan",
+        "request_valid": "Request complete",
+        "window_valid": "Validity window",
+        "quota_available": "Quota available",
+    }.get(check.name, check.name.replace("_", " ").capitalize())
+
+
+def submit(ctx: ServiceContext, req: KeyRequestInput) -> KeyRequestOutcome:
+    """Record the case (granted or refused); the caller commits."""
+    outcome = key_requests.request_key(ctx, req)
+    assert isinstance(outcome, KeyRequestOutcome)
+    return outcome
+
+
+def case(ctx: ServiceContext, case_number: str) -> KeyRequest:
+    """The caller's case. Raises NotFound (also for another customer's)."""
+    return key_requests.get_case(ctx, case_number)
+
+
+def case_updates(c: KeyRequest) -> list[CaseUpdate]:
+    """The analyst's status updates of a case, where the services keep them."""
+    updates = getattr(c, "updates", None) or []
+    return [
+        CaseUpdate(
+            at=u.at if hasattr(u, "at") else u.created_at,
+            text=u.text,
+            author=getattr(u, "author", None),
+        )
+        for u in updates
+    ]
+
+
+def next_update_due(c: KeyRequest) -> datetime | None:
+    value = getattr(c, "next_update_due", None)
+    return value if isinstance(value, datetime) else None
+
+
+def case_page(ctx: ServiceContext, page: int, page_size: int) -> CasePage:
+    """One page of the caller's cases, newest first."""
+    rows = key_requests.list_cases(ctx, limit=page * page_size + 1)
+    start = (page - 1) * page_size
+    return CasePage(rows[start : start + page_size], page, page_size, len(rows) > page * page_size)
+
+
+def can_escalate(c: KeyRequest) -> bool:
+    return c.status == "refused"
+
+
+def escalate(
+    ctx: ServiceContext, case_number: str, reason: str, note: str | None, severity: int | None
+) -> KeyRequest:
+    """Escalate a case with one of ESCALATION_REASONS. Today's service takes no reason code,
+    so it travels at the head of the note (the reason parameter replaces this at merge)."""
+    words = f"[{reason}] {note}".strip() if note else f"[{reason}]"
+    return key_requests.escalate_case(ctx, case_number, note=words, severity=severity)
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    id: int
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    expires_at: datetime | None
+
+
+def token_rows(ctx: ServiceContext) -> list[TokenRow]:
+    return [
+        TokenRow(
+            t.id,
+            t.prefix,
+            t.created_at,
+            t.revoked_at,
+            getattr(t, "last_used_at", None),
+            getattr(t, "expires_at", None),
+        )
+        for t in reversed(tokens.list_tokens(ctx))
+    ]
+
+
+def create_token(ctx: ServiceContext) -> tuple[ApiToken, str]:
+    return tokens.create_token(ctx, customer_id=ctx.actor.customer_id)
+
+
+def revoke_token(ctx: ServiceContext, token_id: int) -> ApiToken:
+    return tokens.revoke_token(ctx, token_id)
+
+
+def dr_window_text(rep: dict[str, Any]) -> str:
+    p = rep.get("policy") or {}
+    return (
+        f"valid from {p.get('dr_window_days_before', 2)} days before to "
+        f"{p.get('dr_window_days_after', 5)} days after the test date; request it at least "
+        f"{p.get('dr_min_lead_days', 1)} day(s) ahead"
+    )
+
+
+def default_dr_date(today: date) -> date:
+    return today + timedelta(days=14)
+
+
+def dashboard_phone(ctx: ServiceContext, customer_id: int) -> str:
+    return str(report(ctx, customer_id).get("support_phone") or DEFAULT_SUPPORT_PHONE)

@@ -1,0 +1,147 @@
+"""Server-side portal sessions. The Flask session cookie (signed, HttpOnly, SameSite=Lax,
+Secure unless configured off for local HTTP) carries a random session id; the
+`portal_sessions` table holds only its SHA-256, so signing out (deleting the row) ends the
+session wherever the cookie was copied. Idle and absolute timeouts are checked on every
+request against the runtime's clock."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app, g, session
+from sqlalchemy import delete, select, update
+from werkzeug.exceptions import TooManyRequests
+
+from licensesvc.models import PortalSession, User
+from licensesvc.services.context import Actor
+from licensesvc.web import runtime_of
+
+SESSION_KEY = "sid"
+#: touch last_seen_at at most this often (a write per page view would serialize SQLite)
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user_id: int
+    email: str
+    customer_id: int
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.customer(self.customer_id, f"user:{self.email}")
+
+
+def _hash(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return runtime_of().clock().replace(microsecond=0)
+
+
+def start(user: User) -> None:
+    """Begin a session for user: a fresh id (the old cookie's contents, CSRF token included,
+    are dropped, so a fixated id is worthless), its hash stored server-side."""
+    session.clear()
+    sid = secrets.token_urlsafe(32)
+    now = _now()
+    with runtime_of().sessions() as db:
+        db.add(PortalSession(id_hash=_hash(sid), user_id=user.id, created_at=now, last_seen_at=now))
+        db.commit()
+    session[SESSION_KEY] = sid
+    session.permanent = False
+
+
+def end() -> None:
+    """Sign out: delete the server-side session and clear the cookie."""
+    sid = session.get(SESSION_KEY)
+    if sid:
+        with runtime_of().sessions() as db:
+            db.execute(delete(PortalSession).where(PortalSession.id_hash == _hash(sid)))
+            db.commit()
+    session.clear()
+
+
+def end_all_for(user_id: int) -> None:
+    """End every session of a user (after a password reset)."""
+    with runtime_of().sessions() as db:
+        db.execute(delete(PortalSession).where(PortalSession.user_id == user_id))
+        db.commit()
+
+
+def load() -> SignedIn | None:
+    """The signed-in user of this request, or None. An expired session (idle or absolute
+    timeout) is deleted and g.session_expired set, so the sign-in page can say why."""
+    sid = session.get(SESSION_KEY)
+    if not sid:
+        return None
+    cfg = current_app.config
+    now = _now()
+    digest = _hash(sid)
+    # read on a reading session (on SQLite it never waits for the write lock), closed before
+    # a writing one is opened, only to expire the session or to note activity
+    with runtime_of().session_for(read_only=True) as db:
+        row = db.scalar(select(PortalSession).where(PortalSession.id_hash == digest))
+        user = db.get(User, row.user_id) if row is not None else None
+    if row is None or user is None:
+        session.clear()
+        return None
+    idle = now - row.last_seen_at > timedelta(minutes=cfg["PORTAL_IDLE_MINUTES"])
+    too_old = now - row.created_at > timedelta(hours=cfg["PORTAL_ABSOLUTE_HOURS"])
+    if idle or too_old:
+        with runtime_of().sessions() as writer:
+            writer.execute(delete(PortalSession).where(PortalSession.id_hash == digest))
+            writer.commit()
+        session.clear()
+        g.session_expired = True
+        return None
+    if now - row.last_seen_at >= TOUCH_EVERY:
+        with runtime_of().sessions() as writer:
+            writer.execute(
+                update(PortalSession)
+                .where(PortalSession.id_hash == digest)
+                .values(last_seen_at=now)
+            )
+            writer.commit()
+    return SignedIn(user.id, user.email, user.customer_id)
+
+
+class _Window:
+    """Hits per key in a sliding window, in this process."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.hits: dict[str, deque[float]] = {}
+
+
+def throttle_sign_in(ip: str, email: str) -> None:
+    """Count one sign-in attempt and raise TooManyRequests (429, Retry-After) past the limit:
+    PORTAL_SIGN_IN_LIMIT attempts per PORTAL_SIGN_IN_WINDOW seconds for one email from one
+    address, and four times that from one address. The one place sign-in is throttled: the
+    project's rate limiter (Flask-Limiter, licensesvc/ratelimit.py) replaces this body."""
+    cfg = current_app.config
+    limit: int = cfg["PORTAL_SIGN_IN_LIMIT"]
+    window: float = cfg["PORTAL_SIGN_IN_WINDOW"]
+    state: _Window = current_app.extensions.setdefault("licensesvc_portal_throttle", _Window())
+    now = runtime_of().clock().timestamp()
+    keys = ((f"ip:{ip}", limit * 4), (f"ip:{ip}:email:{email.strip().lower()}", limit))
+    with state.lock:
+        for key, most in keys:
+            hits = state.hits.setdefault(key, deque())
+            while hits and hits[0] <= now - window:
+                hits.popleft()
+            if len(hits) >= most:
+                retry = int(hits[0] + window - now) + 1
+                error = TooManyRequests(
+                    "Too many sign-in attempts. Wait a few minutes, then try again."
+                )
+                error.retry_after = retry
+                raise error
+        for key, _ in keys:
+            state.hits[key].append(now)

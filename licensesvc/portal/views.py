@@ -1,0 +1,473 @@
+"""The portal's pages. Each view parses its form, calls one function of `queries` (the service
+layer behind it), commits when it changed something, and renders or redirects. No state
+changes on GET; every POST carries a CSRF token (checked in `init_portal`)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from wtforms.fields.choices import SelectChoice
+
+from licensesvc.models import PortalFormToken
+from licensesvc.services import users
+from licensesvc.services.context import Actor, ServiceContext
+from licensesvc.services.errors import InvalidState, NotFound, Unauthorized, ValidationFailed
+from licensesvc.web import db_session, runtime_of, service_context
+
+from . import queries, sessions
+from .forms import (
+    CreateTokenForm,
+    EscalateForm,
+    KeyRequestForm,
+    NewPasswordForm,
+    RevokeTokenForm,
+    SignInForm,
+    SignOutForm,
+)
+
+bp = Blueprint("portal", __name__)
+
+#: endpoints a signed-out visitor may reach
+PUBLIC_ENDPOINTS = frozenset({"portal.login", "portal.reset_password"})
+CASES_PER_PAGE = 20
+SIGN_IN_ACTOR = Actor("system", "portal-sign-in")
+
+#: CSRF protection, checked for every portal POST in require_sign_in (not for the API)
+csrf = CSRFProtect()
+
+
+def _ctx() -> ServiceContext:
+    user: sessions.SignedIn = g.portal_user
+    return service_context(user.actor)
+
+
+def _customer_id() -> int:
+    user: sessions.SignedIn = g.portal_user
+    return user.customer_id
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never another host (an open redirect)."""
+    if not target:
+        return url_for("portal.dashboard")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("portal.dashboard")
+    return target
+
+
+@bp.before_request
+def require_sign_in() -> ResponseReturnValue | None:
+    g.portal_user = sessions.load()
+    if g.portal_user is None and request.endpoint not in PUBLIC_ENDPOINTS:
+        if getattr(g, "session_expired", False):
+            flash("Your session ended. Please sign in again.", "info")
+        nxt = request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(
+            url_for("portal.login", next=nxt) if nxt != "/" else url_for("portal.login")
+        )
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        csrf.protect()
+    return None
+
+
+@bp.app_context_processor
+def portal_globals() -> dict[str, Any]:
+    return {
+        "signed_in": g.get("portal_user"),
+        "sign_out_form": SignOutForm() if g.get("portal_user") else None,
+        "kind_labels": queries.KIND_LABELS,
+        "kind_nouns": queries.KIND_NOUNS,
+    }
+
+
+@bp.after_request
+def security_headers(response: Response) -> Response:
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; "
+        "base-uri 'none'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    # reset links carry their token in the path: never send it on to another site
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if g.get("portal_user") is not None or request.endpoint == "portal.reset_password":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# -- signing in and out -------------------------------------------------------------------
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    if g.portal_user is not None:
+        return redirect(url_for("portal.dashboard"))
+    form = SignInForm()
+    error = None
+    status = 200
+    if request.method == "POST":
+        sessions.throttle_sign_in(request.remote_addr or "-", form.email.data or "")
+        if form.validate():
+            ctx = runtime_of().context(db_session(), SIGN_IN_ACTOR)
+            try:
+                user = users.sign_in_user(ctx, form.email.data or "", form.password.data or "")
+            except Unauthorized:
+                db_session().rollback()
+                error, status = "Wrong email or password.", 401
+            else:
+                db_session().commit()
+                sessions.start(user)
+                return redirect(_safe_next(request.args.get("next")))
+        else:
+            error, status = "Enter your email and your password.", 422
+    return render_template("portal/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    sessions.end()
+    flash("You are signed out.", "info")
+    return redirect(url_for("portal.login"))
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> ResponseReturnValue:
+    now = runtime_of().clock()
+    try:
+        user = users.check_reset_token(db_session(), token, now)
+    except NotFound as exc:
+        return render_template("portal/reset_invalid.html", message=exc.message), 404
+    form = NewPasswordForm()
+    if request.method == "POST" and form.validate():
+        ctx = service_context(users.actor_for(user))
+        try:
+            users.finish_password_reset(ctx, token, form.password.data or "")
+        except ValidationFailed as exc:
+            db_session().rollback()
+            form.password.errors = [exc.message]
+        else:
+            db_session().commit()
+            sessions.end_all_for(user.id)
+            sessions.end()
+            flash("Your new password is set. Sign in with it.", "info")
+            return redirect(url_for("portal.login"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("portal/reset_password.html", form=form, email=user.email), status
+
+
+# -- dashboard, licenses and keys ---------------------------------------------------------
+
+
+@bp.get("/")
+def dashboard() -> ResponseReturnValue:
+    data = queries.dashboard(_ctx(), _customer_id())
+    return render_template("portal/dashboard.html", d=data, rep=data.report)
+
+
+@bp.get("/licenses")
+def licenses() -> ResponseReturnValue:
+    ctx = _ctx()
+    rep = queries.report(ctx, _customer_id())
+    return render_template(
+        "portal/licenses.html", rows=queries.licenses(ctx, _customer_id(), rep), rep=rep
+    )
+
+
+@bp.get("/keys/<serial>")
+def key(serial: str) -> ResponseReturnValue:
+    k, row = queries.key(_ctx(), serial)
+    return render_template("portal/key.html", key=k, row=row, license_file=queries.license_file(k))
+
+
+@bp.get("/keys/<serial>/download/<fmt>")
+def download_key(serial: str, fmt: str) -> ResponseReturnValue:
+    if fmt not in ("text", "file"):
+        abort(404)
+    k, _ = queries.key(_ctx(), serial)
+    body, name = (
+        (k.key_text + "\n", f"{k.serial}.key")
+        if fmt == "text"
+        else (queries.license_file(k), f"{k.serial}.lic")
+    )
+    return Response(
+        body,
+        mimetype="text/plain",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+# -- requests ------------------------------------------------------------------------------
+
+
+def _form_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _request_form(kind: str) -> tuple[KeyRequestForm, dict[str, Any]]:
+    ctx = _ctx()
+    rep = queries.report(ctx, _customer_id())
+    if kind not in queries.REQUEST_KINDS or kind not in (rep.get("plan_key_kinds") or []):
+        abort(404, description="Your plan does not include this kind of key.")
+    form = KeyRequestForm()
+    lics = queries.licenses(ctx, _customer_id(), rep)
+    form.license_id.choices = [
+        SelectChoice(str(r.license.id), f"{r.license.product} #{r.license.id} on {r.license.host}")
+        for r in lics
+    ]
+    form.kind.data = kind
+    return form, rep
+
+
+@bp.get("/requests/new")
+def new_request() -> ResponseReturnValue:
+    kind = request.args.get("kind")
+    if not kind:
+        rep = queries.report(_ctx(), _customer_id())
+        return render_template("portal/request_choose.html", rep=rep)
+    form, rep = _request_form(kind)
+    license_id = request.args.get("license_id", type=int)
+    if license_id is not None:
+        form.license_id.data = license_id
+    if request.args.get("host"):
+        form.host.data = request.args["host"]
+    if kind == "dr_test" and form.dr_test_date.data is None:
+        form.dr_test_date.data = queries.default_dr_date(rep["as_of"])
+    form.form_token.data = secrets.token_urlsafe(24)
+    checks, decision = None, None
+    if form.license_id.choices:
+        if form.license_id.data is None:
+            form.license_id.data = int(form.license_id.choices[0].value)
+        decision = queries.dry_run(_ctx(), _input_of(form, kind))
+        checks = [(queries.check_label(c), c) for c in decision.checks]
+    return render_template(
+        "portal/request_form.html",
+        form=form,
+        kind=kind,
+        rep=rep,
+        checks=checks,
+        decision=decision,
+    )
+
+
+def _input_of(form: KeyRequestForm, kind: str) -> Any:
+    return queries.request_input(
+        form.license_id.data or 0,
+        kind,
+        reason=form.reason.data if kind == "temporary" else None,
+        dr_test_date=form.dr_test_date.data if kind == "dr_test" else None,
+        host=(form.host.data or "").strip() or None,
+    )
+
+
+@bp.post("/requests/new")
+def submit_request() -> ResponseReturnValue:
+    kind = request.form.get("kind", "")
+    form, rep = _request_form(kind)
+    if not form.validate():
+        return (
+            render_template("portal/request_form.html", form=form, kind=kind, rep=rep, checks=None),
+            422,
+        )
+    ctx = _ctx()
+    req = _input_of(form, kind)
+    if not form.confirm.data:
+        decision = queries.dry_run(ctx, req)
+        checks = [(queries.check_label(c), c) for c in decision.checks]
+        if request.headers.get("X-Portal-Fragment") == "checks":
+            return render_template("portal/_checks.html", checks=checks, decision=decision)
+        return render_template(
+            "portal/request_form.html",
+            form=form,
+            kind=kind,
+            rep=rep,
+            checks=checks,
+            decision=decision,
+        )
+    return _submit_once(ctx, form.form_token.data or "", req)
+
+
+def _submit_once(ctx: ServiceContext, token: str, req: Any) -> ResponseReturnValue:
+    """Issue at most once per rendered form: the form's single-use token is stored with the
+    case in the same transaction; a repeat finds it and shows the first outcome."""
+    user: sessions.SignedIn = g.portal_user
+    if len(token) < 20:
+        abort(400, description="This form is incomplete. Open the request page again.")
+    digest = _form_token_hash(token)
+    db = ctx.session
+
+    def earlier() -> ResponseReturnValue | None:
+        row = db.scalar(select(PortalFormToken).where(PortalFormToken.token_hash == digest))
+        if row is None:
+            return None
+        if row.user_id != user.user_id or row.case_number is None:
+            abort(409, description="This form was already sent. Open the request page again.")
+        flash("This request was already sent; here is its case.", "info")
+        return redirect(url_for("portal.case", case_number=row.case_number))
+
+    seen = earlier()
+    if seen is not None:
+        return seen
+    marker = PortalFormToken(token_hash=digest, user_id=user.user_id, created_at=ctx.now())
+    db.add(marker)
+    try:
+        db.flush()
+    except IntegrityError:
+        # another submission of the same form committed first (PostgreSQL waited for it)
+        db.rollback()
+        seen = earlier()
+        if seen is not None:
+            return seen
+        raise
+    outcome = queries.submit(ctx, req)
+    marker.case_number = outcome.case.case_number
+    db.commit()
+    if outcome.key is not None:
+        flash(f"Key {outcome.key.serial} issued.", "success")
+    return redirect(url_for("portal.case", case_number=outcome.case.case_number))
+
+
+# -- cases ---------------------------------------------------------------------------------
+
+
+@bp.get("/cases")
+def cases() -> ResponseReturnValue:
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    data = queries.case_page(_ctx(), page, CASES_PER_PAGE)
+    if page > 1 and not data.cases:
+        abort(404, description=f"There is no page {page} of cases.")
+    return render_template("portal/cases.html", p=data)
+
+
+def _render_case(
+    case_number: str, form: EscalateForm | None = None, status: int = 200
+) -> tuple[str, int]:
+    ctx = _ctx()
+    c = queries.case(ctx, case_number)
+    key_row = None
+    if c.key_serial:
+        _, key_row = queries.key(ctx, c.key_serial)
+    return (
+        render_template(
+            "portal/case.html",
+            case=c,
+            key_row=key_row,
+            updates=queries.case_updates(c),
+            next_update_due=queries.next_update_due(c),
+            can_escalate=queries.can_escalate(c),
+            form=form or EscalateForm(),
+            reasons=queries.ESCALATION_REASONS,
+            support_phone=queries.dashboard_phone(ctx, _customer_id()),
+        ),
+        status,
+    )
+
+
+@bp.get("/cases/<case_number>")
+def case(case_number: str) -> ResponseReturnValue:
+    return _render_case(case_number)
+
+
+@bp.post("/cases/<case_number>/escalate")
+def escalate(case_number: str) -> ResponseReturnValue:
+    form = EscalateForm()
+    if not form.validate():
+        return _render_case(case_number, form, 422)
+    ctx = _ctx()
+    try:
+        queries.escalate(
+            ctx,
+            case_number,
+            form.reason.data or "review_refusal",
+            form.note.data,
+            form.severity.data,
+        )
+    except (InvalidState, ValidationFailed) as exc:
+        db_session().rollback()
+        form.form_errors.append(exc.message)
+        return _render_case(case_number, form, 409 if isinstance(exc, InvalidState) else 422)
+    db_session().commit()
+    flash(f"Case {case_number} is escalated. An analyst will respond.", "success")
+    return redirect(url_for("portal.case", case_number=case_number))
+
+
+# -- API tokens ----------------------------------------------------------------------------
+
+
+@bp.get("/tokens")
+def tokens() -> ResponseReturnValue:
+    return render_template(
+        "portal/tokens.html",
+        rows=queries.token_rows(_ctx()),
+        create_form=CreateTokenForm(),
+        revoke_form=RevokeTokenForm(),
+        new_token=None,
+    )
+
+
+@bp.post("/tokens")
+def create_token() -> ResponseReturnValue:
+    form = CreateTokenForm()
+    if not form.validate():
+        abort(400)
+    ctx = _ctx()
+    rec, token = queries.create_token(ctx)
+    db_session().commit()
+    return render_template(
+        "portal/tokens.html",
+        rows=queries.token_rows(ctx),
+        create_form=CreateTokenForm(),
+        revoke_form=RevokeTokenForm(),
+        new_token=token,
+        new_prefix=rec.prefix,
+    )
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+def revoke_token(token_id: int) -> ResponseReturnValue:
+    ctx = _ctx()
+    try:
+        rec = queries.revoke_token(ctx, token_id)
+    except InvalidState as exc:
+        db_session().rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("portal.tokens"))
+    db_session().commit()
+    flash(f"Token {rec.prefix}… is revoked; it stops working at once.", "success")
+    return redirect(url_for("portal.tokens"))
+
+
+@bp.app_template_filter("when")
+def format_when(value: Any) -> str:
+    """A timestamp as the pages show it (UTC, to the minute), or a dash."""
+    if value is None:
+        return "—"
+    if hasattr(value, "strftime") and hasattr(value, "hour"):
+        return str(value.strftime("%Y-%m-%d %H:%M UTC"))
+    return str(value)
+
+
+@bp.app_template_filter("day")
+def format_day(value: Any) -> str:
+    if value is None:
+        return "—"
+    return str(value.strftime("%Y-%m-%d")) if hasattr(value, "strftime") else str(value)

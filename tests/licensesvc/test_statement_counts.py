@@ -1,0 +1,147 @@
+"""No N+1: the SQL statements each endpoint issues do not grow with the data.
+
+Each endpoint is called once on a small database and once after the database has grown (more
+customers, keys, revocations, cases and audit records, the caller's own included); the two
+counts of statements (SQLAlchemy `before_cursor_execute`) must be equal. Each count follows a
+warm-up call, so per-process caches (a decrypted signing key) do not count."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event
+from werkzeug.test import TestResponse
+
+from licensesvc.services import customers, issued_keys
+from licensesvc.services.key_requests import KeyRequestInput, request_key
+from tests.conftest import Contexts, FakeClock, World
+from tests.licensesvc.api.api_helpers import Caller
+from tests.licensesvc.api.conftest import (  # noqa: F401  (the API tests' fixtures)
+    api_client,
+    app,
+    as_analyst,
+    as_base,
+    tokens_for,
+)
+
+#: (endpoint, how to call it, the status it must answer)
+Call = Callable[[Caller, "Data"], TestResponse]
+
+
+@dataclass
+class Data:
+    """What the calls refer to: a key of the caller's and a refused case of theirs."""
+
+    key_text: str
+    case_number: str
+    serial: str
+
+
+@contextmanager
+def counting(engine: Engine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def grow(contexts: Contexts, world: World, clock: FakeClock, n: int, tag: str) -> None:
+    """Add n customers (each with a contract, a license, a key and a revoked key, a refused
+    case) and, for the caller (the Base customer), n more replacement keys and refused cases."""
+    analyst = contexts.analyst()
+    today = clock.today
+    for i in range(n):
+        customer = customers.create_customer(analyst, f"Grown {tag}{i}", "emea")
+        customers.create_contract(
+            analyst,
+            customer.id,
+            "base",
+            today - timedelta(days=10),
+            today + timedelta(days=300),
+            today + timedelta(days=300),
+        )
+        lic = customers.create_license(
+            analyst, customer.id, "JAMS Scheduler", 5, 50, f"h{tag}{i}.example"
+        )
+        first = request_key(analyst, KeyRequestInput(license_id=lic.id, kind="standard"))
+        second = request_key(analyst, KeyRequestInput(license_id=lic.id, kind="replacement"))
+        assert not isinstance(first, type(None)) and not isinstance(second, type(None))
+        issued_keys.revoke_key(analyst, second.key.serial, "grown for the statement count")  # type: ignore[union-attr]
+        request_key(
+            contexts.customer(customer.id),
+            KeyRequestInput(license_id=lic.id, kind="temporary", reason="usage_spike"),
+        )
+    base = contexts.customer(world.base_customer)
+    for _ in range(n):
+        request_key(analyst, KeyRequestInput(license_id=world.base_license, kind="replacement"))
+        request_key(
+            base,
+            KeyRequestInput(license_id=world.base_license, kind="temporary", reason="usage_spike"),
+        )
+
+
+ENDPOINTS: dict[str, tuple[Call, int]] = {
+    "POST /v1/keys/verify": (
+        lambda c, d: c.client.post("/v1/keys/verify", json={"key": d.key_text}),
+        200,
+    ),
+    "GET /v1/entitlements": (lambda c, d: c.get("/v1/entitlements"), 200),
+    "POST /v1/key-requests (replacement)": (
+        lambda c, d: c.ask_for_key("replacement"),
+        201,
+    ),
+    "POST /v1/key-requests (dry run)": (
+        lambda c, d: c.ask_for_key("replacement", dry_run=True),
+        200,
+    ),
+    "GET /v1/revocations": (lambda c, d: c.client.get("/v1/revocations"), 200),
+    "GET /v1/signing-keys": (lambda c, d: c.client.get("/v1/signing-keys"), 200),
+    "GET /v1/keys": (lambda c, d: c.get("/v1/keys"), 200),
+    "GET /v1/keys/<serial>": (lambda c, d: c.get(f"/v1/keys/{d.serial}"), 200),
+    "GET /v1/key-requests": (lambda c, d: c.get("/v1/key-requests"), 200),
+    "GET /v1/key-requests/<case>": (lambda c, d: c.get(f"/v1/key-requests/{d.case_number}"), 200),
+    "GET /v1/licenses": (lambda c, d: c.get("/v1/licenses"), 200),
+}
+
+
+@pytest.mark.parametrize("endpoint", list(ENDPOINTS))
+def test_statements_per_request_do_not_grow_with_the_data(
+    endpoint: str,
+    as_base: Caller,  # noqa: F811 (the fixture imported above)
+    as_analyst: Caller,  # noqa: F811
+    contexts: Contexts,
+    world: World,
+    clock: FakeClock,
+    engine: Engine,
+    session: Any,
+) -> None:
+    call, status = ENDPOINTS[endpoint]
+    key = as_analyst.issue("standard", license_id=world.base_license)
+    refused = as_base.ask_for_key("temporary", reason="usage_spike").get_json()["case_number"]
+    data = Data(key["key"], refused, key["serial"])
+
+    def measure() -> int:
+        assert call(as_base, data).status_code == status  # warm-up
+        with counting(engine) as statements:
+            r = call(as_base, data)
+        assert r.status_code == status, r.get_data(as_text=True)
+        return len(statements)
+
+    grow(contexts, world, clock, 2, "s")
+    session.commit()
+    small = measure()
+    grow(contexts, world, clock, 15, "l")
+    session.commit()
+    large = measure()
+    assert large == small, f"{endpoint}: {small} statements on small data, {large} on larger"
