@@ -35,7 +35,7 @@ def purge(state: CliState) -> None:
       licensesvc idempotency purge --json
     """
     with state.unit_of_work() as ctx:
-        purged = idempotency_service.purge(ctx.session, ctx.now())
+        purged = idempotency_service.purge(ctx.session, ctx.now(), batch=None)
     emit(
         state.json,
         {"purged": purged},

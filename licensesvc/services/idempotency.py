@@ -38,6 +38,8 @@ from .errors import IdempotencyInProgress, IdempotencyKeyReused, ValidationFaile
 
 #: how long a key and its answer are kept
 RETENTION = timedelta(hours=24)
+#: keys purged per stored key at most (the rest go with the next ones)
+PURGE_BATCH = 500
 #: the longest key accepted (the draft leaves it open; Stripe takes 255)
 MAX_KEY_LENGTH = 255
 IN_PROGRESS = "in_progress"
@@ -86,12 +88,25 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def purge(session: Session, now: datetime) -> int:
-    """Delete every key older than RETENTION; returns how many (flushes, does not commit)."""
-    result = session.execute(
-        delete(IdempotencyKey).where(IdempotencyKey.created_at < now - RETENTION)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+def purge(session: Session, now: datetime, *, batch: int | None = PURGE_BATCH) -> int:
+    """Delete keys older than RETENTION, at most `batch` of them (None: all); returns how many
+    (flushes, does not commit). Rows another transaction is purging are skipped (PostgreSQL
+    `SKIP LOCKED`), so concurrent requests never wait for each other here."""
+    total = 0
+    while True:
+        chosen = (
+            select(IdempotencyKey.id)
+            .where(IdempotencyKey.created_at < now - RETENTION)
+            .order_by(IdempotencyKey.id)
+            .limit(batch or PURGE_BATCH)
+            .with_for_update(skip_locked=True)
+        )
+        ids = list(session.scalars(chosen))
+        if ids:
+            session.execute(delete(IdempotencyKey).where(IdempotencyKey.id.in_(ids)))
+        total += len(ids)
+        if batch is not None or len(ids) < PURGE_BATCH:
+            return total
 
 
 def claim(

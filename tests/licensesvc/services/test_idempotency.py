@@ -3,10 +3,10 @@ told so (PostgreSQL) and makes nothing; fingerprints ignore key order and spacin
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from licensesvc.models import IdempotencyKey
@@ -46,3 +46,21 @@ def test_a_duplicate_in_flight_is_refused_until_the_first_ends(engine: Engine) -
         second.close()
         with engine.begin() as conn:
             conn.execute(delete(IdempotencyKey).where(IdempotencyKey.caller == "customer:77"))
+
+
+def test_purge_takes_old_keys_in_batches_and_keeps_young_ones(session: Session) -> None:
+    for i, hours in enumerate((25, 30, 48, 23)):
+        session.add(
+            IdempotencyKey(
+                caller="analyst:bob",
+                key=f"k{i}",
+                fingerprint="f" * 64,
+                status="done",
+                created_at=NOW - timedelta(hours=hours),
+            )
+        )
+    session.flush()
+    assert idempotency.purge(session, NOW, batch=2) == 2
+    assert idempotency.purge(session, NOW, batch=None) == 1
+    assert idempotency.purge(session, NOW, batch=None) == 0
+    assert list(session.scalars(select(IdempotencyKey.key))) == ["k3"]
