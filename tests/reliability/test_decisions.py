@@ -24,9 +24,7 @@ from sqlalchemy.engine import make_url
 
 from licensesvc.models import AuditRecord, IdempotencyKey, IssuedKey
 from licensesvc.runtime import Runtime
-from licensesvc.services.context import Actor
-from licensesvc.services.key_requests import KeyRequestInput, KeyRequestOutcome, request_key
-from tests.e2e.e2e_helpers import Server, e2e_settings, prepare
+from tests.e2e.e2e_helpers import Server, e2e_settings, issue_standard_key, prepare
 from tests.reliability.faultproxy import FaultProxy, is_commit
 from tests.reliability.rel_helpers import Answers, Figures, database_kind, gunicorn, size
 
@@ -71,17 +69,6 @@ def _refused_case(server: Server, token: str, license_id: int) -> str:
     return case_number
 
 
-def _replacement_key(settings: Any, license_id: int) -> str:
-    runtime = Runtime.from_settings(settings)
-    try:
-        with runtime.unit_of_work(Actor.system()) as ctx:
-            outcome = request_key(ctx, KeyRequestInput(license_id=license_id, kind="replacement"))
-            assert isinstance(outcome, KeyRequestOutcome) and outcome.key is not None
-            return outcome.key.serial
-    finally:
-        runtime.engine.dispose()
-
-
 def _at_once(calls: list[tuple[Server, str, str, dict[str, Any]]]) -> Answers:
     """POST every (server, path, token, body) at the same moment."""
     answers = Answers()
@@ -103,6 +90,7 @@ def test_concurrent_decisions_on_one_object_have_exactly_one_winner(
     rounds = size(10, 2)
     settings = e2e_settings(rel_database_url, tmp_path)
     data = prepare(settings, [("Acme", "base", "na", -30, 335, 335)])
+    issue_standard_key(settings, data.license["Acme"])  # the key the replacements replace
     analyst, customer, license_id = data.token["analyst"], data.token["Acme"], data.license["Acme"]
     figures = Figures(
         f"grant/deny, escalate and revoke of one object, {AT_ONCE} at once x{rounds} each, "
@@ -115,7 +103,7 @@ def test_concurrent_decisions_on_one_object_have_exactly_one_winner(
         for _ in range(rounds):
             decided = _refused_case(one, customer, license_id)
             escalated = _refused_case(one, customer, license_id)
-            serial = _replacement_key(settings, license_id)
+            serial = issue_standard_key(settings, license_id)  # a fresh key to revoke
             trials: list[tuple[str, str, list[tuple[Server, str, str, dict[str, Any]]]]] = [
                 (
                     "grant/deny",
@@ -234,6 +222,7 @@ def test_a_retry_after_a_lost_commit_reply_gets_the_first_key(
     rounds = size(20, 2)
     settings = e2e_settings(rel_database_url, tmp_path)
     data = prepare(settings, [("Acme", "base", "na", -30, 335, 335)])
+    issue_standard_key(settings, data.license["Acme"])  # the key the replacements replace
     token, license_id = data.token["Acme"], data.license["Acme"]
     body = {"license_id": license_id, "kind": "replacement"}
     target = make_url(rel_database_url)
@@ -307,6 +296,7 @@ def test_a_retry_after_the_client_hung_up_gets_the_first_key(
     rounds = size(10, 2)
     settings = e2e_settings(rel_database_url, tmp_path)
     data = prepare(settings, [("Acme", "base", "na", -30, 335, 335)])
+    issue_standard_key(settings, data.license["Acme"])  # the key the replacements replace
     token, license_id = data.token["Acme"], data.license["Acme"]
     body = {"license_id": license_id, "kind": "replacement"}
     figures = Figures(

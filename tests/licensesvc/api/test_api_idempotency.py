@@ -84,8 +84,9 @@ def test_the_same_key_for_another_body_is_refused_and_changes_nothing(
 
 
 def test_keys_belong_to_their_caller(
-    as_base: Caller, as_premium: Caller, world: World, session: Session
+    as_base: Caller, as_premium: Caller, as_analyst: Caller, world: World, session: Session
 ) -> None:
+    as_analyst.issue("standard", license_id=world.base_license)  # what the replacement replaces
     assert (
         post(
             as_premium,
