@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -67,6 +68,29 @@ def print_json(value: Any) -> None:
     click.echo(json.dumps(jsonable(value), indent=2, ensure_ascii=False))
 
 
+#: what never reaches a terminal raw: C0 and C1 controls and DEL (escape sequences, bells,
+#: carriage returns that overwrite a line), bidirectional overrides that reorder what is
+#: shown, and lone surrogates (which no terminal encoding can write)
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    named = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """text with every control character escaped (`\\x1b`, `\\n`, `\\u202e`), so that text
+    from outside (customers' notes, names, hosts) cannot move the cursor, retitle or clear the
+    analyst's terminal, or hide what follows. Every human rendering of the CLI passes through
+    this (tables and key/value blocks via `cell`); JSON output is escaped by json.dumps."""
+    return _UNPRINTABLE.sub(_escape, text)
+
+
 def cell(value: Any) -> str:
     if value is None:
         return "-"
@@ -76,7 +100,7 @@ def cell(value: Any) -> str:
         return iso(value)
     if isinstance(value, list | tuple):
         return ", ".join(cell(v) for v in value) or "-"
-    return str(value)
+    return printable(str(value))
 
 
 def table(rows: Iterable[Mapping[str, Any]], columns: Sequence[tuple[str, str]]) -> str:

@@ -66,3 +66,56 @@ class ISOTimestamp(click.ParamType):  # type: ignore[type-arg]
 
 ISO_DATE = ISODate()
 ISO_TIMESTAMP = ISOTimestamp()
+
+
+class RowId(click.ParamType):  # type: ignore[type-arg]
+    """A record id: a whole number from 1 to 2^31-1 (the database's range), by the rule the API
+    applies too (licensesvc.services.inputs)."""
+
+    name = "ID"
+
+    def __init__(self, minimum: int = 1) -> None:
+        self.minimum = minimum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        from licensesvc.services import inputs
+
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        else:
+            text = str(value).strip()
+            if not re.fullmatch(r"[+-]?[0-9]{1,20}", text):
+                self.fail(f"{value!r} is not a whole number", param, ctx)
+            number = int(text)
+        problem = inputs.int_problem(number, minimum=self.minimum)
+        if problem is not None:
+            self.fail(f"{number} {problem}", param, ctx)
+        return number
+
+
+class Text(click.ParamType):  # type: ignore[type-arg]
+    """Text without control characters (one line), or free text that may also carry newline
+    and tab: the rule of licensesvc.services.inputs."""
+
+    def __init__(self, *, multiline: bool) -> None:
+        self.multiline = multiline
+        self.name = "TEXT"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from licensesvc.services import inputs
+
+        text = str(value)
+        problem = inputs.text_problem(text, multiline=self.multiline)
+        if problem is not None:
+            self.fail(problem, param, ctx)
+        return text
+
+
+#: a record id (customer, contract, license, token)
+ROW_ID = RowId()
+#: a count that may be zero (agents, jobs, grace days)
+COUNT = RowId(minimum=0)
+#: a name, host, serial or case number: one line, no control characters
+LINE = Text(multiline=False)
+#: a reason or note: newline and tab allowed, no other control character
+FREE_TEXT = Text(multiline=True)

@@ -34,6 +34,7 @@ LICENSE = "id customer_id product agents jobs host failover_host expires_on crea
 KEY = (
     "serial kind status license_id customer_id case_number reason dr_test_date issued_at"
     " not_before expires_at supersedes superseded_by usable_until revoked_at revoked_reason"
+    " revocation_code"
     " signing_kid"
 ).split()
 CASE = (

@@ -122,8 +122,10 @@ def _remaining() -> float | None:
 
 def make_engine(url: str, deadlines: DatabaseDeadlines | None = None, **kwargs: Any) -> Engine:
     """Return an engine for url with deadlines on every wait; creates the SQLite file's folder
-    when needed."""
+    when needed. Bound parameters never appear in SQLAlchemy's errors or logs
+    (hide_parameters): they carry customers' text and token hashes."""
     deadlines = deadlines or DatabaseDeadlines()
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         private_sqlite_file(path)  # folder 0700, database files 0600

@@ -4,7 +4,9 @@ back, a controllable clock, and service contexts for analysts and customers."""
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import secrets
 import uuid
 from collections.abc import Callable, Iterator
@@ -195,3 +197,52 @@ def world(analyst: ServiceContext, clock: FakeClock) -> World:
 
 
 MakeCtx = Callable[[int], ServiceContext]
+
+
+# --- the log scan: no secret in any log record of the whole suite ---------------------------
+
+#: what must never appear in a log line: a whole API token (its type prefix and four characters
+#: are fine: that is what the logs say about a presented token), a private key, a full license
+#: key (the `LK1.` prefix and a short excerpt are fine), the test suite's signing passphrase
+SECRET_PATTERNS = {
+    "API token": re.compile(r"lsc_(?:cust|anl)_[A-Za-z0-9_-]{12,}"),
+    "private key": re.compile(r"PRIVATE KEY"),
+    "license key": re.compile(r"LK1\.[A-Za-z0-9_-]{40,}"),
+    "signing passphrase": re.compile(re.escape("test-passphrase")),
+}
+
+
+class _Recorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.records: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:  # a record that cannot be formatted still gets scanned raw
+            line = f"{record.msg!r} {record.args!r}"
+        for name, pattern in SECRET_PATTERNS.items():
+            if pattern.search(line):
+                self.records.append(
+                    f"{name} in a {record.levelname} record of {record.name}: {line[:200]!r}"
+                )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def log_scan() -> Iterator[None]:
+    """Capture every log record of the session (ours from DEBUG up, everything else as its
+    loggers are configured) and fail the run if any carries a secret (SECRET_PATTERNS)."""
+    recorder = _Recorder()
+    recorder.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    ours = logging.getLogger("licensesvc")
+    previous = ours.level
+    root.addHandler(recorder)
+    ours.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        root.removeHandler(recorder)
+        ours.setLevel(previous)
+    assert not recorder.records, "secrets in log records:\n" + "\n".join(recorder.records[:20])

@@ -6,6 +6,7 @@ import click
 
 from cli import serialize
 from cli.output import emit, json_option, print_json, table
+from cli.params import ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.services import audit as audit_service
 
@@ -32,7 +33,7 @@ def audit() -> None:
 
 
 @audit.command("list")
-@click.option("--customer", "customer_id", type=int, help="Only records about this customer.")
+@click.option("--customer", "customer_id", type=ROW_ID, help="Only records about this customer.")
 @click.option(
     "--entity", help="Only records about one thing: key:SERIAL, case:CASE, license:ID, ..."
 )

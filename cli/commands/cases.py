@@ -7,7 +7,8 @@ from typing import Any
 import click
 
 from cli import serialize
-from cli.output import emit, fields, json_option, table
+from cli.output import emit, fields, json_option, printable, table
+from cli.params import FREE_TEXT, LINE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.domain import CaseStatus, values
 from licensesvc.services import key_requests
@@ -42,7 +43,7 @@ def _human_case(data: dict[str, Any]) -> str:
 @case.command("list")
 @click.option("--escalated", is_flag=True, help="Only escalated cases awaiting an analyst.")
 @click.option("--status", type=click.Choice(values(CaseStatus)), help="Only cases in this status.")
-@click.option("--customer", "customer_id", type=int, help="Only this customer's cases.")
+@click.option("--customer", "customer_id", type=ROW_ID, help="Only this customer's cases.")
 @json_option
 @pass_state
 def list_(state: CliState, escalated: bool, status: str | None, customer_id: int | None) -> None:
@@ -65,7 +66,7 @@ def list_(state: CliState, escalated: bool, status: str | None, customer_id: int
 
 
 @case.command("show")
-@click.argument("case_number", metavar="CASE")
+@click.argument("case_number", metavar="CASE", type=LINE)
 @json_option
 @pass_state
 def show(state: CliState, case_number: str) -> None:
@@ -81,8 +82,8 @@ def show(state: CliState, case_number: str) -> None:
 
 
 @case.command("escalate")
-@click.argument("case_number", metavar="CASE")
-@click.option("--note", help="What the customer said, for the reviewing analyst.")
+@click.argument("case_number", metavar="CASE", type=LINE)
+@click.option("--note", type=FREE_TEXT, help="What the customer said, for the reviewing analyst.")
 @click.option("--severity", type=click.IntRange(1, 4), help="Severity 1 (critical) to 4 (low).")
 @json_option
 @pass_state
@@ -108,8 +109,10 @@ def escalate(state: CliState, case_number: str, note: str | None, severity: int 
 
 
 @case.command("grant")
-@click.argument("case_number", metavar="CASE")
-@click.option("--reason", required=True, help="Why the refusal is overridden (audit trail).")
+@click.argument("case_number", metavar="CASE", type=LINE)
+@click.option(
+    "--reason", type=FREE_TEXT, required=True, help="Why the refusal is overridden (audit trail)."
+)
 @json_option
 @pass_state
 def grant(state: CliState, case_number: str, reason: str) -> None:
@@ -135,8 +138,10 @@ def grant(state: CliState, case_number: str, reason: str) -> None:
 
 
 @case.command("deny")
-@click.argument("case_number", metavar="CASE")
-@click.option("--reason", required=True, help="Why the refusal stands (audit trail).")
+@click.argument("case_number", metavar="CASE", type=LINE)
+@click.option(
+    "--reason", type=FREE_TEXT, required=True, help="Why the refusal stands (audit trail)."
+)
 @json_option
 @pass_state
 def deny(state: CliState, case_number: str, reason: str) -> None:
@@ -148,4 +153,4 @@ def deny(state: CliState, case_number: str, reason: str) -> None:
     """
     with state.unit_of_work() as ctx:
         data = serialize.case(key_requests.deny_case(ctx, case_number, reason))
-    emit(state.json, data, lambda: f"denied {data['case_number']}: {reason}")
+    emit(state.json, data, lambda: f"denied {data['case_number']}: {printable(reason)}")

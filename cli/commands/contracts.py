@@ -8,7 +8,7 @@ import click
 
 from cli import serialize
 from cli.output import emit, fields, json_option, table
-from cli.params import ISO_DATE
+from cli.params import COUNT, ISO_DATE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.domain import Plan, values
 from licensesvc.models import Contract
@@ -51,7 +51,7 @@ def _human(data: dict[str, object]) -> str:
 
 
 @contract.command("create")
-@click.option("--customer", "customer_id", type=int, required=True, help="Customer id.")
+@click.option("--customer", "customer_id", type=ROW_ID, required=True, help="Customer id.")
 @click.option("--plan", type=click.Choice(values(Plan)), required=True, help="Support plan.")
 @click.option("--start", type=ISO_DATE, required=True, help="First day of the contract.")
 @click.option("--end", type=ISO_DATE, required=True, help="Last day of the contract.")
@@ -60,7 +60,7 @@ def _human(data: dict[str, object]) -> str:
 )
 @click.option(
     "--grace-days",
-    type=int,
+    type=COUNT,
     default=None,
     help="Days after paid-through that keys are still issued (default: the policy's).",
 )
@@ -90,7 +90,7 @@ def create(
 
 
 @contract.command("record-payment")
-@click.option("--contract", "contract_id", type=int, required=True, help="Contract id.")
+@click.option("--contract", "contract_id", type=ROW_ID, required=True, help="Contract id.")
 @click.option(
     "--paid-through", type=ISO_DATE, required=True, help="Maintenance is now paid through this day."
 )
@@ -109,7 +109,7 @@ def record_payment(state: CliState, contract_id: int, paid_through: date) -> Non
 
 
 @contract.command("list")
-@click.option("--customer", "customer_id", type=int, help="Only this customer's contracts.")
+@click.option("--customer", "customer_id", type=ROW_ID, help="Only this customer's contracts.")
 @json_option
 @pass_state
 def list_(state: CliState, customer_id: int | None) -> None:

@@ -6,6 +6,7 @@ import click
 
 from cli import serialize
 from cli.output import emit, fields, json_option, table
+from cli.params import LINE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.domain import Region, values
 from licensesvc.services import customers
@@ -25,7 +26,7 @@ def customer() -> None:
 
 
 @customer.command("create")
-@click.option("--name", required=True, help="The customer's name (unique).")
+@click.option("--name", type=LINE, required=True, help="The customer's name (unique).")
 @click.option(
     "--region",
     type=click.Choice(values(Region)),
@@ -69,7 +70,7 @@ def list_(state: CliState) -> None:
 
 
 @customer.command("show")
-@click.argument("customer_id", metavar="ID", type=int)
+@click.argument("customer_id", metavar="ID", type=ROW_ID)
 @json_option
 @pass_state
 def show(state: CliState, customer_id: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.output import cell, emit, fields, json_option, table
+from cli.params import ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.services.entitlements import entitlement_report
 from licensesvc.services.views import EntitlementReport
@@ -57,7 +58,7 @@ def _human(report: EntitlementReport) -> str:
 
 
 @click.command()
-@click.option("--customer", "customer_id", type=int, required=True, help="Customer id.")
+@click.option("--customer", "customer_id", type=ROW_ID, required=True, help="Customer id.")
 @json_option
 @pass_state
 def entitlements(state: CliState, customer_id: int) -> None:

@@ -10,10 +10,19 @@ import click
 
 from cli import serialize
 from cli.host_param import HOST
-from cli.output import emit, fields, json_option, out_option, print_json, table, write_or_print
-from cli.params import ISO_DATE
+from cli.output import (
+    emit,
+    fields,
+    json_option,
+    out_option,
+    print_json,
+    printable,
+    table,
+    write_or_print,
+)
+from cli.params import FREE_TEXT, ISO_DATE, LINE, ROW_ID
 from cli.state import CliState, pass_state
-from licensesvc.domain import CaseStatus, KeyKind, TemporaryReason, values
+from licensesvc.domain import CaseStatus, KeyKind, RevocationCode, TemporaryReason, values
 from licensesvc.services import customers, issued_keys
 from licensesvc.services.errors import KeyRequestRefused
 from licensesvc.services.key_requests import KeyRequestInput, KeyRequestOutcome
@@ -64,7 +73,7 @@ def issued_document(outcome: KeyRequestOutcome, now: Any) -> dict[str, Any]:
 
 
 @key.command("issue")
-@click.option("--license", "license_id", type=int, required=True, help="License id.")
+@click.option("--license", "license_id", type=ROW_ID, required=True, help="License id.")
 @click.option("--kind", type=click.Choice(values(KeyKind)), required=True, help="Key kind.")
 @click.option(
     "--reason",
@@ -148,8 +157,8 @@ def issue(
 
 
 @key.command("list")
-@click.option("--customer", "customer_id", type=int, help="Only this customer's keys.")
-@click.option("--license", "license_id", type=int, help="Only this license's keys.")
+@click.option("--customer", "customer_id", type=ROW_ID, help="Only this customer's keys.")
+@click.option("--license", "license_id", type=ROW_ID, help="Only this license's keys.")
 @json_option
 @pass_state
 def list_(state: CliState, customer_id: int | None, license_id: int | None) -> None:
@@ -173,7 +182,7 @@ def list_(state: CliState, customer_id: int | None, license_id: int | None) -> N
 
 
 @key.command("show")
-@click.argument("serial")
+@click.argument("serial", type=LINE)
 @json_option
 @pass_state
 def show(state: CliState, serial: str) -> None:
@@ -193,28 +202,48 @@ def show(state: CliState, serial: str) -> None:
 
 
 @key.command("revoke")
-@click.argument("serial")
-@click.option("--reason", required=True, help="Why; written to the audit trail.")
+@click.argument("serial", type=LINE)
+@click.option(
+    "--reason",
+    type=FREE_TEXT,
+    required=True,
+    help="Why, in your words; written to the audit trail only, never to the revocation list.",
+)
+@click.option(
+    "--code",
+    type=click.Choice(values(RevocationCode)),
+    default=RevocationCode.KEY_COMPROMISE.value,
+    show_default=True,
+    help="What the signed revocation list says about the key (a code, never free text).",
+)
 @json_option
 @pass_state
-def revoke(state: CliState, serial: str, reason: str) -> None:
-    """Revoke a key: online checks fail at once, the next revocation list carries it.
+def revoke(state: CliState, serial: str, reason: str, code: str) -> None:
+    """Revoke a key: online checks fail at once, and the stored revocation list is signed
+    again with the key on it (under --code; the reason stays in the audit trail).
+
+    Without --code the list says key_compromise: a revocation that names no cause is
+    treated as the worst one.
 
     \b
     Example:
-      licensesvc key revoke SN-ABCD-EFGH-JKLM-NPQR --reason "server decommissioned"
+      licensesvc key revoke SN-ABCD-EFGH-JKLM-NPQR --reason "server decommissioned" \\
+        --code customer_request
     """
     with state.unit_of_work() as ctx:
-        data = serialize.key(issued_keys.revoke_key(ctx, serial, reason), ctx.now())
+        data = serialize.key(issued_keys.revoke_key(ctx, serial, reason, code), ctx.now())
     emit(
         state.json,
         data,
-        lambda: f"revoked {data['serial']} at {data['revoked_at']:%Y-%m-%dT%H:%M:%SZ}: {reason}",
+        lambda: (
+            f"revoked {data['serial']} at {data['revoked_at']:%Y-%m-%dT%H:%M:%SZ} "
+            f"({data['revocation_code']}): {printable(reason)}"
+        ),
     )
 
 
 @key.command("export")
-@click.argument("serial")
+@click.argument("serial", type=LINE)
 @click.option(
     "--format",
     "form",

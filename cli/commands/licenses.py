@@ -9,7 +9,7 @@ import click
 from cli import serialize
 from cli.host_param import HOST
 from cli.output import emit, fields, json_option, table
-from cli.params import ISO_DATE
+from cli.params import COUNT, ISO_DATE, LINE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.services import customers
 
@@ -38,10 +38,12 @@ def license_group() -> None:
 
 
 @license_group.command("create")
-@click.option("--customer", "customer_id", type=int, required=True, help="Customer id.")
-@click.option("--product", required=True, help="Product name, as the installer checks it.")
-@click.option("--agents", type=int, required=True, help="Agent limit.")
-@click.option("--jobs", type=int, required=True, help="Job limit.")
+@click.option("--customer", "customer_id", type=ROW_ID, required=True, help="Customer id.")
+@click.option(
+    "--product", type=LINE, required=True, help="Product name, as the installer checks it."
+)
+@click.option("--agents", type=COUNT, required=True, help="Agent limit.")
+@click.option("--jobs", type=COUNT, required=True, help="Job limit.")
 @click.option("--host", type=HOST, required=True, help="Host the license is bound to.")
 @click.option("--failover-host", type=HOST, help="Optional failover host.")
 @click.option("--expires-on", type=ISO_DATE, help="Last day of the license (default: perpetual).")
@@ -89,7 +91,7 @@ def create(
 
 
 @license_group.command("list")
-@click.option("--customer", "customer_id", type=int, help="Only this customer's licenses.")
+@click.option("--customer", "customer_id", type=ROW_ID, help="Only this customer's licenses.")
 @json_option
 @pass_state
 def list_(state: CliState, customer_id: int | None) -> None:

@@ -26,10 +26,13 @@ def revocations() -> None:
 @json_option
 @pass_state
 def export(state: CliState, out: Path | None) -> None:
-    """Sign and print (or write) the current revocation list.
+    """Print (or write) the current signed revocation list.
 
-    It lists revoked keys and superseded keys past their overlap, and is valid for the
-    policy's revocation_list_days; `licensesvc verify --revocations FILE` reads it.
+    It lists revoked keys (with their reason code, never the analyst's words) and superseded
+    keys with the end of their overlap. The stored copy is printed as the server serves it;
+    it is signed again only when it is missing, past the middle of its validity (the
+    policy's revocation_list_days) or signed by a retired key.
+    `licensesvc verify --revocations FILE` reads it.
 
     \b
     Example:

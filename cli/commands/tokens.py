@@ -8,7 +8,7 @@ import click
 
 from cli import serialize
 from cli.output import emit, fields, json_option, table
-from cli.params import ISO_DATE
+from cli.params import ISO_DATE, LINE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.services import tokens
 
@@ -52,8 +52,8 @@ def token() -> None:
 
 
 @token.command("create")
-@click.option("--customer", "customer_id", type=int, help="A token for this customer's API.")
-@click.option("--analyst", help="A token for this analyst (the whole API).")
+@click.option("--customer", "customer_id", type=ROW_ID, help="A token for this customer's API.")
+@click.option("--analyst", type=LINE, help="A token for this analyst (the whole API).")
 @click.option(
     "--expires-in",
     "expires_in",
@@ -129,7 +129,7 @@ def list_(state: CliState) -> None:
 
 
 @token.command("revoke")
-@click.argument("token_id", metavar="ID", type=int)
+@click.argument("token_id", metavar="ID", type=ROW_ID)
 @json_option
 @pass_state
 def revoke(state: CliState, token_id: int) -> None:

@@ -8,6 +8,7 @@ import click
 
 from cli import serialize
 from cli.output import emit, fields, json_option
+from cli.params import LINE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.services import users
 
@@ -24,8 +25,8 @@ def user() -> None:
 
 
 @user.command("create")
-@click.option("--customer", "customer_id", type=int, required=True, help="Customer id.")
-@click.option("--email", required=True, help="The user's email, their sign-in name.")
+@click.option("--customer", "customer_id", type=ROW_ID, required=True, help="Customer id.")
+@click.option("--email", type=LINE, required=True, help="The user's email, their sign-in name.")
 @click.option(
     "--password-stdin",
     is_flag=True,

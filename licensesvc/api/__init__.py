@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.routing import BaseConverter
 
 from .problems import LicensesvcApi, register_error_handlers
+
+
+class SerialConverter(BaseConverter):
+    """A path segment that is not `verify`."""
+
+    regex = r"(?!verify(?:/|$))[^/]+"
+
 
 API_INFO_DESCRIPTION = (
     "License keys and entitlements. Authenticate with `Authorization: Bearer <token>`; "
@@ -39,6 +47,9 @@ def init_api(app: Flask) -> None:
             },
         },
     )
+    # a key's serial in a path: never the word "verify" (POST /v1/keys/verify is its own route,
+    # so GET /v1/keys/verify is a 405 whose Allow says POST only)
+    app.url_map.converters["serial"] = SerialConverter
     # unknown query parameters are errors too, like unknown body fields
     api = LicensesvcApi(app)
     register_error_handlers(app)

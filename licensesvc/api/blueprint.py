@@ -7,17 +7,45 @@ from __future__ import annotations
 
 from typing import Any
 
+import flask
+from flask import request
 from flask_smorest import Blueprint
-from webargs.flaskparser import FlaskParser
+from webargs import core
+from webargs.flaskparser import FlaskParser, abort, is_json_request
+from werkzeug.exceptions import NotFound
 
-from licensesvc.services.errors import ServiceError
+from licensesvc.services import inputs
+from licensesvc.services.errors import ServiceError, ValidationFailed
 
 from .problems import handle_service_error
+
+#: the converter of an id in a path: 1..2^31-1 (services.inputs.DB_INT_MAX), so a larger
+#: number is a 404 before it reaches the database, and the OpenAPI document says the range
+ID_IN_PATH = f"int(min=1, max={inputs.DB_INT_MAX})"
 
 
 class StrictParser(FlaskParser):
     # webargs EXCLUDEs unknown query parameters by default; defer to the schema's RAISE
     DEFAULT_UNKNOWN_BY_LOCATION: dict[str, str | None] = {}
+
+    def _raw_load_json(self, req: flask.Request) -> Any:
+        """The body parsed by services.inputs.loads_json: a nesting limit checked before
+        parsing, duplicate members and NaN refused (422 validation_error); text that is not
+        JSON stays webargs' 400."""
+        if not is_json_request(req):
+            return core.missing
+        try:
+            return inputs.loads_json(req.get_data(cache=True))
+        except ValidationFailed as exc:
+            abort(422, messages={"json": exc.extra.get("errors", {"_body": [exc.message]})})
+
+
+def reject_control_characters_in_path() -> None:
+    """before_request of every API blueprint: a path segment (a serial, a case number) with a
+    control character names nothing, and must not reach the database (PostgreSQL refuses NUL)."""
+    for value in (request.view_args or {}).values():
+        if isinstance(value, str) and inputs.text_problem(value) is not None:
+            raise NotFound()
 
 
 class ApiBlueprint(Blueprint):
@@ -26,3 +54,4 @@ class ApiBlueprint(Blueprint):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.register_error_handler(ServiceError, handle_service_error)
+        self.before_request(reject_control_characters_in_path)

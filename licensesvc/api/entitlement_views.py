@@ -12,7 +12,7 @@ from licensesvc.services.errors import ValidationFailed
 from licensesvc.services.views import EntitlementReport, LicenseView
 
 from .auth import caller_context, require_token
-from .blueprint import ApiBlueprint
+from .blueprint import ID_IN_PATH, ApiBlueprint
 from .schemas import EntitlementReportSchema, EntitlementsQuery, LicenseListQuery, LicenseSchema
 
 blp = ApiBlueprint(
@@ -53,7 +53,7 @@ class Licenses(MethodView):
         return [LicenseView.of(lic) for lic in found]
 
 
-@blp.route("/licenses/<int:license_id>")
+@blp.route(f"/licenses/<{ID_IN_PATH}:license_id>")
 class LicenseResource(MethodView):
     @blp.response(200, LicenseSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")

@@ -90,6 +90,12 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
         "different request; use a new key.",
     ),
     ErrorCode("payload_too_large", "413", "The request body exceeds 1 MiB."),
+    ErrorCode(
+        "rate_limited",
+        "429",
+        "Too many requests of this kind from this client or customer (limits sized for abuse, "
+        "not use). Retry after the `Retry-After` seconds, also given as `retry_after`.",
+    ),
     ErrorCode("bad_request", "400", "The HTTP request itself is malformed."),
     ErrorCode("not_configured", "503", "The server has no active signing key yet."),
     ErrorCode(
@@ -116,7 +122,7 @@ HTTP_STATUS_CODES: dict[int, str] = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
-    429: "too_many_requests",
+    429: "rate_limited",
     500: "internal_error",
     503: "service_unavailable",
 }

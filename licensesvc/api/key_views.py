@@ -14,7 +14,7 @@ from licensesvc.services.views import KeyView
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint
 from .idempotency import commit, unit_of_work
-from .schemas import DecisionBody, KeyListQuery, KeySchema
+from .schemas import KeyListQuery, KeySchema, RevokeBody
 
 blp = ApiBlueprint(
     "keys",
@@ -40,7 +40,7 @@ class Keys(MethodView):
         return [KeyView.of(key, now) for key in found]
 
 
-@blp.route("/keys/<serial>")
+@blp.route("/keys/<serial:serial>")
 class Key(MethodView):
     @blp.response(200, KeySchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
@@ -51,7 +51,7 @@ class Key(MethodView):
         return KeyView.of(issued_keys.get_key(ctx, serial), ctx.now())
 
 
-@blp.route("/keys/<serial>/license-file")
+@blp.route("/keys/<serial:serial>/license-file")
 class LicenseFile(MethodView):
     @blp.response(
         200,
@@ -71,18 +71,22 @@ class LicenseFile(MethodView):
         return response
 
 
-@blp.route("/keys/<serial>/revoke")
+@blp.route("/keys/<serial:serial>/revoke")
 class Revocation(MethodView):
     @unit_of_work()
-    @blp.arguments(DecisionBody)
+    @blp.arguments(RevokeBody)
     @blp.response(200, KeySchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT", description="already revoked")
     def post(self, body: dict[str, Any], serial: str) -> KeyView:
-        """Analysts: revoke a key, with a written reason"""
+        """Analysts: revoke a key, with a written reason and a reason code
+
+        The signed revocation list carries the `code` only (default `key_compromise`); the
+        `reason` goes to the audit trail. The list is rebuilt in the same transaction.
+        """
         ctx = caller_context()
-        key = issued_keys.revoke_key(ctx, serial, body["reason"])
+        key = issued_keys.revoke_key(ctx, serial, body["reason"], body["code"])
         commit()
         return KeyView.of(key, ctx.now())

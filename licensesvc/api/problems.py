@@ -128,14 +128,9 @@ class LicensesvcApi(Api):
         if status == 401:
             headers["WWW-Authenticate"] = WWW_AUTHENTICATE
         if status >= 500:
-            original = getattr(error, "original_exception", None)
-            if original is not None:
-                current_app.logger.error(
-                    "unhandled exception on %s %s",
-                    request.method,
-                    request.path,
-                    exc_info=original,
-                )
+            # an uncaught exception was logged once already, with its traceback, by Flask
+            # (Flask.log_exception: "Exception on PATH [METHOD]"); logging it here again
+            # would double every traceback
             detail = _INTERNAL_DETAIL
         return problem_response(status, code, title, detail, extra=extra, headers=headers)
 

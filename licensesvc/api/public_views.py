@@ -11,9 +11,10 @@ from werkzeug.exceptions import NotAcceptable
 from werkzeug.wrappers import Response
 
 from licensesvc.models import SigningKeyRecord
-from licensesvc.services import issued_keys, signing
+from licensesvc.services import issued_keys, revocation_lists, signing
+from licensesvc.web import db_session, runtime_of
 
-from .auth import public_context
+from .auth import PUBLIC, public_context
 from .blueprint import ApiBlueprint
 from .schemas import RevocationListSchema, SigningKeySchema, VerifyAnswerSchema, VerifyBody
 
@@ -76,14 +77,23 @@ class Revocations(MethodView):
                     _TEXT: {"schema": {"type": "string"}},
                     _JSON: {"schema": RevocationListSchema},
                 },
-            }
+                "headers": {
+                    "ETag": {
+                        "description": "changes whenever the stored list is rebuilt",
+                        "schema": {"type": "string"},
+                    }
+                },
+            },
+            "304": {"description": "Not modified: the If-None-Match ETag is still current"},
         }
     )
     @blp.alt_response(406, response="NOT_ACCEPTABLE")
     def get(self) -> Response:
         """The signed revocation list for offline installers
 
-        Plain text unless the client's Accept header prefers `application/json`.
+        Plain text unless the client's Accept header prefers `application/json`. The list is
+        signed when a revocation or supersession changes it (and before it goes stale), and
+        served as stored with an `ETag`; `If-None-Match` with it answers 304.
         """
         chosen = (
             request.accept_mimetypes.best_match([_TEXT, _JSON])
@@ -92,11 +102,23 @@ class Revocations(MethodView):
         )
         if chosen is None:
             raise NotAcceptable("the revocation list is served as text/plain or application/json")
-        text = issued_keys.signed_revocation_list(public_context())
-        if chosen == _JSON:
-            response = jsonify(RevocationListSchema().dump({"revocation_list": text}))
+        stored = revocation_lists.current(public_context())
+        if stored is None:
+            # missing, or past the middle of its validity: rebuild it in a writing session (the
+            # request's reading session ends first: SQLite would not let it write)
+            db_session().rollback()
+            with runtime_of().unit_of_work(PUBLIC) as ctx:
+                stored = revocation_lists.current_or_rebuild(ctx)
+        # one ETag per representation (Vary: Accept)
+        etag = stored.etag if chosen == _TEXT else stored.etag[:-1] + '-json"'
+        if request.if_none_match.contains(etag.strip('"')):
+            response = current_app.response_class(status=304)
+        elif chosen == _JSON:
+            response = jsonify(RevocationListSchema().dump({"revocation_list": stored.text}))
         else:
-            response = current_app.response_class(text + "\n", mimetype=_TEXT)
+            response = current_app.response_class(stored.text + "\n", mimetype=_TEXT)
+        response.headers["ETag"] = etag
         response.headers["Vary"] = "Accept"
         response.headers["Cache-Control"] = "no-cache"
+        response.headers["Last-Modified"] = stored.issued_at.strftime("%a, %d %b %Y %H:%M:%S GMT")
         return response

@@ -5,7 +5,8 @@ Request schemas reject unknown fields (RAISE). Times are dumped as ISO 8601 UTC 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from typing import Any
 
 import marshmallow as ma
@@ -17,20 +18,88 @@ from licensesvc.domain import (
     EffectiveKeyStatus,
     KeyKind,
     Plan,
+    RevocationCode,
     SigningKeyStatus,
     TemporaryReason,
     values,
 )
+from licensesvc.services import inputs
 from licensesvc.services.hosts import HOST_PATTERN, host_problem
+from licensesvc.web import runtime_of
 
 from .error_codes import ERROR_CODES
 
-_TEXT = validate.Length(min=1, max=2000)
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class _NoControl(validate.Validator):
+    """services.inputs.text_problem as a marshmallow validator."""
+
+    def __init__(self, *, multiline: bool) -> None:
+        self.multiline = multiline
+
+    def __call__(self, value: Any) -> Any:
+        problem = inputs.text_problem(value, multiline=self.multiline)
+        if problem is not None:
+            raise ma.ValidationError(problem)
+        return value
+
+
+#: the documented form of _NoControl (OpenAPI `pattern`, ECMA-262 syntax)
+LINE_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+FREE_TEXT_PATTERN = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+
+
+def _with_pattern(kwargs: dict[str, Any], pattern: str) -> dict[str, Any]:
+    metadata = dict(kwargs.pop("metadata", {}))
+    metadata.setdefault("pattern", pattern)
+    return dict(kwargs, metadata=metadata)
+
+
+def Line(max_length: int = 200, **kwargs: Any) -> fields.String:  # noqa: N802 (a field factory)
+    """One line of text: no control character at all (names, hosts, nonces)."""
+    return fields.String(
+        validate=[validate.Length(min=1, max=max_length), _NoControl(multiline=False)],
+        **_with_pattern(kwargs, LINE_PATTERN),
+    )
+
+
+def FreeText(max_length: int = inputs.FREE_TEXT_MAX, **kwargs: Any) -> fields.String:  # noqa: N802
+    """Free text (notes, reasons): newline and tab allowed, no other control character."""
+    return fields.String(
+        validate=[validate.Length(min=1, max=max_length), _NoControl(multiline=True)],
+        **_with_pattern(kwargs, FREE_TEXT_PATTERN),
+    )
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only: 0, 1, "yes" and "false" are refused, not coerced."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if type(value) is not bool:
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class StrictDate(fields.Date):
+    """A date written YYYY-MM-DD only (not `20261220`, not a timestamp)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
+        if not isinstance(value, str) or _ISO_DATE.fullmatch(value) is None:
+            raise self.make_error("invalid", input=value)
+        result: date = super()._deserialize(value, attr, data, **kwargs)
+        return result
+
+
+def Id(**kwargs: Any) -> fields.Integer:  # noqa: N802 (a field factory)
+    """A row id: a whole number 1..2^31-1 (the database's range)."""
+    return fields.Integer(validate=validate.Range(min=1, max=inputs.DB_INT_MAX), **kwargs)
 
 
 def _host_name(value: str) -> None:
-    """The services' one host rule (services/hosts.py), so the schema and the CLI agree."""
-    problem = host_problem(value)
+    """The services' one host rule (services/hosts.py), so the schema and the CLI agree;
+    control characters are named as such (the rule of every text field)."""
+    problem = inputs.text_problem(value) or host_problem(value)
     if problem is not None:
         raise ma.ValidationError(problem)
 
@@ -57,9 +126,7 @@ class RequestSchema(ma.Schema):
 
 
 class KeyRequestBody(RequestSchema):
-    license_id = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=1), metadata={"example": 1}
-    )
+    license_id = Id(required=True, strict=True, metadata={"example": 1})
     kind = fields.String(
         required=True,
         validate=validate.OneOf(values(KeyKind)),
@@ -69,8 +136,11 @@ class KeyRequestBody(RequestSchema):
         validate=validate.OneOf(values(TemporaryReason)),
         metadata={"description": "why a temporary key is needed (required for `temporary`)"},
     )
-    dr_test_date = fields.Date(
-        metadata={"description": "ISO date of the DR test (required for `dr_test`)"}
+    dr_test_date = StrictDate(
+        metadata={
+            "description": "ISO date (YYYY-MM-DD) of the DR test (required for `dr_test`); "
+            "within a year before today to a year past the policy's furthest lead"
+        }
     )
     host = fields.String(
         validate=_host_name,
@@ -85,24 +155,44 @@ class KeyRequestBody(RequestSchema):
         validate=validate.Range(min=1, max=4),
         metadata={"description": "1 critical to 4 low; sets the respond-by time if escalated"},
     )
-    dry_run = fields.Boolean(
+    dry_run = StrictBoolean(
         load_default=False,
         metadata={"description": "explain the decision, check by check, and record nothing"},
     )
-    override_reason = fields.String(
-        validate=_TEXT,
+    override_reason = FreeText(
         metadata={"description": "analysts only: grant what policy would refuse, with a reason"},
     )
 
+    @ma.validates("dr_test_date")
+    def _reachable_date(self, value: date, **kwargs: Any) -> None:
+        rt = runtime_of()
+        earliest, latest = inputs.dr_test_date_range(rt.settings.policy, rt.clock().date())
+        problem = inputs.date_problem(value, earliest, latest)
+        if problem is not None:
+            raise ma.ValidationError(problem)
+
 
 class EscalateBody(RequestSchema):
-    note = fields.String(validate=_TEXT, metadata={"description": "what the analyst should know"})
+    note = FreeText(metadata={"description": "what the analyst should know"})
     severity = fields.Integer(strict=True, validate=validate.Range(min=1, max=4))
 
 
 class DecisionBody(RequestSchema):
-    reason = fields.String(
-        required=True, validate=_TEXT, metadata={"description": "lands in the audit trail"}
+    reason = FreeText(required=True, metadata={"description": "lands in the audit trail"})
+
+
+class RevokeBody(RequestSchema):
+    reason = FreeText(
+        required=True,
+        metadata={"description": "the analyst's words: the audit trail only, never the list"},
+    )
+    code = fields.String(
+        load_default=RevocationCode.KEY_COMPROMISE.value,
+        validate=validate.OneOf(values(RevocationCode)),
+        metadata={
+            "description": "what the signed revocation list says (default `key_compromise`: a "
+            "revocation that names no cause is treated as the worst one)"
+        },
     )
 
 
@@ -112,39 +202,29 @@ class VerifyBody(RequestSchema):
         validate=validate.Length(min=1, max=65536),
         metadata={"description": "the compact key text (`LK1.`...) or the armored license file"},
     )
-    nonce = fields.String(
-        validate=validate.Length(min=1, max=200),
-        metadata={"description": "echoed in the signed answer, so it cannot be replayed"},
-    )
-    product = fields.String(validate=validate.Length(min=1, max=200))
-    host = fields.String(validate=validate.Length(min=1, max=200))
+    nonce = Line(metadata={"description": "echoed in the signed answer, so it cannot be replayed"})
+    product = Line()
+    host = Line()
 
 
 class EntitlementsQuery(RequestSchema):
-    customer_id = fields.Integer(
-        validate=validate.Range(min=1),
-        metadata={"description": "analysts: required; customers: their own id or nothing"},
+    customer_id = Id(
+        metadata={"description": "analysts: required; customers: their own id or nothing"}
     )
 
 
 class CaseListQuery(RequestSchema):
     status = fields.String(validate=validate.OneOf(values(CaseStatus)))
-    customer_id = fields.Integer(
-        validate=validate.Range(min=1), metadata={"description": "analysts only; ignored otherwise"}
-    )
+    customer_id = Id(metadata={"description": "analysts only; ignored otherwise"})
 
 
 class KeyListQuery(RequestSchema):
-    license_id = fields.Integer(validate=validate.Range(min=1))
-    customer_id = fields.Integer(
-        validate=validate.Range(min=1), metadata={"description": "analysts only; ignored otherwise"}
-    )
+    license_id = Id()
+    customer_id = Id(metadata={"description": "analysts only; ignored otherwise"})
 
 
 class LicenseListQuery(RequestSchema):
-    customer_id = fields.Integer(
-        validate=validate.Range(min=1), metadata={"description": "analysts only; ignored otherwise"}
-    )
+    customer_id = Id(metadata={"description": "analysts only; ignored otherwise"})
 
 
 # --- responses -------------------------------------------------------------------------------
@@ -168,6 +248,9 @@ class ProblemSchema(ma.Schema):
     )
     instance = fields.String(metadata={"description": "the case, or the request path"})
     errors = fields.Dict(metadata={"description": "validation errors: field name -> messages"})
+    retry_after = fields.Integer(
+        metadata={"description": "with 429 `rate_limited`: seconds to wait (as Retry-After)"}
+    )
 
 
 class LicenseSchema(ma.Schema):
@@ -209,7 +292,13 @@ class KeySchema(ma.Schema):
         allow_none=True, metadata={"description": "end of the overlap of a superseded key"}
     )
     revoked_at = UTCDateTime(allow_none=True)
-    revoked_reason = fields.String(allow_none=True)
+    revoked_reason = fields.String(
+        allow_none=True, metadata={"description": "the analyst's words (not on the list)"}
+    )
+    revocation_code = fields.String(
+        allow_none=True,
+        metadata={"description": "what the revocation list says", "enum": values(RevocationCode)},
+    )
     signing_kid = fields.String()
     claims = fields.Dict(metadata={"description": "the signed claims, as in the key"})
 

@@ -10,6 +10,7 @@ from .entities import (
     KeyRequest,
     License,
     QuotaSlot,
+    RevocationListCopy,
     SigningKeyRecord,
     User,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "PortalFormToken",
     "PortalSession",
     "QuotaSlot",
+    "RevocationListCopy",
     "SigningKeyRecord",
     "User",
 ]

@@ -26,6 +26,7 @@ from licensesvc.domain import (
     KeyStatus,
     Plan,
     Region,
+    RevocationCode,
     SigningKeyStatus,
     values,
 )
@@ -164,6 +165,10 @@ class IssuedKey(Base):
     __table_args__ = (
         CheckConstraint(_in("kind", KeyKind), name="kind"),
         CheckConstraint(_in("status", KeyStatus), name="status"),
+        CheckConstraint(
+            "revocation_code IS NULL OR " + _in("revocation_code", RevocationCode),
+            name="revocation_code",
+        ),
         # backstop for supersession: one active standard/replacement key per license
         Index(
             "uq_keys_one_active_primary",
@@ -194,9 +199,27 @@ class IssuedKey(Base):
     superseded_by: Mapped[str | None] = mapped_column(String(40))
     usable_until: Mapped[datetime | None]  # end of the overlap once superseded
     revoked_at: Mapped[datetime | None]
+    #: the analyst's words: the audit trail and analysts' views only, never the signed list
     revoked_reason: Mapped[str | None] = mapped_column(Text)
+    #: what the signed list says (domain.RevocationCode); set on revocation (migration 0007)
+    revocation_code: Mapped[str | None] = mapped_column(String(20))
 
     license: Mapped[License] = relationship()
+
+
+class RevocationListCopy(Base):
+    """The one stored signed revocation list (row id 1): rebuilt when a revocation or a
+    supersession changes it or before it goes stale, and served as stored (its ETag is
+    `generation` and a digest of the text)."""
+
+    __tablename__ = "revocation_lists"
+
+    id: Mapped[intpk]
+    generation: Mapped[int]
+    signed_text: Mapped[str | None] = mapped_column(Text)
+    kid: Mapped[str | None] = mapped_column(String(40))
+    issued_at: Mapped[datetime | None]
+    next_update: Mapped[datetime | None]
 
 
 class QuotaSlot(Base):

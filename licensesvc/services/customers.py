@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from licensesvc.domain import Plan, Region, values
 from licensesvc.models import Contract, Customer, License
 
-from . import audit, notifications
+from . import audit, inputs, notifications
 from .context import ServiceContext
 from .errors import Conflict, ValidationFailed
 from .hosts import normalize_host
@@ -24,7 +24,7 @@ def create_customer(ctx: ServiceContext, name: str, region: str = Region.NA) -> 
     """Create a customer. Raises ValidationFailed (empty name, unknown region) or Conflict
     (the name is taken)."""
     ctx.actor.require_analyst()
-    name = name.strip()
+    name = inputs.check_text(name.strip(), "name")
     if not name:
         raise ValidationFailed("a customer needs a name")
     if region not in values(Region):
@@ -146,6 +146,7 @@ def create_license(
     host, failover equal to host)."""
     ctx.actor.require_analyst()
     customer = get_customer(ctx, customer_id)
+    inputs.check_text(product, "product")
     product = product.strip()
     if not product:
         raise ValidationFailed("a license needs a product")

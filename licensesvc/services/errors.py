@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .text import text_problem
+
 if TYPE_CHECKING:
     from .views import CaseView
 
@@ -29,9 +31,13 @@ class NotFound(ServiceError):
 
 def require_reason(reason: str | None, doing: str) -> str:
     """Return the stripped reason an analyst wrote for `doing` ("revoking a key"). Raises
-    ValidationFailed when it is missing or blank: decisions are justified in the audit trail."""
+    ValidationFailed when it is missing or blank (decisions are justified in the audit trail)
+    or carries control characters other than newline and tab."""
     if reason is None or not reason.strip():
         raise ValidationFailed(f"{doing} needs a written reason")
+    problem = text_problem(reason, multiline=True)
+    if problem is not None:
+        raise ValidationFailed(f"reason {problem}", extra={"errors": {"reason": [problem]}})
     return reason.strip()
 
 

@@ -15,10 +15,10 @@ import keys
 from licensesvc.domain import PRIMARY_KINDS, EffectiveKeyStatus, KeyKind, KeyStatus, RevocationCode
 from licensesvc.models import IssuedKey, License
 
-from . import audit, notifications, quotas
+from . import audit, inputs, notifications, quotas, revocation_lists
 from .context import ServiceContext
 from .errors import InvalidState, NotConfigured, NotFound, require_reason
-from .signing import active_record, active_signer, load_private, trusted_public_keys
+from .signing import active_record, load_private, trusted_public_keys
 from .standing import Standing
 from .transactions import lock_customer
 from .views import effective_status
@@ -155,6 +155,7 @@ def issue_signed_key(
             customer_id=lic.customer_id,
             details={"by": serial, "usable_until": supersedes.usable_until},
         )
+        revocation_lists.rebuild(ctx)  # the superseded key is listed at once
     return key
 
 
@@ -204,11 +205,20 @@ def list_keys(
     return list(ctx.session.scalars(query))
 
 
-def revoke_key(ctx: ServiceContext, serial: str, reason: str) -> IssuedKey:
-    """Revoke a key: it fails online verification at once and appears on the next revocation
-    list. Raises NotFound, InvalidState (already revoked), ValidationFailed (no reason)."""
+def revoke_key(
+    ctx: ServiceContext,
+    serial: str,
+    reason: str,
+    code: RevocationCode | str = RevocationCode.KEY_COMPROMISE,
+) -> IssuedKey:
+    """Revoke a key: it fails online verification at once and the stored revocation list is
+    rebuilt with it. `code` is what the list says (default key_compromise: a revocation that
+    gives no cause is treated as the worst one); the analyst's reason goes to the audit trail
+    only. Raises NotFound, InvalidState (already revoked), ValidationFailed (no reason, an
+    unknown code, control characters)."""
     ctx.actor.require_analyst()
     reason = require_reason(reason, "revoking a key")
+    revocation_code = inputs.choice(code, RevocationCode, "code")
     # lock order (services/transactions.py): the customer's row, then the key's, re-read
     found = get_key(ctx, serial)
     lock_customer(ctx, found.customer_id)
@@ -227,6 +237,7 @@ def revoke_key(ctx: ServiceContext, serial: str, reason: str) -> IssuedKey:
     key.status = KeyStatus.REVOKED
     key.revoked_at = ctx.now()
     key.revoked_reason = reason
+    key.revocation_code = revocation_code
     ctx.session.flush()
     audit.append(
         ctx,
@@ -235,9 +246,10 @@ def revoke_key(ctx: ServiceContext, serial: str, reason: str) -> IssuedKey:
         serial,
         customer_id=key.customer_id,
         reason=reason,
-        details={"previous_status": previous},
+        details={"previous_status": previous, "code": revocation_code},
     )
     notifications.key_revoked(ctx, key)
+    revocation_lists.rebuild(ctx)
     return key
 
 
@@ -317,44 +329,6 @@ def canonical_json(value: Any) -> bytes:
 
 
 def signed_revocation_list(ctx: ServiceContext) -> str:
-    """Return the revocation list signed by the active key, valid until now +
-    policy.revocation_list_days: revoked keys, and superseded keys with the end of their
-    overlap (installers refuse those once it has passed)."""
-    now = ctx.now()
-    rows = ctx.session.scalars(
-        select(IssuedKey)
-        .where(IssuedKey.status.in_((KeyStatus.REVOKED, KeyStatus.SUPERSEDED)))
-        .order_by(IssuedKey.serial)
-    )
-    entries = []
-    for key in rows:
-        # Codes, never the analyst's words (those stay in the audit trail). Until revocations
-        # record a code of their own, a revoked key is listed as key_compromise.
-        if key.status == KeyStatus.REVOKED:
-            entries.append(
-                keys.RevokedEntry(
-                    key.serial,
-                    KeyStatus.REVOKED.value,
-                    key.revoked_at or now,
-                    RevocationCode.KEY_COMPROMISE.value,
-                    key_expires_at=key.expires_at,
-                )
-            )
-        elif key.usable_until is not None:
-            # listed at once; installers refuse it after usable_until (key-format.md step 7)
-            entries.append(
-                keys.RevokedEntry(
-                    key.serial,
-                    KeyStatus.SUPERSEDED.value,
-                    key.usable_until,
-                    RevocationCode.SUPERSEDED.value,
-                    key_expires_at=key.expires_at,
-                )
-            )
-    # Keys past their own expiry drop off (RevocationList leaves them out).
-    rl = keys.RevocationList(
-        issued_at=now,
-        next_update=now + timedelta(days=ctx.policy.revocation_list_days),
-        entries=entries,
-    )
-    return keys.sign_revocation_list(rl, active_signer(ctx))
+    """Return the stored signed revocation list (services/revocation_lists.py), rebuilt first
+    when it must be; the caller commits. Raises NotConfigured (no signing key)."""
+    return revocation_lists.current_or_rebuild(ctx).text

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from licensesvc.domain import OPEN_CASE_STATUSES, CaseStatus, KeyKind, KeyStatus, Plan, values
 from licensesvc.models import IssuedKey, KeyRequest, License
 
-from . import audit, notifications, policy, quotas, support_plan
+from . import audit, inputs, notifications, policy, quotas, support_plan
 from .context import ServiceContext
 from .customers import get_license
 from .errors import (
@@ -172,6 +172,20 @@ def evaluate(ctx: ServiceContext, lic: License, st: Standing, req: KeyRequestInp
     )
 
 
+def _check_request_input(ctx: ServiceContext, req: KeyRequestInput) -> None:
+    """What the edge refuses before anything is recorded: an id out of the database's range,
+    a DR-test date outside the range the policy can reach
+    (a year like 9999 would overflow the window arithmetic)."""
+    inputs.check_id(req.license_id, "license_id")
+    if req.dr_test_date is not None:
+        earliest, latest = inputs.dr_test_date_range(ctx.policy, ctx.now().date())
+        problem = inputs.date_problem(req.dr_test_date, earliest, latest)
+        if problem is not None:
+            raise ValidationFailed(
+                f"dr_test_date {problem}", extra={"errors": {"dr_test_date": [problem]}}
+            )
+
+
 def request_key(
     ctx: ServiceContext,
     req: KeyRequestInput,
@@ -196,6 +210,7 @@ def request_key(
     if override_reason is not None:
         ctx.actor.require_analyst()
         override_reason = require_reason(override_reason, "an override")
+    _check_request_input(ctx, req)
     lic = get_license(ctx, req.license_id)
     forbidden = policy.requester_problem(req.kind, is_analyst=ctx.actor.is_analyst)
     if forbidden is not None:
@@ -377,6 +392,8 @@ def escalate_case(
     customer's region. Raises NotFound, InvalidState (not refused), ValidationFailed."""
     if severity is not None and not 1 <= severity <= 4:
         raise ValidationFailed("severity is 1 (critical) to 4 (low)")
+    if note is not None:
+        inputs.check_text(note, "note", multiline=True)
     case = _lock_case(ctx, case_number)
     if case.status != CaseStatus.REFUSED:
         raise InvalidState(

@@ -141,6 +141,7 @@ class KeyView(ReadModel):
     usable_until: datetime | None  # end of the overlap once superseded
     revoked_at: datetime | None
     revoked_reason: str | None
+    revocation_code: str | None
     signing_kid: str
     claims: dict[str, Any]
     key: str  # the compact signed key text
@@ -168,6 +169,7 @@ class KeyView(ReadModel):
             usable_until=k.usable_until,
             revoked_at=k.revoked_at,
             revoked_reason=k.revoked_reason,
+            revocation_code=k.revocation_code,
             signing_kid=k.signing_kid,
             claims=dict(claims),
             key=k.key_text,

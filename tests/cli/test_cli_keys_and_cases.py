@@ -116,7 +116,7 @@ def test_key_list_show_and_export(run: Cli, shop: Shop, tmp_path: Path) -> None:
     table = run.ok("key", "list").stdout.splitlines()
     assert table[0].split()[:3] == ["SERIAL", "KIND", "STATUS"]
     assert run.json("key", "show", serial)["key"] == issued["key"]
-    assert f"serial          {serial}" in run.ok("key", "show", serial).stdout
+    assert f"serial           {serial}" in run.ok("key", "show", serial).stdout
     assert run.ok("key", "export", serial).stdout == issued["key"] + "\n"
     assert run.ok("key", "export", serial, "--format", "file").stdout.startswith("-----BEGIN")
     out = tmp_path / "k.lic"

@@ -1,0 +1,241 @@
+"""The authorization matrix, generated from one table: every /v1 route x every caller
+(anonymous, customer A who owns the object, customer B who does not, an analyst) x an object
+that exists (A's) or does not. A foreign object is as missing as a missing one (404, never 403:
+its existence is not revealed); analysts' verbs are 403 for customers whatever the object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import World
+from tests.licensesvc.api.api_helpers import Caller, Tokens, bearer
+
+MISSING = {"license": "2147483647", "key": "SN-2222-2222-2222-2222", "case": "CS-20260302-222222"}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    rule: str  # as in app.url_map
+    path: str  # with {license}, {key} or {case}
+    body: dict[str, Any] | None
+    #: expected status by caller: anonymous, owner, foreign customer, analyst
+    owner: int
+    foreign: int
+    analyst: int
+    anonymous: int = 401
+    #: for an object that does not exist: customer and analyst
+    missing_customer: int | None = None
+    missing_analyst: int | None = None
+
+
+ROUTES = [
+    Route(
+        "GET", "/v1/entitlements", "/v1/entitlements?customer_id={customer}", None, 200, 404, 200
+    ),
+    Route("GET", "/v1/licenses", "/v1/licenses", None, 200, 200, 200),
+    Route(
+        "GET",
+        "/v1/licenses/<int(min=1, max=2147483647):license_id>",
+        "/v1/licenses/{license}",
+        None,
+        200,
+        404,
+        200,
+        missing_customer=404,
+        missing_analyst=404,
+    ),
+    Route("GET", "/v1/keys", "/v1/keys", None, 200, 200, 200),
+    Route(
+        "GET",
+        "/v1/keys/<serial:serial>",
+        "/v1/keys/{key}",
+        None,
+        200,
+        404,
+        200,
+        missing_customer=404,
+        missing_analyst=404,
+    ),
+    Route(
+        "GET",
+        "/v1/keys/<serial:serial>/license-file",
+        "/v1/keys/{key}/license-file",
+        None,
+        200,
+        404,
+        200,
+        missing_customer=404,
+        missing_analyst=404,
+    ),
+    Route(
+        "POST",
+        "/v1/keys/<serial:serial>/revoke",
+        "/v1/keys/{key}/revoke",
+        {"reason": "leaked"},
+        403,
+        403,
+        200,
+        missing_customer=403,
+        missing_analyst=404,
+    ),
+    Route("GET", "/v1/key-requests", "/v1/key-requests", None, 200, 200, 200),
+    Route(
+        "POST",
+        "/v1/key-requests",
+        "/v1/key-requests",
+        {"license_id": "{license}", "kind": "replacement"},
+        201,
+        404,
+        201,
+        missing_customer=404,
+        missing_analyst=404,
+    ),
+    Route(
+        "GET",
+        "/v1/key-requests/<case_number>",
+        "/v1/key-requests/{case}",
+        None,
+        200,
+        404,
+        200,
+        missing_customer=404,
+        missing_analyst=404,
+    ),
+    Route(
+        "POST",
+        "/v1/key-requests/<case_number>/escalate",
+        "/v1/key-requests/{case}/escalate",
+        {},
+        200,
+        404,
+        200,
+        missing_customer=404,
+        missing_analyst=404,
+    ),
+    Route(
+        "POST",
+        "/v1/key-requests/<case_number>/grant",
+        "/v1/key-requests/{case}/grant",
+        {"reason": "ok"},
+        403,
+        403,
+        200,
+        missing_customer=403,
+        missing_analyst=404,
+    ),
+    Route(
+        "POST",
+        "/v1/key-requests/<case_number>/deny",
+        "/v1/key-requests/{case}/deny",
+        {"reason": "no"},
+        403,
+        403,
+        200,
+        missing_customer=403,
+        missing_analyst=404,
+    ),
+    # public: no token needed, the same answer for everyone
+    Route("GET", "/v1/signing-keys", "/v1/signing-keys", None, 200, 200, 200, anonymous=200),
+    Route("GET", "/v1/revocations", "/v1/revocations", None, 200, 200, 200, anonymous=200),
+    Route(
+        "POST",
+        "/v1/keys/verify",
+        "/v1/keys/verify",
+        {"key": "{key_text}"},
+        200,
+        200,
+        200,
+        anonymous=200,
+    ),
+]
+
+CALLERS = ("anonymous", "owner", "foreign", "analyst")
+
+
+def _cases() -> list[Any]:
+    cases = []
+    for route in ROUTES:
+        for caller in CALLERS:
+            cases.append(
+                pytest.param(route, caller, False, id=f"{route.method} {route.path} {caller}")
+            )
+        if route.missing_customer is not None:
+            for caller in ("owner", "analyst"):
+                cases.append(
+                    pytest.param(
+                        route, caller, True, id=f"{route.method} {route.path} {caller} missing"
+                    )
+                )
+    return cases
+
+
+def _expected(route: Route, caller: str, missing: bool) -> int:
+    if missing:
+        value = route.missing_analyst if caller == "analyst" else route.missing_customer
+        assert value is not None
+        return value
+    return int(getattr(route, caller))
+
+
+def test_the_table_covers_every_v1_route(app: Flask) -> None:
+    served = {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/v1")
+        for method in rule.methods or ()
+        if method not in ("HEAD", "OPTIONS")
+    }
+    assert served == {(r.method, r.rule) for r in ROUTES}
+
+
+@pytest.mark.parametrize(("route", "caller", "missing"), _cases())
+def test_authorization(
+    route: Route,
+    caller: str,
+    missing: bool,
+    api_client: FlaskClient,
+    tokens_for: Tokens,
+    world: World,
+    as_base: Caller,
+    as_analyst: Caller,
+) -> None:
+    # customer A (Base, Acme) owns a key and a refused case; B is the Premium customer
+    as_analyst.issue("standard", license_id=world.base_license)  # first keys are an analyst's
+    key = as_base.issue("replacement")
+    case = as_base.ask_for_key("temporary", reason="usage_spike").get_json()["case_number"]
+    values = {
+        "customer": str(world.base_customer),
+        "license": str(world.base_license),
+        "key": key["serial"],
+        "case": case,
+        "key_text": key["key"],
+    }
+    if missing:
+        values.update(MISSING)
+
+    def fill(text: str) -> str:
+        return text.format(**values)
+
+    body = None
+    if route.body is not None:
+        body = {
+            name: (int(fill(v)) if name == "license_id" else fill(v)) if isinstance(v, str) else v
+            for name, v in route.body.items()
+        }
+    token = {
+        "anonymous": None,
+        "owner": tokens_for.base,
+        "foreign": tokens_for.premium,
+        "analyst": tokens_for.analyst,
+    }[caller]
+    headers = bearer(token) if token else {}
+    r = api_client.open(fill(route.path), method=route.method, json=body, headers=headers)
+    assert r.status_code == _expected(route, caller, missing), r.get_data(as_text=True)
+    if r.status_code >= 400:
+        assert r.mimetype == "application/problem+json"
