@@ -26,6 +26,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "db": "cli.commands.db:db",
     "demo": "cli.commands.demo:demo",
     "entitlements": "cli.commands.entitlements:entitlements",
+    "idempotency": "cli.commands.idempotency:idempotency",
     "import": "cli.commands.imports:import_group",
     "key": "cli.commands.issued_keys:key",
     "license": "cli.commands.licenses:license_group",

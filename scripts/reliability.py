@@ -37,6 +37,7 @@ COLUMNS = [
     ("kills", "Kills / SIGTERMs"),
     ("faults", "Faults injected"),
     ("records_lost", "Records lost"),
+    ("stored_unanswered", "Stored, never answered"),
     ("notes", "Notes"),
 ]
 
@@ -74,9 +75,31 @@ def table(rows: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+def previous_rows(text: str, database: str) -> list[dict[str, object]]:
+    """The rows of `database` in the table docs/reliability.md holds now (a --pg-only run keeps
+    the SQLite rows of the last full run)."""
+    block = text.partition(BEGIN)[2].partition(END)[0]
+    lines = [line for line in block.splitlines() if line.startswith("|")]
+    if len(lines) < 2:
+        return []
+    keys = {title: key for key, title in COLUMNS}
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    rows = []
+    for line in lines[2:]:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        row = {keys[t]: c for t, c in zip(header, cells, strict=False) if t in keys}
+        if row.get("database") == database:
+            rows.append(row)
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pg-only", action="store_true", help="skip the SQLite run")
+    parser.add_argument(
+        "--pg-only",
+        action="store_true",
+        help="skip the SQLite run (the table keeps the SQLite rows it has)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         figures = Path(tmp) / "figures.jsonl"
@@ -88,12 +111,18 @@ def main() -> int:
             if figures.exists()
             else []
         )
+    text = DOC.read_text()
     command = "`.venv/bin/python scripts/reliability.py" + (" --pg-only`" if args.pg_only else "`")
+    note = ""
+    if args.pg_only:
+        kept = previous_rows(text, "SQLite")
+        rows += kept
+        if kept:
+            note = " The SQLite rows are from the last run without --pg-only."
     block = (
         f"{BEGIN}\nWritten by {command} (tests/reliability/ in full size; exit "
-        f"{status}).\n\n{table(rows)}\n{END}"
+        f"{status}).{note}\n\n{table(rows)}\n{END}"
     )
-    text = DOC.read_text()
     head, _, rest = text.partition(BEGIN)
     _, _, tail = rest.partition(END)
     DOC.write_text(head + block + tail)

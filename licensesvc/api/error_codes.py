@@ -84,6 +84,17 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
         "The request conflicts with existing data (e.g. a contract overlapping another of the "
         "customer's).",
     ),
+    ErrorCode(
+        "idempotency_in_progress",
+        "409",
+        "A request with this Idempotency-Key is still being handled; retry shortly.",
+    ),
+    ErrorCode(
+        "idempotency_key_reused",
+        "422",
+        "This Idempotency-Key was already used (by this caller, within 24 hours) for a "
+        "different request; use a new key.",
+    ),
     ErrorCode("payload_too_large", "413", "The request body exceeds 1 MiB."),
     ErrorCode(
         "rate_limited",

@@ -13,10 +13,10 @@ from licensesvc.services import key_requests
 from licensesvc.services.key_requests import Decision, KeyRequestInput
 from licensesvc.services.refusals import request_and_record
 from licensesvc.services.views import CaseView, DryRunView
-from licensesvc.web import db_session
 
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint
+from .idempotency import HEADER_PARAMETER, commit, unit_of_work
 from .schemas import (
     CaseListQuery,
     CaseSchema,
@@ -54,6 +54,8 @@ class KeyRequests(MethodView):
         )
         return [CaseView.of(case) for case in found]
 
+    @unit_of_work(idempotent=True)
+    @blp.doc(parameters=[HEADER_PARAMETER])
     @blp.arguments(KeyRequestBody)
     @blp.response(
         201, GrantedCaseSchema, description="Granted: the case and its key", headers=_LOCATION
@@ -67,13 +69,23 @@ class KeyRequests(MethodView):
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(403, response="FORBIDDEN")
     @blp.alt_response(404, response="NOT_FOUND")
-    @blp.alt_response(409, response="CONFLICT")
+    @blp.alt_response(
+        409, response="CONFLICT", description="quota_exceeded, or idempotency_in_progress"
+    )
+    @blp.alt_response(
+        422,
+        response="UNPROCESSABLE_ENTITY",
+        description="invalid_window, validation_error, or idempotency_key_reused",
+    )
     def post(self, body: dict[str, Any]) -> Any:
         """Request a key (or, with `dry_run`, ask what the answer would be)
 
         A refusal is recorded as a case first and answered as problem+json with `code` and
         `case_number`: 403 contract_expired, maintenance_lapsed, plan_not_eligible; 409
         quota_exceeded; 422 invalid_window, validation_error.
+
+        With an `Idempotency-Key` header a retry gets the first answer again (a refusal
+        too), with `Idempotent-Replayed: true`, and records nothing more.
         """
         ctx = caller_context()
         dry_run: bool = body.pop("dry_run")
@@ -84,9 +96,7 @@ class KeyRequests(MethodView):
             assert isinstance(decision, Decision)
             return _dry_run_response(decision, body["kind"])
         # the case is kept whether granted or refused; a refusal is raised after the commit
-        result = request_and_record(
-            ctx, req, commit=db_session().commit, override_reason=override_reason
-        )
+        result = request_and_record(ctx, req, commit=commit, override_reason=override_reason)
         assert result.key is not None
         case_number = result.case.case_number
         return (
@@ -115,14 +125,29 @@ class Case(MethodView):
 
 @blp.route("/key-requests/<case_number>/escalate")
 class Escalation(MethodView):
+    @unit_of_work(idempotent=True)
+    @blp.doc(parameters=[HEADER_PARAMETER])
     @blp.arguments(EscalateBody)
     @blp.response(200, CaseSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(404, response="NOT_FOUND")
-    @blp.alt_response(409, response="CONFLICT", description="the case is not refused")
+    @blp.alt_response(
+        409,
+        response="CONFLICT",
+        description="the case is not refused (invalid_state), or idempotency_in_progress",
+    )
+    @blp.alt_response(
+        422,
+        response="UNPROCESSABLE_ENTITY",
+        description="validation_error, or idempotency_key_reused",
+    )
     def post(self, body: dict[str, Any], case_number: str) -> CaseView:
         """Escalate a case to an analyst; the answer carries `respond_by`, `next_update_due`
-        and, for Sev 1 and 2, the phone notice"""
+        and, for Sev 1 and 2, the phone notice
+
+        With an `Idempotency-Key` header a retry gets the first answer again, with
+        `Idempotent-Replayed: true`, and changes nothing.
+        """
         ctx = caller_context()
         case = key_requests.escalate_case(
             ctx,
@@ -131,12 +156,13 @@ class Escalation(MethodView):
             severity=body.get("severity"),
             reason=body.get("reason"),
         )
-        db_session().commit()
+        commit()
         return key_requests.case_view(ctx, case)
 
 
 @blp.route("/key-requests/<case_number>/grant")
 class Grant(MethodView):
+    @unit_of_work()
     @blp.arguments(DecisionBody)
     @blp.response(200, GrantedCaseSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
@@ -147,13 +173,14 @@ class Grant(MethodView):
         """Analysts: grant a refused or escalated case anyway, with a written reason"""
         ctx = caller_context()
         outcome = key_requests.grant_case(ctx, case_number, body["reason"])
-        db_session().commit()
+        commit()
         assert outcome.key is not None
         return outcome.view(ctx.now())
 
 
 @blp.route("/key-requests/<case_number>/deny")
 class Deny(MethodView):
+    @unit_of_work()
     @blp.arguments(DecisionBody)
     @blp.response(200, CaseSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
@@ -163,5 +190,5 @@ class Deny(MethodView):
     def post(self, body: dict[str, Any], case_number: str) -> CaseView:
         """Analysts: uphold a refusal, with a written reason"""
         case = key_requests.deny_case(caller_context(), case_number, body["reason"])
-        db_session().commit()
+        commit()
         return CaseView.of(case)

@@ -10,10 +10,10 @@ from werkzeug.wrappers import Response
 
 from licensesvc.services import issued_keys
 from licensesvc.services.views import KeyView
-from licensesvc.web import db_session
 
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint
+from .idempotency import commit, unit_of_work
 from .schemas import KeyListQuery, KeySchema, RevokeBody
 
 blp = ApiBlueprint(
@@ -73,6 +73,7 @@ class LicenseFile(MethodView):
 
 @blp.route("/keys/<serial:serial>/revoke")
 class Revocation(MethodView):
+    @unit_of_work()
     @blp.arguments(RevokeBody)
     @blp.response(200, KeySchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
@@ -87,5 +88,5 @@ class Revocation(MethodView):
         """
         ctx = caller_context()
         key = issued_keys.revoke_key(ctx, serial, body["reason"], body["code"])
-        db_session().commit()
+        commit()
         return KeyView.of(key, ctx.now())

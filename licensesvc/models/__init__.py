@@ -18,6 +18,7 @@ from .entities import (
     SigningKeyRecord,
     User,
 )
+from .idempotency import IdempotencyKey
 from .outbox import OutboxMessage as OutboxMessage
 from .portal import PasswordResetToken as PasswordResetToken
 from .portal import PortalFormToken as PortalFormToken
@@ -32,6 +33,7 @@ __all__ = [
     "ContractPayment",
     "ContractPlanChange",
     "Customer",
+    "IdempotencyKey",
     "IssuedKey",
     "KeyRequest",
     "License",

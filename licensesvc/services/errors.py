@@ -73,6 +73,22 @@ class InvalidState(ServiceError):
     title = "Not possible in the current state"
 
 
+class IdempotencyKeyReused(ServiceError):
+    """The Idempotency-Key was already used by this caller for a different request."""
+
+    code = "idempotency_key_reused"
+    status = 422
+    title = "Idempotency key reused"
+
+
+class IdempotencyInProgress(ServiceError):
+    """A request with this Idempotency-Key is still being handled."""
+
+    code = "idempotency_in_progress"
+    status = 409
+    title = "Request in progress"
+
+
 class OverrideNotPossible(ServiceError):
     """An analyst's override met an impossible request (a DR test in the past, a retired
     license, a window past the license's expiry): it carries the refusal's own code."""

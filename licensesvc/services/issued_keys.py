@@ -20,6 +20,7 @@ from .context import ServiceContext
 from .errors import InvalidState, NotConfigured, NotFound, require_reason
 from .signing import active_record, load_private, trusted_public_keys
 from .standing import Standing
+from .transactions import lock_customer
 from .views import effective_status
 
 _SERIAL_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -218,7 +219,16 @@ def revoke_key(
     ctx.actor.require_analyst()
     reason = require_reason(reason, "revoking a key")
     revocation_code = inputs.choice(code, RevocationCode, "code")
-    key = get_key(ctx, serial)
+    # lock order (services/transactions.py): the customer's row, then the key's, re-read
+    found = get_key(ctx, serial)
+    lock_customer(ctx, found.customer_id)
+    key = ctx.session.scalar(
+        select(IssuedKey)
+        .where(IssuedKey.id == found.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert key is not None  # keys are never deleted
     if key.status == KeyStatus.REVOKED:
         raise InvalidState(f"key {serial} was already revoked on {key.revoked_at:%Y-%m-%d}")
     previous = key.status

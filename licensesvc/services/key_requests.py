@@ -1,9 +1,11 @@
 """Key requests and their cases: the policy that grants or refuses, dry runs that explain,
 escalations with respond-by times, and analysts' decisions.
 
-Concurrency: a decision locks the customer's row (SELECT ... FOR UPDATE on PostgreSQL; SQLite
-runs one writer at a time), and quota slots plus a partial unique index on active primary keys
-are database constraints that hold even if the lock were bypassed."""
+Concurrency: every decision (request, grant, deny, escalate) locks the customer's row, then the
+case row it changes, re-reading the case after the lock (services/transactions.py documents the
+lock order; SELECT ... FOR UPDATE on PostgreSQL, SQLite runs one writer at a time), and quota
+slots plus a partial unique index on active primary keys are database constraints that hold
+even if the lock were bypassed."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from licensesvc.domain import (
     Plan,
     values,
 )
-from licensesvc.models import Customer, IssuedKey, KeyRequest, License
+from licensesvc.models import IssuedKey, KeyRequest, License
 
 from . import audit, inputs, notifications, policy, quotas, support_plan
 from .context import ServiceContext
@@ -40,6 +42,7 @@ from .errors import (
 from .issued_keys import issue_signed_key, new_serial
 from .policy import Check, Decision, KeyRequestInput, LicenseKeys, UsableKey
 from .standing import Standing, standing
+from .transactions import lock_customer
 from .views import CaseView, KeyView
 
 __all__ = [
@@ -96,7 +99,32 @@ def new_case_number(now: datetime) -> str:
 def _lock_customer(ctx: ServiceContext, customer_id: int) -> None:
     # PostgreSQL: a row lock held to commit serializes decisions for one customer across app
     # servers. SQLite ignores FOR UPDATE; its transactions begin IMMEDIATE (one writer).
-    ctx.session.execute(select(Customer.id).where(Customer.id == customer_id).with_for_update())
+    lock_customer(ctx, customer_id)
+
+
+def _lock_case(ctx: ServiceContext, case_number: str) -> KeyRequest:
+    """The case, after locking its customer's row and then its own (lock order: customer, case),
+    re-read so the status checked is the status as it stands under the lock. Raises NotFound."""
+    case = get_case(ctx, case_number)
+    _lock_customer(ctx, case.customer_id)
+    locked = ctx.session.scalar(
+        select(KeyRequest)
+        .where(KeyRequest.id == case.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert locked is not None  # cases are never deleted
+    return locked
+
+
+def _lock_active_primary(ctx: ServiceContext, license_id: int) -> None:
+    """Lock the license's active primary key (the one a grant may supersede) before the audit
+    chain's lock is taken (lock order: key rows before the audit chain)."""
+    ctx.session.execute(
+        select(IssuedKey.id)
+        .where(IssuedKey.license_id == license_id, IssuedKey.status == KeyStatus.ACTIVE)
+        .with_for_update()
+    )
 
 
 def license_keys(ctx: ServiceContext, lic: License, now: datetime) -> LicenseKeys:
@@ -279,6 +307,8 @@ def _grant(
         ctx, decision.quota, serial, decision.expires_at, override=override_reason is not None
     ):
         return None
+    if rule.primary:
+        _lock_active_primary(ctx, lic.id)
     hosts = decision.hosts or policy.key_hosts(rule, lic, case.host)
     if hosts.license_moves_to is not None:
         # "moved server": the license follows the key to its new host
@@ -393,7 +423,7 @@ def escalate_case(
     Raises NotFound, InvalidState, ValidationFailed."""
     if note is not None:
         inputs.check_text(note, "note", multiline=True)
-    case = get_case(ctx, case_number)
+    case = _lock_case(ctx, case_number)
     now = ctx.now()
     if severity is not None and not 1 <= severity <= 4:
         raise ValidationFailed("severity is 1 (critical) to 4 (low)")
@@ -475,14 +505,13 @@ def grant_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequest
     to replace)."""
     ctx.actor.require_analyst()
     reason = require_reason(reason, "granting a case")
-    case = get_case(ctx, case_number)
+    case = _lock_case(ctx, case_number)
     if case.status not in OPEN_CASE_STATUSES:
         raise InvalidState(f"case {case_number} is {case.status}; it can no longer be granted")
     # the refusal stays beside the decision (the grant clears refusal_code)
     case.original_refusal_code = case.refusal_code
     case.original_refusal_message = case.refusal_message
     lic = get_license(ctx, case.license_id)
-    _lock_customer(ctx, lic.customer_id)
     st = standing(ctx, lic.customer_id)
     req = KeyRequestInput(
         license_id=lic.id,
@@ -512,7 +541,7 @@ def deny_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequest:
     ValidationFailed (no reason)."""
     ctx.actor.require_analyst()
     reason = require_reason(reason, "denying a case")
-    case = get_case(ctx, case_number)
+    case = _lock_case(ctx, case_number)
     if case.status not in OPEN_CASE_STATUSES:
         raise InvalidState(f"case {case_number} is {case.status}; it can no longer be denied")
     case.original_refusal_code = case.refusal_code

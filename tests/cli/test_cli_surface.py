@@ -208,6 +208,7 @@ def test_every_command_that_prints_speaks_json(run: Cli, tmp_path: Path) -> None
         doc("report", report)
     for notify in ("scan", "list", "send"):
         doc("notify", notify)
+    doc("idempotency", "purge")
     assert sorted(set(LEAVES) - seen - JSON_ELSEWHERE) == []
 
 

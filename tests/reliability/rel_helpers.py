@@ -54,6 +54,8 @@ class Figures:
     kills: int = 0
     faults: int = 0
     records_lost: int = 0
+    #: keys stored whose request never got them (killed before the answer, never retried)
+    stored_unanswered: int = 0
     notes: str = ""
     statuses: Counter[int] = field(default_factory=Counter)
 
@@ -166,11 +168,24 @@ class Answers:
         self.lock = threading.Lock()
         self.items: list[tuple[int | None, dict[str, Any], float, str]] = []
 
-    def send(self, method: str, url: str, token: str, timeout: float = 60, **kw: Any) -> None:
+    def send(
+        self,
+        method: str,
+        url: str,
+        token: str,
+        timeout: float = 60,
+        headers: dict[str, str] | None = None,
+        **kw: Any,
+    ) -> tuple[int | None, dict[str, Any], float, str]:
+        """Send one request, record its answer (or its exception) and return it."""
         started = time.monotonic()
         try:
             r = requests.request(
-                method, url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout, **kw
+                method,
+                url,
+                headers={"Authorization": f"Bearer {token}", **(headers or {})},
+                timeout=timeout,
+                **kw,
             )
             try:
                 body = r.json()
@@ -182,3 +197,4 @@ class Answers:
             item = (None, {"error": f"{type(exc).__name__}: {exc}"}, time.monotonic() - started, "")
         with self.lock:
             self.items.append(item)
+        return item

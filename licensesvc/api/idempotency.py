@@ -1,0 +1,122 @@
+"""The API's unit of work for writing calls: retried after a lost lock race
+(services/transactions.py: `retrying`) and, when the call carries an `Idempotency-Key`, answered
+once (services/idempotency.py): the first answer (success or a refusal with its case) is stored
+with the work in one transaction and given again, with `Idempotent-Replayed: true`, to a retry
+with the same key and the same body.
+
+Views decorated with `unit_of_work` commit through `commit()`; within an idempotent call that
+commit waits for the answer, which the decorator stores and then commits with the work."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from flask import current_app, g, make_response, request
+from werkzeug.wrappers import Response
+
+from licensesvc.services import idempotency
+from licensesvc.services.errors import KeyRequestRefused
+from licensesvc.services.transactions import retrying
+from licensesvc.web import db_session
+
+from .auth import caller_context
+from .problems import problem_response
+
+HEADER = "Idempotency-Key"
+REPLAYED = "Idempotent-Replayed"
+#: the response headers kept with a stored answer (the rest are added per response)
+_KEPT_HEADERS = ("Content-Type", "Location")
+_DEFERRED = "licensesvc_idempotency_deferred"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: the OpenAPI parameter of the operations that take the header
+HEADER_PARAMETER: dict[str, Any] = {
+    "in": "header",
+    "name": HEADER,
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
+    "description": (
+        "Makes a retry safe: the same key with the same body within 24 hours gets the first "
+        "answer again (same status and body, header `Idempotent-Replayed: true`) and changes "
+        "nothing; the same key with another body answers 422 `idempotency_key_reused`; while "
+        "the first request is still being handled, 409 `idempotency_in_progress`. Keys are "
+        "per caller (token owner)."
+    ),
+    "example": "8e03978e-40d5-43e8-bc93-6894a57f9324",
+}
+
+
+def commit() -> None:
+    """Commit the request's session, unless an idempotent call will commit it with its answer."""
+    if g.get(_DEFERRED):
+        return
+    db_session().commit()
+
+
+def unit_of_work(*, idempotent: bool = False) -> Callable[[F], F]:
+    """Decorate a writing view (outermost, above flask-smorest's decorators): its work is run
+    again after a deadlock, serialization failure or lock timeout, and with `idempotent` an
+    `Idempotency-Key` header makes it answer once."""
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            raw = request.headers.get(HEADER) if idempotent else None
+            if raw is None:
+                return retrying(db_session(), lambda: view(*args, **kwargs))
+            key = idempotency.check_key(raw.strip())
+            fingerprint = idempotency.fingerprint(request.method, request.path, request.get_data())
+            return retrying(
+                db_session(), lambda: _answer_once(view, args, kwargs, key, fingerprint)
+            )
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
+def _answer_once(
+    view: Callable[..., Any], args: Any, kwargs: Any, key: str, fingerprint: str
+) -> Response:
+    ctx = caller_context()
+    session = db_session()
+    claimed = idempotency.claim(
+        session,
+        caller=idempotency.caller_of(ctx.actor),
+        key=key,
+        fingerprint=fingerprint,
+        now=ctx.now(),
+    )
+    if isinstance(claimed, idempotency.Replay):
+        session.commit()  # the purge
+        replay = current_app.response_class(claimed.body, status=claimed.status)
+        for name, value in claimed.headers.items():
+            replay.headers[name] = value
+        replay.headers[REPLAYED] = "true"
+        return replay
+    g.setdefault(_DEFERRED, False)
+    setattr(g, _DEFERRED, True)
+    try:
+        try:
+            response: Response = make_response(view(*args, **kwargs))
+        except KeyRequestRefused as refused:
+            # a refusal is an answer too: its case is committed with it, and replayed
+            response = problem_response(
+                refused.status, refused.code, refused.title, refused.message, extra=refused.extra
+            )
+    finally:
+        setattr(g, _DEFERRED, False)
+    idempotency.finish(
+        session,
+        claimed,
+        status=response.status_code,
+        body=response.get_data(as_text=True),
+        headers={
+            name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers
+        },
+    )
+    session.commit()
+    return response
