@@ -76,8 +76,17 @@ class KeyRow:
 class LicenseRow:
     license: License
     keys: list[KeyRow]
-    allowed_kinds: list[str]
-    out_of_date: str | None  # the report's words when the key no longer matches the records
+    #: what this license can get today (the report's LicenseEntitlement as a dict): kinds,
+    #: the kinds it cannot have and why, quota left, when a temporary slot frees
+    entitlement: dict[str, Any]
+    #: its usable keys whose signed claims no longer match the records, with what differs
+    out_of_date: list[OutOfDate]
+
+
+@dataclass(frozen=True)
+class OutOfDate:
+    serial: str
+    differences: str  # "host: the key says a.example, the records b.example"
 
 
 @dataclass(frozen=True)
@@ -129,23 +138,30 @@ def report(ctx: ServiceContext, customer_id: int) -> dict[str, Any]:
     return entitlements.entitlement_report(ctx, customer_id).as_dict()
 
 
-def _out_of_date(rep: dict[str, Any], license_id: int) -> str | None:
-    # the integrity work adds out-of-date keys to the report; show them when it does
-    for item in rep.get("keys_out_of_date") or rep.get("out_of_date_keys") or []:
-        if item.get("license_id") == license_id:
-            return str(item.get("message") or item.get("reason") or "the key is out of date")
-    return None
+def _out_of_date(rep: dict[str, Any], license_id: int) -> list[OutOfDate]:
+    return [
+        OutOfDate(
+            item["serial"],
+            "; ".join(
+                f"{d['claim']}: the key says {d['key']}, the records {d['records']}"
+                for d in item["differences"]
+            ),
+        )
+        for item in rep.get("keys_out_of_date") or []
+        if item["license_id"] == license_id
+    ]
 
 
 def licenses(ctx: ServiceContext, customer_id: int, rep: dict[str, Any]) -> list[LicenseRow]:
     now = ctx.now()
     rows = []
     all_keys = issued_keys.list_keys(ctx, customer_id=customer_id)
+    entitlements_by_license = {e["license_id"]: e for e in rep.get("licenses") or []}
     for lic in customers.list_licenses(ctx, customer_id):
         keys = [_key_row(k, now) for k in all_keys if k.license_id == lic.id]
         rows.append(
             LicenseRow(
-                lic, keys, list(rep.get("allowed_key_kinds") or []), _out_of_date(rep, lic.id)
+                lic, keys, entitlements_by_license.get(lic.id, {}), _out_of_date(rep, lic.id)
             )
         )
     return rows

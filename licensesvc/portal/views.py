@@ -214,7 +214,12 @@ def reset_password(token: str) -> ResponseReturnValue:
 @bp.get("/")
 def dashboard() -> ResponseReturnValue:
     data = queries.dashboard(_ctx(), _customer_id())
-    return render_template("portal/dashboard.html", d=data, rep=data.report)
+    return render_template(
+        "portal/dashboard.html",
+        d=data,
+        rep=data.report,
+        new_form_token=lambda: secrets.token_urlsafe(24),  # one-click refresh, issued once
+    )
 
 
 @bp.get("/licenses")

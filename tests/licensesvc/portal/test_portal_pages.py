@@ -4,6 +4,7 @@ once, escalation, API tokens, and HTML error pages."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import keys
-from licensesvc.models import ApiToken, IssuedKey, KeyRequest
+from licensesvc.models import ApiToken, IssuedKey, KeyRequest, License
 from licensesvc.services import case_updates, customers, tokens
 from licensesvc.services.context import ServiceContext
 from licensesvc.services.signing import trusted_public_keys
@@ -128,6 +129,12 @@ def test_another_customers_objects_are_404(
         assert page.status_code == 404, path
         assert "not yours to see" in page.get_data(as_text=True)
         assert theirs.key_text not in page.get_data(as_text=True)
+    escalate = base_admin.post(
+        f"/cases/{theirs.case_number}/escalate",
+        {"reason": "review_refusal", "severity": "3"},
+        csrf_from="/cases",
+    )
+    assert escalate.status_code == 404
 
 
 def test_request_for_another_customers_license_is_refused(
@@ -439,3 +446,32 @@ def test_tokens_list_last_use_and_expiry_in_the_customers_zone(
     assert rec.expires_at - rec.created_at == timedelta(days=30)
     listing = base_admin.text("/tokens")
     assert local(rec.expires_at) in listing and local(rec.last_used_at) in listing
+
+
+def test_dashboard_shows_each_licenses_kinds_and_refreshes_an_out_of_date_key_in_one_click(
+    base_admin: Browser, session: Session, world: World
+) -> None:
+    text = base_admin.text("/")
+    assert "Today it can get:" in text and "DR-test keys left this contract year: 2" in text
+    assert "Host moves left:" in text
+    lic = session.get(License, world.base_license)
+    assert lic is not None
+    stale = session.scalar(
+        select(IssuedKey).where(IssuedKey.license_id == lic.id, IssuedKey.superseded_by.is_(None))
+    )
+    assert stale is not None
+    lic.agents = 50  # the records change; the signed key still says 10
+    session.commit()
+    page = base_admin.get("/")
+    text = page.get_data(as_text=True)
+    assert f"{stale.serial}</a> is out of date: agents: the key says 10, the records 50" in text
+    form = text.split('class="refresh-form"')[1].split("</form>")[0]
+    fields = dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"', form))
+    assert fields["kind"] == "replacement" and fields["confirm"] == "1"
+    keys_before = count(session, IssuedKey)
+    done = base_admin.client.post("/requests/new", data=fields, headers=HTML)
+    assert done.status_code == 302 and "/cases/CS-" in done.headers["Location"]
+    again = base_admin.client.post("/requests/new", data=fields, headers=HTML)  # a double click
+    assert again.headers["Location"] == done.headers["Location"]
+    assert count(session, IssuedKey) == keys_before + 1
+    assert "is out of date" not in base_admin.text("/")
