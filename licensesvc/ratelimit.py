@@ -28,8 +28,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from flask import Flask, current_app, g, request
 from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
@@ -315,32 +314,3 @@ def hit_sign_in(email: str) -> None:
                 reset_at = limiter.limiter.get_window_stats(item, *identifiers).reset_time
                 _count_hit(name)
                 raise SignInThrottled(retry_after_seconds(reset_at))
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def sign_in_limited(email_field: str = "email") -> Callable[[F], F]:
-    """Decorator for a sign-in view: POSTs count against the sign-in limits by the form's
-    `email_field`; when met, the answer is a plain 429 with Retry-After instead of the view."""
-
-    def decorate(view: F) -> F:
-        @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if request.method == "POST":
-                try:
-                    hit_sign_in(request.form.get(email_field, ""))
-                except SignInThrottled as throttled:
-                    response = current_app.response_class(
-                        f"Too many sign-in attempts. Try again in {throttled.retry_after} "
-                        "seconds.\n",
-                        status=429,
-                        mimetype="text/plain",
-                    )
-                    response.headers["Retry-After"] = str(throttled.retry_after)
-                    return response
-            return view(*args, **kwargs)
-
-        return cast(F, wrapper)
-
-    return decorate

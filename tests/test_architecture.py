@@ -76,6 +76,7 @@ ALLOWED: list[tuple[str, set[str]]] = [
         {
             "licensesvc.portal",
             "licensesvc.web",
+            "licensesvc.ratelimit",  # the sign-in limits (hit_sign_in)
             "licensesvc.services",
             "licensesvc.domain",
             "licensesvc.models",

@@ -36,8 +36,6 @@ def init_portal(app: Flask) -> None:
     app.config.setdefault(
         "PORTAL_ABSOLUTE_HOURS", int(os.environ.get("LICENSESVC_PORTAL_ABSOLUTE_HOURS", "12"))
     )
-    app.config.setdefault("PORTAL_SIGN_IN_LIMIT", 10)
-    app.config.setdefault("PORTAL_SIGN_IN_WINDOW", 15 * 60)
     # the portal checks CSRF on its own POSTs (below); the bearer-token API needs none
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     # sessions have their own idle and absolute timeouts; a form may stay open within them

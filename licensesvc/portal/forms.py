@@ -95,6 +95,17 @@ class EscalateForm(FlaskForm):  # type: ignore[misc]
 
 
 class CreateTokenForm(FlaskForm):  # type: ignore[misc]
+    expires_in_days = SelectField(
+        "Expires",
+        coerce=int,
+        choices=[
+            SelectChoice("90", "in 90 days"),
+            SelectChoice("30", "in 30 days"),
+            SelectChoice("365", "in a year"),
+            SelectChoice("0", "never (until revoked)"),
+        ],
+        default=90,
+    )
     submit = SubmitField("Create a token")
 
 

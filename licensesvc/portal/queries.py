@@ -8,12 +8,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from licensesvc.models import ApiToken, IssuedKey, KeyRequest, License
-from licensesvc.services import customers, entitlements, issued_keys, key_requests, tokens
+from licensesvc.services import (
+    case_updates,
+    customers,
+    entitlements,
+    issued_keys,
+    key_requests,
+    lookups,
+    support_plan,
+    tokens,
+)
 from licensesvc.services.context import ServiceContext
 from licensesvc.services.key_requests import Check, Decision, KeyRequestInput, KeyRequestOutcome
-from licensesvc.services.views import effective_status
+from licensesvc.services.views import CaseView, effective_status
 
 #: the kinds a customer may ask for in the portal, in the order the forms offer them
 REQUEST_KINDS = ("replacement", "dr_test", "temporary")
@@ -43,8 +53,6 @@ ESCALATION_REASONS = {
     "handling_concern": "I have a concern about how the case is handled",
     "criticality_changed": "The issue has become more critical",
 }
-#: the support phone number when the services do not (yet) name one
-DEFAULT_SUPPORT_PHONE = "+1 (402) 827-3500"
 MAINTENANCE_WARNING_DAYS = 30
 
 
@@ -68,8 +76,26 @@ class KeyRow:
 class LicenseRow:
     license: License
     keys: list[KeyRow]
-    allowed_kinds: list[str]
-    out_of_date: str | None  # the report's words when the key no longer matches the records
+    #: what this license can get today (the report's LicenseEntitlement as a dict): kinds,
+    #: the kinds it cannot have and why, quota left, when a temporary slot frees
+    entitlement: dict[str, Any]
+    #: its usable keys whose signed claims no longer match the records, with what differs
+    out_of_date: list[OutOfDate]
+
+
+@dataclass(frozen=True)
+class OutOfDate:
+    serial: str
+    differences: str  # "host: the key says a.example, the records b.example"
+
+
+@dataclass(frozen=True)
+class TimeZone:
+    """The customer's time zone: its region's (services/support_plan.py REGIONS)."""
+
+    zone: ZoneInfo
+    name: str  # Europe/London
+    label: str  # GMT/BST
 
 
 @dataclass(frozen=True)
@@ -80,21 +106,16 @@ class Dashboard:
     maintenance_warning: bool
     support_phone: str
     today: date
+    #: the customer's escalated cases, overdue first (services/case_updates.list_escalated)
+    open_cases: list[CaseView]
 
 
 @dataclass(frozen=True)
 class CasePage:
-    cases: list[KeyRequest]
+    cases: list[CaseView]
     page: int
     page_size: int
     has_next: bool
-
-
-@dataclass(frozen=True)
-class CaseUpdate:
-    at: datetime
-    text: str
-    author: str | None
 
 
 def _key_row(key: IssuedKey, now: datetime) -> KeyRow:
@@ -117,23 +138,30 @@ def report(ctx: ServiceContext, customer_id: int) -> dict[str, Any]:
     return entitlements.entitlement_report(ctx, customer_id).as_dict()
 
 
-def _out_of_date(rep: dict[str, Any], license_id: int) -> str | None:
-    # the integrity work adds out-of-date keys to the report; show them when it does
-    for item in rep.get("keys_out_of_date") or rep.get("out_of_date_keys") or []:
-        if item.get("license_id") == license_id:
-            return str(item.get("message") or item.get("reason") or "the key is out of date")
-    return None
+def _out_of_date(rep: dict[str, Any], license_id: int) -> list[OutOfDate]:
+    return [
+        OutOfDate(
+            item["serial"],
+            "; ".join(
+                f"{d['claim']}: the key says {d['key']}, the records {d['records']}"
+                for d in item["differences"]
+            ),
+        )
+        for item in rep.get("keys_out_of_date") or []
+        if item["license_id"] == license_id
+    ]
 
 
 def licenses(ctx: ServiceContext, customer_id: int, rep: dict[str, Any]) -> list[LicenseRow]:
     now = ctx.now()
     rows = []
     all_keys = issued_keys.list_keys(ctx, customer_id=customer_id)
+    entitlements_by_license = {e["license_id"]: e for e in rep.get("licenses") or []}
     for lic in customers.list_licenses(ctx, customer_id):
         keys = [_key_row(k, now) for k in all_keys if k.license_id == lic.id]
         rows.append(
             LicenseRow(
-                lic, keys, list(rep.get("allowed_key_kinds") or []), _out_of_date(rep, lic.id)
+                lic, keys, entitlements_by_license.get(lic.id, {}), _out_of_date(rep, lic.id)
             )
         )
     return rows
@@ -149,9 +177,18 @@ def dashboard(ctx: ServiceContext, customer_id: int) -> Dashboard:
         licenses=licenses(ctx, customer_id, rep),
         days_of_maintenance_left=days_left,
         maintenance_warning=days_left is not None and days_left <= MAINTENANCE_WARNING_DAYS,
-        support_phone=str(rep.get("support_phone") or DEFAULT_SUPPORT_PHONE),
+        support_phone=str(rep["support_hours"]["support_phone"]),
         today=today,
+        open_cases=[
+            key_requests.case_view(ctx, row.case) for row in case_updates.list_escalated(ctx)
+        ],
     )
+
+
+def customer_zone(ctx: ServiceContext, customer_id: int) -> TimeZone:
+    """The time zone the customer's pages show times in: its region's."""
+    region = support_plan.REGIONS[lookups.get_customer(ctx, customer_id).region]
+    return TimeZone(region.zone, region.timezone, region.timezone_label)
 
 
 def license_for(ctx: ServiceContext, license_id: int) -> License:
@@ -211,47 +248,39 @@ def submit(ctx: ServiceContext, req: KeyRequestInput) -> KeyRequestOutcome:
     return outcome
 
 
-def case(ctx: ServiceContext, case_number: str) -> KeyRequest:
-    """The caller's case. Raises NotFound (also for another customer's)."""
-    return key_requests.get_case(ctx, case_number)
-
-
-def case_updates(c: KeyRequest) -> list[CaseUpdate]:
-    """The analyst's status updates of a case, where the services keep them."""
-    updates = getattr(c, "updates", None) or []
-    return [
-        CaseUpdate(
-            at=u.at if hasattr(u, "at") else u.created_at,
-            text=u.text,
-            author=getattr(u, "author", None),
-        )
-        for u in updates
-    ]
-
-
-def next_update_due(c: KeyRequest) -> datetime | None:
-    value = getattr(c, "next_update_due", None)
-    return value if isinstance(value, datetime) else None
+def case(ctx: ServiceContext, case_number: str) -> CaseView:
+    """The caller's case as the services show it now: its record, respond-by and next-update
+    times, the analyst's status updates and the phone notice for Sev 1/2. Raises NotFound
+    (also for another customer's)."""
+    return key_requests.case_view(ctx, key_requests.get_case(ctx, case_number))
 
 
 def case_page(ctx: ServiceContext, page: int, page_size: int) -> CasePage:
     """One page of the caller's cases, newest first."""
     rows = key_requests.list_cases(ctx, limit=page * page_size + 1)
     start = (page - 1) * page_size
-    return CasePage(rows[start : start + page_size], page, page_size, len(rows) > page * page_size)
+    return CasePage(
+        [key_requests.case_view(ctx, c) for c in rows[start : start + page_size]],
+        page,
+        page_size,
+        len(rows) > page * page_size,
+    )
 
 
-def can_escalate(c: KeyRequest) -> bool:
-    return c.status == "refused"
+def can_escalate(c: CaseView) -> bool:
+    """Offer the escalation form on a refused case, and on an escalated one (the service
+    says whether it may be escalated again: overdue, or a changed severity)."""
+    return c.status in ("refused", "escalated")
 
 
 def escalate(
     ctx: ServiceContext, case_number: str, reason: str, note: str | None, severity: int | None
 ) -> KeyRequest:
-    """Escalate a case with one of ESCALATION_REASONS. Today's service takes no reason code,
-    so it travels at the head of the note (the reason parameter replaces this at merge)."""
-    words = f"[{reason}] {note}".strip() if note else f"[{reason}]"
-    return key_requests.escalate_case(ctx, case_number, note=words, severity=severity)
+    """Escalate a case for one of ESCALATION_REASONS (the seed's reasons, the service's
+    `reason`), with the customer's note as written."""
+    return key_requests.escalate_case(
+        ctx, case_number, note=note or None, severity=severity, reason=reason
+    )
 
 
 @dataclass(frozen=True)
@@ -262,24 +291,29 @@ class TokenRow:
     revoked_at: datetime | None
     last_used_at: datetime | None
     expires_at: datetime | None
+    expired: bool
 
 
 def token_rows(ctx: ServiceContext) -> list[TokenRow]:
+    now = ctx.now()
     return [
         TokenRow(
             t.id,
             t.prefix,
             t.created_at,
             t.revoked_at,
-            getattr(t, "last_used_at", None),
-            getattr(t, "expires_at", None),
+            t.last_used_at,
+            t.expires_at,
+            t.expires_at is not None and now > t.expires_at,  # as tokens.check_token
         )
         for t in reversed(tokens.list_tokens(ctx))
     ]
 
 
-def create_token(ctx: ServiceContext) -> tuple[ApiToken, str]:
-    return tokens.create_token(ctx, customer_id=ctx.actor.customer_id)
+def create_token(ctx: ServiceContext, expires_in_days: int) -> tuple[ApiToken, str]:
+    """A token for the caller's customer; it expires after expires_in_days (0: never)."""
+    expires_at = ctx.now() + timedelta(days=expires_in_days) if expires_in_days else None
+    return tokens.create_token(ctx, customer_id=ctx.actor.customer_id, expires_at=expires_at)
 
 
 def revoke_token(ctx: ServiceContext, token_id: int) -> ApiToken:
@@ -299,5 +333,6 @@ def default_dr_date(today: date) -> date:
     return today + timedelta(days=14)
 
 
-def dashboard_phone(ctx: ServiceContext, customer_id: int) -> str:
-    return str(report(ctx, customer_id).get("support_phone") or DEFAULT_SUPPORT_PHONE)
+def support_phone(ctx: ServiceContext) -> str:
+    """The number to call for Sev 1 and 2 (the deployment's support line)."""
+    return ctx.settings.support_phone

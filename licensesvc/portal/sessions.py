@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, g, session
 from sqlalchemy import delete, select, update
-from werkzeug.exceptions import TooManyRequests
 
 from licensesvc.models import PortalSession, User
 from licensesvc.services.context import Actor
@@ -110,38 +107,3 @@ def load() -> SignedIn | None:
             )
             writer.commit()
     return SignedIn(user.id, user.email, user.customer_id)
-
-
-class _Window:
-    """Hits per key in a sliding window, in this process."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.hits: dict[str, deque[float]] = {}
-
-
-def throttle_sign_in(ip: str, email: str) -> None:
-    """Count one sign-in attempt and raise TooManyRequests (429, Retry-After) past the limit:
-    PORTAL_SIGN_IN_LIMIT attempts per PORTAL_SIGN_IN_WINDOW seconds for one email from one
-    address, and four times that from one address. The one place sign-in is throttled: the
-    project's rate limiter (Flask-Limiter, licensesvc/ratelimit.py) replaces this body."""
-    cfg = current_app.config
-    limit: int = cfg["PORTAL_SIGN_IN_LIMIT"]
-    window: float = cfg["PORTAL_SIGN_IN_WINDOW"]
-    state: _Window = current_app.extensions.setdefault("licensesvc_portal_throttle", _Window())
-    now = runtime_of().clock().timestamp()
-    keys = ((f"ip:{ip}", limit * 4), (f"ip:{ip}:email:{email.strip().lower()}", limit))
-    with state.lock:
-        for key, most in keys:
-            hits = state.hits.setdefault(key, deque())
-            while hits and hits[0] <= now - window:
-                hits.popleft()
-            if len(hits) >= most:
-                retry = int(hits[0] + window - now) + 1
-                error = TooManyRequests(
-                    "Too many sign-in attempts. Wait a few minutes, then try again."
-                )
-                error.retry_after = retry
-                raise error
-        for key, _ in keys:
-            state.hits[key].append(now)

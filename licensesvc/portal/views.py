@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,8 +25,10 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import TooManyRequests
 from wtforms.fields.choices import SelectChoice
 
+from licensesvc import ratelimit
 from licensesvc.models import PortalFormToken
 from licensesvc.services import users
 from licensesvc.services.context import Actor, ServiceContext
@@ -74,6 +77,17 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _zone() -> queries.TimeZone | None:
+    """The signed-in customer's time zone, read once per request when a page shows a time
+    (on the request's session: never before a view that signs out)."""
+    if g.get("portal_user") is None:
+        return None
+    if "portal_zone" not in g:
+        g.portal_zone = queries.customer_zone(_ctx(), _customer_id())
+    zone: queries.TimeZone = g.portal_zone
+    return zone
+
+
 @bp.before_request
 def require_sign_in() -> ResponseReturnValue | None:
     g.portal_user = sessions.load()
@@ -96,6 +110,8 @@ def portal_globals() -> dict[str, Any]:
         "sign_out_form": SignOutForm() if g.get("portal_user") else None,
         "kind_labels": queries.KIND_LABELS,
         "kind_nouns": queries.KIND_NOUNS,
+        "escalation_reasons": queries.ESCALATION_REASONS,
+        "time_zone": _zone(),
     }
 
 
@@ -118,6 +134,23 @@ def security_headers(response: Response) -> Response:
 # -- signing in and out -------------------------------------------------------------------
 
 
+def _throttle_sign_in(email: str) -> None:
+    """Count the attempt against the rate limiter's sign-in limits (per address and per
+    email, licensesvc/ratelimit.py); past them, the portal's 429 page with Retry-After."""
+    try:
+        ratelimit.hit_sign_in(email)
+    except ratelimit.SignInThrottled as throttled:
+        minutes = -(-throttled.retry_after // 60)
+        wait = (
+            f"{throttled.retry_after} seconds"
+            if throttled.retry_after < 120
+            else f"{minutes} minutes"
+        )
+        error = TooManyRequests(f"Too many sign-in attempts. Try again in {wait}.")
+        error.retry_after = throttled.retry_after
+        raise error from None
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     if g.portal_user is not None:
@@ -126,7 +159,7 @@ def login() -> ResponseReturnValue:
     error = None
     status = 200
     if request.method == "POST":
-        sessions.throttle_sign_in(request.remote_addr or "-", form.email.data or "")
+        _throttle_sign_in(form.email.data or "")
         if form.validate():
             ctx = runtime_of().context(db_session(), SIGN_IN_ACTOR)
             try:
@@ -181,7 +214,12 @@ def reset_password(token: str) -> ResponseReturnValue:
 @bp.get("/")
 def dashboard() -> ResponseReturnValue:
     data = queries.dashboard(_ctx(), _customer_id())
-    return render_template("portal/dashboard.html", d=data, rep=data.report)
+    return render_template(
+        "portal/dashboard.html",
+        d=data,
+        rep=data.report,
+        new_form_token=lambda: secrets.token_urlsafe(24),  # one-click refresh, issued once
+    )
 
 
 @bp.get("/licenses")
@@ -371,12 +409,9 @@ def _render_case(
             "portal/case.html",
             case=c,
             key_row=key_row,
-            updates=queries.case_updates(c),
-            next_update_due=queries.next_update_due(c),
             can_escalate=queries.can_escalate(c),
             form=form or EscalateForm(),
             reasons=queries.ESCALATION_REASONS,
-            support_phone=queries.dashboard_phone(ctx, _customer_id()),
         ),
         status,
     )
@@ -430,7 +465,7 @@ def create_token() -> ResponseReturnValue:
     if not form.validate():
         abort(400)
     ctx = _ctx()
-    rec, token = queries.create_token(ctx)
+    rec, token = queries.create_token(ctx, form.expires_in_days.data or 0)
     db_session().commit()
     return render_template(
         "portal/tokens.html",
@@ -458,12 +493,17 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
 
 @bp.app_template_filter("when")
 def format_when(value: Any) -> str:
-    """A timestamp as the pages show it (UTC, to the minute), or a dash."""
+    """A timestamp as the pages show it: to the minute in the signed-in customer's time zone
+    (its region's), the zone named ("2026-03-02 09:00 GMT"); UTC when nobody is signed in."""
     if value is None:
         return "—"
-    if hasattr(value, "strftime") and hasattr(value, "hour"):
-        return str(value.strftime("%Y-%m-%d %H:%M UTC"))
-    return str(value)
+    if not isinstance(value, datetime):
+        return str(value)
+    moment: datetime = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    tz = _zone()
+    if tz is None:
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return moment.astimezone(tz.zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 @bp.app_template_filter("day")

@@ -31,7 +31,9 @@ from tests.e2e.e2e_helpers import (
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).with_name("node_modules") / "axe-core" / "axe.min.js"
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "portal"
+#: where the committed screenshots live; the tests write there only when asked
+DOC_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "portal"
+UPDATE_SCREENSHOTS = "LICENSESVC_UPDATE_SCREENSHOTS"
 PASSWORD = "browser-test-password"
 
 
@@ -146,9 +148,21 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
     ]
 
 
-def screenshot(page: Any, name: str, *, full_page: bool = True) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / name), full_page=full_page)
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """docs/portal with LICENSESVC_UPDATE_SCREENSHOTS=1 (regenerating the docs' pictures),
+    else a temporary directory: the screenshots are still taken, a clone stays clean."""
+    if os.environ.get(UPDATE_SCREENSHOTS, "") in ("1", "true", "yes"):
+        DOC_SHOTS.mkdir(parents=True, exist_ok=True)
+        return DOC_SHOTS
+    return tmp_path_factory.mktemp("portal-screenshots")
+
+
+def screenshot(page: Any, directory: Path, name: str, *, full_page: bool = True) -> Path:
+    path = directory / name
+    page.screenshot(path=str(path), full_page=full_page)
+    assert path.stat().st_size > 0, f"no screenshot written to {path}"
+    return path
 
 
 def in_days(made: Prepared, days: int) -> str:

@@ -5,6 +5,7 @@ customer (Acme on Base, Globex on Premium)."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -75,8 +76,38 @@ class Browser:
         return page.get_data(as_text=True)
 
 
+class LimiterTime:
+    """The rate limiter's clock (the limits package reads time.time()), moved forward."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.offset = 0.0
+        real = time.time
+        monkeypatch.setattr(time, "time", lambda: real() + self.offset)
+
+    def advance(self, *, seconds: float) -> None:
+        self.offset += seconds
+
+
 @pytest.fixture
-def app(session: Session, settings: Settings, clock: FakeClock, engine: Engine) -> Flask:
+def limiter_time(monkeypatch: pytest.MonkeyPatch) -> LimiterTime:
+    return LimiterTime(monkeypatch)
+
+
+@pytest.fixture
+def app(
+    session: Session,
+    settings: Settings,
+    clock: FakeClock,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> Flask:
+    """The portal's app; a test marked `sign_in_limits(email=..., address=...)` gets those
+    sign-in limits of the rate limiter (LICENSESVC_RATELIMIT_SIGN_IN_*)."""
+    marker = request.node.get_closest_marker("sign_in_limits")
+    if marker is not None:
+        for name, value in marker.kwargs.items():
+            monkeypatch.setenv(f"LICENSESVC_RATELIMIT_SIGN_IN_{name.upper()}", value)
     sessions = sessionmaker(
         bind=session.get_bind(),
         join_transaction_mode="create_savepoint",

@@ -4,15 +4,17 @@ once, escalation, API tokens, and HTML error pages."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import keys
-from licensesvc.models import ApiToken, IssuedKey, KeyRequest
-from licensesvc.services import customers, tokens
+from licensesvc.models import ApiToken, IssuedKey, KeyRequest, License
+from licensesvc.services import case_updates, customers, tokens
 from licensesvc.services.context import ServiceContext
 from licensesvc.services.signing import trusted_public_keys
 from tests.conftest import FakeClock, World
@@ -127,6 +129,12 @@ def test_another_customers_objects_are_404(
         assert page.status_code == 404, path
         assert "not yours to see" in page.get_data(as_text=True)
         assert theirs.key_text not in page.get_data(as_text=True)
+    escalate = base_admin.post(
+        f"/cases/{theirs.case_number}/escalate",
+        {"reason": "review_refusal", "severity": "3"},
+        csrf_from="/cases",
+    )
+    assert escalate.status_code == 404
 
 
 def test_request_for_another_customers_license_is_refused(
@@ -246,15 +254,19 @@ def test_refusal_shows_words_case_number_and_escalation(
         assert f'value="{reason}"' in text
     escalated = base_admin.post(
         f"/cases/{case.case_number}/escalate",
-        {"reason": "review_refusal", "severity": "2", "note": "the test moved up"},
+        {"reason": "handling_concern", "severity": "2", "note": "the test moved up"},
         csrf_from=f"/cases/{case.case_number}",
     )
     assert escalated.status_code == 302
     session.refresh(case)
     assert case.status == "escalated" and case.respond_by is not None and case.severity == 2
-    assert "review_refusal" in (case.escalation_note or "")
+    # the seed's reason is the service's reason; the note is the customer's words only
+    assert case.escalation_reason == "handling_concern"
+    assert case.escalation_note == "the test moved up"
     text = base_admin.text(f"/cases/{case.case_number}")
-    assert "Respond by" in text and "phone call is required" in text
+    assert "Respond by" in text and "Next update due" in text
+    # the support plan's words for Sev 1/2, with the number to call
+    assert "Phone call is required to meet the service goal for Sev 2: call" in text
     again = base_admin.post(
         f"/cases/{case.case_number}/escalate",
         {"reason": "review_refusal", "severity": "2"},
@@ -383,3 +395,83 @@ def test_retired_or_moved_license_is_listed(
     customers.create_license(analyst, world.base_customer, "JAMS Agent", 1, 10, "b.acme.example")
     session.commit()
     assert "b.acme.example" in base_admin.text("/licenses")
+
+
+def local(moment: datetime, zone: str = "America/New_York") -> str:
+    """A time as the portal shows it to a customer of that region: its zone named."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def test_escalated_case_shows_its_times_updates_and_phone_in_the_customers_zone(
+    base_admin: Browser, analyst: ServiceContext, session: Session, clock: FakeClock
+) -> None:
+    page = submit(base_admin, "dr_test", dr_test_date=clock.today.isoformat())
+    number = page.headers["Location"].rsplit("/", 1)[1]
+    escalated = base_admin.post(
+        f"/cases/{number}/escalate",
+        {"reason": "review_refusal", "severity": "1", "note": "our DR test is today"},
+        csrf_from=f"/cases/{number}",
+    )
+    assert escalated.status_code == 302
+    case_updates.post_case_update(analyst, number, "We are looking at your DR window.")
+    session.commit()
+    case = session.scalar(select(KeyRequest).where(KeyRequest.case_number == number))
+    assert case is not None and case.respond_by and case.next_update_due
+    dashboard = base_admin.text("/")
+    assert "Escalated cases" in dashboard and number in dashboard
+    assert local(case.respond_by) in dashboard and local(case.next_update_due) in dashboard
+    assert "phone call is required" in dashboard
+    assert "America/New_York (EST/EDT)" in dashboard  # the zone is named
+    text = base_admin.text(f"/cases/{number}")
+    assert local(case.respond_by) in text and local(case.next_update_due) in text
+    assert "We are looking at your DR window." in text  # the analyst's update
+    assert "Phone call is required to meet the service goal for Sev 1: call" in text
+    assert "UTC" not in text.split("<main")[1]  # every time is the customer's
+    cases = base_admin.text("/cases")
+    assert local(case.next_update_due) in cases
+
+
+def test_tokens_list_last_use_and_expiry_in_the_customers_zone(
+    base_admin: Browser, session: Session, world: World, clock: FakeClock
+) -> None:
+    page = base_admin.post("/tokens", {"expires_in_days": "30"})
+    text = page.get_data(as_text=True)
+    token = text.split('readonly value="')[1].split('"')[0]
+    used = base_admin.client.get("/v1/entitlements", headers={"Authorization": f"Bearer {token}"})
+    assert used.status_code == 200
+    session.expire_all()
+    rec = session.scalar(select(ApiToken).where(ApiToken.customer_id == world.base_customer))
+    assert rec is not None and rec.expires_at is not None and rec.last_used_at is not None
+    assert rec.expires_at - rec.created_at == timedelta(days=30)
+    listing = base_admin.text("/tokens")
+    assert local(rec.expires_at) in listing and local(rec.last_used_at) in listing
+
+
+def test_dashboard_shows_each_licenses_kinds_and_refreshes_an_out_of_date_key_in_one_click(
+    base_admin: Browser, session: Session, world: World
+) -> None:
+    text = base_admin.text("/")
+    assert "Today it can get:" in text and "DR-test keys left this contract year: 2" in text
+    assert "Host moves left:" in text
+    lic = session.get(License, world.base_license)
+    assert lic is not None
+    stale = session.scalar(
+        select(IssuedKey).where(IssuedKey.license_id == lic.id, IssuedKey.superseded_by.is_(None))
+    )
+    assert stale is not None
+    lic.agents = 50  # the records change; the signed key still says 10
+    session.commit()
+    page = base_admin.get("/")
+    text = page.get_data(as_text=True)
+    assert f"{stale.serial}</a> is out of date: agents: the key says 10, the records 50" in text
+    form = text.split('class="refresh-form"')[1].split("</form>")[0]
+    fields = dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"', form))
+    assert fields["kind"] == "replacement" and fields["confirm"] == "1"
+    keys_before = count(session, IssuedKey)
+    done = base_admin.client.post("/requests/new", data=fields, headers=HTML)
+    assert done.status_code == 302 and "/cases/CS-" in done.headers["Location"]
+    again = base_admin.client.post("/requests/new", data=fields, headers=HTML)  # a double click
+    assert again.headers["Location"] == done.headers["Location"]
+    assert count(session, IssuedKey) == keys_before + 1
+    assert "is out of date" not in base_admin.text("/")

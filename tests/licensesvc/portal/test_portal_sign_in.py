@@ -3,6 +3,7 @@ sessions with a fresh id, idle and absolute timeouts, cookie flags, password res
 
 from __future__ import annotations
 
+import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -11,7 +12,7 @@ from licensesvc.models import PasswordResetToken, PortalSession, User
 from licensesvc.services import users
 from licensesvc.services.context import ServiceContext
 from tests.conftest import FakeClock
-from tests.licensesvc.portal.conftest import HTML, PASSWORD, Browser
+from tests.licensesvc.portal.conftest import HTML, PASSWORD, Browser, LimiterTime
 
 
 def sessions_of(session: Session) -> int:
@@ -71,22 +72,36 @@ def test_every_post_needs_the_csrf_token(base_admin: Browser, session: Session) 
     assert base_admin.get("/").status_code == 200
 
 
-def test_sign_in_attempts_are_throttled(app, anonymous: Browser) -> None:
-    app.config["PORTAL_SIGN_IN_LIMIT"] = 3
+@pytest.mark.sign_in_limits(email="3/minute", address="5/minute")
+def test_sign_in_attempts_are_throttled_per_email(anonymous: Browser) -> None:
     for _ in range(3):
         assert anonymous.sign_in("wrong password!").status_code == 401
     page = anonymous.sign_in()  # even the right password waits
     assert page.status_code == 429
-    assert int(page.headers["Retry-After"]) > 0
-    assert "Too many sign-in attempts" in page.get_data(as_text=True)
+    assert 1 <= int(page.headers["Retry-After"]) <= 61
+    text = page.get_data(as_text=True)
+    assert "Too many sign-in attempts. Try again in" in text
+    assert "<title>Too many attempts" in text and 'class="site-header"' in text
+    assert page.content_type.startswith("text/html")
+    # another email from the same address still gets in (under the address limit)
+    other = anonymous.post("/login", {"email": "admin@globex.example", "password": PASSWORD})
+    assert other.status_code == 302
 
 
-def test_throttle_window_passes(app, anonymous: Browser, clock: FakeClock) -> None:
-    app.config["PORTAL_SIGN_IN_LIMIT"] = 2
+@pytest.mark.sign_in_limits(email="10/minute", address="3/minute")
+def test_sign_in_attempts_are_throttled_per_address(anonymous: Browser) -> None:
+    for n in range(3):
+        page = anonymous.post("/login", {"email": f"guess{n}@acme.example", "password": "x" * 12})
+        assert page.status_code == 401
+    assert anonymous.sign_in().status_code == 429
+
+
+@pytest.mark.sign_in_limits(email="2/minute")
+def test_throttle_window_passes(anonymous: Browser, limiter_time: LimiterTime) -> None:
     for _ in range(2):
         anonymous.sign_in("wrong password!")
     assert anonymous.sign_in().status_code == 429
-    clock.advance(seconds=app.config["PORTAL_SIGN_IN_WINDOW"] + 1)
+    limiter_time.advance(seconds=121)  # the sliding window and the one before it
     assert anonymous.sign_in().status_code == 302
 
 
