@@ -43,6 +43,7 @@ def smtp() -> Iterator[SmtpServer]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # some 30 processes; minutes on a busy 2-core machine
 def test_the_documented_walkthrough_runs_as_written(
     tmp_path: Path, database_url_for_walkthrough: str, smtp: SmtpServer
 ) -> None:
@@ -67,7 +68,7 @@ def test_the_documented_walkthrough_runs_as_written(
         **smtp.env,
     )
     result = subprocess.run(
-        ["bash", str(script)], cwd=work, env=env, capture_output=True, text=True, timeout=480
+        ["bash", str(script)], cwd=work, env=env, capture_output=True, text=True, timeout=840
     )
     transcript = result.stdout + result.stderr
     (work / "transcript.txt").write_text(transcript)  # kept for a look after a failure
