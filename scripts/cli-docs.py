@@ -3,10 +3,11 @@ EXAMPLES below says, and its output, between the markers of docs/cli.md.
 
 The examples run in-process (click's CliRunner) one after the other against one fresh SQLite
 database under a temporary folder, with a fixed clock (2026-03-02 15:00Z, moved on where a row
-says so), serials and case numbers drawn from a seeded generator, and a real local SMTP server
-(aiosmtpd, tests/smtp_helpers.py). What stays random (signing keys, and so key text,
-signatures, key ids and hashes; token secrets; reset links) is masked to a fixed placeholder,
-so the page changes only when the CLI's output does.
+says so), serials, case numbers, token secrets and signing keys drawn from a seeded generator
+(seeded_randomness), and a real local SMTP server (aiosmtpd, tests/smtp_helpers.py). Text
+keys, license files, revocation lists, token secrets and reset links are still masked to a
+placeholder (MASKS: `LK1.…`), so the page shows no usable secret and changes only when the
+CLI's output does.
 
     .venv/bin/python scripts/cli-docs.py          # rewrite docs/cli.md
     .venv/bin/python scripts/cli-docs.py --check  # exit 1 if docs/cli.md is out of date
