@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from cli import serialize
-from cli.output import emit, fields, json_option, printable, table
+from cli.output import emit, fields, iso, json_option, printable, table
 from cli.params import FREE_TEXT, LINE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.domain import CaseStatus, EscalationReason, values
@@ -235,12 +235,13 @@ def grant(state: CliState, case_number: str, reason: str) -> None:
         assert outcome.key is not None
         data = case_record(ctx, outcome.case)
         data["key"] = serialize.key(outcome.key, ctx.now(), with_text=True)
+    expires = data["key"]["expires_at"]
     emit(
         state.json,
         data,
         lambda: (
             f"granted {data['case_number']}: key {data['key']['serial']} "
-            f"({data['key']['kind']}, expires {data['key']['expires_at'] or 'never'})"
+            f"({data['key']['kind']}, expires {iso(expires) if expires else 'never'})"
         ),
     )
 
