@@ -6,9 +6,11 @@ import click
 
 from cli import serialize
 from cli.output import emit, json_option, print_json, table
+from cli.pagination import echo_more_pages, page_options
 from cli.params import ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.services import audit as audit_service
+from licensesvc.services.pagination import MAX_PAGE_SIZE
 
 COLUMNS = [
     ("ID", "id"),
@@ -38,26 +40,40 @@ def audit() -> None:
     "--entity", help="Only records about one thing: key:SERIAL, case:CASE, license:ID, ..."
 )
 @click.option(
-    "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Newest N records."
+    "--limit",
+    type=click.IntRange(1, MAX_PAGE_SIZE),
+    hidden=True,
+    help="The same as --page-size (kept for scripts written before pages).",
 )
+@page_options
 @json_option
 @pass_state
-def list_(state: CliState, customer_id: int | None, entity: str | None, limit: int) -> None:
-    """List audit records, newest first.
+def list_(
+    state: CliState,
+    customer_id: int | None,
+    entity: str | None,
+    limit: int | None,
+    page: int,
+    page_size: int,
+) -> None:
+    """List audit records, newest first, a page at a time.
 
     \b
     Example:
-      licensesvc audit list --customer 1 --limit 20
-      licensesvc audit list --entity case:CS-20260302-ABC234
+      licensesvc audit list --customer 1 --page-size 20
+      licensesvc audit list --entity case:CS-20260302-ABC234 --page 2
     """
     with state.unit_of_work() as ctx:
-        rows = [
-            serialize.audit_record(r)
-            for r in audit_service.list_records(
-                ctx.session, customer_id=customer_id, entity=entity, limit=limit
-            )
-        ]
+        found = audit_service.page_records(
+            ctx.session,
+            customer_id=customer_id,
+            entity=entity,
+            page=page,
+            page_size=limit or page_size,
+        )
+        rows = [serialize.audit_record(r) for r in found.items]
     emit(state.json, rows, lambda: table(rows, COLUMNS))
+    echo_more_pages(found, "records")
 
 
 @audit.command("verify")

@@ -8,12 +8,14 @@ import click
 
 from cli import serialize
 from cli.output import emit, fields, iso, json_option, printable, table
+from cli.pagination import echo_more_pages, page_options
 from cli.params import FREE_TEXT, LINE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.domain import CaseStatus, EscalationReason, values
 from licensesvc.models import KeyRequest
 from licensesvc.services import case_updates, key_requests
 from licensesvc.services.context import ServiceContext
+from licensesvc.services.pagination import Page
 
 COLUMNS = [
     ("CASE", "case_number"),
@@ -84,6 +86,7 @@ def _human_case(data: dict[str, Any]) -> str:
 )
 @click.option("--status", type=click.Choice(values(CaseStatus)), help="Only cases in this status.")
 @click.option("--customer", "customer_id", type=ROW_ID, help="Only this customer's cases.")
+@page_options
 @json_option
 @pass_state
 def list_(
@@ -92,6 +95,8 @@ def list_(
     overdue: bool,
     status: str | None,
     customer_id: int | None,
+    page: int,
+    page_size: int,
 ) -> None:
     """List cases, newest first; escalated ones in the order to work them.
 
@@ -107,20 +112,20 @@ def list_(
         raise click.UsageError("--escalated/--overdue and --status disagree; give one of them")
     with state.unit_of_work() as ctx:
         if escalated or overdue or status == CaseStatus.ESCALATED:
-            rows = [
-                case_record(ctx, r.case)
-                for r in case_updates.list_escalated(
-                    ctx, customer_id=customer_id, overdue_only=overdue
-                )
-            ]
+            queue = case_updates.page_escalated(
+                ctx, customer_id=customer_id, overdue_only=overdue, page=page, page_size=page_size
+            )
+            rows = [case_record(ctx, r.case) for r in queue.items]
             columns = ESCALATED_COLUMNS
+            found: Page[Any] = queue
         else:
-            rows = [
-                serialize.case(c)
-                for c in key_requests.list_cases(ctx, customer_id=customer_id, status=status)
-            ]
+            found = key_requests.page_cases(
+                ctx, customer_id=customer_id, status=status, page=page, page_size=page_size
+            )
+            rows = [serialize.case(c) for c in found.items]
             columns = COLUMNS
     emit(state.json, rows, lambda: table(rows, columns))
+    echo_more_pages(found, "cases")
 
 
 @case.command("show")

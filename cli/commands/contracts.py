@@ -9,6 +9,7 @@ import click
 
 from cli import serialize
 from cli.output import emit, fields, json_option, table
+from cli.pagination import echo_more_pages, page_options
 from cli.params import COUNT, ISO_DATE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.domain import Plan, values
@@ -186,18 +187,21 @@ def record_payment(
 
 @contract.command("payments")
 @click.option("--contract", "contract_id", type=int, required=True, help="Contract id.")
+@page_options
 @json_option
 @pass_state
-def payments(state: CliState, contract_id: int) -> None:
-    """List a contract's payment ledger, oldest first (the last entry is what counts).
+def payments(state: CliState, contract_id: int, page: int, page_size: int) -> None:
+    """List a contract's payment ledger, newest first (the first entry is what counts).
 
     \b
     Example:
       licensesvc contract payments --contract 1
     """
     with state.unit_of_work() as ctx:
-        rows = [payment_record(p) for p in contracts.list_payments(ctx, contract_id)]
+        found = contracts.page_payments(ctx, contract_id, page=page, page_size=page_size)
+        rows = [payment_record(p) for p in found.items]
     emit(state.json, rows, lambda: table(rows, PAYMENT_COLUMNS))
+    echo_more_pages(found, "payments")
 
 
 @contract.command("change-plan")

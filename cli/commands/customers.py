@@ -6,6 +6,7 @@ import click
 
 from cli import serialize
 from cli.output import emit, fields, json_option, table
+from cli.pagination import echo_more_pages, page_options
 from cli.params import LINE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.domain import Region, values
@@ -95,18 +96,21 @@ def update(state: CliState, customer_id: int, region: str | None, holidays: str 
 
 
 @customer.command("list")
+@page_options
 @json_option
 @pass_state
-def list_(state: CliState) -> None:
-    """List every customer.
+def list_(state: CliState, page: int, page_size: int) -> None:
+    """List the customers, newest first.
 
     \b
     Example:
       licensesvc customer list
     """
     with state.unit_of_work() as ctx:
-        rows = [serialize.customer(c) for c in customers.list_customers(ctx)]
+        found = customers.page_customers(ctx, page=page, page_size=page_size)
+        rows = [serialize.customer(c) for c in found.items]
     emit(state.json, rows, lambda: table(rows, COLUMNS))
+    echo_more_pages(found, "customers")
 
 
 @customer.command("show")

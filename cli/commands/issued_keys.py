@@ -20,6 +20,7 @@ from cli.output import (
     table,
     write_or_print,
 )
+from cli.pagination import echo_more_pages, page_options
 from cli.params import FREE_TEXT, ISO_DATE, LINE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.domain import CaseStatus, KeyKind, RevocationCode, TemporaryReason, values
@@ -159,9 +160,12 @@ def issue(
 @key.command("list")
 @click.option("--customer", "customer_id", type=ROW_ID, help="Only this customer's keys.")
 @click.option("--license", "license_id", type=ROW_ID, help="Only this license's keys.")
+@page_options
 @json_option
 @pass_state
-def list_(state: CliState, customer_id: int | None, license_id: int | None) -> None:
+def list_(
+    state: CliState, customer_id: int | None, license_id: int | None, page: int, page_size: int
+) -> None:
     """List issued keys, newest first.
 
     \b
@@ -174,11 +178,12 @@ def list_(state: CliState, customer_id: int | None, license_id: int | None) -> N
         if license_id is not None:
             customers.get_license(ctx, license_id)
         now = ctx.now()
-        rows = [
-            serialize.key(k, now)
-            for k in issued_keys.list_keys(ctx, customer_id=customer_id, license_id=license_id)
-        ]
+        found = issued_keys.page_keys(
+            ctx, customer_id=customer_id, license_id=license_id, page=page, page_size=page_size
+        )
+        rows = [serialize.key(k, now) for k in found.items]
     emit(state.json, rows, lambda: table(rows, COLUMNS))
+    echo_more_pages(found, "keys")
 
 
 @key.command("show")

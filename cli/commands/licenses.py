@@ -10,6 +10,7 @@ import click
 from cli import serialize
 from cli.host_param import HOST
 from cli.output import emit, fields, json_option, table
+from cli.pagination import echo_more_pages, page_options
 from cli.params import COUNT, ISO_DATE, LINE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.models import License
@@ -123,10 +124,11 @@ def create(
 
 @license_group.command("list")
 @click.option("--customer", "customer_id", type=ROW_ID, help="Only this customer's licenses.")
+@page_options
 @json_option
 @pass_state
-def list_(state: CliState, customer_id: int | None) -> None:
-    """List licenses, optionally of one customer.
+def list_(state: CliState, customer_id: int | None, page: int, page_size: int) -> None:
+    """List licenses, newest first, optionally of one customer.
 
     \b
     Example:
@@ -135,8 +137,10 @@ def list_(state: CliState, customer_id: int | None) -> None:
     with state.unit_of_work() as ctx:
         if customer_id is not None:
             customers.get_customer(ctx, customer_id)  # unknown id: one clear line
-        rows = [serialize.license_(lic) for lic in customers.list_licenses(ctx, customer_id)]
+        found = customers.page_licenses(ctx, customer_id, page=page, page_size=page_size)
+        rows = [serialize.license_(lic) for lic in found.items]
     emit(state.json, rows, lambda: table(rows, COLUMNS))
+    echo_more_pages(found, "licenses")
 
 
 @license_group.command("update")

@@ -8,6 +8,7 @@ import click
 
 from cli import serialize
 from cli.output import emit, fields, json_option, table
+from cli.pagination import echo_more_pages, page_options
 from cli.params import ISO_DATE, LINE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.services import tokens
@@ -111,10 +112,12 @@ def create(
 
 
 @token.command("list")
+@page_options
 @json_option
 @pass_state
-def list_(state: CliState) -> None:
-    """List tokens: their prefixes (the tokens themselves are not stored), expiry and last use.
+def list_(state: CliState, page: int, page_size: int) -> None:
+    """List tokens, newest first: their prefixes (the tokens themselves are not stored),
+    expiry and last use.
 
     LAST USED is exact to the minute: a token used again within a minute of its recorded
     use is not written again.
@@ -124,8 +127,10 @@ def list_(state: CliState) -> None:
       licensesvc token list
     """
     with state.unit_of_work() as ctx:
-        rows = [serialize.token(t) for t in tokens.list_tokens(ctx)]
+        found = tokens.page_tokens(ctx, page=page, page_size=page_size)
+        rows = [serialize.token(t) for t in found.items]
     emit(state.json, rows, lambda: table(rows, COLUMNS))
+    echo_more_pages(found, "tokens")
 
 
 @token.command("revoke")

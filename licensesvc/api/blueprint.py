@@ -48,8 +48,23 @@ def reject_control_characters_in_path() -> None:
             raise NotFound()
 
 
+#: the X-Pagination header as the OpenAPI document states it: a header's value is a string,
+#: here a JSON document (flask-smorest's own doc gives it an object schema, which no header
+#: value can match)
+PAGINATION_HEADER_DOC = {
+    "description": "the page as JSON: total, total_pages, first_page, last_page, page, "
+    "previous_page, next_page (page, previous_page and next_page only where there is one)",
+    "schema": {"type": "string"},
+    "example": '{"total": 120, "total_pages": 3, "first_page": 1, "last_page": 3, '
+    '"page": 1, "next_page": 2}',
+}
+
+
 class ApiBlueprint(Blueprint):
     ARGUMENTS_PARSER = StrictParser()
+
+    def _document_pagination_metadata(self, spec: Any, resp_doc: dict[str, Any]) -> None:
+        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = PAGINATION_HEADER_DOC
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

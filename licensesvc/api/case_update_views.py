@@ -6,15 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
+from flask_smorest.pagination import PaginationParameters
 from marshmallow import fields, validate
 
+from licensesvc.models import CaseUpdate
 from licensesvc.services import case_updates, key_requests
 from licensesvc.services.views import CaseView
 from licensesvc.web import db_session
 
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint
-from .schemas import CaseSchema, RequestSchema
+from .pagination import PAGE_LIMITS, page_of
+from .schemas import CaseSchema, CaseUpdateSchema, ListQuery, RequestSchema
 
 blp = ApiBlueprint(
     "case-updates",
@@ -35,6 +38,22 @@ class CaseUpdateBody(RequestSchema):
 
 @blp.route("/key-requests/<case_number>/updates")
 class CaseUpdates(MethodView):
+    @blp.arguments(ListQuery, location="query")
+    @blp.response(200, CaseUpdateSchema(many=True))
+    @blp.paginate(**PAGE_LIMITS)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(
+        self, _query: dict[str, Any], case_number: str, pagination_parameters: PaginationParameters
+    ) -> list[CaseUpdate]:
+        """The case's status updates, newest first, a page at a time (customers: their own
+        cases)"""
+        return list(
+            page_of(
+                pagination_parameters, case_updates.page_case_updates, caller_context(), case_number
+            ).items
+        )
+
     @blp.arguments(CaseUpdateBody)
     @blp.response(201, CaseSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")

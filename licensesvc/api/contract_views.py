@@ -9,16 +9,18 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
+from flask_smorest.pagination import PaginationParameters
 from marshmallow import fields, validate
 
 from licensesvc.domain import Plan, Region, values
-from licensesvc.models import Contract, ContractPayment, Customer, License
+from licensesvc.models import Contract, ContractPayment, Customer, License, LicenseChange
 from licensesvc.services import contracts, licenses
 from licensesvc.web import db_session
 
 from .auth import caller_context, require_token
 from .blueprint import ID_IN_PATH, ApiBlueprint
-from .schemas import LicenseSchema, RequestSchema, UTCDateTime
+from .pagination import PAGE_LIMITS, page_of
+from .schemas import LicenseSchema, ListQuery, RequestSchema, UTCDateTime
 
 blp = ApiBlueprint(
     "lifecycle",
@@ -186,12 +188,21 @@ class ContractResource(MethodView):
 
 @blp.route(f"/contracts/<{ID_IN_PATH}:contract_id>/payments")
 class Payments(MethodView):
+    @blp.arguments(ListQuery, location="query")
     @blp.response(200, PaymentSchema(many=True))
+    @blp.paginate(**PAGE_LIMITS)
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(404, response="NOT_FOUND")
-    def get(self, contract_id: int) -> list[ContractPayment]:
-        """The contract's payment ledger, oldest first (the last entry counts)"""
-        return contracts.list_payments(caller_context(), contract_id)
+    def get(
+        self, _query: dict[str, Any], contract_id: int, pagination_parameters: PaginationParameters
+    ) -> list[ContractPayment]:
+        """The contract's payment ledger, newest first, a page at a time (the first entry of
+        page 1 counts)"""
+        return list(
+            page_of(
+                pagination_parameters, contracts.page_payments, caller_context(), contract_id
+            ).items
+        )
 
     @blp.arguments(PaymentBody)
     @blp.response(201, PaymentSchema)
@@ -272,12 +283,20 @@ class Termination(MethodView):
 
 @blp.route(f"/licenses/<{ID_IN_PATH}:license_id>/changes")
 class LicenseChanges(MethodView):
+    @blp.arguments(ListQuery, location="query")
     @blp.response(200, LicenseChangeRow(many=True))
+    @blp.paginate(**PAGE_LIMITS)
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(404, response="NOT_FOUND")
-    def get(self, license_id: int) -> list[Any]:
-        """The license's change history, oldest first"""
-        return licenses.list_license_changes(caller_context(), license_id)
+    def get(
+        self, _query: dict[str, Any], license_id: int, pagination_parameters: PaginationParameters
+    ) -> list[LicenseChange]:
+        """The license's change history, newest first, a page at a time"""
+        return list(
+            page_of(
+                pagination_parameters, licenses.page_license_changes, caller_context(), license_id
+            ).items
+        )
 
     @blp.arguments(LicenseChangeBody)
     @blp.response(200, LicenseWithHistorySchema)

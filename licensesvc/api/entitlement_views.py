@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
+from flask_smorest.pagination import PaginationParameters
 
 from licensesvc.services import customers
 from licensesvc.services.entitlements import entitlement_report
@@ -13,6 +14,7 @@ from licensesvc.services.views import EntitlementReport, LicenseView
 
 from .auth import caller_context, require_token
 from .blueprint import ID_IN_PATH, ApiBlueprint
+from .pagination import PAGE_LIMITS, page_of
 from .schemas import EntitlementReportSchema, EntitlementsQuery, LicenseListQuery, LicenseSchema
 
 blp = ApiBlueprint(
@@ -46,11 +48,20 @@ class Entitlements(MethodView):
 class Licenses(MethodView):
     @blp.arguments(LicenseListQuery, location="query")
     @blp.response(200, LicenseSchema(many=True))
+    @blp.paginate(**PAGE_LIMITS)
     @blp.alt_response(401, response="UNAUTHORIZED")
-    def get(self, query: dict[str, Any]) -> list[LicenseView]:
-        """The caller's licenses (analysts: every customer's, or `customer_id`'s)"""
-        found = customers.list_licenses(caller_context(), query.get("customer_id"))
-        return [LicenseView.of(lic) for lic in found]
+    def get(
+        self, query: dict[str, Any], pagination_parameters: PaginationParameters
+    ) -> list[LicenseView]:
+        """The caller's licenses, newest first, a page at a time (analysts: every customer's,
+        or `customer_id`'s)"""
+        found = page_of(
+            pagination_parameters,
+            customers.page_licenses,
+            caller_context(),
+            query.get("customer_id"),
+        )
+        return [LicenseView.of(lic) for lic in found.items]
 
 
 @blp.route(f"/licenses/<{ID_IN_PATH}:license_id>")

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import jsonify
 from flask.views import MethodView
+from flask_smorest.pagination import PaginationParameters
 from werkzeug.wrappers import Response
 
 from licensesvc.services import key_requests
@@ -17,6 +18,7 @@ from licensesvc.services.views import CaseView, DryRunView
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint
 from .idempotency import HEADER_PARAMETER, commit, unit_of_work
+from .pagination import PAGE_LIMITS, page_of
 from .schemas import (
     CaseListQuery,
     CaseSchema,
@@ -46,13 +48,21 @@ def _case_url(case_number: str) -> str:
 class KeyRequests(MethodView):
     @blp.arguments(CaseListQuery, location="query")
     @blp.response(200, CaseSchema(many=True))
+    @blp.paginate(**PAGE_LIMITS)
     @blp.alt_response(401, response="UNAUTHORIZED")
-    def get(self, query: dict[str, Any]) -> list[CaseView]:
-        """The caller's cases, newest first (analysts: every customer's; filter by `status`)"""
-        found = key_requests.list_cases(
-            caller_context(), customer_id=query.get("customer_id"), status=query.get("status")
+    def get(
+        self, query: dict[str, Any], pagination_parameters: PaginationParameters
+    ) -> list[CaseView]:
+        """The caller's cases, newest first, a page at a time (analysts: every customer's;
+        filter by `status`)"""
+        found = page_of(
+            pagination_parameters,
+            key_requests.page_cases,
+            caller_context(),
+            customer_id=query.get("customer_id"),
+            status=query.get("status"),
         )
-        return [CaseView.of(case) for case in found]
+        return [CaseView.of(case) for case in found.items]
 
     @unit_of_work(idempotent=True)
     @blp.doc(parameters=[HEADER_PARAMETER])

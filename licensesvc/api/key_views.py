@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
+from flask_smorest.pagination import PaginationParameters
 from werkzeug.wrappers import Response
 
 from licensesvc.services import issued_keys
@@ -14,6 +15,7 @@ from licensesvc.services.views import KeyView
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint
 from .idempotency import commit, unit_of_work
+from .pagination import PAGE_LIMITS, page_of
 from .schemas import KeyListQuery, KeySchema, RevokeBody
 
 blp = ApiBlueprint(
@@ -29,15 +31,22 @@ blp.before_request(require_token)
 class Keys(MethodView):
     @blp.arguments(KeyListQuery, location="query")
     @blp.response(200, KeySchema(many=True))
+    @blp.paginate(**PAGE_LIMITS)
     @blp.alt_response(401, response="UNAUTHORIZED")
-    def get(self, query: dict[str, Any]) -> list[KeyView]:
-        """The caller's keys, newest first (filter by `license_id`)"""
+    def get(
+        self, query: dict[str, Any], pagination_parameters: PaginationParameters
+    ) -> list[KeyView]:
+        """The caller's keys, newest first, a page at a time (filter by `license_id`)"""
         ctx = caller_context()
-        found = issued_keys.list_keys(
-            ctx, customer_id=query.get("customer_id"), license_id=query.get("license_id")
+        found = page_of(
+            pagination_parameters,
+            issued_keys.page_keys,
+            ctx,
+            customer_id=query.get("customer_id"),
+            license_id=query.get("license_id"),
         )
         now = ctx.now()
-        return [KeyView.of(key, now) for key in found]
+        return [KeyView.of(key, now) for key in found.items]
 
 
 @blp.route("/keys/<serial:serial>")

@@ -221,17 +221,31 @@ class EntitlementsQuery(RequestSchema):
     )
 
 
-class CaseListQuery(RequestSchema):
+class ListQuery(RequestSchema):
+    """The query of a paginated list: its filters, and any other name is a validation error.
+    `page` and `page_size` are `@blp.paginate`'s (parsed and documented there), so they are
+    set aside here before the unknown ones are refused."""
+
+    PAGE_PARAMETERS = ("page", "page_size")
+
+    @ma.pre_load
+    def _without_page_parameters(self, data: Any, **_kwargs: Any) -> Any:
+        if not hasattr(data, "keys"):
+            return data
+        return {k: data[k] for k in data.keys() if k not in self.PAGE_PARAMETERS}  # noqa: SIM118
+
+
+class CaseListQuery(ListQuery):
     status = fields.String(validate=validate.OneOf(values(CaseStatus)))
     customer_id = Id(metadata={"description": "analysts only; ignored otherwise"})
 
 
-class KeyListQuery(RequestSchema):
+class KeyListQuery(ListQuery):
     license_id = Id()
     customer_id = Id(metadata={"description": "analysts only; ignored otherwise"})
 
 
-class LicenseListQuery(RequestSchema):
+class LicenseListQuery(ListQuery):
     customer_id = Id(metadata={"description": "analysts only; ignored otherwise"})
 
 

@@ -190,6 +190,9 @@ class KeyRequest(Base):
         CheckConstraint(_in("status", CaseStatus), name="status"),
         CheckConstraint(_in("kind", KeyKind), name="kind"),
         CheckConstraint("severity BETWEEN 1 AND 4", name="severity"),
+        # pages of a customer's cases and of the cases in one status, newest first (0009)
+        Index("ix_key_requests_customer_id_id", "customer_id", "id"),
+        Index("ix_key_requests_status_id", "status", "id"),
     )
 
     id: Mapped[intpk]
@@ -247,6 +250,8 @@ class IssuedKey(Base):
             sqlite_where=text(_one_active_primary_sql()),
             postgresql_where=text(_one_active_primary_sql()),
         ),
+        # pages of a customer's keys, newest first (migration 0009)
+        Index("ix_keys_customer_id_id", "customer_id", "id"),
     )
 
     id: Mapped[intpk]
@@ -339,6 +344,11 @@ class AuditRecord(Base):
     """Append-only and hash-chained: each record carries the hash of the one before."""
 
     __tablename__ = "audit_records"
+    __table_args__ = (
+        # pages of a customer's and of one entity's records, newest first (migration 0009)
+        Index("ix_audit_records_customer_id_id", "customer_id", "id"),
+        Index("ix_audit_records_entity_id", "entity_type", "entity_id", "id"),
+    )
 
     id: Mapped[intpk]
     at: Mapped[datetime]

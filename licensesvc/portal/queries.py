@@ -257,13 +257,9 @@ def case(ctx: ServiceContext, case_number: str) -> CaseView:
 
 def case_page(ctx: ServiceContext, page: int, page_size: int) -> CasePage:
     """One page of the caller's cases, newest first."""
-    rows = key_requests.list_cases(ctx, limit=page * page_size + 1)
-    start = (page - 1) * page_size
+    found = key_requests.page_cases(ctx, page=page, page_size=page_size)
     return CasePage(
-        [key_requests.case_view(ctx, c) for c in rows[start : start + page_size]],
-        page,
-        page_size,
-        len(rows) > page * page_size,
+        [key_requests.case_view(ctx, c) for c in found.items], page, page_size, found.has_next
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from licensesvc.models import AuditRecord
 
 from .context import ServiceContext
+from .pagination import DEFAULT_PAGE_SIZE, Page, paginate
 
 GENESIS = "0" * 64
 #: the PostgreSQL advisory lock that serializes appends to the chain
@@ -177,22 +178,24 @@ def verify_chain(session: Session, *, expect_head: str | None = None) -> ChainRe
     return ChainReport(True, count, head=prev)
 
 
-def list_records(
+def page_records(
     session: Session,
     *,
     customer_id: int | None = None,
     entity: str | None = None,
-    limit: int = 100,
-) -> list[AuditRecord]:
-    """Return the newest records first, optionally for one customer or one entity
-    ("key:SERIAL", "case:CASE")."""
-    query = select(AuditRecord).order_by(AuditRecord.id.desc()).limit(limit)
+    page: int = 1,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> Page[AuditRecord]:
+    """A page of the trail, newest first (by id, indexed with the customer and with the
+    entity), optionally for one customer or one entity ("key:SERIAL", "case:CASE"). Raises
+    ValidationFailed for a page outside the limits."""
+    query = select(AuditRecord)
     if customer_id is not None:
         query = query.where(AuditRecord.customer_id == customer_id)
     if entity:
         etype, _, eid = entity.partition(":")
         query = query.where(AuditRecord.entity_type == etype, AuditRecord.entity_id == eid)
-    return list(session.scalars(query))
+    return paginate(session, query, page, page_size)
 
 
 def count_records(session: Session) -> int:

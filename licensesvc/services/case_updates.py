@@ -17,6 +17,7 @@ from . import audit, notifications, support_plan
 from .context import ServiceContext
 from .errors import InvalidState, ValidationFailed
 from .key_requests import get_case
+from .pagination import DEFAULT_PAGE_SIZE, Page, check_page, paginate
 from .standing import standing
 
 #: control characters other than tab and newline
@@ -107,3 +108,31 @@ def list_escalated(
     far = datetime.max.replace(tzinfo=now.tzinfo)
     rows.sort(key=lambda r: (not r.support.overdue, r.due_at or far, r.case.id))
     return rows
+
+
+def page_escalated(
+    ctx: ServiceContext,
+    *,
+    customer_id: int | None = None,
+    overdue_only: bool = False,
+    page: int = 1,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> Page[EscalatedCase]:
+    """A page of the escalation queue in list_escalated's order (overdue first, then by the
+    next deadline): that order is the support plan's business-hours arithmetic, not a column,
+    so the open escalations are read and ordered, then cut into pages. Raises ValidationFailed
+    for a page outside the limits."""
+    check_page(page, page_size)
+    rows = list_escalated(ctx, customer_id=customer_id, overdue_only=overdue_only)
+    start = (page - 1) * page_size
+    return Page(tuple(rows[start : start + page_size]), len(rows), page, page_size)
+
+
+def page_case_updates(
+    ctx: ServiceContext, case_number: str, *, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE
+) -> Page[CaseUpdate]:
+    """A page of the case's status updates, newest first (by id, indexed with the case).
+    Raises NotFound (also for another customer's case), ValidationFailed for a bad page."""
+    case = get_case(ctx, case_number)
+    query = select(CaseUpdate).where(CaseUpdate.case_id == case.id)
+    return paginate(ctx.session, query, page, page_size)

@@ -17,6 +17,7 @@ from .context import ServiceContext
 from .errors import Conflict, InvalidState, ValidationFailed, require_reason
 from .lookups import get_contract as get_contract
 from .lookups import get_customer
+from .pagination import DEFAULT_PAGE_SIZE, Page, paginate
 
 
 def list_contracts(ctx: ServiceContext, customer_id: int | None = None) -> list[Contract]:
@@ -197,9 +198,14 @@ def record_payment(
     return entry
 
 
-def list_payments(ctx: ServiceContext, contract_id: int) -> list[ContractPayment]:
-    """The contract's payment ledger, oldest first. Raises NotFound."""
-    return list(get_contract(ctx, contract_id).payments)
+def page_payments(
+    ctx: ServiceContext, contract_id: int, *, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE
+) -> Page[ContractPayment]:
+    """A page of the contract's payment ledger, newest first (the first entry of page 1 is
+    what counts). Raises NotFound, ValidationFailed for a page outside the limits."""
+    contract = get_contract(ctx, contract_id)
+    query = select(ContractPayment).where(ContractPayment.contract_id == contract.id)
+    return paginate(ctx.session, query, page, page_size)
 
 
 def change_plan(

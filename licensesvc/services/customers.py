@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from licensesvc.domain import Region, values
@@ -17,6 +17,7 @@ from .hosts import normalize_host
 from .lookups import get_contract as get_contract
 from .lookups import get_customer as get_customer
 from .lookups import get_license as get_license
+from .pagination import DEFAULT_PAGE_SIZE, Page, paginate
 from .views import CustomerOverview
 
 
@@ -64,9 +65,13 @@ def customer_overview(ctx: ServiceContext, customer_id: int) -> CustomerOverview
     return CustomerOverview.of(get_customer(ctx, customer_id))
 
 
-def list_customers(ctx: ServiceContext) -> list[Customer]:
+def page_customers(
+    ctx: ServiceContext, *, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE
+) -> Page[Customer]:
+    """A page of the customers, newest first (by id). Analysts only. Raises Forbidden,
+    ValidationFailed for a page outside the limits."""
     ctx.actor.require_analyst()
-    return list(ctx.session.scalars(select(Customer).order_by(Customer.id)))
+    return paginate(ctx.session, select(Customer), page, page_size)
 
 
 def create_contract(
@@ -145,10 +150,28 @@ def create_license(
     return lic
 
 
-def list_licenses(ctx: ServiceContext, customer_id: int | None = None) -> list[License]:
-    query = select(License).order_by(License.id)
+def _licenses_query(ctx: ServiceContext, customer_id: int | None) -> Select[License]:
+    query = select(License)
     if ctx.actor.kind == "customer":
         customer_id = ctx.actor.customer_id
     if customer_id is not None:
         query = query.where(License.customer_id == customer_id)
-    return list(ctx.session.scalars(query))
+    return query
+
+
+def list_licenses(ctx: ServiceContext, customer_id: int | None = None) -> list[License]:
+    """Every license (a customer actor: its own), or one customer's, oldest first: for one
+    customer's report; a list a person pages through uses page_licenses."""
+    return list(ctx.session.scalars(_licenses_query(ctx, customer_id).order_by(License.id)))
+
+
+def page_licenses(
+    ctx: ServiceContext,
+    customer_id: int | None = None,
+    *,
+    page: int = 1,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> Page[License]:
+    """A page of the licenses (a customer actor: its own; analysts: every customer's, or
+    `customer_id`'s), newest first (by id). Raises ValidationFailed for a bad page."""
+    return paginate(ctx.session, _licenses_query(ctx, customer_id), page, page_size)

@@ -9,7 +9,7 @@ import secrets
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 import keys
 from licensesvc.domain import PRIMARY_KINDS, EffectiveKeyStatus, KeyKind, KeyStatus, RevocationCode
@@ -18,6 +18,7 @@ from licensesvc.models import IssuedKey, License
 from . import audit, inputs, notifications, quotas, revocation_lists
 from .context import ServiceContext
 from .errors import InvalidState, NotConfigured, NotFound, require_reason
+from .pagination import DEFAULT_PAGE_SIZE, Page, paginate
 from .signing import active_record, load_private, trusted_public_keys
 from .standing import Standing
 from .transactions import lock_customer
@@ -188,21 +189,43 @@ def get_key(ctx: ServiceContext, serial: str) -> IssuedKey:
     return key
 
 
-def list_keys(
-    ctx: ServiceContext,
-    *,
-    customer_id: int | None = None,
-    license_id: int | None = None,
-    limit: int = 500,
-) -> list[IssuedKey]:
-    query = select(IssuedKey).order_by(IssuedKey.id.desc()).limit(limit)
+def _keys_query(
+    ctx: ServiceContext, customer_id: int | None, license_id: int | None
+) -> Select[IssuedKey]:
+    query = select(IssuedKey)
     if ctx.actor.kind == "customer":
         customer_id = ctx.actor.customer_id
     if customer_id is not None:
         query = query.where(IssuedKey.customer_id == customer_id)
     if license_id is not None:
         query = query.where(IssuedKey.license_id == license_id)
+    return query
+
+
+def list_keys(
+    ctx: ServiceContext,
+    *,
+    customer_id: int | None = None,
+    license_id: int | None = None,
+) -> list[IssuedKey]:
+    """Every key (a customer actor: its own), optionally of one customer or license, newest
+    first. For one customer's screen; a list a person pages through uses page_keys."""
+    query = _keys_query(ctx, customer_id, license_id).order_by(IssuedKey.id.desc())
     return list(ctx.session.scalars(query))
+
+
+def page_keys(
+    ctx: ServiceContext,
+    *,
+    customer_id: int | None = None,
+    license_id: int | None = None,
+    page: int = 1,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> Page[IssuedKey]:
+    """A page of the keys (a customer actor: its own; analysts: every customer's, or
+    `customer_id`'s), optionally of one license, newest first (by id, indexed with the
+    customer). Raises ValidationFailed for a page outside the limits."""
+    return paginate(ctx.session, _keys_query(ctx, customer_id, license_id), page, page_size)
 
 
 def revoke_key(

@@ -40,6 +40,7 @@ from .errors import (
     require_reason,
 )
 from .issued_keys import issue_signed_key, new_serial
+from .pagination import DEFAULT_PAGE_SIZE, Page, paginate
 from .policy import Check, Decision, KeyRequestInput, LicenseKeys, UsableKey
 from .standing import Standing, standing
 from .transactions import lock_customer
@@ -57,7 +58,7 @@ __all__ = [
     "get_case",
     "grant_case",
     "license_keys",
-    "list_cases",
+    "page_cases",
     "request_key",
 ]
 
@@ -377,26 +378,26 @@ def get_case(ctx: ServiceContext, case_number: str) -> KeyRequest:
     return case
 
 
-def list_cases(
+def page_cases(
     ctx: ServiceContext,
     *,
     customer_id: int | None = None,
     status: str | None = None,
-    limit: int = 200,
-) -> list[KeyRequest]:
-    query = (
-        select(KeyRequest)
-        .options(selectinload(KeyRequest.updates))  # the case view shows them
-        .order_by(KeyRequest.id.desc())
-        .limit(limit)
-    )
+    page: int = 1,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> Page[KeyRequest]:
+    """A page of the cases (a customer actor: its own; analysts: every customer's, or
+    `customer_id`'s), optionally in one status, newest first (by id, indexed with the customer
+    and with the status), each with its status updates loaded. Raises ValidationFailed for a
+    page outside the limits."""
+    query = select(KeyRequest).options(selectinload(KeyRequest.updates))  # the view shows them
     if ctx.actor.kind == "customer":
         customer_id = ctx.actor.customer_id
     if customer_id is not None:
         query = query.where(KeyRequest.customer_id == customer_id)
     if status is not None:
         query = query.where(KeyRequest.status == status)
-    return list(ctx.session.scalars(query))
+    return paginate(ctx.session, query, page, page_size)
 
 
 def case_view(ctx: ServiceContext, case: KeyRequest, key: KeyView | None = None) -> CaseView:

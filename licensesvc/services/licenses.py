@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
+
 from licensesvc.domain import Region, values
 from licensesvc.models import Customer, License, LicenseChange
 
@@ -16,6 +18,7 @@ from . import audit, support_plan
 from .context import ServiceContext
 from .errors import InvalidState, ValidationFailed, require_reason
 from .lookups import get_customer, get_license
+from .pagination import DEFAULT_PAGE_SIZE, Page, paginate
 
 # anchored with \Z: a trailing newline is not a host
 _HOST_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.\-_]{0,198}[A-Za-z0-9])?\Z")
@@ -140,9 +143,14 @@ def retire_license(ctx: ServiceContext, license_id: int, reason: str) -> License
     return lic
 
 
-def list_license_changes(ctx: ServiceContext, license_id: int) -> list[LicenseChange]:
-    """The license's change history, oldest first. Raises NotFound."""
-    return list(_get_license(ctx, license_id).changes)
+def page_license_changes(
+    ctx: ServiceContext, license_id: int, *, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE
+) -> Page[LicenseChange]:
+    """A page of the license's change history, newest first. Raises NotFound,
+    ValidationFailed for a page outside the limits."""
+    lic = _get_license(ctx, license_id)
+    query = select(LicenseChange).where(LicenseChange.license_id == lic.id)
+    return paginate(ctx.session, query, page, page_size)
 
 
 def update_customer(

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from licensesvc.config import Settings
@@ -20,6 +20,7 @@ from . import audit
 from .context import Actor, ServiceContext, utcnow
 from .customers import get_customer
 from .errors import Forbidden, InvalidState, NotFound, Unauthorized, ValidationFailed
+from .pagination import DEFAULT_PAGE_SIZE, Page, paginate
 
 CUSTOMER_PREFIX = "lsc_cust_"
 ANALYST_PREFIX = "lsc_anl_"
@@ -100,14 +101,26 @@ def create_token(
     return rec, token
 
 
-def list_tokens(ctx: ServiceContext) -> list[ApiToken]:
-    """Every token (analysts), or a customer actor's own customer's tokens."""
-    query = select(ApiToken).order_by(ApiToken.id)
+def _tokens_query(ctx: ServiceContext) -> Select[ApiToken]:
+    query = select(ApiToken)
     if ctx.actor.kind == "customer":
         query = query.where(ApiToken.customer_id == ctx.actor.customer_id)
     else:
         ctx.actor.require_analyst()
-    return list(ctx.session.scalars(query))
+    return query
+
+
+def list_tokens(ctx: ServiceContext) -> list[ApiToken]:
+    """Every token (analysts), or a customer actor's own customer's tokens, oldest first."""
+    return list(ctx.session.scalars(_tokens_query(ctx).order_by(ApiToken.id)))
+
+
+def page_tokens(
+    ctx: ServiceContext, *, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE
+) -> Page[ApiToken]:
+    """A page of the tokens (analysts: every one; a customer actor: its customer's), newest
+    first. Raises Forbidden, ValidationFailed for a page outside the limits."""
+    return paginate(ctx.session, _tokens_query(ctx), page, page_size)
 
 
 def revoke_token(ctx: ServiceContext, token_id: int) -> ApiToken:

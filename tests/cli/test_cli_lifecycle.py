@@ -54,11 +54,11 @@ def test_a_contract_changes_plan_is_paid_corrected_renewed_and_terminated(
             "contract", "record-payment", contract=c, paid_through="2026-12-31", invoice="INV-8"
         )
     )
-    ledger = run.json(*command("contract", "payments", contract=c))
+    ledger = run.json(*command("contract", "payments", contract=c))  # newest first
     assert [(e["paid_through"], e["invoice"], e["correction"]) for e in ledger] == [
-        ("2026-12-31", None, False),
-        ("2026-06-30", None, True),
         ("2026-12-31", "INV-8", False),
+        ("2026-06-30", None, True),
+        ("2026-12-31", None, False),
     ]
     table = run.ok(*command("contract", "payments", contract=c)).stdout.splitlines()
     assert table[0].split()[:3] == ["ENTRY", "PAID", "THROUGH"]

@@ -50,11 +50,11 @@ def test_a_customer_name_is_taken_only_once(run: Cli) -> None:
 def test_customer_list_is_an_aligned_table(run: Cli, shop: Shop) -> None:
     lines = run.ok("customer", "list").stdout.splitlines()
     assert lines[0].split() == ["ID", "NAME", "REGION", "CREATED"]
-    assert lines[1].split()[:3] == [str(shop.acme), "Acme", "na"]
-    assert lines[2].split()[:3] == [str(shop.globex), "Globex", "emea"]
+    assert lines[1].split()[:3] == [str(shop.globex), "Globex", "emea"]  # newest first
+    assert lines[2].split()[:3] == [str(shop.acme), "Acme", "na"]
     # columns line up: REGION starts at the same offset on every line
     assert (
-        len({line.index(word) for line, word in zip(lines, ["REGION", "na", "emea"], strict=True)})
+        len({line.index(word) for line, word in zip(lines, ["REGION", "emea", "na"], strict=True)})
         == 1
     )
 
@@ -154,7 +154,7 @@ def test_license_create_and_list(run: Cli, shop: Shop) -> None:
     )
     assert lic["host"] == "sched2.acme.example" and lic["expires_on"] == "2026-12-31"
     listed = run.json("license", "list", "--customer", shop.acme)
-    assert [row["id"] for row in listed] == [shop.acme_license, lic["id"]]
+    assert [row["id"] for row in listed] == [lic["id"], shop.acme_license]  # newest first
     assert "never (perpetual)" in run.ok(*license_create(shop.acme)).stdout
 
 
@@ -182,9 +182,9 @@ def test_tokens_are_shown_once_listed_by_prefix_and_revoked_once(run: Cli, shop:
     made = run.json("token", "create", "--customer", shop.acme)
     assert made["token"].startswith("lsc_cust_")
     assert "keep the token now" in run.ok("token", "create", "--analyst", "bob").stdout
-    listed = run.json("token", "list")
-    assert [t["prefix"] for t in listed][0] == made["prefix"]
-    assert "token" not in listed[0]
+    listed = run.json("token", "list")  # newest first: bob's, then Acme's
+    assert [t["prefix"] for t in listed][1] == made["prefix"]
+    assert "token" not in listed[1]
     assert run.json("token", "revoke", made["id"])["revoked_at"] == "2026-03-02T15:00:00Z"
     result = run.fails("token", "revoke", made["id"])
     assert result.stderr == f"Error: invalid_state: token {made['id']} was already revoked\n"
@@ -239,7 +239,7 @@ def test_the_example_csv_imports_customers_contracts_and_licenses(run: Cli) -> N
     assert summary == {"customers": 3, "contracts": 3, "licenses": 4, "rows": 4}
     assert count(run, Customer) == 3 and count(run, License) == 4
     names = [c["name"] for c in run.json("customer", "list")]
-    assert names == ["Acme Logistics", "Globex Manufacturing", "Initech"]
+    assert names == ["Initech", "Globex Manufacturing", "Acme Logistics"]  # newest first
 
 
 def test_import_prints_a_summary_and_a_progress_bar_on_stderr(run: Cli) -> None:

@@ -63,12 +63,13 @@ def test_token_list_shows_expiry_and_last_use(run: Cli, shop: Shop) -> None:
         "USED",
         "REVOKED",
     ]
-    assert lines[1].split()[4:] == [NOW, "2026-04-01T15:00:00Z", NOW, "-"]
-    assert lines[2].split()[4:] == [NOW, "-", "-", "-"]  # no expiry, never used, not revoked
+    # newest first: bob's (no expiry, never used, not revoked), then Acme's
+    assert lines[1].split()[4:] == [NOW, "-", "-", "-"]
+    assert lines[2].split()[4:] == [NOW, "2026-04-01T15:00:00Z", NOW, "-"]
     listed = run.json("token", "list")
     assert [(t["expires_at"], t["last_used_at"]) for t in listed] == [
-        ("2026-04-01T15:00:00Z", NOW),
         (None, None),
+        ("2026-04-01T15:00:00Z", NOW),
     ]
 
 

@@ -40,6 +40,8 @@ class Data:
     key_text: str
     case_number: str
     serial: str
+    contract_id: int
+    license_id: int
 
 
 @contextmanager
@@ -112,6 +114,28 @@ ENDPOINTS: dict[str, tuple[Call, int]] = {
     "GET /v1/key-requests": (lambda c, d: c.get("/v1/key-requests"), 200),
     "GET /v1/key-requests/<case>": (lambda c, d: c.get(f"/v1/key-requests/{d.case_number}"), 200),
     "GET /v1/licenses": (lambda c, d: c.get("/v1/licenses"), 200),
+    # the paginated lists: a page costs the same statements however many rows there are
+    "GET /v1/keys (page 2)": (lambda c, d: c.get("/v1/keys?page=2&page_size=1"), 200),
+    "GET /v1/key-requests (page 2)": (
+        lambda c, d: c.get("/v1/key-requests?page=2&page_size=1&status=refused"),
+        200,
+    ),
+    "GET /v1/key-requests (past the end)": (
+        lambda c, d: c.get("/v1/key-requests?page=1000&page_size=500"),
+        200,
+    ),
+    "GET /v1/key-requests/<case>/updates": (
+        lambda c, d: c.get(f"/v1/key-requests/{d.case_number}/updates"),
+        200,
+    ),
+    "GET /v1/contracts/<id>/payments": (
+        lambda c, d: c.get(f"/v1/contracts/{d.contract_id}/payments"),
+        200,
+    ),
+    "GET /v1/licenses/<id>/changes": (
+        lambda c, d: c.get(f"/v1/licenses/{d.license_id}/changes"),
+        200,
+    ),
 }
 
 
@@ -129,7 +153,7 @@ def test_statements_per_request_do_not_grow_with_the_data(
     call, status = ENDPOINTS[endpoint]
     key = as_analyst.issue("standard", license_id=world.base_license)
     refused = as_base.ask_for_key("temporary", reason="usage_spike").get_json()["case_number"]
-    data = Data(key["key"], refused, key["serial"])
+    data = Data(key["key"], refused, key["serial"], world.base_contract, world.base_license)
 
     def measure() -> int:
         assert call(as_base, data).status_code == status  # warm-up

@@ -258,6 +258,17 @@ ROUTES = [
         missing_analyst=404,
     ),
     Route(
+        "GET",
+        "/v1/key-requests/<case_number>/updates",
+        "/v1/key-requests/{case}/updates",
+        None,
+        200,
+        404,
+        200,
+        missing_customer=404,
+        missing_analyst=404,
+    ),
+    Route(
         "POST",
         "/v1/key-requests/<case_number>/updates",
         "/v1/key-requests/{case}/updates",

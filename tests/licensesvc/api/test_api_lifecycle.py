@@ -92,11 +92,11 @@ def test_the_payment_ledger_over_the_api(as_analyst: Caller, as_base: Caller, wo
     assert r.status_code == 201 and r.get_json()["correction"] is True
     r = as_analyst.post(url, {"paid_through": end, "invoice": "INV-10"})
     assert r.status_code == 201
-    ledger = as_base.read(url)  # the customer reads its own ledger
+    ledger = as_base.read(url)  # the customer reads its own ledger, newest first
     assert [(e["paid_through"], e["invoice"], e["correction"]) for e in ledger] == [
-        (end, None, False),
-        ("2026-06-30", None, True),
         (end, "INV-10", False),
+        ("2026-06-30", None, True),
+        (end, None, False),
     ]
     assert_problem(as_base.post(url, {"paid_through": end}), 403, "forbidden")
     assert len(as_base.read(url)) == 3

@@ -34,6 +34,7 @@ EXPECTED_OPERATIONS = {
     ("post", "/v1/licenses/{license_id}/changes"),
     ("post", "/v1/licenses/{license_id}/retirement"),
     ("patch", "/v1/customers/{customer_id}"),
+    ("get", "/v1/key-requests/{case_number}/updates"),
     ("post", "/v1/key-requests/{case_number}/updates"),
 }
 PUBLIC = {("post", "/v1/keys/verify"), ("get", "/v1/signing-keys"), ("get", "/v1/revocations")}

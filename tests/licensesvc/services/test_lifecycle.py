@@ -211,11 +211,11 @@ def test_payments_are_a_ledger_and_corrections_are_new_entries(world, contexts):
         analyst, c.id, first - timedelta(days=100), correction=True, reason="INV-1 bounced"
     )
     contracts.record_payment(analyst, c.id, first, invoice="INV-2")
-    ledger = contracts.list_payments(analyst, c.id)
+    ledger = contracts.page_payments(analyst, c.id).items  # newest first
     assert [(p.paid_through, p.invoice, p.correction, p.reason) for p in ledger] == [
-        (first, None, False, None),
-        (first - timedelta(days=100), None, True, "INV-1 bounced"),
         (first, "INV-2", False, None),
+        (first - timedelta(days=100), None, True, "INV-1 bounced"),
+        (first, None, False, None),
     ]
     assert [a for a, _ in actions(contexts.session, f"contract:{c.id}")][-2:] == [
         "contract.payment_corrected",
@@ -326,7 +326,7 @@ def test_a_license_changes_with_a_reason_and_keeps_its_history(world, contexts):
         "bought 15 agents",
     )
     assert (lic.agents, lic.host) == (25, "new.acme.example")
-    [change] = licenses.list_license_changes(analyst, world.base_license)
+    [change] = licenses.page_license_changes(analyst, world.base_license).items
     assert change.reason == "bought 15 agents" and change.changes == {
         "agents": [10, 25],
         "host": ["sched.acme.example", "new.acme.example"],

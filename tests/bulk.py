@@ -1,0 +1,86 @@
+"""1,000 records in a few statements: keys, cases and audit records inserted through the
+models (not 1,000 API calls), for the stories that page through long lists."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from licensesvc.domain import CaseStatus, KeyKind, KeyStatus
+from licensesvc.models import AuditRecord, IssuedKey, KeyRequest
+
+
+def add_cases(
+    session: Session, customer_id: int, license_id: int, n: int, at: datetime, tag: str = "B"
+) -> list[str]:
+    """n refused temporary-key cases of the customer; their case numbers, oldest first."""
+    numbers = [f"CS-BULK{tag}-{i:05d}" for i in range(n)]
+    session.add_all(
+        KeyRequest(
+            case_number=number,
+            customer_id=customer_id,
+            license_id=license_id,
+            kind=KeyKind.TEMPORARY,
+            reason="usage_spike",
+            requested_by=f"customer:{customer_id}",
+            status=CaseStatus.REFUSED,
+            refusal_code="plan_not_eligible",
+            refusal_message="bulk",
+            created_at=at + timedelta(seconds=i),
+        )
+        for i, number in enumerate(numbers)
+    )
+    session.flush()
+    return numbers
+
+
+def add_keys(
+    session: Session, customer_id: int, license_id: int, n: int, at: datetime, tag: str = "B"
+) -> list[str]:
+    """n revoked temporary keys of the customer's license; their serials, oldest first."""
+    serials = [f"SN-BULK-{tag}{i:04d}" for i in range(n)]
+    session.add_all(
+        IssuedKey(
+            serial=serial,
+            license_id=license_id,
+            customer_id=customer_id,
+            kind=KeyKind.TEMPORARY,
+            reason="usage_spike",
+            status=KeyStatus.REVOKED,
+            key_text=f"LK1.bulk{i}",
+            claims={},
+            signing_kid="bulk",
+            issued_at=at + timedelta(seconds=i),
+            not_before=at,
+            expires_at=at + timedelta(days=30),
+            revoked_at=at + timedelta(days=1),
+            revoked_reason="bulk",
+            revocation_code="superseded",
+        )
+        for i, serial in enumerate(serials)
+    )
+    session.flush()
+    return serials
+
+
+def add_audit_records(session: Session, customer_id: int, n: int, at: datetime) -> list[int]:
+    """n audit records about the customer appended after the chain's head (the hashes are
+    placeholders: these stories read the trail, they do not verify it); their ids."""
+    rows = [
+        AuditRecord(
+            at=at,
+            actor="analyst:bulk",
+            action="customer.updated",
+            entity_type="customer",
+            entity_id=str(customer_id),
+            customer_id=customer_id,
+            details={"n": i},
+            prev_hash=f"bulk{customer_id:08d}{i:052d}",
+            hash=f"bulkhash{customer_id:04d}{i:052d}",
+        )
+        for i in range(n)
+    ]
+    session.add_all(rows)
+    session.flush()
+    return [r.id for r in rows]
