@@ -95,18 +95,40 @@ def update(state: CliState, customer_id: int, region: str | None, holidays: str 
 
 
 @customer.command("list")
+@click.option(
+    "--search",
+    type=LINE,
+    metavar="TEXT",
+    help="Only customers whose name contains TEXT (any case; names starting with it first), "
+    "or, for a number, the owner of contract TEXT or license TEXT. Example: --search acme",
+)
 @json_option
 @pass_state
-def list_(state: CliState) -> None:
-    """List every customer.
+def list_(state: CliState, search: str | None) -> None:
+    """List every customer, or find one by name, contract ID or license ID.
+
+    With --search the table gains a MATCHED column saying why each customer is listed:
+    "contract 12" or "license 12" (a number finds the customer owning that contract or
+    license, listed first), "name starts with", then "name contains". Case is ignored
+    (ASCII letters on SQLite); % and _ match themselves.
 
     \b
     Example:
       licensesvc customer list
+      licensesvc customer list --search acme
+      licensesvc --json customer list --search 12
     """
     with state.unit_of_work() as ctx:
-        rows = [serialize.customer(c) for c in customers.list_customers(ctx)]
-    emit(state.json, rows, lambda: table(rows, COLUMNS))
+        if search is None:
+            rows = [serialize.customer(c) for c in customers.list_customers(ctx)]
+            columns = COLUMNS
+        else:
+            rows = [
+                serialize.customer(m.customer) | {"matched": m.matched}
+                for m in customers.search_customers(ctx, search)
+            ]
+            columns = [*COLUMNS, ("MATCHED", "matched")]
+    emit(state.json, rows, lambda: table(rows, columns))
 
 
 @customer.command("show")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import case, func, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from licensesvc.domain import Region, values
@@ -17,7 +17,7 @@ from .hosts import normalize_host
 from .lookups import get_contract as get_contract
 from .lookups import get_customer as get_customer
 from .lookups import get_license as get_license
-from .views import CustomerOverview
+from .views import CustomerMatch, CustomerOverview, CustomerView
 
 
 def create_customer(
@@ -67,6 +67,68 @@ def customer_overview(ctx: ServiceContext, customer_id: int) -> CustomerOverview
 def list_customers(ctx: ServiceContext) -> list[Customer]:
     ctx.actor.require_analyst()
     return list(ctx.session.scalars(select(Customer).order_by(Customer.id)))
+
+
+#: the longest search text taken (a name is at most 200 characters)
+MAX_SEARCH = 200
+
+
+def _like_pattern(text: str) -> str:
+    """text with LIKE's wildcards (and the escape character itself) escaped by a backslash."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_customers(ctx: ServiceContext, text: str) -> list[CustomerMatch]:
+    """Customers whose name contains text (case-insensitive; names that start with it first,
+    then by name), and, when text is a whole number, the customers owning the contract and
+    the license of that id (first of all). Each match says what matched: `contract 12`,
+    `license 12`, `name starts with`, `name contains` (several, comma-separated, when a
+    customer is found more than one way). One query; `%` and `_` in text match
+    themselves. Raises ValidationFailed for empty or control-character text."""
+    ctx.actor.require_analyst()
+    text = inputs.check_text(text, "search").strip()
+    if not text:
+        raise ValidationFailed("give some text to search for")
+    if len(text) > MAX_SEARCH:
+        raise ValidationFailed(f"search text is longer than {MAX_SEARCH} characters")
+    needle = text.lower()
+    pattern = _like_pattern(needle)
+    name = func.lower(Customer.name)
+    by_name = select(
+        Customer.id.label("customer_id"),
+        case((name.like(pattern + "%", escape="\\"), 2), else_=3).label("rank"),
+        case(
+            (name.like(pattern + "%", escape="\\"), literal("name starts with")),
+            else_=literal("name contains"),
+        ).label("matched"),
+    ).where(name.like("%" + pattern + "%", escape="\\"))
+    parts = [by_name]
+    if text.isdigit() and inputs.int_problem(int(text)) is None:
+        number = int(text)
+        parts.append(
+            select(
+                Contract.customer_id.label("customer_id"),
+                literal(0).label("rank"),
+                literal(f"contract {number}").label("matched"),
+            ).where(Contract.id == number)
+        )
+        parts.append(
+            select(
+                License.customer_id.label("customer_id"),
+                literal(1).label("rank"),
+                literal(f"license {number}").label("matched"),
+            ).where(License.id == number)
+        )
+    found = union_all(*parts).subquery()
+    rows = ctx.session.execute(
+        select(Customer, found.c.matched)
+        .join(found, found.c.customer_id == Customer.id)
+        .order_by(found.c.rank, func.lower(Customer.name), Customer.id)
+    ).all()
+    found_by: dict[int, tuple[Customer, list[str]]] = {}
+    for c, matched in rows:  # a customer found twice keeps its best place and says both
+        found_by.setdefault(c.id, (c, []))[1].append(str(matched))
+    return [CustomerMatch(CustomerView.of(c), ", ".join(why)) for c, why in found_by.values()]
 
 
 def create_contract(

@@ -103,6 +103,15 @@ class CustomerView(ReadModel):
 
 
 @dataclass(frozen=True)
+class CustomerMatch(ReadModel):
+    """A customer found by `customer list --search`, and what matched: `contract 12`,
+    `license 12`, `name starts with` or `name contains`."""
+
+    customer: CustomerView
+    matched: str
+
+
+@dataclass(frozen=True)
 class CustomerOverview(ReadModel):
     """A customer with its contracts and licenses."""
 
