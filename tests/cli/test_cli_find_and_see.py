@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from cli_helpers import Cli, Shop, contract_create, license_create
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from cli_helpers import Cli, Shop, contract_create, key_issue, license_create, record_payment
+from sqlalchemy import Engine, event
 
 
 def test_search_finds_a_name_by_prefix_first_then_substring_any_case(run: Cli) -> None:
@@ -52,3 +57,96 @@ def test_search_by_number_finds_the_owner_of_that_contract_and_that_license(
 def test_search_without_text_is_one_plain_line(run: Cli) -> None:
     result = run.fails("customer", "list", "--search", "   ")
     assert result.stderr == "Error: validation_error: give some text to search for\n"
+
+
+def _acme_with_history(run: Cli, shop: Shop) -> dict[str, str]:
+    """Acme's key, a refused case escalated, and a second ledger entry."""
+    run.ok(
+        "contract", "record-payment", "--contract", shop.acme_contract,
+        "--paid-through", "2026-12-31", "--invoice", "INV-7",
+    )  # fmt: skip
+    serial = run.json(*key_issue(shop.acme_license, "standard"))["serial"]
+    refused = run.fails("--json", *key_issue(shop.acme_license, "temporary", reason="usage_spike"))
+    case = json.loads(refused.stdout)["case_number"]
+    run.ok("case", "escalate", case, "--severity", 2)
+    return {"serial": serial, "case": case}
+
+
+def test_customer_show_is_one_screen_with_names_not_ids(run: Cli, shop: Shop) -> None:
+    made = _acme_with_history(run, shop)
+    screen = run.ok("customer", "show", shop.acme).stdout
+    assert screen.startswith(f"customer     Acme (id {shop.acme})")
+    assert "plan         base" in screen
+    assert "maintenance  paid through 2026-12-31 (304 days left)" in screen
+    assert "grace        0 days, until 2026-12-31" in screen
+    assert "keys today   would be issued" in screen
+    assert "INV-7" in screen
+    key_line = next(line for line in screen.splitlines() if line.startswith(made["serial"]))
+    assert key_line.split()[:5] == [made["serial"], "standard", "active", "JAMS", "Scheduler"]
+    assert "sched.acme.example" in key_line
+    open_cases = screen.split("Open cases\n")[1].split("\n\n")[0].splitlines()
+    assert open_cases[1].split()[:4] == [made["case"], "escalated", "2", "temporary"]
+    assert "JAMS Scheduler" in open_cases[1]
+    recent = screen.split("Recent cases\n")[1].splitlines()
+    assert recent[1].split()[1] == "granted"
+
+
+def test_customer_show_json_is_the_whole_picture(run: Cli, shop: Shop) -> None:
+    made = _acme_with_history(run, shop)
+    shown = run.json("customer", "show", shop.acme)
+    assert shown["customer"]["name"] == "Acme"
+    assert {
+        "plan": "base",
+        "contract_id": shop.acme_contract,
+        "maintenance_paid_through": "2026-12-31",
+        "maintenance_days_left": 304,
+        "in_grace_period": False,
+        "refusal_code": None,
+    }.items() <= shown["standing"].items()
+    [contract] = shown["contracts"]
+    assert [p["paid_through"] for p in contract["payments"]] == ["2026-12-31", "2026-12-31"]
+    assert contract["payments"][1]["invoice"] == "INV-7"
+    [lic] = shown["licenses"]
+    assert (lic["product"], lic["agents"], lic["jobs"], lic["host"]) == (
+        "JAMS Scheduler", 10, 1000, "sched.acme.example",
+    )  # fmt: skip
+    assert [k["serial"] for k in shown["keys"]] == [made["serial"]]
+    assert shown["keys_total"] == 1
+    assert [c["case_number"] for c in shown["open_cases"]] == [made["case"]]
+    assert shown["open_cases"][0]["severity"] == 2 and shown["open_cases"][0]["respond_by"]
+    assert [c["status"] for c in shown["recent_cases"]] == ["granted"]
+
+
+def test_customer_show_of_a_lapsed_customer_says_why_keys_are_refused(
+    run: Cli, shop: Shop, clock: Any
+) -> None:
+    clock.set(datetime(2027, 3, 1, 15, 0, tzinfo=UTC))
+    st = run.json("customer", "show", shop.acme)["standing"]
+    assert st["contract_active"] is False and st["refusal_code"] == "contract_expired"
+    assert "ended on 2026-12-31" in run.ok("customer", "show", shop.acme).stdout
+
+
+def test_customer_show_costs_the_same_queries_however_much_it_holds(
+    run: Cli, shop: Shop, engine: Engine
+) -> None:
+    def statements() -> int:
+        seen: list[str] = []
+
+        def count(_c: Any, _cur: Any, statement: str, *_a: Any) -> None:
+            seen.append(statement)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            run.ok("customer", "show", shop.acme)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(seen)
+
+    run.json(*key_issue(shop.acme_license, "standard"))
+    before = statements()
+    for n in range(3):
+        lic = run.json(*license_create(shop.acme, host=f"h{n}.example"))["id"]
+        run.json(*key_issue(lic, "standard"))
+        run.fails(*key_issue(lic, "temporary", reason="usage_spike"))
+        run.ok(*record_payment(shop.acme_contract, "2026-12-31"))
+    assert statements() == before
