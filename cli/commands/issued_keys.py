@@ -186,14 +186,29 @@ def list_(state: CliState, customer_id: int | None, license_id: int | None) -> N
 @json_option
 @pass_state
 def show(state: CliState, serial: str) -> None:
-    """Show one key: its record, status and text.
+    """Show one key: what it grants, its record, status and text.
+
+    What it grants is what was signed into it: the customer, the product, the host (and
+    failover host) it runs on, and its agent and job limits. When the license changed since,
+    `licensesvc entitlements --customer ID` says the key is out of date.
 
     \b
     Example:
       licensesvc key show SN-ABCD-EFGH-JKLM-NPQR
+      licensesvc --json key show SN-ABCD-EFGH-JKLM-NPQR | jq '.host, .agents, .jobs'
     """
     with state.unit_of_work() as ctx:
-        data = serialize.key(issued_keys.get_key(ctx, serial), ctx.now(), with_text=True)
+        view = issued_keys.key_view(ctx, serial)
+        now = ctx.now()
+    data = {
+        "serial": view.serial,
+        "customer_name": view.customer_name,
+        "product": view.product,
+        "host": view.host,
+        "failover_host": view.failover_host,
+        "agents": view.agents,
+        "jobs": view.jobs,
+    } | serialize.key(view, now, with_text=True)
     emit(
         state.json,
         data,

@@ -253,6 +253,11 @@ class KeyView(ReadModel):
     signing_kid: str
     claims: dict[str, Any]
     key: str  # the compact signed key text
+    #: what the key grants, as signed into it (the license may have changed since)
+    product: str | None = None
+    agents: int | None = None
+    jobs: int | None = None
+    customer_name: str | None = None
 
     @classmethod
     def of(cls, k: IssuedKey, now: datetime) -> KeyView:
@@ -281,6 +286,10 @@ class KeyView(ReadModel):
             signing_kid=k.signing_kid,
             claims=dict(claims),
             key=k.key_text,
+            product=claims.get("product"),
+            agents=claims.get("agents"),
+            jobs=claims.get("jobs"),
+            customer_name=claims.get("customer_name"),
         )
 
 

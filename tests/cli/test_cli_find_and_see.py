@@ -150,3 +150,28 @@ def test_customer_show_costs_the_same_queries_however_much_it_holds(
         run.fails(*key_issue(lic, "temporary", reason="usage_spike"))
         run.ok(*record_payment(shop.acme_contract, "2026-12-31"))
     assert statements() == before
+
+
+def test_key_show_says_what_the_key_grants(run: Cli, shop: Shop) -> None:
+    serial = run.json(*key_issue(shop.acme_license, "standard"))["serial"]
+    shown = run.json("key", "show", serial)
+    assert {
+        "serial": serial,
+        "customer_name": "Acme",
+        "product": "JAMS Scheduler",
+        "host": "sched.acme.example",
+        "failover_host": "dr.acme.example",
+        "agents": 10,
+        "jobs": 1000,
+        "status": "active",
+    }.items() <= shown.items()
+    screen = run.ok("key", "show", serial).stdout.splitlines()
+    assert [" ".join(line.split()) for line in screen[:7]] == [
+        f"serial {serial}",
+        "customer name Acme",
+        "product JAMS Scheduler",
+        "host sched.acme.example",
+        "failover host dr.acme.example",
+        "agents 10",
+        "jobs 1000",
+    ]
