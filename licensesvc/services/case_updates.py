@@ -17,6 +17,7 @@ from . import audit, notifications, support_plan
 from .context import ServiceContext
 from .errors import InvalidState, ValidationFailed
 from .key_requests import get_case
+from .lookups import get_customer
 from .standing import standing
 
 #: control characters other than tab and newline
@@ -95,6 +96,7 @@ def list_escalated(
     if ctx.actor.kind == "customer":
         customer_id = ctx.actor.customer_id
     if customer_id is not None:
+        get_customer(ctx, customer_id)  # an unknown customer is not_found, not an empty list
         query = query.where(KeyRequest.customer_id == customer_id)
     now = ctx.now()
     phone = ctx.settings.support_phone
