@@ -145,7 +145,7 @@ def customer_overview(ctx: ServiceContext, customer_id: int) -> CustomerOverview
             respond_by=c.respond_by,
             next_update_due=c.next_update_due,
             overdue=overdue_reason(c, now) is not None,
-            owner=getattr(c, "owner", None),
+            owner=c.owner,
         )
 
     grace = ctx.policy.grace_days

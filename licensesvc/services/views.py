@@ -381,6 +381,36 @@ class CaseView(ReadModel):
 
 
 @dataclass(frozen=True)
+class QueueLine(ReadModel):
+    """An escalated case as the analysts' queue lists it (`case list --escalated`)."""
+
+    case_number: str
+    severity: int
+    customer_id: int
+    customer_name: str
+    product: str
+    kind: KeyKind
+    escalation_reason: str | None
+    owner: str | None
+    escalated_at: datetime | None
+    age_hours: int  # whole hours since the escalation
+    respond_by: datetime | None
+    next_update_due: datetime | None
+    responded: bool  # an analyst has posted the initial response
+    overdue: bool
+    overdue_reason: str | None
+
+
+@dataclass(frozen=True)
+class CaseNoteView:
+    """An analyst's internal note on a case: analysts only, never shown to the customer."""
+
+    at: datetime
+    author: str
+    text: str
+
+
+@dataclass(frozen=True)
 class CaseUpdateView:
     """An analyst's status update on a case, as the customer reads it."""
 
