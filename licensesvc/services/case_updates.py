@@ -4,6 +4,7 @@ Updates"), the escalated cases by respond-by, owners (`assign_case`), internal n
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,13 +15,13 @@ from sqlalchemy.orm import joinedload, selectinload
 from licensesvc.domain import CaseStatus, KeyKind, Plan
 from licensesvc.models import CaseNote, CaseUpdate, KeyRequest
 
-from . import audit, inputs, notifications, support_plan
+from . import audit, inputs, key_requests, notifications, support_plan
 from .context import ServiceContext
 from .errors import InvalidState, ValidationFailed, require_reason
 from .key_requests import get_case
 from .lookups import get_customer
 from .standing import standing
-from .views import CaseNoteView, QueueLine
+from .views import CaseNoteView, CaseView, QueueLine
 
 #: control characters other than tab and newline
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -190,6 +191,13 @@ def case_notes(ctx: ServiceContext, case: KeyRequest) -> list[CaseNoteView]:
     """The case's internal notes, oldest first: analysts only. Raises Forbidden."""
     ctx.actor.require_analyst()
     return [CaseNoteView(n.at, n.author, n.text) for n in case.notes]
+
+
+def analyst_case_view(ctx: ServiceContext, case: KeyRequest) -> CaseView:
+    """The case as an analyst sees it: the customer's view (key_requests.case_view) with its
+    owner and internal notes. Raises Forbidden (not an analyst)."""
+    notes = case_notes(ctx, case)
+    return dataclasses.replace(key_requests.case_view(ctx, case), owner=case.owner, notes=notes)
 
 
 def add_case_note(ctx: ServiceContext, case_number: str, text: str) -> CaseNote:

@@ -333,6 +333,10 @@ class CaseView(ReadModel):
     support_phone: str | None = None
     notice: str | None = None
     updates: list[CaseUpdateView] = dataclasses.field(default_factory=list)
+    #: analysts only (case_updates.analyst_case_view fills them; a customer's view never has
+    #: them and the customer API's schema has no such fields)
+    owner: str | None = None
+    notes: list[CaseNoteView] = dataclasses.field(default_factory=list)
 
     @classmethod
     def of(
