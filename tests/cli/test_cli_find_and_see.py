@@ -6,7 +6,15 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from cli_helpers import Cli, Shop, contract_create, key_issue, license_create, record_payment
+from cli_helpers import (
+    Cli,
+    Shop,
+    contract_create,
+    count,
+    key_issue,
+    license_create,
+    record_payment,
+)
 from sqlalchemy import Engine, event
 
 
@@ -175,3 +183,29 @@ def test_key_show_says_what_the_key_grants(run: Cli, shop: Shop) -> None:
         "agents 10",
         "jobs 1000",
     ]
+
+
+def test_key_issue_dry_run_lists_every_check_and_records_nothing(run: Cli, shop: Shop) -> None:
+    from licensesvc.models import AuditRecord, IssuedKey, KeyRequest
+
+    before = [count(run, m) for m in (AuditRecord, IssuedKey, KeyRequest)]
+    ok = run.ok(*key_issue(shop.acme_license, "standard"), "--dry-run").stdout.splitlines()
+    assert ok[0].startswith("pass  contract_active: ")
+    assert ok[-1].startswith("would be granted: standard key, expires ")
+    granted = run.json(*key_issue(shop.acme_license, "standard"), "--dry-run")
+    assert granted["outcome"] == "granted" and granted["code"] is None
+    assert {c["check"] for c in granted["checks"]} >= {"contract_active", "plan_eligible"}
+    refused = run.fails(
+        *key_issue(shop.acme_license, "temporary", reason="usage_spike"), "--dry-run"
+    )
+    assert "FAIL  plan_eligible: " in refused.stdout
+    assert refused.stderr.startswith("Error: would be refused: plan_not_eligible: ")
+    as_json = run.fails(
+        "--json", *key_issue(shop.acme_license, "temporary", reason="usage_spike"), "--dry-run"
+    )
+    assert json.loads(as_json.stdout)["code"] == "plan_not_eligible"
+    assert [count(run, m) for m in (AuditRecord, IssuedKey, KeyRequest)] == before
+    assert run.fails(
+        *key_issue(shop.acme_license, "standard"), "--dry-run", "--override-reason", "x",
+        exit_code=2,
+    )  # fmt: skip
