@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
 from cli import serialize
-from cli.output import emit, fields, iso, json_option, printable, table
+from cli.output import cell, emit, fields, iso, json_option, printable, table
 from cli.pagination import echo_more_pages, page_options
 from cli.params import FREE_TEXT, LINE, ROW_ID
 from cli.state import CliState, pass_state
@@ -16,6 +18,7 @@ from licensesvc.models import KeyRequest
 from licensesvc.services import case_updates, key_requests
 from licensesvc.services.context import ServiceContext
 from licensesvc.services.pagination import Page
+from licensesvc.services.views import QueueLine
 
 COLUMNS = [
     ("CASE", "case_number"),
@@ -29,22 +32,79 @@ COLUMNS = [
 ]
 ESCALATED_COLUMNS = [
     ("CASE", "case_number"),
-    ("STATUS", "status"),
     ("SEV", "severity"),
-    ("CUSTOMER", "customer_id"),
+    ("CUSTOMER", "customer_name"),
+    ("PRODUCT", "product"),
     ("KIND", "kind"),
-    ("REASON", "escalation_reason"),
-    ("RESPOND BY", "respond_by"),
+    ("OWNER", "owner"),
+    ("AGE", "age"),
+    ("RESPOND BY (UTC)", "respond_by"),
+    ("RESPOND BY (LOCAL)", "respond_by_local"),
     ("NEXT UPDATE", "next_update_due"),
     ("OVERDUE", "overdue"),
 ]
+TZ_HELP = (
+    "Time zone for the local respond-by column (IANA name, e.g. America/New_York); "
+    "default: $TZ, else this machine's local zone. UTC is always shown beside it."
+)
+
+
+def tz_option(f: Any) -> Any:
+    """`--tz ZONE` (default $TZ): the analyst's zone for local times beside UTC."""
+    return click.option("--tz", "tz_name", metavar="ZONE", envvar="TZ", help=TZ_HELP)(f)
+
+
+def local_zone(tz_name: str | None) -> tzinfo:
+    """The zone --tz or $TZ names (a leading ':' as in TZ=:Europe/Paris ignored), else the
+    machine's local zone. Raises click.BadParameter for a zone that does not exist."""
+    name = (tz_name or "").strip().lstrip(":")
+    if not name:
+        zone = datetime.now().astimezone().tzinfo
+        assert zone is not None
+        return zone
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(
+            f"unknown time zone {name!r}; use an IANA name such as Europe/London",
+            param_hint="'--tz' / $TZ",
+        ) from None
+
+
+def local_time(moment: datetime | None, zone: tzinfo) -> str | None:
+    """moment in zone, as `2026-03-02 14:00 EST` (None stays None)."""
+    if moment is None:
+        return None
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _age(hours: int) -> str:
+    return f"{hours // 24}d{hours % 24}h" if hours >= 24 else f"{hours}h"
+
+
+def queue_row(line: QueueLine, zone: tzinfo, *, human: bool) -> dict[str, Any]:
+    """A queue line with respond-by in the local zone beside UTC: ISO with its offset for
+    --json, `2026-03-02 14:00 EST` and an age like 1d4h for the table."""
+    row = line.as_dict()
+    if human:
+        row["respond_by_local"] = local_time(line.respond_by, zone)
+        row["age"] = _age(line.age_hours)
+    else:
+        row["respond_by_local"] = (
+            line.respond_by.astimezone(zone).isoformat(timespec="seconds")
+            if line.respond_by
+            else None
+        )
+    return row
 
 
 def case_record(ctx: ServiceContext, c: KeyRequest) -> dict[str, Any]:
-    """A case with the support plan's view (overdue, phone) and its status updates."""
+    """A case with the support plan's view (overdue, phone), its owner, its status updates
+    (the customer sees them) and its internal notes (analysts only)."""
     view = key_requests.case_view(ctx, c)
     data = serialize.case(view)
     data.update(
+        owner=c.owner,
         escalation_reason=view.escalation_reason,
         next_update_due=view.next_update_due,
         responded_at=view.responded_at,
@@ -56,6 +116,10 @@ def case_record(ctx: ServiceContext, c: KeyRequest) -> dict[str, Any]:
         support_phone=view.support_phone,
         notice=view.notice,
         updates=[{"at": u.at, "author": u.author, "text": u.text} for u in view.updates],
+        notes=[
+            {"at": n.at, "author": n.author, "text": n.text}
+            for n in case_updates.case_notes(ctx, c)
+        ],
     )
     return data
 
@@ -87,6 +151,7 @@ def _human_case(data: dict[str, Any]) -> str:
 @click.option("--status", type=click.Choice(values(CaseStatus)), help="Only cases in this status.")
 @click.option("--customer", "customer_id", type=ROW_ID, help="Only this customer's cases.")
 @page_options
+@tz_option
 @json_option
 @pass_state
 def list_(
@@ -95,27 +160,39 @@ def list_(
     overdue: bool,
     status: str | None,
     customer_id: int | None,
+    tz_name: str | None,
     page: int,
     page_size: int,
 ) -> None:
-    """List cases, newest first; escalated ones in the order to work them.
+    """List cases, newest first; escalated ones as the queue, by respond-by.
 
-    With --escalated or --overdue: overdue cases first, then by the next deadline (respond-by
-    until an analyst answered, then the next status update).
+    \b
+    With --escalated or --overdue, the queue: earliest respond-by first, each case with its
+    severity, customer name, product, owner (`case assign`), age since the escalation
+    (e.g. 1d4h), respond-by in UTC and in your local time (--tz, else $TZ, else this
+    machine's zone), the next status update due, and OVERDUE yes when the respond-by passed
+    without a response or the next update is late. --overdue keeps only those.
+    --json gives each row's respond_by (UTC), respond_by_local (ISO with offset), age_hours,
+    overdue_reason and the customer's id as well.
 
     \b
     Example:
       licensesvc case list --escalated
-      licensesvc case list --overdue --customer 3
+      licensesvc case list --overdue --tz Europe/London
+      TZ=America/New_York licensesvc case list --escalated --customer 3
     """
     if (escalated or overdue) and status not in (None, CaseStatus.ESCALATED):
         raise click.UsageError("--escalated/--overdue and --status disagree; give one of them")
+    zone = local_zone(tz_name)
     with state.unit_of_work() as ctx:
         if escalated or overdue or status == CaseStatus.ESCALATED:
             queue = case_updates.page_escalated(
                 ctx, customer_id=customer_id, overdue_only=overdue, page=page, page_size=page_size
             )
-            rows = [case_record(ctx, r.case) for r in queue.items]
+            rows = [
+                queue_row(line, zone, human=not state.json)
+                for line in case_updates.queue_lines(ctx, list(queue.items))
+            ]
             columns = ESCALATED_COLUMNS
             found: Page[Any] = queue
         else:
@@ -130,18 +207,45 @@ def list_(
 
 @case.command("show")
 @click.argument("case_number", metavar="CASE", type=LINE)
+@tz_option
 @json_option
 @pass_state
-def show(state: CliState, case_number: str) -> None:
-    """Show one case with its refusal, escalation and decision.
+def show(state: CliState, case_number: str, tz_name: str | None) -> None:
+    """Show one case: refusal, escalation, owner, deadlines, decision, updates and notes.
+
+    Respond-by is shown in UTC and in your local time (--tz, else $TZ, else this machine's
+    zone). Updates are what the customer reads (`case update`); notes are internal
+    (`case note`): analysts only, never shown to the customer.
 
     \b
     Example:
       licensesvc case show CS-20260302-ABC234
+      licensesvc case show CS-20260302-ABC234 --tz Australia/Sydney
     """
+    zone = local_zone(tz_name)
     with state.unit_of_work() as ctx:
         data = case_record(ctx, key_requests.get_case(ctx, case_number))
-    emit(state.json, data, lambda: _human_case(data))
+    respond_by = data["respond_by"]
+    data["respond_by_local"] = (
+        respond_by.astimezone(zone).isoformat(timespec="seconds") if respond_by else None
+    )
+
+    def human() -> str:
+        plain = {k: v for k, v in data.items() if k not in ("updates", "notes")}
+        plain["respond_by_local"] = local_time(respond_by, zone)
+        blocks = [_human_case(plain)]
+        for title, entries in (
+            ("Updates (the customer sees these)", data["updates"]),
+            ("Notes (internal)", data["notes"]),
+        ):
+            lines = [
+                f"  {cell(e['at'])}  {printable(e['author'])}: {printable(e['text'])}"
+                for e in entries
+            ]
+            blocks.append(title + "\n" + ("\n".join(lines) if lines else "  none"))
+        return "\n\n".join(blocks)
+
+    emit(state.json, data, human)
 
 
 @case.command("escalate")
@@ -268,3 +372,99 @@ def deny(state: CliState, case_number: str, reason: str) -> None:
     with state.unit_of_work() as ctx:
         data = case_record(ctx, key_requests.deny_case(ctx, case_number, reason))
     emit(state.json, data, lambda: f"denied {data['case_number']}: {printable(reason)}")
+
+
+@case.command("assign")
+@click.argument("case_number", metavar="CASE", type=LINE)
+@click.option(
+    "--to",
+    "owner",
+    type=LINE,
+    required=True,
+    metavar="NAME",
+    help="The analyst who owns the case from now on (shown as OWNER in the queue).",
+)
+@json_option
+@pass_state
+def assign(state: CliState, case_number: str, owner: str) -> None:
+    """Give a refused or escalated case an owner in the queue (audited, with the previous
+    owner). Assigning the owner it already has changes nothing.
+
+    \b
+    Example:
+      licensesvc case assign CS-20260302-ABC234 --to bob
+    """
+    with state.unit_of_work() as ctx:
+        data = case_record(ctx, case_updates.assign_case(ctx, case_number, owner))
+    emit(state.json, data, lambda: f"assigned {data['case_number']} to {printable(owner)}")
+
+
+@case.command("note")
+@click.argument("case_number", metavar="CASE", type=LINE)
+@click.option(
+    "--text",
+    type=FREE_TEXT,
+    required=True,
+    help="The note: internal, for analysts only; the customer never sees it.",
+)
+@json_option
+@pass_state
+def note(state: CliState, case_number: str, text: str) -> None:
+    """Add an internal note to a case: analysts only, never shown to the customer (not in
+    the customer API, the portal or notifications). `case update` is what the customer sees.
+
+    \b
+    Example:
+      licensesvc case note CS-20260302-ABC234 --text "called Dana, waiting on their change window"
+    """
+    with state.unit_of_work() as ctx:
+        added = case_updates.add_case_note(ctx, case_number, text)
+        data = {
+            "case_number": case_number,
+            "at": added.at,
+            "author": added.author,
+            "text": added.text,
+        }
+    emit(state.json, data, lambda: f"noted on {case_number} (internal)")
+
+
+@case.command("severity")
+@click.argument("case_number", metavar="CASE", type=LINE)
+@click.argument("severity", metavar="N", type=click.IntRange(1, 4))
+@click.option(
+    "--reason",
+    type=FREE_TEXT,
+    required=True,
+    help="Why the severity changes (audit trail).",
+)
+@tz_option
+@json_option
+@pass_state
+def severity(
+    state: CliState, case_number: str, severity: int, reason: str, tz_name: str | None
+) -> None:
+    """Set a refused or escalated case's severity, 1 (critical) to 4 (low), with a reason.
+
+    On an escalated case the deadlines count anew from now at the new severity, from the
+    customer's support plan: respond-by (until an analyst has responded; Sev 1 in hours of
+    the plan's after-hours cover, Sev 2-4 in the region's business hours) and the next
+    status update.
+
+    \b
+    Example:
+      licensesvc case severity CS-20260302-ABC234 1 --reason "production scheduler down"
+    """
+    zone = local_zone(tz_name)
+    with state.unit_of_work() as ctx:
+        data = case_record(ctx, case_updates.change_severity(ctx, case_number, severity, reason))
+
+    def human() -> str:
+        line = f"{data['case_number']} is now Sev {data['severity']}"
+        if data["status"] == CaseStatus.ESCALATED and data["respond_by"]:
+            line += (
+                f"; respond by {data['respond_by']:%Y-%m-%dT%H:%M:%SZ} "
+                f"({local_time(data['respond_by'], zone)})"
+            )
+        return line + (f"\n{data['notice']}" if data["notice"] else "")
+
+    emit(state.json, data, human)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from cli import serialize
-from cli.output import emit, fields, json_option, table
+from cli.output import emit, fields, json_option, printable, table
 from cli.pagination import echo_more_pages, page_options
 from cli.params import LINE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.domain import Region, values
 from licensesvc.services import customers, licenses
+from licensesvc.services.pagination import Page, page_of_list
 
 COLUMNS = [("ID", "id"), ("NAME", "name"), ("REGION", "region"), ("CREATED", "created_at")]
 HOLIDAYS_HELP = (
@@ -96,20 +99,40 @@ def update(state: CliState, customer_id: int, region: str | None, holidays: str 
 
 
 @customer.command("list")
+@click.option(
+    "--search",
+    type=LINE,
+    metavar="TEXT",
+    help="Only customers whose name contains TEXT (any case; names starting with it first), "
+    "or, for a number, the owner of contract TEXT or license TEXT. Example: --search acme",
+)
 @page_options
 @json_option
 @pass_state
-def list_(state: CliState, page: int, page_size: int) -> None:
-    """List the customers, newest first.
+def list_(state: CliState, search: str | None, page: int, page_size: int) -> None:
+    """List the customers, newest first, or find one by name, contract ID or license ID.
+
+    With --search the table gains a MATCHED column saying why each customer is listed:
+    "contract 12" or "license 12" (a number finds the customer owning that contract or
+    license, listed first), "name starts with", then "name contains". Case is ignored
+    (ASCII letters on SQLite); % and _ match themselves.
 
     \b
     Example:
       licensesvc customer list
+      licensesvc customer list --search acme
+      licensesvc --json customer list --search 12
     """
     with state.unit_of_work() as ctx:
-        found = customers.page_customers(ctx, page=page, page_size=page_size)
-        rows = [serialize.customer(c) for c in found.items]
-    emit(state.json, rows, lambda: table(rows, COLUMNS))
+        if search is None:
+            found: Page[Any] = customers.page_customers(ctx, page=page, page_size=page_size)
+            rows = [serialize.customer(c) for c in found.items]
+            columns = COLUMNS
+        else:
+            found = page_of_list(customers.search_customers(ctx, search), page, page_size)
+            rows = [serialize.customer(m.customer) | {"matched": m.matched} for m in found.items]
+            columns = [*COLUMNS, ("MATCHED", "matched")]
+    emit(state.json, rows, lambda: table(rows, columns))
     echo_more_pages(found, "customers")
 
 
@@ -118,36 +141,134 @@ def list_(state: CliState, page: int, page_size: int) -> None:
 @json_option
 @pass_state
 def show(state: CliState, customer_id: int) -> None:
-    """Show a customer with its contracts and licenses.
+    """Show one customer on one screen: standing, contracts, payments, licenses, keys, cases.
+
+    \b
+    Standing: the plan and contract in force on the customer's own today, maintenance paid
+    through (days left, or how long ago it lapsed), the grace period, and why a key would be
+    refused today. Then each contract with its payment ledger (oldest entry first), the
+    licenses (product, host, agent and job limits), the newest keys (serial, kind, status,
+    product, host, expiry; `key list --customer ID` has them all), the open cases (refused
+    or escalated, by respond-by, overdue flagged) and the newest decided cases.
 
     \b
     Example:
       licensesvc customer show 1
+      licensesvc --json customer show 1 | jq .standing
     """
     with state.unit_of_work() as ctx:
         overview = customers.customer_overview(ctx, customer_id)
-    data = serialize.customer(overview.customer) | {"holidays": overview.customer.holidays}
-    data["contracts"] = [serialize.contract(k) for k in overview.contracts]
-    data["licenses"] = [serialize.license_(lic) for lic in overview.licenses]
+    data = overview.as_dict()
+    emit(state.json, data, lambda: render_overview(data))
 
-    def human() -> str:
-        from cli.commands.contracts import COLUMNS as CONTRACT_COLUMNS
-        from cli.commands.licenses import COLUMNS as LICENSE_COLUMNS
 
-        return "\n\n".join(
+LICENSE_LINE_COLUMNS = [
+    ("ID", "id"),
+    ("PRODUCT", "product"),
+    ("AGENTS", "agents"),
+    ("JOBS", "jobs"),
+    ("HOST", "host"),
+    ("FAILOVER", "failover_host"),
+    ("EXPIRES", "expires_on"),
+    ("RETIRED", "retired"),
+]
+KEY_LINE_COLUMNS = [
+    ("SERIAL", "serial"),
+    ("KIND", "kind"),
+    ("STATUS", "status"),
+    ("PRODUCT", "product"),
+    ("HOST", "host"),
+    ("ISSUED", "issued_at"),
+    ("EXPIRES", "expires_at"),
+]
+CASE_LINE_COLUMNS = [
+    ("CASE", "case_number"),
+    ("STATUS", "status"),
+    ("SEV", "severity"),
+    ("KIND", "kind"),
+    ("PRODUCT", "product"),
+    ("REFUSAL", "refusal_code"),
+    ("RESPOND BY", "respond_by"),
+    ("OVERDUE", "overdue"),
+    ("OWNER", "owner"),
+]
+PAYMENT_COLUMNS = [
+    ("PAID THROUGH", "paid_through"),
+    ("INVOICE", "invoice"),
+    ("CORRECTION", "correction"),
+    ("REASON", "reason"),
+    ("RECORDED", "recorded_at"),
+    ("BY", "recorded_by"),
+]
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+def _maintenance(st: dict[str, Any]) -> str:
+    paid = st["maintenance_paid_through"]
+    if paid is None:
+        return "-"
+    days = st["maintenance_days_left"]
+    left = f"{days} days left" if days >= 0 else f"lapsed {-days} days ago"
+    return f"paid through {paid.isoformat()} ({left})"
+
+
+def render_overview(data: dict[str, Any]) -> str:
+    """The human screen of `customer show` (data: CustomerOverview.as_dict())."""
+    c = data["customer"]
+    st = data["standing"]
+    term = (
+        f"{st['contract_start'].isoformat()} to {st['contract_end'].isoformat()}"
+        f" ({'active' if st['contract_active'] else 'not active'}, contract {st['contract_id']})"
+        if st["contract_id"] is not None
+        else "no contract on record"
+    )
+    grace = (
+        f"{st['grace_days']} days, until {st['grace_until'].isoformat()}"
+        + (" (in grace now)" if st["in_grace_period"] else "")
+        if st["grace_until"] is not None
+        else "-"
+    )
+    blocks = [
+        fields(
             [
-                fields(
-                    [
-                        ("customer", data["id"]),
-                        ("name", data["name"]),
-                        ("region", data["region"]),
-                        ("holidays", data["holidays"]),
-                        ("created", data["created_at"]),
-                    ]
+                ("customer", f"{printable(c['name'])} (id {c['id']})"),
+                ("region", f"{c['region']}, holidays {c['holidays']}"),
+                ("as of", st["as_of"]),
+                ("plan", st["plan"]),
+                ("contract", term),
+                ("maintenance", _maintenance(st)),
+                ("grace", grace),
+                (
+                    "keys today",
+                    "would be issued"
+                    if st["refusal_code"] is None
+                    else f"refused: {st['refusal_code']}: {printable(st['refusal_message'])}",
                 ),
-                "Contracts\n" + table(data["contracts"], CONTRACT_COLUMNS),
-                "Licenses\n" + table(data["licenses"], LICENSE_COLUMNS),
             ]
         )
-
-    emit(state.json, data, human)
+    ]
+    contracts = []
+    for k in data["contracts"]:
+        head = (
+            f"contract {k['id']}: {k['plan_today']} {k['start'].isoformat()} to "
+            f"{k['effective_end'].isoformat()}, paid through {k['paid_through'].isoformat()}"
+            + (f", terminated on {k['terminated_on'].isoformat()}" if k["terminated_on"] else "")
+            + (f", renews contract {k['renews']}" if k["renews"] else "")
+        )
+        ledger = table(k["payments"], PAYMENT_COLUMNS) if k["payments"] else "no payments"
+        contracts.append(head + "\n" + _indent(ledger))
+    blocks.append("Contracts\n" + ("\n".join(contracts) if contracts else "none"))
+    blocks.append("Licenses\n" + table(data["licenses"], LICENSE_LINE_COLUMNS))
+    shown = len(data["keys"])
+    more = (
+        f" (newest {shown} of {data['keys_total']}; key list --customer {c['id']})"
+        if data["keys_total"] > shown
+        else ""
+    )
+    blocks.append(f"Keys{more}\n" + table(data["keys"], KEY_LINE_COLUMNS))
+    blocks.append("Open cases\n" + table(data["open_cases"], CASE_LINE_COLUMNS))
+    blocks.append("Recent cases\n" + table(data["recent_cases"], CASE_LINE_COLUMNS))
+    return "\n\n".join(blocks)

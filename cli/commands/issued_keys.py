@@ -24,10 +24,11 @@ from cli.pagination import echo_more_pages, page_options
 from cli.params import FREE_TEXT, ISO_DATE, LINE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.domain import CaseStatus, KeyKind, RevocationCode, TemporaryReason, values
-from licensesvc.services import customers, issued_keys
+from licensesvc.services import customers, issued_keys, key_requests
 from licensesvc.services.errors import KeyRequestRefused
-from licensesvc.services.key_requests import KeyRequestInput, KeyRequestOutcome
+from licensesvc.services.key_requests import Decision, KeyRequestInput, KeyRequestOutcome
 from licensesvc.services.refusals import request_and_record
+from licensesvc.services.views import DryRunView
 
 COLUMNS = [
     ("SERIAL", "serial"),
@@ -95,6 +96,13 @@ def issued_document(outcome: KeyRequestOutcome, now: Any) -> dict[str, Any]:
     metavar="TEXT",
     help="Grant what policy would refuse; the reason is written to the audit trail.",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Only say what policy would decide: every check with its outcome; records nothing "
+    "(no case, no key, no audit record). Exit 0 when it would be granted, else 1 with the "
+    "refusal code.",
+)
 @out_option("Write the key as a license file here instead of printing the text key.")
 @json_option
 @pass_state
@@ -106,6 +114,7 @@ def issue(
     dr_test_date: date | None,
     host: str | None,
     override_reason: str | None,
+    dry_run: bool,
     out: Path | None,
 ) -> None:
     """Request a key for a license as an analyst: policy decides, a case is recorded.
@@ -119,10 +128,16 @@ def issue(
       licensesvc key issue --license 2 --kind dr_test --dr-test-date 2026-04-15 --host dr.example
       licensesvc key issue --license 1 --kind temporary --reason usage_spike \\
           --override-reason "approved by support lead, ticket 4711"
+      licensesvc key issue --license 2 --kind dr_test --dr-test-date 2026-04-15 --dry-run
     """
     request = KeyRequestInput(
         license_id=license_id, kind=kind, reason=reason, dr_test_date=dr_test_date, host=host
     )
+    if dry_run:
+        if override_reason is not None or out is not None:
+            raise click.UsageError("--dry-run records nothing: drop --override-reason and --out")
+        _dry_run(state, request)
+        return
     with state.unit_of_work() as ctx:
         try:
             outcome = request_and_record(
@@ -155,6 +170,36 @@ def issue(
     if outcome.overridden:
         summary.append(("overridden", override_reason))
     click.echo(fields(summary))
+
+
+def _dry_run(state: CliState, request: KeyRequestInput) -> None:
+    """Print every policy check of request with its outcome; nothing is recorded (the
+    transaction is rolled back). Exit 1 with `would be refused: CODE: message` on stderr."""
+    with state.unit_of_work() as ctx:
+        decision = key_requests.request_key(ctx, request, dry_run=True)
+        assert isinstance(decision, Decision)
+        view = DryRunView.of(decision, request.kind)
+        ctx.session.rollback()
+    data = view.as_dict()
+
+    def human() -> str:
+        lines = [
+            f"{'pass' if c.passed else 'FAIL'}  {c.name}: {printable(c.detail)}"
+            + ("" if c.passed else f" ({c.code})")
+            for c in view.checks
+        ]
+        if view.would_issue is not None:
+            lines.append(
+                f"would be granted: {view.would_issue.kind} key, expires "
+                f"{view.would_issue.expires_at or 'never (perpetual)'} (nothing recorded)"
+            )
+        return "\n".join(lines)
+
+    emit(state.json, data, human)
+    if view.code is not None:
+        raise click.ClickException(
+            f"would be refused: {view.code}: {view.message} (dry run, nothing recorded)"
+        )
 
 
 @key.command("list")
@@ -191,14 +236,29 @@ def list_(
 @json_option
 @pass_state
 def show(state: CliState, serial: str) -> None:
-    """Show one key: its record, status and text.
+    """Show one key: what it grants, its record, status and text.
+
+    What it grants is what was signed into it: the customer, the product, the host (and
+    failover host) it runs on, and its agent and job limits. When the license changed since,
+    `licensesvc entitlements --customer ID` says the key is out of date.
 
     \b
     Example:
       licensesvc key show SN-ABCD-EFGH-JKLM-NPQR
+      licensesvc --json key show SN-ABCD-EFGH-JKLM-NPQR | jq '.host, .agents, .jobs'
     """
     with state.unit_of_work() as ctx:
-        data = serialize.key(issued_keys.get_key(ctx, serial), ctx.now(), with_text=True)
+        view = issued_keys.key_view(ctx, serial)
+        now = ctx.now()
+    data = {
+        "serial": view.serial,
+        "customer_name": view.customer_name,
+        "product": view.product,
+        "host": view.host,
+        "failover_host": view.failover_host,
+        "agents": view.agents,
+        "jobs": view.jobs,
+    } | serialize.key(view, now, with_text=True)
     emit(
         state.json,
         data,

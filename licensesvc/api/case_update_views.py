@@ -1,10 +1,12 @@
-"""Status updates on escalated cases (the seed's "Ongoing Status Updates"): analysts post
-them, customers read them on the case."""
+"""The analysts' queue over HTTP: status updates on escalated cases (the seed's "Ongoing
+Status Updates"; customers read them on the case), owners, internal notes (analysts only) and
+severity changes with a reason. Every rule is in services/case_updates.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 from marshmallow import fields, validate
@@ -17,7 +19,15 @@ from licensesvc.web import db_session
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint
 from .pagination import PAGE_LIMITS, page_of
-from .schemas import CaseSchema, CaseUpdateSchema, ListQuery, RequestSchema
+from .schemas import (
+    CaseSchema,
+    CaseUpdateSchema,
+    FreeText,
+    Line,
+    ListQuery,
+    RequestSchema,
+    UTCDateTime,
+)
 
 blp = ApiBlueprint(
     "case-updates",
@@ -66,3 +76,93 @@ class CaseUpdates(MethodView):
         case_updates.post_case_update(ctx, case_number, body["text"])
         db_session().commit()
         return key_requests.case_view(ctx, key_requests.get_case(ctx, case_number))
+
+
+class CaseNoteSchema(ma.Schema):
+    at = UTCDateTime()
+    author = fields.String()
+    text = fields.String()
+
+
+class AnalystCaseSchema(CaseSchema):
+    """A case as analysts see it: the customer's fields, its owner and internal notes."""
+
+    owner = fields.String(allow_none=True, metadata={"description": "the analyst who owns it"})
+    notes = fields.List(
+        fields.Nested(CaseNoteSchema),
+        metadata={"description": "internal notes: analysts only, never shown to the customer"},
+    )
+
+
+class AssignBody(RequestSchema):
+    owner = Line(
+        case_updates.MAX_OWNER_CHARS,
+        required=True,
+        metadata={"description": "the analyst who owns the case from now on"},
+    )
+
+
+class NoteBody(RequestSchema):
+    text = FreeText(
+        case_updates.MAX_UPDATE_CHARS,
+        required=True,
+        metadata={"description": "internal: never shown to the customer"},
+    )
+
+
+class SeverityBody(RequestSchema):
+    severity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=4))
+    reason = FreeText(required=True, metadata={"description": "lands in the audit trail"})
+
+
+@blp.route("/key-requests/<case_number>/assign")
+class CaseAssignment(MethodView):
+    @blp.arguments(AssignBody)
+    @blp.response(200, AnalystCaseSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT", description="the case is decided")
+    def post(self, body: dict[str, Any], case_number: str) -> CaseView:
+        """Analysts: give a refused or escalated case an owner (audited)"""
+        ctx = caller_context()
+        case = case_updates.assign_case(ctx, case_number, body["owner"])
+        view = case_updates.analyst_case_view(ctx, case)
+        db_session().commit()
+        return view
+
+
+@blp.route("/key-requests/<case_number>/notes")
+class CaseNotes(MethodView):
+    @blp.arguments(NoteBody)
+    @blp.response(201, AnalystCaseSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
+    @blp.alt_response(404, response="NOT_FOUND")
+    def post(self, body: dict[str, Any], case_number: str) -> CaseView:
+        """Analysts: add an internal note; the customer never sees it"""
+        ctx = caller_context()
+        case_updates.add_case_note(ctx, case_number, body["text"])
+        view = case_updates.analyst_case_view(ctx, key_requests.get_case(ctx, case_number))
+        db_session().commit()
+        return view
+
+
+@blp.route("/key-requests/<case_number>/severity")
+class CaseSeverity(MethodView):
+    @blp.arguments(SeverityBody)
+    @blp.response(200, AnalystCaseSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(
+        409, response="CONFLICT", description="the case is decided or already at that severity"
+    )
+    def post(self, body: dict[str, Any], case_number: str) -> CaseView:
+        """Analysts: change a case's severity with a reason; an escalated case's respond-by
+        and next update count anew from the support plan"""
+        ctx = caller_context()
+        case = case_updates.change_severity(ctx, case_number, body["severity"], body["reason"])
+        view = case_updates.analyst_case_view(ctx, case)
+        db_session().commit()
+        return view

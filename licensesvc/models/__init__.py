@@ -4,6 +4,7 @@ from .base import Base
 from .entities import (
     ApiToken,
     AuditRecord,
+    CaseNote,
     CaseUpdate,
     Contract,
     ContractPayment,
@@ -28,6 +29,7 @@ __all__ = [
     "ApiToken",
     "AuditRecord",
     "Base",
+    "CaseNote",
     "CaseUpdate",
     "Contract",
     "ContractPayment",

@@ -193,6 +193,8 @@ class KeyRequest(Base):
         # pages of a customer's cases and of the cases in one status, newest first (0009)
         Index("ix_key_requests_customer_id_id", "customer_id", "id"),
         Index("ix_key_requests_status_id", "status", "id"),
+        # the escalation queue: escalated cases by respond-by
+        Index("ix_key_requests_status_respond_by", "status", "respond_by"),
     )
 
     id: Mapped[intpk]
@@ -225,12 +227,15 @@ class KeyRequest(Base):
     #: the refusal the decision was about, kept beside a grant or a denial
     original_refusal_code: Mapped[str | None] = mapped_column(String(40))
     original_refusal_message: Mapped[str | None] = mapped_column(Text)
+    #: the analyst who owns the case in the queue (`case assign`); None: nobody yet
+    owner: Mapped[str | None] = mapped_column(String(200))
 
     license: Mapped[License] = relationship()
     customer: Mapped[Customer] = relationship()
     updates: Mapped[list[CaseUpdate]] = relationship(
         back_populates="case", order_by="CaseUpdate.id"
     )
+    notes: Mapped[list[CaseNote]] = relationship(back_populates="case", order_by="CaseNote.id")
 
 
 class IssuedKey(Base):
@@ -433,3 +438,18 @@ class CaseUpdate(Base):
     text: Mapped[str] = mapped_column(Text)
 
     case: Mapped[KeyRequest] = relationship(back_populates="updates")
+
+
+class CaseNote(Base):
+    """An analyst's internal note on a case: analysts only, never shown to the customer (not
+    in the customer API, the portal or notifications)."""
+
+    __tablename__ = "case_notes"
+
+    id: Mapped[intpk]
+    case_id: Mapped[int] = mapped_column(ForeignKey("key_requests.id"), index=True)
+    at: Mapped[datetime]
+    author: Mapped[str200]
+    text: Mapped[str] = mapped_column(Text)
+
+    case: Mapped[KeyRequest] = relationship(back_populates="notes")

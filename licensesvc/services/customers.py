@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, case, func, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
-from licensesvc.domain import Region, values
-from licensesvc.models import Contract, Customer, License
+from licensesvc.domain import CaseStatus, KeyKind, Plan, Region, values
+from licensesvc.models import Contract, Customer, IssuedKey, KeyRequest, License
 
 from . import audit, contracts, inputs
 from .context import ServiceContext
@@ -18,7 +19,18 @@ from .lookups import get_contract as get_contract
 from .lookups import get_customer as get_customer
 from .lookups import get_license as get_license
 from .pagination import DEFAULT_PAGE_SIZE, Page, paginate
-from .views import CustomerOverview
+from .views import (
+    CaseLine,
+    ContractLedger,
+    CustomerMatch,
+    CustomerOverview,
+    CustomerView,
+    KeyLine,
+    LicenseLine,
+    PaymentView,
+    StandingView,
+    effective_status,
+)
 
 
 def create_customer(
@@ -60,9 +72,168 @@ def create_customer(
     return customer
 
 
+#: how many keys and decided cases `customer_overview` lists (newest first); open cases: all
+#: up to OPEN_CASES
+RECENT_KEYS = 20
+RECENT_CASES = 10
+OPEN_CASES = 50
+
+
 def customer_overview(ctx: ServiceContext, customer_id: int) -> CustomerOverview:
-    """The customer with its contracts and licenses. Raises NotFound."""
-    return CustomerOverview.of(get_customer(ctx, customer_id))
+    """The customer on one screen: standing today, contracts with their payment ledgers,
+    licenses, the newest RECENT_KEYS keys (and how many there are), open cases (refused or
+    escalated, by respond-by) and the newest RECENT_CASES decided or granted ones. A fixed
+    number of queries whatever the customer holds. Raises NotFound."""
+    from .standing import Standing, customer_today, pick_current
+    from .support_plan import overdue_reason
+
+    customer = get_customer(ctx, customer_id)
+    now = ctx.now()
+    today = customer_today(customer, now)
+    contract_rows = list(
+        ctx.session.scalars(
+            select(Contract)
+            .where(Contract.customer_id == customer.id)
+            .options(selectinload(Contract.payments), selectinload(Contract.plan_changes))
+            .order_by(Contract.start_date, Contract.id)
+        )
+    )
+    st = Standing(customer, pick_current(contract_rows, today), today)
+    license_rows = list(
+        ctx.session.scalars(
+            select(License).where(License.customer_id == customer.id).order_by(License.id)
+        )
+    )
+    products = {lic.id: lic.product for lic in license_rows}
+    key_rows = list(
+        ctx.session.scalars(
+            select(IssuedKey)
+            .where(IssuedKey.customer_id == customer.id)
+            .order_by(IssuedKey.id.desc())
+            .limit(RECENT_KEYS)
+        )
+    )
+    keys_total = ctx.session.scalar(
+        select(func.count()).select_from(IssuedKey).where(IssuedKey.customer_id == customer.id)
+    )
+    open_statuses = (CaseStatus.REFUSED, CaseStatus.ESCALATED)
+    open_rows = list(
+        ctx.session.scalars(
+            select(KeyRequest)
+            .where(KeyRequest.customer_id == customer.id, KeyRequest.status.in_(open_statuses))
+            .order_by(KeyRequest.respond_by.is_(None), KeyRequest.respond_by, KeyRequest.id)
+            .limit(OPEN_CASES)
+        )
+    )
+    recent_rows = list(
+        ctx.session.scalars(
+            select(KeyRequest)
+            .where(KeyRequest.customer_id == customer.id, KeyRequest.status.not_in(open_statuses))
+            .order_by(KeyRequest.id.desc())
+            .limit(RECENT_CASES)
+        )
+    )
+
+    def case_line(c: KeyRequest) -> CaseLine:
+        return CaseLine(
+            case_number=c.case_number,
+            status=CaseStatus(c.status),
+            kind=KeyKind(c.kind),
+            severity=c.severity,
+            product=products.get(c.license_id, f"license {c.license_id}"),
+            created_at=c.created_at,
+            refusal_code=c.refusal_code,
+            respond_by=c.respond_by,
+            next_update_due=c.next_update_due,
+            overdue=overdue_reason(c, now) is not None,
+            owner=c.owner,
+        )
+
+    grace = ctx.policy.grace_days
+    c = st.contract
+    entitled = st.contract_active and st.maintenance_current(grace)
+    standing_view = StandingView(
+        as_of=today,
+        plan=st.plan,
+        contract_id=c.id if c else None,
+        contract_start=c.start_date if c else None,
+        contract_end=c.effective_end if c else None,
+        contract_active=st.contract_active,
+        maintenance_paid_through=c.paid_through if c else None,
+        maintenance_days_left=(c.paid_through - today).days if c else None,
+        grace_days=st.grace_days(grace) if c else None,
+        grace_until=st.grace_until(grace),
+        in_grace_period=st.in_grace(grace),
+        maintenance_current=st.maintenance_current(grace),
+        refusal_code=None
+        if entitled
+        else ("contract_expired" if not st.contract_active else "maintenance_lapsed"),
+        refusal_message=None
+        if entitled
+        else (
+            st.contract_problem() or f"maintenance was paid through {c.paid_through if c else '-'}"
+        ),
+    )
+    return CustomerOverview(
+        customer=CustomerView.of(customer),
+        standing=standing_view,
+        contracts=tuple(
+            ContractLedger(
+                id=k.id,
+                plan=Plan(k.plan),
+                plan_today=Plan(k.plan_on(today)),
+                start=k.start_date,
+                end=k.end_date,
+                effective_end=k.effective_end,
+                terminated_on=k.terminated_on,
+                renews=k.renews_id,
+                paid_through=k.paid_through,
+                grace_days=k.grace_days,
+                payments=tuple(
+                    PaymentView(
+                        p.paid_through,
+                        p.invoice,
+                        p.correction,
+                        p.reason,
+                        p.recorded_at,
+                        p.recorded_by,
+                    )
+                    for p in k.payments
+                ),
+            )
+            for k in contract_rows
+        ),
+        licenses=tuple(
+            LicenseLine(
+                lic.id,
+                lic.product,
+                lic.agents,
+                lic.jobs,
+                lic.host,
+                lic.failover_host,
+                lic.expires_on,
+                lic.retired_at is not None,
+            )
+            for lic in license_rows
+        ),
+        keys=tuple(
+            KeyLine(
+                serial=k.serial,
+                kind=KeyKind(k.kind),
+                status=effective_status(k, now),
+                product=products.get(k.license_id, f"license {k.license_id}"),
+                license_id=k.license_id,
+                host=(k.claims or {}).get("host"),
+                failover_host=(k.claims or {}).get("failover_host"),
+                issued_at=k.issued_at,
+                expires_at=k.expires_at,
+            )
+            for k in key_rows
+        ),
+        keys_total=keys_total or 0,
+        open_cases=tuple(case_line(r) for r in open_rows),
+        recent_cases=tuple(case_line(r) for r in recent_rows),
+    )
 
 
 def page_customers(
@@ -72,6 +243,68 @@ def page_customers(
     ValidationFailed for a page outside the limits."""
     ctx.actor.require_analyst()
     return paginate(ctx.session, select(Customer), page, page_size)
+
+
+#: the longest search text taken (a name is at most 200 characters)
+MAX_SEARCH = 200
+
+
+def _like_pattern(text: str) -> str:
+    """text with LIKE's wildcards (and the escape character itself) escaped by a backslash."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_customers(ctx: ServiceContext, text: str) -> list[CustomerMatch]:
+    """Customers whose name contains text (case-insensitive; names that start with it first,
+    then by name), and, when text is a whole number, the customers owning the contract and
+    the license of that id (first of all). Each match says what matched: `contract 12`,
+    `license 12`, `name starts with`, `name contains` (several, comma-separated, when a
+    customer is found more than one way). One query; `%` and `_` in text match
+    themselves. Raises ValidationFailed for empty or control-character text."""
+    ctx.actor.require_analyst()
+    text = inputs.check_text(text, "search").strip()
+    if not text:
+        raise ValidationFailed("give some text to search for")
+    if len(text) > MAX_SEARCH:
+        raise ValidationFailed(f"search text is longer than {MAX_SEARCH} characters")
+    needle = text.lower()
+    pattern = _like_pattern(needle)
+    name = func.lower(Customer.name)
+    by_name = select(
+        Customer.id.label("customer_id"),
+        case((name.like(pattern + "%", escape="\\"), 2), else_=3).label("rank"),
+        case(
+            (name.like(pattern + "%", escape="\\"), literal("name starts with")),
+            else_=literal("name contains"),
+        ).label("matched"),
+    ).where(name.like("%" + pattern + "%", escape="\\"))
+    parts = [by_name]
+    if text.isdigit() and inputs.int_problem(int(text)) is None:
+        number = int(text)
+        parts.append(
+            select(
+                Contract.customer_id.label("customer_id"),
+                literal(0).label("rank"),
+                literal(f"contract {number}").label("matched"),
+            ).where(Contract.id == number)
+        )
+        parts.append(
+            select(
+                License.customer_id.label("customer_id"),
+                literal(1).label("rank"),
+                literal(f"license {number}").label("matched"),
+            ).where(License.id == number)
+        )
+    found = union_all(*parts).subquery()
+    rows = ctx.session.execute(
+        select(Customer, found.c.matched)
+        .join(found, found.c.customer_id == Customer.id)
+        .order_by(found.c.rank, func.lower(Customer.name), Customer.id)
+    ).all()
+    found_by: dict[int, tuple[Customer, list[str]]] = {}
+    for c, matched in rows:  # a customer found twice keeps its best place and says both
+        found_by.setdefault(c.id, (c, []))[1].append(str(matched))
+    return [CustomerMatch(CustomerView.of(c), ", ".join(why)) for c, why in found_by.values()]
 
 
 def create_contract(

@@ -22,7 +22,7 @@ from .pagination import DEFAULT_PAGE_SIZE, Page, paginate
 from .signing import active_record, load_private, trusted_public_keys
 from .standing import Standing
 from .transactions import lock_customer
-from .views import effective_status
+from .views import KeyView, effective_status
 
 _SERIAL_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 #: domain separation for the signed answers of POST /v1/keys/verify
@@ -187,6 +187,12 @@ def get_key(ctx: ServiceContext, serial: str) -> IssuedKey:
         raise NotFound(f"key {serial} not found")
     ctx.actor.check_customer(key.customer_id, f"key {serial}")
     return key
+
+
+def key_view(ctx: ServiceContext, serial: str) -> KeyView:
+    """The key as its reader sees it now: record, effective status, what it grants (product,
+    host, failover host, agent and job limits as signed) and its text. Raises NotFound."""
+    return KeyView.of(get_key(ctx, serial), ctx.now())
 
 
 def _keys_query(

@@ -29,7 +29,7 @@ from licensesvc.models import IssuedKey, KeyRequest, License
 
 from . import audit, inputs, notifications, policy, quotas, support_plan
 from .context import ServiceContext
-from .customers import get_license
+from .customers import get_customer, get_license
 from .errors import (
     Forbidden,
     InvalidState,
@@ -394,6 +394,7 @@ def page_cases(
     if ctx.actor.kind == "customer":
         customer_id = ctx.actor.customer_id
     if customer_id is not None:
+        get_customer(ctx, customer_id)  # an unknown customer is not_found, not an empty list
         query = query.where(KeyRequest.customer_id == customer_id)
     if status is not None:
         query = query.where(KeyRequest.status == status)

@@ -51,6 +51,14 @@ class Page(Generic[T]):
         return self.page - 1 if 1 < self.page <= self.total_pages else None
 
 
+def page_of_list(rows: Sequence[T], page: int, page_size: int) -> Page[T]:
+    """One page of a list already read and ordered in memory (for an order no column gives).
+    Raises ValidationFailed for a page outside the limits."""
+    check_page(page, page_size)
+    start = (page - 1) * page_size
+    return Page(tuple(rows[start : start + page_size]), len(rows), page, page_size)
+
+
 def check_page(page: int, page_size: int) -> None:
     """Raise ValidationFailed unless page >= 1 and 1 <= page_size <= MAX_PAGE_SIZE."""
     if page < 1:

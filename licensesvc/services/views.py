@@ -103,20 +103,126 @@ class CustomerView(ReadModel):
 
 
 @dataclass(frozen=True)
-class CustomerOverview(ReadModel):
-    """A customer with its contracts and licenses."""
+class CustomerMatch(ReadModel):
+    """A customer found by `customer list --search`, and what matched: `contract 12`,
+    `license 12`, `name starts with` or `name contains`."""
 
     customer: CustomerView
-    contracts: tuple[ContractView, ...]
-    licenses: tuple[LicenseView, ...]
+    matched: str
 
-    @classmethod
-    def of(cls, c: Customer) -> CustomerOverview:
-        return cls(
-            CustomerView.of(c),
-            tuple(ContractView.of(k) for k in c.contracts),
-            tuple(LicenseView.of(lic) for lic in c.licenses),
-        )
+
+@dataclass(frozen=True)
+class StandingView:
+    """A customer's standing today (its own calendar date): the contract in force, its plan,
+    maintenance paid through and the days left, the grace period, and why no key would be
+    issued (None when one would)."""
+
+    as_of: date
+    plan: Plan | None
+    contract_id: int | None
+    contract_start: date | None
+    contract_end: date | None  # the last covered day (a termination included)
+    contract_active: bool
+    maintenance_paid_through: date | None
+    #: days from today to paid-through (negative: lapsed that many days ago)
+    maintenance_days_left: int | None
+    grace_days: int | None
+    grace_until: date | None
+    in_grace_period: bool
+    maintenance_current: bool
+    refusal_code: str | None
+    refusal_message: str | None
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    """One entry of a contract's maintenance payment ledger."""
+
+    paid_through: date
+    invoice: str | None
+    correction: bool
+    reason: str | None
+    recorded_at: datetime
+    recorded_by: str
+
+
+@dataclass(frozen=True)
+class ContractLedger:
+    """A contract with its plan today, its term and its payment ledger, oldest entry first."""
+
+    id: int
+    plan: Plan  # the plan it was sold with
+    plan_today: Plan
+    start: date
+    end: date
+    effective_end: date  # the last covered day (a termination included)
+    terminated_on: date | None
+    renews: int | None
+    paid_through: date
+    grace_days: int | None
+    payments: tuple[PaymentView, ...]
+
+
+@dataclass(frozen=True)
+class LicenseLine:
+    """A license as the customer screen lists it."""
+
+    id: int
+    product: str
+    agents: int
+    jobs: int
+    host: str
+    failover_host: str | None
+    expires_on: date | None  # None: perpetual
+    retired: bool
+
+
+@dataclass(frozen=True)
+class KeyLine:
+    """A key as the customer screen lists it: the license's product, not its id."""
+
+    serial: str
+    kind: KeyKind
+    status: EffectiveKeyStatus
+    product: str
+    license_id: int
+    host: str | None
+    failover_host: str | None
+    issued_at: datetime
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CaseLine:
+    """A case as the customer screen lists it."""
+
+    case_number: str
+    status: CaseStatus
+    kind: KeyKind
+    severity: int
+    product: str
+    created_at: datetime
+    refusal_code: str | None
+    respond_by: datetime | None
+    next_update_due: datetime | None
+    overdue: bool
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class CustomerOverview(ReadModel):
+    """One customer on one screen (`customer show`): standing, contracts with their payment
+    ledgers, licenses, the newest keys, open cases (refused or escalated) and the newest
+    decided ones. `keys_total` counts every key, `keys` holds the newest ones."""
+
+    customer: CustomerView
+    standing: StandingView
+    contracts: tuple[ContractLedger, ...]
+    licenses: tuple[LicenseLine, ...]
+    keys: tuple[KeyLine, ...]
+    keys_total: int
+    open_cases: tuple[CaseLine, ...]
+    recent_cases: tuple[CaseLine, ...]
 
 
 @dataclass(frozen=True)
@@ -147,6 +253,11 @@ class KeyView(ReadModel):
     signing_kid: str
     claims: dict[str, Any]
     key: str  # the compact signed key text
+    #: what the key grants, as signed into it (the license may have changed since)
+    product: str | None = None
+    agents: int | None = None
+    jobs: int | None = None
+    customer_name: str | None = None
 
     @classmethod
     def of(cls, k: IssuedKey, now: datetime) -> KeyView:
@@ -175,6 +286,10 @@ class KeyView(ReadModel):
             signing_kid=k.signing_kid,
             claims=dict(claims),
             key=k.key_text,
+            product=claims.get("product"),
+            agents=claims.get("agents"),
+            jobs=claims.get("jobs"),
+            customer_name=claims.get("customer_name"),
         )
 
 
@@ -218,6 +333,10 @@ class CaseView(ReadModel):
     support_phone: str | None = None
     notice: str | None = None
     updates: list[CaseUpdateView] = dataclasses.field(default_factory=list)
+    #: analysts only (case_updates.analyst_case_view fills them; a customer's view never has
+    #: them and the customer API's schema has no such fields)
+    owner: str | None = None
+    notes: list[CaseNoteView] = dataclasses.field(default_factory=list)
 
     @classmethod
     def of(
@@ -263,6 +382,36 @@ class CaseView(ReadModel):
             updates=[CaseUpdateView(u.at, u.author, u.text) for u in c.updates],
             **extra,
         )
+
+
+@dataclass(frozen=True)
+class QueueLine(ReadModel):
+    """An escalated case as the analysts' queue lists it (`case list --escalated`)."""
+
+    case_number: str
+    severity: int
+    customer_id: int
+    customer_name: str
+    product: str
+    kind: KeyKind
+    escalation_reason: str | None
+    owner: str | None
+    escalated_at: datetime | None
+    age_hours: int  # whole hours since the escalation
+    respond_by: datetime | None
+    next_update_due: datetime | None
+    responded: bool  # an analyst has posted the initial response
+    overdue: bool
+    overdue_reason: str | None
+
+
+@dataclass(frozen=True)
+class CaseNoteView:
+    """An analyst's internal note on a case: analysts only, never shown to the customer."""
+
+    at: datetime
+    author: str
+    text: str
 
 
 @dataclass(frozen=True)

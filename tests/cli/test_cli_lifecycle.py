@@ -169,7 +169,7 @@ def test_escalated_cases_are_worked_overdue_first_with_status_updates(
     assert [(r["case_number"], r["overdue"]) for r in listed] == [(first, True), (second, False)]
     assert [r["case_number"] for r in run.json("case", "list", "--overdue")] == [first]
     header = run.ok("case", "list", "--escalated").stdout.splitlines()[0].split()
-    assert header[:3] == ["CASE", "STATUS", "SEV"] and "OVERDUE" in header
+    assert header[:4] == ["CASE", "SEV", "CUSTOMER", "PRODUCT"] and "OVERDUE" in header
 
     updated = run.ok(
         "case", "update", first, "--text", "Key approved, issuing within the hour"

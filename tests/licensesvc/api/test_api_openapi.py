@@ -36,6 +36,9 @@ EXPECTED_OPERATIONS = {
     ("patch", "/v1/customers/{customer_id}"),
     ("get", "/v1/key-requests/{case_number}/updates"),
     ("post", "/v1/key-requests/{case_number}/updates"),
+    ("post", "/v1/key-requests/{case_number}/assign"),
+    ("post", "/v1/key-requests/{case_number}/notes"),
+    ("post", "/v1/key-requests/{case_number}/severity"),
 }
 PUBLIC = {("post", "/v1/keys/verify"), ("get", "/v1/signing-keys"), ("get", "/v1/revocations")}
 
