@@ -13,6 +13,7 @@ from cli.host_param import HOST
 from cli.output import (
     emit,
     fields,
+    iso,
     json_option,
     out_option,
     print_json,
@@ -191,7 +192,8 @@ def _dry_run(state: CliState, request: KeyRequestInput) -> None:
         if view.would_issue is not None:
             lines.append(
                 f"would be granted: {view.would_issue.kind} key, expires "
-                f"{view.would_issue.expires_at or 'never (perpetual)'} (nothing recorded)"
+                f"{iso(exp) if (exp := view.would_issue.expires_at) else 'never (perpetual)'}"
+                " (nothing recorded)"
             )
         return "\n".join(lines)
 
