@@ -170,10 +170,11 @@ def escalate(
       licensesvc case escalate CS-20260302-ABC234 --note "customer called: go-live Friday"
       licensesvc case escalate CS-20260302-ABC234 --severity 1 --reason criticality_changed
     """
-    with state.unit_of_work() as ctx:
-        data = case_record(
+    data = state.retried(
+        lambda ctx: case_record(
             ctx, key_requests.escalate_case(ctx, case_number, note, severity, reason)
         )
+    )
 
     def human() -> str:
         line = (
@@ -201,9 +202,12 @@ def update(state: CliState, case_number: str, text: str) -> None:
     Example:
       licensesvc case update CS-20260302-ABC234 --text "DR key approved, issuing today"
     """
-    with state.unit_of_work() as ctx:
+
+    def work(ctx: ServiceContext) -> dict[str, Any]:
         case_updates.post_case_update(ctx, case_number, text)
-        data = case_record(ctx, key_requests.get_case(ctx, case_number))
+        return case_record(ctx, key_requests.get_case(ctx, case_number))
+
+    data = state.retried(work)
     emit(
         state.json,
         data,
@@ -230,11 +234,15 @@ def grant(state: CliState, case_number: str, reason: str) -> None:
     Example:
       licensesvc case grant CS-20260302-ABC234 --reason "approved by support lead, ticket 4711"
     """
-    with state.unit_of_work() as ctx:
+
+    def work(ctx: ServiceContext) -> dict[str, Any]:
         outcome = key_requests.grant_case(ctx, case_number, reason)
         assert outcome.key is not None
         data = case_record(ctx, outcome.case)
         data["key"] = serialize.key(outcome.key, ctx.now(), with_text=True)
+        return data
+
+    data = state.retried(work)
     emit(
         state.json,
         data,
@@ -259,6 +267,7 @@ def deny(state: CliState, case_number: str, reason: str) -> None:
     Example:
       licensesvc case deny CS-20260302-ABC234 --reason "maintenance unpaid since March"
     """
-    with state.unit_of_work() as ctx:
-        data = case_record(ctx, key_requests.deny_case(ctx, case_number, reason))
+    data = state.retried(
+        lambda ctx: case_record(ctx, key_requests.deny_case(ctx, case_number, reason))
+    )
     emit(state.json, data, lambda: f"denied {data['case_number']}: {printable(reason)}")
