@@ -37,7 +37,7 @@ class Keys(MethodView):
             ctx, customer_id=query.get("customer_id"), license_id=query.get("license_id")
         )
         now = ctx.now()
-        return [KeyView.of(key, now) for key in found]
+        return [KeyView.of(key, now, analyst=ctx.actor.is_analyst) for key in found]
 
 
 @blp.route("/keys/<serial:serial>")
@@ -48,7 +48,7 @@ class Key(MethodView):
     def get(self, serial: str) -> KeyView:
         """One key: its record, its effective status and the text key"""
         ctx = caller_context()
-        return KeyView.of(issued_keys.get_key(ctx, serial), ctx.now())
+        return KeyView.of(issued_keys.get_key(ctx, serial), ctx.now(), analyst=ctx.actor.is_analyst)
 
 
 @blp.route("/keys/<serial:serial>/license-file")
@@ -89,4 +89,4 @@ class Revocation(MethodView):
         ctx = caller_context()
         key = issued_keys.revoke_key(ctx, serial, body["reason"], body["code"])
         commit()
-        return KeyView.of(key, ctx.now())
+        return KeyView.of(key, ctx.now(), analyst=ctx.actor.is_analyst)
