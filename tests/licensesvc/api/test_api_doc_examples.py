@@ -2,7 +2,8 @@
 to the API (the suite's world and clock, 2026-03-02 15:00 UTC) and fails when the block
 between the doc's `dry-run-example` markers differs from the answer. To regenerate it:
 
-    LICENSESVC_WRITE_DOCS=1 .venv/bin/python -m pytest -q tests/licensesvc/api/test_api_doc_examples.py
+    LICENSESVC_WRITE_DOCS=1 .venv/bin/python -m pytest -q \
+        tests/licensesvc/api/test_api_doc_examples.py
 """
 
 from __future__ import annotations
