@@ -66,7 +66,8 @@ def license_(lic: License | LicenseView) -> dict[str, Any]:
 
 
 def key(k: IssuedKey | KeyView, now: datetime, *, with_text: bool = False) -> dict[str, Any]:
-    view = k if isinstance(k, KeyView) else KeyView.of(k, now)
+    # the CLI is the analysts' tool: it shows their words of a revocation
+    view = k if isinstance(k, KeyView) else KeyView.of(k, now, analyst=True)
     data = record(view, KEY)
     if with_text:
         data["key"] = view.key

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
     from licensesvc.runtime import Runtime
     from licensesvc.services.context import Actor, ServiceContext
+
+T = TypeVar("T")
 
 ANALYST_ENV = "LICENSESVC_ANALYST"
 UPGRADE_HINT = "run `licensesvc db upgrade` first"
@@ -64,6 +66,22 @@ class CliState:
         with self.runtime.unit_of_work(self.actor) as ctx:
             require_schema(ctx.session)
             yield ctx
+
+    def retried(self, work: Callable[[ServiceContext], T]) -> T:
+        """Return work(ctx), committed, in one unit of work that is rolled back and run again
+        after a deadlock, serialization failure or lock timeout (services/transactions.py
+        `retrying`, 3 attempts in all), as the API runs its writing calls. Every command that
+        changes a case or a key goes through here (tests/cli/test_cli_retries.py checks)."""
+        from licensesvc.services.transactions import retrying
+
+        with self.unit_of_work() as ctx:
+
+            def attempt() -> T:
+                result = work(ctx)
+                ctx.session.commit()
+                return result
+
+            return retrying(ctx.session, attempt)
 
 
 def require_schema(session: Session) -> None:

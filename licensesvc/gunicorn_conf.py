@@ -14,6 +14,7 @@ accepted it (docs/reliability.md measures both)."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import struct
@@ -22,6 +23,11 @@ import threading
 import time
 from typing import Any
 
+from gunicorn import util  # type: ignore[import-untyped]
+from gunicorn.http.errors import (  # type: ignore[import-untyped]
+    LimitRequestHeaders,
+    LimitRequestLine,
+)
 from gunicorn.workers.gthread import ThreadWorker  # type: ignore[import-untyped]
 
 
@@ -78,8 +84,63 @@ def listen_queue_length(sock: Any) -> int | None:
     return length
 
 
+#: gunicorn's own refusals, answered as problem+json (codes of licensesvc/api/error_codes.py)
+#: instead of gunicorn's HTML page: exception type -> (status, reason phrase, code, detail)
+OWN_REFUSALS: dict[type[BaseException], tuple[int, str, str, str]] = {
+    LimitRequestLine: (
+        414,
+        "URI Too Long",
+        "uri_too_long",
+        f"The request line is longer than {limit_request_line} bytes.",
+    ),
+    LimitRequestHeaders: (
+        431,
+        "Request Header Fields Too Large",
+        "header_fields_too_large",
+        f"More than {limit_request_fields} header fields, or one longer than "
+        f"{limit_request_field_size} bytes.",
+    ),
+}
+
+
+def own_refusal(exc: BaseException) -> bytes | None:
+    """The whole HTTP answer (problem+json, `Connection: close`) to a request gunicorn refused
+    before the app saw it, or None when gunicorn's own answer stands."""
+    for kind, (status, reason, code, detail) in OWN_REFUSALS.items():
+        if isinstance(exc, kind):
+            body = json.dumps(
+                {
+                    "type": f"/docs#problem-{code}",
+                    "title": reason,
+                    "status": status,
+                    "detail": detail,
+                    "code": code,
+                }
+            ).encode()
+            head = (
+                f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+                f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n"
+                "X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n\r\n"
+            )
+            return head.encode("latin-1") + body
+    return None
+
+
 class DrainingThreadWorker(ThreadWorker):  # type: ignore[misc]
-    """A gthread worker that empties the listen queue before it stops (see module doc)."""
+    """A gthread worker that empties the listen queue before it stops (see module doc), and
+    answers gunicorn's own 414 and 431 as problem+json."""
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        answer = own_refusal(exc)
+        if answer is None:
+            super().handle_error(req, client, addr, exc)
+            return
+        peer = addr[0] if addr else ""
+        self.log.warning("Invalid request from ip=%s: %s", peer, exc)
+        try:
+            util.write_nonblock(client, answer)
+        except OSError:
+            pass  # the client is gone; gunicorn closes the connection either way
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         if not self.alive or DRAINING.is_set():

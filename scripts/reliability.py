@@ -39,6 +39,7 @@ COLUMNS = [
     ("records_lost", "Records lost"),
     ("stored_unanswered", "Stored, never answered"),
     ("notes", "Notes"),
+    ("command", "Command"),
 ]
 
 

@@ -279,10 +279,11 @@ def escalate(
       licensesvc case escalate CS-20260302-ABC234 --note "customer called: go-live Friday"
       licensesvc case escalate CS-20260302-ABC234 --severity 1 --reason criticality_changed
     """
-    with state.unit_of_work() as ctx:
-        data = case_record(
+    data = state.retried(
+        lambda ctx: case_record(
             ctx, key_requests.escalate_case(ctx, case_number, note, severity, reason)
         )
+    )
 
     def human() -> str:
         line = (
@@ -310,9 +311,12 @@ def update(state: CliState, case_number: str, text: str) -> None:
     Example:
       licensesvc case update CS-20260302-ABC234 --text "DR key approved, issuing today"
     """
-    with state.unit_of_work() as ctx:
+
+    def work(ctx: ServiceContext) -> dict[str, Any]:
         case_updates.post_case_update(ctx, case_number, text)
-        data = case_record(ctx, key_requests.get_case(ctx, case_number))
+        return case_record(ctx, key_requests.get_case(ctx, case_number))
+
+    data = state.retried(work)
     emit(
         state.json,
         data,
@@ -339,11 +343,15 @@ def grant(state: CliState, case_number: str, reason: str) -> None:
     Example:
       licensesvc case grant CS-20260302-ABC234 --reason "approved by support lead, ticket 4711"
     """
-    with state.unit_of_work() as ctx:
+
+    def work(ctx: ServiceContext) -> dict[str, Any]:
         outcome = key_requests.grant_case(ctx, case_number, reason)
         assert outcome.key is not None
         data = case_record(ctx, outcome.case)
         data["key"] = serialize.key(outcome.key, ctx.now(), with_text=True)
+        return data
+
+    data = state.retried(work)
     expires = data["key"]["expires_at"]
     emit(
         state.json,
@@ -369,8 +377,9 @@ def deny(state: CliState, case_number: str, reason: str) -> None:
     Example:
       licensesvc case deny CS-20260302-ABC234 --reason "maintenance unpaid since March"
     """
-    with state.unit_of_work() as ctx:
-        data = case_record(ctx, key_requests.deny_case(ctx, case_number, reason))
+    data = state.retried(
+        lambda ctx: case_record(ctx, key_requests.deny_case(ctx, case_number, reason))
+    )
     emit(state.json, data, lambda: f"denied {data['case_number']}: {printable(reason)}")
 
 
@@ -394,8 +403,9 @@ def assign(state: CliState, case_number: str, owner: str) -> None:
     Example:
       licensesvc case assign CS-20260302-ABC234 --to bob
     """
-    with state.unit_of_work() as ctx:
-        data = case_record(ctx, case_updates.assign_case(ctx, case_number, owner))
+    data = state.retried(
+        lambda ctx: case_record(ctx, case_updates.assign_case(ctx, case_number, owner))
+    )
     emit(state.json, data, lambda: f"assigned {data['case_number']} to {printable(owner)}")
 
 
@@ -417,14 +427,17 @@ def note(state: CliState, case_number: str, text: str) -> None:
     Example:
       licensesvc case note CS-20260302-ABC234 --text "called Dana, waiting on their change window"
     """
-    with state.unit_of_work() as ctx:
+
+    def work(ctx: ServiceContext) -> dict[str, Any]:
         added = case_updates.add_case_note(ctx, case_number, text)
-        data = {
+        return {
             "case_number": case_number,
             "at": added.at,
             "author": added.author,
             "text": added.text,
         }
+
+    data = state.retried(work)
     emit(state.json, data, lambda: f"noted on {case_number} (internal)")
 
 
@@ -455,8 +468,11 @@ def severity(
       licensesvc case severity CS-20260302-ABC234 1 --reason "production scheduler down"
     """
     zone = local_zone(tz_name)
-    with state.unit_of_work() as ctx:
-        data = case_record(ctx, case_updates.change_severity(ctx, case_number, severity, reason))
+    data = state.retried(
+        lambda ctx: case_record(
+            ctx, case_updates.change_severity(ctx, case_number, severity, reason)
+        )
+    )
 
     def human() -> str:
         line = f"{data['case_number']} is now Sev {data['severity']}"

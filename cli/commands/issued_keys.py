@@ -26,6 +26,7 @@ from cli.params import FREE_TEXT, ISO_DATE, LINE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.domain import CaseStatus, KeyKind, RevocationCode, TemporaryReason, values
 from licensesvc.services import customers, issued_keys, key_requests
+from licensesvc.services.context import ServiceContext
 from licensesvc.services.errors import KeyRequestRefused
 from licensesvc.services.key_requests import Decision, KeyRequestInput, KeyRequestOutcome
 from licensesvc.services.refusals import request_and_record
@@ -139,7 +140,8 @@ def issue(
             raise click.UsageError("--dry-run records nothing: drop --override-reason and --out")
         _dry_run(state, request)
         return
-    with state.unit_of_work() as ctx:
+
+    def work(ctx: ServiceContext) -> tuple[KeyRequestOutcome, dict[str, Any], str]:
         try:
             outcome = request_and_record(
                 ctx, request, commit=ctx.session.commit, override_reason=override_reason
@@ -150,8 +152,13 @@ def issue(
                 print_json({"status": CaseStatus.REFUSED.value, **serialize.case(refused.case)})
             raise
         assert outcome.key is not None
-        data = issued_document(outcome, ctx.now())
-        file_text = issued_keys.license_file_for(outcome.key)
+        return (
+            outcome,
+            issued_document(outcome, ctx.now()),
+            issued_keys.license_file_for(outcome.key),
+        )
+
+    outcome, data, file_text = state.retried(work)
     if out is not None:
         write_license_file(out, file_text, data["serial"])
         data["out"] = str(out)
@@ -297,8 +304,9 @@ def revoke(state: CliState, serial: str, reason: str, code: str) -> None:
       licensesvc key revoke SN-ABCD-EFGH-JKLM-NPQR --reason "server decommissioned" \\
         --code customer_request
     """
-    with state.unit_of_work() as ctx:
-        data = serialize.key(issued_keys.revoke_key(ctx, serial, reason, code), ctx.now())
+    data = state.retried(
+        lambda ctx: serialize.key(issued_keys.revoke_key(ctx, serial, reason, code), ctx.now())
+    )
     emit(
         state.json,
         data,

@@ -18,6 +18,7 @@ from licensesvc.web import db_session
 
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint
+from .idempotency import unit_of_work
 from .pagination import PAGE_LIMITS, page_of
 from .schemas import (
     CaseSchema,
@@ -64,6 +65,7 @@ class CaseUpdates(MethodView):
             ).items
         )
 
+    @unit_of_work()
     @blp.arguments(CaseUpdateBody)
     @blp.response(201, CaseSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
@@ -117,6 +119,7 @@ class SeverityBody(RequestSchema):
 
 @blp.route("/key-requests/<case_number>/assign")
 class CaseAssignment(MethodView):
+    @unit_of_work()
     @blp.arguments(AssignBody)
     @blp.response(200, AnalystCaseSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
@@ -134,6 +137,7 @@ class CaseAssignment(MethodView):
 
 @blp.route("/key-requests/<case_number>/notes")
 class CaseNotes(MethodView):
+    @unit_of_work()
     @blp.arguments(NoteBody)
     @blp.response(201, AnalystCaseSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
@@ -150,6 +154,7 @@ class CaseNotes(MethodView):
 
 @blp.route("/key-requests/<case_number>/severity")
 class CaseSeverity(MethodView):
+    @unit_of_work()
     @blp.arguments(SeverityBody)
     @blp.response(200, AnalystCaseSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")

@@ -97,6 +97,18 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     ),
     ErrorCode("payload_too_large", "413", "The request body exceeds 1 MiB."),
     ErrorCode(
+        "uri_too_long",
+        "414",
+        "The request line (method, path and query) exceeds 8,190 bytes; answered by the "
+        "gunicorn worker before the app (`licensesvc/gunicorn_conf.py`).",
+    ),
+    ErrorCode(
+        "header_fields_too_large",
+        "431",
+        "More than 100 header fields, or one over 8,190 bytes; answered by the gunicorn worker "
+        "before the app.",
+    ),
+    ErrorCode(
         "rate_limited",
         "429",
         "Too many requests of this kind from this client or customer (limits sized for abuse, "

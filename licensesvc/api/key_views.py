@@ -46,7 +46,7 @@ class Keys(MethodView):
             license_id=query.get("license_id"),
         )
         now = ctx.now()
-        return [KeyView.of(key, now) for key in found.items]
+        return [KeyView.of(key, now, analyst=ctx.actor.is_analyst) for key in found.items]
 
 
 @blp.route("/keys/<serial:serial>")
@@ -57,7 +57,7 @@ class Key(MethodView):
     def get(self, serial: str) -> KeyView:
         """One key: its record, its effective status and the text key"""
         ctx = caller_context()
-        return KeyView.of(issued_keys.get_key(ctx, serial), ctx.now())
+        return KeyView.of(issued_keys.get_key(ctx, serial), ctx.now(), analyst=ctx.actor.is_analyst)
 
 
 @blp.route("/keys/<serial:serial>/license-file")
@@ -98,4 +98,4 @@ class Revocation(MethodView):
         ctx = caller_context()
         key = issued_keys.revoke_key(ctx, serial, body["reason"], body["code"])
         commit()
-        return KeyView.of(key, ctx.now())
+        return KeyView.of(key, ctx.now(), analyst=ctx.actor.is_analyst)

@@ -315,7 +315,11 @@ class KeySchema(ma.Schema):
     )
     revoked_at = UTCDateTime(allow_none=True)
     revoked_reason = fields.String(
-        allow_none=True, metadata={"description": "the analyst's words (not on the list)"}
+        allow_none=True,
+        metadata={
+            "description": "the analyst's words: analyst tokens only, null for a customer "
+            "token (customers see `revocation_code`; the words stay in the audit trail)"
+        },
     )
     revocation_code = fields.String(
         allow_none=True,

@@ -33,6 +33,7 @@ from licensesvc.models import PortalFormToken
 from licensesvc.services import users
 from licensesvc.services.context import Actor, ServiceContext
 from licensesvc.services.errors import InvalidState, NotFound, Unauthorized, ValidationFailed
+from licensesvc.services.transactions import retrying
 from licensesvc.web import db_session, runtime_of, service_context
 
 from . import queries, sessions
@@ -347,10 +348,14 @@ def submit_request() -> ResponseReturnValue:
 def _submit_once(ctx: ServiceContext, token: str, req: Any) -> ResponseReturnValue:
     """Issue at most once per rendered form: the form's single-use token is stored with the
     case in the same transaction; a repeat finds it and shows the first outcome."""
-    user: sessions.SignedIn = g.portal_user
     if len(token) < 20:
         abort(400, description="This form is incomplete. Open the request page again.")
-    digest = _form_token_hash(token)
+    # run again after a lost lock race, as the API does (services/transactions.py)
+    return retrying(ctx.session, lambda: _submit_attempt(ctx, _form_token_hash(token), req))
+
+
+def _submit_attempt(ctx: ServiceContext, digest: str, req: Any) -> ResponseReturnValue:
+    user: sessions.SignedIn = g.portal_user
     db = ctx.session
 
     def earlier() -> ResponseReturnValue | None:
@@ -428,7 +433,8 @@ def escalate(case_number: str) -> ResponseReturnValue:
     if not form.validate():
         return _render_case(case_number, form, 422)
     ctx = _ctx()
-    try:
+
+    def attempt() -> None:
         queries.escalate(
             ctx,
             case_number,
@@ -436,11 +442,15 @@ def escalate(case_number: str) -> ResponseReturnValue:
             form.note.data,
             form.severity.data,
         )
+        db_session().commit()
+
+    try:
+        # run again after a lost lock race, as the API does (services/transactions.py)
+        retrying(db_session(), attempt)
     except (InvalidState, ValidationFailed) as exc:
         db_session().rollback()
         form.form_errors.append(exc.message)
         return _render_case(case_number, form, 409 if isinstance(exc, InvalidState) else 422)
-    db_session().commit()
     flash(f"Case {case_number} is escalated. An analyst will respond.", "success")
     return redirect(url_for("portal.case", case_number=case_number))
 

@@ -191,8 +191,9 @@ def get_key(ctx: ServiceContext, serial: str) -> IssuedKey:
 
 def key_view(ctx: ServiceContext, serial: str) -> KeyView:
     """The key as its reader sees it now: record, effective status, what it grants (product,
-    host, failover host, agent and job limits as signed) and its text. Raises NotFound."""
-    return KeyView.of(get_key(ctx, serial), ctx.now())
+    host, failover host, agent and job limits as signed) and its text; the revocation's words
+    for analysts only. Raises NotFound."""
+    return KeyView.of(get_key(ctx, serial), ctx.now(), analyst=ctx.actor.is_analyst)
 
 
 def _keys_query(

@@ -179,8 +179,9 @@ def key_issued(ctx: ServiceContext, key: IssuedKey) -> None:
 
 
 def key_revoked(ctx: ServiceContext, key: IssuedKey) -> None:
-    """A key was revoked (the analyst's reason is included: it is written for the customer)."""
-    context = _key_context(key) | {"revoked_at": key.revoked_at, "reason": key.revoked_reason}
+    """A key was revoked. The customer reads the revocation code (what the public list says),
+    never the analyst's words, which stay in the audit trail."""
+    context = _key_context(key) | {"revoked_at": key.revoked_at, "code": key.revocation_code}
     enqueue(ctx, Event.KEY_REVOKED, key.customer_id, f"key:{key.serial}", context)
 
 

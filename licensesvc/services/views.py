@@ -260,7 +260,10 @@ class KeyView(ReadModel):
     customer_name: str | None = None
 
     @classmethod
-    def of(cls, k: IssuedKey, now: datetime) -> KeyView:
+    def of(cls, k: IssuedKey, now: datetime, *, analyst: bool = False) -> KeyView:
+        """The key as its reader sees it now. The analyst's words of a revocation
+        (`revoked_reason`) are for analysts only (`analyst=True`); a customer sees the
+        `revocation_code` the public list carries, and the words stay in the audit trail."""
         claims = k.claims or {}
         return cls(
             serial=k.serial,
@@ -281,7 +284,7 @@ class KeyView(ReadModel):
             superseded_by=k.superseded_by,
             usable_until=k.usable_until,
             revoked_at=k.revoked_at,
-            revoked_reason=k.revoked_reason,
+            revoked_reason=k.revoked_reason if analyst else None,
             revocation_code=k.revocation_code,
             signing_kid=k.signing_kid,
             claims=dict(claims),

@@ -57,6 +57,8 @@ class Figures:
     #: keys stored whose request never got them (killed before the answer, never retried)
     stored_unanswered: int = 0
     notes: str = ""
+    #: the command that runs this scenario alone in full size (default: the current test's)
+    command: str = ""
     statuses: Counter[int] = field(default_factory=Counter)
 
     def count(self, status: int, body: dict[str, Any] | None = None) -> None:
@@ -78,8 +80,19 @@ class Figures:
             return
         row = asdict(self)
         row.pop("statuses")
+        if not row["command"]:
+            row["command"] = scenario_command(self.database)
         with open(target, "a") as fh:
             fh.write(json.dumps(row) + "\n")
+
+
+def scenario_command(database: str) -> str:
+    """The command that runs the current test alone in full size against `database`."""
+    test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0]
+    where = (
+        "LICENSESVC_TEST_DATABASE_URL=postgresql+psycopg://... " if database == "PostgreSQL" else ""
+    )
+    return f"`{where}LICENSESVC_RELIABILITY_FULL=1 .venv/bin/python -m pytest {test}`"
 
 
 def database_kind(url: str) -> str:

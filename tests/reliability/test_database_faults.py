@@ -51,7 +51,16 @@ def test_outage_and_slow_database_answer_503_or_success_in_time(
     target = make_url(rel_database_url)
     proxy = FaultProxy((target.host or "127.0.0.1", target.port or 5432)).start()
     per_phase = size(40, 6)
-    figures = Figures("database outage, silence and slowness (fault proxy)", "PostgreSQL")
+    #: one row per fault, each with the bursts before, during and after it
+    phases = {
+        name: Figures(f"{title} (fault proxy), then recovery without restart", "PostgreSQL")
+        for name, title in (
+            ("refuse", "database outage: connections refused"),
+            ("blackhole", "silent database: black hole, nothing flows"),
+            ("delay", "slow database: +0.3 s per message"),
+        )
+    }
+    figures = phases["refuse"]
     try:
         with gunicorn(_through(proxy, rel_database_url), tmp_path, env=DEADLINES) as server:
             token = data.token["Acme"]
@@ -105,13 +114,29 @@ def test_outage_and_slow_database_answer_503_or_success_in_time(
             def ready() -> int:
                 return requests.get(server.url("/readyz"), timeout=ANSWER_WITHIN).status_code
 
+            logged: dict[str, int] = {}
+
+            def phase(name: str) -> None:
+                nonlocal figures
+                figures = phases[name]
+                figures.faults = -proxy.faults
+
+            def end(name: str) -> None:
+                phases[name].faults += proxy.faults
+                logged[name] = server.log.read_text().count("database unavailable") - sum(
+                    logged.values()
+                )
+
             burst("success")
+            phase("refuse")
             proxy.refuse()
             burst("unavailable")
             assert ready() == 503
             proxy.heal()
             burst("success")  # recovery, same server processes
             assert ready() == 200
+            end("refuse")
+            phase("blackhole")
             proxy.blackhole()
             started = time.monotonic()
             assert ready() == 503
@@ -120,22 +145,27 @@ def test_outage_and_slow_database_answer_503_or_success_in_time(
             proxy.heal()
             proxy.cut_all()  # the held connections are useless now; the pool replaces them
             burst("success")
+            end("blackhole")
+            phase("delay")
             proxy.delay(0.3)
             burst("either")
             proxy.heal()
             burst("success")
+            end("delay")
             log = server.log.read_text()
-        figures.faults = proxy.faults
-        assert figures.unavailable > 0 and figures.other_5xx == 0
         assert "Traceback" not in log, log[-3000:]
-        figures.notes = (
-            f"{log.count('database unavailable')} log lines for "
-            f"{figures.unavailable} answers 503, no traceback"
-        )
+        for name, row in phases.items():
+            assert row.other_5xx == 0, (name, row)
+            row.notes = (
+                f"{logged[name]} log lines for {row.unavailable} answers 503, no traceback; "
+                f"every answer within {ANSWER_WITHIN} s, /healthz 200 throughout"
+            )
+        assert phases["refuse"].unavailable > 0 and phases["blackhole"].unavailable > 0
     finally:
         proxy.stop()
-    figures.save()
-    print(figures)
+    for row in phases.values():
+        row.save()
+        print(row)
 
 
 def test_cli_says_one_line_when_the_database_is_unreachable(tmp_path: Path) -> None:

@@ -115,6 +115,27 @@ def test_analyst_revokes_a_key_and_customer_cannot(
     assert_problem(as_analyst.revoke(serial, "twice"), 409, "invalid_state")
 
 
+def test_a_customer_sees_the_revocation_code_never_the_analysts_words(
+    as_base: Caller, as_analyst: Caller, standard_key: dict[str, Any]
+) -> None:
+    serial = standard_key["serial"]
+    words = "Acme Logistics: chargeback on invoice 4711, suspected fraud"
+    r = as_analyst.post(f"/v1/keys/{serial}/revoke", {"reason": words, "code": "customer_request"})
+    assert r.status_code == 200 and r.get_json()["revoked_reason"] == words
+    assert as_analyst.read(f"/v1/keys/{serial}")["revoked_reason"] == words
+    listed = [k for k in as_base.read("/v1/keys") if k["serial"] == serial]
+    for seen in (as_base.read(f"/v1/keys/{serial}"), *listed):
+        assert seen["status"] == "revoked" and seen["revocation_code"] == "customer_request"
+        assert seen["revoked_reason"] is None
+    assert len(listed) == 1
+    for path in (
+        "/v1/keys",
+        f"/v1/keys/{serial}",
+        f"/v1/key-requests/{standard_key['case_number']}",
+    ):
+        assert "chargeback" not in as_base.get(path).get_data(as_text=True), path
+
+
 def test_verify_a_valid_key_without_a_token(
     api_client: FlaskClient, standard_key: dict[str, Any]
 ) -> None:

@@ -96,12 +96,13 @@ def test_a_denied_case_tells_the_refusal_and_the_reason(world, analyst, contexts
     assert message.context["decision_reason"] == "temporary keys are a Premium service"
 
 
-def test_a_revoked_key_is_told_with_the_reason(world, analyst, contexts):
+def test_a_revoked_key_is_told_with_its_code_never_the_analysts_words(world, analyst, contexts):
     key = ask(analyst, world.base_license, "standard").key
-    issued_keys.revoke_key(analyst, key.serial, "issued to the wrong host")
+    issued_keys.revoke_key(analyst, key.serial, "issued to the wrong host", "issued_in_error")
     assert outbox(contexts.session)[-1] == ("key_revoked", f"key:{key.serial}")
     message = contexts.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()[-1]
-    assert message.context["reason"] == "issued to the wrong host"
+    assert message.context["code"] == "issued_in_error"
+    assert "issued to the wrong host" not in str(message.context)
 
 
 def test_a_payment_tells_of_keys_now_out_of_date_once_per_date(world, analyst, contexts):
