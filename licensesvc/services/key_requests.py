@@ -130,14 +130,30 @@ def _lock_active_primary(ctx: ServiceContext, license_id: int) -> None:
 def license_keys(ctx: ServiceContext, lic: License, now: datetime) -> LicenseKeys:
     """The license's keys usable now or later: active keys before their expiry, superseded
     keys inside their overlap (revoked keys are never usable)."""
+    return usable_keys(live_keys(ctx, [lic.id]).get(lic.id, []), now)
+
+
+def live_keys(ctx: ServiceContext, license_ids: list[int]) -> dict[int, list[IssuedKey]]:
+    """The active and superseded keys of the licenses, by license, in issue order (one
+    query, whatever the number of licenses)."""
+    found: dict[int, list[IssuedKey]] = {}
+    if not license_ids:
+        return found
     rows = ctx.session.scalars(
         select(IssuedKey)
         .where(
-            IssuedKey.license_id == lic.id,
+            IssuedKey.license_id.in_(license_ids),
             IssuedKey.status.in_((KeyStatus.ACTIVE, KeyStatus.SUPERSEDED)),
         )
         .order_by(IssuedKey.id)
     )
+    for key in rows:
+        found.setdefault(key.license_id, []).append(key)
+    return found
+
+
+def usable_keys(rows: list[IssuedKey], now: datetime) -> LicenseKeys:
+    """Of a license's active and superseded keys (`live_keys`), those usable now or later."""
     usable = []
     for key in rows:
         until = key.expires_at
