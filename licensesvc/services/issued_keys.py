@@ -155,7 +155,8 @@ def issue_signed_key(
             customer_id=lic.customer_id,
             details={"by": serial, "usable_until": supersedes.usable_until},
         )
-        revocation_lists.rebuild(ctx)  # the superseded key is listed at once
+        # the superseded key is listed at once: the next reader signs the list afresh
+        revocation_lists.mark_outdated(ctx)
     return key
 
 

@@ -1,6 +1,7 @@
 """The signed revocation list, built once per change and served as stored.
 
-A revocation or a supersession rebuilds the list in its own transaction (`rebuild`); readers
+A revocation rebuilds the list in its own transaction (`rebuild`); a supersession clears the
+stored copy in its transaction (`mark_outdated`: the next reader rebuilds it); readers
 (`GET /v1/revocations`, `licensesvc revocations export`) take the stored copy (`current`) and
 rebuild only when it is missing, signed by a key that is no longer the active one, or past the
 middle of its validity (so a served list never goes stale: installers refuse a list after its
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 
 import keys
 from licensesvc.domain import KeyStatus, RevocationCode
@@ -47,9 +48,21 @@ def build(ctx: ServiceContext) -> keys.RevocationList:
     with the end of their overlap (installers refuse those once it has passed). Keys past their
     own expiry drop off. Valid until now + policy.revocation_list_days."""
     now = ctx.now()
-    rows = ctx.session.scalars(
-        select(IssuedKey)
-        .where(IssuedKey.status.in_((KeyStatus.REVOKED, KeyStatus.SUPERSEDED)))
+    # only the columns an entry needs, and no key past its own expiry (RevocationList leaves
+    # those out anyway): the list is signed from these rows without building ORM objects
+    rows = ctx.session.execute(
+        select(
+            IssuedKey.serial,
+            IssuedKey.status,
+            IssuedKey.revoked_at,
+            IssuedKey.revocation_code,
+            IssuedKey.usable_until,
+            IssuedKey.expires_at,
+        )
+        .where(
+            IssuedKey.status.in_((KeyStatus.REVOKED, KeyStatus.SUPERSEDED)),
+            IssuedKey.expires_at.is_(None) | (IssuedKey.expires_at >= now - keys.CLOCK_SKEW),
+        )
         .order_by(IssuedKey.serial)
     )
     entries = []
@@ -115,6 +128,21 @@ def _fresh(ctx: ServiceContext, row: RevocationListCopy) -> bool:
         return True  # nothing could sign a newer one; keep serving what there is
     refresh_at = row.issued_at + (row.next_update - row.issued_at) / 2
     return row.kid == kid and ctx.now() < refresh_at
+
+
+def mark_outdated(ctx: ServiceContext) -> None:
+    """Clear the stored list (call in the transaction that superseded a key, after its audit
+    record; the caller commits): the next reader signs it afresh (`current` finds nothing,
+    `current_or_rebuild` rebuilds), so a burst of key requests does not sign the whole list
+    once per key, each while holding the audit chain's lock. One short UPDATE of the list's
+    row, held to commit like the audit chain's lock."""
+    with _served_lock:
+        _served.clear()
+    ctx.session.execute(
+        update(RevocationListCopy)
+        .where(RevocationListCopy.id == ROW_ID)
+        .values(signed_text=None, generation=RevocationListCopy.generation + 1)
+    )
 
 
 def rebuild(ctx: ServiceContext) -> StoredList | None:
