@@ -141,7 +141,7 @@ def license_entitlement(
     """What the license can actually have today: each kind of the plan run through the
     policy's checks (a replacement on the same host, the earliest DR-test date, a temporary
     key for an infrastructure change), the quotas left and when they free or reset. `live`
-    is the license's active and superseded keys (`key_requests.live_keys`), `usage` the use of
+    is the license's keys usable now or later (`key_requests.live_keys`), `usage` the use of
     its quotas (`quotas.usage_by_scope`): the policy runs on them, no query per kind."""
     allowed: list[KeyKind] = []
     unavailable: list[KindUnavailable] = []
@@ -199,7 +199,7 @@ def keys_out_of_date(
 ) -> list[KeyOutOfDate]:
     """The license's active standard or replacement key, when its signed claims no longer
     match the records (maintenance paid further, limits, expiry or hosts changed); `live` is
-    the license's active and superseded keys (`key_requests.live_keys`)."""
+    the license's keys usable now or later (`key_requests.live_keys`)."""
     found = []
     primary = {k for k, r in rules.RULES.items() if r.primary}
     rows = [k for k in live if k.status == KeyStatus.ACTIVE and k.kind in primary]

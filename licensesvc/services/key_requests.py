@@ -130,20 +130,27 @@ def _lock_active_primary(ctx: ServiceContext, license_id: int) -> None:
 def license_keys(ctx: ServiceContext, lic: License, now: datetime) -> LicenseKeys:
     """The license's keys usable now or later: active keys before their expiry, superseded
     keys inside their overlap (revoked keys are never usable)."""
-    return usable_keys(live_keys(ctx, [lic.id]).get(lic.id, []), now)
+    return usable_keys(live_keys(ctx, [lic.id], now).get(lic.id, []), now)
 
 
-def live_keys(ctx: ServiceContext, license_ids: list[int]) -> dict[int, list[IssuedKey]]:
-    """The active and superseded keys of the licenses, by license, in issue order (one
-    query, whatever the number of licenses)."""
+def live_keys(
+    ctx: ServiceContext, license_ids: list[int], now: datetime | None = None
+) -> dict[int, list[IssuedKey]]:
+    """The keys of the licenses that are usable now or later (active before their expiry,
+    superseded inside their overlap), by license, in issue order: one query, whatever the
+    number of licenses, and none of the superseded keys past their overlap that a license's
+    history piles up."""
     found: dict[int, list[IssuedKey]] = {}
     if not license_ids:
         return found
+    now = now or ctx.now()
     rows = ctx.session.scalars(
         select(IssuedKey)
         .where(
             IssuedKey.license_id.in_(license_ids),
-            IssuedKey.status.in_((KeyStatus.ACTIVE, KeyStatus.SUPERSEDED)),
+            IssuedKey.expires_at.is_(None) | (IssuedKey.expires_at > now),
+            (IssuedKey.status == KeyStatus.ACTIVE)
+            | ((IssuedKey.status == KeyStatus.SUPERSEDED) & (IssuedKey.usable_until > now)),
         )
         .order_by(IssuedKey.id)
     )
@@ -153,7 +160,7 @@ def live_keys(ctx: ServiceContext, license_ids: list[int]) -> dict[int, list[Iss
 
 
 def usable_keys(rows: list[IssuedKey], now: datetime) -> LicenseKeys:
-    """Of a license's active and superseded keys (`live_keys`), those usable now or later."""
+    """Of a license's keys from `live_keys`, those usable now or later (at `now`)."""
     usable = []
     for key in rows:
         until = key.expires_at
