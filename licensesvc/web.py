@@ -25,11 +25,18 @@ def runtime_of(app: Flask | None = None) -> Runtime:
     return rt
 
 
+def reads_only() -> None:
+    """Mark the request as one that only reads (call before its session opens): on SQLite its
+    session then never waits for the write lock, whatever its method (verify is a POST)."""
+    g.reads_only = True
+
+
 def db_session() -> Session:
     """The request's session, opened on first use and closed at teardown."""
     if "db_session" not in g:
         # safe methods only read, so on SQLite they need not wait for the write lock
-        g.db_session = runtime_of().session_for(read_only=request.method in SAFE_METHODS)
+        read_only = request.method in SAFE_METHODS or g.get("reads_only", False)
+        g.db_session = runtime_of().session_for(read_only=read_only)
     session: Session = g.db_session
     return session
 

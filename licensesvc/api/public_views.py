@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from licensesvc.models import SigningKeyRecord
 from licensesvc.services import issued_keys, revocation_lists, signing
-from licensesvc.web import db_session, runtime_of
+from licensesvc.web import db_session, reads_only, runtime_of
 
 from .auth import PUBLIC, public_context
 from .blueprint import ApiBlueprint
@@ -39,6 +39,7 @@ class Verify(MethodView):
         `bad_signature`, `revoked`, `superseded`, ...), `status` what the server's record says.
         Every member but `signature` is signed (see docs/api.md).
         """
+        reads_only()  # verify writes nothing: on SQLite, no write lock for a POST
         answer = issued_keys.verify_online(
             public_context(),
             body["key"],

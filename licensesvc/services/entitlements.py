@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
-
-from sqlalchemy import select
 
 import keys
 from licensesvc.domain import KeyKind, KeyStatus, Plan, TemporaryReason
@@ -38,6 +36,10 @@ def entitlement_report(ctx: ServiceContext, customer_id: int) -> EntitlementRepo
     hours, root-cause scope, services). Raises NotFound."""
     st = standing(ctx, customer_id)
     licenses = list_licenses(ctx, customer_id)
+    # the facts of every license in two queries, whatever their number: their live keys and
+    # the use of every quota the report shows or the policy checks
+    live = key_requests.live_keys(ctx, [lic.id for lic in licenses])
+    usage = quotas.usage_by_scope(ctx, _scopes(ctx, licenses, st))
     policy = ctx.policy
     plan = st.plan
     entitled = st.contract_active and st.maintenance_current(policy.grace_days)
@@ -75,7 +77,7 @@ def entitlement_report(ctx: ServiceContext, customer_id: int) -> EntitlementRepo
         allowed_key_kinds=plan_kinds if entitled else [],
         plan_key_kinds=plan_kinds,
         temporary_key_reasons=[r.value for r in temporary_reasons(plan)],
-        quotas=quotas.quota_usage(ctx, st),
+        quotas=quotas.quota_usage(ctx, st, usage=usage),
         response_targets=support_plan.response_targets(plan or Plan.BASE),
         support_hours=SupportHours(
             region=region.code,
@@ -98,9 +100,25 @@ def entitlement_report(ctx: ServiceContext, customer_id: int) -> EntitlementRepo
             temporary_key_days=TEMPORARY_KEY_DAYS,
             host_moves_per_contract_year=policy.host_moves_per_contract_year,
         ),
-        licenses=[license_entitlement(ctx, lic, st) for lic in licenses],
-        keys_out_of_date=[k for lic in licenses for k in keys_out_of_date(ctx, lic, st)],
+        licenses=[
+            license_entitlement(ctx, lic, st, live.get(lic.id, []), usage) for lic in licenses
+        ],
+        keys_out_of_date=[
+            k for lic in licenses for k in keys_out_of_date(ctx, lic, st, live.get(lic.id, []))
+        ],
     )
+
+
+def _scopes(ctx: ServiceContext, licenses: list[License], st: Standing) -> list[str]:
+    scopes = [quotas.temporary_scope(lic) for lic in licenses]
+    dr = quotas.dr_test_quota(ctx, st)
+    if dr is not None:
+        scopes.append(dr.scope)
+    for lic in licenses:
+        moves = quotas.host_move_quota(ctx, lic, st)
+        if moves is not None:
+            scopes.append(moves.scope)
+    return scopes
 
 
 def _sample_request(ctx: ServiceContext, lic: License, st: Standing, kind: KeyKind) -> Any:
@@ -113,26 +131,50 @@ def _sample_request(ctx: ServiceContext, lic: License, st: Standing, kind: KeyKi
     return KeyRequestInput(lic.id, kind)
 
 
-def license_entitlement(ctx: ServiceContext, lic: License, st: Standing) -> LicenseEntitlement:
+def license_entitlement(
+    ctx: ServiceContext,
+    lic: License,
+    st: Standing,
+    live: list[IssuedKey],
+    usage: dict[str, tuple[int, datetime | None]],
+) -> LicenseEntitlement:
     """What the license can actually have today: each kind of the plan run through the
     policy's checks (a replacement on the same host, the earliest DR-test date, a temporary
-    key for an infrastructure change), the quotas left and when they free or reset."""
+    key for an infrastructure change), the quotas left and when they free or reset. `live`
+    is the license's keys usable now or later (`key_requests.live_keys`), `usage` the use of
+    its quotas (`quotas.usage_by_scope`): the policy runs on them, no query per kind."""
     allowed: list[KeyKind] = []
     unavailable: list[KindUnavailable] = []
+    now = ctx.now()
+    usable = key_requests.usable_keys(live, now)
     for kind in plan_key_kinds(st.plan):
-        decision = key_requests.evaluate(ctx, lic, st, _sample_request(ctx, lic, st, kind))
+        req = _sample_request(ctx, lic, st, kind)
+        rule = rules.rule_for(req.kind)
+        quota = quotas.quota_for(ctx, lic, st, rules.quota_rule(rule, lic, req), usage=usage)
+        decision = rules.evaluate(
+            ctx.policy,
+            lic,
+            st,
+            req,
+            now=now,
+            quota=quota,
+            quota_in_use=0 if quota is None else usage.get(quota.scope, (0, None))[0],
+            keys=usable,
+        )
         refusal = decision.refusal
         if refusal is None:
             allowed.append(kind)
         else:
             unavailable.append(KindUnavailable(kind, refusal.code, refusal.detail))
-    now = ctx.now()
-    usable = key_requests.license_keys(ctx, lic, now)
     hosts = sorted({h for k in usable.keys if k.usable_at(now) for h in k.hosts})
-    temporary = quotas.temporary_quota(ctx, lic)
+    temporary = quotas.temporary_quota(ctx, lic, usage=usage)
     dr = quotas.dr_test_quota(ctx, st)
     moves = quotas.host_move_quota(ctx, lic, st)
     premium = KeyKind.TEMPORARY in plan_key_kinds(st.plan)
+
+    def in_use(quota: quotas.Quota) -> int:
+        return usage.get(quota.scope, (0, None))[0]
+
     return LicenseEntitlement(
         license_id=lic.id,
         product=lic.product,
@@ -143,26 +185,24 @@ def license_entitlement(ctx: ServiceContext, lic: License, st: Standing) -> Lice
         unavailable=unavailable,
         usable_hosts=hosts,
         temporary_slot_frees_at=temporary.frees_at
-        if premium and quotas.used(ctx, temporary) >= temporary.limit
+        if premium and in_use(temporary) >= temporary.limit
         else None,
-        dr_tests_left=None if dr is None else max(0, dr.limit - quotas.used(ctx, dr)),
+        dr_tests_left=None if dr is None else max(0, dr.limit - in_use(dr)),
         dr_year_resets_on=None if dr is None else dr.resets_on,
-        host_moves_left=None if moves is None else max(0, moves.limit - quotas.used(ctx, moves)),
+        host_moves_left=None if moves is None else max(0, moves.limit - in_use(moves)),
         host_moves_reset_on=None if moves is None else moves.resets_on,
     )
 
 
-def keys_out_of_date(ctx: ServiceContext, lic: License, st: Standing) -> list[KeyOutOfDate]:
+def keys_out_of_date(
+    ctx: ServiceContext, lic: License, st: Standing, live: list[IssuedKey]
+) -> list[KeyOutOfDate]:
     """The license's active standard or replacement key, when its signed claims no longer
-    match the records (maintenance paid further, limits, expiry or hosts changed)."""
+    match the records (maintenance paid further, limits, expiry or hosts changed); `live` is
+    the license's keys usable now or later (`key_requests.live_keys`)."""
     found = []
-    rows = ctx.session.scalars(
-        select(IssuedKey).where(
-            IssuedKey.license_id == lic.id,
-            IssuedKey.status == KeyStatus.ACTIVE,
-            IssuedKey.kind.in_([k for k, r in rules.RULES.items() if r.primary]),
-        )
-    )
+    primary = {k for k, r in rules.RULES.items() if r.primary}
+    rows = [k for k in live if k.status == KeyStatus.ACTIVE and k.kind in primary]
     now = ctx.now()
     for key in rows:
         if key.expires_at is not None and key.expires_at <= now:

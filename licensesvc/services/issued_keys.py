@@ -9,7 +9,7 @@ import secrets
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 
 import keys
 from licensesvc.domain import PRIMARY_KINDS, EffectiveKeyStatus, KeyKind, KeyStatus, RevocationCode
@@ -19,10 +19,17 @@ from . import audit, inputs, notifications, quotas, revocation_lists
 from .context import ServiceContext
 from .errors import InvalidState, NotConfigured, NotFound, require_reason
 from .pagination import DEFAULT_PAGE_SIZE, Page, paginate
-from .signing import active_record, load_private, trusted_public_keys
+from .signing import (
+    PublishedKeys,
+    active_record,
+    load_private,
+    published_keys,
+    published_signer,
+)
 from .standing import Standing
 from .transactions import lock_customer
-from .views import KeyView, effective_status
+from .views import KeyView
+from .views import effective_status as effective_status  # re-exported: callers import it here
 
 _SERIAL_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 #: domain separation for the signed answers of POST /v1/keys/verify
@@ -156,7 +163,8 @@ def issue_signed_key(
             customer_id=lic.customer_id,
             details={"by": serial, "usable_until": supersedes.usable_until},
         )
-        revocation_lists.rebuild(ctx)  # the superseded key is listed at once
+        # the superseded key is listed at once: the next reader signs the list afresh
+        revocation_lists.mark_outdated(ctx)
     return key
 
 
@@ -299,32 +307,44 @@ def verify_online(
     signed by the server's active key (so the caller can keep it as offline proof). Reveals
     nothing beyond the key's own status: claims only when the signature is genuine."""
     now = ctx.now()
-    trusted = trusted_public_keys(ctx)
+    published = published_keys(ctx)
     claims: keys.Claims | None
     code = "valid"
     try:
-        claims = keys.verify(key_text, trusted, at=now, product=product, host=host)
+        try:
+            claims = keys.verify(key_text, published.trusted, at=now, product=product, host=host)
+        except keys.UnknownKeyId:
+            # a key generated in another process since this one last looked: look again
+            published = published_keys(ctx, refresh=True)
+            claims = keys.verify(key_text, published.trusted, at=now, product=product, host=host)
     except keys.LicenseKeyError as exc:
         claims = exc.claims
         code = exc.code
     status = "unknown"
-    record: IssuedKey | None = None
-    if claims is not None:
-        record = ctx.session.scalar(select(IssuedKey).where(IssuedKey.serial == claims.serial))
-        # the text must be the one we issued, not just carry a known serial
-        if record is not None and keys.decode_unverified(record.key_text) != claims:
-            record = None
     usable_until: datetime | None = None
-    if record is not None:
-        status = effective_status(record, now)
-        if code == "valid":
-            if status == EffectiveKeyStatus.REVOKED:
-                code = "revoked"  # keys.ERROR_CODES, the installer's codes
-            elif status == EffectiveKeyStatus.SUPERSEDED:
-                usable_until = record.usable_until
-                if usable_until is not None and usable_until <= now:
-                    code = "superseded"
-    elif claims is not None and code == "valid":
+    found = False
+    if claims is not None:
+        # only the columns the answer needs, by the unique serial (no ORM object to build)
+        row = ctx.session.execute(_VERIFY_LOOKUP, {"serial": claims.serial}).first()
+        # the text must be the one we issued, not just carry a known serial
+        if row is not None and (
+            row.key_text == key_text or keys.decode_unverified(row.key_text) == claims
+        ):
+            found = True
+            if row.status in (KeyStatus.REVOKED, KeyStatus.SUPERSEDED):
+                status = EffectiveKeyStatus(row.status)
+            elif row.expires_at is not None and row.expires_at < now:
+                status = EffectiveKeyStatus.EXPIRED
+            else:
+                status = EffectiveKeyStatus.ACTIVE
+            if code == "valid":
+                if status == EffectiveKeyStatus.REVOKED:
+                    code = "revoked"  # keys.ERROR_CODES, the installer's codes
+                elif status == EffectiveKeyStatus.SUPERSEDED:
+                    usable_until = row.usable_until
+                    if usable_until is not None and usable_until <= now:
+                        code = "superseded"
+    if not found and claims is not None and code == "valid":
         code = "unknown_serial"
     body: dict[str, Any] = {
         "valid": code == "valid",
@@ -338,18 +358,27 @@ def verify_online(
         body["claims"] = claims.to_dict()
     if usable_until is not None:
         body["usable_until"] = usable_until.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return sign_answer(ctx, body)
+    return sign_answer(ctx, body, published)
 
 
-def sign_answer(ctx: ServiceContext, body: dict[str, Any]) -> dict[str, Any]:
+#: verify's one query: built once (no statement construction per request)
+_VERIFY_LOOKUP = select(
+    IssuedKey.key_text, IssuedKey.status, IssuedKey.expires_at, IssuedKey.usable_until
+).where(IssuedKey.serial == bindparam("serial"))
+
+
+def sign_answer(
+    ctx: ServiceContext, body: dict[str, Any], published: PublishedKeys | None = None
+) -> dict[str, Any]:
     """Add `kid` and `signature` (Ed25519 over VERIFY_ANSWER_CONTEXT + the canonical JSON of
     the body with kid, without signature) to an answer."""
+    published = published or published_keys(ctx)
     try:
-        rec = active_record(ctx)
+        signer = published_signer(ctx, published)
     except NotFound:
         raise NotConfigured("no active signing key") from None
-    body = dict(body, kid=rec.kid)
-    signature = load_private(ctx, rec).sign(VERIFY_ANSWER_CONTEXT + canonical_json(body))
+    body = dict(body, kid=published.active_kid)
+    signature = signer.sign(VERIFY_ANSWER_CONTEXT + canonical_json(body))
     body["signature"] = base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
     return body
 

@@ -131,14 +131,37 @@ def _lock_active_primary(ctx: ServiceContext, license_id: int) -> None:
 def license_keys(ctx: ServiceContext, lic: License, now: datetime) -> LicenseKeys:
     """The license's keys usable now or later: active keys before their expiry, superseded
     keys inside their overlap (revoked keys are never usable)."""
+    return usable_keys(live_keys(ctx, [lic.id], now).get(lic.id, []), now)
+
+
+def live_keys(
+    ctx: ServiceContext, license_ids: list[int], now: datetime | None = None
+) -> dict[int, list[IssuedKey]]:
+    """The keys of the licenses that are usable now or later (active before their expiry,
+    superseded inside their overlap), by license, in issue order: one query, whatever the
+    number of licenses, and none of the superseded keys past their overlap that a license's
+    history piles up."""
+    found: dict[int, list[IssuedKey]] = {}
+    if not license_ids:
+        return found
+    now = now or ctx.now()
     rows = ctx.session.scalars(
         select(IssuedKey)
         .where(
-            IssuedKey.license_id == lic.id,
-            IssuedKey.status.in_((KeyStatus.ACTIVE, KeyStatus.SUPERSEDED)),
+            IssuedKey.license_id.in_(license_ids),
+            IssuedKey.expires_at.is_(None) | (IssuedKey.expires_at > now),
+            (IssuedKey.status == KeyStatus.ACTIVE)
+            | ((IssuedKey.status == KeyStatus.SUPERSEDED) & (IssuedKey.usable_until > now)),
         )
         .order_by(IssuedKey.id)
     )
+    for key in rows:
+        found.setdefault(key.license_id, []).append(key)
+    return found
+
+
+def usable_keys(rows: list[IssuedKey], now: datetime) -> LicenseKeys:
+    """Of a license's keys from `live_keys`, those usable now or later (at `now`)."""
     usable = []
     for key in rows:
         until = key.expires_at

@@ -19,6 +19,9 @@ from .policy import Quota, QuotaRule
 from .standing import Standing
 from .views import DrTestQuotaUse, QuotaReport, TemporaryQuotaLimit
 
+#: the use of quotas by scope: (units in use now, earliest expiry still ahead)
+Usage = dict[str, tuple[int, datetime | None]]
+
 __all__ = ["Quota", "quota_for", "release_slot", "take_slot", "used"]
 
 
@@ -35,13 +38,26 @@ def dr_test_quota(ctx: ServiceContext, st: Standing) -> Quota | None:
     )
 
 
-def temporary_quota(ctx: ServiceContext, lic: License) -> Quota:
-    scope = f"{KeyKind.TEMPORARY}:license={lic.id}"
-    frees_at = ctx.session.scalar(
-        select(func.min(QuotaSlot.expires_at)).where(
-            QuotaSlot.scope == scope, QuotaSlot.expires_at > ctx.now()
+def temporary_scope(lic: License) -> str:
+    return f"{KeyKind.TEMPORARY}:license={lic.id}"
+
+
+def temporary_quota(
+    ctx: ServiceContext,
+    lic: License,
+    *,
+    usage: Usage | None = None,
+) -> Quota:
+    """The license's temporary-key quota; `usage` (from `usage_by_scope`) saves its query."""
+    scope = temporary_scope(lic)
+    if usage is not None:
+        frees_at = usage.get(scope, (0, None))[1]
+    else:
+        frees_at = ctx.session.scalar(
+            select(func.min(QuotaSlot.expires_at)).where(
+                QuotaSlot.scope == scope, QuotaSlot.expires_at > ctx.now()
+            )
         )
-    )
     return Quota(
         scope,
         ctx.policy.max_active_temporary_keys,
@@ -65,13 +81,18 @@ def host_move_quota(ctx: ServiceContext, lic: License, st: Standing) -> Quota | 
 
 
 def quota_for(
-    ctx: ServiceContext, lic: License, st: Standing, rule: QuotaRule | None
+    ctx: ServiceContext,
+    lic: License,
+    st: Standing,
+    rule: QuotaRule | None,
+    *,
+    usage: Usage | None = None,
 ) -> Quota | None:
     """Return the quota that a policy QuotaRule resolves to for lic, or None."""
     if rule is QuotaRule.DR_TESTS_PER_CONTRACT_YEAR:
         return dr_test_quota(ctx, st)
     if rule is QuotaRule.ACTIVE_TEMPORARY_PER_LICENSE:
-        return temporary_quota(ctx, lic)
+        return temporary_quota(ctx, lic, usage=usage)
     if rule is QuotaRule.HOST_MOVES_PER_CONTRACT_YEAR:
         return host_move_quota(ctx, lic, st)
     return None
@@ -88,6 +109,23 @@ def used(ctx: ServiceContext, quota: Quota) -> int:
         )
     )
     return count or 0
+
+
+def usage_by_scope(ctx: ServiceContext, scopes: list[str]) -> Usage:
+    """For each scope: the units in use now (as `used` counts them) and the earliest expiry
+    still ahead (when the next one frees), in one query; scopes with none in use are absent."""
+    if not scopes:
+        return {}
+    now = ctx.now()
+    rows = ctx.session.execute(
+        select(QuotaSlot.scope, func.count(), func.min(QuotaSlot.expires_at))
+        .where(
+            QuotaSlot.scope.in_(sorted(set(scopes))),
+            QuotaSlot.expires_at.is_(None) | (QuotaSlot.expires_at > now),
+        )
+        .group_by(QuotaSlot.scope)
+    )
+    return {scope: (count, frees_at) for scope, count, frees_at in rows}
 
 
 def take_slot(
@@ -137,13 +175,22 @@ def release_slot(ctx: ServiceContext, serial: str) -> None:
     )
 
 
-def quota_usage(ctx: ServiceContext, st: Standing) -> QuotaReport:
-    """What the entitlement report shows of the quotas."""
+def quota_usage(
+    ctx: ServiceContext,
+    st: Standing,
+    *,
+    usage: Usage | None = None,
+) -> QuotaReport:
+    """What the entitlement report shows of the quotas; `usage` (from `usage_by_scope`, with
+    the DR-test scope) saves the query."""
     dr = dr_test_quota(ctx, st)
+    in_use = 0
+    if dr is not None:
+        in_use = usage.get(dr.scope, (0, None))[0] if usage is not None else used(ctx, dr)
     return QuotaReport(
         dr_test=None
         if dr is None
-        else DrTestQuotaUse(used(ctx, dr), dr.limit, st.contract_year_start(), dr.resets_on),
+        else DrTestQuotaUse(in_use, dr.limit, st.contract_year_start(), dr.resets_on),
         temporary_per_license=TemporaryQuotaLimit(ctx.policy.max_active_temporary_keys),
         host_moves_per_contract_year=ctx.policy.host_moves_per_contract_year,
     )

@@ -1,6 +1,7 @@
 """The signed revocation list, built once per change and served as stored.
 
-A revocation or a supersession rebuilds the list in its own transaction (`rebuild`); readers
+A revocation rebuilds the list in its own transaction (`rebuild`); a supersession clears the
+stored copy in its transaction (`mark_outdated`: the next reader rebuilds it); readers
 (`GET /v1/revocations`, `licensesvc revocations export`) take the stored copy (`current`) and
 rebuild only when it is missing, signed by a key that is no longer the active one, or past the
 middle of its validity (so a served list never goes stale: installers refuse a list after its
@@ -12,10 +13,12 @@ Entries carry reason codes only (domain.RevocationCode), never the analyst's wor
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
 import keys
 from licensesvc.domain import KeyStatus, RevocationCode
@@ -23,7 +26,7 @@ from licensesvc.models import IssuedKey, RevocationListCopy
 
 from .context import ServiceContext
 from .errors import NotConfigured, NotFound
-from .signing import active_record, active_signer
+from .signing import active_record, active_signer, published_keys
 
 #: the id of the one stored list
 ROW_ID = 1
@@ -45,9 +48,21 @@ def build(ctx: ServiceContext) -> keys.RevocationList:
     with the end of their overlap (installers refuse those once it has passed). Keys past their
     own expiry drop off. Valid until now + policy.revocation_list_days."""
     now = ctx.now()
-    rows = ctx.session.scalars(
-        select(IssuedKey)
-        .where(IssuedKey.status.in_((KeyStatus.REVOKED, KeyStatus.SUPERSEDED)))
+    # only the columns an entry needs, and no key past its own expiry (RevocationList leaves
+    # those out anyway): the list is signed from these rows without building ORM objects
+    rows = ctx.session.execute(
+        select(
+            IssuedKey.serial,
+            IssuedKey.status,
+            IssuedKey.revoked_at,
+            IssuedKey.revocation_code,
+            IssuedKey.usable_until,
+            IssuedKey.expires_at,
+        )
+        .where(
+            IssuedKey.status.in_((KeyStatus.REVOKED, KeyStatus.SUPERSEDED)),
+            IssuedKey.expires_at.is_(None) | (IssuedKey.expires_at >= now - keys.CLOCK_SKEW),
+        )
         .order_by(IssuedKey.serial)
     )
     entries = []
@@ -115,12 +130,29 @@ def _fresh(ctx: ServiceContext, row: RevocationListCopy) -> bool:
     return row.kid == kid and ctx.now() < refresh_at
 
 
+def mark_outdated(ctx: ServiceContext) -> None:
+    """Clear the stored list (call in the transaction that superseded a key, after its audit
+    record; the caller commits): the next reader signs it afresh (`current` finds nothing,
+    `current_or_rebuild` rebuilds), so a burst of key requests does not sign the whole list
+    once per key, each while holding the audit chain's lock. One short UPDATE of the list's
+    row, held to commit like the audit chain's lock."""
+    with _served_lock:
+        _served.clear()
+    ctx.session.execute(
+        update(RevocationListCopy)
+        .where(RevocationListCopy.id == ROW_ID)
+        .values(signed_text=None, generation=RevocationListCopy.generation + 1)
+    )
+
+
 def rebuild(ctx: ServiceContext) -> StoredList | None:
     """Sign the list as the database says now and store it (call in the transaction that
     changed a revocation or supersession; the caller commits). Returns the stored list, or
     None when there is no active signing key (the stored copy is then cleared, and readers get
     NotConfigured)."""
     row = _row(ctx, lock=True)
+    with _served_lock:
+        _served.clear()
     try:
         signer_rec = active_record(ctx)
     except NotFound:
@@ -138,13 +170,50 @@ def rebuild(ctx: ServiceContext) -> StoredList | None:
     return _stored(row)
 
 
+#: the stored list's state, without its text: what every GET reads
+_STATE = select(
+    RevocationListCopy.generation,
+    RevocationListCopy.kid,
+    RevocationListCopy.issued_at,
+    RevocationListCopy.next_update,
+).where(RevocationListCopy.id == ROW_ID)
+_TEXT = select(RevocationListCopy.signed_text).where(
+    RevocationListCopy.id == ROW_ID, RevocationListCopy.generation == bindparam("generation")
+)
+
+#: per process and database, the last list served: (generation, kid, issued_at) → StoredList;
+#: a GET then reads four small columns, not the text (megabytes at 100,000 entries) and its
+#: digest
+_served: dict[Any, tuple[tuple[Any, ...], StoredList]] = {}
+_served_lock = threading.Lock()
+
+
 def current(ctx: ServiceContext) -> StoredList | None:
     """The stored list if it may be served as it is; None when it must be rebuilt first
     (missing, signed by a retired key, or past the middle of its validity). Writes nothing."""
-    row = ctx.session.scalar(select(RevocationListCopy).where(RevocationListCopy.id == ROW_ID))
-    if row is None or not _fresh(ctx, row):
+    state = ctx.session.execute(_STATE).first()
+    if state is None or state.issued_at is None or state.next_update is None:
         return None
-    return _stored(row)
+    active_kid = published_keys(ctx).active_kid
+    refresh_at = state.issued_at + (state.next_update - state.issued_at) / 2
+    if active_kid is not None and (state.kid != active_kid or ctx.now() >= refresh_at):
+        return None
+    where = ctx.session.get_bind().engine.url
+    version = (state.generation, state.kid, state.issued_at)
+    with _served_lock:
+        held = _served.get(where)
+    if held is not None and held[0] == version:
+        return held[1]
+    text = ctx.session.scalar(_TEXT, {"generation": state.generation})
+    if text is None:  # rebuilt since the first read, or never signed
+        return None
+    digest = hashlib.sha256(text.encode()).hexdigest()[:20]
+    stored = StoredList(
+        text, f'"{state.generation}-{digest}"', state.generation, state.issued_at, state.next_update
+    )
+    with _served_lock:
+        _served[where] = (version, stored)
+    return stored
 
 
 def current_or_rebuild(ctx: ServiceContext) -> StoredList:

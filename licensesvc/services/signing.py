@@ -13,13 +13,15 @@ from __future__ import annotations
 import base64
 import os
 import threading
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes, padding, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
-from sqlalchemy import select
+from sqlalchemy import URL, event, func, select
 from sqlalchemy.orm import Session
 
 import keys
@@ -67,6 +69,7 @@ def rotate_signing_key(ctx: ServiceContext) -> SigningKeyRecord:
     old.status = SigningKeyStatus.RETIRED
     old.retired_at = ctx.now()
     ctx.session.flush()
+    _forget_published(ctx.session)
     private = Ed25519PrivateKey.generate()
     statement = keys.sign_rotation(old_key, keys.SigningKey(private).public_key, at=ctx.now())
     rec = _store_new(ctx, statement=statement, private=private, previous=old.kid)
@@ -94,6 +97,7 @@ def _store_new(
     )
     ctx.session.add(rec)
     ctx.session.flush()
+    _forget_published(ctx.session)
     audit.append(
         ctx,
         "signing_key.rotated" if previous else "signing_key.generated",
@@ -189,6 +193,112 @@ def trusted_public_keys(ctx: ServiceContext) -> dict[str, keys.PublicKey]:
     return {rec.kid: keys.PublicKey.from_pem(rec.public_key_pem) for rec in list_signing_keys(ctx)}
 
 
+# -- the published keys of the read paths (verify, the revocation list's freshness) ----------
+#
+# Online verification needs every trusted public key and the active private key on every
+# request; listing and parsing them (and reading the active record) was a third of verify's
+# time. Each process keeps them (`PublishedKeys`) per database and checks, at most once per
+# PUBLISHED_KEYS_MAX_AGE seconds, a stamp of the signing_keys table in one small query (count,
+# highest id, highest kid: a generated or rotated key changes all of them). A key generated or
+# rotated in this process drops its copy at once (at the flush, and again at commit or
+# rollback); one generated elsewhere is seen within PUBLISHED_KEYS_MAX_AGE, and a key text
+# naming a kid not in the copy re-reads it first (`published_keys(..., refresh=True)`).
+# The writing paths (issuing keys, rotation, the list's rebuild) still read the active record
+# in their own transaction.
+
+#: how long a process trusts its copy of the published keys without looking at the table
+PUBLISHED_KEYS_MAX_AGE = 1.0
+
+
+@dataclass(frozen=True)
+class PublishedKeys:
+    """The signing keys as one process last read them: every public key by kid, and the
+    active key's kid and encrypted private half (None: no active key)."""
+
+    stamp: tuple[Any, ...]
+    trusted: dict[str, keys.PublicKey]
+    active_kid: str | None
+    active_encrypted: bytes | None
+
+
+_published: dict[URL, tuple[float, int, PublishedKeys]] = {}
+_published_generation = 0
+_published_lock = threading.Lock()
+
+
+def _forget_published(session: Session | None = None) -> None:
+    """Drop every process-wide copy now, and again when session's transaction ends."""
+    global _published_generation
+    with _published_lock:
+        _published_generation += 1
+        _published.clear()
+    if session is not None and not session.info.get("licensesvc_signing_keys_changed"):
+        session.info["licensesvc_signing_keys_changed"] = True
+
+        def _ended(ended: Session) -> None:
+            ended.info.pop("licensesvc_signing_keys_changed", None)
+            _forget_published()
+
+        event.listen(session, "after_commit", _ended, once=True)
+        event.listen(session, "after_rollback", _ended, once=True)
+
+
+def _stamp(session: Session) -> tuple[Any, ...]:
+    row = session.execute(
+        select(
+            func.count(SigningKeyRecord.id),
+            func.max(SigningKeyRecord.id),
+            func.max(SigningKeyRecord.kid),
+        )
+    ).one()
+    return tuple(row)
+
+
+def published_keys(ctx: ServiceContext, *, refresh: bool = False) -> PublishedKeys:
+    """The signing keys for verifying and for signing answers, from this process's copy when
+    it is recent (see above); refresh=True checks the table's stamp now."""
+    where = ctx.session.get_bind().engine.url  # one copy per database
+    now = time.monotonic()
+    with _published_lock:
+        generation = _published_generation
+        held = _published.get(where)
+    if held is not None and held[1] == generation and not refresh:
+        if now - held[0] < PUBLISHED_KEYS_MAX_AGE:
+            return held[2]
+    stamp = _stamp(ctx.session)
+    if held is not None and held[1] == generation and held[2].stamp == stamp:
+        found = held[2]
+    else:
+        records = list_signing_keys(ctx)
+        active = next((r for r in records if r.status == SigningKeyStatus.ACTIVE), None)
+        found = PublishedKeys(
+            stamp,
+            {r.kid: keys.PublicKey.from_pem(r.public_key_pem) for r in records},
+            active.kid if active is not None else None,
+            bytes(active.private_key_encrypted) if active is not None else None,
+        )
+    with _published_lock:
+        if _published_generation == generation:
+            _published[where] = (now, generation, found)
+    return found
+
+
+def published_signer(ctx: ServiceContext, published: PublishedKeys) -> keys.SigningKey:
+    """The active private key of published (decrypted once per process). Raises NotFound when
+    there is none, SigningKeyUnavailable when it does not decrypt."""
+    if published.active_kid is None or published.active_encrypted is None:
+        raise NotFound(
+            "no active signing key; an analyst runs `licensesvc signing-key generate` first"
+        )
+    loaded = _decrypt(published.active_encrypted, _passphrase(ctx))
+    if isinstance(loaded, str):
+        raise SigningKeyUnavailable(
+            f"the server cannot sign: signing key {published.active_kid}: {loaded}; no key can "
+            "be issued until an operator fixes the configuration"
+        )
+    return loaded
+
+
 def rewrap_signing_keys(ctx: ServiceContext) -> list[SigningKeyRecord]:
     """Re-encrypt, under the configured passphrase, every private key protected by fewer PBKDF2
     iterations than new keys get (keys written before 600,000 became the rule: 2,048), and
@@ -225,6 +335,7 @@ def rewrap_signing_keys(ctx: ServiceContext) -> list[SigningKeyRecord]:
             details={"kid": rec.kid, "before": before.label, "after": f"pbkdf2-sha256 {wanted}"},
         )
     ctx.session.flush()
+    _forget_published(ctx.session)
     return [rec for rec, _, _ in due]
 
 
