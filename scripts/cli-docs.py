@@ -178,6 +178,9 @@ EXAMPLES: list[Row] = [
     setup("user create --customer 2 --email it@globex.example --password-stdin", stdin=PASSWORD),
     setup("user create --customer 3 --email ops@initech.example --password-stdin", stdin=PASSWORD),
     ex("user reset-password --email ops@acme.example --base-url https://licenses.example.com"),
+    setup("user create --customer 1 --email former@acme.example --password-stdin", stdin=PASSWORD),
+    ex("user list"),
+    ex("user disable 4"),
     ex("key issue --license 1 --kind standard"),
     ex("key issue --license 2 --kind standard --out globex.lic"),
     ex(

@@ -7,7 +7,8 @@ import sys
 import click
 
 from cli import serialize
-from cli.output import emit, fields, json_option
+from cli.output import emit, fields, json_option, printable, table
+from cli.pagination import echo_more_pages, page_options
 from cli.params import LINE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.services import users
@@ -15,13 +16,24 @@ from licensesvc.services import users
 
 @click.group()
 def user() -> None:
-    """Create portal users and start their password resets.
+    """Create, list and disable portal users and start their password resets.
 
     \b
     Example:
       printf '%s\\n' "$PASSWORD" | licensesvc user create --customer 1 \\
           --email admin@acme.example --password-stdin
+      licensesvc user list --customer 1
+      licensesvc user disable 2
     """
+
+
+COLUMNS = [
+    ("ID", "id"),
+    ("EMAIL", "email"),
+    ("CUSTOMER", "customer_name"),
+    ("DISABLED", "disabled_at"),
+    ("LAST SIGN-IN", "last_signed_in_at"),
+]
 
 
 @user.command("create")
@@ -103,3 +115,49 @@ def reset_password(state: CliState, email: str | None, user_id: int | None, base
             ]
         ),
     )
+
+
+@user.command("list")
+@click.option(
+    "--customer",
+    "customer_id",
+    type=ROW_ID,
+    help="Only this customer's users. Example: --customer 1",
+)
+@page_options
+@json_option
+@pass_state
+def list_(state: CliState, customer_id: int | None, page: int, page_size: int) -> None:
+    """List the portal users, newest first: email, customer, when disabled, last sign-in.
+
+    \b
+    Example:
+      licensesvc user list
+      licensesvc user list --customer 1
+      licensesvc --json user list --page 2 --page-size 100
+    """
+    with state.unit_of_work() as ctx:
+        found = users.page_users(ctx, customer_id, page=page, page_size=page_size)
+        rows = [serialize.user(u) | {"customer_name": u.customer.name} for u in found.items]
+    emit(state.json, rows, lambda: table(rows, COLUMNS))
+    echo_more_pages(found, "users")
+
+
+@user.command("disable")
+@click.argument("user_id", metavar="ID", type=ROW_ID)
+@click.option("--reason", type=LINE, help="Why (kept in the audit trail).")
+@json_option
+@pass_state
+def disable(state: CliState, user_id: int, reason: str | None) -> None:
+    """Disable a portal user: they can no longer sign in, and their open portal sessions end.
+
+    A disabled user trying to sign in sees the same "wrong email or password" as anyone.
+    Disabling a user who is already disabled fails with invalid_state.
+
+    \b
+    Example:
+      licensesvc user disable 2 --reason "left the company"
+    """
+    with state.unit_of_work() as ctx:
+        data = serialize.user(users.disable_user(ctx, user_id, reason))
+    emit(state.json, data, lambda: f"disabled user {data['id']} ({printable(data['email'])})")

@@ -343,6 +343,10 @@ class User(Base):
     email: Mapped[str200] = mapped_column(unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
+    #: set when an analyst disables the user (`licensesvc user disable`): no more sign-ins
+    disabled_at: Mapped[datetime | None]
+    last_signed_in_at: Mapped[datetime | None]
+    customer: Mapped[Customer] = relationship()
 
 
 class AuditRecord(Base):

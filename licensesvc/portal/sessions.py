@@ -86,7 +86,7 @@ def load() -> SignedIn | None:
     with runtime_of().session_for(read_only=True) as db:
         row = db.scalar(select(PortalSession).where(PortalSession.id_hash == digest))
         user = db.get(User, row.user_id) if row is not None else None
-    if row is None or user is None:
+    if row is None or user is None or user.disabled_at is not None:
         session.clear()
         return None
     idle = now - row.last_seen_at > timedelta(minutes=cfg["PORTAL_IDLE_MINUTES"])

@@ -9,15 +9,16 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, selectinload
 
-from licensesvc.models import PasswordResetToken, User
+from licensesvc.models import PasswordResetToken, PortalSession, User
 
 from . import audit
 from .context import Actor, ServiceContext
 from .customers import get_customer
-from .errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from .errors import Conflict, InvalidState, NotFound, Unauthorized, ValidationFailed
+from .pagination import DEFAULT_PAGE_SIZE, Page, paginate
 
 #: argon2id at OWASP's recommended minimum (19 MiB, t=2, p=1); a stored hash made with
 #: other parameters is rehashed at the next sign-in, so raising these upgrades every user
@@ -71,7 +72,8 @@ def _verified_user(session: Session, email: str, password: str) -> User:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         raise Unauthorized("wrong email or password") from None
-    if user is None:
+    if user is None or user.disabled_at is not None:
+        # a disabled user hears what a wrong password hears: no account enumeration
         raise Unauthorized("wrong email or password")
     return user
 
@@ -94,7 +96,8 @@ def sign_in_user(ctx: ServiceContext, email: str, password: str) -> User:
     rehashed = _hasher.check_needs_rehash(user.password_hash)
     if rehashed:
         user.password_hash = _hasher.hash(password)
-        ctx.session.flush()
+    user.last_signed_in_at = ctx.now()
+    ctx.session.flush()
     audit.append(
         ctx,
         "user.signed_in",
@@ -121,6 +124,51 @@ def find_user(ctx: ServiceContext, ident: str) -> User:
         user = ctx.session.scalar(select(User).where(User.email == ident.lower()))
     if user is None:
         raise NotFound(f"user {ident} not found")
+    return user
+
+
+def page_users(
+    ctx: ServiceContext,
+    customer_id: int | None = None,
+    *,
+    page: int = 1,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> Page[User]:
+    """A page of the portal users (of one customer, if given), newest first, their customer
+    loaded. Analysts only. Raises Forbidden, NotFound (unknown customer), ValidationFailed
+    (a page outside the limits)."""
+    ctx.actor.require_analyst()
+    query = select(User).options(selectinload(User.customer))
+    if customer_id is not None:
+        get_customer(ctx, customer_id)
+        query = query.where(User.customer_id == customer_id)
+    return paginate(ctx.session, query, page, page_size)
+
+
+def disable_user(ctx: ServiceContext, user_id: int, reason: str | None = None) -> User:
+    """Disable a portal user: they can no longer sign in (the portal says "wrong email or
+    password", as for anyone) and their open portal sessions end now. Audited. Analysts only.
+    Raises NotFound, InvalidState (already disabled)."""
+    ctx.actor.require_analyst()
+    user = ctx.session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    if user.disabled_at is not None:
+        raise InvalidState(f"user {user_id} is already disabled")
+    user.disabled_at = ctx.now()
+    of_user = PortalSession.user_id == user.id
+    ended = ctx.session.scalar(select(func.count()).select_from(PortalSession).where(of_user))
+    ctx.session.execute(delete(PortalSession).where(of_user))
+    ctx.session.flush()
+    audit.append(
+        ctx,
+        "user.disabled",
+        "user",
+        user.id,
+        customer_id=user.customer_id,
+        reason=reason,
+        details={"email": user.email, "sessions_ended": ended or 0},
+    )
     return user
 
 

@@ -35,6 +35,8 @@ UNKNOWN = [
         ["user", "create", "--customer", 999, "--email", "a@example.com", "--password-stdin"],
         "customer 999 not found",
     ),
+    (["user", "list", "--customer", 999], "customer 999 not found"),
+    (["user", "disable", 999], "user 999 not found"),
 ]
 
 

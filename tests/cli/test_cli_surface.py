@@ -192,11 +192,14 @@ def test_every_command_that_prints_speaks_json(run: Cli, tmp_path: Path) -> None
     assert isinstance(token, dict)
     doc("token", "list")
     doc("token", "revoke", token["id"])
-    doc(
+    new_user = doc(
         *user_create(acme["id"], "new@acme.example", password_stdin=True),
         stdin="a long enough password\n",
     )
+    assert isinstance(new_user, dict)
     doc("user", "reset-password", "--email", "new@acme.example")
+    doc("user", "list", "--customer", acme["id"])
+    doc("user", "disable", new_user["id"])
     doc("audit", "list", "--limit", 5)
     doc("audit", "verify")
     csv = tmp_path / "c.csv"

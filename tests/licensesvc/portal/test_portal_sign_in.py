@@ -229,3 +229,36 @@ def test_demo_portal_logins_work(app, analyst: ServiceContext, session: Session)
         b = Browser(app.test_client(), customer["portal_email"], customer["license_id"])
         assert b.sign_in(customer["portal_password"]).status_code == 302
         assert customer["name"] in b.text("/")
+
+
+def test_a_disabled_user_cannot_sign_in_and_their_open_session_ends(
+    base_admin: Browser, analyst: ServiceContext, session: Session
+) -> None:
+    assert base_admin.get("/").status_code == 200
+    other = Browser(base_admin.client.application.test_client(), base_admin.email, 0)
+    assert other.sign_in().status_code == 302
+    user = users.find_user(analyst, base_admin.email)
+    users.disable_user(analyst, user.id, "left the company")
+    session.commit()
+    assert sessions_of(session) == 0
+    for browser in (base_admin, other):
+        page = browser.get("/")
+        assert page.status_code == 302 and "/login" in page.headers["Location"]
+    # the right password gets what a wrong one gets: nothing says the account exists
+    page = other.sign_in()
+    assert page.status_code == 401
+    assert "Wrong email or password." in page.get_data(as_text=True)
+    assert sessions_of(session) == 0
+    assert user.last_signed_in_at is not None  # from the sign-ins before
+
+
+def test_a_session_of_a_user_disabled_behind_its_back_is_refused(
+    base_admin: Browser, session: Session
+) -> None:
+    """Even if a session row outlived the disabling (it is deleted with it), the per-request
+    load refuses a disabled user."""
+    user = session.scalars(select(User).where(User.email == base_admin.email)).one()
+    user.disabled_at = user.created_at
+    session.commit()
+    assert sessions_of(session) == 1
+    assert base_admin.get("/").status_code == 302
