@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from licensesvc.domain import CaseStatus, KeyKind, KeyStatus
@@ -66,9 +67,12 @@ def add_keys(
 
 def add_audit_records(session: Session, customer_id: int, n: int, at: datetime) -> list[int]:
     """n audit records about the customer appended after the chain's head (the hashes are
-    placeholders: these stories read the trail, they do not verify it); their ids."""
+    placeholders: these stories read the trail, they do not verify it); their ids. Ids follow
+    the head as audit.append numbers them (explicitly: the trail does not use the sequence)."""
+    head = session.scalar(select(func.max(AuditRecord.id))) or 0
     rows = [
         AuditRecord(
+            id=head + 1 + i,
             at=at,
             actor="analyst:bulk",
             action="customer.updated",
