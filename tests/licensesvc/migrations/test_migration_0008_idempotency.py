@@ -10,26 +10,22 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from licensesvc.db import make_engine
-from licensesvc.migrate import MIGRATIONS, alembic_config, current_revision, upgrade
+from licensesvc.migrate import alembic_config, current_revision, upgrade
 from licensesvc.models import IdempotencyKey
-from tests.conftest import fresh_database_url
+from tests.licensesvc.migrations.migration_helpers import database_at, previous_revision
 
 CREATED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 #: whatever 0008 follows (the lead re-chains migrations at merge time)
-PREVIOUS = ScriptDirectory(str(MIGRATIONS)).get_revision("0008").down_revision
+PREVIOUS = previous_revision("0008")
 
 
 @pytest.fixture
 def old_database(tmp_path: Path) -> Iterator[Engine]:
-    for url in fresh_database_url(tmp_path, "m0008"):
-        engine = make_engine(url)
-        upgrade(engine, str(PREVIOUS))
+    with database_at(tmp_path, PREVIOUS, "m0008") as engine:
         with engine.begin() as conn:
             conn.execute(
                 text(
@@ -39,7 +35,6 @@ def old_database(tmp_path: Path) -> Iterator[Engine]:
                 {"t": CREATED},
             )
         yield engine
-        engine.dispose()
 
 
 def customers(engine: Engine) -> list[tuple[int, str]]:

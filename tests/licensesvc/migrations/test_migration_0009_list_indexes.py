@@ -10,18 +10,16 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session
 
-from licensesvc.db import make_engine
-from licensesvc.migrate import MIGRATIONS, alembic_config, current_revision, upgrade
+from licensesvc.migrate import alembic_config, current_revision, upgrade
 from licensesvc.services import audit
-from tests.conftest import fresh_database_url
+from tests.licensesvc.migrations.migration_helpers import database_at, previous_revision
 
 CREATED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 #: whatever 0009 follows (the lead re-chains migrations at merge time)
-PREVIOUS = ScriptDirectory(str(MIGRATIONS)).get_revision("0009").down_revision
+PREVIOUS = previous_revision("0009")
 NEW_INDEXES = {
     "keys": {"ix_keys_customer_id_id": ["customer_id", "id"]},
     "key_requests": {
@@ -38,9 +36,7 @@ RECORDS = 30
 
 @pytest.fixture
 def old_database(tmp_path: Path) -> Iterator[Engine]:
-    for url in fresh_database_url(tmp_path, "m0009"):
-        engine = make_engine(url)
-        upgrade(engine, str(PREVIOUS))
+    with database_at(tmp_path, PREVIOUS, "m0009") as engine:
         with engine.begin() as conn:
             conn.execute(
                 text(
@@ -68,7 +64,6 @@ def old_database(tmp_path: Path) -> Iterator[Engine]:
                 ],
             )
         yield engine
-        engine.dispose()
 
 
 def indexes(engine: Engine) -> dict[str, dict[str, list[str]]]:

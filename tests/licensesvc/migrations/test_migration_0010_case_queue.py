@@ -10,25 +10,21 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
-from licensesvc.db import make_engine
-from licensesvc.migrate import MIGRATIONS, alembic_config, current_revision, upgrade
+from licensesvc.migrate import alembic_config, current_revision, upgrade
 from licensesvc.models import CaseNote, KeyRequest
-from tests.conftest import fresh_database_url
+from tests.licensesvc.migrations.migration_helpers import database_at, previous_revision
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 #: whatever 0010 follows (the lead re-chains migrations at merge time)
-PREVIOUS = ScriptDirectory(str(MIGRATIONS)).get_revision("0010").down_revision
+PREVIOUS = previous_revision("0010")
 
 
 @pytest.fixture
 def old_database(tmp_path: Path) -> Iterator[Engine]:
-    for url in fresh_database_url(tmp_path, "m0010"):
-        engine = make_engine(url)
-        upgrade(engine, str(PREVIOUS))
+    with database_at(tmp_path, PREVIOUS, "m0010") as engine:
         with engine.begin() as conn:
             conn.execute(
                 text(
@@ -55,7 +51,6 @@ def old_database(tmp_path: Path) -> Iterator[Engine]:
                 {"t": T0},
             )
         yield engine
-        engine.dispose()
 
 
 def test_0010_keeps_the_cases_without_an_owner_and_takes_notes(old_database: Engine) -> None:

@@ -10,25 +10,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
-from licensesvc.db import make_engine
-from licensesvc.migrate import MIGRATIONS, current_revision, downgrade, upgrade
+from licensesvc.migrate import current_revision, downgrade, upgrade
 from licensesvc.models import PortalSession, User
-from tests.conftest import fresh_database_url
+from tests.licensesvc.migrations.migration_helpers import database_at, previous_revision
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 #: whatever 0011 follows (the lead re-chains migrations at merge time)
-PREVIOUS = ScriptDirectory(str(MIGRATIONS)).get_revision("0011").down_revision
+PREVIOUS = previous_revision("0011")
 
 
 @pytest.fixture
 def old_database(tmp_path: Path) -> Iterator[Engine]:
-    for url in fresh_database_url(tmp_path, "m0011"):
-        engine = make_engine(url)
-        upgrade(engine, str(PREVIOUS))
+    with database_at(tmp_path, PREVIOUS, "m0011") as engine:
         with engine.begin() as conn:
             conn.execute(
                 text(
@@ -52,7 +48,6 @@ def old_database(tmp_path: Path) -> Iterator[Engine]:
                 {"t": T0, "h": "a" * 64},
             )
         yield engine
-        engine.dispose()
 
 
 def test_0011_keeps_the_users_enabled_without_a_sign_in(old_database: Engine) -> None:
