@@ -1,10 +1,23 @@
 """The baseline of bench/server_bench.py: a bare Flask app answering JSON of a given size
-(`BENCH_BARE_BYTES`, default 600) under the same gunicorn as licensesvc, for every method."""
+(`BENCH_BARE_BYTES`, default 600) under the same gunicorn as licensesvc, for every method.
+
+Two more routes measure what the endpoints' unavoidable parts cost on their own, so that the
+benchmark can say how close to its target an endpoint could come at best:
+
+* `/parts/verify`: the bare answer plus one Ed25519 verify (of a signature over a payload the
+  size of a license key's) and one Ed25519 sign (of an answer the size of verify's), the
+  cryptography every online verify must do;
+* `/parts/insert`: the bare answer plus one INSERT and COMMIT on `BENCH_PARTS_DATABASE_URL`
+  (a PostgreSQL URL; a table `bench_parts` is made), the least a key request writes.
+"""
 
 from __future__ import annotations
 
 import os
+import threading
+from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 
@@ -14,9 +27,46 @@ PADDING = "x" * max(0, SIZE - 15)
 
 app = Flask(__name__)
 
+_SIGNER = Ed25519PrivateKey.generate()
+_PUBLIC = _SIGNER.public_key()
+_PAYLOAD = b"licensesvc/key/v1\n" + b"p" * 420  # a key's signed bytes are about this long
+_SIGNATURE = _SIGNER.sign(_PAYLOAD)
+_ANSWER = b"a" * 300
+_local = threading.local()
+
 
 @app.route("/bare", methods=["GET", "POST"])
 def bare() -> ResponseReturnValue:
+    return jsonify(padding=PADDING)
+
+
+@app.route("/parts/verify", methods=["GET", "POST"])
+def parts_verify() -> ResponseReturnValue:
+    _PUBLIC.verify(_SIGNATURE, _PAYLOAD)
+    _SIGNER.sign(_ANSWER)
+    return jsonify(padding=PADDING)
+
+
+def _connection() -> Any:
+    conn = getattr(_local, "conn", None)
+    if conn is None:
+        import psycopg
+
+        url = os.environ["BENCH_PARTS_DATABASE_URL"].replace(
+            "postgresql+psycopg://", "postgresql://"
+        )
+        conn = psycopg.connect(url)
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_parts (id serial PRIMARY KEY, x text)")
+        conn.commit()
+        _local.conn = conn
+    return conn
+
+
+@app.route("/parts/insert", methods=["GET", "POST"])
+def parts_insert() -> ResponseReturnValue:
+    conn = _connection()
+    conn.execute("INSERT INTO bench_parts (x) VALUES (%s)", (PADDING[:64],))
+    conn.commit()
     return jsonify(padding=PADDING)
 
 

@@ -1,8 +1,10 @@
-"""Rate limits (Flask-Limiter), sized for abuse, not use: a customer's or an installer's
-ordinary work never meets them.
+"""Rate limits (the `limits` package, Flask-Limiter's engine: its storages and its
+sliding-window counters), sized for abuse, not use: a customer's or an installer's ordinary
+work never meets them.
 
 All limits are applied here, from one table keyed by endpoint name, so the API views carry no
-decorator of their own:
+decorator of their own; one before_request hook counts what applies to the request and nothing
+else:
 
 | limit | counted per | what counts |
 |---|---|---|
@@ -13,7 +15,7 @@ decorator of their own:
 | `sign_in_address` | client address | portal sign-in attempts (`hit_sign_in`) |
 | `sign_in_email` | email address | portal sign-in attempts (`hit_sign_in`) |
 
-Each limit is a Flask-Limiter string (`"30/minute;300/hour"`) read from
+Each limit is a rate-limit string of the `limits` package (`"30/minute;300/hour"`) read from
 `LICENSESVC_RATELIMIT_<NAME>`; the counters live in memory (one process) unless
 `LICENSESVC_RATELIMIT_STORAGE_URL` names a shared store (`redis://host:6379/0`), which several
 app servers need. A limit met answers 429 problem+json `rate_limited` with `Retry-After`.
@@ -21,6 +23,7 @@ app servers need. A limit met answers 429 problem+json `rate_limited` with `Retr
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -31,9 +34,9 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from flask import Flask, current_app, g, request
-from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
-from limits import parse_many
-from limits.storage import MemoryStorage
+from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import SlidingWindowCounterRateLimiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
@@ -51,7 +54,7 @@ class RateLimitConfigurationError(Exception):
 
 @dataclass(frozen=True)
 class RateLimits:
-    """The limits and where their counters live. Each limit field is a Flask-Limiter string;
+    """The limits and where their counters live. Each limit field is a `limits` string;
     environment variable `LICENSESVC_RATELIMIT_<FIELD>` (upper case) overrides it."""
 
     #: answers 401 per client address (token guessing)
@@ -188,7 +191,8 @@ def _log_failed_authentication(response: Response) -> Response:
     return response
 
 
-#: route limits: endpoint name -> (limit field, key function, exempt_when)
+#: route limits: endpoint name -> (limit field, key function, exempt_when); address-keyed ones
+#: are counted before the view runs, customer-keyed ones once the token has named the customer
 _ROUTE_LIMITS: dict[str, tuple[str, Callable[[], str], Callable[[], bool] | None]] = {
     "public.Verify": ("verify", client_address, None),
     "key-requests.KeyRequests": ("key_requests", _customer_key, _not_a_customer),
@@ -197,7 +201,7 @@ _ROUTE_LIMITS: dict[str, tuple[str, Callable[[], str], Callable[[], bool] | None
 
 
 #: endpoints no limit applies to
-_NEVER_LIMITED = ("healthz", "readyz", "metrics")
+_NEVER_LIMITED = frozenset({"healthz", "readyz", "metrics"})
 
 
 def retry_after_seconds(reset_at: float, now: float | None = None) -> int:
@@ -205,15 +209,91 @@ def retry_after_seconds(reset_at: float, now: float | None = None) -> int:
     return max(1, math.ceil(reset_at - (time.time() if now is None else now)))
 
 
-def _rate_limited(error: RateLimitExceeded) -> Response:
+class RateLimited(Exception):
+    """A limit is met: answered 429 problem+json `rate_limited` with Retry-After."""
+
+    def __init__(self, name: str, description: str, retry_after: int) -> None:
+        super().__init__(f"{name}: {description}")
+        self.name = name
+        self.description = description
+        self.retry_after = retry_after
+
+
+class RateLimiter:
+    """The limits of one app and their counters: Flask-Limiter's storage (memory or Redis,
+    `limits.storage`) and its sliding-window-counter strategy, called directly by one
+    before_request hook, so that a request pays for the limits that apply to it and nothing
+    else (Flask-Limiter's own per-request machinery cost a tenth of a millisecond on every
+    request, limited or not: bench/server_bench.py --profile).
+
+    If the shared store (Redis) fails, the counters go on in memory (logged once) and the
+    shared store is tried again after `RETRY_SHARED_AFTER` seconds."""
+
+    RETRY_SHARED_AFTER = 30.0
+
+    def __init__(self, limits: RateLimits) -> None:
+        self.limits = limits
+        self.enabled = limits.enabled
+        self._uri = _storage_uri(limits.storage_url)
+        self._shared = self._strategy_for(self._uri)
+        self._memory: SlidingWindowCounterRateLimiter | None = None
+        self._failed_at = 0.0
+        self._items = {
+            f.name: parse_many(getattr(limits, f.name))
+            for f in fields(RateLimits)
+            if f.type in ("str", str) and f.name != "storage_url"
+        }
+
+    @staticmethod
+    def _strategy_for(uri: str) -> SlidingWindowCounterRateLimiter:
+        return SlidingWindowCounterRateLimiter(storage_from_string(uri))
+
+    def _strategy(self) -> SlidingWindowCounterRateLimiter:
+        if self._memory is not None:
+            if time.monotonic() - self._failed_at < self.RETRY_SHARED_AFTER:
+                return self._memory
+            self._memory = None  # try the shared store again
+        return self._shared
+
+    def _run(self, method: str, item: RateLimitItem, identifiers: tuple[str, ...]) -> Any:
+        """strategy.method(item, *identifiers) on the shared store, or in memory while it
+        fails."""
+        try:
+            return getattr(self._strategy(), method)(item, *identifiers)
+        except Exception:
+            if self._memory is not None or self._uri.startswith("licensesvc-memory"):
+                raise
+            log.warning("rate limit storage unreachable: counting in memory for now")
+            self._memory = self._strategy_for("licensesvc-memory://")
+            self._failed_at = time.monotonic()
+            return getattr(self._memory, method)(item, *identifiers)
+
+    def hit(self, name: str, key: str) -> None:
+        """Count one request of key against the named limit. Raises RateLimited when one of
+        its windows is full (the request is not counted in that window)."""
+        identifiers = ("licensesvc", name, key)
+        for item in self._items[name]:
+            if not self._run("hit", item, identifiers):
+                self._refuse(name, item, identifiers)
+
+    def check(self, name: str, key: str) -> None:
+        """Raise RateLimited if key has used up the named limit, without counting."""
+        identifiers = ("licensesvc", name, key)
+        for item in self._items[name]:
+            if not self._run("test", item, identifiers):
+                self._refuse(name, item, identifiers)
+
+    def _refuse(self, name: str, item: RateLimitItem, identifiers: tuple[str, ...]) -> None:
+        stats = self._run("get_window_stats", item, identifiers)
+        _count_hit(name)
+        raise RateLimited(name, str(item), retry_after_seconds(stats.reset_time))
+
+
+def _rate_limited(error: RateLimited) -> Response:
     """429 problem+json with Retry-After."""
     from .api.problems import problem_response  # the API's one problem+json writer
 
-    limiter: Limiter = current_app.extensions[EXTENSION]
-    current = limiter.current_limit
-    retry_after = retry_after_seconds(current.reset_at) if current else 60
-    scope = _limit_name(error)
-    _count_hit(scope)
+    retry_after = error.retry_after
     return problem_response(
         429,
         "rate_limited",
@@ -224,65 +304,82 @@ def _rate_limited(error: RateLimitExceeded) -> Response:
     )
 
 
-def _limit_name(error: RateLimitExceeded) -> str:
-    scope = getattr(error.limit, "scope", None)
-    if isinstance(scope, str) and scope:
-        return scope.removeprefix("licensesvc:")
-    return "unknown"
-
-
 def _count_hit(name: str) -> None:
     from . import observability
 
     observability.count_rate_limit_hit(name)
 
 
-def init_rate_limits(app: Flask, limits: RateLimits | None = None) -> Limiter:
+def _limiter() -> RateLimiter | None:
+    limiter: RateLimiter | None = current_app.extensions.get(EXTENSION)
+    return limiter if limiter is not None and limiter.enabled else None
+
+
+def _check_request() -> None:
+    """before_request: an address that failed authentication too often is refused on every
+    route that takes a token (the public ones take none: they have their own limits); verify
+    counts per address. Limits per customer are counted by their views."""
+    endpoint = request.endpoint
+    if endpoint in _NEVER_LIMITED:
+        return
+    limiter = _limiter()
+    if limiter is None:
+        return
+    address = client_address()
+    if request.blueprint != "public":  # verify, signing keys, revocations take no token
+        limiter.check("failed_auth", address)
+    route = _ROUTE_LIMITS.get(endpoint or "")
+    if route is not None and route[1] is client_address and request.method == "POST":
+        limiter.hit(route[0], address)
+
+
+def _after_request(response: Response) -> Response:
+    """after_request: a 401 counts against the address's failed-authentication limit, and is
+    logged with the token's prefix only."""
+    if response.status_code == 401 and request.endpoint not in _NEVER_LIMITED:
+        limiter = _limiter()
+        if limiter is not None:
+            try:
+                limiter.hit("failed_auth", client_address())
+            except RateLimited:
+                pass  # already answered 401; the next request is refused
+        _log_failed_authentication(response)
+    return response
+
+
+def _limited_per_customer(
+    name: str, view: Callable[..., Any], exempt_when: Callable[[], bool] | None
+) -> Callable[..., Any]:
+    @functools.wraps(view)
+    def limited(*args: Any, **kwargs: Any) -> Any:
+        limiter = _limiter()
+        if limiter is not None and request.method == "POST":
+            if exempt_when is None or not exempt_when():
+                limiter.hit(name, _customer_key())
+        return view(*args, **kwargs)
+
+    return limited
+
+
+def init_rate_limits(app: Flask, limits: RateLimits | None = None) -> RateLimiter:
     """Apply every limit to app (call after the blueprints are registered). With no limits
     given they come from LICENSESVC_RATELIMIT_*."""
     limits = limits or RateLimits.from_env()
-    app.config["RATELIMIT_ENABLED"] = limits.enabled
-    app.config.setdefault("RATELIMIT_STORAGE_URI", _storage_uri(limits.storage_url))
     if limits.trusted_proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=limits.trusted_proxies, x_proto=limits.trusted_proxies
         )
-    limiter = Limiter(
-        client_address,
-        storage_uri=_storage_uri(limits.storage_url),
-        strategy="sliding-window-counter",  # O(1) per hit, unlike moving-window
-        key_prefix="licensesvc",
-        application_limits=[
-            ApplicationLimit(
-                limits.failed_auth,
-                key_function=client_address,
-                scope="failed_auth",
-                deduct_when=_failed_auth,
-                finalized=True,
-            )
-        ],
-        # the counters must not take the service down: if Redis is away, count in memory
-        in_memory_fallback_enabled=True,
-    )
-    limiter.init_app(app)
+    limiter = RateLimiter(limits)
     app.extensions[EXTENSION] = limiter
-    app.extensions[EXTENSION + ".limits"] = limits
     for endpoint, (field_name, key_func, exempt_when) in _ROUTE_LIMITS.items():
         view = app.view_functions.get(endpoint)
         if view is None:  # the API moved a route: fail loudly, not silently unlimited
             raise RuntimeError(f"rate limit for unknown endpoint {endpoint!r}")
-        app.view_functions[endpoint] = limiter.limit(  # type: ignore[assignment]
-            getattr(limits, field_name),
-            key_func=key_func,
-            exempt_when=exempt_when,
-            methods=["POST"],
-            scope=field_name,
-        )(view)
-    for endpoint in _NEVER_LIMITED:  # load balancers' probes and the metrics scraper
-        if endpoint in app.view_functions:
-            limiter.exempt(app.view_functions[endpoint])
-    app.register_error_handler(RateLimitExceeded, _rate_limited)
-    app.after_request(_log_failed_authentication)
+        if key_func is not client_address:
+            app.view_functions[endpoint] = _limited_per_customer(field_name, view, exempt_when)
+    app.before_request(_check_request)
+    app.after_request(_after_request)
+    app.register_error_handler(RateLimited, _rate_limited)
     return limiter
 
 
@@ -299,18 +396,11 @@ def hit_sign_in(email: str) -> None:
     calls this before it checks the password). Raises SignInThrottled when either is met.
 
     The email is compared case-insensitively and stripped, as users type it."""
-    limiter: Limiter | None = current_app.extensions.get(EXTENSION)
-    if limiter is None or not limiter.enabled:
+    limiter = _limiter()
+    if limiter is None:
         return
-    limits: RateLimits = current_app.extensions[EXTENSION + ".limits"]
-    checks = (
-        ("sign_in_address", limits.sign_in_address, client_address()),
-        ("sign_in_email", limits.sign_in_email, email.strip().lower()),
-    )
-    for name, value, key in checks:
-        for item in parse_many(value):
-            identifiers = ("licensesvc", key, name)
-            if not limiter.limiter.hit(item, *identifiers):
-                reset_at = limiter.limiter.get_window_stats(item, *identifiers).reset_time
-                _count_hit(name)
-                raise SignInThrottled(retry_after_seconds(reset_at))
+    try:
+        limiter.hit("sign_in_address", client_address())
+        limiter.hit("sign_in_email", email.strip().lower())
+    except RateLimited as limited:
+        raise SignInThrottled(limited.retry_after) from None

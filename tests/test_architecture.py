@@ -147,7 +147,6 @@ ALLOWED: list[tuple[str, set[str]]] = [
             "licensesvc.web",
             "flask",
             "werkzeug",
-            "flask_limiter",
             "limits",
         },
     ),

@@ -325,7 +325,8 @@ def verify_online(
     found = False
     if claims is not None:
         # only the columns the answer needs, by the unique serial (no ORM object to build)
-        row = ctx.session.execute(_VERIFY_LOOKUP, {"serial": claims.serial}).first()
+        # (on the session's connection: the ORM's result machinery adds nothing to a row)
+        row = ctx.session.connection().execute(_VERIFY_LOOKUP, {"serial": claims.serial}).first()
         # the text must be the one we issued, not just carry a known serial
         if row is not None and (
             row.key_text == key_text or keys.decode_unverified(row.key_text) == claims
