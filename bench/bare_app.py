@@ -1,13 +1,14 @@
 """The baseline of bench/server_bench.py: a bare Flask app answering JSON of a given size
-(`BENCH_BARE_BYTES`, default 600) under the same gunicorn as licensesvc, for every method.
+(`/bare/<bytes>`, the size of the endpoint it is compared with; `/bare`: `BENCH_BARE_BYTES`,
+default 600) under the same gunicorn as licensesvc, for every method.
 
 Two more routes measure what the endpoints' unavoidable parts cost on their own, so that the
 benchmark can say how close to its target an endpoint could come at best:
 
-* `/parts/verify`: the bare answer plus one Ed25519 verify (of a signature over a payload the
-  size of a license key's) and one Ed25519 sign (of an answer the size of verify's), the
-  cryptography every online verify must do;
-* `/parts/insert`: the bare answer plus one INSERT and COMMIT on `BENCH_PARTS_DATABASE_URL`
+* `/parts/verify/<bytes>`: the bare answer plus one Ed25519 verify (of a signature over a
+  payload the size of a license key's) and one Ed25519 sign (of an answer the size of
+  verify's), the cryptography every online verify must do;
+* `/parts/insert/<bytes>`: the bare answer plus one INSERT and COMMIT on `BENCH_PARTS_DATABASE_URL`
   (a PostgreSQL URL; a table `bench_parts` is made), the least a key request writes.
 """
 
@@ -35,16 +36,29 @@ _ANSWER = b"a" * 300
 _local = threading.local()
 
 
+_paddings: dict[int, str] = {}
+
+
+def _padding(size: int | None) -> str:
+    if size is None:
+        return PADDING
+    found = _paddings.get(size)
+    if found is None:
+        found = _paddings[size] = "x" * max(0, size - 15)
+    return found
+
+
 @app.route("/bare", methods=["GET", "POST"])
-def bare() -> ResponseReturnValue:
-    return jsonify(padding=PADDING)
+@app.route("/bare/<int:size>", methods=["GET", "POST"])
+def bare(size: int | None = None) -> ResponseReturnValue:
+    return jsonify(padding=_padding(size))
 
 
-@app.route("/parts/verify", methods=["GET", "POST"])
-def parts_verify() -> ResponseReturnValue:
+@app.route("/parts/verify/<int:size>", methods=["GET", "POST"])
+def parts_verify(size: int) -> ResponseReturnValue:
     _PUBLIC.verify(_SIGNATURE, _PAYLOAD)
     _SIGNER.sign(_ANSWER)
-    return jsonify(padding=PADDING)
+    return jsonify(padding=_padding(size))
 
 
 def _connection() -> Any:
@@ -62,12 +76,12 @@ def _connection() -> Any:
     return conn
 
 
-@app.route("/parts/insert", methods=["GET", "POST"])
-def parts_insert() -> ResponseReturnValue:
+@app.route("/parts/insert/<int:size>", methods=["GET", "POST"])
+def parts_insert(size: int) -> ResponseReturnValue:
     conn = _connection()
     conn.execute("INSERT INTO bench_parts (x) VALUES (%s)", (PADDING[:64],))
     conn.commit()
-    return jsonify(padding=PADDING)
+    return jsonify(padding=_padding(size))
 
 
 @app.get("/readyz")

@@ -255,6 +255,8 @@ class Load:
     method: str = "GET"
     #: lines "token<TAB>body", sent in turn
     lines: list[str] = field(default_factory=list)
+    #: the size of the endpoint's answer: the bare app answers as many bytes
+    bare_bytes: int = 600
 
 
 @dataclass
@@ -359,19 +361,23 @@ PARTS_VERIFY = "parts: bare + Ed25519 verify + sign"
 PARTS_INSERT = "parts: bare + one INSERT and COMMIT"
 
 
-def parts_loads(database: str) -> list[Load]:
-    loads = [Load(PARTS_VERIFY, "/parts/verify", "POST", [])]
+def parts_loads(database: str, endpoints: list[Load]) -> list[Load]:
+    """The parts rows, each answering as many bytes as the endpoint it bounds."""
+    size = {load.path: load.bare_bytes for load in endpoints}
+    verify, request = size["/v1/keys/verify"], size["/v1/key-requests"]
+    loads = [Load(PARTS_VERIFY, f"/parts/verify/{verify}", "POST", [], verify)]
     if database == "PostgreSQL":
-        loads.append(Load(PARTS_INSERT, "/parts/insert", "POST", []))
+        loads.append(Load(PARTS_INSERT, f"/parts/insert/{request}", "POST", [], request))
     return loads
 
 
-def many_customers_load(made: Prepared) -> Load:
+def many_customers_load(made: Prepared, bare_bytes: int) -> Load:
     lines = [
         f"{tok}\t{json.dumps({'license_id': lic, 'kind': 'replacement'})}"
         for tok, lic in zip(made.tokens, made.licenses, strict=True)
     ]
-    return Load(f"POST /v1/key-requests ({CUSTOMERS} customers)", "/v1/key-requests", "POST", lines)
+    name = f"POST /v1/key-requests ({CUSTOMERS} customers)"
+    return Load(name, "/v1/key-requests", "POST", lines, bare_bytes)
 
 
 def response_size(base_url: str, load: Load) -> int:
@@ -399,6 +405,18 @@ class Options:
     max_requests: int
 
 
+def bare_load(load: Load) -> Load:
+    """The bare app's answer of the same size, by the same method (no body)."""
+    return Load("bare Flask", f"/bare/{load.bare_bytes}", load.method, [])
+
+
+def sized(base_url: str, loads: list[Load]) -> list[Load]:
+    """loads, each told the size of its answer (asked once of the server)."""
+    for load in loads:
+        load.bare_bytes = response_size(base_url, load)
+    return loads
+
+
 def measure(
     database: str,
     setup: str,
@@ -411,13 +429,12 @@ def measure(
     figures and of the ratios. Endpoints go one after the other (not round-robin), so that
     what a writing endpoint adds (superseded keys) cannot change an earlier one's figures:
     list the writers last."""
-    bare = Load("bare Flask", "/bare", "GET", [])
     samples: dict[str, list[tuple[Result, Result]]] = {load.name: [] for load in loads}
     for load in loads:
         # warm-up, not measured: every worker opens its connections and decrypts the signing
         # key (PBKDF2) before the rounds, for both servers
         for server, warm in (
-            (bare_server, Load(bare.name, bare.path, load.method, [])),
+            (bare_server, bare_load(load)),
             (app_server, load),
         ):
             run_wrk(
@@ -430,7 +447,7 @@ def measure(
         for _ in range(opts.rounds):
             base = run_wrk(
                 bare_server.base_url,
-                Load(bare.name, bare.path, load.method, []),
+                bare_load(load),
                 seconds=opts.seconds,
                 connections=opts.connections,
                 max_requests=opts.max_requests,
@@ -481,8 +498,9 @@ def bench_database(
     loads = endpoint_loads(made)
     rows: list[Row] = []
     with gunicorn("wsgi:app", env, workdir, workers=2) as app_server:
-        size = round(statistics.mean(response_size(app_server.base_url, load) for load in loads))
-        bare_env = {"BENCH_BARE_BYTES": str(size)}
+        sized(app_server.base_url, loads)
+        bare_env: dict[str, str] = {}
+        request_bytes = next(x.bare_bytes for x in loads if x.path == "/v1/key-requests")
         if database == "PostgreSQL":
             bare_env["BENCH_PARTS_DATABASE_URL"] = database_url
         with gunicorn(
@@ -491,7 +509,7 @@ def bench_database(
             rows += measure(database, "2 workers", app_server, bare_server, loads, opts)
             # what the endpoints' unavoidable parts reach on their own (bench/bare_app.py)
             rows += measure(
-                database, "2 workers", bare_server, bare_server, parts_loads(database), opts
+                database, "2 workers", bare_server, bare_server, parts_loads(database, loads), opts
             )[1:]
             if extra_setups:
                 rows += measure(
@@ -499,7 +517,7 @@ def bench_database(
                     "2 workers",
                     app_server,
                     bare_server,
-                    [many_customers_load(made)],
+                    [many_customers_load(made, request_bytes)],
                     opts,
                 )[1:]
     if not extra_setups:
@@ -509,7 +527,12 @@ def bench_database(
             "bench.bare_app:app", bare_env, workdir, workers=4, ready_path="/readyz"
         ) as bare_server:
             rows += measure(
-                database, "4 workers", app_server, bare_server, [many_customers_load(made)], opts
+                database,
+                "4 workers",
+                app_server,
+                bare_server,
+                [many_customers_load(made, request_bytes)],
+                opts,
             )
     if RECOMMENDED_MODULE.exists():
         with gunicorn("wsgi:app", env, workdir, config=RECOMMENDED_CONFIG) as app_server:
@@ -662,9 +685,10 @@ Generated by `{command}`; do not edit by hand. gunicorn (2 sync workers, and the
 `licensesvc/gunicorn_conf.py` configuration: gthread workers) on 127.0.0.1, driven by
 wrk ({opts.connections} connections, one thread, {opts.rounds} rounds of {opts.seconds:g} s per
 endpoint, each wrk thread stopped after {opts.max_requests:,} answers), against a bare Flask app
-answering JSON of the endpoints' mean answer size under the same gunicorn (both warmed up by
-1 s of the same load, not measured), measured just before the endpoint in each round
-(endpoints one after the other, the writing one last).
+answering JSON of the same size as the endpoint it is compared with, under the same gunicorn
+(both warmed up by 1 s of the same load, not measured), measured just before the endpoint in
+each round (endpoints one after the other, the writing one last); the bare row shows the
+median over all rounds.
 Ratios are medians over rounds of (endpoint ÷ bare) from the same round. The replacement rows
 issue a real key each (one customer: all requests queue on its row lock; the
 {CUSTOMERS}-customer rows rotate over {CUSTOMERS} customers). Rate limits are on, raised out of
@@ -718,11 +742,12 @@ def growth(opts: Options, sizes: list[int], output: Path | None, workdir: Path) 
             fast = [load for load in loads if load not in slow]
             setup = f"{size:,} keys"
             with gunicorn("wsgi:app", env, workdir, workers=2) as app_server:
-                sizes_b = [response_size(app_server.base_url, load) for load in fast]
-                bare_env = {"BENCH_BARE_BYTES": str(round(statistics.mean(sizes_b)))}
+                sized(app_server.base_url, fast)
+                bare_env: dict[str, str] = {}
                 with gunicorn("bench.bare_app:app", bare_env, workdir, workers=2) as bare_server:
                     got = measure("PostgreSQL", setup, app_server, bare_server, fast, opts)
             with gunicorn("wsgi:app", env, workdir, workers=2) as app_server:
+                sized(app_server.base_url, slow)
                 with gunicorn("bench.bare_app:app", bare_env, workdir, workers=2) as bare_server:
                     got += measure("PostgreSQL", setup, app_server, bare_server, slow, opts)[1:]
             rows += got
