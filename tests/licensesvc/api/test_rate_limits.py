@@ -300,3 +300,26 @@ def test_in_memory_counters_start_no_thread_and_still_expire(
     time.sleep(4.2)
     assert client.post("/v1/keys/verify", json={"key": "x"}).status_code == 200
     assert started == []  # limits' stock memory storage would start a Timer thread
+
+
+def test_an_unreachable_shared_store_counts_in_memory_and_keeps_serving(
+    session: Session,
+    settings: Settings,
+    clock: FakeClock,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    world: World,
+) -> None:
+    session.commit()
+    monkeypatch.setenv("LICENSESVC_RATELIMIT_VERIFY", "3/minute")
+    # nothing listens on port 9 of 127.0.0.1 (discard): every Redis call fails at once
+    monkeypatch.setenv("LICENSESVC_RATELIMIT_STORAGE_URL", "redis://127.0.0.1:9/0")
+    client = _make_app(session, settings, clock, engine).test_client()
+    with caplog.at_level(logging.WARNING, logger="licensesvc.auth"):
+        statuses = [client.post("/v1/keys/verify", json={"key": "x"}).status_code for _ in range(3)]
+        assert statuses == [200, 200, 200]
+        # the limit still holds, counted in memory
+        assert_rate_limited(client.post("/v1/keys/verify", json={"key": "x"}))
+    warnings = [r.getMessage() for r in caplog.records if r.name == "licensesvc.auth"]
+    assert warnings == ["rate limit storage unreachable: counting in memory for now"]
