@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import keys
 from licensesvc.domain import KeyKind, KeyStatus, Plan, TemporaryReason
@@ -14,6 +15,7 @@ from . import key_requests, quotas, support_plan
 from . import policy as rules
 from .context import ServiceContext
 from .customers import list_licenses
+from .freshness import FreshnessCache, freshness_stamp
 from .policy import TEMPORARY_KEY_DAYS, KeyRequestInput, plan_key_kinds, temporary_reasons
 from .standing import Standing, standing
 from .views import (
@@ -28,6 +30,29 @@ from .views import (
     PolicySummary,
     SupportHours,
 )
+
+T = TypeVar("T")
+
+#: this process's rendered reports, by (settings, actor, customer, render): see cached_report
+_RENDERED: FreshnessCache[Any] = FreshnessCache(4096)
+
+
+def cached_report(
+    ctx: ServiceContext, customer_id: int, render: Callable[[EntitlementReport], T]
+) -> T:
+    """Return render(entitlement_report(ctx, customer_id)), kept in this process while the
+    audit head and the clock's whole second stay the same (services/freshness.py): a change of
+    state anywhere, or the next second, renders it again. Call it on a session that has
+    written nothing (a GET's): what it renders must be what every session can read. `render`
+    turns the report into what the caller keeps (a module-level function: it is part of the
+    key); what it returns is shared, so it must not be changed. The actor is part of the key
+    too, so a customer never gets a report that only an analyst may read. Raises NotFound
+    (unknown or another customer's id)."""
+    stamp = freshness_stamp(ctx.session, ctx.now())
+    key = (ctx.settings, ctx.actor, customer_id, render)
+    return cast(
+        T, _RENDERED.fetch(key, stamp, lambda: render(entitlement_report(ctx, customer_id)))
+    )
 
 
 def entitlement_report(ctx: ServiceContext, customer_id: int) -> EntitlementReport:

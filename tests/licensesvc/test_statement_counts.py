@@ -42,6 +42,13 @@ class Data:
     serial: str
     contract_id: int
     license_id: int
+    clock: FakeClock
+
+
+def entitlements_next_second(c: Caller, d: Data) -> TestResponse:
+    """The entitlement report a second later: not the one cached (entitlements.cached_report)."""
+    d.clock.advance(seconds=1)
+    return c.get("/v1/entitlements")
 
 
 @contextmanager
@@ -98,7 +105,8 @@ ENDPOINTS: dict[str, tuple[Call, int]] = {
         lambda c, d: c.client.post("/v1/keys/verify", json={"key": d.key_text}),
         200,
     ),
-    "GET /v1/entitlements": (lambda c, d: c.get("/v1/entitlements"), 200),
+    "GET /v1/entitlements (cached)": (lambda c, d: c.get("/v1/entitlements"), 200),
+    "GET /v1/entitlements (rendered)": (entitlements_next_second, 200),
     "POST /v1/key-requests (replacement)": (
         lambda c, d: c.ask_for_key("replacement"),
         201,
@@ -153,7 +161,7 @@ def test_statements_per_request_do_not_grow_with_the_data(
     call, status = ENDPOINTS[endpoint]
     key = as_analyst.issue("standard", license_id=world.base_license)
     refused = as_base.ask_for_key("temporary", reason="usage_spike").get_json()["case_number"]
-    data = Data(key["key"], refused, key["serial"], world.base_contract, world.base_license)
+    data = Data(key["key"], refused, key["serial"], world.base_contract, world.base_license, clock)
 
     def measure() -> int:
         assert call(as_base, data).status_code == status  # warm-up
@@ -169,3 +177,18 @@ def test_statements_per_request_do_not_grow_with_the_data(
     session.commit()
     large = measure()
     assert large == small, f"{endpoint}: {small} statements on small data, {large} on larger"
+
+
+def test_a_cached_entitlement_report_costs_the_token_lookup_and_the_audit_head_only(
+    as_base: Caller,  # noqa: F811 (the fixture imported above)
+    engine: Engine,
+) -> None:
+    assert as_base.get("/v1/entitlements").status_code == 200  # rendered, kept
+    with counting(engine) as statements:
+        r = as_base.get("/v1/entitlements")
+    assert r.status_code == 200
+    # BEGIN and the test's savepoints aside
+    queries = [s for s in statements if s.split(None, 1)[0].upper() in ("SELECT", "UPDATE")]
+    assert len(queries) == 2, queries
+    assert "FROM api_tokens" in queries[0]
+    assert "FROM audit_records" in queries[1]
