@@ -31,7 +31,7 @@ def require_token() -> None:
     so far is closed (so a reading request stays a read, and on SQLite a writing one does not
     wait for its own write lock); the view then opens a fresh session."""
     rt = runtime_of()
-    result = tokens.check_token(db_session(), rt.settings, bearer_token(), now=rt.clock())
+    result = tokens.check_token_cached(db_session(), rt.settings, bearer_token(), now=rt.clock())
     if result.use is not None:
         close_db_session()
         try:

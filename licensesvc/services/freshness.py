@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from licensesvc.models import AuditRecord
@@ -31,13 +31,32 @@ _AUDIT = AuditRecord.__table__
 _HEAD = select(_AUDIT.c.id, _AUDIT.c.hash).order_by(_AUDIT.c.id.desc()).limit(1)
 
 
+_HEAD_READ = "licensesvc_audit_head"
+
+
 def audit_head(session: Session) -> AuditHead:
     """Return the id and hash of the newest audit record, or None for an empty trail (one row
-    read by the primary key's index). The hash too, not the id alone: the id of an append that
-    was rolled back is given again to the next record (audit.append numbers a record after the
-    head), so an id could name two states that a transaction's own reads had seen."""
+    read by the primary key's index; read once per transaction of session until it writes:
+    the token check and the view of one request share it). The hash too, not the id alone: the
+    id of an append that was rolled back is given again to the next record (audit.append
+    numbers a record after the head), so an id could name two states that a transaction's own
+    reads had seen."""
+    if _HEAD_READ in session.info:
+        held: AuditHead = session.info[_HEAD_READ]
+        return held
     row = session.connection().execute(_HEAD).first()
-    return None if row is None else (row[0], row[1])
+    head = None if row is None else (row[0], row[1])
+    session.info[_HEAD_READ] = head
+    return head
+
+
+def _forget_head(session: Session, *_args: object) -> None:
+    session.info.pop(_HEAD_READ, None)
+
+
+# a write, or the end of the transaction, makes the head read by it an old one
+for _name in ("after_flush", "after_commit", "after_rollback", "after_soft_rollback"):
+    event.listen(Session, _name, _forget_head)
 
 
 def freshness_stamp(session: Session, now: datetime) -> tuple[AuditHead, datetime]:
@@ -68,12 +87,25 @@ class FreshnessCache(Generic[T]):
                 self._entries.move_to_end(key)
                 return entry[1]
         value = render()
+        self.put(key, stamp, value)
+        return value
+
+    def get(self, key: Hashable, stamp: Hashable) -> T | None:
+        """The value kept for key at stamp, or None."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != stamp:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: Hashable, stamp: Hashable, value: T) -> None:
+        """Keep value for key at stamp (dropping the least recently used beyond `size`)."""
         with self._lock:
             self._entries[key] = (stamp, value)
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
-        return value
 
     def __len__(self) -> int:
         return len(self._entries)

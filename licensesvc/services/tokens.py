@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, or_, select, update
@@ -20,6 +20,7 @@ from . import audit
 from .context import Actor, ServiceContext, utcnow
 from .customers import get_customer
 from .errors import Forbidden, InvalidState, NotFound, Unauthorized, ValidationFailed
+from .freshness import FreshnessCache, audit_head
 from .pagination import DEFAULT_PAGE_SIZE, Page, paginate
 
 CUSTOMER_PREFIX = "lsc_cust_"
@@ -165,6 +166,50 @@ class Authentication:
     actor: Actor
     token_id: int
     use: TokenUse | None
+    #: the stored token's expiry and last use (after the use asked for here)
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
+def _refuse_expired(expires_at: datetime | None, now: datetime) -> None:
+    if expires_at is not None and now > expires_at:
+        raise Unauthorized(f"the API token expired at {expires_at.isoformat()}; ask for a new one")
+
+
+def _use_due(token_id: int, last_used_at: datetime | None, now: datetime) -> TokenUse | None:
+    if last_used_at is None or now - last_used_at >= LAST_USE_RESOLUTION:
+        return TokenUse(token_id, now)
+    return None
+
+
+#: this process's successful token checks by (settings, the token's hash): see check_token_cached
+_CHECKED: FreshnessCache[Authentication] = FreshnessCache(4096)
+
+
+def check_token_cached(
+    session: Session, settings: Settings, token: str | None, *, now: datetime
+) -> Authentication:
+    """check_token, with what it read of a valid token kept in this process while the audit
+    head stays the same (services/freshness.py): creating or revoking a token appends an audit
+    record, so a revoked token is refused on every process at once, as by check_token. Expiry
+    and the last use are checked against `now` on every call; the bookkeeping write is asked
+    for as check_token would (a kept check counts the use it asked for as written). Refusals
+    are never kept."""
+    if not token:
+        return check_token(session, settings, token, now=now)
+    key = (settings, token_hash(settings, token))
+    head = audit_head(session)  # first: what is kept is at least as new as its stamp
+    kept = _CHECKED.get(key, head)
+    if kept is None:
+        checked = check_token(session, settings, token, now=now)  # raises: nothing kept
+        _CHECKED.put(key, head, checked)
+        return checked
+    _refuse_expired(kept.expires_at, now)
+    use = _use_due(kept.token_id, kept.last_used_at, now)
+    if use is not None:
+        # counted as written from now on, so the next requests of the minute write nothing
+        _CHECKED.put(key, head, replace(kept, last_used_at=now))
+    return Authentication(kept.actor, kept.token_id, use, kept.expires_at, kept.last_used_at)
 
 
 def check_token(
@@ -183,20 +228,18 @@ def check_token(
         rec = session.scalar(select(ApiToken).where(ApiToken.token_hash == legacy))
     if rec is None or rec.revoked_at is not None:
         raise Unauthorized("the API token is not valid")
-    if rec.expires_at is not None and now > rec.expires_at:
-        raise Unauthorized(
-            f"the API token expired at {rec.expires_at.isoformat()}; ask for a new one"
-        )
+    _refuse_expired(rec.expires_at, now)
     if rec.customer_id is not None:
         actor = Actor.customer(rec.customer_id, f"customer:{rec.customer_id}:token:{rec.id}")
     else:
         actor = Actor.analyst(rec.analyst_name or "analyst")
-    use = None
-    if legacy is not None:
-        use = TokenUse(rec.id, now, new_hash=current, old_hash=legacy)
-    elif rec.last_used_at is None or now - rec.last_used_at >= LAST_USE_RESOLUTION:
-        use = TokenUse(rec.id, now)
-    return Authentication(actor, rec.id, use)
+    use = (
+        TokenUse(rec.id, now, new_hash=current, old_hash=legacy)
+        if legacy is not None
+        else _use_due(rec.id, rec.last_used_at, now)
+    )
+    last_used = now if use is not None else rec.last_used_at
+    return Authentication(actor, rec.id, use, rec.expires_at, last_used)
 
 
 def record_token_use(session: Session, use: TokenUse) -> None:

@@ -112,6 +112,23 @@ def test_an_expired_token_is_told_so(
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
 
+def test_a_revoked_token_is_refused_at_once_though_its_check_was_kept(
+    api_client: FlaskClient,
+    analyst: ServiceContext,
+    world: World,
+    session: Session,
+) -> None:
+    rec, token = tokens.create_token(analyst, customer_id=world.base_customer)
+    session.commit()
+    # checked twice: the second check is the one this process kept (tokens.check_token_cached)
+    assert api_client.get("/v1/entitlements", headers=bearer(token)).status_code == 200
+    assert api_client.get("/v1/keys", headers=bearer(token)).status_code == 200
+    tokens.revoke_token(analyst, rec.id)  # appends its audit record: a new head
+    session.commit()
+    response = api_client.get("/v1/keys", headers=bearer(token))
+    assert assert_problem(response, 401, "unauthorized")["detail"] == "the API token is not valid"
+
+
 def last_use(session: Session, token_id: int) -> Any:
     session.expire_all()
     return session.scalar(select(ApiToken.last_used_at).where(ApiToken.id == token_id))
