@@ -19,6 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from licensesvc.domain import (
     OPEN_CASE_STATUSES,
+    PRIMARY_KINDS,
     CaseStatus,
     EscalationReason,
     KeyKind,
@@ -122,14 +123,18 @@ def _lock_case(ctx: ServiceContext, case_number: str) -> KeyRequest:
 
 
 def _lock_active_primary(ctx: ServiceContext, license_id: int) -> list[IssuedKey]:
-    """Lock the license's active keys (among them the primary key a grant may supersede) before
-    the audit chain's lock is taken (lock order: key rows before the audit chain), and return
-    them as they stand under the lock."""
+    """Lock the license's active primary key (the one a grant may supersede; found through the
+    partial unique index that allows one, however long the license's history) before the audit
+    chain's lock is taken (lock order: key rows before the audit chain), and return it as it
+    stands under the lock (none or one)."""
     return list(
         ctx.session.scalars(
             select(IssuedKey)
-            .where(IssuedKey.license_id == license_id, IssuedKey.status == KeyStatus.ACTIVE)
-            .order_by(IssuedKey.id)
+            .where(
+                IssuedKey.license_id == license_id,
+                IssuedKey.status == KeyStatus.ACTIVE,
+                IssuedKey.kind.in_(PRIMARY_KINDS),
+            )
             .with_for_update()
             .execution_options(populate_existing=True)
         )
