@@ -13,8 +13,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import select, union_all
+from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from licensesvc.domain import (
@@ -158,16 +158,24 @@ def live_keys(
     if not license_ids:
         return found
     now = now or ctx.now()
-    rows = ctx.session.scalars(
-        select(IssuedKey)
-        .where(
+    unexpired = IssuedKey.expires_at.is_(None) | (IssuedKey.expires_at > now)
+    # two arms, each read through its partial index (migration 0012): the active keys, and the
+    # superseded keys still inside their overlap
+    arms = union_all(
+        select(IssuedKey).where(
             IssuedKey.license_id.in_(license_ids),
-            IssuedKey.expires_at.is_(None) | (IssuedKey.expires_at > now),
-            (IssuedKey.status == KeyStatus.ACTIVE)
-            | ((IssuedKey.status == KeyStatus.SUPERSEDED) & (IssuedKey.usable_until > now)),
-        )
-        .order_by(IssuedKey.id)
-    )
+            IssuedKey.status == KeyStatus.ACTIVE,
+            unexpired,
+        ),
+        select(IssuedKey).where(
+            IssuedKey.license_id.in_(license_ids),
+            IssuedKey.status == KeyStatus.SUPERSEDED,
+            IssuedKey.usable_until > now,
+            unexpired,
+        ),
+    ).subquery()
+    live = aliased(IssuedKey, arms)
+    rows = ctx.session.scalars(select(live).order_by(live.id))
     for key in rows:
         found.setdefault(key.license_id, []).append(key)
     return found
