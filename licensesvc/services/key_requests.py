@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, union_all
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from licensesvc.domain import (
@@ -173,9 +173,8 @@ def live_keys(
             IssuedKey.usable_until > now,
             unexpired,
         ),
-    ).subquery()
-    live = aliased(IssuedKey, arms)
-    rows = ctx.session.scalars(select(live).order_by(live.id))
+    ).order_by(IssuedKey.id.name)
+    rows = ctx.session.scalars(select(IssuedKey).from_statement(arms))
     for key in rows:
         found.setdefault(key.license_id, []).append(key)
     return found
