@@ -257,6 +257,20 @@ class IssuedKey(Base):
         ),
         # pages of a customer's keys, newest first (migration 0009)
         Index("ix_keys_customer_id_id", "customer_id", "id"),
+        # a license's live keys, whatever the length of its history (migration 0012)
+        Index(
+            "ix_keys_active_license_id",
+            "license_id",
+            sqlite_where=text(f"status = '{KeyStatus.ACTIVE.value}'"),
+            postgresql_where=text(f"status = '{KeyStatus.ACTIVE.value}'"),
+        ),
+        Index(
+            "ix_keys_superseded_license_id",
+            "license_id",
+            "usable_until",
+            sqlite_where=text(f"status = '{KeyStatus.SUPERSEDED.value}'"),
+            postgresql_where=text(f"status = '{KeyStatus.SUPERSEDED.value}'"),
+        ),
     )
 
     id: Mapped[intpk]

@@ -1,5 +1,12 @@
 """The tamper-evident audit trail: every change of state appends a record in the same
-transaction, each record carrying the SHA-256 of the one before it."""
+transaction, each record carrying the SHA-256 of the one before it.
+
+The chain is one for every customer, so appending to it serializes writers: `append` gathers
+the transaction's records and they are chained on together just before COMMIT (one advisory
+lock on PostgreSQL, one read of the head, one INSERT; services/transactions.py: `at_commit`,
+the last step of the lock order), and the chain is held for those statements only. A read of
+the trail in the same transaction appends them first, so the transaction reads its own
+records."""
 
 from __future__ import annotations
 
@@ -9,17 +16,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from licensesvc.models import AuditRecord
 
 from .context import ServiceContext
 from .pagination import DEFAULT_PAGE_SIZE, Page, paginate
+from .transactions import AUDIT_CHAIN, at_commit
 
 GENESIS = "0" * 64
 #: the PostgreSQL advisory lock that serializes appends to the chain
 _AUDIT_LOCK_ID = 0x4C_53_56_43_41_55  # "LSVCAU"
+_TABLE = AuditRecord.__tablename__
 
 
 def record_hash(
@@ -67,9 +76,30 @@ def append(
     customer_id: int | None = None,
     reason: str | None = None,
     details: dict[str, Any] | None = None,
-) -> AuditRecord:
-    """Append one record to the trail (flushes, does not commit) and return it."""
-    session = ctx.session
+) -> None:
+    """Append one record to the trail, in the transaction of ctx's session: its time, actor
+    and details are taken now; its id and hashes when the transaction commits (see the module
+    doc). Does not commit."""
+    pending = at_commit(ctx.session, "audit.append", AUDIT_CHAIN, _chain_pending, tables=(_TABLE,))
+    pending.append(
+        {
+            "at": ctx.now(),
+            "actor": ctx.actor.label,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": str(entity_id),
+            "customer_id": customer_id,
+            "reason": reason,
+            "details": json.loads(json.dumps(details or {}, default=str)),
+        }
+    )
+
+
+def _chain_pending(session: Session, pending: list[dict[str, Any]]) -> None:
+    """Chain the gathered records onto the trail's head: the chain's lock (PostgreSQL), the
+    head, one INSERT of them all."""
+    if not pending:
+        return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK_ID})
     last = session.execute(
@@ -77,35 +107,13 @@ def append(
     ).first()
     prev_hash = last.hash if last else GENESIS
     next_id = (last.id + 1) if last else 1
-    details = json.loads(json.dumps(details or {}, default=str))
-    at = ctx.now()
-    rec = AuditRecord(
-        id=next_id,
-        at=at,
-        actor=ctx.actor.label,
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id),
-        customer_id=customer_id,
-        reason=reason,
-        details=details,
-        prev_hash=prev_hash,
-    )
-    rec.hash = record_hash(
-        id=next_id,
-        prev_hash=prev_hash,
-        at=at,
-        actor=rec.actor,
-        action=action,
-        entity_type=entity_type,
-        entity_id=rec.entity_id,
-        customer_id=customer_id,
-        reason=reason,
-        details=details,
-    )
-    session.add(rec)
-    session.flush()
-    return rec
+    rows = []
+    for fields in pending:
+        digest = record_hash(id=next_id, prev_hash=prev_hash, **fields)
+        rows.append(fields | {"id": next_id, "prev_hash": prev_hash, "hash": digest})
+        prev_hash = digest
+        next_id += 1
+    session.execute(insert(AuditRecord), rows)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -54,6 +55,8 @@ def issue_signed_key(
     host: str,
     failover_host: str | None,
     supersede: bool,
+    active: Sequence[IssuedKey] | None = None,
+    known: Sequence[IssuedKey] = (),
     ends_overlap_of: tuple[str, ...] = (),
     issued_at: datetime,
     not_before: datetime,
@@ -63,6 +66,8 @@ def issue_signed_key(
     hosts, window and whether it supersedes; the caller has claimed any quota). A superseded
     key stays usable for the configured overlap; the keys of `ends_overlap_of` (an earlier
     overlap still running) stop being usable at once, and the revocation list shows it.
+    `active` (the license's active keys, read under their lock) and `known` (keys of the license
+    read in this transaction under the customer's lock) save reading those rows again.
     Returns the stored key. Raises NotConfigured (no signing key)."""
     try:
         signer_rec = active_record(ctx)
@@ -74,11 +79,16 @@ def issue_signed_key(
     now = issued_at
     key_host, failover = host, failover_host
 
+    by_serial = {k.serial: k for k in known}
     for earlier in ends_overlap_of:
-        _end_overlap(ctx, earlier, now, by=serial)
+        _end_overlap(ctx, by_serial.get(earlier) or earlier, now, by=serial)
 
     supersedes: IssuedKey | None = None
-    if supersede:
+    if supersede and active is not None:
+        supersedes = next(
+            (k for k in active if k.status == KeyStatus.ACTIVE and k.kind in PRIMARY_KINDS), None
+        )
+    elif supersede:
         supersedes = ctx.session.scalar(
             select(IssuedKey).where(
                 IssuedKey.license_id == lic.id,
@@ -168,21 +178,24 @@ def issue_signed_key(
     return key
 
 
-def _end_overlap(ctx: ServiceContext, serial: str, now: datetime, *, by: str) -> None:
-    """End a superseded key's overlap now: one overlap at a time per license."""
-    key = ctx.session.scalar(select(IssuedKey).where(IssuedKey.serial == serial))
+def _end_overlap(ctx: ServiceContext, found: IssuedKey | str, now: datetime, *, by: str) -> None:
+    """End a superseded key's overlap now: one overlap at a time per license. `found` is the
+    key, or its serial to read it by."""
+    if isinstance(found, str):
+        key = ctx.session.scalar(select(IssuedKey).where(IssuedKey.serial == found))
+    else:
+        key = found
     if key is None or key.status != KeyStatus.SUPERSEDED:
         return
     if key.usable_until is not None and key.usable_until <= now:
         return
     previous = key.usable_until
     key.usable_until = now
-    ctx.session.flush()
     audit.append(
         ctx,
         "key.overlap_ended",
         "key",
-        serial,
+        key.serial,
         customer_id=key.customer_id,
         details={"by": by, "usable_until": now, "was_usable_until": previous},
     )

@@ -13,11 +13,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, union_all
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from licensesvc.domain import (
     OPEN_CASE_STATUSES,
+    PRIMARY_KINDS,
     CaseStatus,
     EscalationReason,
     KeyKind,
@@ -25,7 +27,7 @@ from licensesvc.domain import (
     Plan,
     values,
 )
-from licensesvc.models import IssuedKey, KeyRequest, License
+from licensesvc.models import Customer, IssuedKey, KeyRequest, License
 
 from . import audit, inputs, notifications, policy, quotas, support_plan
 from .context import ServiceContext
@@ -97,10 +99,12 @@ def new_case_number(now: datetime) -> str:
     return f"CS-{now:%Y%m%d}-{tail}"
 
 
-def _lock_customer(ctx: ServiceContext, customer_id: int) -> None:
+def _lock_customer(ctx: ServiceContext, customer_id: int) -> Customer | None:
     # PostgreSQL: a row lock held to commit serializes decisions for one customer across app
     # servers. SQLite ignores FOR UPDATE; its transactions begin IMMEDIATE (one writer).
-    lock_customer(ctx, customer_id)
+    # The customer is returned as read under the lock: hold it, and reading it again by id
+    # (`standing`) finds it in the session (whose identity map holds objects weakly).
+    return lock_customer(ctx, customer_id)
 
 
 def _lock_case(ctx: ServiceContext, case_number: str) -> KeyRequest:
@@ -118,13 +122,22 @@ def _lock_case(ctx: ServiceContext, case_number: str) -> KeyRequest:
     return locked
 
 
-def _lock_active_primary(ctx: ServiceContext, license_id: int) -> None:
-    """Lock the license's active primary key (the one a grant may supersede) before the audit
-    chain's lock is taken (lock order: key rows before the audit chain)."""
-    ctx.session.execute(
-        select(IssuedKey.id)
-        .where(IssuedKey.license_id == license_id, IssuedKey.status == KeyStatus.ACTIVE)
-        .with_for_update()
+def _lock_active_primary(ctx: ServiceContext, license_id: int) -> list[IssuedKey]:
+    """Lock the license's active primary key (the one a grant may supersede; found through the
+    partial unique index that allows one, however long the license's history) before the audit
+    chain's lock is taken (lock order: key rows before the audit chain), and return it as it
+    stands under the lock (none or one)."""
+    return list(
+        ctx.session.scalars(
+            select(IssuedKey)
+            .where(
+                IssuedKey.license_id == license_id,
+                IssuedKey.status == KeyStatus.ACTIVE,
+                IssuedKey.kind.in_(PRIMARY_KINDS),
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
     )
 
 
@@ -145,16 +158,23 @@ def live_keys(
     if not license_ids:
         return found
     now = now or ctx.now()
-    rows = ctx.session.scalars(
-        select(IssuedKey)
-        .where(
+    unexpired = IssuedKey.expires_at.is_(None) | (IssuedKey.expires_at > now)
+    # two arms, each read through its partial index (migration 0012): the active keys, and the
+    # superseded keys still inside their overlap
+    arms = union_all(
+        select(IssuedKey).where(
             IssuedKey.license_id.in_(license_ids),
-            IssuedKey.expires_at.is_(None) | (IssuedKey.expires_at > now),
-            (IssuedKey.status == KeyStatus.ACTIVE)
-            | ((IssuedKey.status == KeyStatus.SUPERSEDED) & (IssuedKey.usable_until > now)),
-        )
-        .order_by(IssuedKey.id)
-    )
+            IssuedKey.status == KeyStatus.ACTIVE,
+            unexpired,
+        ),
+        select(IssuedKey).where(
+            IssuedKey.license_id.in_(license_ids),
+            IssuedKey.status == KeyStatus.SUPERSEDED,
+            IssuedKey.usable_until > now,
+            unexpired,
+        ),
+    ).order_by(IssuedKey.id.name)
+    rows = ctx.session.scalars(select(IssuedKey).from_statement(arms))
     for key in rows:
         found.setdefault(key.license_id, []).append(key)
     return found
@@ -190,11 +210,20 @@ def evaluate(ctx: ServiceContext, lic: License, st: Standing, req: KeyRequestInp
     """Gather the facts the policy needs (the quota the request draws on and its use now, the
     license's usable keys) and run policy.evaluate: every check for req with its outcome.
     Writes nothing."""
+    return _evaluate(ctx, lic, st, req)[0]
+
+
+def _evaluate(
+    ctx: ServiceContext, lic: License, st: Standing, req: KeyRequestInput
+) -> tuple[Decision, list[IssuedKey]]:
+    """`evaluate`, and the license's live keys it read (`live_keys`: a grant ends overlaps
+    among them without reading them again)."""
     rule = policy.rule_for(req.kind)
     now = ctx.now()
     quota = quotas.quota_for(ctx, lic, st, policy.quota_rule(rule, lic, req))
     in_use = quotas.used(ctx, quota) if quota is not None else 0
-    return policy.evaluate(
+    live = live_keys(ctx, [lic.id], now).get(lic.id, [])
+    decision = policy.evaluate(
         ctx.policy,
         lic,
         st,
@@ -202,8 +231,9 @@ def evaluate(ctx: ServiceContext, lic: License, st: Standing, req: KeyRequestInp
         now=now,
         quota=quota,
         quota_in_use=in_use,
-        keys=license_keys(ctx, lic, now),
+        keys=usable_keys(live, now),
     )
+    return decision, live
 
 
 def _check_request_input(ctx: ServiceContext, req: KeyRequestInput) -> None:
@@ -250,14 +280,16 @@ def request_key(
     if forbidden is not None:
         raise Forbidden(forbidden)
 
-    if not dry_run:
-        _lock_customer(ctx, lic.customer_id)
-    st = standing(ctx, lic.customer_id)
-    decision = evaluate(ctx, lic, st, req)
+    locked = None if dry_run else _lock_customer(ctx, lic.customer_id)
+    with ctx.session.no_autoflush:  # reads only until the case is decided
+        st = standing(ctx, lic.customer_id)
+        del locked  # `st` holds the customer now
+        decision, live = _evaluate(ctx, lic, st, req)
     if dry_run:
         return decision
 
     now = ctx.now()
+    # the case is added to the session once decided: one INSERT with its outcome
     case = KeyRequest(
         case_number=new_case_number(now),
         customer_id=lic.customer_id,
@@ -272,8 +304,7 @@ def request_key(
         status=CaseStatus.REFUSED,
         created_at=now,
     )
-    ctx.session.add(case)
-    ctx.session.flush()
+    set_committed_value(case, "updates", [])  # a new case has no status updates yet
     outcome = KeyRequestOutcome(case=case, decision=decision)
     refusal = decision.refusal
     if refusal is not None and override_reason is None:
@@ -283,7 +314,7 @@ def request_key(
     if impossible is not None:
         # an override bypasses policy, never an impossible request (nothing is recorded)
         raise OverrideNotPossible(impossible.code, impossible.detail)
-    key = _grant(ctx, case, lic, st, decision, override_reason=override_reason)
+    key = _grant(ctx, case, lic, st, decision, override_reason=override_reason, live=live)
     if key is None:
         _refuse(
             ctx,
@@ -302,6 +333,7 @@ def _refuse(ctx: ServiceContext, case: KeyRequest, code: str, message: str) -> N
     case.status = CaseStatus.REFUSED
     case.refusal_code = code
     case.refusal_message = message
+    ctx.session.add(case)
     ctx.session.flush()
     audit.append(
         ctx,
@@ -322,17 +354,18 @@ def _grant(
     decision: Decision,
     *,
     override_reason: str | None,
+    live: list[IssuedKey],
 ) -> IssuedKey | None:
     """Claim the quota slot, apply the kind's host rule (a replacement key for a new host moves
-    the license there), then have issuance sign and store the key. None: the quota was full."""
+    the license there), then have issuance sign and store the key; `live` are the license's
+    keys the decision read (`_evaluate`). None: the quota was full (the case is not added)."""
     rule = policy.rule_for(case.kind)
     serial = new_serial()
     if decision.quota is not None and not quotas.take_slot(
         ctx, decision.quota, serial, decision.expires_at, override=override_reason is not None
     ):
         return None
-    if rule.primary:
-        _lock_active_primary(ctx, lic.id)
+    active = _lock_active_primary(ctx, lic.id) if rule.primary else None
     hosts = decision.hosts or policy.key_hosts(rule, lic, case.host)
     if hosts.license_moves_to is not None:
         # "moved server": the license follows the key to its new host
@@ -361,6 +394,8 @@ def _grant(
         host=hosts.host,
         failover_host=hosts.failover_host,
         supersede=rule.primary,
+        active=active,
+        known=live,
         ends_overlap_of=decision.ends_overlap_of,
         issued_at=decision.decided_at or ctx.now(),
         not_before=decision.not_before or ctx.now(),
@@ -374,6 +409,7 @@ def _grant(
         case.decided_at = ctx.now()
         case.decided_by = ctx.actor.label
         case.decision_reason = override_reason
+    ctx.session.add(case)
     ctx.session.flush()
     overridden = decision.refusal
     audit.append(
@@ -546,11 +582,11 @@ def grant_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequest
         host=case.host,
         severity=case.severity,
     )
-    decision = evaluate(ctx, lic, st, req)
+    decision, live = _evaluate(ctx, lic, st, req)
     impossible = decision.impossible
     if impossible is not None:
         raise OverrideNotPossible(impossible.code, impossible.detail)
-    key = _grant(ctx, case, lic, st, decision, override_reason=reason)
+    key = _grant(ctx, case, lic, st, decision, override_reason=reason, live=live)
     if key is None:  # pragma: no cover - an override always finds a slot
         raise InvalidState("could not claim a quota slot")
     case.decided_at = ctx.now()

@@ -23,7 +23,8 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from licensesvc.domain import PRIMARY_KINDS
 from licensesvc.models import Customer, IssuedKey, KeyRequest, License, User
@@ -119,29 +120,28 @@ def enqueue(
     enqueued before (each is sent at most once). `context` is what the templates show;
     dates in it are stored as ISO text."""
     dedupe_key = f"{event.value}:{subject_ref}" + (f":{threshold}" if threshold else "")
-    exists = ctx.session.scalar(
-        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
-    )
-    if exists is not None:
-        return None
     now = ctx.now()
-    message = OutboxMessage(
-        event=event.value,
-        customer_id=customer_id,
-        subject_ref=subject_ref,
-        dedupe_key=dedupe_key,
-        context=_jsonable(context),
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
+    values = {
+        "event": event.value,
+        "customer_id": customer_id,
+        "subject_ref": subject_ref,
+        "dedupe_key": dedupe_key,
+        "context": _jsonable(context),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    # one statement: the unique dedupe_key decides (a message enqueued before, or by a
+    # concurrent transaction, makes it insert nothing and return no row)
+    dialect = ctx.session.get_bind().dialect.name
+    upsert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(OutboxMessage)
+    statement = (
+        upsert.values(**values)
+        .on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key])
+        .returning(OutboxMessage)
     )
-    try:
-        with ctx.session.begin_nested():
-            ctx.session.add(message)
-    except IntegrityError:  # enqueued by a concurrent transaction
-        return None
-    return message
+    return ctx.session.scalars(statement).first()
 
 
 def _jsonable(value: Any) -> Any:

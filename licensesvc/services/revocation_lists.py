@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
 
 import keys
 from licensesvc.domain import KeyStatus, RevocationCode
@@ -27,9 +28,11 @@ from licensesvc.models import IssuedKey, RevocationListCopy
 from .context import ServiceContext
 from .errors import NotConfigured, NotFound
 from .signing import active_record, active_signer, published_keys
+from .transactions import SHARED_ROWS, at_commit
 
 #: the id of the one stored list
 ROW_ID = 1
+_TABLE = RevocationListCopy.__tablename__
 
 
 @dataclass(frozen=True)
@@ -131,14 +134,18 @@ def _fresh(ctx: ServiceContext, row: RevocationListCopy) -> bool:
 
 
 def mark_outdated(ctx: ServiceContext) -> None:
-    """Clear the stored list (call in the transaction that superseded a key, after its audit
-    record; the caller commits): the next reader signs it afresh (`current` finds nothing,
-    `current_or_rebuild` rebuilds), so a burst of key requests does not sign the whole list
-    once per key, each while holding the audit chain's lock. One short UPDATE of the list's
-    row, held to commit like the audit chain's lock."""
+    """Clear the stored list (call in the transaction that superseded a key; the caller
+    commits): the next reader signs it afresh (`current` finds nothing, `current_or_rebuild`
+    rebuilds), so a burst of key requests does not sign the whole list once per key. The list's
+    row is every customer's, so its one short UPDATE waits for the commit
+    (services/transactions.py: `at_commit`) and its lock is held for the commit only."""
+    at_commit(ctx.session, "revocation_lists.mark_outdated", SHARED_ROWS, _clear, tables=(_TABLE,))
+
+
+def _clear(session: Session, _gathered: list[Any]) -> None:
     with _served_lock:
         _served.clear()
-    ctx.session.execute(
+    session.execute(
         update(RevocationListCopy)
         .where(RevocationListCopy.id == ROW_ID)
         .values(signed_text=None, generation=RevocationListCopy.generation + 1)
