@@ -41,7 +41,11 @@ DRAINING = threading.Event()
 
 workers = int(_number("LICENSESVC_WORKERS", 2))
 worker_class = "licensesvc.gunicorn_conf.DrainingThreadWorker"
-threads = int(_number("LICENSESVC_THREADS", 4))
+#: 2, from `bench/server_bench.py --tune` (docs/performance.md): on PostgreSQL 2 threads a
+#: worker served the most key requests and entitlement reports, 1 thread more verifications,
+#: 4 and 8 fewer of everything (more threads only queue for the GIL); and a second thread
+#: answers /healthz while the other waits for the database
+threads = int(_number("LICENSESVC_THREADS", 2))
 #: a worker silent this long is killed; every database deadline is below it
 timeout = 30
 #: after SIGTERM: drain plus in-flight requests must finish within this
