@@ -659,7 +659,8 @@ def machine() -> str:
     return "\n".join(
         [
             f"* platform: {platform.platform()}",
-            f"* CPU count: {os.cpu_count()} (shared with other work: the figures are noisy)",
+            f"* CPU count: {os.cpu_count()} (the load average below counts the benchmark's own "
+            "servers, PostgreSQL and wrk)",
             f"* Python: {platform.python_version()}; {wrk.strip() or 'wrk'}",
             f"* date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; 1-minute load average {load:.2f}",
         ]
@@ -707,8 +708,8 @@ The "parts" rows are the bare app doing only what the endpoint cannot avoid
 
 {parts_lines(rows)}
 
-Each target against the table above (the section "What the profiles say" below explains the
-misses):
+Each target against the table above (the section "Server: what the profiles showed, what
+changed, and why the missed targets are missed" below explains the misses):
 
 {targets(rows)}
 
