@@ -191,8 +191,8 @@ def _log_failed_authentication(response: Response) -> Response:
     return response
 
 
-#: route limits: endpoint name -> (limit field, key function, exempt_when); address-keyed ones
-#: are counted before the view runs, customer-keyed ones once the token has named the customer
+#: route limits: endpoint name -> (limit field, key function, exempt_when), counted as the
+#: view is called (after the blueprint's token check, so a customer's key names the customer)
 _ROUTE_LIMITS: dict[str, tuple[str, Callable[[], str], Callable[[], bool] | None]] = {
     "public.Verify": ("verify", client_address, None),
     "key-requests.KeyRequests": ("key_requests", _customer_key, _not_a_customer),
@@ -232,7 +232,6 @@ class RateLimiter:
     RETRY_SHARED_AFTER = 30.0
 
     def __init__(self, limits: RateLimits) -> None:
-        self.limits = limits
         self.enabled = limits.enabled
         self._uri = _storage_uri(limits.storage_url)
         self._shared = self._strategy_for(self._uri)
@@ -317,20 +316,13 @@ def _limiter() -> RateLimiter | None:
 
 def _check_request() -> None:
     """before_request: an address that failed authentication too often is refused on every
-    route that takes a token (the public ones take none: they have their own limits); verify
-    counts per address. Limits per customer are counted by their views."""
-    endpoint = request.endpoint
-    if endpoint in _NEVER_LIMITED:
+    route that takes a token (the public ones take none: they have their own limits). The
+    route limits are counted by their views (`_limited`)."""
+    if request.endpoint in _NEVER_LIMITED or request.blueprint == "public":
         return
     limiter = _limiter()
-    if limiter is None:
-        return
-    address = client_address()
-    if request.blueprint != "public":  # verify, signing keys, revocations take no token
-        limiter.check("failed_auth", address)
-    route = _ROUTE_LIMITS.get(endpoint or "")
-    if route is not None and route[1] is client_address and request.method == "POST":
-        limiter.hit(route[0], address)
+    if limiter is not None:
+        limiter.check("failed_auth", client_address())
 
 
 def _after_request(response: Response) -> Response:
@@ -347,15 +339,20 @@ def _after_request(response: Response) -> Response:
     return response
 
 
-def _limited_per_customer(
-    name: str, view: Callable[..., Any], exempt_when: Callable[[], bool] | None
+def _limited(
+    name: str,
+    key_func: Callable[[], str],
+    exempt_when: Callable[[], bool] | None,
+    view: Callable[..., Any],
 ) -> Callable[..., Any]:
+    """view, counting each POST against the named limit by key_func (unless exempt)."""
+
     @functools.wraps(view)
     def limited(*args: Any, **kwargs: Any) -> Any:
         limiter = _limiter()
         if limiter is not None and request.method == "POST":
             if exempt_when is None or not exempt_when():
-                limiter.hit(name, _customer_key())
+                limiter.hit(name, key_func())
         return view(*args, **kwargs)
 
     return limited
@@ -375,8 +372,7 @@ def init_rate_limits(app: Flask, limits: RateLimits | None = None) -> RateLimite
         view = app.view_functions.get(endpoint)
         if view is None:  # the API moved a route: fail loudly, not silently unlimited
             raise RuntimeError(f"rate limit for unknown endpoint {endpoint!r}")
-        if key_func is not client_address:
-            app.view_functions[endpoint] = _limited_per_customer(field_name, view, exempt_when)
+        app.view_functions[endpoint] = _limited(field_name, key_func, exempt_when, view)
     app.before_request(_check_request)
     app.after_request(_after_request)
     app.register_error_handler(RateLimited, _rate_limited)
