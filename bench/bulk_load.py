@@ -31,8 +31,8 @@ from typing import Any
 
 import psycopg
 
-from licensesvc.services.audit import GENESIS, record_hash
-from licensesvc.services.support_plan import REGIONS
+from licensesvc.domain.support_plan import REGIONS
+from licensesvc.platform.audit import GENESIS, record_hash
 
 KEYS_PER_LICENSE = 2
 LICENSES_PER_CUSTOMER = 2

@@ -94,11 +94,13 @@ def prepare(database_url: str, data_dir: Path, *, migrate: bool = True) -> Prepa
     """Upgrade the schema (unless told not to), make a signing key if there is none and, through
     the services, CUSTOMERS Premium customers each with a contract, a license with a standard
     key, and a token."""
+    from licensesvc.accounts import customers
+    from licensesvc.identity import tokens
+    from licensesvc.issuance import signing
+    from licensesvc.issuance.key_requests import KeyRequestInput, KeyRequestOutcome, request_key
     from licensesvc.migrate import upgrade
+    from licensesvc.platform.context import Actor
     from licensesvc.runtime import Runtime
-    from licensesvc.services import customers, signing, tokens
-    from licensesvc.services.context import Actor
-    from licensesvc.services.key_requests import KeyRequestInput, KeyRequestOutcome, request_key
 
     runtime = Runtime.from_settings(settings_for(database_url, data_dir))
     try:

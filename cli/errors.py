@@ -41,7 +41,7 @@ def _first_line(text: str) -> str:
 
 def translate(exc: BaseException) -> click.ClickException | None:
     """The one-line ClickException for exc, or None when it is not an expected failure."""
-    errors = sys.modules.get("licensesvc.services.errors")
+    errors = sys.modules.get("licensesvc.domain.errors")
     if errors is not None:
         if isinstance(exc, errors.KeyRequestRefused):
             return Refused(exc.code, exc.case_number, exc.message)

@@ -1,4 +1,4 @@
-"""The `--host` parameter type: the services' one host rule (services/hosts.py), so the CLI
+"""The `--host` parameter type: the services' one host rule (licensesvc/domain/hosts.py), so the CLI
 refuses exactly what the API and the services refuse, in the same words."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from licensesvc.services.hosts import host_problem
+from licensesvc.domain.hosts import host_problem
 
 
 class HostName(click.ParamType):  # type: ignore[type-arg]

@@ -55,7 +55,7 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, date | datetime):
         return iso(value)
     if dataclasses.is_dataclass(value) and hasattr(value, "as_dict"):
-        # a read model (licensesvc.services.views), duck-typed: this module stays light
+        # a read model (licensesvc.readmodels), duck-typed: this module stays light
         return jsonable(value.as_dict())
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import click
 
-from licensesvc.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -70,7 +70,7 @@ ISO_TIMESTAMP = ISOTimestamp()
 
 class RowId(click.ParamType):  # type: ignore[type-arg]
     """A record id: a whole number from 1 to 2^31-1 (the database's range), by the rule the API
-    applies too (licensesvc.services.inputs)."""
+    applies too (licensesvc.platform.inputs)."""
 
     name = "ID"
 
@@ -78,7 +78,7 @@ class RowId(click.ParamType):  # type: ignore[type-arg]
         self.minimum = minimum
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        from licensesvc.services import inputs
+        from licensesvc.platform import inputs
 
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
@@ -95,14 +95,14 @@ class RowId(click.ParamType):  # type: ignore[type-arg]
 
 class Text(click.ParamType):  # type: ignore[type-arg]
     """Text without control characters (one line), or free text that may also carry newline
-    and tab: the rule of licensesvc.services.inputs."""
+    and tab: the rule of licensesvc.platform.inputs."""
 
     def __init__(self, *, multiline: bool) -> None:
         self.multiline = multiline
         self.name = "TEXT"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        from licensesvc.services import inputs
+        from licensesvc.platform import inputs
 
         text = str(value)
         problem = inputs.text_problem(text, multiline=self.multiline)

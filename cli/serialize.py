@@ -1,7 +1,7 @@
 """Plain dicts of the service's read models for printing (presentation only, no rules).
 
 Each kind of record prints the keys its table names, in that order, taken from the read model
-(licensesvc/services/views.py) where there is one, else from the record; a function may give
+(licensesvc/readmodels.py) where there is one, else from the record; a function may give
 a value itself."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from licensesvc.models import (
     SigningKeyRecord,
     User,
 )
-from licensesvc.services.views import (
+from licensesvc.readmodels import (
     CaseView,
     ContractView,
     CustomerView,

@@ -18,8 +18,8 @@ import click
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from licensesvc.platform.context import Actor, ServiceContext
     from licensesvc.runtime import Runtime
-    from licensesvc.services.context import Actor, ServiceContext
 
 T = TypeVar("T")
 
@@ -55,7 +55,7 @@ class CliState:
 
     @property
     def actor(self) -> Actor:
-        from licensesvc.services.context import Actor
+        from licensesvc.platform.context import Actor
 
         return Actor.analyst(self.analyst_name)
 
@@ -69,10 +69,10 @@ class CliState:
 
     def retried(self, work: Callable[[ServiceContext], T]) -> T:
         """Return work(ctx), committed, in one unit of work that is rolled back and run again
-        after a deadlock, serialization failure or lock timeout (services/transactions.py
+        after a deadlock, serialization failure or lock timeout (licensesvc/platform/transactions.py
         `retrying`, 3 attempts in all), as the API runs its writing calls. Every command that
         changes a case or a key goes through here (tests/cli/test_cli_retries.py checks)."""
-        from licensesvc.services.transactions import retrying
+        from licensesvc.platform.transactions import retrying
 
         with self.unit_of_work() as ctx:
 

@@ -35,10 +35,11 @@ from urllib.parse import unquote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from licensesvc.outreach import notifications
+from licensesvc.platform.context import Actor
+
 from .config import PREFIX, ConfigurationError
 from .runtime import Runtime
-from .services import notifications
-from .services.context import Actor
 
 TEMPLATES = Path(__file__).with_name("templates") / "mail"
 SMTP_URL_ENV = f"{PREFIX}SMTP_URL"

@@ -6,8 +6,9 @@ from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from licensesvc.issuance import signing
+
 from .config import Settings
-from .services import signing
 from .web import runtime_of
 
 NO_SCHEMA = "cannot check: the database has no licensesvc schema (`licensesvc db upgrade`)"

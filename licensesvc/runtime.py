@@ -12,9 +12,10 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from licensesvc.platform.context import Actor, ServiceContext, utcnow
+
 from .config import Settings
 from .db import DatabaseDeadlines, make_engine, make_sessionmaker
-from .services.context import Actor, ServiceContext, utcnow
 
 
 @dataclass

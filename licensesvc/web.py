@@ -9,8 +9,9 @@ from __future__ import annotations
 from flask import Flask, current_app, g, request
 from sqlalchemy.orm import Session
 
+from licensesvc.platform.context import Actor, ServiceContext
+
 from .runtime import Runtime
-from .services.context import Actor, ServiceContext
 
 #: methods that only read; on SQLite their sessions never wait for the write lock
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

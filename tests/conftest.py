@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from licensesvc.config import Policy, Settings
 from licensesvc.db import make_engine
 from licensesvc.migrate import upgrade
-from licensesvc.services.context import Actor, ServiceContext
+from licensesvc.platform.context import Actor, ServiceContext
 
 PG_ENV = "LICENSESVC_TEST_DATABASE_URL"
 START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # a Monday, 10:00 in New York
@@ -147,7 +147,7 @@ def contexts(session: Session, settings: Settings, clock: FakeClock) -> Contexts
 @pytest.fixture
 def analyst(contexts: Contexts) -> ServiceContext:
     """An analyst's context with a signing key in place."""
-    from licensesvc.services.signing import generate_signing_key
+    from licensesvc.issuance.signing import generate_signing_key
 
     ctx = contexts.analyst()
     generate_signing_key(ctx)
@@ -169,7 +169,7 @@ class World:
 
 @pytest.fixture
 def world(analyst: ServiceContext, clock: FakeClock) -> World:
-    from licensesvc.services import customers
+    from licensesvc.accounts import customers
 
     today = clock.today
     ids: list[int] = []

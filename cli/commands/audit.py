@@ -9,8 +9,8 @@ from cli.output import emit, json_option, print_json, table
 from cli.pagination import echo_more_pages, page_options
 from cli.params import ROW_ID
 from cli.state import CliState, pass_state
-from licensesvc.services import audit as audit_service
-from licensesvc.services.pagination import MAX_PAGE_SIZE
+from licensesvc.platform import audit as audit_service
+from licensesvc.platform.pagination import MAX_PAGE_SIZE
 
 COLUMNS = [
     ("ID", "id"),

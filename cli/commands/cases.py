@@ -13,12 +13,13 @@ from cli.output import cell, emit, fields, iso, json_option, printable, table
 from cli.pagination import echo_more_pages, page_options
 from cli.params import FREE_TEXT, LINE, ROW_ID
 from cli.state import CliState, pass_state
+from licensesvc.cases import case_updates
 from licensesvc.domain import CaseStatus, EscalationReason, values
+from licensesvc.issuance import key_requests
 from licensesvc.models import KeyRequest
-from licensesvc.services import case_updates, key_requests
-from licensesvc.services.context import ServiceContext
-from licensesvc.services.pagination import Page
-from licensesvc.services.views import QueueLine
+from licensesvc.platform.context import ServiceContext
+from licensesvc.platform.pagination import Page
+from licensesvc.readmodels import QueueLine
 
 COLUMNS = [
     ("CASE", "case_number"),

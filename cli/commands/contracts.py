@@ -12,9 +12,9 @@ from cli.output import emit, fields, json_option, table
 from cli.pagination import echo_more_pages, page_options
 from cli.params import COUNT, ISO_DATE, ROW_ID
 from cli.state import CliState, pass_state
+from licensesvc.accounts import contracts, customers
 from licensesvc.domain import Plan, values
 from licensesvc.models import Contract, ContractPayment
-from licensesvc.services import contracts, customers
 
 COLUMNS = [
     ("ID", "id"),

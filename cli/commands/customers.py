@@ -11,9 +11,9 @@ from cli.output import emit, fields, json_option, printable, table
 from cli.pagination import echo_more_pages, page_options
 from cli.params import LINE, ROW_ID
 from cli.state import CliState, pass_state
+from licensesvc.accounts import customers, licenses
 from licensesvc.domain import Region, values
-from licensesvc.services import customers, licenses
-from licensesvc.services.pagination import Page, page_of_list
+from licensesvc.platform.pagination import Page, page_of_list
 
 COLUMNS = [("ID", "id"), ("NAME", "name"), ("REGION", "region"), ("CREATED", "created_at")]
 HOLIDAYS_HELP = (

@@ -8,7 +8,7 @@ import click
 
 from cli.output import emit, fields, json_option, table
 from cli.state import CliState, pass_state
-from licensesvc.services.demo import load_demo
+from licensesvc.demo import load_demo
 
 
 def _human(made: dict[str, Any]) -> str:

@@ -7,8 +7,8 @@ import click
 from cli.output import cell, emit, fields, json_option, table
 from cli.params import ROW_ID
 from cli.state import CliState, pass_state
-from licensesvc.services.entitlements import entitlement_report
-from licensesvc.services.views import EntitlementReport
+from licensesvc.issuance.entitlements import entitlement_report
+from licensesvc.readmodels import EntitlementReport
 
 
 def _human(report: EntitlementReport) -> str:

@@ -6,7 +6,7 @@ import click
 
 from cli.output import emit, json_option
 from cli.state import CliState, pass_state
-from licensesvc.services import idempotency as idempotency_service
+from licensesvc.platform import idempotency as idempotency_service
 
 
 @click.group()

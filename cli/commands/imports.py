@@ -15,9 +15,9 @@ import click
 from cli.output import emit, json_option
 from cli.params import ISO_DATE
 from cli.state import CliState, pass_state
+from licensesvc.accounts import customers
 from licensesvc.domain import Plan, Region, values
-from licensesvc.services import customers
-from licensesvc.services.errors import ServiceError
+from licensesvc.domain.errors import ServiceError
 
 T = TypeVar("T")
 

@@ -24,13 +24,14 @@ from cli.output import (
 from cli.pagination import echo_more_pages, page_options
 from cli.params import FREE_TEXT, ISO_DATE, LINE, ROW_ID
 from cli.state import CliState, pass_state
+from licensesvc.accounts import customers
 from licensesvc.domain import CaseStatus, KeyKind, RevocationCode, TemporaryReason, values
-from licensesvc.services import customers, issued_keys, key_requests
-from licensesvc.services.context import ServiceContext
-from licensesvc.services.errors import KeyRequestRefused
-from licensesvc.services.key_requests import Decision, KeyRequestInput, KeyRequestOutcome
-from licensesvc.services.refusals import request_and_record
-from licensesvc.services.views import DryRunView
+from licensesvc.domain.errors import KeyRequestRefused
+from licensesvc.issuance import issued_keys, key_requests
+from licensesvc.issuance.key_requests import Decision, KeyRequestInput, KeyRequestOutcome
+from licensesvc.issuance.refusals import request_and_record
+from licensesvc.platform.context import ServiceContext
+from licensesvc.readmodels import DryRunView
 
 COLUMNS = [
     ("SERIAL", "serial"),

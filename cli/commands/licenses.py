@@ -13,8 +13,8 @@ from cli.output import emit, fields, json_option, table
 from cli.pagination import echo_more_pages, page_options
 from cli.params import COUNT, ISO_DATE, LINE, ROW_ID
 from cli.state import CliState, pass_state
+from licensesvc.accounts import customers, licenses
 from licensesvc.models import License
-from licensesvc.services import customers, licenses
 
 COLUMNS = [
     ("ID", "id"),

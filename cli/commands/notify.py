@@ -14,7 +14,7 @@ from cli.output import emit, fields, json_option, table
 from cli.pagination import echo_more_pages, page_options
 from cli.state import CliState, pass_state
 from licensesvc.models.outbox import OUTBOX_STATUSES
-from licensesvc.services import notifications
+from licensesvc.outreach import notifications
 
 COLUMNS = [
     ("ID", "id"),

@@ -12,8 +12,8 @@ import click
 
 from cli.output import cell, iso, json_option, print_json, table
 from cli.state import CliState, current_state, pass_state
-from licensesvc.services import reports
-from licensesvc.services.context import ServiceContext
+from licensesvc.outreach import reports
+from licensesvc.platform.context import ServiceContext
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -9,8 +9,8 @@ import click
 from cli import serialize
 from cli.output import emit, fields, json_option, out_option, table, write_or_print
 from cli.state import CliState, pass_state
+from licensesvc.issuance import signing
 from licensesvc.models import SigningKeyRecord
-from licensesvc.services import signing
 
 
 @click.group("signing-key")

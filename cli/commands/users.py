@@ -11,7 +11,7 @@ from cli.output import emit, fields, json_option, printable, table
 from cli.pagination import echo_more_pages, page_options
 from cli.params import LINE, ROW_ID
 from cli.state import CliState, pass_state
-from licensesvc.services import users
+from licensesvc.identity import users
 
 
 @click.group()

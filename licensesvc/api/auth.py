@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import current_app, g, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from licensesvc.services import tokens
-from licensesvc.services.context import Actor, ServiceContext
+from licensesvc.identity import tokens
+from licensesvc.platform.context import Actor, ServiceContext
 from licensesvc.web import close_db_session, db_session, runtime_of, service_context
 
 #: the actor of the public endpoints (verify, signing keys, revocations): not an analyst, not a

@@ -14,8 +14,8 @@ from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 from werkzeug.exceptions import NotFound
 
-from licensesvc.services import inputs
-from licensesvc.services.errors import ServiceError, ValidationFailed
+from licensesvc.domain.errors import ServiceError, ValidationFailed
+from licensesvc.platform import inputs
 
 from .problems import handle_service_error
 

@@ -1,6 +1,6 @@
 """The analysts' queue over HTTP: status updates on escalated cases (the seed's "Ongoing
 Status Updates"; customers read them on the case), owners, internal notes (analysts only) and
-severity changes with a reason. Every rule is in services/case_updates.py."""
+severity changes with a reason. Every rule is in licensesvc/cases/case_updates.py."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 from marshmallow import fields, validate
 
+from licensesvc.cases import case_updates
+from licensesvc.issuance import key_requests
 from licensesvc.models import CaseUpdate
-from licensesvc.services import case_updates, key_requests
-from licensesvc.services.views import CaseView
+from licensesvc.readmodels import CaseView
 from licensesvc.web import db_session
 
 from .auth import caller_context, require_token

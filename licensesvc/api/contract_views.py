@@ -12,9 +12,9 @@ from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 from marshmallow import fields, validate
 
+from licensesvc.accounts import contracts, licenses
 from licensesvc.domain import Plan, Region, values
 from licensesvc.models import Contract, ContractPayment, Customer, License, LicenseChange
-from licensesvc.services import contracts, licenses
 from licensesvc.web import db_session
 
 from .auth import caller_context, require_token

@@ -8,10 +8,10 @@ from flask import Response, current_app, jsonify
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
-from licensesvc.services import customers
-from licensesvc.services.entitlements import cached_report
-from licensesvc.services.errors import ValidationFailed
-from licensesvc.services.views import EntitlementReport, LicenseView
+from licensesvc.accounts import customers
+from licensesvc.domain.errors import ValidationFailed
+from licensesvc.issuance.entitlements import cached_report
+from licensesvc.readmodels import EntitlementReport, LicenseView
 
 from .auth import caller_context, require_token
 from .blueprint import ID_IN_PATH, ApiBlueprint

@@ -1,6 +1,6 @@
 """The API's unit of work for writing calls: retried after a lost lock race
-(services/transactions.py: `retrying`) and, when the call carries an `Idempotency-Key`, answered
-once (services/idempotency.py): the first answer (success or a refusal with its case) is stored
+(licensesvc/platform/transactions.py: `retrying`) and, when the call carries an `Idempotency-Key`, answered
+once (licensesvc/platform/idempotency.py): the first answer (success or a refusal with its case) is stored
 with the work in one transaction and given again, with `Idempotent-Replayed: true`, to a retry
 with the same key and the same body.
 
@@ -16,9 +16,9 @@ from typing import Any, TypeVar, cast
 from flask import current_app, g, make_response, request
 from werkzeug.wrappers import Response
 
-from licensesvc.services import idempotency
-from licensesvc.services.errors import KeyRequestRefused
-from licensesvc.services.transactions import retrying
+from licensesvc.domain.errors import KeyRequestRefused
+from licensesvc.platform import idempotency
+from licensesvc.platform.transactions import retrying
 from licensesvc.web import db_session
 
 from .auth import caller_context

@@ -10,10 +10,10 @@ from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 from werkzeug.wrappers import Response
 
-from licensesvc.services import key_requests
-from licensesvc.services.key_requests import Decision, KeyRequestInput
-from licensesvc.services.refusals import request_and_record
-from licensesvc.services.views import CaseView, DryRunView
+from licensesvc.issuance import key_requests
+from licensesvc.issuance.key_requests import Decision, KeyRequestInput
+from licensesvc.issuance.refusals import request_and_record
+from licensesvc.readmodels import CaseView, DryRunView
 
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint

@@ -9,8 +9,8 @@ from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 from werkzeug.wrappers import Response
 
-from licensesvc.services import issued_keys
-from licensesvc.services.views import KeyView
+from licensesvc.issuance import issued_keys
+from licensesvc.readmodels import KeyView
 
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from flask_smorest.pagination import PaginationMixin, PaginationParameters
 
-from licensesvc.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 
 T = TypeVar("T")
 

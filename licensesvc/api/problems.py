@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnava
 from werkzeug.wrappers import Response
 
 from licensesvc.db import DeadlineExceeded, is_unavailable
-from licensesvc.services.errors import ServiceError, Unauthorized
+from licensesvc.domain.errors import ServiceError, Unauthorized
 
 from .error_codes import HTTP_STATUS_CODES
 from .schemas import ProblemSchema

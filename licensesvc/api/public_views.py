@@ -10,8 +10,8 @@ from flask.views import MethodView
 from werkzeug.exceptions import NotAcceptable
 from werkzeug.wrappers import Response
 
+from licensesvc.issuance import issued_keys, revocation_lists, signing
 from licensesvc.models import SigningKeyRecord
-from licensesvc.services import issued_keys, revocation_lists, signing
 from licensesvc.web import db_session, reads_only, runtime_of
 
 from .auth import PUBLIC, public_context

@@ -24,8 +24,8 @@ from licensesvc.domain import (
     TemporaryReason,
     values,
 )
-from licensesvc.services import inputs
-from licensesvc.services.hosts import HOST_PATTERN, host_problem
+from licensesvc.domain.hosts import HOST_PATTERN, host_problem
+from licensesvc.platform import inputs
 from licensesvc.web import runtime_of
 
 from .error_codes import ERROR_CODES
@@ -98,7 +98,7 @@ def Id(**kwargs: Any) -> fields.Integer:  # noqa: N802 (a field factory)
 
 
 def _host_name(value: str) -> None:
-    """The services' one host rule (services/hosts.py), so the schema and the CLI agree;
+    """The services' one host rule (licensesvc/domain/hosts.py), so the schema and the CLI agree;
     control characters are named as such (the rule of every text field)."""
     problem = inputs.text_problem(value) or host_problem(value)
     if problem is not None:

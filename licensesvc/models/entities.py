@@ -219,7 +219,7 @@ class KeyRequest(Base):
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decision_reason: Mapped[str | None] = mapped_column(Text)
     key_serial: Mapped[str | None] = mapped_column(String(40))
-    #: the support plan's fields (see services/support_plan.py)
+    #: the support plan's fields (see licensesvc/domain/support_plan.py)
     escalation_reason: Mapped[str | None] = mapped_column(String(40))
     next_update_due: Mapped[datetime | None]
     #: the first analyst update since the (latest) escalation: the initial response
@@ -344,7 +344,7 @@ class ApiToken(Base):
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]  # None: until revoked
-    last_used_at: Mapped[datetime | None]  # to the minute (services/tokens.py)
+    last_used_at: Mapped[datetime | None]  # to the minute (licensesvc/identity/tokens.py)
 
 
 class User(Base):

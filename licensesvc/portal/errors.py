@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from licensesvc.services.errors import ServiceError
+from licensesvc.domain.errors import ServiceError
 
 from .views import bp
 

@@ -10,20 +10,16 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from licensesvc.accounts import customers
+from licensesvc.cases import case_updates
+from licensesvc.domain import support_plan
+from licensesvc.identity import tokens
+from licensesvc.issuance import entitlements, issued_keys, key_requests
+from licensesvc.issuance.key_requests import Check, Decision, KeyRequestInput, KeyRequestOutcome
 from licensesvc.models import ApiToken, IssuedKey, KeyRequest, License
-from licensesvc.services import (
-    case_updates,
-    customers,
-    entitlements,
-    issued_keys,
-    key_requests,
-    lookups,
-    support_plan,
-    tokens,
-)
-from licensesvc.services.context import ServiceContext
-from licensesvc.services.key_requests import Check, Decision, KeyRequestInput, KeyRequestOutcome
-from licensesvc.services.views import CaseView, effective_status
+from licensesvc.platform import lookups
+from licensesvc.platform.context import ServiceContext
+from licensesvc.readmodels import CaseView, effective_status
 
 #: the kinds a customer may ask for in the portal, in the order the forms offer them
 REQUEST_KINDS = ("replacement", "dr_test", "temporary")
@@ -91,7 +87,7 @@ class OutOfDate:
 
 @dataclass(frozen=True)
 class TimeZone:
-    """The customer's time zone: its region's (services/support_plan.py REGIONS)."""
+    """The customer's time zone: its region's (licensesvc/domain/support_plan.py REGIONS)."""
 
     zone: ZoneInfo
     name: str  # Europe/London

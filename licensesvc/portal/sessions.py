@@ -15,7 +15,7 @@ from flask import current_app, g, session
 from sqlalchemy import delete, select, update
 
 from licensesvc.models import PortalSession, User
-from licensesvc.services.context import Actor
+from licensesvc.platform.context import Actor
 from licensesvc.web import runtime_of
 
 SESSION_KEY = "sid"

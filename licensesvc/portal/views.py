@@ -29,11 +29,11 @@ from werkzeug.exceptions import TooManyRequests
 from wtforms.fields.choices import SelectChoice
 
 from licensesvc import ratelimit
+from licensesvc.domain.errors import InvalidState, NotFound, Unauthorized, ValidationFailed
+from licensesvc.identity import users
 from licensesvc.models import PortalFormToken
-from licensesvc.services import users
-from licensesvc.services.context import Actor, ServiceContext
-from licensesvc.services.errors import InvalidState, NotFound, Unauthorized, ValidationFailed
-from licensesvc.services.transactions import retrying
+from licensesvc.platform.context import Actor, ServiceContext
+from licensesvc.platform.transactions import retrying
 from licensesvc.web import db_session, runtime_of, service_context
 
 from . import queries, sessions
@@ -350,7 +350,7 @@ def _submit_once(ctx: ServiceContext, token: str, req: Any) -> ResponseReturnVal
     case in the same transaction; a repeat finds it and shows the first outcome."""
     if len(token) < 20:
         abort(400, description="This form is incomplete. Open the request page again.")
-    # run again after a lost lock race, as the API does (services/transactions.py)
+    # run again after a lost lock race, as the API does (licensesvc/platform/transactions.py)
     return retrying(ctx.session, lambda: _submit_attempt(ctx, _form_token_hash(token), req))
 
 
@@ -445,7 +445,7 @@ def escalate(case_number: str) -> ResponseReturnValue:
         db_session().commit()
 
     try:
-        # run again after a lost lock race, as the API does (services/transactions.py)
+        # run again after a lost lock race, as the API does (licensesvc/platform/transactions.py)
         retrying(db_session(), attempt)
     except (InvalidState, ValidationFailed) as exc:
         db_session().rollback()

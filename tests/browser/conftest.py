@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from licensesvc.identity import users
+from licensesvc.platform.context import Actor
 from licensesvc.runtime import Runtime
-from licensesvc.services import users
-from licensesvc.services.context import Actor
 from tests.conftest import fresh_database_url
 from tests.e2e.e2e_helpers import (
     Prepared,

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import func, select
 
 import keys
+from licensesvc.issuance.signing import trusted_public_keys
 from licensesvc.models import IssuedKey, KeyRequest
-from licensesvc.services.context import Actor
-from licensesvc.services.signing import trusted_public_keys
+from licensesvc.platform.context import Actor
 from tests.browser.conftest import (
     Portal,
     axe_violations,

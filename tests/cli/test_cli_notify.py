@@ -15,8 +15,8 @@ from cli_helpers import Cli, Shop, key_issue, user_create
 from licensesvc.db import make_engine
 from licensesvc.migrate import upgrade
 from licensesvc.models.outbox import OutboxMessage
-from licensesvc.services import notifications
-from licensesvc.services.context import Actor
+from licensesvc.outreach import notifications
+from licensesvc.platform.context import Actor
 from tests.conftest import fresh_database_url
 from tests.smtp_helpers import SmtpServer, smtp_server_or_skip
 
@@ -177,7 +177,7 @@ def test_two_sender_processes_deliver_each_message_once(tmp_path: Path, smtp: Sm
                        input=b"correct horse battery\n")  # fmt: skip
         from sqlalchemy import insert
 
-        from licensesvc.services.context import utcnow
+        from licensesvc.platform.context import utcnow
 
         now = utcnow()
         with engine.begin() as conn:

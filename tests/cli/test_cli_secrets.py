@@ -19,9 +19,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import keys
 from licensesvc.config import SIGNING_KEY_KDF_ROUNDS
+from licensesvc.identity import tokens
 from licensesvc.models import ApiToken, IssuedKey, KeyRequest, SigningKeyRecord
 from licensesvc.runtime import Runtime
-from licensesvc.services import tokens
 from tests.conftest import fresh_database_url
 
 REPO = Path(__file__).resolve().parents[2]

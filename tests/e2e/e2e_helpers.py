@@ -17,13 +17,14 @@ from typing import Any
 
 import requests
 
+from licensesvc.accounts import customers
 from licensesvc.config import Settings
+from licensesvc.identity import tokens
+from licensesvc.issuance.key_requests import KeyRequestInput, KeyRequestOutcome, request_key
+from licensesvc.issuance.signing import generate_signing_key
 from licensesvc.migrate import upgrade
+from licensesvc.platform.context import Actor
 from licensesvc.runtime import Runtime
-from licensesvc.services import customers, tokens
-from licensesvc.services.context import Actor
-from licensesvc.services.key_requests import KeyRequestInput, KeyRequestOutcome, request_key
-from licensesvc.services.signing import generate_signing_key
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "e2e-secret-key-0123456789"

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from licensesvc.services import support_plan
+from licensesvc.domain import support_plan
 from tests.e2e.e2e_helpers import Prepared, Server, call, e2e_settings, gunicorn, prepare
 
 pytestmark = pytest.mark.e2e

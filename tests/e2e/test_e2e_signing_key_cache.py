@@ -1,5 +1,5 @@
 """Each gunicorn worker keeps its own copy of the published signing keys
-(services/signing.py: published_keys). A rotation made in another process must reach every
+(licensesvc/issuance/signing.py: published_keys). A rotation made in another process must reach every
 worker: a key signed by the new key verifies at once on every worker, and within
 PUBLISHED_KEYS_MAX_AGE every worker signs its verify answers with the new key."""
 
@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from licensesvc.issuance import signing
+from licensesvc.issuance.signing import PUBLISHED_KEYS_MAX_AGE
+from licensesvc.platform.context import Actor
 from licensesvc.runtime import Runtime
-from licensesvc.services import signing
-from licensesvc.services.context import Actor
-from licensesvc.services.signing import PUBLISHED_KEYS_MAX_AGE
 from tests.e2e.e2e_helpers import call, e2e_settings, gunicorn, issue_standard_key, prepare
 
 pytestmark = pytest.mark.e2e

@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import Engine, event
 from werkzeug.test import TestResponse
 
-from licensesvc.services import customers, issued_keys
-from licensesvc.services.key_requests import KeyRequestInput, request_key
+from licensesvc.accounts import customers
+from licensesvc.issuance import issued_keys
+from licensesvc.issuance.key_requests import KeyRequestInput, request_key
 from tests.conftest import Contexts, FakeClock, World
 from tests.licensesvc.api.api_helpers import Caller
 from tests.licensesvc.api.conftest import (  # noqa: F401  (the API tests' fixtures)
@@ -188,7 +189,7 @@ def test_a_cached_entitlement_report_costs_one_read_of_the_audit_head(
         r = as_base.get("/v1/entitlements")
     assert r.status_code == 200
     # BEGIN and the test's savepoints aside: the token check and the report are both kept
-    # under the same head (services/freshness.py), read once for the request
+    # under the same head (licensesvc/platform/freshness.py), read once for the request
     queries = [s for s in statements if s.split(None, 1)[0].upper() in ("SELECT", "UPDATE")]
     assert len(queries) == 1, queries
     assert "FROM audit_records" in queries[0]

@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from licensesvc.accounts import customers
+from licensesvc.identity import tokens
 from licensesvc.models import KeyRequest
-from licensesvc.services import customers, tokens
-from licensesvc.services.context import ServiceContext
+from licensesvc.platform.context import ServiceContext
 
 PROBLEM_JSON = "application/problem+json"
 

@@ -1,4 +1,4 @@
-"""The entitlement report is kept per process while nothing changes (services/freshness.py):
+"""The entitlement report is kept per process while nothing changes (licensesvc/platform/freshness.py):
 what a user sees is still the report of the moment, right after any change of state, on this
 app server as on another, and when the clock crosses a boundary."""
 
@@ -16,15 +16,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from licensesvc.accounts import contracts, customers
 from licensesvc.api.entitlement_views import report_json
 from licensesvc.app import create_app
 from licensesvc.config import Policy, Settings
 from licensesvc.db import make_engine, make_sessionmaker
+from licensesvc.identity import tokens
+from licensesvc.issuance import entitlements
+from licensesvc.issuance.signing import generate_signing_key
 from licensesvc.migrate import upgrade
+from licensesvc.platform.context import Actor, ServiceContext
 from licensesvc.runtime import Runtime
-from licensesvc.services import contracts, customers, entitlements, tokens
-from licensesvc.services.context import Actor, ServiceContext
-from licensesvc.services.signing import generate_signing_key
 from tests.conftest import FakeClock, World, fresh_database_url
 from tests.licensesvc.api.api_helpers import Caller, assert_problem, bearer
 

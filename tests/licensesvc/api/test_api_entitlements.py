@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from licensesvc.services.context import ServiceContext
-from licensesvc.services.entitlements import entitlement_report
+from licensesvc.issuance.entitlements import entitlement_report
+from licensesvc.platform.context import ServiceContext
 from tests.conftest import World
 from tests.licensesvc.api.api_helpers import Caller, assert_problem
 

@@ -8,11 +8,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from licensesvc.accounts import customers
 from licensesvc.api.blueprint import ApiBlueprint
+from licensesvc.domain.errors import InvalidState
 from licensesvc.models import Customer
-from licensesvc.services import customers
-from licensesvc.services.context import Actor
-from licensesvc.services.errors import InvalidState
+from licensesvc.platform.context import Actor
 from licensesvc.web import db_session, runtime_of
 from tests.conftest import World
 from tests.licensesvc.api.api_helpers import Caller, assert_problem, bearer

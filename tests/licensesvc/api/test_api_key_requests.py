@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from licensesvc.services.context import ServiceContext
+from licensesvc.platform.context import ServiceContext
 from tests.conftest import FakeClock, World
 from tests.licensesvc.api.api_helpers import (
     Caller,

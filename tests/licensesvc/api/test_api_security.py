@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from licensesvc.app import create_app
 from licensesvc.config import Settings
+from licensesvc.identity import tokens
 from licensesvc.models import ApiToken, IssuedKey
+from licensesvc.platform.context import ServiceContext
 from licensesvc.runtime import Runtime
-from licensesvc.services import tokens
-from licensesvc.services.context import ServiceContext
 from tests.conftest import FakeClock, World
 from tests.licensesvc.api.api_helpers import Caller, assert_problem, bearer, no_new_case
 

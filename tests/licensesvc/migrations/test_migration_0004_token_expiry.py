@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from licensesvc.config import Settings
 from licensesvc.db import make_engine
+from licensesvc.domain.errors import Unauthorized
+from licensesvc.identity import tokens
 from licensesvc.migrate import MIGRATIONS, alembic_config, current_revision, upgrade
 from licensesvc.models import ApiToken
-from licensesvc.services import tokens
-from licensesvc.services.errors import Unauthorized
 from tests.conftest import fresh_database_url
 
 CREATED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session
 
 from licensesvc.migrate import alembic_config, current_revision, upgrade
-from licensesvc.services import audit
+from licensesvc.platform import audit
 from tests.licensesvc.migrations.migration_helpers import database_at, previous_revision
 
 CREATED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -15,9 +15,9 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session
 
 from licensesvc.config import Policy, Settings
+from licensesvc.issuance.key_requests import live_keys
 from licensesvc.migrate import alembic_config, current_revision, upgrade
-from licensesvc.services.context import Actor, ServiceContext
-from licensesvc.services.key_requests import live_keys
+from licensesvc.platform.context import Actor, ServiceContext
 from tests.licensesvc.migrations.migration_helpers import database_at, previous_revision
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -18,10 +18,10 @@ from werkzeug.test import TestResponse
 
 from licensesvc.app import create_app
 from licensesvc.config import Settings
+from licensesvc.identity import users
+from licensesvc.issuance.key_requests import KeyRequestInput, request_key
+from licensesvc.platform.context import ServiceContext
 from licensesvc.runtime import Runtime
-from licensesvc.services import users
-from licensesvc.services.context import ServiceContext
-from licensesvc.services.key_requests import KeyRequestInput, request_key
 from tests.conftest import FakeClock, World
 
 PASSWORD = "correct horse battery"

@@ -13,10 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import keys
+from licensesvc.accounts import customers
+from licensesvc.cases import case_updates
+from licensesvc.identity import tokens
+from licensesvc.issuance.signing import trusted_public_keys
 from licensesvc.models import ApiToken, IssuedKey, KeyRequest, License
-from licensesvc.services import case_updates, customers, tokens
-from licensesvc.services.context import ServiceContext
-from licensesvc.services.signing import trusted_public_keys
+from licensesvc.platform.context import ServiceContext
 from tests.conftest import FakeClock, World
 from tests.licensesvc.portal.conftest import HTML, Browser, csrf_of, form_token_of
 
@@ -295,7 +297,7 @@ def test_escalate_needs_post_and_a_known_reason(
 def test_cases_are_paginated_newest_first(
     base_admin: Browser, analyst: ServiceContext, session: Session, world: World
 ) -> None:
-    from licensesvc.services.key_requests import KeyRequestInput, request_key
+    from licensesvc.issuance.key_requests import KeyRequestInput, request_key
 
     for _ in range(22):
         request_key(analyst, KeyRequestInput(license_id=world.base_license, kind="dr_test"))

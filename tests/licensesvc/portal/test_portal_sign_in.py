@@ -8,9 +8,9 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from licensesvc.identity import users
 from licensesvc.models import PasswordResetToken, PortalSession, User
-from licensesvc.services import users
-from licensesvc.services.context import ServiceContext
+from licensesvc.platform.context import ServiceContext
 from tests.conftest import FakeClock
 from tests.licensesvc.portal.conftest import HTML, PASSWORD, Browser, LimiterTime
 
@@ -221,7 +221,7 @@ def test_password_reset_ends_existing_sessions(
 
 
 def test_demo_portal_logins_work(app, analyst: ServiceContext, session: Session) -> None:
-    from licensesvc.services.demo import load_demo
+    from licensesvc.demo import load_demo
 
     made = load_demo(analyst)
     session.commit()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from licensesvc.services.key_requests import (
+from licensesvc.issuance.key_requests import (
     KeyRequestInput,
     KeyRequestOutcome,
     request_key,
@@ -34,7 +34,7 @@ def count(session, model) -> int:
 def correct_paid_through(ctx, contract_id, paid_through):
     """Move a contract's paid-through by a ledger correction (history is never edited); ctx
     is an analyst's context or the contexts fixture."""
-    from licensesvc.services.contracts import record_payment
+    from licensesvc.accounts.contracts import record_payment
 
     analyst = ctx.analyst() if hasattr(ctx, "analyst") else ctx
     record_payment(

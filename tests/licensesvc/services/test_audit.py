@@ -1,13 +1,14 @@
-"""services/audit.py: the hash-chained trail notices edits, deletions, reordering and cut tails."""
+"""licensesvc/platform/audit.py: the hash-chained trail notices edits, deletions, reordering and cut tails."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select, text, update
 
+from licensesvc.accounts import customers
+from licensesvc.domain.errors import Conflict
 from licensesvc.models import AuditRecord
-from licensesvc.services import audit, customers
-from licensesvc.services.errors import Conflict
+from licensesvc.platform import audit
 
 
 def test_audit_chain_verifies_and_names_an_edited_record(world, analyst, session):

@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from licensesvc.accounts import customers
+from licensesvc.cases import case_updates
+from licensesvc.domain.errors import Forbidden, InvalidState, ValidationFailed
+from licensesvc.issuance import key_requests
+from licensesvc.issuance.key_requests import KeyRequestInput, escalate_case, request_key
 from licensesvc.models import CaseNote
-from licensesvc.services import case_updates, customers, key_requests
-from licensesvc.services.errors import Forbidden, InvalidState, ValidationFailed
-from licensesvc.services.key_requests import KeyRequestInput, escalate_case, request_key
 
 
 def escalated(contexts, world, severity=3):

@@ -1,4 +1,4 @@
-"""services/customers.py: customers, contracts, payments and who sees what."""
+"""licensesvc/accounts/customers.py: customers, contracts, payments and who sees what."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from licensesvc.accounts import customers
+from licensesvc.domain.errors import ValidationFailed
 from licensesvc.models import Customer
-from licensesvc.services import customers
-from licensesvc.services.errors import ValidationFailed
 
 
 def test_contract_ending_before_it_starts_is_refused(analyst):
@@ -30,7 +30,7 @@ def test_payment_cannot_move_paid_through_back(world, analyst):
 
 
 def test_customer_sees_only_itself(world, contexts):
-    from licensesvc.services.errors import NotFound
+    from licensesvc.domain.errors import NotFound
 
     with pytest.raises(NotFound):
         customers.get_customer(contexts.customer(world.base_customer), world.premium_customer)

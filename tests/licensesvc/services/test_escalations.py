@@ -9,16 +9,17 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from licensesvc.models import AuditRecord, CaseUpdate
-from licensesvc.services import case_updates, support_plan
-from licensesvc.services.errors import Forbidden, InvalidState, ValidationFailed
-from licensesvc.services.key_requests import (
+from licensesvc.cases import case_updates
+from licensesvc.domain import support_plan
+from licensesvc.domain.errors import Forbidden, InvalidState, ValidationFailed
+from licensesvc.issuance.key_requests import (
     KeyRequestInput,
     deny_case,
     escalate_case,
     grant_case,
     request_key,
 )
+from licensesvc.models import AuditRecord, CaseUpdate
 
 PHONE = "1-800-261-5267"
 
@@ -164,7 +165,7 @@ def test_a_denied_case_keeps_its_original_refusal(world, contexts):
 
 
 def test_the_customers_holiday_calendar_sets_the_respond_by(world, contexts):
-    from licensesvc.services import licenses
+    from licensesvc.accounts import licenses
 
     # Acme moved to EMEA (so on the English calendar); Thursday 2 April 2026 17:30 BST, Base
     # Sev 2 = 4 business hours; Good Friday and Easter Monday are holidays in England

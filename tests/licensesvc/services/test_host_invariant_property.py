@@ -22,9 +22,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from licensesvc.accounts import customers
+from licensesvc.issuance.key_requests import license_keys
 from licensesvc.models import License
-from licensesvc.services import customers
-from licensesvc.services.key_requests import license_keys
 from tests.licensesvc.services.service_helpers import ask, first_key
 
 settings.register_profile(

@@ -1,4 +1,4 @@
-"""services/idempotency.py: a duplicate that arrives while the first request is in flight is
+"""licensesvc/platform/idempotency.py: a duplicate that arrives while the first request is in flight is
 told so (PostgreSQL) and makes nothing; fingerprints ignore key order and spacing only."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
+from licensesvc.domain.errors import IdempotencyInProgress
 from licensesvc.models import IdempotencyKey
-from licensesvc.services import idempotency
-from licensesvc.services.errors import IdempotencyInProgress
+from licensesvc.platform import idempotency
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 

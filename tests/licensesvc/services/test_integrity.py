@@ -10,6 +10,12 @@ import pytest
 from click.testing import CliRunner
 
 import keys
+from licensesvc.accounts import customers
+from licensesvc.domain.errors import OverrideNotPossible, ValidationFailed
+from licensesvc.domain.hosts import host_problem, normalize_host
+from licensesvc.issuance import entitlements, signing
+from licensesvc.issuance.issued_keys import signed_revocation_list, verify_online
+from licensesvc.issuance.key_requests import KeyRequestInput, grant_case, request_key
 from licensesvc.models import (
     AuditRecord,
     Contract,
@@ -19,11 +25,6 @@ from licensesvc.models import (
     License,
     QuotaSlot,
 )
-from licensesvc.services import customers, entitlements, signing
-from licensesvc.services.errors import OverrideNotPossible, ValidationFailed
-from licensesvc.services.hosts import host_problem, normalize_host
-from licensesvc.services.issued_keys import signed_revocation_list, verify_online
-from licensesvc.services.key_requests import KeyRequestInput, grant_case, request_key
 from tests.licensesvc.services.service_helpers import (
     ask,
     correct_paid_through,

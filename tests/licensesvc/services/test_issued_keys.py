@@ -1,15 +1,15 @@
-"""services/issued_keys.py: supersession, revocation, online and offline verification."""
+"""licensesvc/issuance/issued_keys.py: supersession, revocation, online and offline verification."""
 
 from __future__ import annotations
 
 import pytest
 
 import keys
-from licensesvc.services import signing
-from licensesvc.services.errors import (
+from licensesvc.domain.errors import (
     InvalidState,
 )
-from licensesvc.services.issued_keys import effective_status, verify_online
+from licensesvc.issuance import signing
+from licensesvc.issuance.issued_keys import effective_status, verify_online
 from tests.licensesvc.services.service_helpers import ask
 
 
@@ -24,7 +24,7 @@ def test_superseded_key_verifies_during_overlap_and_fails_after(world, analyst, 
 
 
 def test_revoked_key_fails_online_verification(world, analyst):
-    from licensesvc.services.issued_keys import revoke_key
+    from licensesvc.issuance.issued_keys import revoke_key
 
     key = ask(analyst, world.base_license, "standard").key
     revoke_key(analyst, key.serial, "customer reported it leaked")
@@ -57,7 +57,7 @@ def test_temporary_key_expires_after_120_days(world, contexts):
 
 
 def test_offline_installer_refuses_a_superseded_key_after_its_overlap(world, analyst, contexts):
-    from licensesvc.services.issued_keys import revoke_key, signed_revocation_list
+    from licensesvc.issuance.issued_keys import revoke_key, signed_revocation_list
 
     first = ask(analyst, world.base_license, "standard").key
     ask(contexts.customer(world.base_customer), world.base_license, "replacement")

@@ -1,4 +1,4 @@
-"""services/key_requests.py: requests become cases; escalations, grants and denials, told as
+"""licensesvc/issuance/key_requests.py: requests become cases; escalations, grants and denials, told as
 the customers and analysts who meet them."""
 
 from __future__ import annotations
@@ -9,21 +9,21 @@ import pytest
 from sqlalchemy import select
 
 import keys
-from licensesvc.models import AuditRecord, Contract, KeyRequest
-from licensesvc.services import customers
-from licensesvc.services.errors import (
+from licensesvc.accounts import customers
+from licensesvc.domain.errors import (
     Forbidden,
     InvalidState,
     NotFound,
     ValidationFailed,
 )
-from licensesvc.services.key_requests import (
+from licensesvc.issuance.key_requests import (
     KeyRequestInput,
     deny_case,
     escalate_case,
     grant_case,
     request_key,
 )
+from licensesvc.models import AuditRecord, Contract, KeyRequest
 from tests.licensesvc.services.service_helpers import ask, correct_paid_through, count, first_key
 
 

@@ -10,17 +10,17 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from licensesvc.models import AuditRecord, Contract, ContractPayment, KeyRequest, LicenseChange
-from licensesvc.services import contracts, customers, licenses
-from licensesvc.services.entitlements import entitlement_report, standing
-from licensesvc.services.errors import (
+from licensesvc.accounts import contracts, customers, licenses
+from licensesvc.domain.errors import (
     Conflict,
     Forbidden,
     InvalidState,
     OverrideNotPossible,
     ValidationFailed,
 )
-from licensesvc.services.key_requests import KeyRequestInput, request_key
+from licensesvc.issuance.entitlements import entitlement_report, standing
+from licensesvc.issuance.key_requests import KeyRequestInput, request_key
+from licensesvc.models import AuditRecord, Contract, ContractPayment, KeyRequest, LicenseChange
 from tests.licensesvc.services.service_helpers import first_key
 
 

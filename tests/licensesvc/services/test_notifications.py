@@ -13,16 +13,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from licensesvc.accounts import customers
 from licensesvc.config import ConfigurationError, Policy, Settings
 from licensesvc.db import make_engine, make_sessionmaker
-from licensesvc.mail import SmtpSettings, send_due
-from licensesvc.migrate import upgrade
-from licensesvc.models.outbox import OutboxMessage
-from licensesvc.runtime import Runtime
-from licensesvc.services import customers, issued_keys, notifications, signing, users
-from licensesvc.services.context import Actor, ServiceContext
-from licensesvc.services.errors import InvalidState, ValidationFailed
-from licensesvc.services.key_requests import (
+from licensesvc.domain.errors import InvalidState, ValidationFailed
+from licensesvc.identity import users
+from licensesvc.issuance import issued_keys, signing
+from licensesvc.issuance.key_requests import (
     KeyRequestInput,
     KeyRequestOutcome,
     deny_case,
@@ -30,7 +27,13 @@ from licensesvc.services.key_requests import (
     grant_case,
     request_key,
 )
-from licensesvc.services.notifications import Event
+from licensesvc.mail import SmtpSettings, send_due
+from licensesvc.migrate import upgrade
+from licensesvc.models.outbox import OutboxMessage
+from licensesvc.outreach import notifications
+from licensesvc.outreach.notifications import Event
+from licensesvc.platform.context import Actor, ServiceContext
+from licensesvc.runtime import Runtime
 from tests.conftest import FakeClock, fresh_database_url
 from tests.licensesvc.services.service_helpers import correct_paid_through
 from tests.smtp_helpers import SmtpServer, smtp_server_or_skip

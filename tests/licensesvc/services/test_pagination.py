@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from cli.pagination import echo_more_pages, page_options
 from licensesvc.api.blueprint import ApiBlueprint
 from licensesvc.api.pagination import PAGE_LIMITS, page_of, pagination_header
+from licensesvc.domain.errors import ValidationFailed
 from licensesvc.models import Customer
-from licensesvc.services.errors import ValidationFailed
-from licensesvc.services.pagination import Page, paginate
+from licensesvc.platform.pagination import Page, paginate
 
 ROWS = 1000
 

@@ -1,4 +1,4 @@
-"""services/policy.py: each kind's rules (plan, reason, window, precedence) as a request meets
+"""licensesvc/domain/policy.py: each kind's rules (plan, reason, window, precedence) as a request meets
 them, and the table itself."""
 
 from __future__ import annotations
@@ -9,8 +9,15 @@ from pathlib import Path
 import pytest
 
 import keys
+from licensesvc.accounts.standing import Standing
 from licensesvc.config import Policy
-from licensesvc.domain import KeyKind, Plan, TemporaryReason
+from licensesvc.domain import KeyKind, Plan, TemporaryReason, policy
+from licensesvc.issuance import signing
+from licensesvc.issuance.key_requests import (
+    Decision,
+    KeyRequestInput,
+    request_key,
+)
 from licensesvc.models import (
     AuditRecord,
     Contract,
@@ -20,13 +27,6 @@ from licensesvc.models import (
     KeyRequest,
     License,
 )
-from licensesvc.services import policy, signing
-from licensesvc.services.key_requests import (
-    Decision,
-    KeyRequestInput,
-    request_key,
-)
-from licensesvc.services.standing import Standing
 from tests.licensesvc.services.service_helpers import (
     ask,
     correct_paid_through,

@@ -1,4 +1,4 @@
-"""services/quotas.py: DR-test keys per contract year, temporary keys active at once."""
+"""licensesvc/issuance/quotas.py: DR-test keys per contract year, temporary keys active at once."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def test_dr_test_quota_per_contract_year(world, contexts):
 
 
 def test_revoking_a_temporary_key_frees_its_place_but_a_dr_key_stays_counted(world, contexts):
-    from licensesvc.services.issued_keys import revoke_key
+    from licensesvc.issuance.issued_keys import revoke_key
 
     cust = contexts.customer(world.premium_customer)
     temp = ask(cust, world.premium_license, "temporary", reason="usage_spike").key

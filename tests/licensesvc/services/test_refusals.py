@@ -1,15 +1,15 @@
-"""services/refusals.py: a refused request is committed as a case, then reported."""
+"""licensesvc/issuance/refusals.py: a refused request is committed as a case, then reported."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
 
+from licensesvc.domain.errors import KeyRequestRefused, ValidationFailed
+from licensesvc.issuance.key_requests import KeyRequestInput
+from licensesvc.issuance.refusals import request_and_record
 from licensesvc.models import IssuedKey, KeyRequest
-from licensesvc.services.errors import KeyRequestRefused, ValidationFailed
-from licensesvc.services.key_requests import KeyRequestInput
-from licensesvc.services.refusals import request_and_record
-from licensesvc.services.views import CaseView
+from licensesvc.readmodels import CaseView
 from tests.licensesvc.services.service_helpers import ask, first_key
 
 

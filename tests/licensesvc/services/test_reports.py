@@ -7,14 +7,16 @@ from datetime import timedelta
 
 import pytest
 
-from licensesvc.services import customers, issued_keys, reports
-from licensesvc.services.errors import Forbidden, ValidationFailed
-from licensesvc.services.key_requests import (
+from licensesvc.accounts import customers
+from licensesvc.domain.errors import Forbidden, ValidationFailed
+from licensesvc.issuance import issued_keys
+from licensesvc.issuance.key_requests import (
     KeyRequestInput,
     KeyRequestOutcome,
     escalate_case,
     request_key,
 )
+from licensesvc.outreach import reports
 from tests.licensesvc.services.service_helpers import correct_paid_through
 
 

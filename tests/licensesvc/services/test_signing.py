@@ -17,11 +17,11 @@ from sqlalchemy import func, select
 
 import keys
 from licensesvc.config import SIGNING_KEY_KDF_ROUNDS
+from licensesvc.domain.errors import Conflict
+from licensesvc.issuance import signing
+from licensesvc.issuance.issued_keys import verify_online
 from licensesvc.models import AuditRecord, SigningKeyRecord
-from licensesvc.services import signing
-from licensesvc.services.context import ServiceContext
-from licensesvc.services.errors import Conflict
-from licensesvc.services.issued_keys import verify_online
+from licensesvc.platform.context import ServiceContext
 from tests.conftest import Contexts
 from tests.licensesvc.services.service_helpers import ask
 

@@ -1,4 +1,4 @@
-"""services/support_plan.py: respond-by times in each region's core hours."""
+"""licensesvc/domain/support_plan.py: respond-by times in each region's core hours."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from licensesvc.services import support_plan
+from licensesvc.domain import support_plan
 
 
 @pytest.mark.parametrize(

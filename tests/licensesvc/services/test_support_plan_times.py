@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from licensesvc.config import Policy
-from licensesvc.services import support_plan
+from licensesvc.domain import support_plan
 
 POLICY = Policy()
 

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from licensesvc.config import Settings
+from licensesvc.domain.errors import Unauthorized, ValidationFailed
+from licensesvc.identity import tokens
 from licensesvc.models import ApiToken, AuditRecord
-from licensesvc.services import tokens
-from licensesvc.services.context import ServiceContext
-from licensesvc.services.errors import Unauthorized, ValidationFailed
+from licensesvc.platform.context import ServiceContext
 from tests.conftest import FakeClock, World
 
 

@@ -1,4 +1,4 @@
-"""services/users.py: listing portal users and disabling one (audited, once, analysts only)."""
+"""licensesvc/identity/users.py: listing portal users and disabling one (audited, once, analysts only)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from licensesvc.domain.errors import Forbidden, InvalidState, NotFound, Unauthorized
+from licensesvc.identity import users
 from licensesvc.models import AuditRecord
-from licensesvc.services import audit, users
-from licensesvc.services.context import ServiceContext
-from licensesvc.services.errors import Forbidden, InvalidState, NotFound, Unauthorized
+from licensesvc.platform import audit
+from licensesvc.platform.context import ServiceContext
 from tests.conftest import Contexts, World
 
 PASSWORD = "correct horse battery"

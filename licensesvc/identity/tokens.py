@@ -1,0 +1,277 @@
+"""API tokens: random, shown once, stored only as a keyed hash (HMAC-SHA256 under a key derived
+from the server's secret key for this one purpose), with a type prefix that says whose token it
+is, an optional expiry, and the time of last use (to the minute)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, or_, select, update
+from sqlalchemy.orm import Session
+
+from licensesvc.accounts.customers import get_customer
+from licensesvc.config import Settings
+from licensesvc.domain.errors import (
+    Forbidden,
+    InvalidState,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+)
+from licensesvc.models import ApiToken
+from licensesvc.platform import audit
+from licensesvc.platform.context import Actor, ServiceContext, utcnow
+from licensesvc.platform.freshness import FreshnessCache, audit_head
+from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
+
+CUSTOMER_PREFIX = "lsc_cust_"
+ANALYST_PREFIX = "lsc_anl_"
+#: a use within this long of the recorded last use is not written again (reads stay reads)
+LAST_USE_RESOLUTION = timedelta(minutes=1)
+#: the longest lifetime a token may be given
+MAX_LIFETIME = timedelta(days=3650)
+
+
+def token_hash(settings: Settings, token: str) -> str:
+    """The stored form of token: HMAC-SHA256 under the derived token-hash key, hex."""
+    return hmac.new(settings.token_hash_key, token.encode(), hashlib.sha256).hexdigest()
+
+
+def legacy_token_hash(settings: Settings, token: str) -> str:
+    """How tokens created before derived keys were stored (HMAC under the raw secret key).
+    Still recognised; replaced by token_hash on the token's next use."""
+    return hmac.new(settings.secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+def create_token(
+    ctx: ServiceContext,
+    *,
+    customer_id: int | None = None,
+    analyst: str | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[ApiToken, str]:
+    """Create a token for a customer or an analyst and return (record, token). The token
+    (192 random bits) is returned this once and never stored. With expires_at it stops working
+    after that moment. A customer actor (the portal) may create tokens for its own customer
+    only. Raises ValidationFailed (no owner or two, an expiry not in the future or more than
+    ten years ahead), NotFound (no such customer), Forbidden (a customer asking for an analyst
+    token)."""
+    if ctx.actor.kind == "customer":
+        if analyst is not None:
+            raise Forbidden("analyst tokens are created by support analysts")
+        customer_id = ctx.actor.customer_id
+    else:
+        ctx.actor.require_analyst()
+    if (customer_id is None) == (analyst is None):
+        raise ValidationFailed("a token belongs to exactly one customer or one analyst")
+    if expires_at is not None:
+        now = ctx.now()
+        if expires_at <= now:
+            raise ValidationFailed(f"the expiry {expires_at.isoformat()} is not in the future")
+        if expires_at - now > MAX_LIFETIME:
+            raise ValidationFailed("a token may live at most ten years; leave out the expiry")
+    if customer_id is not None:
+        get_customer(ctx, customer_id)
+        prefix = CUSTOMER_PREFIX
+    else:
+        if not analyst or not analyst.strip():
+            raise ValidationFailed("an analyst token needs the analyst's name")
+        prefix = ANALYST_PREFIX
+    token = prefix + secrets.token_urlsafe(24)
+    rec = ApiToken(
+        token_hash=token_hash(ctx.settings, token),
+        prefix=token[: len(prefix) + 4],
+        customer_id=customer_id,
+        analyst_name=analyst.strip() if analyst else None,
+        created_at=ctx.now(),
+        expires_at=expires_at,
+    )
+    ctx.session.add(rec)
+    ctx.session.flush()
+    audit.append(
+        ctx,
+        "token.created",
+        "token",
+        rec.id,
+        customer_id=customer_id,
+        details={
+            "prefix": rec.prefix,
+            "analyst": rec.analyst_name,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
+    )
+    return rec, token
+
+
+def _tokens_query(ctx: ServiceContext) -> Select[ApiToken]:
+    query = select(ApiToken)
+    if ctx.actor.kind == "customer":
+        query = query.where(ApiToken.customer_id == ctx.actor.customer_id)
+    else:
+        ctx.actor.require_analyst()
+    return query
+
+
+def list_tokens(ctx: ServiceContext) -> list[ApiToken]:
+    """Every token (analysts), or a customer actor's own customer's tokens, oldest first."""
+    return list(ctx.session.scalars(_tokens_query(ctx).order_by(ApiToken.id)))
+
+
+def page_tokens(
+    ctx: ServiceContext, *, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE
+) -> Page[ApiToken]:
+    """A page of the tokens (analysts: every one; a customer actor: its customer's), newest
+    first. Raises Forbidden, ValidationFailed for a page outside the limits."""
+    return paginate(ctx.session, _tokens_query(ctx), page, page_size)
+
+
+def revoke_token(ctx: ServiceContext, token_id: int) -> ApiToken:
+    """Revoke a token; it stops working at once. A customer actor may revoke its own
+    customer's tokens only. Raises NotFound, InvalidState, Forbidden."""
+    if ctx.actor.kind != "customer":
+        ctx.actor.require_analyst()
+    rec = ctx.session.get(ApiToken, token_id)
+    if rec is None or (ctx.actor.kind == "customer" and rec.customer_id != ctx.actor.customer_id):
+        raise NotFound(f"token {token_id} not found")
+    if rec.revoked_at is not None:
+        raise InvalidState(f"token {token_id} was already revoked")
+    rec.revoked_at = ctx.now()
+    ctx.session.flush()
+    audit.append(
+        ctx,
+        "token.revoked",
+        "token",
+        rec.id,
+        customer_id=rec.customer_id,
+        details={"prefix": rec.prefix},
+    )
+    return rec
+
+
+@dataclass(frozen=True)
+class TokenUse:
+    """What the stored token needs after a successful authentication: its last use moved to
+    `at`, and (for a token stored the legacy way) its hash replaced by `new_hash`."""
+
+    token_id: int
+    at: datetime
+    new_hash: str | None = None
+    old_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class Authentication:
+    """The actor a token stands for, and the bookkeeping write it calls for (None when the
+    recorded last use is less than a minute old: most requests write nothing)."""
+
+    actor: Actor
+    token_id: int
+    use: TokenUse | None
+    #: the stored token's expiry and last use (after the use asked for here)
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
+def _refuse_expired(expires_at: datetime | None, now: datetime) -> None:
+    if expires_at is not None and now > expires_at:
+        raise Unauthorized(f"the API token expired at {expires_at.isoformat()}; ask for a new one")
+
+
+def _use_due(token_id: int, last_used_at: datetime | None, now: datetime) -> TokenUse | None:
+    if last_used_at is None or now - last_used_at >= LAST_USE_RESOLUTION:
+        return TokenUse(token_id, now)
+    return None
+
+
+#: this process's successful token checks by (settings, the token's hash): see check_token_cached
+_CHECKED: FreshnessCache[Authentication] = FreshnessCache(4096)
+
+
+def check_token_cached(
+    session: Session, settings: Settings, token: str | None, *, now: datetime
+) -> Authentication:
+    """check_token, with what it read of a valid token kept in this process while the audit
+    head stays the same (licensesvc/platform/freshness.py): creating or revoking a token appends an audit
+    record, so a revoked token is refused on every process at once, as by check_token. Expiry
+    and the last use are checked against `now` on every call; the bookkeeping write is asked
+    for as check_token would (a kept check counts the use it asked for as written). Refusals
+    are never kept."""
+    if not token:
+        return check_token(session, settings, token, now=now)
+    key = (settings, token_hash(settings, token))
+    head = audit_head(session)  # first: what is kept is at least as new as its stamp
+    kept = _CHECKED.get(key, head)
+    if kept is None:
+        checked = check_token(session, settings, token, now=now)  # raises: nothing kept
+        _CHECKED.put(key, head, checked)
+        return checked
+    _refuse_expired(kept.expires_at, now)
+    use = _use_due(kept.token_id, kept.last_used_at, now)
+    if use is not None:
+        # counted as written from now on, so the next requests of the minute write nothing
+        _CHECKED.put(key, head, replace(kept, last_used_at=now))
+    return Authentication(kept.actor, kept.token_id, use, kept.expires_at, kept.last_used_at)
+
+
+def check_token(
+    session: Session, settings: Settings, token: str | None, *, now: datetime
+) -> Authentication:
+    """Resolve a bearer token without writing anything. Raises Unauthorized: missing, unknown
+    or revoked (the message does not say which), or expired (the message says so: only the
+    token's holder can learn it)."""
+    if not token:
+        raise Unauthorized("send an API token: Authorization: Bearer <token>")
+    current = token_hash(settings, token)
+    rec = session.scalar(select(ApiToken).where(ApiToken.token_hash == current))
+    legacy = None
+    if rec is None:
+        legacy = legacy_token_hash(settings, token)
+        rec = session.scalar(select(ApiToken).where(ApiToken.token_hash == legacy))
+    if rec is None or rec.revoked_at is not None:
+        raise Unauthorized("the API token is not valid")
+    _refuse_expired(rec.expires_at, now)
+    if rec.customer_id is not None:
+        actor = Actor.customer(rec.customer_id, f"customer:{rec.customer_id}:token:{rec.id}")
+    else:
+        actor = Actor.analyst(rec.analyst_name or "analyst")
+    use = (
+        TokenUse(rec.id, now, new_hash=current, old_hash=legacy)
+        if legacy is not None
+        else _use_due(rec.id, rec.last_used_at, now)
+    )
+    last_used = now if use is not None else rec.last_used_at
+    return Authentication(actor, rec.id, use, rec.expires_at, last_used)
+
+
+def record_token_use(session: Session, use: TokenUse) -> None:
+    """Write what check_token asked for: the last use (never moved back, so concurrent
+    requests may write in any order) and the upgraded hash. Flushes; the caller commits (on
+    its own short transaction: a reading request's session does not write)."""
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == use.token_id)
+        .where(or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < use.at))
+        .values(last_used_at=use.at)
+    )
+    if use.new_hash is not None:
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.id == use.token_id, ApiToken.token_hash == use.old_hash)
+            .values(token_hash=use.new_hash)
+        )
+    session.flush()
+
+
+def authenticate(
+    session: Session, settings: Settings, token: str | None, *, now: datetime | None = None
+) -> Actor:
+    """Return the actor a bearer token stands for, recording its use in session (flushed; the
+    caller commits). Raises Unauthorized as check_token does."""
+    result = check_token(session, settings, token, now=now or utcnow())
+    if result.use is not None:
+        record_token_use(session, result.use)
+    return result.actor

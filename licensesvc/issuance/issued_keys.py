@@ -1,0 +1,410 @@
+"""Signed keys: issuance (called by the key-request policy), listing, revocation, online
+verification with a signed answer, and the signed revocation list."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, bindparam, select
+
+import keys
+from licensesvc.accounts.standing import Standing
+from licensesvc.domain import PRIMARY_KINDS, EffectiveKeyStatus, KeyKind, KeyStatus, RevocationCode
+from licensesvc.domain.errors import InvalidState, NotConfigured, NotFound, require_reason
+from licensesvc.issuance import quotas, revocation_lists
+from licensesvc.issuance.signing import (
+    PublishedKeys,
+    active_record,
+    load_private,
+    published_keys,
+    published_signer,
+)
+from licensesvc.models import IssuedKey, License
+from licensesvc.outreach import notifications
+from licensesvc.platform import audit, inputs
+from licensesvc.platform.context import ServiceContext
+from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
+from licensesvc.platform.transactions import lock_customer
+from licensesvc.readmodels import KeyView
+from licensesvc.readmodels import (
+    effective_status as effective_status,  # re-exported: callers import it here
+)
+
+_SERIAL_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+#: domain separation for the signed answers of POST /v1/keys/verify
+VERIFY_ANSWER_CONTEXT = b"licensesvc/verify-answer/v1\n"
+
+
+def new_serial() -> str:
+    groups = ["".join(secrets.choice(_SERIAL_ALPHABET) for _ in range(4)) for _ in range(4)]
+    return "SN-" + "-".join(groups)
+
+
+def issue_signed_key(
+    ctx: ServiceContext,
+    lic: License,
+    st: Standing,
+    *,
+    serial: str,
+    kind: KeyKind,
+    case_number: str | None,
+    reason: str | None,
+    dr_test_date: date | None,
+    host: str,
+    failover_host: str | None,
+    supersede: bool,
+    active: Sequence[IssuedKey] | None = None,
+    known: Sequence[IssuedKey] = (),
+    ends_overlap_of: tuple[str, ...] = (),
+    issued_at: datetime,
+    not_before: datetime,
+    expires_at: datetime | None,
+) -> IssuedKey:
+    """Sign and store a key for lic exactly as the policy decided it (licensesvc/domain/policy.py: its
+    hosts, window and whether it supersedes; the caller has claimed any quota). A superseded
+    key stays usable for the configured overlap; the keys of `ends_overlap_of` (an earlier
+    overlap still running) stop being usable at once, and the revocation list shows it.
+    `active` (the license's active keys, read under their lock) and `known` (keys of the license
+    read in this transaction under the customer's lock) save reading those rows again.
+    Returns the stored key. Raises NotConfigured (no signing key)."""
+    try:
+        signer_rec = active_record(ctx)
+    except NotFound:
+        raise NotConfigured(
+            "no active signing key; an analyst runs `licensesvc signing-key generate` first"
+        ) from None
+    signer = load_private(ctx, signer_rec)
+    now = issued_at
+    key_host, failover = host, failover_host
+
+    by_serial = {k.serial: k for k in known}
+    for earlier in ends_overlap_of:
+        _end_overlap(ctx, by_serial.get(earlier) or earlier, now, by=serial)
+
+    supersedes: IssuedKey | None = None
+    if supersede and active is not None:
+        supersedes = next(
+            (k for k in active if k.status == KeyStatus.ACTIVE and k.kind in PRIMARY_KINDS), None
+        )
+    elif supersede:
+        supersedes = ctx.session.scalar(
+            select(IssuedKey).where(
+                IssuedKey.license_id == lic.id,
+                IssuedKey.status == KeyStatus.ACTIVE,
+                IssuedKey.kind.in_(PRIMARY_KINDS),
+            )
+        )
+    if supersedes is not None:
+        supersedes.status = KeyStatus.SUPERSEDED
+        supersedes.superseded_by = serial
+        overlap_end = now + timedelta(days=ctx.policy.replacement_overlap_days)
+        if supersedes.expires_at is not None:
+            overlap_end = min(overlap_end, supersedes.expires_at)
+        supersedes.usable_until = overlap_end
+        ctx.session.flush()  # the partial unique index allows one active primary key
+
+    contract = st.contract
+    claims = keys.Claims(
+        serial=serial,
+        license_id=str(lic.id),
+        customer_id=str(lic.customer_id),
+        customer_name=st.customer.name,
+        product=lic.product,
+        kind=kind,
+        agents=lic.agents,
+        jobs=lic.jobs,
+        host=key_host,
+        failover_host=failover,
+        issued_at=now,
+        not_before=not_before,
+        expires_at=expires_at,
+        maintenance_until=st.maintenance_until or now.date(),
+        reason=reason,
+        supersedes=supersedes.serial if supersedes else None,
+        case_number=case_number,
+    )
+    text = keys.sign_key(claims, signer)
+    signed = keys.decode_unverified(text)
+    key = IssuedKey(
+        serial=serial,
+        license_id=lic.id,
+        customer_id=lic.customer_id,
+        contract_id=contract.id if contract else None,
+        case_number=case_number,
+        kind=kind,
+        reason=claims.reason,
+        dr_test_date=dr_test_date,
+        status=KeyStatus.ACTIVE,
+        key_text=text,
+        claims=signed.to_dict(),
+        signing_kid=signer_rec.kid,
+        issued_at=now,
+        not_before=not_before,
+        expires_at=expires_at,
+        supersedes=claims.supersedes,
+    )
+    ctx.session.add(key)
+    ctx.session.flush()
+    audit.append(
+        ctx,
+        "key.issued",
+        "key",
+        serial,
+        customer_id=lic.customer_id,
+        details={
+            "kind": kind,
+            "license_id": lic.id,
+            "case_number": case_number,
+            "kid": signer_rec.kid,
+            "host": key_host,
+            "not_before": not_before,
+            "expires_at": expires_at,
+            "supersedes": claims.supersedes,
+        },
+    )
+    if supersedes is not None:
+        audit.append(
+            ctx,
+            "key.superseded",
+            "key",
+            supersedes.serial,
+            customer_id=lic.customer_id,
+            details={"by": serial, "usable_until": supersedes.usable_until},
+        )
+        # the superseded key is listed at once: the next reader signs the list afresh
+        revocation_lists.mark_outdated(ctx)
+    return key
+
+
+def _end_overlap(ctx: ServiceContext, found: IssuedKey | str, now: datetime, *, by: str) -> None:
+    """End a superseded key's overlap now: one overlap at a time per license. `found` is the
+    key, or its serial to read it by."""
+    if isinstance(found, str):
+        key = ctx.session.scalar(select(IssuedKey).where(IssuedKey.serial == found))
+    else:
+        key = found
+    if key is None or key.status != KeyStatus.SUPERSEDED:
+        return
+    if key.usable_until is not None and key.usable_until <= now:
+        return
+    previous = key.usable_until
+    key.usable_until = now
+    audit.append(
+        ctx,
+        "key.overlap_ended",
+        "key",
+        key.serial,
+        customer_id=key.customer_id,
+        details={"by": by, "usable_until": now, "was_usable_until": previous},
+    )
+
+
+def get_key(ctx: ServiceContext, serial: str) -> IssuedKey:
+    """Return the key. Raises NotFound (also for another customer's key)."""
+    key = ctx.session.scalar(select(IssuedKey).where(IssuedKey.serial == serial))
+    if key is None:
+        raise NotFound(f"key {serial} not found")
+    ctx.actor.check_customer(key.customer_id, f"key {serial}")
+    return key
+
+
+def key_view(ctx: ServiceContext, serial: str) -> KeyView:
+    """The key as its reader sees it now: record, effective status, what it grants (product,
+    host, failover host, agent and job limits as signed) and its text; the revocation's words
+    for analysts only. Raises NotFound."""
+    return KeyView.of(get_key(ctx, serial), ctx.now(), analyst=ctx.actor.is_analyst)
+
+
+def _keys_query(
+    ctx: ServiceContext, customer_id: int | None, license_id: int | None
+) -> Select[IssuedKey]:
+    query = select(IssuedKey)
+    if ctx.actor.kind == "customer":
+        customer_id = ctx.actor.customer_id
+    if customer_id is not None:
+        query = query.where(IssuedKey.customer_id == customer_id)
+    if license_id is not None:
+        query = query.where(IssuedKey.license_id == license_id)
+    return query
+
+
+def list_keys(
+    ctx: ServiceContext,
+    *,
+    customer_id: int | None = None,
+    license_id: int | None = None,
+) -> list[IssuedKey]:
+    """Every key (a customer actor: its own), optionally of one customer or license, newest
+    first. For one customer's screen; a list a person pages through uses page_keys."""
+    query = _keys_query(ctx, customer_id, license_id).order_by(IssuedKey.id.desc())
+    return list(ctx.session.scalars(query))
+
+
+def page_keys(
+    ctx: ServiceContext,
+    *,
+    customer_id: int | None = None,
+    license_id: int | None = None,
+    page: int = 1,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> Page[IssuedKey]:
+    """A page of the keys (a customer actor: its own; analysts: every customer's, or
+    `customer_id`'s), optionally of one license, newest first (by id, indexed with the
+    customer). Raises ValidationFailed for a page outside the limits."""
+    return paginate(ctx.session, _keys_query(ctx, customer_id, license_id), page, page_size)
+
+
+def revoke_key(
+    ctx: ServiceContext,
+    serial: str,
+    reason: str,
+    code: RevocationCode | str = RevocationCode.KEY_COMPROMISE,
+) -> IssuedKey:
+    """Revoke a key: it fails online verification at once and the stored revocation list is
+    rebuilt with it. `code` is what the list says (default key_compromise: a revocation that
+    gives no cause is treated as the worst one); the analyst's reason goes to the audit trail
+    only. Raises NotFound, InvalidState (already revoked), ValidationFailed (no reason, an
+    unknown code, control characters)."""
+    ctx.actor.require_analyst()
+    reason = require_reason(reason, "revoking a key")
+    revocation_code = inputs.choice(code, RevocationCode, "code")
+    # lock order (licensesvc/platform/transactions.py): the customer's row, then the key's, re-read
+    found = get_key(ctx, serial)
+    lock_customer(ctx, found.customer_id)
+    key = ctx.session.scalar(
+        select(IssuedKey)
+        .where(IssuedKey.id == found.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert key is not None  # keys are never deleted
+    if key.status == KeyStatus.REVOKED:
+        raise InvalidState(f"key {serial} was already revoked on {key.revoked_at:%Y-%m-%d}")
+    previous = key.status
+    if key.kind == KeyKind.TEMPORARY:
+        quotas.release_slot(ctx, key.serial)  # a revoked temporary key is no longer active
+    key.status = KeyStatus.REVOKED
+    key.revoked_at = ctx.now()
+    key.revoked_reason = reason
+    key.revocation_code = revocation_code
+    ctx.session.flush()
+    audit.append(
+        ctx,
+        "key.revoked",
+        "key",
+        serial,
+        customer_id=key.customer_id,
+        reason=reason,
+        details={"previous_status": previous, "code": revocation_code},
+    )
+    notifications.key_revoked(ctx, key)
+    revocation_lists.rebuild(ctx)
+    return key
+
+
+def license_file_for(key: IssuedKey) -> str:
+    return keys.license_file(key.key_text)
+
+
+def verify_online(
+    ctx: ServiceContext,
+    key_text: str,
+    *,
+    nonce: str | None = None,
+    product: str | None = None,
+    host: str | None = None,
+) -> dict[str, Any]:
+    """Check a key against this server's public keys and its own record, and return the answer
+    signed by the server's active key (so the caller can keep it as offline proof). Reveals
+    nothing beyond the key's own status: claims only when the signature is genuine."""
+    now = ctx.now()
+    published = published_keys(ctx)
+    claims: keys.Claims | None
+    code = "valid"
+    try:
+        try:
+            claims = keys.verify(key_text, published.trusted, at=now, product=product, host=host)
+        except keys.UnknownKeyId:
+            # a key generated in another process since this one last looked: look again
+            published = published_keys(ctx, refresh=True)
+            claims = keys.verify(key_text, published.trusted, at=now, product=product, host=host)
+    except keys.LicenseKeyError as exc:
+        claims = exc.claims
+        code = exc.code
+    status = "unknown"
+    usable_until: datetime | None = None
+    found = False
+    if claims is not None:
+        # only the columns the answer needs, by the unique serial (no ORM object to build)
+        # (on the session's connection: the ORM's result machinery adds nothing to a row)
+        row = ctx.session.connection().execute(_VERIFY_LOOKUP, {"serial": claims.serial}).first()
+        # the text must be the one we issued, not just carry a known serial
+        if row is not None and (
+            row.key_text == key_text or keys.decode_unverified(row.key_text) == claims
+        ):
+            found = True
+            if row.status in (KeyStatus.REVOKED, KeyStatus.SUPERSEDED):
+                status = EffectiveKeyStatus(row.status)
+            elif row.expires_at is not None and row.expires_at < now:
+                status = EffectiveKeyStatus.EXPIRED
+            else:
+                status = EffectiveKeyStatus.ACTIVE
+            if code == "valid":
+                if status == EffectiveKeyStatus.REVOKED:
+                    code = "revoked"  # keys.ERROR_CODES, the installer's codes
+                elif status == EffectiveKeyStatus.SUPERSEDED:
+                    usable_until = row.usable_until
+                    if usable_until is not None and usable_until <= now:
+                        code = "superseded"
+    if not found and claims is not None and code == "valid":
+        code = "unknown_serial"
+    body: dict[str, Any] = {
+        "valid": code == "valid",
+        "code": code,
+        "status": status,
+        "checked_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "nonce": nonce,
+    }
+    if claims is not None:
+        body["serial"] = claims.serial
+        body["claims"] = claims.to_dict()
+    if usable_until is not None:
+        body["usable_until"] = usable_until.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return sign_answer(ctx, body, published)
+
+
+#: verify's one query: built once (no statement construction per request)
+_VERIFY_LOOKUP = select(
+    IssuedKey.key_text, IssuedKey.status, IssuedKey.expires_at, IssuedKey.usable_until
+).where(IssuedKey.serial == bindparam("serial"))
+
+
+def sign_answer(
+    ctx: ServiceContext, body: dict[str, Any], published: PublishedKeys | None = None
+) -> dict[str, Any]:
+    """Add `kid` and `signature` (Ed25519 over VERIFY_ANSWER_CONTEXT + the canonical JSON of
+    the body with kid, without signature) to an answer."""
+    published = published or published_keys(ctx)
+    try:
+        signer = published_signer(ctx, published)
+    except NotFound:
+        raise NotConfigured("no active signing key") from None
+    body = dict(body, kid=published.active_kid)
+    signature = signer.sign(VERIFY_ANSWER_CONTEXT + canonical_json(body))
+    body["signature"] = base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
+    return body
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def signed_revocation_list(ctx: ServiceContext) -> str:
+    """Return the stored signed revocation list (licensesvc/issuance/revocation_lists.py), rebuilt first
+    when it must be; the caller commits. Raises NotConfigured (no signing key)."""
+    return revocation_lists.current_or_rebuild(ctx).text

@@ -1,0 +1,628 @@
+"""Key requests and their cases: the policy that grants or refuses, dry runs that explain,
+escalations with respond-by times, and analysts' decisions.
+
+Concurrency: every decision (request, grant, deny, escalate) locks the customer's row, then the
+case row it changes, re-reading the case after the lock (licensesvc/platform/transactions.py documents the
+lock order; SELECT ... FOR UPDATE on PostgreSQL, SQLite runs one writer at a time), and quota
+slots plus a partial unique index on active primary keys are database constraints that hold
+even if the lock were bypassed."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, union_all
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from licensesvc.accounts.customers import get_customer, get_license
+from licensesvc.accounts.standing import Standing, standing
+from licensesvc.domain import (
+    OPEN_CASE_STATUSES,
+    PRIMARY_KINDS,
+    CaseStatus,
+    EscalationReason,
+    KeyKind,
+    KeyStatus,
+    Plan,
+    policy,
+    support_plan,
+    values,
+)
+from licensesvc.domain.errors import (
+    Forbidden,
+    InvalidState,
+    KeyRequestRefused,
+    NotFound,
+    OverrideNotPossible,
+    ValidationFailed,
+    require_reason,
+)
+from licensesvc.domain.policy import Check, Decision, KeyRequestInput, LicenseKeys, UsableKey
+from licensesvc.issuance import quotas
+from licensesvc.issuance.issued_keys import issue_signed_key, new_serial
+from licensesvc.models import Customer, IssuedKey, KeyRequest, License
+from licensesvc.outreach import notifications
+from licensesvc.platform import audit, inputs
+from licensesvc.platform.context import ServiceContext
+from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
+from licensesvc.platform.transactions import lock_customer
+from licensesvc.readmodels import CaseView, KeyView
+
+__all__ = [
+    "Check",
+    "Decision",
+    "KeyRequestInput",
+    "KeyRequestOutcome",
+    "case_view",
+    "deny_case",
+    "escalate_case",
+    "evaluate",
+    "get_case",
+    "grant_case",
+    "license_keys",
+    "page_cases",
+    "request_key",
+]
+
+_CASE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+@dataclass
+class KeyRequestOutcome:
+    case: KeyRequest
+    key: IssuedKey | None = None
+    decision: Decision | None = None
+    overridden: bool = False
+
+    def view(self, now: datetime) -> CaseView:
+        """The case as callers show it, with the key it issued (if any) as it stands at now."""
+        return CaseView.of(self.case, None if self.key is None else KeyView.of(self.key, now))
+
+    @property
+    def refused(self) -> bool:
+        return self.case.status == CaseStatus.REFUSED
+
+    def raise_if_refused(self) -> None:
+        """Raise KeyRequestRefused for a refused case (call after committing the case);
+        licensesvc/issuance/refusals.py does both in order for every caller."""
+        if self.refused:
+            raise KeyRequestRefused(
+                self.case.refusal_code or "validation_error",
+                self.case.refusal_message or "refused",
+                self.case.case_number,
+                case=CaseView.of(self.case),
+            )
+
+
+def new_case_number(now: datetime) -> str:
+    tail = "".join(secrets.choice(_CASE_ALPHABET) for _ in range(6))
+    return f"CS-{now:%Y%m%d}-{tail}"
+
+
+def _lock_customer(ctx: ServiceContext, customer_id: int) -> Customer | None:
+    # PostgreSQL: a row lock held to commit serializes decisions for one customer across app
+    # servers. SQLite ignores FOR UPDATE; its transactions begin IMMEDIATE (one writer).
+    # The customer is returned as read under the lock: hold it, and reading it again by id
+    # (`standing`) finds it in the session (whose identity map holds objects weakly).
+    return lock_customer(ctx, customer_id)
+
+
+def _lock_case(ctx: ServiceContext, case_number: str) -> KeyRequest:
+    """The case, after locking its customer's row and then its own (lock order: customer, case),
+    re-read so the status checked is the status as it stands under the lock. Raises NotFound."""
+    case = get_case(ctx, case_number)
+    _lock_customer(ctx, case.customer_id)
+    locked = ctx.session.scalar(
+        select(KeyRequest)
+        .where(KeyRequest.id == case.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert locked is not None  # cases are never deleted
+    return locked
+
+
+def _lock_active_primary(ctx: ServiceContext, license_id: int) -> list[IssuedKey]:
+    """Lock the license's active primary key (the one a grant may supersede; found through the
+    partial unique index that allows one, however long the license's history) before the audit
+    chain's lock is taken (lock order: key rows before the audit chain), and return it as it
+    stands under the lock (none or one)."""
+    return list(
+        ctx.session.scalars(
+            select(IssuedKey)
+            .where(
+                IssuedKey.license_id == license_id,
+                IssuedKey.status == KeyStatus.ACTIVE,
+                IssuedKey.kind.in_(PRIMARY_KINDS),
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def license_keys(ctx: ServiceContext, lic: License, now: datetime) -> LicenseKeys:
+    """The license's keys usable now or later: active keys before their expiry, superseded
+    keys inside their overlap (revoked keys are never usable)."""
+    return usable_keys(live_keys(ctx, [lic.id], now).get(lic.id, []), now)
+
+
+def live_keys(
+    ctx: ServiceContext, license_ids: list[int], now: datetime | None = None
+) -> dict[int, list[IssuedKey]]:
+    """The keys of the licenses that are usable now or later (active before their expiry,
+    superseded inside their overlap), by license, in issue order: one query, whatever the
+    number of licenses, and none of the superseded keys past their overlap that a license's
+    history piles up."""
+    found: dict[int, list[IssuedKey]] = {}
+    if not license_ids:
+        return found
+    now = now or ctx.now()
+    unexpired = IssuedKey.expires_at.is_(None) | (IssuedKey.expires_at > now)
+    # two arms, each read through its partial index (migration 0012): the active keys, and the
+    # superseded keys still inside their overlap
+    arms = union_all(
+        select(IssuedKey).where(
+            IssuedKey.license_id.in_(license_ids),
+            IssuedKey.status == KeyStatus.ACTIVE,
+            unexpired,
+        ),
+        select(IssuedKey).where(
+            IssuedKey.license_id.in_(license_ids),
+            IssuedKey.status == KeyStatus.SUPERSEDED,
+            IssuedKey.usable_until > now,
+            unexpired,
+        ),
+    ).order_by(IssuedKey.id.name)
+    rows = ctx.session.scalars(select(IssuedKey).from_statement(arms))
+    for key in rows:
+        found.setdefault(key.license_id, []).append(key)
+    return found
+
+
+def usable_keys(rows: list[IssuedKey], now: datetime) -> LicenseKeys:
+    """Of a license's keys from `live_keys`, those usable now or later (at `now`)."""
+    usable = []
+    for key in rows:
+        until = key.expires_at
+        superseded = key.status == KeyStatus.SUPERSEDED
+        if superseded:
+            if key.usable_until is None:
+                continue
+            until = key.usable_until if until is None else min(until, key.usable_until)
+        if until is not None and until <= now:
+            continue
+        usable.append(
+            UsableKey(
+                serial=key.serial,
+                kind=KeyKind(key.kind),
+                host=str(key.claims.get("host")),
+                failover_host=key.claims.get("failover_host"),
+                not_before=key.not_before,
+                until=until,
+                superseded=superseded,
+            )
+        )
+    return LicenseKeys(tuple(usable))
+
+
+def evaluate(ctx: ServiceContext, lic: License, st: Standing, req: KeyRequestInput) -> Decision:
+    """Gather the facts the policy needs (the quota the request draws on and its use now, the
+    license's usable keys) and run policy.evaluate: every check for req with its outcome.
+    Writes nothing."""
+    return _evaluate(ctx, lic, st, req)[0]
+
+
+def _evaluate(
+    ctx: ServiceContext, lic: License, st: Standing, req: KeyRequestInput
+) -> tuple[Decision, list[IssuedKey]]:
+    """`evaluate`, and the license's live keys it read (`live_keys`: a grant ends overlaps
+    among them without reading them again)."""
+    rule = policy.rule_for(req.kind)
+    now = ctx.now()
+    quota = quotas.quota_for(ctx, lic, st, policy.quota_rule(rule, lic, req))
+    in_use = quotas.used(ctx, quota) if quota is not None else 0
+    live = live_keys(ctx, [lic.id], now).get(lic.id, [])
+    decision = policy.evaluate(
+        ctx.policy,
+        lic,
+        st,
+        req,
+        now=now,
+        quota=quota,
+        quota_in_use=in_use,
+        keys=usable_keys(live, now),
+    )
+    return decision, live
+
+
+def _check_request_input(ctx: ServiceContext, req: KeyRequestInput) -> None:
+    """What the edge refuses before anything is recorded: an id out of the database's range,
+    a DR-test date outside the range the policy can reach
+    (a year like 9999 would overflow the window arithmetic)."""
+    inputs.check_id(req.license_id, "license_id")
+    if req.dr_test_date is not None:
+        earliest, latest = inputs.dr_test_date_range(ctx.policy, ctx.now().date())
+        problem = inputs.date_problem(req.dr_test_date, earliest, latest)
+        if problem is not None:
+            raise ValidationFailed(
+                f"dr_test_date {problem}", extra={"errors": {"dr_test_date": [problem]}}
+            )
+
+
+def request_key(
+    ctx: ServiceContext,
+    req: KeyRequestInput,
+    *,
+    dry_run: bool = False,
+    override_reason: str | None = None,
+) -> KeyRequestOutcome | Decision:
+    """Decide a key request. A dry run returns the Decision (every check with its outcome) and
+    writes nothing. Otherwise a case is recorded whatever the outcome and returned in a
+    KeyRequestOutcome with the issued key when granted; the caller commits, then calls
+    `raise_if_refused()`. An analyst's override_reason grants what policy would refuse, never
+    an impossible request (OverrideNotPossible, nothing recorded).
+
+    Raises NotFound (unknown or another customer's license), ValidationFailed (unknown kind,
+    severity out of range), Forbidden (a customer asking for a standard key or overriding)."""
+    if req.kind not in values(KeyKind):
+        raise ValidationFailed(
+            f"unknown key kind {req.kind!r}; choose one of {', '.join(values(KeyKind))}"
+        )
+    if req.severity is not None and not 1 <= req.severity <= 4:
+        raise ValidationFailed("severity is 1 (critical) to 4 (low)")
+    if override_reason is not None:
+        ctx.actor.require_analyst()
+        override_reason = require_reason(override_reason, "an override")
+    _check_request_input(ctx, req)
+    lic = get_license(ctx, req.license_id)
+    forbidden = policy.requester_problem(req.kind, is_analyst=ctx.actor.is_analyst)
+    if forbidden is not None:
+        raise Forbidden(forbidden)
+
+    locked = None if dry_run else _lock_customer(ctx, lic.customer_id)
+    with ctx.session.no_autoflush:  # reads only until the case is decided
+        st = standing(ctx, lic.customer_id)
+        del locked  # `st` holds the customer now
+        decision, live = _evaluate(ctx, lic, st, req)
+    if dry_run:
+        return decision
+
+    now = ctx.now()
+    # the case is added to the session once decided: one INSERT with its outcome
+    case = KeyRequest(
+        case_number=new_case_number(now),
+        customer_id=lic.customer_id,
+        license_id=lic.id,
+        contract_id=st.contract.id if st.contract else None,
+        kind=req.kind,
+        reason=req.reason,
+        dr_test_date=req.dr_test_date,
+        host=req.host,
+        severity=req.severity or ctx.policy.default_severity,
+        requested_by=ctx.actor.label,
+        status=CaseStatus.REFUSED,
+        created_at=now,
+    )
+    set_committed_value(case, "updates", [])  # a new case has no status updates yet
+    outcome = KeyRequestOutcome(case=case, decision=decision)
+    refusal = decision.refusal
+    if refusal is not None and override_reason is None:
+        _refuse(ctx, case, refusal.code, refusal.detail)
+        return outcome
+    impossible = decision.impossible
+    if impossible is not None:
+        # an override bypasses policy, never an impossible request (nothing is recorded)
+        raise OverrideNotPossible(impossible.code, impossible.detail)
+    key = _grant(ctx, case, lic, st, decision, override_reason=override_reason, live=live)
+    if key is None:
+        _refuse(
+            ctx,
+            case,
+            "quota_exceeded",
+            "the quota was used up by a request decided at the same time",
+        )
+        return outcome
+    outcome.key = key
+    outcome.overridden = refusal is not None
+    notifications.key_issued(ctx, key)
+    return outcome
+
+
+def _refuse(ctx: ServiceContext, case: KeyRequest, code: str, message: str) -> None:
+    case.status = CaseStatus.REFUSED
+    case.refusal_code = code
+    case.refusal_message = message
+    ctx.session.add(case)
+    ctx.session.flush()
+    audit.append(
+        ctx,
+        "case.refused",
+        "case",
+        case.case_number,
+        customer_id=case.customer_id,
+        reason=message,
+        details={"code": code, "kind": case.kind, "license_id": case.license_id},
+    )
+
+
+def _grant(
+    ctx: ServiceContext,
+    case: KeyRequest,
+    lic: License,
+    st: Standing,
+    decision: Decision,
+    *,
+    override_reason: str | None,
+    live: list[IssuedKey],
+) -> IssuedKey | None:
+    """Claim the quota slot, apply the kind's host rule (a replacement key for a new host moves
+    the license there), then have issuance sign and store the key; `live` are the license's
+    keys the decision read (`_evaluate`). None: the quota was full (the case is not added)."""
+    rule = policy.rule_for(case.kind)
+    serial = new_serial()
+    if decision.quota is not None and not quotas.take_slot(
+        ctx, decision.quota, serial, decision.expires_at, override=override_reason is not None
+    ):
+        return None
+    active = _lock_active_primary(ctx, lic.id) if rule.primary else None
+    hosts = decision.hosts or policy.key_hosts(rule, lic, case.host)
+    if hosts.license_moves_to is not None:
+        # "moved server": the license follows the key to its new host
+        audit.append(
+            ctx,
+            "license.host_moved",
+            "license",
+            lic.id,
+            customer_id=lic.customer_id,
+            details={
+                "from": lic.host,
+                "to": hosts.license_moves_to,
+                "case_number": case.case_number,
+            },
+        )
+        lic.host = hosts.license_moves_to
+    key = issue_signed_key(
+        ctx,
+        lic,
+        st,
+        serial=serial,
+        kind=rule.kind,
+        case_number=case.case_number,
+        reason=case.reason if rule.needs_reason else None,
+        dr_test_date=case.dr_test_date,
+        host=hosts.host,
+        failover_host=hosts.failover_host,
+        supersede=rule.primary,
+        active=active,
+        known=live,
+        ends_overlap_of=decision.ends_overlap_of,
+        issued_at=decision.decided_at or ctx.now(),
+        not_before=decision.not_before or ctx.now(),
+        expires_at=decision.expires_at,
+    )
+    case.status = CaseStatus.GRANTED
+    case.key_serial = key.serial
+    case.refusal_code = None
+    case.refusal_message = None
+    if override_reason is not None:
+        case.decided_at = ctx.now()
+        case.decided_by = ctx.actor.label
+        case.decision_reason = override_reason
+    ctx.session.add(case)
+    ctx.session.flush()
+    overridden = decision.refusal
+    audit.append(
+        ctx,
+        "case.overridden" if override_reason and overridden else "case.granted",
+        "case",
+        case.case_number,
+        customer_id=case.customer_id,
+        reason=override_reason,
+        details={
+            "kind": case.kind,
+            "serial": key.serial,
+            "overrode": overridden.code if overridden else None,
+        },
+    )
+    return key
+
+
+def get_case(ctx: ServiceContext, case_number: str) -> KeyRequest:
+    """Return the case. Raises NotFound (also for another customer's case)."""
+    case = ctx.session.scalar(select(KeyRequest).where(KeyRequest.case_number == case_number))
+    if case is None:
+        raise NotFound(f"case {case_number} not found")
+    ctx.actor.check_customer(case.customer_id, f"case {case_number}")
+    return case
+
+
+def page_cases(
+    ctx: ServiceContext,
+    *,
+    customer_id: int | None = None,
+    status: str | None = None,
+    page: int = 1,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> Page[KeyRequest]:
+    """A page of the cases (a customer actor: its own; analysts: every customer's, or
+    `customer_id`'s), optionally in one status, newest first (by id, indexed with the customer
+    and with the status), each with its status updates loaded. Raises ValidationFailed for a
+    page outside the limits."""
+    query = select(KeyRequest).options(selectinload(KeyRequest.updates))  # the view shows them
+    if ctx.actor.kind == "customer":
+        customer_id = ctx.actor.customer_id
+    if customer_id is not None:
+        get_customer(ctx, customer_id)  # an unknown customer is not_found, not an empty list
+        query = query.where(KeyRequest.customer_id == customer_id)
+    if status is not None:
+        query = query.where(KeyRequest.status == status)
+    return paginate(ctx.session, query, page, page_size)
+
+
+def case_view(ctx: ServiceContext, case: KeyRequest, key: KeyView | None = None) -> CaseView:
+    """The case as its reader sees it now: its record, its status updates and the support
+    plan's view (overdue, the phone notice for Sev 1 and 2)."""
+    support = support_plan.case_support(case, ctx.now(), ctx.settings.support_phone)
+    return CaseView.of(case, key, support=support)
+
+
+def escalate_case(
+    ctx: ServiceContext,
+    case_number: str,
+    note: str | None = None,
+    severity: int | None = None,
+    reason: str | None = None,
+) -> KeyRequest:
+    """Escalate a case for an analyst's review, for one of the seed's reasons
+    (domain.EscalationReason). A refused case may be escalated (default reason `review_refusal`);
+    an escalated case again only when it is overdue (`response_time_not_met`, the default then)
+    or its severity changes (`criticality_changed`, the default then). The case gets a
+    respond-by time (the plan's initial-response target: Sev 1 in hours of the plan's
+    after-hours cover, Sev 2-4 in core business hours of the customer's calendar) and a
+    next-update time (the table's ongoing-status-update column, counted the same way).
+    Raises NotFound, InvalidState, ValidationFailed."""
+    if note is not None:
+        inputs.check_text(note, "note", multiline=True)
+    case = _lock_case(ctx, case_number)
+    now = ctx.now()
+    if severity is not None and not 1 <= severity <= 4:
+        raise ValidationFailed("severity is 1 (critical) to 4 (low)")
+    reasons = values(EscalationReason)
+    if reason is not None and reason not in reasons:
+        raise ValidationFailed(
+            f"unknown escalation reason {reason!r}; choose one of {', '.join(reasons)}"
+        )
+    severity_changed = severity is not None and severity != case.severity
+    if case.status == CaseStatus.REFUSED:
+        reason = reason or EscalationReason.REVIEW_REFUSAL
+    elif case.status == CaseStatus.ESCALATED:
+        overdue = support_plan.overdue_reason(case, now) is not None
+        if not (overdue or severity_changed):
+            raise InvalidState(
+                f"case {case_number} is already escalated and on time; escalate it again when "
+                "it is overdue or its severity changes"
+            )
+        reason = reason or (
+            EscalationReason.CRITICALITY_CHANGED
+            if severity_changed
+            else EscalationReason.RESPONSE_TIME_NOT_MET
+        )
+        if reason == EscalationReason.REVIEW_REFUSAL:
+            raise InvalidState(f"case {case_number} is already under review")
+        if reason == EscalationReason.CRITICALITY_CHANGED and not severity_changed:
+            raise ValidationFailed("criticality_changed needs the new severity")
+        if reason == EscalationReason.RESPONSE_TIME_NOT_MET and not overdue:
+            raise InvalidState(f"case {case_number} is not overdue")
+    else:
+        raise InvalidState(
+            f"case {case_number} is {case.status}; only a refused case, or an escalated one "
+            "that is overdue or changed severity, can be escalated"
+        )
+    if severity is not None:
+        case.severity = severity
+    st = standing(ctx, case.customer_id)
+    region = support_plan.REGIONS[st.customer.region]
+    calendar = st.customer.holidays
+    plan = st.plan or Plan.BASE
+    target = support_plan.initial_target(plan, case.severity)
+    case.status = CaseStatus.ESCALATED
+    case.escalated_at = now
+    case.escalation_note = note
+    case.escalation_reason = reason
+    case.responded_at = None
+    case.respond_by = support_plan.respond_by(
+        now, plan, case.severity, region, calendar, ctx.policy
+    )
+    case.next_update_due = support_plan.next_update_due(
+        now, plan, case.severity, region, calendar, ctx.policy
+    )
+    ctx.session.flush()
+    audit.append(
+        ctx,
+        "case.escalated",
+        "case",
+        case.case_number,
+        customer_id=case.customer_id,
+        reason=note,
+        details={
+            "escalation_reason": reason,
+            "severity": case.severity,
+            "respond_by": case.respond_by,
+            "next_update_due": case.next_update_due,
+            "target": target.text(),
+            "region": region.code,
+            "holidays": calendar,
+        },
+    )
+    return case
+
+
+def grant_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequestOutcome:
+    """An analyst grants a refused or escalated case anyway, with a written reason: the key is
+    issued and the override lands in the audit trail. Raises NotFound, InvalidState,
+    ValidationFailed (no reason), OverrideNotPossible (an impossible request: a missing test
+    date, a DR test in the past, a retired license, a window past the license's expiry, no key
+    to replace)."""
+    ctx.actor.require_analyst()
+    reason = require_reason(reason, "granting a case")
+    case = _lock_case(ctx, case_number)
+    if case.status not in OPEN_CASE_STATUSES:
+        raise InvalidState(f"case {case_number} is {case.status}; it can no longer be granted")
+    # the refusal stays beside the decision (the grant clears refusal_code)
+    case.original_refusal_code = case.refusal_code
+    case.original_refusal_message = case.refusal_message
+    lic = get_license(ctx, case.license_id)
+    st = standing(ctx, lic.customer_id)
+    req = KeyRequestInput(
+        license_id=lic.id,
+        kind=case.kind,
+        reason=case.reason,
+        dr_test_date=case.dr_test_date,
+        host=case.host,
+        severity=case.severity,
+    )
+    decision, live = _evaluate(ctx, lic, st, req)
+    impossible = decision.impossible
+    if impossible is not None:
+        raise OverrideNotPossible(impossible.code, impossible.detail)
+    key = _grant(ctx, case, lic, st, decision, override_reason=reason, live=live)
+    if key is None:  # pragma: no cover - an override always finds a slot
+        raise InvalidState("could not claim a quota slot")
+    case.decided_at = ctx.now()
+    case.decided_by = ctx.actor.label
+    case.decision_reason = reason
+    ctx.session.flush()
+    notifications.case_decided(ctx, case, key)
+    return KeyRequestOutcome(case=case, key=key, decision=decision, overridden=True)
+
+
+def deny_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequest:
+    """An analyst upholds a refusal, with a written reason. Raises NotFound, InvalidState,
+    ValidationFailed (no reason)."""
+    ctx.actor.require_analyst()
+    reason = require_reason(reason, "denying a case")
+    case = _lock_case(ctx, case_number)
+    if case.status not in OPEN_CASE_STATUSES:
+        raise InvalidState(f"case {case_number} is {case.status}; it can no longer be denied")
+    case.original_refusal_code = case.refusal_code
+    case.original_refusal_message = case.refusal_message
+    case.status = CaseStatus.DENIED
+    case.decided_at = ctx.now()
+    case.decided_by = ctx.actor.label
+    case.decision_reason = reason
+    ctx.session.flush()
+    audit.append(
+        ctx,
+        "case.denied",
+        "case",
+        case.case_number,
+        customer_id=case.customer_id,
+        reason=reason,
+        details={"refusal_code": case.refusal_code},
+    )
+    notifications.case_decided(ctx, case)
+    return case

@@ -1,0 +1,509 @@
+"""Customers hear back without asking: each event worth a mail becomes a row of the outbox in
+the same transaction as the event itself, so a rolled-back grant sends nothing and a committed
+one is never forgotten. `licensesvc notify send` (licensesvc/mail.py) delivers the rows.
+
+Events that happen in a service call are enqueued there by one line (`key_issued`,
+`case_decided`, `key_revoked`, `keys_out_of_date`, `case_updated`); the time-based ones (a DR
+window or temporary key ending in 7 days, maintenance lapsing in 30 and 7 days) are found by
+`scan`. Each message is enqueued at most once: its `dedupe_key` (event, subject, threshold) is
+unique in the table.
+
+Delivery is at most once per message even with several senders: `claim_due` leases rows to one
+sender (`SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL, the write lock on SQLite) and only
+that sender may `mark_sent` them; a failure backs off and retries (`mark_failed`), never drops
+the row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from licensesvc.accounts import report_queries
+from licensesvc.domain import PRIMARY_KINDS
+from licensesvc.domain.errors import InvalidState, NotFound, ValidationFailed
+from licensesvc.models import Customer, IssuedKey, KeyRequest, License, User
+from licensesvc.models.outbox import OUTBOX_STATUSES, OutboxMessage
+from licensesvc.platform.context import ServiceContext
+from licensesvc.platform.pagination import Page, paginate
+
+
+class Event(StrEnum):
+    """What a message tells the customer. Each has its templates in templates/mail/."""
+
+    CASE_GRANTED = "case_granted"
+    CASE_DENIED = "case_denied"
+    CASE_UPDATED = "case_updated"
+    KEY_ISSUED = "key_issued"
+    KEY_REVOKED = "key_revoked"
+    DR_WINDOW_ENDING = "dr_window_ending"
+    TEMPORARY_KEY_ENDING = "temporary_key_ending"
+    MAINTENANCE_LAPSING = "maintenance_lapsing"
+    KEY_OUT_OF_DATE = "key_out_of_date"
+
+
+#: days before a DR window or a temporary key ends that the customer is told
+KEY_ENDING_DAYS = 7
+#: days before maintenance lapses that the customer is told (one message per threshold)
+MAINTENANCE_LAPSING_DAYS = (30, 7)
+#: how long a sender holds the messages it claimed; a sender that dies releases them then
+LEASE = timedelta(minutes=10)
+#: retry a failed delivery after 1, 2, 4, ... minutes, at most an hour apart
+FIRST_RETRY = timedelta(minutes=1)
+MAX_RETRY = timedelta(hours=1)
+#: after this many transient failures a message is marked failed (`notify retry` revives it)
+MAX_ATTEMPTS = 25
+
+
+@dataclass(frozen=True)
+class OutboxView:
+    """A message as `notify list` shows it."""
+
+    id: int
+    event: str
+    customer_id: int
+    customer_name: str
+    subject_ref: str
+    status: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+    recipients: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A message leased to one sender: everything needed to render and deliver it."""
+
+    id: int
+    event: Event
+    customer_id: int
+    customer_name: str
+    subject_ref: str
+    context: dict[str, Any]
+    recipients: tuple[str, ...]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    """What a scan enqueued, by event (messages already in the outbox are not counted)."""
+
+    enqueued: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.enqueued.values())
+
+
+def enqueue(
+    ctx: ServiceContext,
+    event: Event,
+    customer_id: int,
+    subject_ref: str,
+    context: dict[str, Any],
+    *,
+    threshold: str | None = None,
+) -> OutboxMessage | None:
+    """Put a message for the customer's portal users into the outbox (flushed, in the caller's
+    transaction). Returns the row, or None when this event, subject and threshold were
+    enqueued before (each is sent at most once). `context` is what the templates show;
+    dates in it are stored as ISO text."""
+    dedupe_key = f"{event.value}:{subject_ref}" + (f":{threshold}" if threshold else "")
+    now = ctx.now()
+    values = {
+        "event": event.value,
+        "customer_id": customer_id,
+        "subject_ref": subject_ref,
+        "dedupe_key": dedupe_key,
+        "context": _jsonable(context),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    # one statement: the unique dedupe_key decides (a message enqueued before, or by a
+    # concurrent transaction, makes it insert nothing and return no row)
+    dialect = ctx.session.get_bind().dialect.name
+    upsert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(OutboxMessage)
+    statement = (
+        upsert.values(**values)
+        .on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key])
+        .returning(OutboxMessage)
+    )
+    return ctx.session.scalars(statement).first()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+# -- the events of service calls (one line each where they happen) --------------------------
+
+
+def _key_context(key: IssuedKey) -> dict[str, Any]:
+    lic: License = key.license
+    return {
+        "serial": key.serial,
+        "kind": key.kind,
+        "product": lic.product,
+        "license_id": lic.id,
+        "host": key.claims.get("host", lic.host),
+        "case_number": key.case_number,
+        "expires_at": key.expires_at,
+        "dr_test_date": key.dr_test_date,
+    }
+
+
+def key_issued(ctx: ServiceContext, key: IssuedKey) -> None:
+    """A key was issued for the customer's request (or by an analyst)."""
+    enqueue(ctx, Event.KEY_ISSUED, key.customer_id, f"key:{key.serial}", _key_context(key))
+
+
+def key_revoked(ctx: ServiceContext, key: IssuedKey) -> None:
+    """A key was revoked. The customer reads the revocation code (what the public list says),
+    never the analyst's words, which stay in the audit trail."""
+    context = _key_context(key) | {"revoked_at": key.revoked_at, "code": key.revocation_code}
+    enqueue(ctx, Event.KEY_REVOKED, key.customer_id, f"key:{key.serial}", context)
+
+
+def case_decided(ctx: ServiceContext, case: KeyRequest, key: IssuedKey | None = None) -> None:
+    """An analyst granted (with the key) or denied a refused or escalated case."""
+    event = Event.CASE_GRANTED if case.status == "granted" else Event.CASE_DENIED
+    context: dict[str, Any] = {
+        "case_number": case.case_number,
+        "kind": case.kind,
+        "license_id": case.license_id,
+        "decided_at": case.decided_at,
+        "decision_reason": case.decision_reason,
+        "refusal_code": case.refusal_code,
+        "refusal_message": case.refusal_message,
+        "key": _key_context(key) if key is not None else None,
+    }
+    enqueue(ctx, event, case.customer_id, f"case:{case.case_number}", context)
+
+
+def case_updated(ctx: ServiceContext, case: KeyRequest, text: str, update_ref: str) -> None:
+    """An analyst posted a status update on the case; `update_ref` names this update (its id
+    or timestamp), so each update is one message."""
+    context = {
+        "case_number": case.case_number,
+        "status": case.status,
+        "text": text,
+        "updated_at": ctx.now(),
+        "next_update_due": getattr(case, "next_update_due", None),
+    }
+    enqueue(
+        ctx,
+        Event.CASE_UPDATED,
+        case.customer_id,
+        f"case:{case.case_number}",
+        context,
+        threshold=f"update={update_ref}",
+    )
+
+
+def keys_out_of_date(ctx: ServiceContext, customer_id: int) -> None:
+    """After a payment: the customer's active standard or replacement keys that carry an older
+    maintenance date than the contract now does, in one message with how to refresh them."""
+    today = ctx.now().date()
+    standing = report_queries.current_contract_of(ctx, customer_id, today)
+    if standing is None:
+        return
+    contract = standing.contract
+    paid = report_queries.paid_through(contract).isoformat()
+    stale = [
+        key
+        for key in ctx.session.scalars(
+            select(IssuedKey)
+            .where(
+                IssuedKey.customer_id == customer_id,
+                IssuedKey.status == "active",
+                IssuedKey.kind.in_(PRIMARY_KINDS),
+            )
+            .order_by(IssuedKey.id)
+        )
+        if str(key.claims.get("maintenance_until", paid)) < paid
+        and (key.expires_at is None or key.expires_at > ctx.now())
+    ]
+    if not stale:
+        return
+    context = {
+        "contract_id": contract.id,
+        "paid_through": report_queries.paid_through(contract),
+        "keys": [
+            _key_context(k) | {"maintenance_until": k.claims.get("maintenance_until")}
+            for k in stale
+        ],
+    }
+    enqueue(
+        ctx,
+        Event.KEY_OUT_OF_DATE,
+        customer_id,
+        f"contract:{contract.id}",
+        context,
+        threshold=f"paid_through={paid}",
+    )
+
+
+# -- the time-based events -----------------------------------------------------------------
+
+
+def scan(ctx: ServiceContext) -> ScanReport:
+    """Enqueue what is due today: DR windows and temporary keys ending within KEY_ENDING_DAYS,
+    maintenance lapsing within 30 and within 7 days (the nearest threshold only). Safe to run
+    as often as wanted: each message is enqueued once per subject and threshold."""
+    ctx.actor.require_analyst()
+    now = ctx.now()
+    counts = {e.value: 0 for e in (*_ENDING_EVENTS.values(), Event.MAINTENANCE_LAPSING)}
+    for key in report_queries.keys_expiring(ctx, now, now + timedelta(days=KEY_ENDING_DAYS)):
+        event = _ENDING_EVENTS.get(key.kind)
+        if event is None:
+            continue
+        if enqueue(
+            ctx,
+            event,
+            key.customer_id,
+            f"key:{key.serial}",
+            _key_context(key),
+            threshold=f"{KEY_ENDING_DAYS}d",
+        ):
+            counts[event.value] += 1
+    today = now.date()
+    widest = max(MAINTENANCE_LAPSING_DAYS)
+    for row in report_queries.maintenance_lapsing(ctx, today, widest):
+        days_left = (report_queries.paid_through(row.contract) - today).days
+        threshold = min(d for d in MAINTENANCE_LAPSING_DAYS if days_left <= d)
+        paid = report_queries.paid_through(row.contract)
+        context = {
+            "contract_id": row.contract.id,
+            "plan": row.contract.plan,
+            "paid_through": paid,
+            "days_left": days_left,
+            "threshold_days": threshold,
+            "contract_end": row.contract.end_date,
+        }
+        if enqueue(
+            ctx,
+            Event.MAINTENANCE_LAPSING,
+            row.customer.id,
+            f"contract:{row.contract.id}",
+            context,
+            threshold=f"{threshold}d:paid_through={paid.isoformat()}",
+        ):
+            counts[Event.MAINTENANCE_LAPSING.value] += 1
+    return ScanReport(counts)
+
+
+_ENDING_EVENTS = {"dr_test": Event.DR_WINDOW_ENDING, "temporary": Event.TEMPORARY_KEY_ENDING}
+
+
+# -- delivery (the sender in licensesvc/mail.py owns the transactions) ----------------------
+
+
+def recipients_of(ctx: ServiceContext, customer_id: int) -> tuple[str, ...]:
+    """The emails of the customer's portal users (disabled users excluded, where users can be
+    disabled), sorted."""
+    query = select(User.email).where(User.customer_id == customer_id)
+    disabled_at = getattr(User, "disabled_at", None)
+    if disabled_at is not None:
+        query = query.where(disabled_at.is_(None))
+    return tuple(sorted(ctx.session.scalars(query)))
+
+
+def claim_due(ctx: ServiceContext, worker: str, limit: int) -> list[Claimed]:
+    """Lease up to `limit` due pending messages (oldest first) to `worker` until now + LEASE
+    and return them; the caller commits at once, then delivers. Rows another sender holds are
+    skipped (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: this transaction holds the write
+    lock). A message whose customer has no portal users is marked failed here."""
+    ctx.actor.require_analyst()
+    if limit < 1:
+        raise ValidationFailed("limit is at least 1")
+    now = ctx.now()
+    rows = list(
+        ctx.session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == "pending",
+                OutboxMessage.next_attempt_at <= now,
+                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    claimed: list[Claimed] = []
+    names = _customer_names(ctx, [row.customer_id for row in rows])
+    for row in rows:
+        recipients = recipients_of(ctx, row.customer_id)
+        if not recipients:
+            row.status = "failed"
+            row.last_error = "the customer has no portal users to write to"
+            continue
+        row.claimed_by = worker
+        row.claimed_until = now + LEASE
+        claimed.append(
+            Claimed(
+                id=row.id,
+                event=Event(row.event),
+                customer_id=row.customer_id,
+                customer_name=names.get(row.customer_id, ""),
+                subject_ref=row.subject_ref,
+                context=dict(row.context),
+                recipients=recipients,
+                attempts=row.attempts,
+            )
+        )
+    ctx.session.flush()
+    return claimed
+
+
+def _held(ctx: ServiceContext, message_id: int, worker: str) -> OutboxMessage | None:
+    row = ctx.session.scalar(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.claimed_by == worker,
+            OutboxMessage.status == "pending",
+        )
+        .with_for_update()
+    )
+    return row
+
+
+def release(ctx: ServiceContext, message_id: int, worker: str) -> bool:
+    """Give a claimed message back undelivered (no attempt counted), due at once."""
+    row = _held(ctx, message_id, worker)
+    if row is None:
+        return False
+    row.claimed_by = None
+    row.claimed_until = None
+    ctx.session.flush()
+    return True
+
+
+def mark_sent(ctx: ServiceContext, message_id: int, worker: str, recipients: Sequence[str]) -> bool:
+    """Record a delivery by the worker holding the message; False when it no longer held it."""
+    row = _held(ctx, message_id, worker)
+    if row is None:
+        return False
+    row.status = "sent"
+    row.sent_at = ctx.now()
+    row.recipients = list(recipients)
+    row.attempts += 1
+    row.claimed_by = None
+    row.claimed_until = None
+    row.last_error = None
+    ctx.session.flush()
+    return True
+
+
+def mark_failed(
+    ctx: ServiceContext, message_id: int, worker: str, error: str, *, permanent: bool
+) -> bool:
+    """Record a failed delivery: back off and retry (1, 2, 4, ... minutes, at most an hour),
+    or give up at once for a permanent failure or after MAX_ATTEMPTS. The row stays in the
+    outbox either way. False when the worker no longer held the message."""
+    row = _held(ctx, message_id, worker)
+    if row is None:
+        return False
+    row.attempts += 1
+    row.last_error = error[:2000]
+    row.claimed_by = None
+    row.claimed_until = None
+    if permanent or row.attempts >= MAX_ATTEMPTS:
+        row.status = "failed"
+    else:
+        row.next_attempt_at = ctx.now() + backoff(row.attempts)
+    ctx.session.flush()
+    return True
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the attempts-th failure."""
+    return min(FIRST_RETRY * (1 << min(max(attempts - 1, 0), 20)), MAX_RETRY)
+
+
+def retry(ctx: ServiceContext, message_id: int) -> OutboxView:
+    """Put a failed message back in the queue, due now. Raises NotFound, InvalidState."""
+    ctx.actor.require_analyst()
+    row = ctx.session.get(OutboxMessage, message_id)
+    if row is None:
+        raise NotFound(f"message {message_id} not found")
+    if row.status != "failed":
+        raise InvalidState(f"message {message_id} is {row.status}; only a failed one is retried")
+    row.status = "pending"
+    row.next_attempt_at = ctx.now()
+    ctx.session.flush()
+    return _view(row, _customer_names(ctx, [row.customer_id]))
+
+
+def list_messages(
+    ctx: ServiceContext,
+    *,
+    status: str | None = None,
+    customer_id: int | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> Page[OutboxView]:
+    """A page of the outbox, newest first. Raises ValidationFailed (unknown status, bad page)."""
+    ctx.actor.require_analyst()
+    query = select(OutboxMessage)
+    if status is not None:
+        if status not in OUTBOX_STATUSES:
+            raise ValidationFailed(
+                f"unknown status {status!r}; choose one of {', '.join(OUTBOX_STATUSES)}"
+            )
+        query = query.where(OutboxMessage.status == status)
+    if customer_id is not None:
+        query = query.where(OutboxMessage.customer_id == customer_id)
+    found = paginate(ctx.session, query, page, page_size)
+    names = _customer_names(ctx, [m.customer_id for m in found.items])
+    return Page(
+        items=tuple(_view(m, names) for m in found.items),
+        total=found.total,
+        page=found.page,
+        page_size=found.page_size,
+    )
+
+
+def _customer_names(ctx: ServiceContext, ids: Sequence[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = ctx.session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(set(ids))))
+    return {customer_id: name for customer_id, name in rows}
+
+
+def _view(m: OutboxMessage, names: dict[int, str]) -> OutboxView:
+    return OutboxView(
+        id=m.id,
+        event=m.event,
+        customer_id=m.customer_id,
+        customer_name=names.get(m.customer_id, ""),
+        subject_ref=m.subject_ref,
+        status=m.status,
+        attempts=m.attempts,
+        created_at=m.created_at,
+        next_attempt_at=m.next_attempt_at,
+        sent_at=m.sent_at,
+        last_error=m.last_error,
+        recipients=tuple(m.recipients or ()),
+    )

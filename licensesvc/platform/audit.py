@@ -1,0 +1,209 @@
+"""The tamper-evident audit trail: every change of state appends a record in the same
+transaction, each record carrying the SHA-256 of the one before it.
+
+The chain is one for every customer, so appending to it serializes writers: `append` gathers
+the transaction's records and they are chained on together just before COMMIT (one advisory
+lock on PostgreSQL, one read of the head, one INSERT; licensesvc/platform/transactions.py: `at_commit`,
+the last step of the lock order), and the chain is held for those statements only. A read of
+the trail in the same transaction appends them first, so the transaction reads its own
+records."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.orm import Session
+
+from licensesvc.models import AuditRecord
+from licensesvc.platform.context import ServiceContext
+from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
+from licensesvc.platform.transactions import AUDIT_CHAIN, at_commit
+
+GENESIS = "0" * 64
+#: the PostgreSQL advisory lock that serializes appends to the chain
+_AUDIT_LOCK_ID = 0x4C_53_56_43_41_55  # "LSVCAU"
+_TABLE = AuditRecord.__tablename__
+
+
+def record_hash(
+    *,
+    id: int,
+    prev_hash: str,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    customer_id: int | None,
+    reason: str | None,
+    details: dict[str, Any],
+) -> str:
+    """Return the hex SHA-256 over a record's canonical JSON, its own id and the previous hash
+    included, so an edit, a deletion or a reordering breaks the chain."""
+    body = json.dumps(
+        {
+            "id": id,
+            "prev_hash": prev_hash,
+            "at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "actor": actor,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "customer_id": customer_id,
+            "reason": reason,
+            "details": details,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def append(
+    ctx: ServiceContext,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    *,
+    customer_id: int | None = None,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append one record to the trail, in the transaction of ctx's session: its time, actor
+    and details are taken now; its id and hashes when the transaction commits (see the module
+    doc). Does not commit."""
+    pending = at_commit(ctx.session, "audit.append", AUDIT_CHAIN, _chain_pending, tables=(_TABLE,))
+    pending.append(
+        {
+            "at": ctx.now(),
+            "actor": ctx.actor.label,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": str(entity_id),
+            "customer_id": customer_id,
+            "reason": reason,
+            "details": json.loads(json.dumps(details or {}, default=str)),
+        }
+    )
+
+
+def _chain_pending(session: Session, pending: list[dict[str, Any]]) -> None:
+    """Chain the gathered records onto the trail's head: the chain's lock (PostgreSQL), the
+    head, one INSERT of them all."""
+    if not pending:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK_ID})
+    last = session.execute(
+        select(AuditRecord.id, AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)
+    ).first()
+    prev_hash = last.hash if last else GENESIS
+    next_id = (last.id + 1) if last else 1
+    rows = []
+    for fields in pending:
+        digest = record_hash(id=next_id, prev_hash=prev_hash, **fields)
+        rows.append(fields | {"id": next_id, "prev_hash": prev_hash, "hash": digest})
+        prev_hash = digest
+        next_id += 1
+    session.execute(insert(AuditRecord), rows)
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    records: int
+    first_bad_id: int | None = None
+    problem: str | None = None
+    #: hash of the last record: publish it (or note it) to detect a cut tail later
+    head: str = GENESIS
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "records": self.records,
+            "first_bad_id": self.first_bad_id,
+            "problem": self.problem,
+            "head": self.head,
+        }
+
+
+def verify_chain(session: Session, *, expect_head: str | None = None) -> ChainReport:
+    """Walk the trail in order and return a report naming the first record that was edited,
+    deleted (the record after the gap) or reordered.
+
+    The chain alone cannot show that its newest records were cut off; pass a head hash noted
+    earlier (`ChainReport.head`) as expect_head and a trail that no longer contains it fails."""
+    prev = GENESIS
+    expected_id = 1
+    count = 0
+    seen_head = expect_head is None
+    for rec in session.scalars(select(AuditRecord).order_by(AuditRecord.id)):
+        count += 1
+        if rec.id != expected_id:
+            return ChainReport(
+                False, count, rec.id, f"record {expected_id} is missing (deleted or reordered)"
+            )
+        if rec.prev_hash != prev:
+            return ChainReport(
+                False,
+                count,
+                rec.id,
+                "does not chain onto the record before it (deleted or reordered)",
+            )
+        digest = record_hash(
+            id=rec.id,
+            prev_hash=rec.prev_hash,
+            at=rec.at,
+            actor=rec.actor,
+            action=rec.action,
+            entity_type=rec.entity_type,
+            entity_id=rec.entity_id,
+            customer_id=rec.customer_id,
+            reason=rec.reason,
+            details=rec.details,
+        )
+        if digest != rec.hash:
+            return ChainReport(False, count, rec.id, "its content was edited after it was written")
+        prev = rec.hash
+        expected_id += 1
+        seen_head = seen_head or rec.hash == expect_head
+    if not seen_head:
+        return ChainReport(
+            False,
+            count,
+            expected_id,
+            f"the trail ends before the expected head {expect_head}: records were cut off",
+            prev,
+        )
+    return ChainReport(True, count, head=prev)
+
+
+def page_records(
+    session: Session,
+    *,
+    customer_id: int | None = None,
+    entity: str | None = None,
+    page: int = 1,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> Page[AuditRecord]:
+    """A page of the trail, newest first (by id, indexed with the customer and with the
+    entity), optionally for one customer or one entity ("key:SERIAL", "case:CASE"). Raises
+    ValidationFailed for a page outside the limits."""
+    query = select(AuditRecord)
+    if customer_id is not None:
+        query = query.where(AuditRecord.customer_id == customer_id)
+    if entity:
+        etype, _, eid = entity.partition(":")
+        query = query.where(AuditRecord.entity_type == etype, AuditRecord.entity_id == eid)
+    return paginate(session, query, page, page_size)
+
+
+def count_records(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(AuditRecord)) or 0
