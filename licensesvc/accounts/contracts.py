@@ -9,15 +9,16 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from licensesvc.domain import Plan, values
+from licensesvc.domain import PRIMARY_KINDS, Plan, values
 from licensesvc.domain.errors import Conflict, InvalidState, ValidationFailed, require_reason
-from licensesvc.models import Contract, ContractPayment, ContractPlanChange
-from licensesvc.outreach import notifications
-from licensesvc.platform import audit
+from licensesvc.models import Contract, ContractPayment, ContractPlanChange, IssuedKey
+from licensesvc.platform import audit, outbox
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.lookups import get_contract as get_contract
 from licensesvc.platform.lookups import get_customer
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
+
+from .report_queries import current_contract_of, paid_through
 
 
 def list_contracts(ctx: ServiceContext, customer_id: int | None = None) -> list[Contract]:
@@ -194,7 +195,7 @@ def record_payment(
             "invoice": invoice,
         },
     )
-    notifications.keys_out_of_date(ctx, contract.customer_id)
+    keys_out_of_date(ctx, contract.customer_id)
     return entry
 
 
@@ -321,3 +322,46 @@ def terminate_contract(ctx: ServiceContext, contract_id: int, on: date, reason: 
         details={"terminated_on": on, "end": contract.end_date},
     )
     return contract
+
+
+def keys_out_of_date(ctx: ServiceContext, customer_id: int) -> None:
+    """After a payment: the customer's active standard or replacement keys that carry an older
+    maintenance date than the contract now does, in one message with how to refresh them."""
+    today = ctx.now().date()
+    standing = current_contract_of(ctx, customer_id, today)
+    if standing is None:
+        return
+    contract = standing.contract
+    paid = paid_through(contract).isoformat()
+    stale = [
+        key
+        for key in ctx.session.scalars(
+            select(IssuedKey)
+            .where(
+                IssuedKey.customer_id == customer_id,
+                IssuedKey.status == "active",
+                IssuedKey.kind.in_(PRIMARY_KINDS),
+            )
+            .order_by(IssuedKey.id)
+        )
+        if str(key.claims.get("maintenance_until", paid)) < paid
+        and (key.expires_at is None or key.expires_at > ctx.now())
+    ]
+    if not stale:
+        return
+    context = {
+        "contract_id": contract.id,
+        "paid_through": paid_through(contract),
+        "keys": [
+            outbox.key_context(k) | {"maintenance_until": k.claims.get("maintenance_until")}
+            for k in stale
+        ],
+    }
+    outbox.enqueue(
+        ctx,
+        outbox.Event.KEY_OUT_OF_DATE,
+        customer_id,
+        f"contract:{contract.id}",
+        context,
+        threshold=f"paid_through={paid}",
+    )

@@ -1,6 +1,6 @@
 """The API's unit of work for writing calls: retried after a lost lock race
-(licensesvc/platform/transactions.py: `retrying`) and, when the call carries an `Idempotency-Key`, answered
-once (licensesvc/platform/idempotency.py): the first answer (success or a refusal with its case) is stored
+(platform/transactions.py: `retrying`) and, when the call carries an `Idempotency-Key`, answered
+once (platform/idempotency.py): the first answer (success or a refusal with its case) is stored
 with the work in one transaction and given again, with `Idempotent-Replayed: true`, to a retry
 with the same key and the same body.
 

@@ -18,8 +18,7 @@ from licensesvc.domain.errors import InvalidState, ValidationFailed, require_rea
 from licensesvc.issuance import key_requests
 from licensesvc.issuance.key_requests import get_case
 from licensesvc.models import CaseNote, CaseUpdate, KeyRequest
-from licensesvc.outreach import notifications
-from licensesvc.platform import audit, inputs
+from licensesvc.platform import audit, inputs, outbox
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.lookups import get_customer
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, page_of_list, paginate
@@ -74,7 +73,7 @@ def post_case_update(ctx: ServiceContext, case_number: str, text: str) -> CaseUp
         reason=text,
         details={"update": update.id, "next_update_due": case.next_update_due},
     )
-    notifications.case_updated(ctx, case, text, str(update.id))
+    outbox.case_updated(ctx, case, text, str(update.id))
     return update
 
 

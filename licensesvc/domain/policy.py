@@ -2,7 +2,7 @@
 rule, which plans include it and who may request it, stated once in `RULES`, and the one
 function (`evaluate`) that reads the table.
 
-Pure: nothing here touches the database or the clock. The caller (licensesvc/issuance/key_requests.py)
+Pure: nothing here touches the database or the clock. The caller (issuance/key_requests.py)
 gathers the facts (license, standing, quota use, now) and passes them in; the dry run, the
 real request, an analyst's grant, the API, the CLI and the portal all go through `evaluate`.
 """
@@ -162,7 +162,7 @@ def requester_problem(kind: str, *, is_analyst: bool) -> str | None:
 
 @dataclass(frozen=True)
 class Quota:
-    """One quota a key draws on, as licensesvc/issuance/quotas.py resolves a QuotaRule."""
+    """One quota a key draws on, as issuance/quotas.py resolves a QuotaRule."""
 
     scope: str
     limit: int
@@ -238,7 +238,7 @@ class UsableKey:
 
 @dataclass(frozen=True)
 class LicenseKeys:
-    """The license's usable keys (licensesvc/issuance/key_requests.py gathers them)."""
+    """The license's usable keys (issuance/key_requests.py gathers them)."""
 
     keys: tuple[UsableKey, ...] = ()
 

@@ -195,7 +195,7 @@ def check_token_cached(
     session: Session, settings: Settings, token: str | None, *, now: datetime
 ) -> Authentication:
     """check_token, with what it read of a valid token kept in this process while the audit
-    head stays the same (licensesvc/platform/freshness.py): creating or revoking a token appends an audit
+    head stays the same (platform/freshness.py): creating or revoking a token appends an audit
     record, so a revoked token is refused on every process at once, as by check_token. Expiry
     and the last use are checked against `now` on every call; the bookkeeping write is asked
     for as check_token would (a kept check counts the use it asked for as written). Refusals

@@ -1,5 +1,5 @@
 """Is this customer entitled, right now? The entitlement report, built from the standing
-(licensesvc/accounts/standing.py) and the policy table (licensesvc/domain/policy.py)."""
+(accounts/standing.py) and the policy table (domain/policy.py)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def cached_report(
     ctx: ServiceContext, customer_id: int, render: Callable[[EntitlementReport], T]
 ) -> T:
     """Return render(entitlement_report(ctx, customer_id)), kept in this process while the
-    audit head and the clock's whole second stay the same (licensesvc/platform/freshness.py): a change of
+    audit head and the clock's whole second stay the same (platform/freshness.py): a change of
     state anywhere, or the next second, renders it again. Call it on a session that has
     written nothing (a GET's): what it renders must be what every session can read. `render`
     turns the report into what the caller keeps (a module-level function: it is part of the

@@ -25,8 +25,7 @@ from licensesvc.issuance.signing import (
     published_signer,
 )
 from licensesvc.models import IssuedKey, License
-from licensesvc.outreach import notifications
-from licensesvc.platform import audit, inputs
+from licensesvc.platform import audit, inputs, outbox
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
 from licensesvc.platform.transactions import lock_customer
@@ -65,7 +64,7 @@ def issue_signed_key(
     not_before: datetime,
     expires_at: datetime | None,
 ) -> IssuedKey:
-    """Sign and store a key for lic exactly as the policy decided it (licensesvc/domain/policy.py: its
+    """Sign and store a key for lic exactly as the policy decided it (domain/policy.py: its
     hosts, window and whether it supersedes; the caller has claimed any quota). A superseded
     key stays usable for the configured overlap; the keys of `ends_overlap_of` (an earlier
     overlap still running) stop being usable at once, and the revocation list shows it.
@@ -273,7 +272,7 @@ def revoke_key(
     ctx.actor.require_analyst()
     reason = require_reason(reason, "revoking a key")
     revocation_code = inputs.choice(code, RevocationCode, "code")
-    # lock order (licensesvc/platform/transactions.py): the customer's row, then the key's, re-read
+    # lock order (platform/transactions.py): the customer's row, then the key's, re-read
     found = get_key(ctx, serial)
     lock_customer(ctx, found.customer_id)
     key = ctx.session.scalar(
@@ -302,7 +301,7 @@ def revoke_key(
         reason=reason,
         details={"previous_status": previous, "code": revocation_code},
     )
-    notifications.key_revoked(ctx, key)
+    outbox.key_revoked(ctx, key)
     revocation_lists.rebuild(ctx)
     return key
 
@@ -405,6 +404,6 @@ def canonical_json(value: Any) -> bytes:
 
 
 def signed_revocation_list(ctx: ServiceContext) -> str:
-    """Return the stored signed revocation list (licensesvc/issuance/revocation_lists.py), rebuilt first
+    """Return the stored signed revocation list (issuance/revocation_lists.py), rebuilt first
     when it must be; the caller commits. Raises NotConfigured (no signing key)."""
     return revocation_lists.current_or_rebuild(ctx).text

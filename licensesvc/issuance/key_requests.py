@@ -2,7 +2,7 @@
 escalations with respond-by times, and analysts' decisions.
 
 Concurrency: every decision (request, grant, deny, escalate) locks the customer's row, then the
-case row it changes, re-reading the case after the lock (licensesvc/platform/transactions.py documents the
+case row it changes, re-reading the case after the lock (platform/transactions.py documents the
 lock order; SELECT ... FOR UPDATE on PostgreSQL, SQLite runs one writer at a time), and quota
 slots plus a partial unique index on active primary keys are database constraints that hold
 even if the lock were bypassed."""
@@ -44,8 +44,7 @@ from licensesvc.domain.policy import Check, Decision, KeyRequestInput, LicenseKe
 from licensesvc.issuance import quotas
 from licensesvc.issuance.issued_keys import issue_signed_key, new_serial
 from licensesvc.models import Customer, IssuedKey, KeyRequest, License
-from licensesvc.outreach import notifications
-from licensesvc.platform import audit, inputs
+from licensesvc.platform import audit, inputs, outbox
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
 from licensesvc.platform.transactions import lock_customer
@@ -87,7 +86,7 @@ class KeyRequestOutcome:
 
     def raise_if_refused(self) -> None:
         """Raise KeyRequestRefused for a refused case (call after committing the case);
-        licensesvc/issuance/refusals.py does both in order for every caller."""
+        issuance/refusals.py does both in order for every caller."""
         if self.refused:
             raise KeyRequestRefused(
                 self.case.refusal_code or "validation_error",
@@ -328,7 +327,7 @@ def request_key(
         return outcome
     outcome.key = key
     outcome.overridden = refusal is not None
-    notifications.key_issued(ctx, key)
+    outbox.key_issued(ctx, key)
     return outcome
 
 
@@ -596,7 +595,7 @@ def grant_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequest
     case.decided_by = ctx.actor.label
     case.decision_reason = reason
     ctx.session.flush()
-    notifications.case_decided(ctx, case, key)
+    outbox.case_decided(ctx, case, key)
     return KeyRequestOutcome(case=case, key=key, decision=decision, overridden=True)
 
 
@@ -624,5 +623,5 @@ def deny_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequest:
         reason=reason,
         details={"refusal_code": case.refusal_code},
     )
-    notifications.case_decided(ctx, case)
+    outbox.case_decided(ctx, case)
     return case

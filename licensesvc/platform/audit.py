@@ -3,7 +3,7 @@ transaction, each record carrying the SHA-256 of the one before it.
 
 The chain is one for every customer, so appending to it serializes writers: `append` gathers
 the transaction's records and they are chained on together just before COMMIT (one advisory
-lock on PostgreSQL, one read of the head, one INSERT; licensesvc/platform/transactions.py: `at_commit`,
+lock on PostgreSQL, one read of the head, one INSERT; platform/transactions.py: `at_commit`,
 the last step of the lock order), and the chain is held for those statements only. A read of
 the trail in the same transaction appends them first, so the transaction reads its own
 records."""

@@ -1,6 +1,6 @@
 """Per-process caches of read models, kept fresh by the audit trail.
 
-Every change of state appends its audit record in the same transaction (licensesvc/platform/audit.py), so
+Every change of state appends its audit record in the same transaction (platform/audit.py), so
 while the newest record (the head) stays the same, so does the data, on every process of every
 server; the clock's whole second bounds what time alone changes (a window opening, a key
 expiring, a quota freeing) to under a second, about the latency of a request. An entry is

@@ -1,7 +1,7 @@
 """The CLI runs every command that changes a case or a key the way the API runs its writing
 calls: a unit of work that lost a lock race (PostgreSQL: serialization failure 40001, deadlock
 40P01, lock timeout 55P03) is rolled back and run again, up to 3 attempts in all
-(licensesvc/platform/transactions.py `retrying`). The failure is injected at the database driver's door:
+(platform/transactions.py `retrying`). The failure is injected at the database driver's door:
 the first INSERT of an audit record, in the middle of the decision, fails with SQLSTATE 40001."""
 
 from __future__ import annotations

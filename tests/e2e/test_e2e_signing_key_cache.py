@@ -1,5 +1,5 @@
 """Each gunicorn worker keeps its own copy of the published signing keys
-(licensesvc/issuance/signing.py: published_keys). A rotation made in another process must reach every
+(issuance/signing.py: published_keys). A rotation made in another process must reach every
 worker: a key signed by the new key verifies at once on every worker, and within
 PUBLISHED_KEYS_MAX_AGE every worker signs its verify answers with the new key."""
 

@@ -1,4 +1,4 @@
-"""The entitlement report is kept per process while nothing changes (licensesvc/platform/freshness.py):
+"""The entitlement report is kept per process while nothing changes (platform/freshness.py):
 what a user sees is still the report of the moment, right after any change of state, on this
 app server as on another, and when the clock crosses a boundary."""
 

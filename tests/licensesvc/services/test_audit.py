@@ -1,4 +1,4 @@
-"""licensesvc/platform/audit.py: the hash-chained trail notices edits, deletions, reordering and cut tails."""
+"""platform/audit.py: the hash-chained trail notices edits, deletions, reordering and cut tails."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""licensesvc/platform/idempotency.py: a duplicate that arrives while the first request is in flight is
+"""platform/idempotency.py: a duplicate that arrives while the first request is in flight is
 told so (PostgreSQL) and makes nothing; fingerprints ignore key order and spacing only."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""licensesvc/issuance/key_requests.py: requests become cases; escalations, grants and denials, told as
+"""issuance/key_requests.py: requests become cases; escalations, grants and denials, told as
 the customers and analysts who meet them."""
 
 from __future__ import annotations

@@ -31,8 +31,9 @@ from licensesvc.mail import SmtpSettings, send_due
 from licensesvc.migrate import upgrade
 from licensesvc.models.outbox import OutboxMessage
 from licensesvc.outreach import notifications
-from licensesvc.outreach.notifications import Event
+from licensesvc.platform import outbox as outbox_writer
 from licensesvc.platform.context import Actor, ServiceContext
+from licensesvc.platform.outbox import Event
 from licensesvc.runtime import Runtime
 from tests.conftest import FakeClock, fresh_database_url
 from tests.licensesvc.services.service_helpers import correct_paid_through
@@ -132,17 +133,17 @@ def test_a_payment_with_every_key_current_sends_nothing(world, analyst, contexts
 def test_each_update_of_a_case_is_its_own_message(world, analyst, contexts):
     customer = contexts.customer(world.base_customer)
     case = ask(customer, world.base_license, "temporary", reason="usage_spike").case
-    notifications.case_updated(analyst, case, "looking into it", "1")
-    notifications.case_updated(analyst, case, "looking into it", "1")  # reported twice
-    notifications.case_updated(analyst, case, "fixed", "2")
+    outbox_writer.case_updated(analyst, case, "looking into it", "1")
+    outbox_writer.case_updated(analyst, case, "looking into it", "1")  # reported twice
+    outbox_writer.case_updated(analyst, case, "fixed", "2")
     texts = [m.context["text"] for m in contexts.session.scalars(select(OutboxMessage))]
     assert texts == ["looking into it", "fixed"]
 
 
 def test_enqueue_is_once_per_event_subject_and_threshold(world, analyst, contexts):
-    first = notifications.enqueue(analyst, Event.KEY_ISSUED, world.base_customer, "key:X", {})
-    again = notifications.enqueue(analyst, Event.KEY_ISSUED, world.base_customer, "key:X", {})
-    other = notifications.enqueue(
+    first = outbox_writer.enqueue(analyst, Event.KEY_ISSUED, world.base_customer, "key:X", {})
+    again = outbox_writer.enqueue(analyst, Event.KEY_ISSUED, world.base_customer, "key:X", {})
+    other = outbox_writer.enqueue(
         analyst, Event.KEY_ISSUED, world.base_customer, "key:X", {}, threshold="7d"
     )
     assert first is not None and again is None and other is not None
@@ -207,7 +208,7 @@ def test_a_contract_paid_to_its_end_is_not_lapsing(world, analyst, contexts):
 def test_two_senders_never_claim_the_same_message(world, analyst, contexts):
     users.create_user(analyst, world.base_customer, "ops@acme.example", "correct horse battery")
     for n in range(5):
-        notifications.enqueue(analyst, Event.KEY_ISSUED, world.base_customer, f"key:{n}", {})
+        outbox_writer.enqueue(analyst, Event.KEY_ISSUED, world.base_customer, f"key:{n}", {})
     first = notifications.claim_due(analyst, "sender-a", 3)
     second = notifications.claim_due(analyst, "sender-b", 10)
     assert len(first) == 3 and len(second) == 2
@@ -222,7 +223,7 @@ def test_two_senders_never_claim_the_same_message(world, analyst, contexts):
 
 
 def test_a_message_for_a_customer_without_portal_users_fails_visibly(world, analyst, contexts):
-    notifications.enqueue(analyst, Event.KEY_ISSUED, world.base_customer, "key:X", {})
+    outbox_writer.enqueue(analyst, Event.KEY_ISSUED, world.base_customer, "key:X", {})
     assert notifications.claim_due(analyst, "sender-a", 10) == []
     [failed] = notifications.list_messages(analyst, status="failed").items
     assert failed.last_error == "the customer has no portal users to write to"
@@ -324,7 +325,7 @@ def pending(runtime: Runtime) -> int:
 def enqueue_many(runtime: Runtime, customer_id: int, n: int) -> None:
     with runtime.unit_of_work(Actor.analyst("alice")) as ctx:
         for i in range(n):
-            notifications.enqueue(
+            outbox_writer.enqueue(
                 ctx,
                 Event.CASE_UPDATED,
                 customer_id,
@@ -476,7 +477,7 @@ def test_smtp_settings_read_credentials_without_showing_them():
 
 
 def test_dates_in_messages_are_iso_text(world, analyst, contexts):
-    notifications.enqueue(
+    outbox_writer.enqueue(
         analyst,
         Event.MAINTENANCE_LAPSING,
         world.base_customer,
@@ -542,7 +543,7 @@ def test_migration_0006_adds_the_outbox_and_keeps_every_row(tmp_path):
 def test_a_message_that_cannot_be_rendered_is_kept_as_failed(shop, smtp):
     runtime, ids = shop
     with runtime.unit_of_work(Actor.analyst("alice")) as ctx:
-        notifications.enqueue(ctx, Event.KEY_ISSUED, ids["customer"], "key:X", {})  # no fields
+        outbox_writer.enqueue(ctx, Event.KEY_ISSUED, ids["customer"], "key:X", {})  # no fields
     enqueue_many(runtime, ids["customer"], 2)
     report = send_due(runtime, smtp_settings(smtp))
     assert (report.sent, report.failed) == (2, 1)

@@ -1,4 +1,4 @@
-"""licensesvc/domain/policy.py: each kind's rules (plan, reason, window, precedence) as a request meets
+"""domain/policy.py: each kind's rules (plan, reason, window, precedence) as a request meets
 them, and the table itself."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""licensesvc/identity/users.py: listing portal users and disabling one (audited, once, analysts only)."""
+"""identity/users.py: listing portal users and disabling one (audited, once, analysts only)."""
 
 from __future__ import annotations
 
