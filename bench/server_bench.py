@@ -94,10 +94,9 @@ def prepare(database_url: str, data_dir: Path, *, migrate: bool = True) -> Prepa
     """Upgrade the schema (unless told not to), make a signing key if there is none and, through
     the services, CUSTOMERS Premium customers each with a contract, a license with a standard
     key, and a token."""
-    from licensesvc.accounts import customers
-    from licensesvc.identity import tokens
-    from licensesvc.issuance import signing
-    from licensesvc.issuance.key_requests import KeyRequestInput, KeyRequestOutcome, request_key
+    from licensesvc import accounts, identity, issuance
+    from licensesvc.domain.policy import KeyRequestInput
+    from licensesvc.issuance import KeyRequestOutcome, request_key
     from licensesvc.migrate import upgrade
     from licensesvc.platform.context import Actor
     from licensesvc.runtime import Runtime
@@ -108,13 +107,13 @@ def prepare(database_url: str, data_dir: Path, *, migrate: bool = True) -> Prepa
             upgrade(runtime.engine)
         made = Prepared("", [], [])
         with runtime.unit_of_work(Actor.system()) as ctx:
-            if not signing.list_signing_keys(ctx):
-                signing.generate_signing_key(ctx)
+            if not issuance.list_signing_keys(ctx):
+                issuance.generate_signing_key(ctx)
             today = ctx.now().date()
             tag = uuid.uuid4().hex[:6]
             for i in range(CUSTOMERS):
-                customer = customers.create_customer(ctx, f"Bench {tag} {i}", "na")
-                customers.create_contract(
+                customer = accounts.create_customer(ctx, f"Bench {tag} {i}", "na")
+                accounts.create_contract(
                     ctx,
                     customer.id,
                     "premium",
@@ -122,14 +121,14 @@ def prepare(database_url: str, data_dir: Path, *, migrate: bool = True) -> Prepa
                     today + timedelta(days=335),
                     today + timedelta(days=335),
                 )
-                lic = customers.create_license(
+                lic = accounts.create_license(
                     ctx, customer.id, "JAMS Scheduler", 10, 1000, f"sched{i}.bench.example"
                 )
                 outcome = request_key(ctx, KeyRequestInput(license_id=lic.id, kind="standard"))
                 assert isinstance(outcome, KeyRequestOutcome) and outcome.key is not None
                 if i == 0:
                     made.key_text = outcome.key.key_text
-                made.tokens.append(tokens.create_token(ctx, customer_id=customer.id)[1])
+                made.tokens.append(identity.create_token(ctx, customer_id=customer.id)[1])
                 made.licenses.append(lic.id)
         return made
     finally:

@@ -7,13 +7,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from licensesvc.accounts.customers import create_contract, create_customer, create_license
+from licensesvc.accounts import create_contract, create_customer, create_license
 from licensesvc.domain import KeyKind, Plan, Region
 from licensesvc.domain.errors import InvalidState
-from licensesvc.identity.tokens import create_token
-from licensesvc.identity.users import create_user
-from licensesvc.issuance.key_requests import KeyRequestInput, request_key
-from licensesvc.issuance.signing import ensure_signing_key
+from licensesvc.domain.policy import KeyRequestInput
+from licensesvc.identity import create_token, create_user
+from licensesvc.issuance import ensure_signing_key, request_key
 from licensesvc.models import Customer
 from licensesvc.platform.context import ServiceContext
 

@@ -35,7 +35,7 @@ from urllib.parse import unquote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from licensesvc.outreach import notifications
+from licensesvc import outreach
 from licensesvc.platform.context import Actor
 
 from .config import PREFIX, ConfigurationError
@@ -217,7 +217,7 @@ def _plain(value: Any) -> Any:
 
 
 def render(
-    message: notifications.Claimed, mail_from: str, *, message_id_domain: str | None = None
+    message: outreach.Claimed, mail_from: str, *, message_id_domain: str | None = None
 ) -> EmailMessage:
     """The email for an outbox message: subject and plain-text body from
     templates/mail/<event>.txt (its `subject` block), the HTML alternative from <event>.html
@@ -282,8 +282,8 @@ def send_due(
     remaining = limit
     while remaining > 0:
         with runtime.unit_of_work(Actor.system()) as ctx:
-            claimed = notifications.claim_due(ctx, worker, min(batch, remaining))
-            lease_end = ctx.now() + notifications.LEASE
+            claimed = outreach.claim_due(ctx, worker, min(batch, remaining))
+            lease_end = ctx.now() + outreach.LEASE
         if not claimed:
             break
         remaining -= len(claimed)
@@ -298,7 +298,7 @@ def _deliver(
     runtime: Runtime,
     settings: SmtpSettings,
     worker: str,
-    claimed: list[notifications.Claimed],
+    claimed: list[outreach.Claimed],
     lease_end: datetime,
 ) -> SendReport:
     report = SendReport()
@@ -326,7 +326,7 @@ def _deliver(
                         break  # the server is in trouble: stop this batch
                     continue
                 with runtime.unit_of_work(Actor.system()) as ctx:
-                    notifications.mark_sent(ctx, message.id, worker, accepted)
+                    outreach.mark_sent(ctx, message.id, worker, accepted)
                 report.sent += 1
     except DeliveryError as exc:
         for message in pending:
@@ -334,20 +334,20 @@ def _deliver(
         pending = []
     for message in pending:  # not attempted: back in the queue with no attempt counted
         with runtime.unit_of_work(Actor.system()) as ctx:
-            notifications.release(ctx, message.id, worker)
+            outreach.release(ctx, message.id, worker)
     return report
 
 
 def _record_failure(
     runtime: Runtime,
     worker: str,
-    message: notifications.Claimed,
+    message: outreach.Claimed,
     exc: DeliveryError,
     report: SendReport,
 ) -> None:
     with runtime.unit_of_work(Actor.system()) as ctx:
-        notifications.mark_failed(ctx, message.id, worker, str(exc), permanent=exc.permanent)
-    gave_up = exc.permanent or message.attempts + 1 >= notifications.MAX_ATTEMPTS
+        outreach.mark_failed(ctx, message.id, worker, str(exc), permanent=exc.permanent)
+    gave_up = exc.permanent or message.attempts + 1 >= outreach.MAX_ATTEMPTS
     if gave_up:
         report.failed += 1
     else:

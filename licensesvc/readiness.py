@@ -6,7 +6,7 @@ from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from licensesvc.issuance import signing
+from licensesvc import issuance
 
 from .config import Settings
 from .web import runtime_of
@@ -19,7 +19,7 @@ def signing_key_problem(session: Session, settings: Settings) -> str | None:
     LICENSESVC_SIGNING_KEY_PASSPHRASE?`), or None when it can or there is none yet. The
     decryption is paid once per process; later calls cost one query."""
     try:
-        return signing.active_key_problem(session, settings)
+        return issuance.active_key_problem(session, settings)
     except SQLAlchemyError:
         session.rollback()
         return NO_SCHEMA
@@ -34,7 +34,7 @@ def check_signing_key(app: Flask) -> None:
     runtime = runtime_of(app)
     try:
         with runtime.session_for(read_only=True) as session:
-            problem = signing.active_key_problem(session, runtime.settings)
+            problem = issuance.active_key_problem(session, runtime.settings)
     except SQLAlchemyError:
         return
     if problem is not None:

@@ -13,9 +13,8 @@ from cli.output import cell, emit, fields, iso, json_option, printable, table
 from cli.pagination import echo_more_pages, page_options
 from cli.params import FREE_TEXT, LINE, ROW_ID
 from cli.state import CliState, pass_state
-from licensesvc.cases import case_updates
+from licensesvc import cases, issuance
 from licensesvc.domain import CaseStatus, EscalationReason, values
-from licensesvc.issuance import key_requests
 from licensesvc.models import KeyRequest
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.pagination import Page
@@ -102,7 +101,7 @@ def queue_row(line: QueueLine, zone: tzinfo, *, human: bool) -> dict[str, Any]:
 def case_record(ctx: ServiceContext, c: KeyRequest) -> dict[str, Any]:
     """A case with the support plan's view (overdue, phone), its owner, its status updates
     (the customer sees them) and its internal notes (analysts only)."""
-    view = key_requests.case_view(ctx, c)
+    view = issuance.case_view(ctx, c)
     data = serialize.case(view)
     data.update(
         owner=c.owner,
@@ -117,10 +116,7 @@ def case_record(ctx: ServiceContext, c: KeyRequest) -> dict[str, Any]:
         support_phone=view.support_phone,
         notice=view.notice,
         updates=[{"at": u.at, "author": u.author, "text": u.text} for u in view.updates],
-        notes=[
-            {"at": n.at, "author": n.author, "text": n.text}
-            for n in case_updates.case_notes(ctx, c)
-        ],
+        notes=[{"at": n.at, "author": n.author, "text": n.text} for n in cases.case_notes(ctx, c)],
     )
     return data
 
@@ -187,17 +183,17 @@ def list_(
     zone = local_zone(tz_name)
     with state.unit_of_work() as ctx:
         if escalated or overdue or status == CaseStatus.ESCALATED:
-            queue = case_updates.page_escalated(
+            queue = cases.page_escalated(
                 ctx, customer_id=customer_id, overdue_only=overdue, page=page, page_size=page_size
             )
             rows = [
                 queue_row(line, zone, human=not state.json)
-                for line in case_updates.queue_lines(ctx, list(queue.items))
+                for line in cases.queue_lines(ctx, list(queue.items))
             ]
             columns = ESCALATED_COLUMNS
             found: Page[Any] = queue
         else:
-            found = key_requests.page_cases(
+            found = issuance.page_cases(
                 ctx, customer_id=customer_id, status=status, page=page, page_size=page_size
             )
             rows = [serialize.case(c) for c in found.items]
@@ -225,7 +221,7 @@ def show(state: CliState, case_number: str, tz_name: str | None) -> None:
     """
     zone = local_zone(tz_name)
     with state.unit_of_work() as ctx:
-        data = case_record(ctx, key_requests.get_case(ctx, case_number))
+        data = case_record(ctx, issuance.get_case(ctx, case_number))
     respond_by = data["respond_by"]
     data["respond_by_local"] = (
         respond_by.astimezone(zone).isoformat(timespec="seconds") if respond_by else None
@@ -282,7 +278,7 @@ def escalate(
     """
     data = state.retried(
         lambda ctx: case_record(
-            ctx, key_requests.escalate_case(ctx, case_number, note, severity, reason)
+            ctx, issuance.escalate_case(ctx, case_number, note, severity, reason)
         )
     )
 
@@ -314,8 +310,8 @@ def update(state: CliState, case_number: str, text: str) -> None:
     """
 
     def work(ctx: ServiceContext) -> dict[str, Any]:
-        case_updates.post_case_update(ctx, case_number, text)
-        return case_record(ctx, key_requests.get_case(ctx, case_number))
+        cases.post_case_update(ctx, case_number, text)
+        return case_record(ctx, issuance.get_case(ctx, case_number))
 
     data = state.retried(work)
     emit(
@@ -346,7 +342,7 @@ def grant(state: CliState, case_number: str, reason: str) -> None:
     """
 
     def work(ctx: ServiceContext) -> dict[str, Any]:
-        outcome = key_requests.grant_case(ctx, case_number, reason)
+        outcome = issuance.grant_case(ctx, case_number, reason)
         assert outcome.key is not None
         data = case_record(ctx, outcome.case)
         data["key"] = serialize.key(outcome.key, ctx.now(), with_text=True)
@@ -378,9 +374,7 @@ def deny(state: CliState, case_number: str, reason: str) -> None:
     Example:
       licensesvc case deny CS-20260302-ABC234 --reason "maintenance unpaid since March"
     """
-    data = state.retried(
-        lambda ctx: case_record(ctx, key_requests.deny_case(ctx, case_number, reason))
-    )
+    data = state.retried(lambda ctx: case_record(ctx, issuance.deny_case(ctx, case_number, reason)))
     emit(state.json, data, lambda: f"denied {data['case_number']}: {printable(reason)}")
 
 
@@ -404,9 +398,7 @@ def assign(state: CliState, case_number: str, owner: str) -> None:
     Example:
       licensesvc case assign CS-20260302-ABC234 --to bob
     """
-    data = state.retried(
-        lambda ctx: case_record(ctx, case_updates.assign_case(ctx, case_number, owner))
-    )
+    data = state.retried(lambda ctx: case_record(ctx, cases.assign_case(ctx, case_number, owner)))
     emit(state.json, data, lambda: f"assigned {data['case_number']} to {printable(owner)}")
 
 
@@ -430,7 +422,7 @@ def note(state: CliState, case_number: str, text: str) -> None:
     """
 
     def work(ctx: ServiceContext) -> dict[str, Any]:
-        added = case_updates.add_case_note(ctx, case_number, text)
+        added = cases.add_case_note(ctx, case_number, text)
         return {
             "case_number": case_number,
             "at": added.at,
@@ -470,9 +462,7 @@ def severity(
     """
     zone = local_zone(tz_name)
     data = state.retried(
-        lambda ctx: case_record(
-            ctx, case_updates.change_severity(ctx, case_number, severity, reason)
-        )
+        lambda ctx: case_record(ctx, cases.change_severity(ctx, case_number, severity, reason))
     )
 
     def human() -> str:

@@ -12,7 +12,7 @@ from cli.output import emit, fields, json_option, table
 from cli.pagination import echo_more_pages, page_options
 from cli.params import COUNT, ISO_DATE, ROW_ID
 from cli.state import CliState, pass_state
-from licensesvc.accounts import contracts, customers
+from licensesvc import accounts
 from licensesvc.domain import Plan, values
 from licensesvc.models import Contract, ContractPayment
 
@@ -129,7 +129,7 @@ def create(
     """
     with state.unit_of_work() as ctx:
         data = contract_record(
-            contracts.create_contract(ctx, customer_id, plan, start, end, paid_through, grace_days),
+            accounts.create_contract(ctx, customer_id, plan, start, end, paid_through, grace_days),
             ctx.now().date(),
         )
     emit(state.json, data, lambda: _human(data))
@@ -173,7 +173,7 @@ def record_payment(
           --correction --reason "INV-4711 was for half a year"
     """
     with state.unit_of_work() as ctx:
-        contracts.record_payment(
+        accounts.record_payment(
             ctx,
             contract_id,
             paid_through,
@@ -181,7 +181,7 @@ def record_payment(
             correction=correction,
             reason=reason,
         )
-        data = contract_record(contracts.get_contract(ctx, contract_id), ctx.now().date())
+        data = contract_record(accounts.get_contract(ctx, contract_id), ctx.now().date())
     emit(state.json, data, lambda: _human(data))
 
 
@@ -198,7 +198,7 @@ def payments(state: CliState, contract_id: int, page: int, page_size: int) -> No
       licensesvc contract payments --contract 1
     """
     with state.unit_of_work() as ctx:
-        found = contracts.page_payments(ctx, contract_id, page=page, page_size=page_size)
+        found = accounts.page_payments(ctx, contract_id, page=page, page_size=page_size)
         rows = [payment_record(p) for p in found.items]
     emit(state.json, rows, lambda: table(rows, PAYMENT_COLUMNS))
     echo_more_pages(found, "payments")
@@ -231,8 +231,8 @@ def change_plan(
           --reason "upgrade signed, order 1234"
     """
     with state.unit_of_work() as ctx:
-        contracts.change_plan(ctx, contract_id, plan, effective_from, reason)
-        data = contract_record(contracts.get_contract(ctx, contract_id), ctx.now().date())
+        accounts.change_plan(ctx, contract_id, plan, effective_from, reason)
+        data = contract_record(accounts.get_contract(ctx, contract_id), ctx.now().date())
     emit(state.json, data, lambda: _human(data))
 
 
@@ -263,7 +263,7 @@ def renew(
       licensesvc contract renew --contract 1 --end 2027-12-31 --paid-through 2027-12-31
     """
     with state.unit_of_work() as ctx:
-        renewal = contracts.renew_contract(
+        renewal = accounts.renew_contract(
             ctx, contract_id, end, plan=plan, paid_through=paid_through
         )
         data = contract_record(renewal, ctx.now().date())
@@ -287,7 +287,7 @@ def terminate(state: CliState, contract_id: int, on: date, reason: str) -> None:
     """
     with state.unit_of_work() as ctx:
         data = contract_record(
-            contracts.terminate_contract(ctx, contract_id, on, reason), ctx.now().date()
+            accounts.terminate_contract(ctx, contract_id, on, reason), ctx.now().date()
         )
     emit(state.json, data, lambda: _human(data))
 
@@ -307,7 +307,7 @@ def list_(state: CliState, customer_id: int | None) -> None:
 
     with state.unit_of_work() as ctx:
         if customer_id is not None:
-            found = customers.get_customer(ctx, customer_id).contracts
+            found = accounts.get_customer(ctx, customer_id).contracts
         else:
             found = list(ctx.session.scalars(select(Contract).order_by(Contract.id)))
         rows = [serialize.contract(k) for k in found]

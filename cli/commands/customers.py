@@ -11,7 +11,7 @@ from cli.output import emit, fields, json_option, printable, table
 from cli.pagination import echo_more_pages, page_options
 from cli.params import LINE, ROW_ID
 from cli.state import CliState, pass_state
-from licensesvc.accounts import customers, licenses
+from licensesvc import accounts
 from licensesvc.domain import Region, values
 from licensesvc.platform.pagination import Page, page_of_list
 
@@ -53,7 +53,7 @@ def create(state: CliState, name: str, region: str, holidays: str | None) -> Non
       licensesvc customer create --name "Globex Manufacturing" --region emea
     """
     with state.unit_of_work() as ctx:
-        made = customers.create_customer(ctx, name, region, holidays)
+        made = accounts.create_customer(ctx, name, region, holidays)
         data = serialize.customer(made) | {"holidays": made.holidays}
     emit(state.json, data, lambda: _human_customer(data))
 
@@ -93,7 +93,7 @@ def update(state: CliState, customer_id: int, region: str | None, holidays: str 
     if region is None and holidays is None:
         raise click.UsageError("give --region or --holidays (or both)")
     with state.unit_of_work() as ctx:
-        changed = licenses.update_customer(ctx, customer_id, region=region, holidays=holidays)
+        changed = accounts.update_customer(ctx, customer_id, region=region, holidays=holidays)
         data = serialize.customer(changed) | {"holidays": changed.holidays}
     emit(state.json, data, lambda: _human_customer(data))
 
@@ -125,11 +125,11 @@ def list_(state: CliState, search: str | None, page: int, page_size: int) -> Non
     """
     with state.unit_of_work() as ctx:
         if search is None:
-            found: Page[Any] = customers.page_customers(ctx, page=page, page_size=page_size)
+            found: Page[Any] = accounts.page_customers(ctx, page=page, page_size=page_size)
             rows = [serialize.customer(c) for c in found.items]
             columns = COLUMNS
         else:
-            found = page_of_list(customers.search_customers(ctx, search), page, page_size)
+            found = page_of_list(accounts.search_customers(ctx, search), page, page_size)
             rows = [serialize.customer(m.customer) | {"matched": m.matched} for m in found.items]
             columns = [*COLUMNS, ("MATCHED", "matched")]
     emit(state.json, rows, lambda: table(rows, columns))
@@ -157,7 +157,7 @@ def show(state: CliState, customer_id: int) -> None:
       licensesvc --json customer show 1 | jq .standing
     """
     with state.unit_of_work() as ctx:
-        overview = customers.customer_overview(ctx, customer_id)
+        overview = accounts.customer_overview(ctx, customer_id)
     data = overview.as_dict()
     emit(state.json, data, lambda: render_overview(data))
 

@@ -7,7 +7,7 @@ import click
 from cli.output import cell, emit, fields, json_option, table
 from cli.params import ROW_ID
 from cli.state import CliState, pass_state
-from licensesvc.issuance.entitlements import entitlement_report
+from licensesvc.issuance import entitlement_report
 from licensesvc.readmodels import EntitlementReport
 
 

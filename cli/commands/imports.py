@@ -15,7 +15,7 @@ import click
 from cli.output import emit, json_option
 from cli.params import ISO_DATE
 from cli.state import CliState, pass_state
-from licensesvc.accounts import customers
+from licensesvc import accounts
 from licensesvc.domain import Plan, Region, values
 from licensesvc.domain.errors import ServiceError
 
@@ -192,16 +192,16 @@ def import_customers(state: CliState, csv_file: Path) -> None:
             step = "name"
             try:
                 if not repeat:
-                    created[name] = customers.create_customer(ctx, name, region or Region.NA).id
+                    created[name] = accounts.create_customer(ctx, name, region or Region.NA).id
                     summary["customers"] += 1
                 customer_id = created[name]
                 if contract_given:
                     step = "contract"
                     assert plan and start and end and paid
-                    customers.create_contract(ctx, customer_id, plan, start, end, paid, grace)
+                    accounts.create_contract(ctx, customer_id, plan, start, end, paid, grace)
                     summary["contracts"] += 1
                 step = "license"
-                customers.create_license(
+                accounts.create_license(
                     ctx, customer_id, product, agents, jobs, host, failover, expires
                 )
                 summary["licenses"] += 1

@@ -24,12 +24,11 @@ from cli.output import (
 from cli.pagination import echo_more_pages, page_options
 from cli.params import FREE_TEXT, ISO_DATE, LINE, ROW_ID
 from cli.state import CliState, pass_state
-from licensesvc.accounts import customers
+from licensesvc import accounts
 from licensesvc.domain import CaseStatus, KeyKind, RevocationCode, TemporaryReason, values
 from licensesvc.domain.errors import KeyRequestRefused
-from licensesvc.issuance import issued_keys, key_requests
-from licensesvc.issuance.key_requests import Decision, KeyRequestInput, KeyRequestOutcome
-from licensesvc.issuance.refusals import request_and_record
+from licensesvc.domain.policy import Decision, KeyRequestInput
+from licensesvc.issuance import KeyRequestOutcome, issued_keys, key_requests, request_and_record
 from licensesvc.platform.context import ServiceContext
 from licensesvc.readmodels import DryRunView
 
@@ -229,9 +228,9 @@ def list_(
     """
     with state.unit_of_work() as ctx:
         if customer_id is not None:
-            customers.get_customer(ctx, customer_id)
+            accounts.get_customer(ctx, customer_id)
         if license_id is not None:
-            customers.get_license(ctx, license_id)
+            accounts.get_license(ctx, license_id)
         now = ctx.now()
         found = issued_keys.page_keys(
             ctx, customer_id=customer_id, license_id=license_id, page=page, page_size=page_size

@@ -13,7 +13,7 @@ from cli.output import emit, fields, json_option, table
 from cli.pagination import echo_more_pages, page_options
 from cli.params import COUNT, ISO_DATE, LINE, ROW_ID
 from cli.state import CliState, pass_state
-from licensesvc.accounts import customers, licenses
+from licensesvc import accounts
 from licensesvc.models import License
 
 COLUMNS = [
@@ -100,7 +100,7 @@ def create(
     """
     with state.unit_of_work() as ctx:
         data = serialize.license_(
-            customers.create_license(
+            accounts.create_license(
                 ctx, customer_id, product, agents, jobs, host, failover_host, expires_on
             )
         )
@@ -136,8 +136,8 @@ def list_(state: CliState, customer_id: int | None, page: int, page_size: int) -
     """
     with state.unit_of_work() as ctx:
         if customer_id is not None:
-            customers.get_customer(ctx, customer_id)  # unknown id: one clear line
-        found = customers.page_licenses(ctx, customer_id, page=page, page_size=page_size)
+            accounts.get_customer(ctx, customer_id)  # unknown id: one clear line
+        found = accounts.page_licenses(ctx, customer_id, page=page, page_size=page_size)
         rows = [serialize.license_(lic) for lic in found.items]
     emit(state.json, rows, lambda: table(rows, COLUMNS))
     echo_more_pages(found, "licenses")
@@ -172,11 +172,11 @@ def update(
     Example:
       licensesvc license update 1 --agents 50 --reason "bought 25 more agents, order 88"
     """
-    change = licenses.LicenseUpdate(
+    change = accounts.LicenseUpdate(
         agents=agents, jobs=jobs, expires_on=expires_on, host=host, failover_host=failover_host
     )
     with state.unit_of_work() as ctx:
-        data = license_record(licenses.update_license(ctx, license_id, change, reason))
+        data = license_record(accounts.update_license(ctx, license_id, change, reason))
     emit(state.json, data, lambda: _human_license(data))
 
 
@@ -195,5 +195,5 @@ def retire(state: CliState, license_id: int, reason: str) -> None:
       licensesvc license retire 1 --reason "server decommissioned, replaced by license 7"
     """
     with state.unit_of_work() as ctx:
-        data = license_record(licenses.retire_license(ctx, license_id, reason))
+        data = license_record(accounts.retire_license(ctx, license_id, reason))
     emit(state.json, data, lambda: _human_license(data))

@@ -13,8 +13,8 @@ import click
 from cli.output import emit, fields, json_option, table
 from cli.pagination import echo_more_pages, page_options
 from cli.state import CliState, pass_state
+from licensesvc import outreach
 from licensesvc.models.outbox import OUTBOX_STATUSES
-from licensesvc.outreach import notifications
 
 COLUMNS = [
     ("ID", "id"),
@@ -48,7 +48,7 @@ def notify() -> None:
     """
 
 
-def _message(view: notifications.OutboxView) -> dict[str, Any]:
+def _message(view: outreach.OutboxView) -> dict[str, Any]:
     data = {
         "id": view.id,
         "event": view.event,
@@ -86,7 +86,7 @@ def list_(
       licensesvc notify list --status failed
     """
     with state.unit_of_work() as ctx:
-        found = notifications.list_messages(
+        found = outreach.list_messages(
             ctx, status=status, customer_id=customer_id, page=page, page_size=page_size
         )
     rows = [_message(v) for v in found.items]
@@ -115,7 +115,7 @@ def scan(state: CliState) -> None:
       licensesvc notify scan
     """
     with state.unit_of_work() as ctx:
-        found = notifications.scan(ctx)
+        found = outreach.scan(ctx)
     emit(
         state.json,
         {"enqueued": found.enqueued, "total": found.total},
@@ -142,7 +142,7 @@ def retry(state: CliState, message_id: int) -> None:
       licensesvc notify retry 42
     """
     with state.unit_of_work() as ctx:
-        data = _message(notifications.retry(ctx, message_id))
+        data = _message(outreach.retry(ctx, message_id))
     emit(state.json, data, lambda: f"message {message_id} is pending again")
 
 
@@ -211,10 +211,10 @@ def send(state: CliState, limit: int, loop: bool, interval: float, run_scan: boo
         while True:
             if run_scan:
                 with state.unit_of_work() as ctx:
-                    scanned += notifications.scan(ctx).total
+                    scanned += outreach.scan(ctx).total
             if smtp is None:
                 with state.unit_of_work() as ctx:
-                    waiting = notifications.list_messages(ctx, status="pending", page_size=1)
+                    waiting = outreach.list_messages(ctx, status="pending", page_size=1)
                 click.echo(
                     "LICENSESVC_SMTP_URL is not set: nothing sent; "
                     f"{waiting.total} messages wait in the outbox (licensesvc notify list)",

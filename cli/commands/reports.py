@@ -12,7 +12,7 @@ import click
 
 from cli.output import cell, iso, json_option, print_json, table
 from cli.state import CliState, current_state, pass_state
-from licensesvc.outreach import reports
+from licensesvc import outreach
 from licensesvc.platform.context import ServiceContext
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,7 +44,7 @@ def _csv_option(f: F) -> F:
 def _days_option(default: int, what: str) -> Callable[[F], F]:
     return click.option(
         "--days",
-        type=click.IntRange(0, reports.MAX_DAYS),
+        type=click.IntRange(0, outreach.MAX_DAYS),
         default=default,
         show_default=True,
         help=f"How many days ahead to look for {what}. Example: --days 60",
@@ -107,10 +107,10 @@ def maintenance_lapsing(state: CliState, days: int, as_csv: bool) -> None:
     Example:
       licensesvc report maintenance-lapsing --days 30
     """
-    rows = _run(state, as_csv, lambda ctx: reports.maintenance_lapsing(ctx, days))
+    rows = _run(state, as_csv, lambda ctx: outreach.maintenance_lapsing(ctx, days))
     _print(
         rows,
-        reports.MaintenanceLapsingRow,
+        outreach.MaintenanceLapsingRow,
         [
             ("CUSTOMER", "customer"),
             ("ID", "customer_id"),
@@ -137,10 +137,10 @@ def in_grace(state: CliState, as_csv: bool) -> None:
     Example:
       licensesvc report in-grace --csv > in-grace.csv
     """
-    rows = _run(state, as_csv, reports.in_grace)
+    rows = _run(state, as_csv, outreach.in_grace)
     _print(
         rows,
-        reports.InGraceRow,
+        outreach.InGraceRow,
         [
             ("CUSTOMER", "customer"),
             ("ID", "customer_id"),
@@ -168,10 +168,10 @@ def contracts_ending(state: CliState, days: int, as_csv: bool) -> None:
     Example:
       licensesvc report contracts-ending --days 90
     """
-    rows = _run(state, as_csv, lambda ctx: reports.contracts_ending(ctx, days))
+    rows = _run(state, as_csv, lambda ctx: outreach.contracts_ending(ctx, days))
     _print(
         rows,
-        reports.ContractEndingRow,
+        outreach.ContractEndingRow,
         [
             ("CUSTOMER", "customer"),
             ("ID", "customer_id"),
@@ -199,10 +199,10 @@ def quota_use(state: CliState, as_csv: bool) -> None:
     Example:
       licensesvc report quota-use
     """
-    rows = _run(state, as_csv, reports.quota_use)
+    rows = _run(state, as_csv, outreach.quota_use)
     _print(
         rows,
-        reports.QuotaUseRow,
+        outreach.QuotaUseRow,
         [
             ("CUSTOMER", "customer"),
             ("ID", "customer_id"),
@@ -232,10 +232,10 @@ def keys_expiring(state: CliState, days: int, as_csv: bool) -> None:
     Example:
       licensesvc report keys-expiring --days 14
     """
-    rows = _run(state, as_csv, lambda ctx: reports.keys_expiring(ctx, days))
+    rows = _run(state, as_csv, lambda ctx: outreach.keys_expiring(ctx, days))
     _print(
         rows,
-        reports.KeyExpiringRow,
+        outreach.KeyExpiringRow,
         [
             ("SERIAL", "serial"),
             ("KIND", "kind"),
@@ -263,10 +263,10 @@ def overdue_cases(state: CliState, as_csv: bool) -> None:
     Example:
       licensesvc report overdue-cases
     """
-    rows = _run(state, as_csv, reports.overdue_cases)
+    rows = _run(state, as_csv, outreach.overdue_cases)
     _print(
         rows,
-        reports.OverdueCaseRow,
+        outreach.OverdueCaseRow,
         [
             ("OWNER", "owner"),
             ("CASE", "case_number"),

@@ -8,7 +8,7 @@ import click
 
 from cli.output import json_option, out_option, write_or_print
 from cli.state import CliState, pass_state
-from licensesvc.issuance.issued_keys import signed_revocation_list
+from licensesvc.issuance import signed_revocation_list
 
 
 @click.group()

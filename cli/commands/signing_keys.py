@@ -9,7 +9,7 @@ import click
 from cli import serialize
 from cli.output import emit, fields, json_option, out_option, table, write_or_print
 from cli.state import CliState, pass_state
-from licensesvc.issuance import signing
+from licensesvc import issuance
 from licensesvc.models import SigningKeyRecord
 
 
@@ -43,7 +43,7 @@ def generate(state: CliState) -> None:
       licensesvc signing-key generate
     """
     with state.unit_of_work() as ctx:
-        data = serialize.signing_key(signing.generate_signing_key(ctx))
+        data = serialize.signing_key(issuance.generate_signing_key(ctx))
     emit(state.json, data, lambda: _summary(data))
 
 
@@ -61,7 +61,7 @@ def rotate(state: CliState) -> None:
       licensesvc signing-key rotate
     """
     with state.unit_of_work() as ctx:
-        data = serialize.signing_key(signing.rotate_signing_key(ctx))
+        data = serialize.signing_key(issuance.rotate_signing_key(ctx))
     emit(state.json, data, lambda: _summary(data))
 
 
@@ -76,7 +76,7 @@ def list_(state: CliState) -> None:
       licensesvc signing-key list
     """
     with state.unit_of_work() as ctx:
-        rows = [_with_protection(rec) for rec in signing.list_signing_keys(ctx)]
+        rows = [_with_protection(rec) for rec in issuance.list_signing_keys(ctx)]
     emit(state.json, rows, lambda: table(rows, LIST_COLUMNS))
 
 
@@ -92,7 +92,7 @@ LIST_COLUMNS = [
 def _with_protection(rec: SigningKeyRecord) -> dict[str, object]:
     return {
         **serialize.signing_key(rec),
-        "protection": signing.protection(rec.private_key_encrypted).label,
+        "protection": issuance.protection(rec.private_key_encrypted).label,
     }
 
 
@@ -113,7 +113,7 @@ def rewrap(state: CliState) -> None:
       licensesvc signing-key rewrap
     """
     with state.unit_of_work() as ctx:
-        rows = [_with_protection(rec) for rec in signing.rewrap_signing_keys(ctx)]
+        rows = [_with_protection(rec) for rec in issuance.rewrap_signing_keys(ctx)]
     emit(
         state.json,
         rows,
@@ -143,7 +143,7 @@ def export_public(state: CliState, out: Path | None, all_keys: bool) -> None:
       licensesvc signing-key export-public --all --out vendor-public-all.pem
     """
     with state.unit_of_work() as ctx:
-        records = signing.list_signing_keys(ctx) if all_keys else [signing.active_record(ctx)]
+        records = issuance.list_signing_keys(ctx) if all_keys else [issuance.active_record(ctx)]
         exported = [
             {"kid": rec.kid, "status": rec.status, "pem": rec.public_key_pem} for rec in records
         ]

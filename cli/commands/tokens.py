@@ -11,7 +11,7 @@ from cli.output import emit, fields, json_option, table
 from cli.pagination import echo_more_pages, page_options
 from cli.params import ISO_DATE, LINE, ROW_ID
 from cli.state import CliState, pass_state
-from licensesvc.identity import tokens
+from licensesvc import identity
 
 COLUMNS = [
     ("ID", "id"),
@@ -89,7 +89,7 @@ def create(
     """
     with state.unit_of_work() as ctx:
         expires_at = _expiry(ctx.now(), expires_in, expires_on)
-        record, secret = tokens.create_token(
+        record, secret = identity.create_token(
             ctx, customer_id=customer_id, analyst=analyst, expires_at=expires_at
         )
         data = {**serialize.token(record), "token": secret}
@@ -127,7 +127,7 @@ def list_(state: CliState, page: int, page_size: int) -> None:
       licensesvc token list
     """
     with state.unit_of_work() as ctx:
-        found = tokens.page_tokens(ctx, page=page, page_size=page_size)
+        found = identity.page_tokens(ctx, page=page, page_size=page_size)
         rows = [serialize.token(t) for t in found.items]
     emit(state.json, rows, lambda: table(rows, COLUMNS))
     echo_more_pages(found, "tokens")
@@ -145,5 +145,5 @@ def revoke(state: CliState, token_id: int) -> None:
       licensesvc token revoke 3
     """
     with state.unit_of_work() as ctx:
-        data = serialize.token(tokens.revoke_token(ctx, token_id))
+        data = serialize.token(identity.revoke_token(ctx, token_id))
     emit(state.json, data, lambda: f"revoked token {data['id']} ({data['prefix']}...)")

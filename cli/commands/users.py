@@ -11,7 +11,7 @@ from cli.output import emit, fields, json_option, printable, table
 from cli.pagination import echo_more_pages, page_options
 from cli.params import LINE, ROW_ID
 from cli.state import CliState, pass_state
-from licensesvc.identity import users
+from licensesvc import identity
 
 
 @click.group()
@@ -59,7 +59,7 @@ def create(state: CliState, customer_id: int, email: str, password_stdin: bool) 
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
     with state.unit_of_work() as ctx:
-        data = serialize.user(users.create_user(ctx, customer_id, email, password))
+        data = serialize.user(identity.create_user(ctx, customer_id, email, password))
     emit(
         state.json,
         data,
@@ -95,8 +95,8 @@ def reset_password(state: CliState, email: str | None, user_id: int | None, base
     if (email is None) == (user_id is None):
         raise click.UsageError("name the user with exactly one of --email or --id")
     with state.unit_of_work() as ctx:
-        found = users.find_user(ctx, email if email is not None else str(user_id))
-        rec, token = users.start_password_reset(ctx, found)
+        found = identity.find_user(ctx, email if email is not None else str(user_id))
+        rec, token = identity.start_password_reset(ctx, found)
         data = {
             "user_id": found.id,
             "email": found.email,
@@ -137,7 +137,7 @@ def list_(state: CliState, customer_id: int | None, page: int, page_size: int) -
       licensesvc --json user list --page 2 --page-size 100
     """
     with state.unit_of_work() as ctx:
-        found = users.page_users(ctx, customer_id, page=page, page_size=page_size)
+        found = identity.page_users(ctx, customer_id, page=page, page_size=page_size)
         rows = [serialize.user(u) | {"customer_name": u.customer.name} for u in found.items]
     emit(state.json, rows, lambda: table(rows, COLUMNS))
     echo_more_pages(found, "users")
@@ -159,5 +159,5 @@ def disable(state: CliState, user_id: int, reason: str | None) -> None:
       licensesvc user disable 2 --reason "left the company"
     """
     with state.unit_of_work() as ctx:
-        data = serialize.user(users.disable_user(ctx, user_id, reason))
+        data = serialize.user(identity.disable_user(ctx, user_id, reason))
     emit(state.json, data, lambda: f"disabled user {data['id']} ({printable(data['email'])})")

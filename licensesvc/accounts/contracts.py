@@ -14,10 +14,9 @@ from licensesvc.domain.errors import Conflict, InvalidState, ValidationFailed, r
 from licensesvc.models import Contract, ContractPayment, ContractPlanChange, IssuedKey
 from licensesvc.platform import audit, outbox
 from licensesvc.platform.context import ServiceContext
-from licensesvc.platform.lookups import get_contract as get_contract
-from licensesvc.platform.lookups import get_customer
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
 
+from .lookups import get_contract, get_customer
 from .report_queries import current_contract_of, paid_through
 
 

@@ -8,16 +8,12 @@ from sqlalchemy import Select, case, func, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from licensesvc.accounts import contracts
 from licensesvc.domain import CaseStatus, KeyKind, Plan, Region, values
 from licensesvc.domain.errors import Conflict, ValidationFailed
 from licensesvc.domain.hosts import normalize_host
 from licensesvc.models import Contract, Customer, IssuedKey, KeyRequest, License
 from licensesvc.platform import audit, inputs
 from licensesvc.platform.context import ServiceContext
-from licensesvc.platform.lookups import get_contract as get_contract
-from licensesvc.platform.lookups import get_customer as get_customer
-from licensesvc.platform.lookups import get_license as get_license
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
 from licensesvc.readmodels import (
     CaseLine,
@@ -32,6 +28,9 @@ from licensesvc.readmodels import (
     effective_status,
 )
 
+from . import contracts
+from .lookups import get_contract, get_customer
+
 
 def create_customer(
     ctx: ServiceContext, name: str, region: str = Region.NA, holidays: str | None = None
@@ -39,8 +38,9 @@ def create_customer(
     """Create a customer; its holiday calendar defaults to the region's (GB-ENG, US, AU-NSW).
     Raises ValidationFailed (empty name, unknown region or calendar) or Conflict (the name is
     taken)."""
-    from licensesvc.accounts.licenses import normalize_holidays
     from licensesvc.domain.support_plan import REGIONS as SUPPORT_REGIONS
+
+    from .licenses import normalize_holidays
 
     ctx.actor.require_analyst()
     name = inputs.check_text(name.strip(), "name")
@@ -84,8 +84,10 @@ def customer_overview(ctx: ServiceContext, customer_id: int) -> CustomerOverview
     licenses, the newest RECENT_KEYS keys (and how many there are), open cases (refused or
     escalated, by respond-by) and the newest RECENT_CASES decided or granted ones. A fixed
     number of queries whatever the customer holds. Raises NotFound."""
-    from licensesvc.accounts.standing import Standing, customer_today, pick_current
+    from licensesvc.domain.standing import Standing, pick_current
     from licensesvc.domain.support_plan import overdue_reason
+
+    from .standing import customer_today
 
     customer = get_customer(ctx, customer_id)
     now = ctx.now()
@@ -324,7 +326,7 @@ def record_payment(ctx: ServiceContext, contract_id: int, paid_through: date) ->
     """Record a maintenance payment and return the contract (see licensesvc/accounts/contracts.py:
     record_payment, which also takes an invoice and corrections)."""
     contracts.record_payment(ctx, contract_id, paid_through)
-    return contracts.get_contract(ctx, contract_id)
+    return get_contract(ctx, contract_id)
 
 
 def create_license(

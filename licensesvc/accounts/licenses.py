@@ -16,8 +16,9 @@ from licensesvc.domain.errors import InvalidState, ValidationFailed, require_rea
 from licensesvc.models import Customer, License, LicenseChange
 from licensesvc.platform import audit
 from licensesvc.platform.context import ServiceContext
-from licensesvc.platform.lookups import get_customer, get_license
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
+
+from .lookups import get_customer, get_license
 
 # anchored with \Z: a trailing newline is not a host
 _HOST_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.\-_]{0,198}[A-Za-z0-9])?\Z")

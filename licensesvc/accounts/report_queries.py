@@ -7,13 +7,13 @@ return."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from licensesvc.domain.standing import pick_current
 from licensesvc.models import Contract, Customer, IssuedKey, KeyRequest
 from licensesvc.platform.context import ServiceContext
 
@@ -22,14 +22,6 @@ from licensesvc.platform.context import ServiceContext
 class CustomerContract:
     customer: Customer
     contract: Contract
-
-
-def pick_current(contracts: Iterable[Contract], today: date) -> Contract | None:
-    """The contract that governs `today`, by the rule of standing.current_contract."""
-    # imported here, like standing in current_contract_of
-    from licensesvc.accounts.standing import pick_current as rule
-
-    return rule(contracts, today)
 
 
 def current_contracts(ctx: ServiceContext, today: date) -> list[CustomerContract]:
@@ -57,7 +49,7 @@ def current_contract_of(
     ctx: ServiceContext, customer_id: int, today: date
 ) -> CustomerContract | None:
     # imported here: standing is imported lazily, like every caller of the payment hook
-    from licensesvc.accounts.standing import current_contract
+    from .standing import current_contract
 
     contract = current_contract(ctx, customer_id, today)
     if contract is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import current_app, g, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from licensesvc.identity import tokens
+from licensesvc import identity
 from licensesvc.platform.context import Actor, ServiceContext
 from licensesvc.web import close_db_session, db_session, runtime_of, service_context
 
@@ -31,12 +31,12 @@ def require_token() -> None:
     so far is closed (so a reading request stays a read, and on SQLite a writing one does not
     wait for its own write lock); the view then opens a fresh session."""
     rt = runtime_of()
-    result = tokens.check_token_cached(db_session(), rt.settings, bearer_token(), now=rt.clock())
+    result = identity.check_token_cached(db_session(), rt.settings, bearer_token(), now=rt.clock())
     if result.use is not None:
         close_db_session()
         try:
             with rt.sessions() as session:
-                tokens.record_token_use(session, result.use)
+                identity.record_token_use(session, result.use)
                 session.commit()
         except SQLAlchemyError:  # bookkeeping must not fail the request it describes
             current_app.logger.warning("could not record the use of token %s", result.token_id)

@@ -11,8 +11,7 @@ from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 from marshmallow import fields, validate
 
-from licensesvc.cases import case_updates
-from licensesvc.issuance import key_requests
+from licensesvc import cases, issuance
 from licensesvc.models import CaseUpdate
 from licensesvc.readmodels import CaseView
 from licensesvc.web import db_session
@@ -43,7 +42,7 @@ blp.before_request(require_token)
 class CaseUpdateBody(RequestSchema):
     text = fields.String(
         required=True,
-        validate=validate.Length(min=1, max=case_updates.MAX_UPDATE_CHARS),
+        validate=validate.Length(min=1, max=cases.MAX_UPDATE_CHARS),
         metadata={"description": "the update, as the customer will read it"},
     )
 
@@ -62,7 +61,7 @@ class CaseUpdates(MethodView):
         cases)"""
         return list(
             page_of(
-                pagination_parameters, case_updates.page_case_updates, caller_context(), case_number
+                pagination_parameters, cases.page_case_updates, caller_context(), case_number
             ).items
         )
 
@@ -76,9 +75,9 @@ class CaseUpdates(MethodView):
     def post(self, body: dict[str, Any], case_number: str) -> CaseView:
         """Analysts: post a status update; it resets the case's `next_update_due`"""
         ctx = caller_context()
-        case_updates.post_case_update(ctx, case_number, body["text"])
+        cases.post_case_update(ctx, case_number, body["text"])
         db_session().commit()
-        return key_requests.case_view(ctx, key_requests.get_case(ctx, case_number))
+        return issuance.case_view(ctx, issuance.get_case(ctx, case_number))
 
 
 class CaseNoteSchema(ma.Schema):
@@ -99,7 +98,7 @@ class AnalystCaseSchema(CaseSchema):
 
 class AssignBody(RequestSchema):
     owner = Line(
-        case_updates.MAX_OWNER_CHARS,
+        cases.MAX_OWNER_CHARS,
         required=True,
         metadata={"description": "the analyst who owns the case from now on"},
     )
@@ -107,7 +106,7 @@ class AssignBody(RequestSchema):
 
 class NoteBody(RequestSchema):
     text = FreeText(
-        case_updates.MAX_UPDATE_CHARS,
+        cases.MAX_UPDATE_CHARS,
         required=True,
         metadata={"description": "internal: never shown to the customer"},
     )
@@ -130,8 +129,8 @@ class CaseAssignment(MethodView):
     def post(self, body: dict[str, Any], case_number: str) -> CaseView:
         """Analysts: give a refused or escalated case an owner (audited)"""
         ctx = caller_context()
-        case = case_updates.assign_case(ctx, case_number, body["owner"])
-        view = case_updates.analyst_case_view(ctx, case)
+        case = cases.assign_case(ctx, case_number, body["owner"])
+        view = cases.analyst_case_view(ctx, case)
         db_session().commit()
         return view
 
@@ -147,8 +146,8 @@ class CaseNotes(MethodView):
     def post(self, body: dict[str, Any], case_number: str) -> CaseView:
         """Analysts: add an internal note; the customer never sees it"""
         ctx = caller_context()
-        case_updates.add_case_note(ctx, case_number, body["text"])
-        view = case_updates.analyst_case_view(ctx, key_requests.get_case(ctx, case_number))
+        cases.add_case_note(ctx, case_number, body["text"])
+        view = cases.analyst_case_view(ctx, issuance.get_case(ctx, case_number))
         db_session().commit()
         return view
 
@@ -168,7 +167,7 @@ class CaseSeverity(MethodView):
         """Analysts: change a case's severity with a reason; an escalated case's respond-by
         and next update count anew from the support plan"""
         ctx = caller_context()
-        case = case_updates.change_severity(ctx, case_number, body["severity"], body["reason"])
-        view = case_updates.analyst_case_view(ctx, case)
+        case = cases.change_severity(ctx, case_number, body["severity"], body["reason"])
+        view = cases.analyst_case_view(ctx, case)
         db_session().commit()
         return view

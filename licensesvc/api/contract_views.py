@@ -12,7 +12,7 @@ from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 from marshmallow import fields, validate
 
-from licensesvc.accounts import contracts, licenses
+from licensesvc import accounts
 from licensesvc.domain import Plan, Region, values
 from licensesvc.models import Contract, ContractPayment, Customer, License, LicenseChange
 from licensesvc.web import db_session
@@ -173,7 +173,7 @@ def contract_view(c: Contract, today: date) -> dict[str, Any]:
 
 def _contract(contract_id: int) -> dict[str, Any]:
     ctx = caller_context()
-    return contract_view(contracts.get_contract(ctx, contract_id), ctx.now().date())
+    return contract_view(accounts.get_contract(ctx, contract_id), ctx.now().date())
 
 
 @blp.route(f"/contracts/<{ID_IN_PATH}:contract_id>")
@@ -200,7 +200,7 @@ class Payments(MethodView):
         page 1 counts)"""
         return list(
             page_of(
-                pagination_parameters, contracts.page_payments, caller_context(), contract_id
+                pagination_parameters, accounts.page_payments, caller_context(), contract_id
             ).items
         )
 
@@ -216,7 +216,7 @@ class Payments(MethodView):
         Paid-through never passes the contract's end (`validation_error`; pay into the
         renewal) and a payment never moves it back (a correction may).
         """
-        entry = contracts.record_payment(
+        entry = accounts.record_payment(
             caller_context(),
             contract_id,
             body["paid_through"],
@@ -237,7 +237,7 @@ class PlanChanges(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def post(self, body: dict[str, Any], contract_id: int) -> dict[str, Any]:
         """Analysts: change the plan from a day inside the term (quota use carries over)"""
-        contracts.change_plan(
+        accounts.change_plan(
             caller_context(), contract_id, body["plan"], body["effective_from"], body["reason"]
         )
         db_session().commit()
@@ -255,7 +255,7 @@ class Renewal(MethodView):
     def post(self, body: dict[str, Any], contract_id: int) -> dict[str, Any]:
         """Analysts: renew as a successor contract from the day after the old end"""
         ctx = caller_context()
-        renewal = contracts.renew_contract(
+        renewal = accounts.renew_contract(
             ctx,
             contract_id,
             body["end"],
@@ -276,7 +276,7 @@ class Termination(MethodView):
     @blp.alt_response(409, response="CONFLICT", description="already terminated")
     def post(self, body: dict[str, Any], contract_id: int) -> dict[str, Any]:
         """Analysts: end the term early; `on` is the last covered day"""
-        contracts.terminate_contract(caller_context(), contract_id, body["on"], body["reason"])
+        accounts.terminate_contract(caller_context(), contract_id, body["on"], body["reason"])
         db_session().commit()
         return _contract(contract_id)
 
@@ -294,7 +294,7 @@ class LicenseChanges(MethodView):
         """The license's change history, newest first, a page at a time"""
         return list(
             page_of(
-                pagination_parameters, licenses.page_license_changes, caller_context(), license_id
+                pagination_parameters, accounts.page_license_changes, caller_context(), license_id
             ).items
         )
 
@@ -307,8 +307,8 @@ class LicenseChanges(MethodView):
     def post(self, body: dict[str, Any], license_id: int) -> License:
         """Analysts: change limits, expiry or hosts, with a reason"""
         reason = body.pop("reason")
-        lic = licenses.update_license(
-            caller_context(), license_id, licenses.LicenseUpdate(**body), reason
+        lic = accounts.update_license(
+            caller_context(), license_id, accounts.LicenseUpdate(**body), reason
         )
         db_session().commit()
         return lic
@@ -324,7 +324,7 @@ class LicenseRetirement(MethodView):
     @blp.alt_response(409, response="CONFLICT", description="already retired")
     def post(self, body: dict[str, Any], license_id: int) -> License:
         """Analysts: retire a license; it gets no more keys"""
-        lic = licenses.retire_license(caller_context(), license_id, body["reason"])
+        lic = accounts.retire_license(caller_context(), license_id, body["reason"])
         db_session().commit()
         return lic
 
@@ -338,7 +338,7 @@ class CustomerResource(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def patch(self, body: dict[str, Any], customer_id: int) -> Customer:
         """Analysts: change the customer's region or holiday calendar"""
-        customer = licenses.update_customer(
+        customer = accounts.update_customer(
             caller_context(), customer_id, region=body.get("region"), holidays=body.get("holidays")
         )
         db_session().commit()

@@ -8,9 +8,9 @@ from flask import Response, current_app, jsonify
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
-from licensesvc.accounts import customers
+from licensesvc import accounts
 from licensesvc.domain.errors import ValidationFailed
-from licensesvc.issuance.entitlements import cached_report
+from licensesvc.issuance import cached_report
 from licensesvc.readmodels import EntitlementReport, LicenseView
 
 from .auth import caller_context, require_token
@@ -70,7 +70,7 @@ class Licenses(MethodView):
         or `customer_id`'s)"""
         found = page_of(
             pagination_parameters,
-            customers.page_licenses,
+            accounts.page_licenses,
             caller_context(),
             query.get("customer_id"),
         )
@@ -84,4 +84,4 @@ class LicenseResource(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, license_id: int) -> LicenseView:
         """One license"""
-        return LicenseView.of(customers.get_license(caller_context(), license_id))
+        return LicenseView.of(accounts.get_license(caller_context(), license_id))

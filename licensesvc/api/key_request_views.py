@@ -10,9 +10,9 @@ from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 from werkzeug.wrappers import Response
 
-from licensesvc.issuance import key_requests
-from licensesvc.issuance.key_requests import Decision, KeyRequestInput
-from licensesvc.issuance.refusals import request_and_record
+from licensesvc import issuance
+from licensesvc.domain.policy import Decision, KeyRequestInput
+from licensesvc.issuance import request_and_record
 from licensesvc.readmodels import CaseView, DryRunView
 
 from .auth import caller_context, require_token
@@ -57,7 +57,7 @@ class KeyRequests(MethodView):
         filter by `status`)"""
         found = page_of(
             pagination_parameters,
-            key_requests.page_cases,
+            issuance.page_cases,
             caller_context(),
             customer_id=query.get("customer_id"),
             status=query.get("status"),
@@ -102,7 +102,7 @@ class KeyRequests(MethodView):
         override_reason: str | None = body.pop("override_reason", None)
         req = KeyRequestInput(**body)
         if dry_run:
-            decision = key_requests.request_key(ctx, req, dry_run=True)
+            decision = issuance.request_key(ctx, req, dry_run=True)
             assert isinstance(decision, Decision)
             return _dry_run_response(decision, body["kind"])
         # the case is kept whether granted or refused; a refusal is raised after the commit
@@ -130,7 +130,7 @@ class Case(MethodView):
     def get(self, case_number: str) -> CaseView:
         """One case: its status, refusal, escalation, status updates and decision"""
         ctx = caller_context()
-        return key_requests.case_view(ctx, key_requests.get_case(ctx, case_number))
+        return issuance.case_view(ctx, issuance.get_case(ctx, case_number))
 
 
 @blp.route("/key-requests/<case_number>/escalate")
@@ -159,7 +159,7 @@ class Escalation(MethodView):
         `Idempotent-Replayed: true`, and changes nothing.
         """
         ctx = caller_context()
-        case = key_requests.escalate_case(
+        case = issuance.escalate_case(
             ctx,
             case_number,
             note=body.get("note"),
@@ -167,7 +167,7 @@ class Escalation(MethodView):
             reason=body.get("reason"),
         )
         commit()
-        return key_requests.case_view(ctx, case)
+        return issuance.case_view(ctx, case)
 
 
 @blp.route("/key-requests/<case_number>/grant")
@@ -182,7 +182,7 @@ class Grant(MethodView):
     def post(self, body: dict[str, Any], case_number: str) -> CaseView:
         """Analysts: grant a refused or escalated case anyway, with a written reason"""
         ctx = caller_context()
-        outcome = key_requests.grant_case(ctx, case_number, body["reason"])
+        outcome = issuance.grant_case(ctx, case_number, body["reason"])
         commit()
         assert outcome.key is not None
         return outcome.view(ctx.now())
@@ -199,6 +199,6 @@ class Deny(MethodView):
     @blp.alt_response(409, response="CONFLICT", description="the case is decided")
     def post(self, body: dict[str, Any], case_number: str) -> CaseView:
         """Analysts: uphold a refusal, with a written reason"""
-        case = key_requests.deny_case(caller_context(), case_number, body["reason"])
+        case = issuance.deny_case(caller_context(), case_number, body["reason"])
         commit()
         return CaseView.of(case)

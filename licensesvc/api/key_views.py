@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 from werkzeug.wrappers import Response
 
-from licensesvc.issuance import issued_keys
+from licensesvc import issuance
 from licensesvc.readmodels import KeyView
 
 from .auth import caller_context, require_token
@@ -40,7 +40,7 @@ class Keys(MethodView):
         ctx = caller_context()
         found = page_of(
             pagination_parameters,
-            issued_keys.page_keys,
+            issuance.page_keys,
             ctx,
             customer_id=query.get("customer_id"),
             license_id=query.get("license_id"),
@@ -57,7 +57,7 @@ class Key(MethodView):
     def get(self, serial: str) -> KeyView:
         """One key: its record, its effective status and the text key"""
         ctx = caller_context()
-        return KeyView.of(issued_keys.get_key(ctx, serial), ctx.now(), analyst=ctx.actor.is_analyst)
+        return KeyView.of(issuance.get_key(ctx, serial), ctx.now(), analyst=ctx.actor.is_analyst)
 
 
 @blp.route("/keys/<serial:serial>/license-file")
@@ -72,10 +72,8 @@ class LicenseFile(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, serial: str) -> Response:
         """Download a key as a license file"""
-        key = issued_keys.get_key(caller_context(), serial)
-        response = current_app.response_class(
-            issued_keys.license_file_for(key), mimetype="text/plain"
-        )
+        key = issuance.get_key(caller_context(), serial)
+        response = current_app.response_class(issuance.license_file_for(key), mimetype="text/plain")
         response.headers["Content-Disposition"] = f'attachment; filename="{key.serial}.lic"'
         return response
 
@@ -96,6 +94,6 @@ class Revocation(MethodView):
         `reason` goes to the audit trail. The list is rebuilt in the same transaction.
         """
         ctx = caller_context()
-        key = issued_keys.revoke_key(ctx, serial, body["reason"], body["code"])
+        key = issuance.revoke_key(ctx, serial, body["reason"], body["code"])
         commit()
         return KeyView.of(key, ctx.now(), analyst=ctx.actor.is_analyst)

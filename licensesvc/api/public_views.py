@@ -10,7 +10,7 @@ from flask.views import MethodView
 from werkzeug.exceptions import NotAcceptable
 from werkzeug.wrappers import Response
 
-from licensesvc.issuance import issued_keys, revocation_lists, signing
+from licensesvc import issuance
 from licensesvc.models import SigningKeyRecord
 from licensesvc.web import db_session, reads_only, runtime_of
 
@@ -40,7 +40,7 @@ class Verify(MethodView):
         Every member but `signature` is signed (see docs/api.md).
         """
         reads_only()  # verify writes nothing: on SQLite, no write lock for a POST
-        answer = issued_keys.verify_online(
+        answer = issuance.verify_online(
             public_context(),
             body["key"],
             nonce=body.get("nonce"),
@@ -59,7 +59,7 @@ class SigningKeys(MethodView):
     @blp.response(200, SigningKeySchema(many=True))
     def get(self) -> list[SigningKeyRecord]:
         """The public signing keys with their key IDs (active and retired)"""
-        return signing.list_signing_keys(public_context())
+        return issuance.list_signing_keys(public_context())
 
 
 _TEXT = "text/plain"
@@ -103,13 +103,13 @@ class Revocations(MethodView):
         )
         if chosen is None:
             raise NotAcceptable("the revocation list is served as text/plain or application/json")
-        stored = revocation_lists.current(public_context())
+        stored = issuance.current(public_context())
         if stored is None:
             # missing, or past the middle of its validity: rebuild it in a writing session (the
             # request's reading session ends first: SQLite would not let it write)
             db_session().rollback()
             with runtime_of().unit_of_work(PUBLIC) as ctx:
-                stored = revocation_lists.current_or_rebuild(ctx)
+                stored = issuance.current_or_rebuild(ctx)
         # one ETag per representation (Vary: Accept)
         etag = stored.etag if chosen == _TEXT else stored.etag[:-1] + '-json"'
         if request.if_none_match.contains(etag.strip('"')):

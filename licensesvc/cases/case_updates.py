@@ -12,15 +12,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from licensesvc.accounts.standing import standing
+from licensesvc import issuance
+from licensesvc.accounts import get_customer, standing
 from licensesvc.domain import CaseStatus, KeyKind, Plan, support_plan
 from licensesvc.domain.errors import InvalidState, ValidationFailed, require_reason
-from licensesvc.issuance import key_requests
-from licensesvc.issuance.key_requests import get_case
+from licensesvc.issuance import get_case
 from licensesvc.models import CaseNote, CaseUpdate, KeyRequest
 from licensesvc.platform import audit, inputs, outbox
 from licensesvc.platform.context import ServiceContext
-from licensesvc.platform.lookups import get_customer
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, page_of_list, paginate
 from licensesvc.readmodels import CaseNoteView, CaseView, QueueLine
 
@@ -221,10 +220,10 @@ def case_notes(ctx: ServiceContext, case: KeyRequest) -> list[CaseNoteView]:
 
 
 def analyst_case_view(ctx: ServiceContext, case: KeyRequest) -> CaseView:
-    """The case as an analyst sees it: the customer's view (key_requests.case_view) with its
+    """The case as an analyst sees it: the customer's view (issuance.case_view) with its
     owner and internal notes. Raises Forbidden (not an analyst)."""
     notes = case_notes(ctx, case)
-    return dataclasses.replace(key_requests.case_view(ctx, case), owner=case.owner, notes=notes)
+    return dataclasses.replace(issuance.case_view(ctx, case), owner=case.owner, notes=notes)
 
 
 def add_case_note(ctx: ServiceContext, case_number: str, text: str) -> CaseNote:

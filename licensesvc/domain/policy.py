@@ -20,8 +20,9 @@ from licensesvc.domain.errors import REFUSAL_ORDER
 from licensesvc.domain.hosts import host_problem
 
 if TYPE_CHECKING:
-    from licensesvc.accounts.standing import Standing
     from licensesvc.models import License
+
+    from .standing import Standing
 
 TEMPORARY_KEY_DAYS = 120  # fixed by the vendor's overview: "120-day temporary keys"
 

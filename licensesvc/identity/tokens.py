@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
-from licensesvc.accounts.customers import get_customer
+from licensesvc.accounts import get_customer
 from licensesvc.config import Settings
 from licensesvc.domain.errors import (
     Forbidden,

@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from licensesvc.accounts.customers import get_customer
+from licensesvc.accounts import get_customer
 from licensesvc.domain.errors import (
     Conflict,
     InvalidState,

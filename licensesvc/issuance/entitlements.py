@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
 import keys
-from licensesvc.accounts.customers import list_licenses
-from licensesvc.accounts.standing import Standing, standing
+from licensesvc.accounts import list_licenses, standing
 from licensesvc.domain import KeyKind, KeyStatus, Plan, TemporaryReason, support_plan
 from licensesvc.domain import policy as rules
 from licensesvc.domain.policy import (
@@ -18,7 +17,7 @@ from licensesvc.domain.policy import (
     plan_key_kinds,
     temporary_reasons,
 )
-from licensesvc.issuance import key_requests, quotas
+from licensesvc.domain.standing import Standing
 from licensesvc.models import IssuedKey, License
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.freshness import FreshnessCache, freshness_stamp
@@ -34,6 +33,8 @@ from licensesvc.readmodels import (
     PolicySummary,
     SupportHours,
 )
+
+from . import key_requests, quotas
 
 T = TypeVar("T")
 

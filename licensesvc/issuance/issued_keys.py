@@ -13,17 +13,9 @@ from typing import Any
 from sqlalchemy import Select, bindparam, select
 
 import keys
-from licensesvc.accounts.standing import Standing
 from licensesvc.domain import PRIMARY_KINDS, EffectiveKeyStatus, KeyKind, KeyStatus, RevocationCode
 from licensesvc.domain.errors import InvalidState, NotConfigured, NotFound, require_reason
-from licensesvc.issuance import quotas, revocation_lists
-from licensesvc.issuance.signing import (
-    PublishedKeys,
-    active_record,
-    load_private,
-    published_keys,
-    published_signer,
-)
+from licensesvc.domain.standing import Standing
 from licensesvc.models import IssuedKey, License
 from licensesvc.platform import audit, inputs, outbox
 from licensesvc.platform.context import ServiceContext
@@ -32,6 +24,15 @@ from licensesvc.platform.transactions import lock_customer
 from licensesvc.readmodels import KeyView
 from licensesvc.readmodels import (
     effective_status as effective_status,  # re-exported: callers import it here
+)
+
+from . import quotas, revocation_lists
+from .signing import (
+    PublishedKeys,
+    active_record,
+    load_private,
+    published_keys,
+    published_signer,
 )
 
 _SERIAL_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"

@@ -17,8 +17,7 @@ from sqlalchemy import select, union_all
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from licensesvc.accounts.customers import get_customer, get_license
-from licensesvc.accounts.standing import Standing, standing
+from licensesvc.accounts import get_customer, get_license, standing
 from licensesvc.domain import (
     OPEN_CASE_STATUSES,
     PRIMARY_KINDS,
@@ -41,14 +40,16 @@ from licensesvc.domain.errors import (
     require_reason,
 )
 from licensesvc.domain.policy import Check, Decision, KeyRequestInput, LicenseKeys, UsableKey
-from licensesvc.issuance import quotas
-from licensesvc.issuance.issued_keys import issue_signed_key, new_serial
+from licensesvc.domain.standing import Standing
 from licensesvc.models import Customer, IssuedKey, KeyRequest, License
 from licensesvc.platform import audit, inputs, outbox
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
 from licensesvc.platform.transactions import lock_customer
 from licensesvc.readmodels import CaseView, KeyView
+
+from . import quotas
+from .issued_keys import issue_signed_key, new_serial
 
 __all__ = [
     "Check",

@@ -11,9 +11,9 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from licensesvc.accounts.standing import Standing
 from licensesvc.domain import KeyKind
 from licensesvc.domain.policy import Quota, QuotaRule
+from licensesvc.domain.standing import Standing
 from licensesvc.models import License, QuotaSlot
 from licensesvc.platform.context import ServiceContext
 from licensesvc.readmodels import DrTestQuotaUse, QuotaReport, TemporaryQuotaLimit

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from licensesvc.issuance.key_requests import KeyRequestInput, KeyRequestOutcome, request_key
 from licensesvc.platform.context import ServiceContext
+
+from .key_requests import KeyRequestInput, KeyRequestOutcome, request_key
 
 
 def request_and_record(

@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session
 import keys
 from licensesvc.domain import KeyStatus, RevocationCode
 from licensesvc.domain.errors import NotConfigured, NotFound
-from licensesvc.issuance.signing import active_record, active_signer, published_keys
 from licensesvc.models import IssuedKey, RevocationListCopy
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.transactions import SHARED_ROWS, at_commit
+
+from .signing import active_record, active_signer, published_keys
 
 #: the id of the one stored list
 ROW_ID = 1

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from licensesvc.accounts import report_queries
+from licensesvc import accounts
 from licensesvc.domain.errors import InvalidState, NotFound, ValidationFailed
 from licensesvc.models import Customer, User
 from licensesvc.models.outbox import OUTBOX_STATUSES, OutboxMessage
@@ -97,7 +97,7 @@ def scan(ctx: ServiceContext) -> ScanReport:
     ctx.actor.require_analyst()
     now = ctx.now()
     counts = {e.value: 0 for e in (*_ENDING_EVENTS.values(), Event.MAINTENANCE_LAPSING)}
-    for key in report_queries.keys_expiring(ctx, now, now + timedelta(days=KEY_ENDING_DAYS)):
+    for key in accounts.keys_expiring(ctx, now, now + timedelta(days=KEY_ENDING_DAYS)):
         event = _ENDING_EVENTS.get(key.kind)
         if event is None:
             continue
@@ -112,10 +112,10 @@ def scan(ctx: ServiceContext) -> ScanReport:
             counts[event.value] += 1
     today = now.date()
     widest = max(MAINTENANCE_LAPSING_DAYS)
-    for row in report_queries.maintenance_lapsing(ctx, today, widest):
-        days_left = (report_queries.paid_through(row.contract) - today).days
+    for row in accounts.maintenance_lapsing(ctx, today, widest):
+        days_left = (accounts.paid_through(row.contract) - today).days
         threshold = min(d for d in MAINTENANCE_LAPSING_DAYS if days_left <= d)
-        paid = report_queries.paid_through(row.contract)
+        paid = accounts.paid_through(row.contract)
         context = {
             "contract_id": row.contract.id,
             "plan": row.contract.plan,

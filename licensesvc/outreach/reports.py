@@ -7,10 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from licensesvc.accounts import report_queries
-from licensesvc.accounts.standing import Standing
+from licensesvc import accounts, issuance
 from licensesvc.domain.errors import ValidationFailed
-from licensesvc.issuance import quotas
+from licensesvc.domain.standing import Standing
 from licensesvc.models import License
 from licensesvc.platform.context import ServiceContext
 
@@ -46,11 +45,11 @@ def maintenance_lapsing(ctx: ServiceContext, days: int) -> tuple[MaintenanceLaps
             customer=r.customer.name,
             contract_id=r.contract.id,
             plan=r.contract.plan,
-            paid_through=report_queries.paid_through(r.contract),
-            days_left=(report_queries.paid_through(r.contract) - today).days,
+            paid_through=accounts.paid_through(r.contract),
+            days_left=(accounts.paid_through(r.contract) - today).days,
             contract_end=r.contract.end_date,
         )
-        for r in report_queries.maintenance_lapsing(ctx, today, days)
+        for r in accounts.maintenance_lapsing(ctx, today, days)
     )
 
 
@@ -71,7 +70,7 @@ def in_grace(ctx: ServiceContext) -> tuple[InGraceRow, ...]:
     ctx.actor.require_analyst()
     today = ctx.now().date()
     rows = []
-    for r in report_queries.active_contracts(ctx, today):
+    for r in accounts.active_contracts(ctx, today):
         st = Standing(r.customer, r.contract, today)
         if not st.in_grace(ctx.policy.grace_days):
             continue
@@ -83,7 +82,7 @@ def in_grace(ctx: ServiceContext) -> tuple[InGraceRow, ...]:
                 customer=r.customer.name,
                 contract_id=r.contract.id,
                 plan=r.contract.plan,
-                paid_through=report_queries.paid_through(r.contract),
+                paid_through=accounts.paid_through(r.contract),
                 grace_until=until,
                 grace_days_left=(until - today).days,
             )
@@ -117,10 +116,10 @@ def contracts_ending(ctx: ServiceContext, days: int) -> tuple[ContractEndingRow,
             plan=c.plan,
             end=c.end_date,
             days_left=(c.end_date - today).days,
-            paid_through=report_queries.paid_through(c),
+            paid_through=accounts.paid_through(c),
             renewed=renewed,
         )
-        for c, renewed in report_queries.contracts_ending(ctx, today, days)
+        for c, renewed in accounts.contracts_ending(ctx, today, days)
     )
 
 
@@ -144,9 +143,9 @@ def quota_use(ctx: ServiceContext) -> tuple[QuotaUseRow, ...]:
     ctx.actor.require_analyst()
     today = ctx.now().date()
     rows = []
-    for r in report_queries.active_contracts(ctx, today):
+    for r in accounts.active_contracts(ctx, today):
         st = Standing(r.customer, r.contract, today)
-        dr = quotas.dr_test_quota(ctx, st)
+        dr = issuance.dr_test_quota(ctx, st)
         licenses: list[License] = list(r.customer.licenses)
         premium = r.contract.plan == "premium"
         rows.append(
@@ -156,10 +155,10 @@ def quota_use(ctx: ServiceContext) -> tuple[QuotaUseRow, ...]:
                 contract_id=r.contract.id,
                 plan=r.contract.plan,
                 year_start=st.contract_year_start(),
-                dr_test_used=quotas.used(ctx, dr) if dr else 0,
+                dr_test_used=issuance.used(ctx, dr) if dr else 0,
                 dr_test_limit=dr.limit if dr else 0,
                 temporary_active=sum(
-                    quotas.used(ctx, quotas.temporary_quota(ctx, lic)) for lic in licenses
+                    issuance.used(ctx, issuance.temporary_quota(ctx, lic)) for lic in licenses
                 ),
                 temporary_limit=(
                     ctx.policy.max_active_temporary_keys * len(licenses) if premium else 0
@@ -198,7 +197,7 @@ def keys_expiring(ctx: ServiceContext, days: int) -> tuple[KeyExpiringRow, ...]:
             expires_at=k.expires_at,
             days_left=(k.expires_at - now) // timedelta(days=1),
         )
-        for k in report_queries.keys_expiring(ctx, now, now + timedelta(days=days))
+        for k in accounts.keys_expiring(ctx, now, now + timedelta(days=days))
         if k.expires_at is not None
     )
 
@@ -226,7 +225,7 @@ def overdue_cases(ctx: ServiceContext) -> tuple[OverdueCaseRow, ...]:
     now = ctx.now()
     rows = [
         OverdueCaseRow(
-            owner=report_queries.case_owner(case) or UNASSIGNED,
+            owner=accounts.case_owner(case) or UNASSIGNED,
             case_number=case.case_number,
             customer_id=case.customer_id,
             customer=case.customer.name,
@@ -236,6 +235,6 @@ def overdue_cases(ctx: ServiceContext) -> tuple[OverdueCaseRow, ...]:
             respond_by=case.respond_by,
             hours_overdue=round((now - (case.respond_by or now)).total_seconds() / 3600, 1),
         )
-        for case in report_queries.overdue_cases(ctx, now)
+        for case in accounts.overdue_cases(ctx, now)
     ]
     return tuple(sorted(rows, key=lambda r: (r.owner == UNASSIGNED, r.owner, -r.hours_overdue)))

@@ -10,14 +10,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from licensesvc.accounts import customers
-from licensesvc.cases import case_updates
+from licensesvc import accounts, cases, identity
 from licensesvc.domain import support_plan
-from licensesvc.identity import tokens
-from licensesvc.issuance import entitlements, issued_keys, key_requests
-from licensesvc.issuance.key_requests import Check, Decision, KeyRequestInput, KeyRequestOutcome
+from licensesvc.domain.policy import Check, Decision, KeyRequestInput
+from licensesvc.issuance import KeyRequestOutcome, entitlements, issued_keys, key_requests
 from licensesvc.models import ApiToken, IssuedKey, KeyRequest, License
-from licensesvc.platform import lookups
 from licensesvc.platform.context import ServiceContext
 from licensesvc.readmodels import CaseView, effective_status
 
@@ -102,7 +99,7 @@ class Dashboard:
     maintenance_warning: bool
     support_phone: str
     today: date
-    #: the customer's escalated cases, overdue first (services/case_updates.list_escalated)
+    #: the customer's escalated cases, overdue first (services/cases.list_escalated)
     open_cases: list[CaseView]
 
 
@@ -153,7 +150,7 @@ def licenses(ctx: ServiceContext, customer_id: int, rep: dict[str, Any]) -> list
     rows = []
     all_keys = issued_keys.list_keys(ctx, customer_id=customer_id)
     entitlements_by_license = {e["license_id"]: e for e in rep.get("licenses") or []}
-    for lic in customers.list_licenses(ctx, customer_id):
+    for lic in accounts.list_licenses(ctx, customer_id):
         keys = [_key_row(k, now) for k in all_keys if k.license_id == lic.id]
         rows.append(
             LicenseRow(
@@ -175,21 +172,19 @@ def dashboard(ctx: ServiceContext, customer_id: int) -> Dashboard:
         maintenance_warning=days_left is not None and days_left <= MAINTENANCE_WARNING_DAYS,
         support_phone=str(rep["support_hours"]["support_phone"]),
         today=today,
-        open_cases=[
-            key_requests.case_view(ctx, row.case) for row in case_updates.list_escalated(ctx)
-        ],
+        open_cases=[key_requests.case_view(ctx, row.case) for row in cases.list_escalated(ctx)],
     )
 
 
 def customer_zone(ctx: ServiceContext, customer_id: int) -> TimeZone:
     """The time zone the customer's pages show times in: its region's."""
-    region = support_plan.REGIONS[lookups.get_customer(ctx, customer_id).region]
+    region = support_plan.REGIONS[accounts.get_customer(ctx, customer_id).region]
     return TimeZone(region.zone, region.timezone, region.timezone_label)
 
 
 def license_for(ctx: ServiceContext, license_id: int) -> License:
     """The caller's license. Raises NotFound (also for another customer's)."""
-    return customers.get_license(ctx, license_id)
+    return accounts.get_license(ctx, license_id)
 
 
 def key(ctx: ServiceContext, serial: str) -> tuple[IssuedKey, KeyRow]:
@@ -296,20 +291,20 @@ def token_rows(ctx: ServiceContext) -> list[TokenRow]:
             t.revoked_at,
             t.last_used_at,
             t.expires_at,
-            t.expires_at is not None and now > t.expires_at,  # as tokens.check_token
+            t.expires_at is not None and now > t.expires_at,  # as identity.check_token
         )
-        for t in reversed(tokens.list_tokens(ctx))
+        for t in reversed(identity.list_tokens(ctx))
     ]
 
 
 def create_token(ctx: ServiceContext, expires_in_days: int) -> tuple[ApiToken, str]:
     """A token for the caller's customer; it expires after expires_in_days (0: never)."""
     expires_at = ctx.now() + timedelta(days=expires_in_days) if expires_in_days else None
-    return tokens.create_token(ctx, customer_id=ctx.actor.customer_id, expires_at=expires_at)
+    return identity.create_token(ctx, customer_id=ctx.actor.customer_id, expires_at=expires_at)
 
 
 def revoke_token(ctx: ServiceContext, token_id: int) -> ApiToken:
-    return tokens.revoke_token(ctx, token_id)
+    return identity.revoke_token(ctx, token_id)
 
 
 def dr_window_text(rep: dict[str, Any]) -> str:

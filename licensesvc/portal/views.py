@@ -28,9 +28,8 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import TooManyRequests
 from wtforms.fields.choices import SelectChoice
 
-from licensesvc import ratelimit
+from licensesvc import identity, ratelimit
 from licensesvc.domain.errors import InvalidState, NotFound, Unauthorized, ValidationFailed
-from licensesvc.identity import users
 from licensesvc.models import PortalFormToken
 from licensesvc.platform.context import Actor, ServiceContext
 from licensesvc.platform.transactions import retrying
@@ -164,7 +163,7 @@ def login() -> ResponseReturnValue:
         if form.validate():
             ctx = runtime_of().context(db_session(), SIGN_IN_ACTOR)
             try:
-                user = users.sign_in_user(ctx, form.email.data or "", form.password.data or "")
+                user = identity.sign_in_user(ctx, form.email.data or "", form.password.data or "")
             except Unauthorized:
                 db_session().rollback()
                 error, status = "Wrong email or password.", 401
@@ -188,14 +187,14 @@ def logout() -> ResponseReturnValue:
 def reset_password(token: str) -> ResponseReturnValue:
     now = runtime_of().clock()
     try:
-        user = users.check_reset_token(db_session(), token, now)
+        user = identity.check_reset_token(db_session(), token, now)
     except NotFound as exc:
         return render_template("portal/reset_invalid.html", message=exc.message), 404
     form = NewPasswordForm()
     if request.method == "POST" and form.validate():
-        ctx = service_context(users.actor_for(user))
+        ctx = service_context(identity.actor_for(user))
         try:
-            users.finish_password_reset(ctx, token, form.password.data or "")
+            identity.finish_password_reset(ctx, token, form.password.data or "")
         except ValidationFailed as exc:
             db_session().rollback()
             form.password.errors = [exc.message]
