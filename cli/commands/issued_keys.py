@@ -24,11 +24,10 @@ from cli.output import (
 from cli.pagination import echo_more_pages, page_options
 from cli.params import FREE_TEXT, ISO_DATE, LINE, ROW_ID
 from cli.state import CliState, pass_state
-from licensesvc import accounts
+from licensesvc import accounts, issuance
 from licensesvc.domain import CaseStatus, KeyKind, RevocationCode, TemporaryReason, values
-from licensesvc.domain.errors import KeyRequestRefused
 from licensesvc.domain.policy import Decision, KeyRequestInput
-from licensesvc.issuance import KeyRequestOutcome, issued_keys, key_requests, request_and_record
+from licensesvc.issuance import KeyRequestOutcome, KeyRequestRefused, request_and_record
 from licensesvc.platform.context import ServiceContext
 from licensesvc.readmodels import DryRunView
 
@@ -155,7 +154,7 @@ def issue(
         return (
             outcome,
             issued_document(outcome, ctx.now()),
-            issued_keys.license_file_for(outcome.key),
+            issuance.license_file_for(outcome.key),
         )
 
     outcome, data, file_text = state.retried(work)
@@ -184,7 +183,7 @@ def _dry_run(state: CliState, request: KeyRequestInput) -> None:
     """Print every policy check of request with its outcome; nothing is recorded (the
     transaction is rolled back). Exit 1 with `would be refused: CODE: message` on stderr."""
     with state.unit_of_work() as ctx:
-        decision = key_requests.request_key(ctx, request, dry_run=True)
+        decision = issuance.request_key(ctx, request, dry_run=True)
         assert isinstance(decision, Decision)
         view = DryRunView.of(decision, request.kind)
         ctx.session.rollback()
@@ -232,7 +231,7 @@ def list_(
         if license_id is not None:
             accounts.get_license(ctx, license_id)
         now = ctx.now()
-        found = issued_keys.page_keys(
+        found = issuance.page_keys(
             ctx, customer_id=customer_id, license_id=license_id, page=page, page_size=page_size
         )
         rows = [serialize.key(k, now) for k in found.items]
@@ -257,7 +256,7 @@ def show(state: CliState, serial: str) -> None:
       licensesvc --json key show SN-ABCD-EFGH-JKLM-NPQR | jq '.host, .agents, .jobs'
     """
     with state.unit_of_work() as ctx:
-        view = issued_keys.key_view(ctx, serial)
+        view = issuance.key_view(ctx, serial)
         now = ctx.now()
     data = {
         "serial": view.serial,
@@ -305,7 +304,7 @@ def revoke(state: CliState, serial: str, reason: str, code: str) -> None:
         --code customer_request
     """
     data = state.retried(
-        lambda ctx: serialize.key(issued_keys.revoke_key(ctx, serial, reason, code), ctx.now())
+        lambda ctx: serialize.key(issuance.revoke_key(ctx, serial, reason, code), ctx.now())
     )
     emit(
         state.json,
@@ -338,8 +337,8 @@ def export(state: CliState, serial: str, form: str, out: Path | None) -> None:
       licensesvc key export SN-ABCD-EFGH-JKLM-NPQR --format file --out acme.lic
     """
     with state.unit_of_work() as ctx:
-        k = issued_keys.get_key(ctx, serial)
-        content = k.key_text + "\n" if form == "text" else issued_keys.license_file_for(k)
+        k = issuance.get_key(ctx, serial)
+        content = k.key_text + "\n" if form == "text" else issuance.license_file_for(k)
     write_or_print(
         state.json,
         out,

@@ -16,7 +16,7 @@ from typing import Any, TypeVar, cast
 from flask import current_app, g, make_response, request
 from werkzeug.wrappers import Response
 
-from licensesvc.domain.errors import KeyRequestRefused
+from licensesvc.issuance import KeyRequestRefused
 from licensesvc.platform import idempotency
 from licensesvc.platform.transactions import retrying
 from licensesvc.web import db_session

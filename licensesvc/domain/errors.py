@@ -4,12 +4,9 @@ nothing HTTP-specific; the API and CLI translate them at their boundary."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from licensesvc.domain.text import text_problem
-
-if TYPE_CHECKING:
-    from licensesvc.readmodels import CaseView
 
 
 class ServiceError(Exception):
@@ -136,20 +133,3 @@ REFUSAL_TITLES = {
     "invalid_window": "Invalid date window",
     "quota_exceeded": "Quota exceeded",
 }
-
-
-class KeyRequestRefused(ServiceError):
-    """Policy refused a key request; the case is recorded and its number travels with this."""
-
-    def __init__(
-        self, code: str, message: str, case_number: str | None, *, case: CaseView | None = None
-    ) -> None:
-        super().__init__(message)
-        #: the recorded case, for a caller that shows it
-        self.case = case
-        self.code = code
-        self.status = REFUSAL_STATUS[code]
-        self.title = REFUSAL_TITLES[code]
-        self.case_number = case_number
-        if case_number:
-            self.extra["case_number"] = case_number

@@ -4,6 +4,9 @@ from .entitlements import (
     cached_report,
     entitlement_report,
 )
+from .errors import (
+    KeyRequestRefused,
+)
 from .issued_keys import (
     get_key,
     key_view,
@@ -61,6 +64,7 @@ from .signing import (
 __all__ = [
     "CANNOT_DECRYPT",
     "KeyRequestOutcome",
+    "KeyRequestRefused",
     "PUBLISHED_KEYS_MAX_AGE",
     "Protection",
     "SigningKeyUnavailable",

@@ -33,7 +33,6 @@ from licensesvc.domain import (
 from licensesvc.domain.errors import (
     Forbidden,
     InvalidState,
-    KeyRequestRefused,
     NotFound,
     OverrideNotPossible,
     ValidationFailed,
@@ -49,6 +48,7 @@ from licensesvc.platform.transactions import lock_customer
 from licensesvc.readmodels import CaseView, KeyView
 
 from . import quotas
+from .errors import KeyRequestRefused
 from .issued_keys import issue_signed_key, new_serial
 
 __all__ = [

@@ -10,10 +10,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from licensesvc import accounts, cases, identity
+from licensesvc import accounts, cases, identity, issuance
 from licensesvc.domain import support_plan
 from licensesvc.domain.policy import Check, Decision, KeyRequestInput
-from licensesvc.issuance import KeyRequestOutcome, entitlements, issued_keys, key_requests
+from licensesvc.issuance import KeyRequestOutcome
 from licensesvc.models import ApiToken, IssuedKey, KeyRequest, License
 from licensesvc.platform.context import ServiceContext
 from licensesvc.readmodels import CaseView, effective_status
@@ -128,7 +128,7 @@ def _key_row(key: IssuedKey, now: datetime) -> KeyRow:
 
 
 def report(ctx: ServiceContext, customer_id: int) -> dict[str, Any]:
-    return entitlements.entitlement_report(ctx, customer_id).as_dict()
+    return issuance.entitlement_report(ctx, customer_id).as_dict()
 
 
 def _out_of_date(rep: dict[str, Any], license_id: int) -> list[OutOfDate]:
@@ -148,7 +148,7 @@ def _out_of_date(rep: dict[str, Any], license_id: int) -> list[OutOfDate]:
 def licenses(ctx: ServiceContext, customer_id: int, rep: dict[str, Any]) -> list[LicenseRow]:
     now = ctx.now()
     rows = []
-    all_keys = issued_keys.list_keys(ctx, customer_id=customer_id)
+    all_keys = issuance.list_keys(ctx, customer_id=customer_id)
     entitlements_by_license = {e["license_id"]: e for e in rep.get("licenses") or []}
     for lic in accounts.list_licenses(ctx, customer_id):
         keys = [_key_row(k, now) for k in all_keys if k.license_id == lic.id]
@@ -172,7 +172,7 @@ def dashboard(ctx: ServiceContext, customer_id: int) -> Dashboard:
         maintenance_warning=days_left is not None and days_left <= MAINTENANCE_WARNING_DAYS,
         support_phone=str(rep["support_hours"]["support_phone"]),
         today=today,
-        open_cases=[key_requests.case_view(ctx, row.case) for row in cases.list_escalated(ctx)],
+        open_cases=[issuance.case_view(ctx, row.case) for row in cases.list_escalated(ctx)],
     )
 
 
@@ -189,12 +189,12 @@ def license_for(ctx: ServiceContext, license_id: int) -> License:
 
 def key(ctx: ServiceContext, serial: str) -> tuple[IssuedKey, KeyRow]:
     """The caller's key and its row. Raises NotFound (also for another customer's)."""
-    k = issued_keys.get_key(ctx, serial)
+    k = issuance.get_key(ctx, serial)
     return k, _key_row(k, ctx.now())
 
 
 def license_file(k: IssuedKey) -> str:
-    return issued_keys.license_file_for(k)
+    return issuance.license_file_for(k)
 
 
 def request_input(
@@ -216,7 +216,7 @@ def request_input(
 
 def dry_run(ctx: ServiceContext, req: KeyRequestInput) -> Decision:
     """Every check of the request with its outcome; writes nothing."""
-    decision = key_requests.request_key(ctx, req, dry_run=True)
+    decision = issuance.request_key(ctx, req, dry_run=True)
     assert isinstance(decision, Decision)
     return decision
 
@@ -234,7 +234,7 @@ def check_label(check: Check) -> str:
 
 def submit(ctx: ServiceContext, req: KeyRequestInput) -> KeyRequestOutcome:
     """Record the case (granted or refused); the caller commits."""
-    outcome = key_requests.request_key(ctx, req)
+    outcome = issuance.request_key(ctx, req)
     assert isinstance(outcome, KeyRequestOutcome)
     return outcome
 
@@ -243,14 +243,14 @@ def case(ctx: ServiceContext, case_number: str) -> CaseView:
     """The caller's case as the services show it now: its record, respond-by and next-update
     times, the analyst's status updates and the phone notice for Sev 1/2. Raises NotFound
     (also for another customer's)."""
-    return key_requests.case_view(ctx, key_requests.get_case(ctx, case_number))
+    return issuance.case_view(ctx, issuance.get_case(ctx, case_number))
 
 
 def case_page(ctx: ServiceContext, page: int, page_size: int) -> CasePage:
     """One page of the caller's cases, newest first."""
-    found = key_requests.page_cases(ctx, page=page, page_size=page_size)
+    found = issuance.page_cases(ctx, page=page, page_size=page_size)
     return CasePage(
-        [key_requests.case_view(ctx, c) for c in found.items], page, page_size, found.has_next
+        [issuance.case_view(ctx, c) for c in found.items], page, page_size, found.has_next
     )
 
 
@@ -265,7 +265,7 @@ def escalate(
 ) -> KeyRequest:
     """Escalate a case for one of ESCALATION_REASONS (the seed's reasons, the service's
     `reason`), with the customer's note as written."""
-    return key_requests.escalate_case(
+    return issuance.escalate_case(
         ctx, case_number, note=note or None, severity=severity, reason=reason
     )
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from licensesvc.domain.errors import KeyRequestRefused, ValidationFailed
+from licensesvc.domain.errors import ValidationFailed
+from licensesvc.issuance.errors import KeyRequestRefused
 from licensesvc.issuance.key_requests import KeyRequestInput
 from licensesvc.issuance.refusals import request_and_record
 from licensesvc.models import IssuedKey, KeyRequest
