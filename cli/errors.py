@@ -43,8 +43,6 @@ def translate(exc: BaseException) -> click.ClickException | None:
     """The one-line ClickException for exc, or None when it is not an expected failure."""
     errors = sys.modules.get("licensesvc.domain.errors")
     if errors is not None:
-        if isinstance(exc, errors.KeyRequestRefused):
-            return Refused(exc.code, exc.case_number, exc.message)
         if isinstance(exc, errors.ServiceError):
             return click.ClickException(f"{exc.code}: {exc.message}")
     db = sys.modules.get("licensesvc.db")

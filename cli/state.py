@@ -68,20 +68,15 @@ class CliState:
             yield ctx
 
     def retried(self, work: Callable[[ServiceContext], T]) -> T:
-        """Return work(ctx), committed, in one unit of work that is rolled back and run again
-        after a deadlock, serialization failure or lock timeout (licensesvc/platform/transactions.py
-        `retrying`, 3 attempts in all), as the API runs its writing calls. Every command that
-        changes a case or a key goes through here (tests/cli/test_cli_retries.py checks)."""
-        from licensesvc.platform.transactions import retrying
+        """Return work(ctx) once it is committed: one unit of work, committed once, rolled back
+        and run again after a deadlock, serialization failure or lock timeout
+        (platform/transactions.py `unit_of_work`, 3 attempts in all), as the API runs its
+        writing calls. Every command that changes a case or a key goes through here
+        (tests/cli/test_cli_retries.py checks)."""
+        from licensesvc.platform import transactions
 
         with self.unit_of_work() as ctx:
-
-            def attempt() -> T:
-                result = work(ctx)
-                ctx.session.commit()
-                return result
-
-            return retrying(ctx.session, attempt)
+            return transactions.unit_of_work(ctx.session, lambda: work(ctx))
 
 
 def require_schema(session: Session) -> None:

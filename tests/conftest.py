@@ -22,6 +22,7 @@ from licensesvc.config import Policy, Settings
 from licensesvc.db import make_engine
 from licensesvc.migrate import upgrade
 from licensesvc.platform.context import Actor, ServiceContext
+from tests.audit_guard import AuditGuard, ServiceCallGuard
 
 PG_ENV = "LICENSESVC_TEST_DATABASE_URL"
 START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # a Monday, 10:00 in New York
@@ -97,11 +98,25 @@ def session(engine: Engine) -> Iterator[Session]:
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
     try:
-        yield sess
+        # every commit of a change of state must carry its audit record (tests/audit_guard.py)
+        with AuditGuard().watching(connection) as guard:
+            sess.info["audit_guard"] = guard
+            yield sess
     finally:
         sess.close()
         outer.rollback()
         connection.close()
+
+
+@pytest.fixture(autouse=True)
+def _service_calls_are_audited(request: pytest.FixtureRequest) -> None:
+    """On the tests' own session, a domain package's function that changes state without
+    appending an audit record fails (tests/audit_guard.py)."""
+    if "session" not in request.fixturenames:
+        return
+    session = request.getfixturevalue("session")
+    monkeypatch = request.getfixturevalue("monkeypatch")
+    ServiceCallGuard(session, session.info["audit_guard"]).install(monkeypatch)
 
 
 @pytest.fixture

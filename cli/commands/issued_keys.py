@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from cli import serialize
+from cli.errors import Refused
 from cli.host_param import HOST
 from cli.output import (
     emit,
@@ -26,8 +27,8 @@ from cli.params import FREE_TEXT, ISO_DATE, LINE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc import accounts, issuance
 from licensesvc.domain import CaseStatus, KeyKind, RevocationCode, TemporaryReason, values
-from licensesvc.domain.policy import Decision, KeyRequestInput
-from licensesvc.issuance import KeyRequestOutcome, KeyRequestRefused, request_and_record
+from licensesvc.domain.policy import KeyRequestInput
+from licensesvc.issuance import KeyRequestOutcome
 from licensesvc.platform.context import ServiceContext
 from licensesvc.readmodels import DryRunView
 
@@ -141,16 +142,9 @@ def issue(
         return
 
     def work(ctx: ServiceContext) -> tuple[KeyRequestOutcome, dict[str, Any], str]:
-        try:
-            outcome = request_and_record(
-                ctx, request, commit=ctx.session.commit, override_reason=override_reason
-            )
-        except KeyRequestRefused as refused:
-            # committed: the case is on record; cli.errors prints the one-line refusal
-            if state.json and refused.case is not None:
-                print_json({"status": CaseStatus.REFUSED.value, **serialize.case(refused.case)})
-            raise
-        assert outcome.key is not None
+        outcome = issuance.request_key(ctx, request, override_reason=override_reason)
+        if outcome.key is None:  # refused: the case is committed all the same
+            return outcome, serialize.case(outcome.view(ctx.now())), ""
         return (
             outcome,
             issued_document(outcome, ctx.now()),
@@ -158,6 +152,10 @@ def issue(
         )
 
     outcome, data, file_text = state.retried(work)
+    if (refusal := outcome.refusal) is not None:
+        if state.json:
+            print_json({"status": CaseStatus.REFUSED.value, **data})
+        raise Refused(refusal.code, refusal.case_number, refusal.message)
     if out is not None:
         write_license_file(out, file_text, data["serial"])
         data["out"] = str(out)
@@ -183,9 +181,7 @@ def _dry_run(state: CliState, request: KeyRequestInput) -> None:
     """Print every policy check of request with its outcome; nothing is recorded (the
     transaction is rolled back). Exit 1 with `would be refused: CODE: message` on stderr."""
     with state.unit_of_work() as ctx:
-        decision = issuance.request_key(ctx, request, dry_run=True)
-        assert isinstance(decision, Decision)
-        view = DryRunView.of(decision, request.kind)
+        view = DryRunView.of(issuance.explain_request(ctx, request), request.kind)
         ctx.session.rollback()
     data = view.as_dict()
 

@@ -14,7 +14,6 @@ from marshmallow import fields, validate
 from licensesvc import cases, issuance
 from licensesvc.models import CaseUpdate
 from licensesvc.readmodels import CaseView
-from licensesvc.web import db_session
 
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint
@@ -76,7 +75,6 @@ class CaseUpdates(MethodView):
         """Analysts: post a status update; it resets the case's `next_update_due`"""
         ctx = caller_context()
         cases.post_case_update(ctx, case_number, body["text"])
-        db_session().commit()
         return issuance.case_view(ctx, issuance.get_case(ctx, case_number))
 
 
@@ -131,7 +129,6 @@ class CaseAssignment(MethodView):
         ctx = caller_context()
         case = cases.assign_case(ctx, case_number, body["owner"])
         view = cases.analyst_case_view(ctx, case)
-        db_session().commit()
         return view
 
 
@@ -148,7 +145,6 @@ class CaseNotes(MethodView):
         ctx = caller_context()
         cases.add_case_note(ctx, case_number, body["text"])
         view = cases.analyst_case_view(ctx, issuance.get_case(ctx, case_number))
-        db_session().commit()
         return view
 
 
@@ -169,5 +165,4 @@ class CaseSeverity(MethodView):
         ctx = caller_context()
         case = cases.change_severity(ctx, case_number, body["severity"], body["reason"])
         view = cases.analyst_case_view(ctx, case)
-        db_session().commit()
         return view

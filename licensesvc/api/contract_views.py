@@ -19,6 +19,7 @@ from licensesvc.web import db_session
 
 from .auth import caller_context, require_token
 from .blueprint import ID_IN_PATH, ApiBlueprint
+from .idempotency import unit_of_work
 from .pagination import PAGE_LIMITS, page_of
 from .schemas import LicenseSchema, ListQuery, RequestSchema, UTCDateTime
 
@@ -204,6 +205,7 @@ class Payments(MethodView):
             ).items
         )
 
+    @unit_of_work()
     @blp.arguments(PaymentBody)
     @blp.response(201, PaymentSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
@@ -224,12 +226,12 @@ class Payments(MethodView):
             correction=body["correction"],
             reason=body.get("reason"),
         )
-        db_session().commit()
         return entry
 
 
 @blp.route(f"/contracts/<{ID_IN_PATH}:contract_id>/plan-changes")
 class PlanChanges(MethodView):
+    @unit_of_work()
     @blp.arguments(PlanChangeBody)
     @blp.response(201, ContractSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
@@ -240,12 +242,12 @@ class PlanChanges(MethodView):
         accounts.change_plan(
             caller_context(), contract_id, body["plan"], body["effective_from"], body["reason"]
         )
-        db_session().commit()
         return _contract(contract_id)
 
 
 @blp.route(f"/contracts/<{ID_IN_PATH}:contract_id>/renewal")
 class Renewal(MethodView):
+    @unit_of_work()
     @blp.arguments(RenewalBody)
     @blp.response(201, ContractSchema, description="the successor contract")
     @blp.alt_response(401, response="UNAUTHORIZED")
@@ -262,12 +264,12 @@ class Renewal(MethodView):
             plan=body.get("plan"),
             paid_through=body.get("paid_through"),
         )
-        db_session().commit()
         return contract_view(renewal, ctx.now().date())
 
 
 @blp.route(f"/contracts/<{ID_IN_PATH}:contract_id>/termination")
 class Termination(MethodView):
+    @unit_of_work()
     @blp.arguments(TerminationBody)
     @blp.response(200, ContractSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
@@ -277,7 +279,6 @@ class Termination(MethodView):
     def post(self, body: dict[str, Any], contract_id: int) -> dict[str, Any]:
         """Analysts: end the term early; `on` is the last covered day"""
         accounts.terminate_contract(caller_context(), contract_id, body["on"], body["reason"])
-        db_session().commit()
         return _contract(contract_id)
 
 
@@ -298,6 +299,7 @@ class LicenseChanges(MethodView):
             ).items
         )
 
+    @unit_of_work()
     @blp.arguments(LicenseChangeBody)
     @blp.response(200, LicenseWithHistorySchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
@@ -310,12 +312,12 @@ class LicenseChanges(MethodView):
         lic = accounts.update_license(
             caller_context(), license_id, accounts.LicenseUpdate(**body), reason
         )
-        db_session().commit()
         return lic
 
 
 @blp.route(f"/licenses/<{ID_IN_PATH}:license_id>/retirement")
 class LicenseRetirement(MethodView):
+    @unit_of_work()
     @blp.arguments(RetirementBody)
     @blp.response(200, LicenseWithHistorySchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
@@ -325,12 +327,12 @@ class LicenseRetirement(MethodView):
     def post(self, body: dict[str, Any], license_id: int) -> License:
         """Analysts: retire a license; it gets no more keys"""
         lic = accounts.retire_license(caller_context(), license_id, body["reason"])
-        db_session().commit()
         return lic
 
 
 @blp.route(f"/customers/<{ID_IN_PATH}:customer_id>")
 class CustomerResource(MethodView):
+    @unit_of_work()
     @blp.arguments(CustomerBody)
     @blp.response(200, CustomerSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
@@ -341,5 +343,4 @@ class CustomerResource(MethodView):
         customer = accounts.update_customer(
             caller_context(), customer_id, region=body.get("region"), holidays=body.get("holidays")
         )
-        db_session().commit()
         return customer

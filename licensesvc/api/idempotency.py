@@ -1,11 +1,12 @@
-"""The API's unit of work for writing calls: retried after a lost lock race
-(platform/transactions.py: `retrying`) and, when the call carries an `Idempotency-Key`, answered
-once (platform/idempotency.py): the first answer (success or a refusal with its case) is stored
-with the work in one transaction and given again, with `Idempotent-Replayed: true`, to a retry
-with the same key and the same body.
+"""The API's unit of work for writing calls: the view's work and its answer committed once
+(platform/transactions.py: `unit_of_work`, retried after a lost lock race) and, when the call
+carries an `Idempotency-Key`, answered once (platform/idempotency.py): the first answer,
+whatever it is (a grant, or a refusal with its case), is stored in the same transaction as the
+work and given again, with `Idempotent-Replayed: true`, to a retry with the same key and the
+same body.
 
-Views decorated with `unit_of_work` commit through `commit()`; within an idempotent call that
-commit waits for the answer, which the decorator stores and then commits with the work."""
+A writing view never commits: it returns its answer (a refused key request is an answer like a
+granted one, see key_request_views.refusal_response) and the decorator commits."""
 
 from __future__ import annotations
 
@@ -13,22 +14,18 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import current_app, g, make_response, request
+from flask import current_app, make_response, request
 from werkzeug.wrappers import Response
 
-from licensesvc.issuance import KeyRequestRefused
-from licensesvc.platform import idempotency
-from licensesvc.platform.transactions import retrying
+from licensesvc.platform import idempotency, transactions
 from licensesvc.web import db_session
 
 from .auth import caller_context
-from .problems import problem_response
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 #: the response headers kept with a stored answer (the rest are added per response)
 _KEPT_HEADERS = ("Content-Type", "Location")
-_DEFERRED = "licensesvc_idempotency_deferred"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,27 +46,23 @@ HEADER_PARAMETER: dict[str, Any] = {
 }
 
 
-def commit() -> None:
-    """Commit the request's session, unless an idempotent call will commit it with its answer."""
-    if g.get(_DEFERRED):
-        return
-    db_session().commit()
-
-
 def unit_of_work(*, idempotent: bool = False) -> Callable[[F], F]:
-    """Decorate a writing view (outermost, above flask-smorest's decorators): its work is run
-    again after a deadlock, serialization failure or lock timeout, and with `idempotent` an
-    `Idempotency-Key` header makes it answer once."""
+    """Decorate a writing view (outermost, above flask-smorest's decorators): its work and its
+    answer are committed once after it returns, run again after a deadlock, serialization
+    failure or lock timeout, and with `idempotent` an `Idempotency-Key` header makes it answer
+    once."""
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             raw = request.headers.get(HEADER) if idempotent else None
             if raw is None:
-                return retrying(db_session(), lambda: view(*args, **kwargs))
+                return transactions.unit_of_work(
+                    db_session(), lambda: make_response(view(*args, **kwargs))
+                )
             key = idempotency.check_key(raw.strip())
             fingerprint = idempotency.fingerprint(request.method, request.path, request.get_data())
-            return retrying(
+            return transactions.unit_of_work(
                 db_session(), lambda: _answer_once(view, args, kwargs, key, fingerprint)
             )
 
@@ -91,24 +84,12 @@ def _answer_once(
         now=ctx.now(),
     )
     if isinstance(claimed, idempotency.Replay):
-        session.commit()  # the purge
         replay = current_app.response_class(claimed.body, status=claimed.status)
         for name, value in claimed.headers.items():
             replay.headers[name] = value
         replay.headers[REPLAYED] = "true"
-        return replay
-    g.setdefault(_DEFERRED, False)
-    setattr(g, _DEFERRED, True)
-    try:
-        try:
-            response: Response = make_response(view(*args, **kwargs))
-        except KeyRequestRefused as refused:
-            # a refusal is an answer too: its case is committed with it, and replayed
-            response = problem_response(
-                refused.status, refused.code, refused.title, refused.message, extra=refused.extra
-            )
-    finally:
-        setattr(g, _DEFERRED, False)
+        return replay  # the unit of work commits the purge of expired keys
+    response: Response = make_response(view(*args, **kwargs))
     idempotency.finish(
         session,
         claimed,
@@ -118,5 +99,4 @@ def _answer_once(
             name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers
         },
     )
-    session.commit()
-    return response
+    return response  # committed with the work by the unit of work

@@ -11,14 +11,16 @@ from flask_smorest.pagination import PaginationParameters
 from werkzeug.wrappers import Response
 
 from licensesvc import issuance
+from licensesvc.domain.errors import REFUSAL_STATUS, REFUSAL_TITLES
 from licensesvc.domain.policy import Decision, KeyRequestInput
-from licensesvc.issuance import request_and_record
+from licensesvc.issuance import KeyRequestOutcome
 from licensesvc.readmodels import CaseView, DryRunView
 
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint
-from .idempotency import HEADER_PARAMETER, commit, unit_of_work
+from .idempotency import HEADER_PARAMETER, unit_of_work
 from .pagination import PAGE_LIMITS, page_of
+from .problems import problem_response
 from .schemas import (
     CaseListQuery,
     CaseSchema,
@@ -102,18 +104,31 @@ class KeyRequests(MethodView):
         override_reason: str | None = body.pop("override_reason", None)
         req = KeyRequestInput(**body)
         if dry_run:
-            decision = issuance.request_key(ctx, req, dry_run=True)
-            assert isinstance(decision, Decision)
-            return _dry_run_response(decision, body["kind"])
-        # the case is kept whether granted or refused; a refusal is raised after the commit
-        result = request_and_record(ctx, req, commit=commit, override_reason=override_reason)
-        assert result.key is not None
-        case_number = result.case.case_number
+            return _dry_run_response(issuance.explain_request(ctx, req), body["kind"])
+        # granted or refused, the case is committed with the answer by the unit of work
+        outcome = issuance.request_key(ctx, req, override_reason=override_reason)
+        if outcome.refused:
+            return refusal_response(outcome)
         return (
-            result.view(ctx.now()),
+            outcome.view(ctx.now()),
             201,
-            {"Location": _case_url(case_number)},
+            {"Location": _case_url(outcome.case.case_number)},
         )
+
+
+def refusal_response(outcome: KeyRequestOutcome) -> Response:
+    """The one mapping of a refused key request to its problem+json answer: the refusal's
+    code, its HTTP status (403 entitlement, 409 quota, 422 window or request) and title, the
+    words, and the case number to follow or escalate."""
+    refusal = outcome.refusal
+    assert refusal is not None, "only a refused outcome has a refusal"
+    return problem_response(
+        REFUSAL_STATUS[refusal.code],
+        refusal.code,
+        REFUSAL_TITLES[refusal.code],
+        refusal.message,
+        extra={"case_number": refusal.case_number},
+    )
 
 
 def _dry_run_response(decision: Decision, kind: str) -> Response:
@@ -166,7 +181,6 @@ class Escalation(MethodView):
             severity=body.get("severity"),
             reason=body.get("reason"),
         )
-        commit()
         return issuance.case_view(ctx, case)
 
 
@@ -183,7 +197,6 @@ class Grant(MethodView):
         """Analysts: grant a refused or escalated case anyway, with a written reason"""
         ctx = caller_context()
         outcome = issuance.grant_case(ctx, case_number, body["reason"])
-        commit()
         assert outcome.key is not None
         return outcome.view(ctx.now())
 
@@ -200,5 +213,4 @@ class Deny(MethodView):
     def post(self, body: dict[str, Any], case_number: str) -> CaseView:
         """Analysts: uphold a refusal, with a written reason"""
         case = issuance.deny_case(caller_context(), case_number, body["reason"])
-        commit()
         return CaseView.of(case)

@@ -14,7 +14,7 @@ from licensesvc.readmodels import KeyView
 
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint
-from .idempotency import commit, unit_of_work
+from .idempotency import unit_of_work
 from .pagination import PAGE_LIMITS, page_of
 from .schemas import KeyListQuery, KeySchema, RevokeBody
 
@@ -95,5 +95,4 @@ class Revocation(MethodView):
         """
         ctx = caller_context()
         key = issuance.revoke_key(ctx, serial, body["reason"], body["code"])
-        commit()
         return KeyView.of(key, ctx.now(), analyst=ctx.actor.is_analyst)

@@ -4,9 +4,6 @@ from .entitlements import (
     cached_report,
     entitlement_report,
 )
-from .errors import (
-    KeyRequestRefused,
-)
 from .issued_keys import (
     get_key,
     key_view,
@@ -22,6 +19,7 @@ from .key_requests import (
     case_view,
     deny_case,
     escalate_case,
+    explain_request,
     get_case,
     grant_case,
     license_keys,
@@ -33,9 +31,6 @@ from .quotas import (
     dr_test_quota,
     temporary_quota,
     used,
-)
-from .refusals import (
-    request_and_record,
 )
 from .revocation_lists import (
     current,
@@ -64,7 +59,6 @@ from .signing import (
 __all__ = [
     "CANNOT_DECRYPT",
     "KeyRequestOutcome",
-    "KeyRequestRefused",
     "PUBLISHED_KEYS_MAX_AGE",
     "Protection",
     "SigningKeyUnavailable",
@@ -81,6 +75,7 @@ __all__ = [
     "ensure_signing_key",
     "entitlement_report",
     "escalate_case",
+    "explain_request",
     "generate_signing_key",
     "get_case",
     "get_key",
@@ -96,7 +91,6 @@ __all__ = [
     "page_cases",
     "page_keys",
     "protection",
-    "request_and_record",
     "request_key",
     "revoke_key",
     "rewrap_signing_keys",

@@ -48,7 +48,6 @@ from licensesvc.platform.transactions import lock_customer
 from licensesvc.readmodels import CaseView, KeyView
 
 from . import quotas
-from .errors import KeyRequestRefused
 from .issued_keys import issue_signed_key, new_serial
 
 __all__ = [
@@ -56,10 +55,12 @@ __all__ = [
     "Decision",
     "KeyRequestInput",
     "KeyRequestOutcome",
+    "Refusal",
     "case_view",
     "deny_case",
     "escalate_case",
     "evaluate",
+    "explain_request",
     "get_case",
     "grant_case",
     "license_keys",
@@ -70,8 +71,21 @@ __all__ = [
 _CASE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why policy refused a recorded case: its stable `code` (the API's problem code), the
+    words, and the case's number so the customer can follow and escalate it."""
+
+    code: str
+    message: str
+    case_number: str
+
+
 @dataclass
 class KeyRequestOutcome:
+    """What a recorded key request came to: the case, granted (with its key) or refused (with
+    its refusal), never raised. The caller commits either way: a refused case is on record."""
+
     case: KeyRequest
     key: IssuedKey | None = None
     decision: Decision | None = None
@@ -85,16 +99,16 @@ class KeyRequestOutcome:
     def refused(self) -> bool:
         return self.case.status == CaseStatus.REFUSED
 
-    def raise_if_refused(self) -> None:
-        """Raise KeyRequestRefused for a refused case (call after committing the case);
-        issuance/refusals.py does both in order for every caller."""
-        if self.refused:
-            raise KeyRequestRefused(
-                self.case.refusal_code or "validation_error",
-                self.case.refusal_message or "refused",
-                self.case.case_number,
-                case=CaseView.of(self.case),
-            )
+    @property
+    def refusal(self) -> Refusal | None:
+        """The refusal of a refused case, else None."""
+        if not self.refused:
+            return None
+        return Refusal(
+            self.case.refusal_code or "validation_error",
+            self.case.refusal_message or "refused",
+            self.case.case_number,
+        )
 
 
 def new_case_number(now: datetime) -> str:
@@ -253,21 +267,12 @@ def _check_request_input(ctx: ServiceContext, req: KeyRequestInput) -> None:
             )
 
 
-def request_key(
-    ctx: ServiceContext,
-    req: KeyRequestInput,
-    *,
-    dry_run: bool = False,
-    override_reason: str | None = None,
-) -> KeyRequestOutcome | Decision:
-    """Decide a key request. A dry run returns the Decision (every check with its outcome) and
-    writes nothing. Otherwise a case is recorded whatever the outcome and returned in a
-    KeyRequestOutcome with the issued key when granted; the caller commits, then calls
-    `raise_if_refused()`. An analyst's override_reason grants what policy would refuse, never
-    an impossible request (OverrideNotPossible, nothing recorded).
-
-    Raises NotFound (unknown or another customer's license), ValidationFailed (unknown kind,
-    severity out of range), Forbidden (a customer asking for a standard key or overriding)."""
+def _requested_license(
+    ctx: ServiceContext, req: KeyRequestInput, override_reason: str | None
+) -> tuple[License, str | None]:
+    """The checks every key request passes before policy looks at it: the license it names
+    (the caller's own) and who may ask for this kind. Returns the license and the override's
+    reason, checked."""
     if req.kind not in values(KeyKind):
         raise ValidationFailed(
             f"unknown key kind {req.kind!r}; choose one of {', '.join(values(KeyKind))}"
@@ -282,14 +287,38 @@ def request_key(
     forbidden = policy.requester_problem(req.kind, is_analyst=ctx.actor.is_analyst)
     if forbidden is not None:
         raise Forbidden(forbidden)
+    return lic, override_reason
 
-    locked = None if dry_run else _lock_customer(ctx, lic.customer_id)
+
+def explain_request(ctx: ServiceContext, req: KeyRequestInput) -> Decision:
+    """The dry run: every policy check of req with its outcome, and what would be issued.
+    Writes nothing and takes no lock. Raises what request_key raises before it records."""
+    lic, _ = _requested_license(ctx, req, None)
+    with ctx.session.no_autoflush:
+        decision, _live = _evaluate(ctx, lic, standing(ctx, lic.customer_id), req)
+    return decision
+
+
+def request_key(
+    ctx: ServiceContext,
+    req: KeyRequestInput,
+    *,
+    override_reason: str | None = None,
+) -> KeyRequestOutcome:
+    """Decide a key request and record its case whatever the outcome: a KeyRequestOutcome,
+    granted (its `key` set) or refused (its `refusal` set); the caller commits either way.
+    An analyst's override_reason grants what policy would refuse, never an impossible request
+    (OverrideNotPossible, nothing recorded).
+
+    Raises, recording nothing: NotFound (unknown or another customer's license),
+    ValidationFailed (unknown kind, severity out of range, a malformed request), Forbidden (a
+    customer asking for a standard key or overriding)."""
+    lic, override_reason = _requested_license(ctx, req, override_reason)
+    locked = _lock_customer(ctx, lic.customer_id)
     with ctx.session.no_autoflush:  # reads only until the case is decided
         st = standing(ctx, lic.customer_id)
         del locked  # `st` holds the customer now
         decision, live = _evaluate(ctx, lic, st, req)
-    if dry_run:
-        return decision
 
     now = ctx.now()
     # the case is added to the session once decided: one INSERT with its outcome

@@ -25,9 +25,11 @@ begin IMMEDIATE, one at a time), so there the order holds trivially. A decision 
 row it changes after taking its lock (`populate_existing`), so the state it checks is the
 state it changes.
 
-`retrying` runs a unit of work again (after a rollback) when PostgreSQL reports a deadlock,
-a serialization failure or a lock timeout; the unit of work commits itself (callers own the
-commit), so a retried attempt starts from a clean session."""
+`unit_of_work` runs a unit of work and commits it once; it runs it again (after a rollback)
+when PostgreSQL reports a deadlock, a serialization failure or a lock timeout, so a retried
+attempt starts from a clean session. Every front end runs its writing work through it: the
+API's writing views, the portal's forms and the CLI's commands. The work itself never commits:
+a refused key request is a value the work returns, committed with everything else."""
 
 from __future__ import annotations
 
@@ -178,3 +180,27 @@ def retrying(
             session.rollback()
             time.sleep(pause * attempt * (1 + random.random()))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def unit_of_work(
+    session: Session,
+    work: Callable[[], T],
+    *,
+    attempts: int = DEFAULT_ATTEMPTS,
+    pause: float = 0.05,
+) -> T:
+    """Return work()'s result once the session has committed it: one commit after work
+    returns. After a deadlock, serialization failure or lock timeout (in the work or the
+    commit) the session is rolled back and work runs again, `attempts` times in all; any
+    other error, or the last attempt's, rolls back and propagates unchanged."""
+
+    def attempt() -> T:
+        try:
+            result = work()
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        return result
+
+    return retrying(session, attempt, attempts=attempts, pause=pause)

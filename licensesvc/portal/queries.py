@@ -216,9 +216,7 @@ def request_input(
 
 def dry_run(ctx: ServiceContext, req: KeyRequestInput) -> Decision:
     """Every check of the request with its outcome; writes nothing."""
-    decision = issuance.request_key(ctx, req, dry_run=True)
-    assert isinstance(decision, Decision)
-    return decision
+    return issuance.explain_request(ctx, req)
 
 
 def check_label(check: Check) -> str:
@@ -233,10 +231,8 @@ def check_label(check: Check) -> str:
 
 
 def submit(ctx: ServiceContext, req: KeyRequestInput) -> KeyRequestOutcome:
-    """Record the case (granted or refused); the caller commits."""
-    outcome = issuance.request_key(ctx, req)
-    assert isinstance(outcome, KeyRequestOutcome)
-    return outcome
+    """Record the case (granted or refused); the caller's unit of work commits it."""
+    return issuance.request_key(ctx, req)
 
 
 def case(ctx: ServiceContext, case_number: str) -> CaseView:

@@ -30,9 +30,10 @@ from wtforms.fields.choices import SelectChoice
 
 from licensesvc import identity, ratelimit
 from licensesvc.domain.errors import InvalidState, NotFound, Unauthorized, ValidationFailed
+from licensesvc.issuance import KeyRequestOutcome
 from licensesvc.models import PortalFormToken
+from licensesvc.platform import transactions
 from licensesvc.platform.context import Actor, ServiceContext
-from licensesvc.platform.transactions import retrying
 from licensesvc.web import db_session, runtime_of, service_context
 
 from . import queries, sessions
@@ -349,11 +350,20 @@ def _submit_once(ctx: ServiceContext, token: str, req: Any) -> ResponseReturnVal
     case in the same transaction; a repeat finds it and shows the first outcome."""
     if len(token) < 20:
         abort(400, description="This form is incomplete. Open the request page again.")
-    # run again after a lost lock race, as the API does (licensesvc/platform/transactions.py)
-    return retrying(ctx.session, lambda: _submit_attempt(ctx, _form_token_hash(token), req))
+    # one unit of work, run again after a lost lock race, as the API's
+    done = transactions.unit_of_work(
+        ctx.session, lambda: _submit_attempt(ctx, _form_token_hash(token), req)
+    )
+    if not isinstance(done, KeyRequestOutcome):
+        return done  # the form was sent before: its first case
+    if done.key is not None:
+        flash(f"Key {done.key.serial} issued.", "success")
+    return redirect(url_for("portal.case", case_number=done.case.case_number))
 
 
-def _submit_attempt(ctx: ServiceContext, digest: str, req: Any) -> ResponseReturnValue:
+def _submit_attempt(
+    ctx: ServiceContext, digest: str, req: Any
+) -> ResponseReturnValue | KeyRequestOutcome:
     user: sessions.SignedIn = g.portal_user
     db = ctx.session
 
@@ -380,12 +390,9 @@ def _submit_attempt(ctx: ServiceContext, digest: str, req: Any) -> ResponseRetur
         if seen is not None:
             return seen
         raise
-    outcome = queries.submit(ctx, req)
+    outcome = queries.submit(ctx, req)  # granted or refused, committed with the marker
     marker.case_number = outcome.case.case_number
-    db.commit()
-    if outcome.key is not None:
-        flash(f"Key {outcome.key.serial} issued.", "success")
-    return redirect(url_for("portal.case", case_number=outcome.case.case_number))
+    return outcome
 
 
 # -- cases ---------------------------------------------------------------------------------
@@ -441,11 +448,10 @@ def escalate(case_number: str) -> ResponseReturnValue:
             form.note.data,
             form.severity.data,
         )
-        db_session().commit()
 
     try:
-        # run again after a lost lock race, as the API does (licensesvc/platform/transactions.py)
-        retrying(db_session(), attempt)
+        # one unit of work, run again after a lost lock race, as the API's
+        transactions.unit_of_work(db_session(), attempt)
     except (InvalidState, ValidationFailed) as exc:
         db_session().rollback()
         form.form_errors.append(exc.message)

@@ -28,7 +28,7 @@ CHANGES_A_CASE_OR_KEY = {
     "deny_case",
     "escalate_case",
     "revoke_key",
-    "request_and_record",
+    "request_key",
     "post_case_update",
     "assign_case",
     "add_case_note",
@@ -151,7 +151,8 @@ def test_three_lost_races_give_one_line_and_change_nothing(
 
 def test_no_cli_command_changes_a_case_or_key_outside_the_retry() -> None:
     """Every command function calling a service that changes a case or key does so through
-    CliState.retried, never inside a bare unit_of_work; the portal's writers use retrying."""
+    CliState.retried, never inside a bare unit_of_work; the portal's writers run in the
+    platform's unit of work (committed once, retried)."""
     offenders: list[str] = []
     callers = 0
     for path in sorted((ROOT / "cli" / "commands").glob("*.py")):
@@ -171,4 +172,4 @@ def test_no_cli_command_changes_a_case_or_key_outside_the_retry() -> None:
                 offenders.append(f"{path.name}:{node.name}")
     assert callers >= 6 and offenders == []
     for writer in (views.escalate, views._submit_once):
-        assert "retrying(" in inspect.getsource(writer), writer.__name__
+        assert "transactions.unit_of_work(" in inspect.getsource(writer), writer.__name__

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from licensesvc import accounts
 from licensesvc.accounts import customers
 from licensesvc.cases import case_updates
 from licensesvc.domain.errors import Forbidden, InvalidState, ValidationFailed
@@ -90,7 +91,7 @@ def test_the_queue_is_ordered_by_respond_by(world, contexts):
     queue = case_updates.list_escalated(contexts.analyst())
     assert [r.case.case_number for r in queue] == [sev2, sev4]
     lines = case_updates.queue_lines(contexts.analyst(), queue)
-    name = customers.get_customer(contexts.analyst(), world.base_customer).name
+    name = accounts.get_customer(contexts.analyst(), world.base_customer).name
     assert [(line.customer_name, line.severity) for line in lines] == [(name, 2), (name, 4)]
 
 

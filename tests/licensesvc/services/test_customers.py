@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from licensesvc import accounts
 from licensesvc.accounts import customers
 from licensesvc.domain.errors import ValidationFailed
 from licensesvc.models import Customer
@@ -33,9 +34,9 @@ def test_customer_sees_only_itself(world, contexts):
     from licensesvc.domain.errors import NotFound
 
     with pytest.raises(NotFound):
-        customers.get_customer(contexts.customer(world.base_customer), world.premium_customer)
+        accounts.get_customer(contexts.customer(world.base_customer), world.premium_customer)
     assert (
-        customers.get_customer(contexts.customer(world.base_customer), world.base_customer).name
+        accounts.get_customer(contexts.customer(world.base_customer), world.base_customer).name
         == "Acme"
     )
     assert contexts.session.scalar(select(Customer.name).where(Customer.id == world.base_customer))

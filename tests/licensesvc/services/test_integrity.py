@@ -15,7 +15,12 @@ from licensesvc.domain.errors import OverrideNotPossible, ValidationFailed
 from licensesvc.domain.hosts import host_problem, normalize_host
 from licensesvc.issuance import entitlements, signing
 from licensesvc.issuance.issued_keys import signed_revocation_list, verify_online
-from licensesvc.issuance.key_requests import KeyRequestInput, grant_case, request_key
+from licensesvc.issuance.key_requests import (
+    KeyRequestInput,
+    explain_request,
+    grant_case,
+    request_key,
+)
 from licensesvc.models import (
     AuditRecord,
     Contract,
@@ -185,7 +190,7 @@ def test_each_integrity_rule_refuses_with_its_code_and_words(
     assert count(session, KeyRequest) == cases + 1
     assert count(session, AuditRecord) == audits + 1
     # and the dry run lists the check that refused, with the same words
-    decision = request_key(contexts.customer(customer), KeyRequestInput(lic, **body), dry_run=True)
+    decision = explain_request(contexts.customer(customer), KeyRequestInput(lic, **body))
     failing = [c for c in decision.checks if not c.passed]
     assert decision.refusal.code == code and words in decision.refusal.detail
     assert any(c.code == code for c in failing)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 import keys
-from licensesvc.accounts import customers
+from licensesvc import accounts
 from licensesvc.domain.errors import (
     Forbidden,
     InvalidState,
@@ -152,6 +152,6 @@ def test_license_host_moves_with_a_replacement_for_a_new_server(world, analyst, 
         "replacement",
         host="new-sched.acme.example",
     )
-    lic = customers.get_license(analyst, world.base_license)
+    lic = accounts.get_license(analyst, world.base_license)
     assert lic.host == "new-sched.acme.example"
     assert keys.decode_unverified(out.key.key_text).host == "new-sched.acme.example"

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from licensesvc import accounts
 from licensesvc.accounts import contracts, customers, licenses
 from licensesvc.domain.errors import (
     Conflict,
@@ -377,8 +378,8 @@ def test_a_retired_license_gets_no_more_keys(world, contexts):
 
 def test_customers_get_their_regions_holidays_and_can_change_them(world, contexts):
     analyst = contexts.analyst()
-    assert customers.get_customer(analyst, world.base_customer).holidays == "US"
-    assert customers.get_customer(analyst, world.premium_customer).holidays == "GB-ENG"
+    assert accounts.get_customer(analyst, world.base_customer).holidays == "US"
+    assert accounts.get_customer(analyst, world.premium_customer).holidays == "GB-ENG"
     c = licenses.update_customer(analyst, world.premium_customer, holidays="gb-sct")
     assert c.holidays == "GB-SCT"
     c = licenses.update_customer(analyst, world.base_customer, region="apac")

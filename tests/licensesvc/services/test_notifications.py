@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from licensesvc import accounts
 from licensesvc.accounts import customers
 from licensesvc.config import ConfigurationError, Policy, Settings
 from licensesvc.db import make_engine, make_sessionmaker
@@ -125,7 +126,7 @@ def test_a_payment_tells_of_keys_now_out_of_date_once_per_date(world, analyst, c
 
 def test_a_payment_with_every_key_current_sends_nothing(world, analyst, contexts):
     ask(analyst, world.base_license, "standard")
-    contract = customers.get_contract(analyst, world.base_contract)
+    contract = accounts.get_contract(analyst, world.base_contract)
     customers.record_payment(analyst, world.base_contract, contract.paid_through)
     assert [e for e, _ in outbox(contexts.session)] == ["key_issued"]
 

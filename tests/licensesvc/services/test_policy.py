@@ -14,9 +14,8 @@ from licensesvc.config import Policy
 from licensesvc.domain import KeyKind, Plan, TemporaryReason, policy
 from licensesvc.issuance import signing
 from licensesvc.issuance.key_requests import (
-    Decision,
     KeyRequestInput,
-    request_key,
+    explain_request,
 )
 from licensesvc.models import (
     AuditRecord,
@@ -155,12 +154,10 @@ def test_precedence_plan_before_validation(world, contexts):
 def test_dry_run_lists_every_check_and_writes_nothing(world, contexts):
     session = contexts.session
     before = (count(session, KeyRequest), count(session, AuditRecord))
-    decision = request_key(
+    decision = explain_request(
         contexts.customer(world.base_customer),
         KeyRequestInput(world.base_license, "temporary", reason="usage_spike"),
-        dry_run=True,
     )
-    assert isinstance(decision, Decision)
     assert [c.name for c in decision.checks] == [
         "contract_active",
         "maintenance_current",

@@ -1,0 +1,192 @@
+"""Every committed change of state carries its audit record: the per-process caches
+(platform/freshness.py) are correct only if the audit head moves with every change.
+
+`AuditGuard` watches one test connection's statements. When the session's transaction commits
+(its savepoint is released), a write to any table but the bookkeeping ones below must have come
+with an INSERT into audit_records in the same transaction; otherwise the commit fails with the
+tables written. The service tests' `session` fixture runs every service call under it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, event
+
+#: tables written without an audit record, each for its reason
+BOOKKEEPING = {
+    "audit_records": "the trail itself",
+    "alembic_version": "the schema's revision",
+    "idempotency_keys": "a stored answer to replay, written with the audited work it answers",
+    "outbox": "messages about audited events, and their delivery state",
+    "portal_sessions": "sign-in sessions, not state of the business",
+    "portal_form_tokens": "a form's single-use marker, stored with the audited case",
+    "revocation_lists": "the signed list, derived from the audited keys and rebuilt from them",
+    "quota_slots": "a quota's slot, taken and freed with the audited key it counts",
+}
+#: columns whose update alone is bookkeeping
+BOOKKEEPING_COLUMNS = {
+    # the last use, and a token stored the old way re-hashed on use (the same token)
+    "api_tokens": {"last_used_at", "token_hash"},
+    "users": {"last_sign_in_at", "failed_sign_ins"},
+}
+
+_WRITE = re.compile(
+    r'^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE
+)
+_SET = re.compile(r"\bSET\s+(.*?)\s+WHERE\b", re.IGNORECASE | re.DOTALL)
+
+
+def written_table(statement: str) -> str | None:
+    match = _WRITE.match(statement)
+    return match.group(1).lower() if match else None
+
+
+def needs_audit(statement: str) -> str | None:
+    """The table a statement changes state in (so needs an audit record), or None."""
+    table = written_table(statement)
+    if table is None or table in BOOKKEEPING:
+        return None
+    columns = BOOKKEEPING_COLUMNS.get(table)
+    if columns and statement.lstrip().upper().startswith("UPDATE"):
+        set_clause = _SET.search(statement)
+        if set_clause is not None:
+            named = {
+                part.split("=")[0].strip().strip('"').lower()
+                for part in set_clause.group(1).split(",")
+            }
+            if named <= columns:
+                return None
+    return table
+
+
+class UnauditedChange(AssertionError):
+    """A transaction changed state without an audit record."""
+
+
+class AuditGuard:
+    def __init__(self) -> None:
+        self.depth = 0
+        self.changed: set[str] = set()
+        self.audited = False
+        self.enabled = True
+        self.on_write: Any = None
+
+    def before_cursor_execute(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not self.depth:
+            return
+        if written_table(statement) == "audit_records":
+            self.audited = True
+        elif (table := needs_audit(statement)) is not None:
+            self.changed.add(table)
+            if self.on_write is not None:
+                self.on_write(table)
+
+    def savepoint(self, _conn: Any, _name: str) -> None:
+        if self.depth == 0:
+            self.changed, self.audited = set(), False
+        self.depth += 1
+
+    def rollback_savepoint(self, _conn: Any, _name: str, _context: Any) -> None:
+        self.depth -= 1
+        if self.depth == 0:
+            self.changed, self.audited = set(), False
+
+    def release_savepoint(self, _conn: Any, _name: str, _context: Any) -> None:
+        self.depth -= 1
+        if self.depth == 0:
+            changed, audited = self.changed, self.audited
+            self.changed, self.audited = set(), False
+            if self.enabled and changed and not audited:
+                raise UnauditedChange(
+                    "committed a change of state without an audit record: "
+                    + ", ".join(sorted(changed))
+                )
+
+    @contextmanager
+    def watching(self, connection: Connection) -> Iterator[AuditGuard]:
+        hooks = {
+            "before_cursor_execute": self.before_cursor_execute,
+            "savepoint": self.savepoint,
+            "rollback_savepoint": self.rollback_savepoint,
+            "release_savepoint": self.release_savepoint,
+        }
+        for name, hook in hooks.items():
+            event.listen(connection, name, hook)
+        try:
+            yield self
+        finally:
+            for name, hook in hooks.items():
+                event.remove(connection, name, hook)
+
+
+def audit_pending(session: Any) -> int:
+    """How many audit records the session's transaction has appended so far (gathered until
+    commit by platform/audit.py's `append`)."""
+    deferred = session.info.get("licensesvc_at_commit") or {}
+    item = deferred.get("audit.append")
+    return 0 if item is None else len(item.gathered)
+
+
+class ServiceCallGuard:
+    """Fails a service call that changed state without appending an audit record: each call of
+    a domain package's public function, on the test's session, is followed by a flush, and the
+    writes it caused are checked against the records it appended."""
+
+    PACKAGES = ("accounts", "issuance", "cases", "identity", "outreach")
+
+    def __init__(self, session: Any, guard: AuditGuard) -> None:
+        self.session = session
+        self.guard = guard
+        self.depth = 0
+        self.writes: list[str] = []
+        guard.on_write = self.writes.append
+
+    def wrap(self, function: Any) -> Any:
+        import functools
+
+        @functools.wraps(function)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            first = args[0] if args else None
+            session = getattr(first, "session", first)
+            if session is not self.session:
+                return function(*args, **kwargs)
+            if self.depth == 0:
+                if session.is_active:
+                    session.flush()  # what the test itself changed is not the call's
+                self.writes.clear()
+            records = audit_pending(session)
+            self.depth += 1
+            try:
+                result = function(*args, **kwargs)
+            finally:
+                self.depth -= 1
+            if self.depth == 0 and session.is_active:
+                session.flush()
+                if self.writes and audit_pending(session) == records and not self.guard.audited:
+                    raise UnauditedChange(
+                        f"{function.__module__}.{function.__name__} changed "
+                        f"{', '.join(sorted(set(self.writes)))} without an audit record"
+                    )
+            return result
+
+        return guarded
+
+    def install(self, monkeypatch: Any) -> None:
+        import importlib
+        import inspect
+        import sys
+
+        for name in self.PACKAGES:
+            package = importlib.import_module(f"licensesvc.{name}")
+            for attribute in package.__all__:
+                function = getattr(package, attribute)
+                if not inspect.isfunction(function):
+                    continue
+                guarded = self.wrap(function)
+                monkeypatch.setattr(package, attribute, guarded)
+                module = sys.modules[function.__module__]
+                if getattr(module, attribute, None) is function:
+                    monkeypatch.setattr(module, attribute, guarded)
