@@ -14,9 +14,9 @@ samples there and `/metrics` adds them up. The gunicorn configuration calls
 `gunicorn_on_starting` (empties the folder) and `gunicorn_child_exit` (drops a dead worker's
 live gauges) from its `on_starting` and `child_exit` hooks.
 
-Keys issued and refusals are counted from what a session commits (SQLAlchemy session events),
-so the services, the API and the CLI need no call of their own, and a rolled-back request
-counts nothing.
+Keys issued and refusals are counted where the services issue or refuse
+(licensesvc/platform/metrics.py: `count`), once the transaction commits: a rolled-back request
+counts nothing. This module subscribes the Prometheus counters to those counts.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ from prometheus_client import (
     multiprocess,
 )
 from sqlalchemy import Engine, event
-from sqlalchemy.orm import Session
 
+from .platform import metrics
 from .runtime import Runtime
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -246,45 +246,16 @@ def _watch_engine(engine: Engine) -> None:
         POOL_SIZE.inc(size())
 
 
-_PENDING = "licensesvc_metrics_pending"
-
-
-def _on_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
-    from .models import IssuedKey, KeyRequest
-
-    # the objects themselves: a case's status and refusal may be set after its first flush
-    pending: list[Any] = session.info.setdefault(_PENDING, [])
-    pending.extend(obj for obj in session.new if isinstance(obj, IssuedKey | KeyRequest))
-
-
-def _on_commit(session: Session) -> None:
-    from .models import IssuedKey
-
-    for obj in session.info.pop(_PENDING, []):
-        # what was committed, read without a load (no SQL may run in after_commit)
-        state = vars(obj)
-        if isinstance(obj, IssuedKey):
-            KEYS_ISSUED.labels(kind=state.get("kind") or "unknown").inc()
-        elif state.get("status") == "refused" and state.get("refusal_code"):
-            REFUSALS.labels(code=state["refusal_code"]).inc()
-
-
-def _on_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-
-
-_SESSION_EVENTS = False
+def _count(name: str, labels: dict[str, str]) -> None:
+    if name == metrics.KEYS_ISSUED:
+        KEYS_ISSUED.labels(kind=labels.get("kind", "unknown")).inc()
+    elif name == metrics.REFUSALS:
+        REFUSALS.labels(code=labels.get("code", "unknown")).inc()
 
 
 def watch_sessions() -> None:
-    """Count committed keys and refusals of every session in this process (idempotent)."""
-    global _SESSION_EVENTS
-    if _SESSION_EVENTS:
-        return
-    _SESSION_EVENTS = True
-    event.listen(Session, "before_flush", _on_flush)
-    event.listen(Session, "after_commit", _on_commit)
-    event.listen(Session, "after_rollback", _on_rollback)
+    """Count the keys and refusals the services commit in this process (idempotent)."""
+    metrics.subscribe(_count)
 
 
 # -- the request's id, access log and timing ---------------------------------------------------

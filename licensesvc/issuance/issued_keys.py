@@ -17,7 +17,7 @@ from licensesvc.domain import PRIMARY_KINDS, EffectiveKeyStatus, KeyKind, KeySta
 from licensesvc.domain.errors import InvalidState, NotConfigured, NotFound, require_reason
 from licensesvc.domain.standing import Standing
 from licensesvc.models import IssuedKey, License
-from licensesvc.platform import audit, inputs, outbox
+from licensesvc.platform import audit, inputs, metrics, outbox
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
 from licensesvc.platform.transactions import lock_customer
@@ -149,6 +149,7 @@ def issue_signed_key(
         supersedes=claims.supersedes,
     )
     ctx.session.add(key)
+    metrics.count(ctx.session, metrics.KEYS_ISSUED, kind=key.kind)
     ctx.session.flush()
     audit.append(
         ctx,

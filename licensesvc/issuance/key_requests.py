@@ -41,7 +41,7 @@ from licensesvc.domain.errors import (
 from licensesvc.domain.policy import Check, Decision, KeyRequestInput, LicenseKeys, UsableKey
 from licensesvc.domain.standing import Standing
 from licensesvc.models import Customer, IssuedKey, KeyRequest, License
-from licensesvc.platform import audit, inputs, outbox
+from licensesvc.platform import audit, inputs, metrics, outbox
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
 from licensesvc.platform.transactions import lock_customer
@@ -366,6 +366,7 @@ def _refuse(ctx: ServiceContext, case: KeyRequest, code: str, message: str) -> N
     case.refusal_code = code
     case.refusal_message = message
     ctx.session.add(case)
+    metrics.count(ctx.session, metrics.REFUSALS, code=code)
     ctx.session.flush()
     audit.append(
         ctx,

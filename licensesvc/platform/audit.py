@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from licensesvc.models import AuditRecord
 from licensesvc.platform.context import ServiceContext
+from licensesvc.platform.freshness import forget_head
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
 from licensesvc.platform.transactions import AUDIT_CHAIN, at_commit
 
@@ -113,6 +114,7 @@ def _chain_pending(session: Session, pending: list[dict[str, Any]]) -> None:
         prev_hash = digest
         next_id += 1
     session.execute(insert(AuditRecord), rows)
+    forget_head(session)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from licensesvc.models import AuditRecord
@@ -36,27 +36,26 @@ _HEAD_READ = "licensesvc_audit_head"
 
 def audit_head(session: Session) -> AuditHead:
     """Return the id and hash of the newest audit record, or None for an empty trail (one row
-    read by the primary key's index; read once per transaction of session until it writes:
-    the token check and the view of one request share it). The hash too, not the id alone: the
-    id of an append that was rolled back is given again to the next record (audit.append
-    numbers a record after the head), so an id could name two states that a transaction's own
-    reads had seen."""
-    if _HEAD_READ in session.info:
-        held: AuditHead = session.info[_HEAD_READ]
-        return held
+    read by the primary key's index; read once per transaction of session until the trail
+    grows in it: the token check and the view of one request share it). The hash too, not the
+    id alone: the id of an append that was rolled back is given again to the next record
+    (audit.append numbers a record after the head), so an id could name two states that a
+    transaction's own reads had seen."""
+    transaction = session.get_transaction()
+    held = session.info.get(_HEAD_READ)
+    if held is not None and transaction is not None and held[0] is transaction:
+        head: AuditHead = held[1]
+        return head
     row = session.connection().execute(_HEAD).first()
     head = None if row is None else (row[0], row[1])
-    session.info[_HEAD_READ] = head
+    session.info[_HEAD_READ] = (session.get_transaction(), head)
     return head
 
 
-def _forget_head(session: Session, *_args: object) -> None:
+def forget_head(session: Session) -> None:
+    """The trail grew in session's transaction (platform/audit.py chains records on): the
+    head it read is an old one. A new transaction reads the head anew by itself."""
     session.info.pop(_HEAD_READ, None)
-
-
-# a write, or the end of the transaction, makes the head read by it an old one
-for _name in ("after_flush", "after_commit", "after_rollback", "after_soft_rollback"):
-    event.listen(Session, _name, _forget_head)
 
 
 def freshness_stamp(session: Session, now: datetime) -> tuple[AuditHead, datetime]:

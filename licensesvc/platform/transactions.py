@@ -73,6 +73,8 @@ AUDIT_CHAIN = 5
 
 _DEFERRED = "licensesvc_at_commit"
 _RUNNING = "licensesvc_at_commit_running"
+_AFTER_COMMIT = "licensesvc_after_commit"
+_HOOKED = "licensesvc_commit_hooked"
 
 
 @dataclass
@@ -98,6 +100,7 @@ def at_commit(
     `gathered`, the list kept with the work for this transaction (append what it writes). A
     rollback drops what was deferred (a savepoint's rollback does not: defer nothing inside
     `begin_nested`)."""
+    _hook(session)
     deferred: dict[str, _Deferred] = session.info.setdefault(_DEFERRED, {})
     item = deferred.get(key)
     if item is None:
@@ -124,7 +127,25 @@ def run_deferred(session: Session, *, up_to: int | None = None) -> None:
         session.info[_RUNNING] = False
 
 
-@event.listens_for(Session, "before_commit")
+def after_commit(session: Session, work: Callable[[], None]) -> None:
+    """Have work() run once the session's transaction has committed, and never if it rolls
+    back: what only a committed change may cause (a metric counted). work runs no SQL."""
+    _hook(session)
+    session.info.setdefault(_AFTER_COMMIT, []).append(work)
+
+
+def _hook(session: Session) -> None:
+    """Hook this session's commit to the work deferred to it (once per session): the service
+    that defers work (`at_commit`, `after_commit`) says so, on its own session only."""
+    if session.info.get(_HOOKED):
+        return
+    session.info[_HOOKED] = True
+    event.listen(session, "before_commit", _before_commit)
+    event.listen(session, "after_commit", _after_commit)
+    event.listen(session, "after_transaction_end", _after_transaction_end)
+    event.listen(session, "do_orm_execute", _before_execute)
+
+
 def _before_commit(session: Session) -> None:
     if session.in_nested_transaction() or not session.info.get(_DEFERRED):
         return
@@ -132,13 +153,17 @@ def _before_commit(session: Session) -> None:
     run_deferred(session)
 
 
-@event.listens_for(Session, "after_transaction_end")
+def _after_commit(session: Session) -> None:
+    for work in session.info.pop(_AFTER_COMMIT, []):
+        work()
+
+
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_DEFERRED, None)
+        session.info.pop(_AFTER_COMMIT, None)  # rolled back: nothing of it happened
 
 
-@event.listens_for(Session, "do_orm_execute")
 def _before_execute(state: ORMExecuteState) -> None:
     deferred: dict[str, _Deferred] | None = state.session.info.get(_DEFERRED)
     if not deferred or state.session.info.get(_RUNNING):
