@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,11 +13,12 @@ from cli.pagination import echo_more_pages, page_options
 from cli.params import FREE_TEXT, LINE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.domain import CaseStatus, EscalationReason, values
-from licensesvc.models import KeyRequest
-from licensesvc.services import case_updates, key_requests
-from licensesvc.services.context import ServiceContext
-from licensesvc.services.pagination import Page
-from licensesvc.services.views import QueueLine
+
+if TYPE_CHECKING:
+    from licensesvc.models import KeyRequest
+    from licensesvc.services.context import ServiceContext
+    from licensesvc.services.pagination import Page
+    from licensesvc.services.views import QueueLine
 
 COLUMNS = [
     ("CASE", "case_number"),
@@ -57,6 +57,8 @@ def tz_option(f: Any) -> Any:
 def local_zone(tz_name: str | None) -> tzinfo:
     """The zone --tz or $TZ names (a leading ':' as in TZ=:Europe/Paris ignored), else the
     machine's local zone. Raises click.BadParameter for a zone that does not exist."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     name = (tz_name or "").strip().lstrip(":")
     if not name:
         zone = datetime.now().astimezone().tzinfo
@@ -101,6 +103,8 @@ def queue_row(line: QueueLine, zone: tzinfo, *, human: bool) -> dict[str, Any]:
 def case_record(ctx: ServiceContext, c: KeyRequest) -> dict[str, Any]:
     """A case with the support plan's view (overdue, phone), its owner, its status updates
     (the customer sees them) and its internal notes (analysts only)."""
+    from licensesvc.services import case_updates, key_requests
+
     view = key_requests.case_view(ctx, c)
     data = serialize.case(view)
     data.update(
@@ -181,6 +185,8 @@ def list_(
       licensesvc case list --overdue --tz Europe/London
       TZ=America/New_York licensesvc case list --escalated --customer 3
     """
+    from licensesvc.services import case_updates, key_requests
+
     if (escalated or overdue) and status not in (None, CaseStatus.ESCALATED):
         raise click.UsageError("--escalated/--overdue and --status disagree; give one of them")
     zone = local_zone(tz_name)
@@ -222,6 +228,8 @@ def show(state: CliState, case_number: str, tz_name: str | None) -> None:
       licensesvc case show CS-20260302-ABC234
       licensesvc case show CS-20260302-ABC234 --tz Australia/Sydney
     """
+    from licensesvc.services import key_requests
+
     zone = local_zone(tz_name)
     with state.unit_of_work() as ctx:
         data = case_record(ctx, key_requests.get_case(ctx, case_number))
@@ -279,6 +287,8 @@ def escalate(
       licensesvc case escalate CS-20260302-ABC234 --note "customer called: go-live Friday"
       licensesvc case escalate CS-20260302-ABC234 --severity 1 --reason criticality_changed
     """
+    from licensesvc.services import key_requests
+
     data = state.retried(
         lambda ctx: case_record(
             ctx, key_requests.escalate_case(ctx, case_number, note, severity, reason)
@@ -311,6 +321,7 @@ def update(state: CliState, case_number: str, text: str) -> None:
     Example:
       licensesvc case update CS-20260302-ABC234 --text "DR key approved, issuing today"
     """
+    from licensesvc.services import case_updates, key_requests
 
     def work(ctx: ServiceContext) -> dict[str, Any]:
         case_updates.post_case_update(ctx, case_number, text)
@@ -343,6 +354,7 @@ def grant(state: CliState, case_number: str, reason: str) -> None:
     Example:
       licensesvc case grant CS-20260302-ABC234 --reason "approved by support lead, ticket 4711"
     """
+    from licensesvc.services import key_requests
 
     def work(ctx: ServiceContext) -> dict[str, Any]:
         outcome = key_requests.grant_case(ctx, case_number, reason)
@@ -377,6 +389,8 @@ def deny(state: CliState, case_number: str, reason: str) -> None:
     Example:
       licensesvc case deny CS-20260302-ABC234 --reason "maintenance unpaid since March"
     """
+    from licensesvc.services import key_requests
+
     data = state.retried(
         lambda ctx: case_record(ctx, key_requests.deny_case(ctx, case_number, reason))
     )
@@ -403,6 +417,8 @@ def assign(state: CliState, case_number: str, owner: str) -> None:
     Example:
       licensesvc case assign CS-20260302-ABC234 --to bob
     """
+    from licensesvc.services import case_updates
+
     data = state.retried(
         lambda ctx: case_record(ctx, case_updates.assign_case(ctx, case_number, owner))
     )
@@ -427,6 +443,7 @@ def note(state: CliState, case_number: str, text: str) -> None:
     Example:
       licensesvc case note CS-20260302-ABC234 --text "called Dana, waiting on their change window"
     """
+    from licensesvc.services import case_updates
 
     def work(ctx: ServiceContext) -> dict[str, Any]:
         added = case_updates.add_case_note(ctx, case_number, text)
@@ -467,6 +484,8 @@ def severity(
     Example:
       licensesvc case severity CS-20260302-ABC234 1 --reason "production scheduler down"
     """
+    from licensesvc.services import case_updates
+
     zone = local_zone(tz_name)
     data = state.retried(
         lambda ctx: case_record(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,12 +25,10 @@ from cli.pagination import echo_more_pages, page_options
 from cli.params import FREE_TEXT, ISO_DATE, LINE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.domain import CaseStatus, KeyKind, RevocationCode, TemporaryReason, values
-from licensesvc.services import customers, issued_keys, key_requests
-from licensesvc.services.context import ServiceContext
-from licensesvc.services.errors import KeyRequestRefused
-from licensesvc.services.key_requests import Decision, KeyRequestInput, KeyRequestOutcome
-from licensesvc.services.refusals import request_and_record
-from licensesvc.services.views import DryRunView
+
+if TYPE_CHECKING:
+    from licensesvc.services.context import ServiceContext
+    from licensesvc.services.key_requests import KeyRequestInput, KeyRequestOutcome
 
 COLUMNS = [
     ("SERIAL", "serial"),
@@ -132,6 +130,11 @@ def issue(
           --override-reason "approved by support lead, ticket 4711"
       licensesvc key issue --license 2 --kind dr_test --dr-test-date 2026-04-15 --dry-run
     """
+    from licensesvc.services import issued_keys
+    from licensesvc.services.errors import KeyRequestRefused
+    from licensesvc.services.key_requests import KeyRequestInput
+    from licensesvc.services.refusals import request_and_record
+
     request = KeyRequestInput(
         license_id=license_id, kind=kind, reason=reason, dr_test_date=dr_test_date, host=host
     )
@@ -183,6 +186,10 @@ def issue(
 def _dry_run(state: CliState, request: KeyRequestInput) -> None:
     """Print every policy check of request with its outcome; nothing is recorded (the
     transaction is rolled back). Exit 1 with `would be refused: CODE: message` on stderr."""
+    from licensesvc.services import key_requests
+    from licensesvc.services.key_requests import Decision
+    from licensesvc.services.views import DryRunView
+
     with state.unit_of_work() as ctx:
         decision = key_requests.request_key(ctx, request, dry_run=True)
         assert isinstance(decision, Decision)
@@ -226,6 +233,8 @@ def list_(
     Example:
       licensesvc key list --customer 1
     """
+    from licensesvc.services import customers, issued_keys
+
     with state.unit_of_work() as ctx:
         if customer_id is not None:
             customers.get_customer(ctx, customer_id)
@@ -256,6 +265,8 @@ def show(state: CliState, serial: str) -> None:
       licensesvc key show SN-ABCD-EFGH-JKLM-NPQR
       licensesvc --json key show SN-ABCD-EFGH-JKLM-NPQR | jq '.host, .agents, .jobs'
     """
+    from licensesvc.services import issued_keys
+
     with state.unit_of_work() as ctx:
         view = issued_keys.key_view(ctx, serial)
         now = ctx.now()
@@ -304,6 +315,8 @@ def revoke(state: CliState, serial: str, reason: str, code: str) -> None:
       licensesvc key revoke SN-ABCD-EFGH-JKLM-NPQR --reason "server decommissioned" \\
         --code customer_request
     """
+    from licensesvc.services import issued_keys
+
     data = state.retried(
         lambda ctx: serialize.key(issued_keys.revoke_key(ctx, serial, reason, code), ctx.now())
     )
@@ -337,6 +350,8 @@ def export(state: CliState, serial: str, form: str, out: Path | None) -> None:
     Example:
       licensesvc key export SN-ABCD-EFGH-JKLM-NPQR --format file --out acme.lic
     """
+    from licensesvc.services import issued_keys
+
     with state.unit_of_work() as ctx:
         k = issued_keys.get_key(ctx, serial)
         content = k.key_text + "\n" if form == "text" else issued_keys.license_file_for(k)

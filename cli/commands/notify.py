@@ -6,15 +6,17 @@ import signal
 import sys
 import time
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cli.output import emit, fields, json_option, table
 from cli.pagination import echo_more_pages, page_options
 from cli.state import CliState, pass_state
-from licensesvc.models.outbox import OUTBOX_STATUSES
-from licensesvc.services import notifications
+from licensesvc.domain import OutboxStatus, values
+
+if TYPE_CHECKING:
+    from licensesvc.services import notifications
 
 COLUMNS = [
     ("ID", "id"),
@@ -69,7 +71,7 @@ def _message(view: notifications.OutboxView) -> dict[str, Any]:
 @notify.command("list")
 @click.option(
     "--status",
-    type=click.Choice(OUTBOX_STATUSES),
+    type=click.Choice(values(OutboxStatus)),
     help="Only messages in this state: pending (not yet sent), sent, failed (gave up).",
 )
 @click.option("--customer", "customer_id", type=int, help="Only this customer's messages.")
@@ -85,6 +87,8 @@ def list_(
     Example:
       licensesvc notify list --status failed
     """
+    from licensesvc.services import notifications
+
     with state.unit_of_work() as ctx:
         found = notifications.list_messages(
             ctx, status=status, customer_id=customer_id, page=page, page_size=page_size
@@ -114,6 +118,8 @@ def scan(state: CliState) -> None:
     Example:
       licensesvc notify scan
     """
+    from licensesvc.services import notifications
+
     with state.unit_of_work() as ctx:
         found = notifications.scan(ctx)
     emit(
@@ -141,6 +147,8 @@ def retry(state: CliState, message_id: int) -> None:
     Example:
       licensesvc notify retry 42
     """
+    from licensesvc.services import notifications
+
     with state.unit_of_work() as ctx:
         data = _message(notifications.retry(ctx, message_id))
     emit(state.json, data, lambda: f"message {message_id} is pending again")
@@ -200,6 +208,7 @@ def send(state: CliState, limit: int, loop: bool, interval: float, run_scan: boo
       licensesvc notify send --loop --interval 30
     """
     from licensesvc.mail import SendReport, SmtpSettings, send_due
+    from licensesvc.services import notifications
 
     smtp = SmtpSettings.from_env()
     stop = _Stop()
