@@ -19,7 +19,7 @@ import click
 import pytest
 
 import keys
-from cli.main import cli
+from cli.main import LAZY_COMMANDS, cli
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -215,6 +215,30 @@ def test_forbidden_names_the_server_stack_and_licensesvc_beyond_its_vocabularies
         "licensesvc.domain",
         *forbidden(modules),
     ]
+
+
+def test_each_listed_summary_is_its_commands_own_help_at_every_width() -> None:
+    """`licensesvc --help` lists the commands from LAZY_COMMANDS without importing them."""
+    ctx = click.Context(cli)
+    for name, lazy in LAZY_COMMANDS.items():
+        command = cli.get_command(ctx, name)
+        assert command is not None and not command.hidden and not command.deprecated
+        stand_in = click.Command(name, help=lazy.summary)
+        for limit in range(10, 200):
+            assert stand_in.get_short_help_str(limit) == command.get_short_help_str(limit), (
+                f"LAZY_COMMANDS[{name!r}].summary in cli/main.py is not the first sentence of "
+                f"the command's help: {command.get_short_help_str(1000)!r}"
+            )
+
+
+@pytest.mark.parametrize("width", [50, 80, 100, 140])
+def test_the_command_list_is_what_click_would_print_loading_every_command(width: int) -> None:
+    ctx = click.Context(cli, info_name="licensesvc")
+    ours, clicks = click.HelpFormatter(width=width), click.HelpFormatter(width=width)
+    cli.format_commands(ctx, ours)
+    click.Group.format_commands(cli, ctx, clicks)  # imports every command for its help
+    assert ours.getvalue() == clicks.getvalue()
+    assert ours.getvalue().startswith("Commands:\n  audit ")
 
 
 def test_the_limits_help_shows_are_the_services_limits() -> None:
