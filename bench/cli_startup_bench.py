@@ -29,6 +29,7 @@ The report replaces only the part of docs/performance.md between its markers.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import platform
@@ -265,13 +266,11 @@ def _load() -> float:
 
 
 def machine_info() -> dict[str, str]:
-    import click
-
     return {
         "platform": platform.platform(),
         "CPU count": str(os.cpu_count()),
         "Python": f"{platform.python_implementation()} {platform.python_version()}",
-        "click": getattr(click, "__version__", "?"),
+        "click": importlib.metadata.version("click"),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
@@ -291,7 +290,6 @@ def _packages(modules: Sequence[str]) -> str:
 
 def render_section(report: Report) -> str:
     """The markdown of this benchmark's section, markers included."""
-    cached = report.pairs[CACHED]
     rows = [
         '| setting | `python -c "import click"` (median) | `licensesvc --help` (median) '
         "| ratio to baseline | target | met? |",
