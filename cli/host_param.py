@@ -1,4 +1,4 @@
-"""The `--host` parameter type: the services' one host rule (licensesvc/domain/hosts.py), so the CLI
+"""The `--host` parameter type: the services' one host rule (services/hosts.py), so the CLI
 refuses exactly what the API and the services refuse, in the same words."""
 
 from __future__ import annotations
@@ -7,8 +7,6 @@ from typing import Any
 
 import click
 
-from licensesvc.domain.hosts import host_problem
-
 
 class HostName(click.ParamType):  # type: ignore[type-arg]
     """A host name: letters, digits, '.', '-', '_', beginning and ending with a letter or digit."""
@@ -16,6 +14,8 @@ class HostName(click.ParamType):  # type: ignore[type-arg]
     name = "HOST"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from licensesvc.domain.hosts import host_problem
+
         text = str(value)
         problem = host_problem(text)
         if problem is not None:

@@ -1,8 +1,10 @@
 """`licensesvc`: the support analysts' admin CLI.
 
-Subcommands are imported only when they run (or when help lists them): `licensesvc verify`
-checks a key offline and must load neither the database layer nor the web framework. It does
-not load click either: installers run it on every start of the product, so `main` hands
+Subcommands are imported only when they run or show their own help (`licensesvc --help` lists
+them from LAZY_COMMANDS below), and none loads a model, SQLAlchemy or Flask before it runs
+(tests/cli/test_cli_startup.py): an analyst starts the CLI for every command. `licensesvc
+verify` checks a key offline and must load neither the database layer nor the web framework.
+It does not load click either: installers run it on every start of the product, so `main` hands
 `licensesvc [--json] [--as NAME] verify ...` to the standard-library implementation in
 cli/offline_verify.py before anything else is imported, and the click group (built on first
 use, see `__getattr__`) is only for the other commands, for help, and for in-process callers.
@@ -12,38 +14,108 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     import click
 
-#: command name -> "module:attribute"
-LAZY_COMMANDS: dict[str, str] = {
-    "audit": "cli.commands.audit:audit",
-    "case": "cli.commands.cases:case",
-    "contract": "cli.commands.contracts:contract",
-    "customer": "cli.commands.customers:customer",
-    "db": "cli.commands.db:db",
-    "demo": "cli.commands.demo:demo",
-    "entitlements": "cli.commands.entitlements:entitlements",
-    "idempotency": "cli.commands.idempotency:idempotency",
-    "import": "cli.commands.imports:import_group",
-    "key": "cli.commands.issued_keys:key",
-    "license": "cli.commands.licenses:license_group",
-    "notify": "cli.commands.notify:notify",
-    "report": "cli.commands.reports:report",
-    "revocations": "cli.commands.revocations:revocations",
-    "serve": "cli.commands.serve:serve",
-    "signing-key": "cli.commands.signing_keys:signing_key",
-    "token": "cli.commands.tokens:token",
-    "user": "cli.commands.users:user",
-    "verify": "cli.commands.verify:verify",
+
+class LazyCommand(NamedTuple):
+    """A subcommand that is imported when it runs."""
+
+    target: str  #: "module:attribute" of the click command
+    summary: str  #: the first sentence of its help, which `licensesvc --help` lists
+
+
+#: command name -> where it lives and the first sentence of its help. `licensesvc --help` lists
+#: the commands from here without importing them (tests/cli/test_cli_startup.py checks each
+#: summary is its command's own, as click shortens it, at every width).
+LAZY_COMMANDS: dict[str, LazyCommand] = {
+    "audit": LazyCommand(
+        "cli.commands.audit:audit",
+        "Read and verify the audit trail.",
+    ),
+    "case": LazyCommand(
+        "cli.commands.cases:case",
+        "Review key-request cases: list, show, escalate, grant or deny.",
+    ),
+    "contract": LazyCommand(
+        "cli.commands.contracts:contract",
+        "Contracts over time: create, change plan, renew, terminate; the payment ledger.",
+    ),
+    "customer": LazyCommand(
+        "cli.commands.customers:customer",
+        "Create, update and list customers.",
+    ),
+    "db": LazyCommand(
+        "cli.commands.db:db",
+        "Manage the database schema.",
+    ),
+    "demo": LazyCommand(
+        "cli.commands.demo:demo",
+        "Fill an empty database with demo data and print its tokens and passwords.",
+    ),
+    "entitlements": LazyCommand(
+        "cli.commands.entitlements:entitlements",
+        "Show a customer's entitlements: contract and maintenance standing, allowed key kinds,"
+        " quotas and what the plan promises.",
+    ),
+    "idempotency": LazyCommand(
+        "cli.commands.idempotency:idempotency",
+        "Housekeeping of Idempotency-Key answers (kept 24 hours).",
+    ),
+    "import": LazyCommand(
+        "cli.commands.imports:import_group",
+        "Bulk imports.",
+    ),
+    "key": LazyCommand(
+        "cli.commands.issued_keys:key",
+        "Issue, list, show, revoke and export license keys.",
+    ),
+    "license": LazyCommand(
+        "cli.commands.licenses:license_group",
+        "Create, list, update and retire licenses.",
+    ),
+    "notify": LazyCommand(
+        "cli.commands.notify:notify",
+        "Customer notifications: what waits in the outbox, and the sender that mails it.",
+    ),
+    "report": LazyCommand(
+        "cli.commands.reports:report",
+        "Reports for a support analyst's day: who lapses, who is in grace, what ends, what is"
+        " used, what expires, what is overdue.",
+    ),
+    "revocations": LazyCommand(
+        "cli.commands.revocations:revocations",
+        "Export the signed revocation list.",
+    ),
+    "serve": LazyCommand(
+        "cli.commands.serve:serve",
+        "Serve the JSON API and its reference page (/docs) with gunicorn until interrupted.",
+    ),
+    "signing-key": LazyCommand(
+        "cli.commands.signing_keys:signing_key",
+        "Generate, rotate, list, publish and re-encrypt signing keys.",
+    ),
+    "token": LazyCommand(
+        "cli.commands.tokens:token",
+        "Create, list and revoke API tokens.",
+    ),
+    "user": LazyCommand(
+        "cli.commands.users:user",
+        "Create, list and disable portal users and start their password resets.",
+    ),
+    "verify": LazyCommand(
+        "cli.commands.verify:verify",
+        "Check a license key or license file offline, with only the vendor's public key.",
+    ),
 }
 
 
 def _build_cli() -> click.Group:
     """Return the click group of every command (imports click)."""
     import importlib
+    from gettext import gettext as _
 
     import click
 
@@ -56,7 +128,10 @@ def _build_cli() -> click.Group:
         on stderr with exit 1."""
 
         def __init__(
-            self, *args: Any, lazy_subcommands: Mapping[str, str] | None = None, **kwargs: Any
+            self,
+            *args: Any,
+            lazy_subcommands: Mapping[str, LazyCommand] | None = None,
+            **kwargs: Any,
         ) -> None:
             super().__init__(*args, **kwargs)
             self.lazy_subcommands = dict(lazy_subcommands or {})
@@ -65,14 +140,34 @@ def _build_cli() -> click.Group:
             return sorted({*super().list_commands(ctx), *self.lazy_subcommands})
 
         def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-            target = self.lazy_subcommands.get(cmd_name)
-            if target is None:
+            lazy = self.lazy_subcommands.get(cmd_name)
+            if lazy is None:
                 return super().get_command(ctx, cmd_name)
-            module_name, _, attribute = target.partition(":")
+            module_name, _colon, attribute = lazy.target.partition(":")
             command = getattr(importlib.import_module(module_name), attribute)
             if not isinstance(command, click.Command):
-                raise TypeError(f"{target} is not a click command")
+                raise TypeError(f"{lazy.target} is not a click command")
             return command
+
+        def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+            """click's list of commands, with each lazy one shown by its summary (shortened
+            as click shortens a command's help) instead of being imported."""
+            listed: list[tuple[str, click.Command]] = []
+            for name in self.list_commands(ctx):
+                lazy = self.lazy_subcommands.get(name)
+                command = (
+                    click.Command(name, help=lazy.summary)
+                    if lazy is not None
+                    else super().get_command(ctx, name)
+                )
+                if command is not None and not command.hidden:
+                    listed.append((name, command))
+            if listed:
+                limit = formatter.width - 6 - max(len(name) for name, _command in listed)
+                with formatter.section(_("Commands")):
+                    formatter.write_dl(
+                        [(name, command.get_short_help_str(limit)) for name, command in listed]
+                    )
 
         def invoke(self, ctx: click.Context) -> Any:
             try:

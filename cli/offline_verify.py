@@ -28,9 +28,10 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
-import keys
+if TYPE_CHECKING:
+    import keys
 
 PROG = "licensesvc verify"
 USAGE = f"{PROG} [OPTIONS] KEYFILE"
@@ -221,6 +222,8 @@ def _check_public_key_path(path: str) -> Path:
 def load_public_keys(paths: Sequence[Path]) -> list[keys.PublicKey]:
     """Every public key in the PEM files (a file may hold several, as export-public --all
     writes them: docs/key-format.md section 1). Raises CannotCheck naming the file."""
+    import keys  # not for --help
+
     found: list[keys.PublicKey] = []
     for path in paths:
         try:
@@ -395,6 +398,8 @@ def _check(
     build_date: date | None,
     as_json: bool,
 ) -> tuple[int, str]:
+    import keys
+
     trusted = load_public_keys(public_key_paths)
     # Whole seconds, as keys.verify compares them (docs/key-format.md section 7).
     moment = (at or datetime.now(UTC)).replace(microsecond=0)

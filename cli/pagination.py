@@ -16,13 +16,19 @@ empty, or until stderr no longer says "next: --page N".
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+if TYPE_CHECKING:
+    from licensesvc.platform.pagination import Page
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# The services' page sizes (licensesvc/services/pagination.py), restated so that `--help` of a
+# list command loads no database layer; tests/cli/test_cli_startup.py checks that they agree.
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
 
 
 def page_options(f: F) -> F:

@@ -1,32 +1,33 @@
 """Plain dicts of the service's read models for printing (presentation only, no rules).
 
 Each kind of record prints the keys its table names, in that order, taken from the read model
-(licensesvc/readmodels.py) where there is one, else from the record; a function may give
+(licensesvc/services/views.py) where there is one, else from the record; a function may give
 a value itself."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from licensesvc.models import (
-    ApiToken,
-    AuditRecord,
-    Contract,
-    Customer,
-    IssuedKey,
-    KeyRequest,
-    License,
-    SigningKeyRecord,
-    User,
-)
-from licensesvc.readmodels import (
-    CaseView,
-    ContractView,
-    CustomerView,
-    KeyView,
-    LicenseView,
-)
+if TYPE_CHECKING:
+    from licensesvc.models import (
+        ApiToken,
+        AuditRecord,
+        Contract,
+        Customer,
+        IssuedKey,
+        KeyRequest,
+        License,
+        SigningKeyRecord,
+        User,
+    )
+    from licensesvc.readmodels import (
+        CaseView,
+        ContractView,
+        CustomerView,
+        KeyView,
+        LicenseView,
+    )
 
 CUSTOMER = "id name region created_at".split()
 CONTRACT = "id customer_id plan start end paid_through grace_days created_at".split()
@@ -54,18 +55,26 @@ def record(obj: object, keys: list[str], **given: Any) -> dict[str, Any]:
 
 
 def customer(c: Customer | CustomerView) -> dict[str, Any]:
+    from licensesvc.readmodels import CustomerView
+
     return record(c if isinstance(c, CustomerView) else CustomerView.of(c), CUSTOMER)
 
 
 def contract(c: Contract | ContractView) -> dict[str, Any]:
+    from licensesvc.readmodels import ContractView
+
     return record(c if isinstance(c, ContractView) else ContractView.of(c), CONTRACT)
 
 
 def license_(lic: License | LicenseView) -> dict[str, Any]:
+    from licensesvc.readmodels import LicenseView
+
     return record(lic if isinstance(lic, LicenseView) else LicenseView.of(lic), LICENSE)
 
 
 def key(k: IssuedKey | KeyView, now: datetime, *, with_text: bool = False) -> dict[str, Any]:
+    from licensesvc.readmodels import KeyView
+
     # the CLI is the analysts' tool: it shows their words of a revocation
     view = k if isinstance(k, KeyView) else KeyView.of(k, now, analyst=True)
     data = record(view, KEY)
@@ -75,6 +84,8 @@ def key(k: IssuedKey | KeyView, now: datetime, *, with_text: bool = False) -> di
 
 
 def case(c: KeyRequest | CaseView) -> dict[str, Any]:
+    from licensesvc.readmodels import CaseView
+
     return record(c if isinstance(c, CaseView) else CaseView.of(c), CASE)
 
 

@@ -7,7 +7,6 @@ This module imports only the standard library and click at import time: the offl
 
 from __future__ import annotations
 
-import getpass
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -51,6 +50,8 @@ class CliState:
     @property
     def analyst_name(self) -> str:
         """--as NAME, else $LICENSESVC_ANALYST, else the operating-system user."""
+        import getpass  # only now: it loads termios
+
         return self.analyst or os.environ.get(ANALYST_ENV) or getpass.getuser()
 
     @property

@@ -6,11 +6,9 @@ import click
 
 from cli import serialize
 from cli.output import emit, json_option, print_json, table
-from cli.pagination import echo_more_pages, page_options
+from cli.pagination import MAX_PAGE_SIZE, echo_more_pages, page_options
 from cli.params import ROW_ID
 from cli.state import CliState, pass_state
-from licensesvc.platform import audit as audit_service
-from licensesvc.platform.pagination import MAX_PAGE_SIZE
 
 COLUMNS = [
     ("ID", "id"),
@@ -63,6 +61,8 @@ def list_(
       licensesvc audit list --customer 1 --page-size 20
       licensesvc audit list --entity case:CS-20260302-ABC234 --page 2
     """
+    from licensesvc.platform import audit as audit_service
+
     with state.unit_of_work() as ctx:
         found = audit_service.page_records(
             ctx.session,
@@ -95,6 +95,8 @@ def verify(state: CliState, expect_head: str | None) -> None:
       licensesvc audit verify
       licensesvc audit verify --expect-head 3f5a...c2   # the head noted last week
     """
+    from licensesvc.platform import audit as audit_service
+
     with state.unit_of_work() as ctx:
         report = audit_service.verify_chain(ctx.session, expect_head=expect_head)
     if state.json:

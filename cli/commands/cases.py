@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,12 +12,13 @@ from cli.output import cell, emit, fields, iso, json_option, printable, table
 from cli.pagination import echo_more_pages, page_options
 from cli.params import FREE_TEXT, LINE, ROW_ID
 from cli.state import CliState, pass_state
-from licensesvc import cases, issuance
 from licensesvc.domain import CaseStatus, EscalationReason, values
-from licensesvc.models import KeyRequest
-from licensesvc.platform.context import ServiceContext
-from licensesvc.platform.pagination import Page
-from licensesvc.readmodels import QueueLine
+
+if TYPE_CHECKING:
+    from licensesvc.models import KeyRequest
+    from licensesvc.platform.context import ServiceContext
+    from licensesvc.platform.pagination import Page
+    from licensesvc.readmodels import QueueLine
 
 COLUMNS = [
     ("CASE", "case_number"),
@@ -57,6 +57,8 @@ def tz_option(f: Any) -> Any:
 def local_zone(tz_name: str | None) -> tzinfo:
     """The zone --tz or $TZ names (a leading ':' as in TZ=:Europe/Paris ignored), else the
     machine's local zone. Raises click.BadParameter for a zone that does not exist."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     name = (tz_name or "").strip().lstrip(":")
     if not name:
         zone = datetime.now().astimezone().tzinfo
@@ -101,6 +103,8 @@ def queue_row(line: QueueLine, zone: tzinfo, *, human: bool) -> dict[str, Any]:
 def case_record(ctx: ServiceContext, c: KeyRequest) -> dict[str, Any]:
     """A case with the support plan's view (overdue, phone), its owner, its status updates
     (the customer sees them) and its internal notes (analysts only)."""
+    from licensesvc import cases, issuance
+
     view = issuance.case_view(ctx, c)
     data = serialize.case(view)
     data.update(
@@ -178,6 +182,8 @@ def list_(
       licensesvc case list --overdue --tz Europe/London
       TZ=America/New_York licensesvc case list --escalated --customer 3
     """
+    from licensesvc import cases, issuance
+
     if (escalated or overdue) and status not in (None, CaseStatus.ESCALATED):
         raise click.UsageError("--escalated/--overdue and --status disagree; give one of them")
     zone = local_zone(tz_name)
@@ -219,6 +225,8 @@ def show(state: CliState, case_number: str, tz_name: str | None) -> None:
       licensesvc case show CS-20260302-ABC234
       licensesvc case show CS-20260302-ABC234 --tz Australia/Sydney
     """
+    from licensesvc import issuance
+
     zone = local_zone(tz_name)
     with state.unit_of_work() as ctx:
         data = case_record(ctx, issuance.get_case(ctx, case_number))
@@ -276,6 +284,8 @@ def escalate(
       licensesvc case escalate CS-20260302-ABC234 --note "customer called: go-live Friday"
       licensesvc case escalate CS-20260302-ABC234 --severity 1 --reason criticality_changed
     """
+    from licensesvc import issuance
+
     data = state.retried(
         lambda ctx: case_record(
             ctx, issuance.escalate_case(ctx, case_number, note, severity, reason)
@@ -308,6 +318,7 @@ def update(state: CliState, case_number: str, text: str) -> None:
     Example:
       licensesvc case update CS-20260302-ABC234 --text "DR key approved, issuing today"
     """
+    from licensesvc import cases, issuance
 
     def work(ctx: ServiceContext) -> dict[str, Any]:
         cases.post_case_update(ctx, case_number, text)
@@ -340,6 +351,7 @@ def grant(state: CliState, case_number: str, reason: str) -> None:
     Example:
       licensesvc case grant CS-20260302-ABC234 --reason "approved by support lead, ticket 4711"
     """
+    from licensesvc import issuance
 
     def work(ctx: ServiceContext) -> dict[str, Any]:
         outcome = issuance.grant_case(ctx, case_number, reason)
@@ -374,6 +386,8 @@ def deny(state: CliState, case_number: str, reason: str) -> None:
     Example:
       licensesvc case deny CS-20260302-ABC234 --reason "maintenance unpaid since March"
     """
+    from licensesvc import issuance
+
     data = state.retried(lambda ctx: case_record(ctx, issuance.deny_case(ctx, case_number, reason)))
     emit(state.json, data, lambda: f"denied {data['case_number']}: {printable(reason)}")
 
@@ -398,6 +412,8 @@ def assign(state: CliState, case_number: str, owner: str) -> None:
     Example:
       licensesvc case assign CS-20260302-ABC234 --to bob
     """
+    from licensesvc import cases
+
     data = state.retried(lambda ctx: case_record(ctx, cases.assign_case(ctx, case_number, owner)))
     emit(state.json, data, lambda: f"assigned {data['case_number']} to {printable(owner)}")
 
@@ -420,6 +436,7 @@ def note(state: CliState, case_number: str, text: str) -> None:
     Example:
       licensesvc case note CS-20260302-ABC234 --text "called Dana, waiting on their change window"
     """
+    from licensesvc import cases
 
     def work(ctx: ServiceContext) -> dict[str, Any]:
         added = cases.add_case_note(ctx, case_number, text)
@@ -460,6 +477,8 @@ def severity(
     Example:
       licensesvc case severity CS-20260302-ABC234 1 --reason "production scheduler down"
     """
+    from licensesvc import cases
+
     zone = local_zone(tz_name)
     data = state.retried(
         lambda ctx: case_record(ctx, cases.change_severity(ctx, case_number, severity, reason))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,9 +12,10 @@ from cli.output import emit, fields, json_option, table
 from cli.pagination import echo_more_pages, page_options
 from cli.params import COUNT, ISO_DATE, ROW_ID
 from cli.state import CliState, pass_state
-from licensesvc import accounts
 from licensesvc.domain import Plan, values
-from licensesvc.models import Contract, ContractPayment
+
+if TYPE_CHECKING:
+    from licensesvc.models import Contract, ContractPayment
 
 COLUMNS = [
     ("ID", "id"),
@@ -127,6 +128,8 @@ def create(
       licensesvc contract create --customer 1 --plan base \\
           --start 2026-01-01 --end 2026-12-31 --paid-through 2026-06-30 --grace-days 14
     """
+    from licensesvc import accounts
+
     with state.unit_of_work() as ctx:
         data = contract_record(
             accounts.create_contract(ctx, customer_id, plan, start, end, paid_through, grace_days),
@@ -172,6 +175,8 @@ def record_payment(
       licensesvc contract record-payment --contract 1 --paid-through 2026-06-30 \\
           --correction --reason "INV-4711 was for half a year"
     """
+    from licensesvc import accounts
+
     with state.unit_of_work() as ctx:
         accounts.record_payment(
             ctx,
@@ -197,6 +202,8 @@ def payments(state: CliState, contract_id: int, page: int, page_size: int) -> No
     Example:
       licensesvc contract payments --contract 1
     """
+    from licensesvc import accounts
+
     with state.unit_of_work() as ctx:
         found = accounts.page_payments(ctx, contract_id, page=page, page_size=page_size)
         rows = [payment_record(p) for p in found.items]
@@ -230,6 +237,8 @@ def change_plan(
       licensesvc contract change-plan --contract 1 --plan premium --from 2026-07-01 \\
           --reason "upgrade signed, order 1234"
     """
+    from licensesvc import accounts
+
     with state.unit_of_work() as ctx:
         accounts.change_plan(ctx, contract_id, plan, effective_from, reason)
         data = contract_record(accounts.get_contract(ctx, contract_id), ctx.now().date())
@@ -262,6 +271,8 @@ def renew(
     Example:
       licensesvc contract renew --contract 1 --end 2027-12-31 --paid-through 2027-12-31
     """
+    from licensesvc import accounts
+
     with state.unit_of_work() as ctx:
         renewal = accounts.renew_contract(
             ctx, contract_id, end, plan=plan, paid_through=paid_through
@@ -285,6 +296,8 @@ def terminate(state: CliState, contract_id: int, on: date, reason: str) -> None:
     Example:
       licensesvc contract terminate --contract 1 --on 2026-09-30 --reason "customer insolvent"
     """
+    from licensesvc import accounts
+
     with state.unit_of_work() as ctx:
         data = contract_record(
             accounts.terminate_contract(ctx, contract_id, on, reason), ctx.now().date()
@@ -304,6 +317,9 @@ def list_(state: CliState, customer_id: int | None) -> None:
       licensesvc contract list --customer 1
     """
     from sqlalchemy import select
+
+    from licensesvc import accounts
+    from licensesvc.models import Contract
 
     with state.unit_of_work() as ctx:
         if customer_id is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -11,9 +11,10 @@ from cli.output import emit, fields, json_option, printable, table
 from cli.pagination import echo_more_pages, page_options
 from cli.params import LINE, ROW_ID
 from cli.state import CliState, pass_state
-from licensesvc import accounts
 from licensesvc.domain import Region, values
-from licensesvc.platform.pagination import Page, page_of_list
+
+if TYPE_CHECKING:
+    from licensesvc.platform.pagination import Page
 
 COLUMNS = [("ID", "id"), ("NAME", "name"), ("REGION", "region"), ("CREATED", "created_at")]
 HOLIDAYS_HELP = (
@@ -52,6 +53,8 @@ def create(state: CliState, name: str, region: str, holidays: str | None) -> Non
     Example:
       licensesvc customer create --name "Globex Manufacturing" --region emea
     """
+    from licensesvc import accounts
+
     with state.unit_of_work() as ctx:
         made = accounts.create_customer(ctx, name, region, holidays)
         data = serialize.customer(made) | {"holidays": made.holidays}
@@ -90,6 +93,8 @@ def update(state: CliState, customer_id: int, region: str | None, holidays: str 
       licensesvc customer update 2 --holidays GB-SCT
       licensesvc customer update 3 --region apac
     """
+    from licensesvc import accounts
+
     if region is None and holidays is None:
         raise click.UsageError("give --region or --holidays (or both)")
     with state.unit_of_work() as ctx:
@@ -123,6 +128,9 @@ def list_(state: CliState, search: str | None, page: int, page_size: int) -> Non
       licensesvc customer list --search acme
       licensesvc --json customer list --search 12
     """
+    from licensesvc import accounts
+    from licensesvc.platform.pagination import page_of_list
+
     with state.unit_of_work() as ctx:
         if search is None:
             found: Page[Any] = accounts.page_customers(ctx, page=page, page_size=page_size)
@@ -156,6 +164,8 @@ def show(state: CliState, customer_id: int) -> None:
       licensesvc customer show 1
       licensesvc --json customer show 1 | jq .standing
     """
+    from licensesvc import accounts
+
     with state.unit_of_work() as ctx:
         overview = accounts.customer_overview(ctx, customer_id)
     data = overview.as_dict()

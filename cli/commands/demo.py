@@ -8,7 +8,6 @@ import click
 
 from cli.output import emit, fields, json_option, table
 from cli.state import CliState, pass_state
-from licensesvc.demo import load_demo
 
 
 def _human(made: dict[str, Any]) -> str:
@@ -50,6 +49,8 @@ def demo(state: CliState) -> None:
     Example:
       licensesvc db upgrade && licensesvc demo
     """
+    from licensesvc.demo import load_demo
+
     with state.unit_of_work() as ctx:
         made = load_demo(ctx)
     emit(state.json, made, lambda: _human(made))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from cli.output import cell, emit, fields, json_option, table
 from cli.params import ROW_ID
 from cli.state import CliState, pass_state
-from licensesvc.issuance import entitlement_report
-from licensesvc.readmodels import EntitlementReport
+
+if TYPE_CHECKING:
+    from licensesvc.readmodels import EntitlementReport
 
 
 def _human(report: EntitlementReport) -> str:
@@ -70,6 +73,8 @@ def entitlements(state: CliState, customer_id: int) -> None:
       licensesvc entitlements --customer 1
       licensesvc --json entitlements --customer 1
     """
+    from licensesvc.issuance import entitlement_report
+
     with state.unit_of_work() as ctx:
         report = entitlement_report(ctx, customer_id)
     emit(state.json, report, lambda: _human(report))

@@ -6,7 +6,6 @@ import click
 
 from cli.output import emit, json_option
 from cli.state import CliState, pass_state
-from licensesvc.platform import idempotency as idempotency_service
 
 
 @click.group()
@@ -34,6 +33,8 @@ def purge(state: CliState) -> None:
       licensesvc idempotency purge
       licensesvc idempotency purge --json
     """
+    from licensesvc.platform import idempotency as idempotency_service
+
     with state.unit_of_work() as ctx:
         purged = idempotency_service.purge(ctx.session, ctx.now(), batch=None)
     emit(

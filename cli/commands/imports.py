@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,9 +14,7 @@ import click
 from cli.output import emit, json_option
 from cli.params import ISO_DATE
 from cli.state import CliState, pass_state
-from licensesvc import accounts
 from licensesvc.domain import Plan, Region, values
-from licensesvc.domain.errors import ServiceError
 
 T = TypeVar("T")
 
@@ -142,6 +139,11 @@ def import_customers(state: CliState, csv_file: Path) -> None:
     Example:
       licensesvc import customers docs/examples/customers.csv
     """
+    import csv
+
+    from licensesvc import accounts
+    from licensesvc.domain.errors import ServiceError
+
     with csv_file.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         header = [name.strip() for name in reader.fieldnames or []]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,12 +25,12 @@ from cli.output import (
 from cli.pagination import echo_more_pages, page_options
 from cli.params import FREE_TEXT, ISO_DATE, LINE, ROW_ID
 from cli.state import CliState, pass_state
-from licensesvc import accounts, issuance
 from licensesvc.domain import CaseStatus, KeyKind, RevocationCode, TemporaryReason, values
-from licensesvc.domain.policy import KeyRequestInput
-from licensesvc.issuance import KeyRequestOutcome
-from licensesvc.platform.context import ServiceContext
-from licensesvc.readmodels import DryRunView
+
+if TYPE_CHECKING:
+    from licensesvc.domain.policy import KeyRequestInput
+    from licensesvc.issuance import KeyRequestOutcome
+    from licensesvc.platform.context import ServiceContext
 
 COLUMNS = [
     ("SERIAL", "serial"),
@@ -132,6 +132,9 @@ def issue(
           --override-reason "approved by support lead, ticket 4711"
       licensesvc key issue --license 2 --kind dr_test --dr-test-date 2026-04-15 --dry-run
     """
+    from licensesvc import issuance
+    from licensesvc.domain.policy import KeyRequestInput
+
     request = KeyRequestInput(
         license_id=license_id, kind=kind, reason=reason, dr_test_date=dr_test_date, host=host
     )
@@ -180,6 +183,9 @@ def issue(
 def _dry_run(state: CliState, request: KeyRequestInput) -> None:
     """Print every policy check of request with its outcome; nothing is recorded (the
     transaction is rolled back). Exit 1 with `would be refused: CODE: message` on stderr."""
+    from licensesvc import issuance
+    from licensesvc.readmodels import DryRunView
+
     with state.unit_of_work() as ctx:
         view = DryRunView.of(issuance.explain_request(ctx, request), request.kind)
         ctx.session.rollback()
@@ -221,6 +227,8 @@ def list_(
     Example:
       licensesvc key list --customer 1
     """
+    from licensesvc import accounts, issuance
+
     with state.unit_of_work() as ctx:
         if customer_id is not None:
             accounts.get_customer(ctx, customer_id)
@@ -251,6 +259,8 @@ def show(state: CliState, serial: str) -> None:
       licensesvc key show SN-ABCD-EFGH-JKLM-NPQR
       licensesvc --json key show SN-ABCD-EFGH-JKLM-NPQR | jq '.host, .agents, .jobs'
     """
+    from licensesvc import issuance
+
     with state.unit_of_work() as ctx:
         view = issuance.key_view(ctx, serial)
         now = ctx.now()
@@ -299,6 +309,8 @@ def revoke(state: CliState, serial: str, reason: str, code: str) -> None:
       licensesvc key revoke SN-ABCD-EFGH-JKLM-NPQR --reason "server decommissioned" \\
         --code customer_request
     """
+    from licensesvc import issuance
+
     data = state.retried(
         lambda ctx: serialize.key(issuance.revoke_key(ctx, serial, reason, code), ctx.now())
     )
@@ -332,6 +344,8 @@ def export(state: CliState, serial: str, form: str, out: Path | None) -> None:
     Example:
       licensesvc key export SN-ABCD-EFGH-JKLM-NPQR --format file --out acme.lic
     """
+    from licensesvc import issuance
+
     with state.unit_of_work() as ctx:
         k = issuance.get_key(ctx, serial)
         content = k.key_text + "\n" if form == "text" else issuance.license_file_for(k)

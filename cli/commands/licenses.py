@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,8 +13,9 @@ from cli.output import emit, fields, json_option, table
 from cli.pagination import echo_more_pages, page_options
 from cli.params import COUNT, ISO_DATE, LINE, ROW_ID
 from cli.state import CliState, pass_state
-from licensesvc import accounts
-from licensesvc.models import License
+
+if TYPE_CHECKING:
+    from licensesvc.models import License
 
 COLUMNS = [
     ("ID", "id"),
@@ -98,6 +99,8 @@ def create(
       licensesvc license create --customer 1 --product "JAMS Scheduler" --agents 25 \\
           --jobs 5000 --host sched01.acme.example --failover-host dr01.acme.example
     """
+    from licensesvc import accounts
+
     with state.unit_of_work() as ctx:
         data = serialize.license_(
             accounts.create_license(
@@ -134,6 +137,8 @@ def list_(state: CliState, customer_id: int | None, page: int, page_size: int) -
     Example:
       licensesvc license list --customer 1
     """
+    from licensesvc import accounts
+
     with state.unit_of_work() as ctx:
         if customer_id is not None:
             accounts.get_customer(ctx, customer_id)  # unknown id: one clear line
@@ -172,6 +177,8 @@ def update(
     Example:
       licensesvc license update 1 --agents 50 --reason "bought 25 more agents, order 88"
     """
+    from licensesvc import accounts
+
     change = accounts.LicenseUpdate(
         agents=agents, jobs=jobs, expires_on=expires_on, host=host, failover_host=failover_host
     )
@@ -194,6 +201,8 @@ def retire(state: CliState, license_id: int, reason: str) -> None:
     Example:
       licensesvc license retire 1 --reason "server decommissioned, replaced by license 7"
     """
+    from licensesvc import accounts
+
     with state.unit_of_work() as ctx:
         data = license_record(accounts.retire_license(ctx, license_id, reason))
     emit(state.json, data, lambda: _human_license(data))

@@ -6,16 +6,17 @@ import signal
 import sys
 import time
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cli.output import emit, fields, json_option, table
 from cli.pagination import echo_more_pages, page_options
 from cli.state import CliState, pass_state
-from licensesvc import outreach
-from licensesvc.models.outbox import OUTBOX_STATUSES
+from licensesvc.domain import OutboxStatus, values
 
+if TYPE_CHECKING:
+    from licensesvc import outreach
 COLUMNS = [
     ("ID", "id"),
     ("EVENT", "event"),
@@ -69,7 +70,7 @@ def _message(view: outreach.OutboxView) -> dict[str, Any]:
 @notify.command("list")
 @click.option(
     "--status",
-    type=click.Choice(OUTBOX_STATUSES),
+    type=click.Choice(values(OutboxStatus)),
     help="Only messages in this state: pending (not yet sent), sent, failed (gave up).",
 )
 @click.option("--customer", "customer_id", type=int, help="Only this customer's messages.")
@@ -85,6 +86,8 @@ def list_(
     Example:
       licensesvc notify list --status failed
     """
+    from licensesvc import outreach
+
     with state.unit_of_work() as ctx:
         found = outreach.list_messages(
             ctx, status=status, customer_id=customer_id, page=page, page_size=page_size
@@ -114,6 +117,8 @@ def scan(state: CliState) -> None:
     Example:
       licensesvc notify scan
     """
+    from licensesvc import outreach
+
     with state.unit_of_work() as ctx:
         found = outreach.scan(ctx)
     emit(
@@ -141,6 +146,8 @@ def retry(state: CliState, message_id: int) -> None:
     Example:
       licensesvc notify retry 42
     """
+    from licensesvc import outreach
+
     with state.unit_of_work() as ctx:
         data = _message(outreach.retry(ctx, message_id))
     emit(state.json, data, lambda: f"message {message_id} is pending again")
@@ -199,6 +206,7 @@ def send(state: CliState, limit: int, loop: bool, interval: float, run_scan: boo
       # or as a service
       licensesvc notify send --loop --interval 30
     """
+    from licensesvc import outreach
     from licensesvc.mail import SendReport, SmtpSettings, send_due
 
     smtp = SmtpSettings.from_env()

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import io
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from cli.output import cell, iso, json_option, print_json, table
 from cli.state import CliState, current_state, pass_state
-from licensesvc import outreach
-from licensesvc.platform.context import ServiceContext
+
+if TYPE_CHECKING:
+    from licensesvc.platform.context import ServiceContext
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# The reports' longest look-ahead (licensesvc/services/reports.py), restated so that `--help`
+# loads no database layer; tests/cli/test_cli_startup.py checks that they agree.
+MAX_DAYS = 3660
 
 
 @click.group()
@@ -44,7 +48,7 @@ def _csv_option(f: F) -> F:
 def _days_option(default: int, what: str) -> Callable[[F], F]:
     return click.option(
         "--days",
-        type=click.IntRange(0, outreach.MAX_DAYS),
+        type=click.IntRange(0, MAX_DAYS),
         default=default,
         show_default=True,
         help=f"How many days ahead to look for {what}. Example: --days 60",
@@ -73,6 +77,8 @@ def _print(
     if state.json:
         print_json(records)
     elif as_csv:
+        import csv
+
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         names = [field.name for field in dataclasses.fields(row_type)]
@@ -107,6 +113,8 @@ def maintenance_lapsing(state: CliState, days: int, as_csv: bool) -> None:
     Example:
       licensesvc report maintenance-lapsing --days 30
     """
+    from licensesvc import outreach
+
     rows = _run(state, as_csv, lambda ctx: outreach.maintenance_lapsing(ctx, days))
     _print(
         rows,
@@ -137,6 +145,8 @@ def in_grace(state: CliState, as_csv: bool) -> None:
     Example:
       licensesvc report in-grace --csv > in-grace.csv
     """
+    from licensesvc import outreach
+
     rows = _run(state, as_csv, outreach.in_grace)
     _print(
         rows,
@@ -168,6 +178,8 @@ def contracts_ending(state: CliState, days: int, as_csv: bool) -> None:
     Example:
       licensesvc report contracts-ending --days 90
     """
+    from licensesvc import outreach
+
     rows = _run(state, as_csv, lambda ctx: outreach.contracts_ending(ctx, days))
     _print(
         rows,
@@ -199,6 +211,8 @@ def quota_use(state: CliState, as_csv: bool) -> None:
     Example:
       licensesvc report quota-use
     """
+    from licensesvc import outreach
+
     rows = _run(state, as_csv, outreach.quota_use)
     _print(
         rows,
@@ -232,6 +246,8 @@ def keys_expiring(state: CliState, days: int, as_csv: bool) -> None:
     Example:
       licensesvc report keys-expiring --days 14
     """
+    from licensesvc import outreach
+
     rows = _run(state, as_csv, lambda ctx: outreach.keys_expiring(ctx, days))
     _print(
         rows,
@@ -263,6 +279,8 @@ def overdue_cases(state: CliState, as_csv: bool) -> None:
     Example:
       licensesvc report overdue-cases
     """
+    from licensesvc import outreach
+
     rows = _run(state, as_csv, outreach.overdue_cases)
     _print(
         rows,

@@ -8,7 +8,6 @@ import click
 
 from cli.output import json_option, out_option, write_or_print
 from cli.state import CliState, pass_state
-from licensesvc.issuance import signed_revocation_list
 
 
 @click.group()
@@ -38,6 +37,8 @@ def export(state: CliState, out: Path | None) -> None:
     Example:
       licensesvc revocations export --out revocations.lrl
     """
+    from licensesvc.issuance import signed_revocation_list
+
     with state.unit_of_work() as ctx:
         text = signed_revocation_list(ctx)
     write_or_print(

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cli import serialize
 from cli.output import emit, fields, json_option, out_option, table, write_or_print
 from cli.state import CliState, pass_state
-from licensesvc import issuance
-from licensesvc.models import SigningKeyRecord
+
+if TYPE_CHECKING:
+    from licensesvc.models import SigningKeyRecord
 
 
 @click.group("signing-key")
@@ -42,6 +44,8 @@ def generate(state: CliState) -> None:
     Example:
       licensesvc signing-key generate
     """
+    from licensesvc import issuance
+
     with state.unit_of_work() as ctx:
         data = serialize.signing_key(issuance.generate_signing_key(ctx))
     emit(state.json, data, lambda: _summary(data))
@@ -60,6 +64,8 @@ def rotate(state: CliState) -> None:
     Example:
       licensesvc signing-key rotate
     """
+    from licensesvc import issuance
+
     with state.unit_of_work() as ctx:
         data = serialize.signing_key(issuance.rotate_signing_key(ctx))
     emit(state.json, data, lambda: _summary(data))
@@ -75,6 +81,8 @@ def list_(state: CliState) -> None:
     Example:
       licensesvc signing-key list
     """
+    from licensesvc import issuance
+
     with state.unit_of_work() as ctx:
         rows = [_with_protection(rec) for rec in issuance.list_signing_keys(ctx)]
     emit(state.json, rows, lambda: table(rows, LIST_COLUMNS))
@@ -90,6 +98,8 @@ LIST_COLUMNS = [
 
 
 def _with_protection(rec: SigningKeyRecord) -> dict[str, object]:
+    from licensesvc import issuance
+
     return {
         **serialize.signing_key(rec),
         "protection": issuance.protection(rec.private_key_encrypted).label,
@@ -112,6 +122,8 @@ def rewrap(state: CliState) -> None:
     Example:
       licensesvc signing-key rewrap
     """
+    from licensesvc import issuance
+
     with state.unit_of_work() as ctx:
         rows = [_with_protection(rec) for rec in issuance.rewrap_signing_keys(ctx)]
     emit(
@@ -142,6 +154,8 @@ def export_public(state: CliState, out: Path | None, all_keys: bool) -> None:
       licensesvc signing-key export-public --out vendor-public.pem
       licensesvc signing-key export-public --all --out vendor-public-all.pem
     """
+    from licensesvc import issuance
+
     with state.unit_of_work() as ctx:
         records = issuance.list_signing_keys(ctx) if all_keys else [issuance.active_record(ctx)]
         exported = [

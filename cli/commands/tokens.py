@@ -11,7 +11,6 @@ from cli.output import emit, fields, json_option, table
 from cli.pagination import echo_more_pages, page_options
 from cli.params import ISO_DATE, LINE, ROW_ID
 from cli.state import CliState, pass_state
-from licensesvc import identity
 
 COLUMNS = [
     ("ID", "id"),
@@ -87,6 +86,8 @@ def create(
       licensesvc token create --customer 1 --expires-in 365
       licensesvc token create --analyst alice --expires-on 2027-06-30
     """
+    from licensesvc import identity
+
     with state.unit_of_work() as ctx:
         expires_at = _expiry(ctx.now(), expires_in, expires_on)
         record, secret = identity.create_token(
@@ -126,6 +127,8 @@ def list_(state: CliState, page: int, page_size: int) -> None:
     Example:
       licensesvc token list
     """
+    from licensesvc import identity
+
     with state.unit_of_work() as ctx:
         found = identity.page_tokens(ctx, page=page, page_size=page_size)
         rows = [serialize.token(t) for t in found.items]
@@ -144,6 +147,8 @@ def revoke(state: CliState, token_id: int) -> None:
     Example:
       licensesvc token revoke 3
     """
+    from licensesvc import identity
+
     with state.unit_of_work() as ctx:
         data = serialize.token(identity.revoke_token(ctx, token_id))
     emit(state.json, data, lambda: f"revoked token {data['id']} ({data['prefix']}...)")

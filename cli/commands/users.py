@@ -11,7 +11,6 @@ from cli.output import emit, fields, json_option, printable, table
 from cli.pagination import echo_more_pages, page_options
 from cli.params import LINE, ROW_ID
 from cli.state import CliState, pass_state
-from licensesvc import identity
 
 
 @click.group()
@@ -54,6 +53,8 @@ def create(state: CliState, customer_id: int, email: str, password_stdin: bool) 
       printf '%s\\n' "$PASSWORD" | licensesvc user create --customer 1 \\
           --email admin@acme.example --password-stdin
     """
+    from licensesvc import identity
+
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -92,6 +93,8 @@ def reset_password(state: CliState, email: str | None, user_id: int | None, base
       licensesvc user reset-password --email admin@acme.example \\
           --base-url https://licenses.example.com
     """
+    from licensesvc import identity
+
     if (email is None) == (user_id is None):
         raise click.UsageError("name the user with exactly one of --email or --id")
     with state.unit_of_work() as ctx:
@@ -136,6 +139,8 @@ def list_(state: CliState, customer_id: int | None, page: int, page_size: int) -
       licensesvc user list --customer 1
       licensesvc --json user list --page 2 --page-size 100
     """
+    from licensesvc import identity
+
     with state.unit_of_work() as ctx:
         found = identity.page_users(ctx, customer_id, page=page, page_size=page_size)
         rows = [serialize.user(u) | {"customer_name": u.customer.name} for u in found.items]
@@ -158,6 +163,8 @@ def disable(state: CliState, user_id: int, reason: str | None) -> None:
     Example:
       licensesvc user disable 2 --reason "left the company"
     """
+    from licensesvc import identity
+
     with state.unit_of_work() as ctx:
         data = serialize.user(identity.disable_user(ctx, user_id, reason))
     emit(state.json, data, lambda: f"disabled user {data['id']} ({printable(data['email'])})")

@@ -92,6 +92,14 @@ class EscalationReason(StrEnum):
     REVIEW_REFUSAL = "review_refusal"
 
 
+class OutboxStatus(StrEnum):
+    """A customer notification in the outbox: waiting, delivered, or given up on."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
 #: each region's holiday calendar unless the customer has its own (holidays package codes)
 DEFAULT_HOLIDAYS: dict[Region, str] = {
     Region.EMEA: "GB-ENG",

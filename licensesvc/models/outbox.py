@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from licensesvc.domain import OutboxStatus, values
+
 from .base import Base, intpk
 
-OUTBOX_STATUSES = ("pending", "sent", "failed")
+OUTBOX_STATUSES = tuple(values(OutboxStatus))
 
 
 class OutboxMessage(Base):
