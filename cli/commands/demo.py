@@ -8,7 +8,7 @@ import click
 
 from cli.output import emit, fields, json_option, table
 from cli.state import CliState, pass_state
-from licensesvc.services.demo import load_demo
+from licensesvc.services.demo import load_demo, refuse_demo_in_production
 
 
 def _human(made: dict[str, Any]) -> str:
@@ -45,11 +45,13 @@ def demo(state: CliState) -> None:
 
     A Base and a Premium customer, each with a contract, a license, a standard key, a
     customer API token and a portal user, plus an analyst token (and a signing key if none).
+    Refused in production (LICENSESVC_ENV=production): its portal passwords are published.
 
     \b
     Example:
       licensesvc db upgrade && licensesvc demo
     """
+    refuse_demo_in_production(state.runtime.settings)  # before the database is opened
     with state.unit_of_work() as ctx:
         made = load_demo(ctx)
     emit(state.json, made, lambda: _human(made))
