@@ -126,8 +126,8 @@ class TimeAnchor:
         check_not_older_than_seen(rl, self._revocation_sequence, claims=claims)
         if rl.sequence > self._revocation_sequence:
             self._revocation_sequence = rl.sequence
-            if self._latest_seen is None or rl.issued_at > self._latest_seen:
-                # the list was signed then, so that time has been reached: a time seen too
+            if self._latest_seen is None:
+                # the file needs a time: the list was signed then, so that time has passed
                 self._latest_seen = rl.issued_at.replace(microsecond=0)
             self._save()
 

@@ -354,9 +354,14 @@ def check_not_older_than_seen(
     at least ``highest_seen``); raise StaleRevocationList otherwise: a list the server has
     since replaced may lack a revocation made after it (spec section 8)."""
     if rl.sequence < highest_seen:
+        which = (
+            f"number {rl.sequence}"
+            if rl.sequence
+            else "unnumbered (signed before lists carried numbers)"
+        )
         raise StaleRevocationList(
-            f"The revocation list is number {rl.sequence}, older than number {highest_seen} "
-            "already seen here; it may lack later revocations. Use the newest list.",
+            f"The revocation list is {which}, older than number {highest_seen} already seen "
+            "here; it may lack later revocations. Use the newest list.",
             claims=claims,
         )
 
