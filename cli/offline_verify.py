@@ -131,6 +131,14 @@ def _parser() -> argparse.ArgumentParser:
         help="A signed revocation list (`licensesvc revocations export`; any length); "
         "revoked keys fail, and so does a stale or untrusted list. - = stdin.",
     )
+    option(
+        "--anchor",
+        metavar="FILE",
+        help="Remember here the latest time and the newest revocation list seen (a MAC'd file, "
+        "its secret in FILE.secret, both 0600, made on first use): a clock set back, or a "
+        "revocation list older than one already seen, fails (`clock_rollback`, "
+        "`stale_revocation_list`).",
+    )
     option("--product", metavar="TEXT", help="Fail unless the key is for this product.")
     option(
         "--host",
@@ -187,6 +195,33 @@ def _parse_date(text: str) -> date:
         except ValueError:
             pass
     raise _invalid("--build-date", f"{_shown(text)} is not a date; expected YYYY-MM-DD")
+
+
+def _load_anchor(path: Path) -> keys.TimeAnchor:
+    """The anchor at path, with its MAC secret from path + `.secret` (32 random bytes, made
+    0600 on first use). Raises ClockRollback for an altered anchor; CannotCheck when the
+    secret cannot be read or made."""
+    import secrets  # only here: the usual verify imports as little as it can
+
+    import keys
+
+    secret_path = path.with_name(path.name + ".secret")
+    try:
+        try:
+            fd = os.open(secret_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            secret = secret_path.read_bytes()
+        else:
+            secret = secrets.token_bytes(32)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(secret)
+    except OSError as exc:
+        raise CannotCheck(
+            f"the anchor's secret {_shown(str(secret_path))} cannot be used: {exc.strerror or exc}"
+        ) from None
+    if not secret:
+        raise CannotCheck(f"the anchor's secret {_shown(str(secret_path))} is empty")
+    return keys.TimeAnchor.load(path, secret)
 
 
 def _read_file(name: str, path: str, stdin: IO[str]) -> bytes:
@@ -380,6 +415,7 @@ def _verify(argv: Sequence[str], as_json: bool, stdin: IO[str]) -> tuple[int, st
         public_key_paths,
         at=at,
         revocations=revocation_data,
+        anchor_path=None if args.anchor is None else Path(args.anchor),
         product=args.product,
         host=args.host,
         build_date=build_date,
@@ -397,6 +433,7 @@ def _check(
     host: str | None,
     build_date: date | None,
     as_json: bool,
+    anchor_path: Path | None = None,
 ) -> tuple[int, str]:
     import keys
 
@@ -418,6 +455,7 @@ def _check(
             host=host,
             build_date=build_date,
             revocations=revocation_list,
+            anchor=None if anchor_path is None else _load_anchor(anchor_path),
         )
     except keys.LicenseKeyError as exc:
         if as_json:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -129,13 +130,25 @@ def emit(as_json: bool, document: Any, human: str | Callable[[], str]) -> None:
         click.echo(human() if callable(human) else human)
 
 
+def write_private(path: Path, content: str) -> None:
+    """Write content (UTF-8) to path, readable and writable by its owner alone (0600, like
+    the database): license files and key texts are secrets. The file is created 0600 whatever
+    the umask, and an existing file is narrowed to 0600 before anything is written to it.
+    Raises OSError when it cannot be written."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        os.fchmod(fd, 0o600)
+        fh.write(content)
+
+
 def write_or_print(
     as_json: bool, out: Path | None, content: str, *, document: Any, wrote: str
 ) -> None:
     """content to the file out, or to stdout when there is none. With --json stdout gets the
-    document instead; otherwise a written file is announced by the line wrote."""
+    document instead; otherwise a written file is announced by the line wrote. A written file
+    is 0600 (write_private)."""
     if out is not None:
-        out.write_text(content)
+        write_private(out, content)
     if as_json:
         print_json(document)
     elif out is not None:

@@ -1,4 +1,6 @@
-"""Best-effort clock-rollback detection for offline installers (docs/key-format.md section 9).
+"""Best-effort clock-rollback detection for offline installers (docs/key-format.md section 9),
+and, beside the time, the highest revocation-list sequence seen (section 8): an older list is
+refused.
 
 Limits, stated plainly: deleting the anchor file resets it; restoring an older genuine file
 rolls it back; the MAC secret lives on the same machine as the file. It raises the bar for
@@ -21,32 +23,51 @@ from keys.errors import ClockRollback
 
 if TYPE_CHECKING:
     from keys.claims import Claims
+    from keys.revocation import RevocationList
 
 # How far behind the latest time seen the clock may be before it counts as rolled back.
 # Small NTP corrections are normal; keeping an expired key alive needs days, not an hour.
 ROLLBACK_TOLERANCE = timedelta(hours=1)
 ANCHOR_CONTEXT = b"licensesvc/time-anchor/v1\n"
+#: the file once a revocation-list sequence has been seen: the time and that sequence
+ANCHOR_V2_CONTEXT = b"licensesvc/time-anchor/v2\n"
 _HEADER = "licensesvc-time-anchor v1"
+_HEADER_V2 = "licensesvc-time-anchor v2"
 _LINE_RE = re.compile(r"licensesvc-time-anchor v1 (\S{20}) ([0-9a-f]{64})\n")
+_LINE_V2_RE = re.compile(r"licensesvc-time-anchor v2 (\S{20}) ([1-9][0-9]{0,15}) ([0-9a-f]{64})\n")
 
 
 def _mac(secret: bytes, timestamp: str) -> str:
     return hmac.new(secret, ANCHOR_CONTEXT + timestamp.encode("ascii"), hashlib.sha256).hexdigest()
 
 
+def _mac_v2(secret: bytes, timestamp: str, sequence: str) -> str:
+    message = ANCHOR_V2_CONTEXT + f"{timestamp} {sequence}".encode("ascii")
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
 class TimeAnchor:
-    """The latest verification time seen on this machine, persisted to a MAC'd file."""
+    """The latest verification time seen on this machine and the highest revocation-list
+    sequence seen (0: none), persisted to a MAC'd file."""
 
     def __init__(
-        self, path: Path | None, secret: bytes, latest_seen: datetime | None = None
+        self,
+        path: Path | None,
+        secret: bytes,
+        latest_seen: datetime | None = None,
+        *,
+        revocation_sequence: int = 0,
     ) -> None:
         if path is not None and not secret:
             raise ValueError("a time anchor file needs a non-empty secret")
+        if type(revocation_sequence) is not int or revocation_sequence < 0:
+            raise ValueError("revocation_sequence must be a whole number, 0 or more")
         self.path = None if path is None else Path(path)
         self._secret = secret
         self._latest_seen = (
             None if latest_seen is None else enc.check_aware(latest_seen, "latest_seen")
         )
+        self._revocation_sequence = revocation_sequence
 
     @classmethod
     def load(cls, path: Path, secret: bytes) -> TimeAnchor:
@@ -63,22 +84,52 @@ class TimeAnchor:
             return cls(path, secret)
         except (OSError, UnicodeDecodeError):
             raise ClockRollback("The time anchor file could not be read.") from None
+        sequence = "0"
         match = _LINE_RE.fullmatch(text)
-        if match is None:
-            raise ClockRollback("The time anchor file has been altered.")
-        timestamp, mac = match.groups()
-        if not hmac.compare_digest(mac, _mac(secret, timestamp)):
+        if match is not None:
+            timestamp, mac = match.groups()
+            expected = _mac(secret, timestamp)
+        else:
+            match = _LINE_V2_RE.fullmatch(text)
+            if match is None:
+                raise ClockRollback("The time anchor file has been altered.")
+            timestamp, sequence, mac = match.groups()
+            expected = _mac_v2(secret, timestamp, sequence)
+        if not hmac.compare_digest(mac, expected):
             raise ClockRollback("The time anchor file has been altered.")
         try:
             latest = enc.parse_timestamp(timestamp)
         except ValueError:  # pragma: no cover - a genuine MAC implies we wrote it
             raise ClockRollback("The time anchor file has been altered.") from None
-        return cls(path, secret, latest)
+        return cls(path, secret, latest, revocation_sequence=int(sequence))
 
     @classmethod
-    def in_memory(cls, latest_seen: datetime | None = None) -> TimeAnchor:
+    def in_memory(
+        cls, latest_seen: datetime | None = None, *, revocation_sequence: int = 0
+    ) -> TimeAnchor:
         """Return an anchor that is never saved (for tests and short-lived processes)."""
-        return cls(None, b"", latest_seen)
+        return cls(None, b"", latest_seen, revocation_sequence=revocation_sequence)
+
+    @property
+    def revocation_sequence(self) -> int:
+        """The highest revocation-list sequence seen so far, 0 when none."""
+        return self._revocation_sequence
+
+    def check_and_advance_revocations(
+        self, rl: RevocationList, *, claims: Claims | None = None
+    ) -> None:
+        """Refuse a revocation list older than the newest seen, else remember its sequence
+        (saving the file if it moved). Returns None. Raises StaleRevocationList when
+        ``rl.sequence`` is below the highest seen; OSError if the file cannot be written."""
+        from keys.revocation import check_not_older_than_seen
+
+        check_not_older_than_seen(rl, self._revocation_sequence, claims=claims)
+        if rl.sequence > self._revocation_sequence:
+            self._revocation_sequence = rl.sequence
+            if self._latest_seen is None:
+                # the file needs a time: the list was signed then, so that time has passed
+                self._latest_seen = rl.issued_at.replace(microsecond=0)
+            self._save()
 
     @property
     def latest_seen(self) -> datetime | None:
@@ -116,7 +167,12 @@ class TimeAnchor:
         if self.path is None or self._latest_seen is None:
             return
         timestamp = enc.format_timestamp(self._latest_seen)
-        line = f"{_HEADER} {timestamp} {_mac(self._secret, timestamp)}\n"
+        if self._revocation_sequence:
+            sequence = str(self._revocation_sequence)
+            mac = _mac_v2(self._secret, timestamp, sequence)
+            line = f"{_HEADER_V2} {timestamp} {sequence} {mac}\n"
+        else:
+            line = f"{_HEADER} {timestamp} {_mac(self._secret, timestamp)}\n"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename, so a crash never leaves a half-written (= "tampered") file.
         fd, tmp_name = tempfile.mkstemp(prefix=".anchor-", dir=self.path.parent)

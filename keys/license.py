@@ -200,7 +200,9 @@ def verify(
     ``at`` is the verification time (default: now, UTC; truncated to whole seconds);
     ``product``, ``host`` and
     ``build_date`` are checked only when given; ``revocations`` must already be verified
-    (see :func:`keys.verify_revocation_list`); ``anchor`` is advanced to ``at``.
+    (see :func:`keys.verify_revocation_list`); ``anchor`` is advanced to ``at`` and, with
+    ``revocations``, to the list's sequence (an older list than one it has seen fails
+    ``stale_revocation_list``).
 
     Raises exactly one LicenseKeyError subclass when the key is not acceptable (its ``claims``
     are set when the failure came after the signature checked out). Raises
@@ -234,12 +236,16 @@ def verify(
             f"The license key expired at {enc.format_timestamp(claims.expires_at)}.",
             claims=claims,
         )
-    # 7. Revocation list: stale lists are refused; a "revoked" entry invalidates the key at
-    #    once, a "superseded" one once its overlap (ending at revoked_at) is over, with skew.
+    # 7. Revocation list: stale lists, and lists older than one the anchor has seen, are
+    #    refused; a "revoked" entry invalidates the key at once, a "superseded" one once its
+    #    overlap (ending at revoked_at) is over, with skew.
     if revocations is not None:
         from keys.revocation import check_not_stale
 
         check_not_stale(revocations, moment, claims=claims)
+        # ... and so is a list older than one this anchor has seen (section 8, sequence)
+        if anchor is not None:
+            anchor.check_and_advance_revocations(revocations, claims=claims)
         entry = revocations.entry_for(claims.serial)  # one lookup, however long the list
         if entry is not None and entry.status == "revoked":
             raise Revoked(

@@ -45,8 +45,14 @@ REVOCATION_CODES = (
 _STATUSES = frozenset(REVOCATION_STATUSES)
 _CODES = frozenset(REVOCATION_CODES)
 _LIST_MEMBERS = frozenset({"entries", "issued_at", "kid", "next_update", "version"})
+#: the list's place in the server's sequence (spec section 8): optional on the wire, a list
+#: without it has sequence 0 (lists signed before sequence numbers existed)
+_SEQUENCE = "sequence"
+#: the largest sequence number (2^53 - 1: exact in every JSON implementation)
+MAX_SEQUENCE = 2**53 - 1
 _ENTRY_MEMBERS = frozenset({"code", "revoked_at", "serial", "status"})
 _LIST_ORDER = tuple(sorted(_LIST_MEMBERS))
+_SEQUENCED_LIST_ORDER = tuple(sorted(_LIST_MEMBERS | {_SEQUENCE}))
 _ENTRY_ORDER = tuple(sorted(_ENTRY_MEMBERS))
 
 
@@ -102,19 +108,23 @@ def _entry_from_wire(item: dict[str, Any]) -> RevokedEntry:
 class RevocationList:
     """A list of revoked and superseded serials, valid until ``next_update``.
 
-    ``RevocationList(issued_at, next_update, entries, kid="")`` sorts the entries by serial
-    and leaves out every entry whose ``key_expires_at`` is more than CLOCK_SKEW before
-    ``issued_at`` (that key fails as ``expired`` at any time the list is used). It raises
-    ValueError for duplicate serials, naive datetimes, or ``next_update`` not after
-    ``issued_at``. A verified list (:func:`verify_revocation_list`) keeps its entries as read
-    and turns them into RevokedEntry objects only when asked.
+    ``RevocationList(issued_at, next_update, entries, kid="", sequence=0)`` sorts the entries
+    by serial and leaves out every entry whose ``key_expires_at`` is more than CLOCK_SKEW
+    before ``issued_at`` (that key fails as ``expired`` at any time the list is used).
+    ``sequence`` is the list's number in its server's sequence (1 to MAX_SEQUENCE, higher is
+    newer; 0: the list carries none): a verifier with an anchor refuses a list older than one
+    it has seen (spec section 8). It raises ValueError for duplicate serials, naive datetimes,
+    ``next_update`` not after ``issued_at``, or a sequence out of range. A verified list
+    (:func:`verify_revocation_list`) keeps its entries as read and turns them into
+    RevokedEntry objects only when asked.
     """
 
-    __slots__ = ("_by_serial", "_entries", "issued_at", "kid", "next_update")
+    __slots__ = ("_by_serial", "_entries", "issued_at", "kid", "next_update", "sequence")
 
     issued_at: datetime
     next_update: datetime
     kid: str
+    sequence: int
     _entries: tuple[RevokedEntry, ...] | None
     _by_serial: dict[str, Any]  # serial -> RevokedEntry, or its wire dict (verified lists)
 
@@ -124,7 +134,12 @@ class RevocationList:
         next_update: datetime,
         entries: Iterable[RevokedEntry],
         kid: str = "",
+        *,
+        sequence: int = 0,
     ) -> None:
+        if type(sequence) is not int or not 0 <= sequence <= MAX_SEQUENCE:
+            raise ValueError(f"sequence must be a whole number from 0 to {MAX_SEQUENCE}")
+        self.sequence = sequence
         self.issued_at = enc.check_aware(issued_at, "issued_at")
         self.next_update = enc.check_aware(next_update, "next_update")
         if self.next_update <= self.issued_at:
@@ -152,10 +167,12 @@ class RevocationList:
         next_update: datetime,
         kid: str,
         by_serial: dict[str, dict[str, Any]],
+        sequence: int,
     ) -> RevocationList:
         # The decoder checked every rule already; entries stay wire dicts until asked for.
         rl = cls.__new__(cls)
         rl.issued_at, rl.next_update, rl.kid = issued_at, next_update, kid
+        rl.sequence = sequence
         rl._entries = None
         rl._by_serial = by_serial
         return rl
@@ -189,10 +206,11 @@ class RevocationList:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RevocationList):
             return NotImplemented
-        return (self.issued_at, self.next_update, self.kid, self.entries) == (
+        return (self.issued_at, self.next_update, self.kid, self.sequence, self.entries) == (
             other.issued_at,
             other.next_update,
             other.kid,
+            other.sequence,
             other.entries,
         )
 
@@ -202,18 +220,21 @@ class RevocationList:
         return (
             f"RevocationList(issued_at={enc.format_timestamp(self.issued_at)!r}, "
             f"next_update={enc.format_timestamp(self.next_update)!r}, "
-            f"kid={self.kid!r}, {len(self)} entries)"
+            f"kid={self.kid!r}, sequence={self.sequence}, {len(self)} entries)"
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON-ready wire form of the list."""
-        return {
+        """Return the JSON-ready wire form of the list (`sequence` only when it is not 0)."""
+        wire: dict[str, Any] = {
             "entries": [entry.to_dict() for entry in self.entries],
             "issued_at": enc.format_timestamp(self.issued_at),
             "kid": self.kid,
             "next_update": enc.format_timestamp(self.next_update),
             "version": REVOCATION_VERSION,
         }
+        if self.sequence:
+            wire[_SEQUENCE] = self.sequence
+        return wire
 
 
 # The exact shape of a timestamp with the clock part's ranges; the calendar (month, day, leap
@@ -235,7 +256,12 @@ def _decode_list(payload: bytes) -> RevocationList:
     obj = json.loads(payload.decode("utf-8"), parse_constant=enc.reject_constant)
     if type(obj) is not dict:
         raise ValueError("the payload is not a JSON object")
-    enc.require_members(obj, _LIST_MEMBERS, "revocation list payload")
+    sequence = obj.get(_SEQUENCE, 0)
+    has_sequence = _SEQUENCE in obj
+    if has_sequence and (type(sequence) is not int or not 1 <= sequence <= MAX_SEQUENCE):
+        raise ValueError(f"sequence must be a whole number from 1 to {MAX_SEQUENCE}")
+    members = _LIST_MEMBERS | {_SEQUENCE} if has_sequence else _LIST_MEMBERS
+    enc.require_members(obj, members, "revocation list payload")
     if type(obj["version"]) is not int or obj["version"] != REVOCATION_VERSION:
         raise ValueError(f"unsupported version {obj['version']!r}")
     kid = enc.check_kid(obj["kid"])
@@ -246,7 +272,7 @@ def _decode_list(payload: bytes) -> RevocationList:
     items = obj["entries"]
     if type(items) is not list:
         raise ValueError("entries must be an array")
-    if tuple(obj) != _LIST_ORDER:
+    if tuple(obj) != (_SEQUENCED_LIST_ORDER if has_sequence else _LIST_ORDER):
         raise ValueError("it is not in canonical form (members not sorted)")
     timestamp = _ENTRY_TIMESTAMP_RE.fullmatch
     forbidden = enc.FORBIDDEN_TEXT_RE.search
@@ -292,7 +318,7 @@ def _decode_list(payload: bytes) -> RevocationList:
     if encoded.encode("utf-8") != payload:
         enc.parse_json_object(payload)  # raises ValueError naming a duplicate member
         raise ValueError("it is not in canonical form")
-    return RevocationList._verified(issued_at, next_update, kid, by_serial)
+    return RevocationList._verified(issued_at, next_update, kid, by_serial, sequence)
 
 
 def sign_revocation_list(rl: RevocationList, signing_key: SigningKey) -> str:
@@ -303,7 +329,9 @@ def sign_revocation_list(rl: RevocationList, signing_key: SigningKey) -> str:
     ``RevokedEntry(serial, status, revoked_at, code, key_expires_at=...)``: entries of keys
     that expired before ``issued_at`` are left out. Raises nothing for a valid list.
     """
-    signed = RevocationList(rl.issued_at, rl.next_update, rl.entries, signing_key.kid)
+    signed = RevocationList(
+        rl.issued_at, rl.next_update, rl.entries, signing_key.kid, sequence=rl.sequence
+    )
     payload = enc.canonical_json(signed.to_dict())
     return seal(REVOCATION_PREFIX, REVOCATION_CONTEXT, payload, signing_key)
 
@@ -315,6 +343,25 @@ def check_not_stale(rl: RevocationList, at: datetime, *, claims: Claims | None =
         raise StaleRevocationList(
             "The revocation list was due to be replaced at "
             f"{enc.format_timestamp(rl.next_update)}; fetch a current one.",
+            claims=claims,
+        )
+
+
+def check_not_older_than_seen(
+    rl: RevocationList, highest_seen: int, *, claims: Claims | None = None
+) -> None:
+    """Return None if ``rl`` is not older than the newest list already seen (its sequence is
+    at least ``highest_seen``); raise StaleRevocationList otherwise: a list the server has
+    since replaced may lack a revocation made after it (spec section 8)."""
+    if rl.sequence < highest_seen:
+        which = (
+            f"number {rl.sequence}"
+            if rl.sequence
+            else "unnumbered (signed before lists carried numbers)"
+        )
+        raise StaleRevocationList(
+            f"The revocation list is {which}, older than number {highest_seen} already seen "
+            "here; it may lack later revocations. Use the newest list.",
             claims=claims,
         )
 

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from licensesvc.accounts import create_contract, create_customer, create_license
+from licensesvc.config import Settings
 from licensesvc.domain import KeyKind, Plan, Region
-from licensesvc.domain.errors import InvalidState
+from licensesvc.domain.errors import Forbidden, InvalidState
 from licensesvc.domain.policy import KeyRequestInput
 from licensesvc.identity import create_token, create_user
 from licensesvc.issuance import ensure_signing_key, request_key
@@ -19,11 +20,22 @@ from licensesvc.platform.context import ServiceContext
 DEMO_PASSWORD = "demo-password-123"
 
 
+def refuse_demo_in_production(settings: Settings) -> None:
+    """Raise Forbidden when settings are production's: demo data signs in with passwords
+    printed in the README and gets production-signed keys, whatever the database holds."""
+    if settings.environment == "production":
+        raise Forbidden(
+            "demo data is never loaded in production (LICENSESVC_ENV=production): its portal "
+            "passwords are published; run `licensesvc demo` against a development database"
+        )
+
+
 def load_demo(ctx: ServiceContext) -> dict[str, Any]:
     """Fill an empty database with a Base and a Premium customer (each with a contract, a
     license, a standard key, a customer API token and a portal user) and an analyst token.
-    Returns what was made, tokens included (shown this once). Raises InvalidState when the
-    database already has customers."""
+    Returns what was made, tokens included (shown this once). Raises Forbidden in production
+    (before reading the database) and InvalidState when the database already has customers."""
+    refuse_demo_in_production(ctx.settings)
     ctx.actor.require_analyst()
     if ctx.session.scalar(select(func.count()).select_from(Customer)):
         raise InvalidState("the database already has customers; demo data goes into an empty one")

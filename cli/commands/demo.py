@@ -44,13 +44,15 @@ def demo(state: CliState) -> None:
 
     A Base and a Premium customer, each with a contract, a license, a standard key, a
     customer API token and a portal user, plus an analyst token (and a signing key if none).
+    Refused in production (LICENSESVC_ENV=production): its portal passwords are published.
 
     \b
     Example:
       licensesvc db upgrade && licensesvc demo
     """
-    from licensesvc.demo import load_demo
+    from licensesvc.demo import load_demo, refuse_demo_in_production
 
+    refuse_demo_in_production(state.runtime.settings)  # before the database is opened
     with state.unit_of_work() as ctx:
         made = load_demo(ctx)
     emit(state.json, made, lambda: _human(made))

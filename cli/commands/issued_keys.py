@@ -21,6 +21,7 @@ from cli.output import (
     printable,
     table,
     write_or_print,
+    write_private,
 )
 from cli.pagination import echo_more_pages, page_options
 from cli.params import FREE_TEXT, ISO_DATE, LINE, ROW_ID
@@ -57,9 +58,9 @@ def key() -> None:
 
 
 def write_license_file(out: Path, text: str, serial: str) -> None:
-    """Write a license file after the commit; on failure say how to get the key again."""
+    """Write a license file (0600) after the commit; on failure say how to get the key again."""
     try:
-        out.write_text(text)
+        write_private(out, text)
     except OSError as exc:
         raise click.ClickException(
             f"key {serial} was issued but {out} could not be written ({exc.strerror}); "

@@ -55,6 +55,11 @@ def _days_option(default: int, what: str) -> Callable[[F], F]:
     )
 
 
+#: what a spreadsheet takes for the start of a formula (OWASP's CSV injection list): a text
+#: cell starting with one of these gets a leading `'`, so `=HYPERLINK(...)` stays text
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_value(value: Any) -> str:
     if value is None:
         return ""
@@ -62,6 +67,8 @@ def _csv_value(value: Any) -> str:
         return "yes" if value else "no"
     if hasattr(value, "isoformat"):
         return iso(value)
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
     return str(value)
 
 

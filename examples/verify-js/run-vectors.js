@@ -36,6 +36,7 @@ function runKeyVector(vector, trusted) {
       buildDate: vector.build_date,
       revocations,
       anchorLatestSeen: vector.anchor_latest_seen,
+      anchorRevocationSequence: vector.anchor_revocation_sequence,
     });
   });
 }
@@ -49,6 +50,9 @@ function check(vector) {
     if (code !== vector.expect) return code;
     if (code === 'valid' && canonical(value.entries) !== canonical(vector.entries)) {
       return 'valid, but with other entries';
+    }
+    if (code === 'valid' && (value.sequence || 0) !== (vector.sequence || 0)) {
+      return 'valid, but with another sequence';
     }
     return null;
   }

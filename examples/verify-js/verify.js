@@ -384,7 +384,8 @@ function asciiLower(text) {
  * Verify a text key or license file.
  * options: { at (Date or timestamp string; default now), product, host, buildDate
  * ("YYYY-MM-DD"), revocations (a list returned by verifyRevocationList), anchorLatestSeen
- * (Date or timestamp string) }.
+ * (Date or timestamp string), anchorRevocationSequence (the highest list sequence the
+ * installer's anchor has seen, section 9; 0 or absent: none) }.
  * Returns the claims (the payload object); throws LicenseKeyError with a `code`.
  */
 function verify(keyOrFile, trustedPublicKeyPems, options = {}) {
@@ -415,6 +416,10 @@ function verify(keyOrFile, trustedPublicKeyPems, options = {}) {
     const rl = options.revocations;
     if (at - parseTimestamp(rl.next_update) > CLOCK_SKEW_MS) {
       throw refuse('stale_revocation_list', 'The revocation list is out of date.');
+    }
+    // A list older than one the anchor has seen may lack later revocations (section 8).
+    if ((rl.sequence || 0) < (options.anchorRevocationSequence || 0)) {
+      throw refuse('stale_revocation_list', 'The revocation list is older than one already seen.');
     }
     // One lookup in the Map built when the list was verified, however long the list.
     const e = rl.bySerial ? rl.bySerial.get(claims.serial) : rl.entries.find((x) => x.serial === claims.serial);
@@ -477,8 +482,12 @@ function verifyRevocationList(text, trustedPublicKeyPems, options = {}) {
       throw err;
     }
     rl = parsePayload(envelope.payload);
-    requireMembers(rl, ['entries', 'issued_at', 'kid', 'next_update', 'version'], 'list');
+    // `sequence` is optional (section 8): a list without it has sequence 0
+    const hasSequence = Object.prototype.hasOwnProperty.call(rl, 'sequence');
+    const members = ['entries', 'issued_at', 'kid', 'next_update', 'version'];
+    requireMembers(rl, hasSequence ? [...members, 'sequence'] : members, 'list');
     if (rl.version !== 2) fail('unsupported version');
+    if (hasSequence && !(Number.isSafeInteger(rl.sequence) && rl.sequence >= 1)) fail('sequence');
     checkKid(rl.kid);
     if (parseTimestamp(rl.next_update) <= parseTimestamp(rl.issued_at)) fail('next_update');
     if (!Array.isArray(rl.entries)) fail('entries');
@@ -501,7 +510,8 @@ function verifyRevocationList(text, trustedPublicKeyPems, options = {}) {
       (e) => `{"code":"${e.code}","revoked_at":"${e.revoked_at}","serial":${JSON.stringify(e.serial)},"status":"${e.status}"}`,
     );
     const head = `{"entries":[${entries.join(',')}],"issued_at":"${rl.issued_at}","kid":"${rl.kid}",`;
-    const written = `${head}"next_update":"${rl.next_update}","version":2}`;
+    const sequence = hasSequence ? `"sequence":${rl.sequence},` : '';
+    const written = `${head}"next_update":"${rl.next_update}",${sequence}"version":2}`;
     if (!Buffer.from(written, 'utf8').equals(envelope.payload)) fail('not canonical');
   } catch (err) {
     throw new LicenseKeyError('malformed', `The revocation list is malformed (${err.message}).`);

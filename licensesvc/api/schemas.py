@@ -211,8 +211,12 @@ class VerifyBody(RequestSchema):
         metadata={"description": "the compact key text (`LK1.`...) or the armored license file"},
     )
     nonce = Line(metadata={"description": "echoed in the signed answer, so it cannot be replayed"})
-    product = Line()
-    host = Line()
+    product = Line(
+        metadata={"description": "the product to check the key for; echoed in the signed answer"}
+    )
+    host = Line(
+        metadata={"description": "the host to check the key for; echoed in the signed answer"}
+    )
 
 
 class EntitlementsQuery(RequestSchema):
@@ -432,6 +436,20 @@ class VerifyAnswerSchema(ma.Schema):
     status = fields.String(metadata={"enum": [*values(EffectiveKeyStatus), "unknown"]})
     checked_at = fields.String(metadata={"description": "YYYY-MM-DDTHH:MM:SSZ"})
     nonce = fields.String(allow_none=True)
+    host = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "the `host` the request named, null when it named none: compare it "
+            "with the host you asked about (a relay may drop it)"
+        },
+    )
+    product = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "the `product` the request named, null when it named none: compare "
+            "it with the product you asked about"
+        },
+    )
     serial = fields.String()
     claims = fields.Dict(metadata={"description": "present when the signature is genuine"})
     usable_until = fields.String(

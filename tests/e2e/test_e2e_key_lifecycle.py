@@ -46,7 +46,15 @@ def assert_refused(response: Any, status: int, code: str) -> str:
     return case_number
 
 
-def check_signed_answer(server: Server, answer: dict[str, Any]) -> None:
+def check_signed_answer(
+    server: Server,
+    answer: dict[str, Any],
+    *,
+    nonce: str | None = None,
+    host: str | None = None,
+    product: str | None = None,
+) -> None:
+    """docs/api.md's checks: the signature, then that the answer is about what was asked."""
     keys_by_kid = {k["kid"]: k for k in call(server, "GET", "/v1/signing-keys").json()}
     body = dict(answer)
     signature = body.pop("signature")
@@ -56,6 +64,7 @@ def check_signed_answer(server: Server, answer: dict[str, Any]) -> None:
         body, sort_keys=True, separators=(",", ":"), ensure_ascii=False
     ).encode("utf-8")
     public.verify(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)), message)
+    assert (answer["nonce"], answer["host"], answer["product"]) == (nonce, host, product)
 
 
 def test_customers_walk_through_every_key_kind_refusal_and_decision(
@@ -237,7 +246,7 @@ def test_customers_walk_through_every_key_kind_refusal_and_decision(
             server, "POST", "/v1/keys/verify", json={"key": replacement["key"], "nonce": "e2e-1"}
         ).json()
         assert (answer["valid"], answer["code"], answer["status"]) == (True, "valid", "active")
-        check_signed_answer(server, answer)
+        check_signed_answer(server, answer, nonce="e2e-1")
         old = call(server, "POST", "/v1/keys/verify", json={"key": standard["key"]}).json()
         assert (old["valid"], old["status"]) == (True, "superseded")  # within the overlap
         check_signed_answer(server, old)

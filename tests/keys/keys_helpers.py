@@ -88,8 +88,12 @@ def run_vector(vector: dict[str, Any]) -> tuple[str, keys.Claims | None]:
         if "revocations" in vector:
             revocations = keys.verify_revocation_list(vector["revocations"], trusted, at=at)
         anchor = None
-        if "anchor_latest_seen" in vector:
-            anchor = keys.TimeAnchor.in_memory(enc.parse_timestamp(vector["anchor_latest_seen"]))
+        if "anchor_latest_seen" in vector or "anchor_revocation_sequence" in vector:
+            latest = vector.get("anchor_latest_seen")
+            anchor = keys.TimeAnchor.in_memory(
+                None if latest is None else enc.parse_timestamp(latest),
+                revocation_sequence=vector.get("anchor_revocation_sequence", 0),
+            )
         build_date = vector.get("build_date")
         claims = keys.verify(
             vector["key"],

@@ -46,6 +46,7 @@ def test_revocation_list_vector_verifies_as_expected_in_python(vector: dict[str,
     assert code == vector["expect"]
     if code == "valid":
         assert rl is not None and [e.to_dict() for e in rl.entries] == vector["entries"]
+        assert rl.sequence == vector.get("sequence", 0)
 
 
 @pytest.mark.parametrize(

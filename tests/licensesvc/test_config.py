@@ -21,8 +21,10 @@ from licensesvc.config import KEY_PURPOSES, ConfigurationError, Policy, Settings
 from licensesvc.db import make_engine
 
 REPO = Path(__file__).resolve().parents[3]
-#: secrets of exactly the minimum length production accepts (32 bytes)
-GOOD = "s" * 32
+#: secrets of exactly the minimum length production accepts (32 bytes), from
+#: secrets.token_urlsafe(24); the passphrase differs from the secret key, as production requires
+GOOD = "Zq3vX9kTg2LmWc7RbN4yHs8JdF1pQe6u"
+GOOD_PASSPHRASE = "m4Kx8TzR2vNq7LcW9bYs3HgJ6dPf1QeA"
 
 
 def mode(path: Path) -> int:
@@ -45,7 +47,7 @@ def production(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "LICENSESVC_DATA_DIR": str(tmp_path / "var"),
         "LICENSESVC_DATABASE_URL": "postgresql+psycopg://licensesvc@db.example/licensesvc",
         "LICENSESVC_SECRET_KEY": GOOD,
-        "LICENSESVC_SIGNING_KEY_PASSPHRASE": GOOD,
+        "LICENSESVC_SIGNING_KEY_PASSPHRASE": GOOD_PASSPHRASE,
     }
     env.update(overrides)
     return {name: value for name, value in env.items() if value != "<unset>"}
@@ -108,9 +110,66 @@ def test_production_names_every_problem_at_once(tmp_path: Path) -> None:
 
 
 def test_secrets_are_counted_in_bytes_not_characters(tmp_path: Path) -> None:
-    eleven_euros = "€" * 11  # 11 characters, 33 bytes
-    settings = Settings.from_env(production(tmp_path, LICENSESVC_SECRET_KEY=eleven_euros))
-    assert settings.secret_key == eleven_euros
+    greek = "αβγδεζηθικλμνξοπρστυφχψω"  # 24 characters, 48 bytes
+    settings = Settings.from_env(production(tmp_path, LICENSESVC_SECRET_KEY=greek))
+    assert settings.secret_key == greek
+
+
+A32 = "a" * 32
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (  # the attack as found: 32 x `a` for both
+            {"LICENSESVC_SECRET_KEY": A32, "LICENSESVC_SIGNING_KEY_PASSPHRASE": A32},
+            [
+                "LICENSESVC_SECRET_KEY is guessable (repeated or few distinct characters: "
+                "about 0 bits, needs 80",
+                "LICENSESVC_SIGNING_KEY_PASSPHRASE is guessable",
+                "LICENSESVC_SIGNING_KEY_PASSPHRASE is the same as LICENSESVC_SECRET_KEY",
+            ],
+        ),
+        ({"LICENSESVC_SECRET_KEY": A32}, ["LICENSESVC_SECRET_KEY is guessable"]),
+        (
+            {"LICENSESVC_SIGNING_KEY_PASSPHRASE": "0123456789abcdef" * 2},
+            ["LICENSESVC_SIGNING_KEY_PASSPHRASE is guessable"],
+        ),
+        (
+            {"LICENSESVC_SECRET_KEY": "ab" * 40},
+            ["LICENSESVC_SECRET_KEY is guessable (repeated or few distinct characters: about 2"],
+        ),
+        (  # strong, but one leaked would unlock the other
+            {"LICENSESVC_SIGNING_KEY_PASSPHRASE": GOOD},
+            ["LICENSESVC_SIGNING_KEY_PASSPHRASE is the same as LICENSESVC_SECRET_KEY"],
+        ),
+    ],
+)
+def test_production_refuses_weak_or_identical_secrets(
+    tmp_path: Path, overrides: dict[str, str], expected: list[str]
+) -> None:
+    with pytest.raises(ConfigurationError, match="^production: ") as caught:
+        Settings.from_env(production(tmp_path, **overrides))
+    message = str(caught.value)
+    for part in expected:
+        assert part in message
+    assert message.count("guessable") + message.count("the same as") == len(expected)
+    for value in overrides.values():
+        assert value not in message  # names the variable, never the value
+    assert not (tmp_path / "var").exists()
+
+
+def test_generated_secrets_pass_the_entropy_check(tmp_path: Path) -> None:
+    import base64
+    import random
+
+    draw = random.Random(24)  # seeded: the same secrets every run
+    made = [draw.randbytes(16).hex() for _ in range(1000)] + [  # token_hex(16)'s shape
+        base64.urlsafe_b64encode(draw.randbytes(32)).decode().rstrip("=") for _ in range(1000)
+    ]  # token_urlsafe(32)'s shape
+    for secret in made:
+        env = production(tmp_path, LICENSESVC_SECRET_KEY=secret)
+        assert Settings.from_env(env).secret_key == secret
 
 
 def test_development_makes_a_private_data_directory(tmp_path: Path, loose_umask: None) -> None:

@@ -115,6 +115,19 @@ def revocation_text(
     return keys.sign_revocation_list(rl, key)
 
 
+def numbered_list_text(
+    sequence: int, entries: tuple[keys.RevokedEntry, ...] = (), *, key: keys.SigningKey = OLD
+) -> str:
+    """A current list (issued a day before AT) carrying ``sequence`` (spec section 8)."""
+    rl = keys.RevocationList(
+        issued_at=AT - timedelta(days=1),
+        next_update=AT + timedelta(days=6),
+        entries=entries,
+        sequence=sequence,
+    )
+    return keys.sign_revocation_list(rl, key)
+
+
 def many_entries(count: int) -> list[keys.RevokedEntry]:
     """``count`` entries whose list is far longer than a key may be (32,768 characters)."""
     codes = [code for code in keys.REVOCATION_CODES if code != "superseded"]
@@ -499,6 +512,60 @@ def build_vectors() -> list[dict[str, Any]]:
         revocations=stranger_rl,
     )
 
+    # --- revocation lists in sequence: a list older than one already seen is refused ---
+    add(
+        "revocation list older than the newest one seen",
+        base_key,
+        "stale_revocation_list",
+        revocations=numbered_list_text(6),
+        anchor_revocation_sequence=7,
+    )
+    add(
+        "revocation list as new as the newest one seen",
+        base_key,
+        "valid",
+        revocations=numbered_list_text(7),
+        anchor_revocation_sequence=7,
+    )
+    add(
+        "revocation list newer than the newest one seen",
+        base_key,
+        "valid",
+        revocations=numbered_list_text(8),
+        anchor_revocation_sequence=7,
+    )
+    add(
+        "revocation list without a sequence after a numbered one",
+        base_key,
+        "stale_revocation_list",
+        revocations=revocation_text(()),
+        anchor_revocation_sequence=1,
+    )
+    add(
+        "revocation list without a sequence and no list seen",
+        base_key,
+        "valid",
+        revocations=revocation_text(()),
+        anchor_revocation_sequence=0,
+    )
+    add(
+        "older list naming the serial: stale_revocation_list wins over revoked",
+        base_key,
+        "stale_revocation_list",
+        revocations=numbered_list_text(
+            6, (keys.RevokedEntry("K-0001", "revoked", AT - timedelta(days=2), "key_compromise"),)
+        ),
+        anchor_revocation_sequence=7,
+    )
+    add(
+        "older list and rolled-back clock: clock_rollback wins",
+        base_key,
+        "clock_rollback",
+        revocations=numbered_list_text(6),
+        anchor_latest_seen=ts(AT + timedelta(hours=2)),
+        anchor_revocation_sequence=7,
+    )
+
     # --- product, host, maintenance ---
     add("expected product matches", base_key, "valid", product="scheduler")
     add("wrong product", base_key, "wrong_product", product="reporter")
@@ -706,8 +773,10 @@ def build_list_vectors() -> list[dict[str, Any]]:
         }
         vector.update(extra)
         if expect == "valid":
-            payload = enc.b64url_decode(enc.read_input(text, "list")[5:].split(".")[0])
-            vector["entries"] = json.loads(payload)["entries"]
+            payload = json.loads(enc.b64url_decode(enc.read_input(text, "list")[5:].split(".")[0]))
+            vector["entries"] = payload["entries"]
+            if "sequence" in payload:
+                vector["sequence"] = payload["sequence"]
         vectors.append(vector)
 
     ordinary = signed_list()
@@ -842,6 +911,35 @@ def build_list_vectors() -> list[dict[str, Any]]:
         "malformed",
     )
     add("entries is an object", signed_list(entries={}), "malformed")
+    add("list with a sequence number", signed_list(sequence=7), "valid")
+    add("largest sequence number (2^53 - 1)", signed_list(sequence=2**53 - 1), "valid")
+    add("sequence 0 (never written)", signed_list(sequence=0), "malformed")
+    add("negative sequence", signed_list(sequence=-1), "malformed")
+    add("sequence beyond 2^53 - 1", signed_list(sequence=2**53), "malformed")
+    add("sequence as a string", signed_list(sequence="7"), "malformed")
+    add("sequence true", signed_list(sequence=True), "malformed")
+    add("sequence null", signed_list(sequence=None), "malformed")
+    add("sequence with a fraction", signed_list(sequence=7.5), "malformed")
+    add(
+        "sequence written 7.0",
+        signed_list(raw=enc.canonical_json(list_payload(sequence=7)).replace(b":7,", b":7.0,")),
+        "malformed",
+    )
+    add(
+        "sequence written 7e0",
+        signed_list(raw=enc.canonical_json(list_payload(sequence=7)).replace(b":7,", b":7e0,")),
+        "malformed",
+    )
+    add(
+        "sequence with the version 1 context",
+        seal(
+            REVOCATION_PREFIX,
+            b"licensesvc/revocation-list/v1\n",
+            enc.canonical_json(list_payload(sequence=7)),
+            OLD,
+        ),
+        "bad_signature",
+    )
     add("unknown list member", signed_list(list_payload(extra=1)), "malformed")
     add("unknown entry member", signed_list(entries=[dict(entry("K-1"), note="x")]), "malformed")
     canonical = enc.canonical_json(list_payload())

@@ -54,6 +54,59 @@ def check_answer_signature(client: FlaskClient, answer: dict[str, Any]) -> None:
     public_keys(client)[body["kid"]].verify(raw, message)
 
 
+class NotMyQuestion(Exception):
+    """A genuinely signed answer about another nonce, host or product than the one asked."""
+
+
+def check_answer(
+    client: FlaskClient,
+    answer: dict[str, Any],
+    *,
+    nonce: str | None,
+    host: str | None = None,
+    product: str | None = None,
+) -> None:
+    """docs/api.md's checking steps, all of them: the signature (steps 1-5), then the answer
+    is about what was asked (steps 6 and 7). Raises InvalidSignature or NotMyQuestion."""
+    check_answer_signature(client, answer)
+    asked = {"nonce": nonce, "host": host, "product": product}
+    answered = {name: answer[name] for name in asked}
+    if answered != asked:
+        raise NotMyQuestion(f"asked {asked}, answered {answered}")
+
+
+def test_a_relay_that_drops_host_cannot_turn_wrong_host_into_valid(
+    api_client: FlaskClient, standard_key: dict[str, Any]
+) -> None:
+    key = standard_key["key"]  # bound to sched.acme.example
+    asked = verify(api_client, key, nonce="n", host="other.example")
+    assert (asked["valid"], asked["code"]) == (False, "wrong_host")
+    assert (asked["host"], asked["product"]) == ("other.example", None)
+    check_answer(api_client, asked, nonce="n", host="other.example")  # an honest "no"
+
+    relayed = verify(api_client, key, nonce="n")  # the proxy dropped `host`
+    assert (relayed["valid"], relayed["code"], relayed["host"]) == (True, "valid", None)
+    check_answer_signature(api_client, relayed)  # genuinely signed ...
+    with pytest.raises(NotMyQuestion):  # ... but not about the host the client named
+        check_answer(api_client, relayed, nonce="n", host="other.example")
+    relayed["host"] = "other.example"  # and the relay cannot write the host back in
+    with pytest.raises(InvalidSignature):
+        check_answer(api_client, relayed, nonce="n", host="other.example")
+
+
+def test_the_verify_answer_echoes_the_product_asked_about(
+    api_client: FlaskClient, standard_key: dict[str, Any]
+) -> None:
+    asked = verify(api_client, standard_key["key"], nonce="p", product="Another Product")
+    assert (asked["code"], asked["product"]) == ("wrong_product", "Another Product")
+    assert asked["host"] is None
+    check_answer(api_client, asked, nonce="p", product="Another Product")
+    relayed = verify(api_client, standard_key["key"], nonce="p")
+    assert (relayed["valid"], relayed["product"]) == (True, None)
+    with pytest.raises(NotMyQuestion):
+        check_answer(api_client, relayed, nonce="p", product="Another Product")
+
+
 def test_customer_lists_only_their_own_keys(
     as_base: Caller, as_analyst: Caller, world: World, standard_key: dict[str, Any]
 ) -> None:
@@ -152,7 +205,9 @@ def test_verify_a_valid_key_without_a_token(
     assert answer["nonce"] == "n-123"
     assert answer["claims"]["serial"] == standard_key["serial"]
     assert answer["checked_at"] == "2026-03-02T15:00:00Z"
-    check_answer_signature(api_client, answer)
+    check_answer(
+        api_client, answer, nonce="n-123", product="JAMS Scheduler", host="sched.acme.example"
+    )
 
 
 def test_verify_answer_signature_fails_when_the_answer_is_altered(

@@ -106,3 +106,14 @@ def test_docs_page_is_served_without_external_assets(api_client: FlaskClient) ->
         "dr_test_date",
     ):
         assert needle in html
+
+
+def test_the_verify_answer_documents_the_host_and_product_it_echoes(
+    api_client: FlaskClient,
+) -> None:
+    doc = api_client.get("/openapi.json").get_json()
+    answer = doc["components"]["schemas"]["VerifyAnswer"]["properties"]
+    for name in ("nonce", "host", "product"):
+        assert answer[name]["type"] == ["string", "null"] or answer[name].get("nullable"), name
+    assert "compare it with the host you asked about" in answer["host"]["description"]
+    assert "compare it with the product you asked about" in answer["product"]["description"]

@@ -7,11 +7,14 @@ from __future__ import annotations
 import base64
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 
+from cli.main import cli
 from tests.conftest import FakeClock, World
 from tests.licensesvc.api.api_helpers import Caller, assert_problem
 
@@ -120,3 +123,55 @@ def test_a_superseded_key_is_listed_at_once(
 
 def test_without_a_signing_key_the_list_is_not_configured(api_client: FlaskClient) -> None:
     assert_problem(api_client.get("/v1/revocations"), 503, "not_configured")
+
+
+def test_an_older_revocation_list_is_refused_once_a_newer_one_was_seen(
+    api_client: FlaskClient, as_analyst: Caller, world: World, clock: FakeClock, tmp_path: Path
+) -> None:
+    """The attack of issue 24 finding 3: save the list (L1), revoke K, fetch L2, and feed the
+    installer L1, which does not list K yet."""
+    key = as_analyst.issue("standard", license_id=world.base_license)
+    (tmp_path / "k.key").write_text(key["key"] + "\n")
+    pems = [k["public_key_pem"] for k in api_client.get("/v1/signing-keys").get_json()]
+    (tmp_path / "vendor.pem").write_text("".join(pems))
+    l1 = api_client.get("/v1/revocations").get_data(as_text=True)
+    (tmp_path / "l1.lrl").write_text(l1)
+    clock.advance(minutes=1)
+    assert as_analyst.revoke(key["serial"], "leaked").status_code == 200
+    l2 = api_client.get("/v1/revocations").get_data(as_text=True)
+    (tmp_path / "l2.lrl").write_text(l2)
+    assert _payload(l2)["sequence"] > _payload(l1)["sequence"] >= 1  # inside what is signed
+    assert key["serial"] in _entries(l2) and key["serial"] not in _entries(l1)
+
+    def verify(revocations: str, anchor: str) -> tuple[int, str]:
+        at = (clock.current + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        args = ["verify", str(tmp_path / "k.key"), "--public-key", str(tmp_path / "vendor.pem")]
+        args += ["--revocations", str(tmp_path / revocations), "--at", at]
+        result = CliRunner().invoke(cli, [*args, "--anchor", str(tmp_path / anchor)])
+        return result.exit_code, result.stdout
+
+    # the installer has seen the current list: K is revoked
+    assert verify("l2.lrl", "anchor")[1].startswith("revoked: ")
+    # yesterday's list, which does not name K, is now refused as older
+    code, out = verify("l1.lrl", "anchor")
+    assert (code, out.split(":")[0]) == (1, "stale_revocation_list")
+    assert "older than number" in out
+    # the limit, stated in docs/key-format.md: an installer that never saw a newer list (or
+    # lost its anchor) cannot tell that L1 was replaced
+    code, out = verify("l1.lrl", "fresh-anchor")
+    assert code == 0 and out.startswith("valid")
+
+
+def test_every_signing_of_the_list_has_a_higher_sequence(
+    api_client: FlaskClient, as_premium: Caller, as_analyst: Caller, world: World, clock: FakeClock
+) -> None:
+    as_analyst.issue("standard", license_id=world.premium_license)
+    seen = [_payload(api_client.get("/v1/revocations").get_data(as_text=True))["sequence"]]
+    serial = as_premium.issue("temporary", reason="usage_spike")["serial"]
+    as_analyst.revoke(serial, "leaked")  # a revocation signs it again
+    seen.append(_payload(api_client.get("/v1/revocations").get_data(as_text=True))["sequence"])
+    as_premium.issue("replacement")  # a supersession clears it; the next reader signs it
+    seen.append(_payload(api_client.get("/v1/revocations").get_data(as_text=True))["sequence"])
+    clock.advance(days=4)  # past the middle of its validity: signed again
+    seen.append(_payload(api_client.get("/v1/revocations").get_data(as_text=True))["sequence"])
+    assert seen == sorted(set(seen)) and len(seen) == 4
