@@ -129,16 +129,23 @@ class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
-        record.message = escape_controls(record.message)
-        return super().formatMessage(record)
-
-    def formatException(self, ei: Any) -> str:  # noqa: N802 (logging's name)
-        text = super().formatException(ei)
-        return "\n".join("    " + escape_controls(line) for line in text.splitlines())
-
-    def formatStack(self, stack_info: str) -> str:  # noqa: N802 (logging's name)
-        return "\n".join("    " + escape_controls(line) for line in stack_info.splitlines())
+    def format(self, record: logging.LogRecord) -> str:
+        record.message = escape_controls(record.getMessage())
+        if self.usesTime():
+            record.asctime = self.formatTime(record, self.datefmt)
+        line = self.formatMessage(record)
+        # the traceback formatted here (never logging's cached exc_text, which another
+        # handler may have filled unescaped)
+        trace = ""
+        if record.exc_info:
+            trace = super().formatException(record.exc_info)
+        elif record.exc_text:
+            trace = record.exc_text
+        if record.stack_info:
+            trace = f"{trace}\n{record.stack_info}" if trace else record.stack_info
+        if trace:
+            line += "\n" + "\n".join("    " + escape_controls(t) for t in trace.splitlines())
+        return line
 
 
 class JsonFormatter(logging.Formatter):
