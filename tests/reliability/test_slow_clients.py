@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -94,7 +95,7 @@ def test_in_memory_limits_are_divided_among_the_workers(
         e2e_settings(rel_database_url, tmp_path), [("Acme", "base", "na", -30, 335, 335)]
     )
     env = {"LICENSESVC_RATELIMIT_KEY_REQUESTS": "20/minute"}
-    body = {"license_id": made.license["Acme"], "kind": "standard", "dry_run": True}
+    body: dict[str, Any] = {"license_id": made.license["Acme"], "kind": "standard", "dry_run": True}
     headers = {"Authorization": f"Bearer {made.token['Acme']}", "Connection": "close"}
     statuses: list[int] = []
 
