@@ -43,7 +43,9 @@ CASE = (
     " severity requested_by created_at refusal_code refusal_message escalated_at"
     " escalation_note respond_by decided_at decided_by decision_reason key_serial"
 ).split()
-TOKEN = "id prefix customer_id analyst created_at expires_at last_used_at revoked_at".split()
+TOKEN = (
+    "id prefix customer_id analyst created_by created_at expires_at last_used_at revoked_at"
+).split()
 USER = "id customer_id email created_at disabled_at last_signed_in_at".split()
 SIGNING_KEY = "kid status created_at retired_at public_key_pem rotation_statement".split()
 AUDIT_RECORD = "id at actor action entity customer_id reason details hash".split()

@@ -10,17 +10,28 @@ On SIGTERM each worker first drains: it fails /readyz, keeps accepting for at le
 until the kernel's listen queue is empty, and only then stops like a plain gthread worker
 (finishing in-flight requests within graceful_timeout). Stock gunicorn closes the listening
 socket at once: every connection still in the listen queue is reset, though the kernel had
-accepted it (docs/reliability.md measures both)."""
+accepted it (docs/reliability.md measures both).
+
+A request's header is read in the worker's event loop, never by a thread: a thread is given
+the connection only once the whole header is there, and a client that takes longer than
+`LICENSESVC_HEADER_TIMEOUT` seconds (10) from the header's first byte to its end is
+disconnected. Stock gthread hands a connection to a thread at its first byte, so four
+connections sending one header line a second held every thread of two workers and /healthz
+went unanswered (issue 24, finding 7). Request bodies are still read by the thread: never
+expose gunicorn itself; a buffering proxy (nginx, docs/deployment.md) goes in front."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import selectors
 import socket
 import struct
 import sys
 import threading
 import time
+from functools import partial
 from typing import Any
 
 from gunicorn import util  # type: ignore[import-untyped]
@@ -28,7 +39,11 @@ from gunicorn.http.errors import (  # type: ignore[import-untyped]
     LimitRequestHeaders,
     LimitRequestLine,
 )
-from gunicorn.workers.gthread import ThreadWorker  # type: ignore[import-untyped]
+from gunicorn.workers.gthread import (  # type: ignore[import-untyped]
+    _DEFER,
+    TConn,
+    ThreadWorker,
+)
 
 
 def _number(name: str, default: float) -> float:
@@ -64,6 +79,13 @@ proc_name = "licensesvc"
 if os.environ.get("LICENSESVC_CONTROL_SOCKET"):
     control_socket = os.environ["LICENSESVC_CONTROL_SOCKET"]
 control_socket_disable = not os.environ.get("LICENSESVC_CONTROL_SOCKET")
+
+#: seconds a client has from the first byte of a request's header to its end (slowloris)
+HEADER_TIMEOUT = _number("LICENSESVC_HEADER_TIMEOUT", 10.0)
+#: the end of a request's header
+_HEADER_END = b"\r\n\r\n"
+#: more header than gunicorn's limits allow: handed to its parser, which refuses it (431)
+_MAX_HEADER = limit_request_line + limit_request_fields * (limit_request_field_size + 2) + 4
 
 #: seconds a worker keeps accepting after SIGTERM before it looks at the listen queue
 DRAIN_SECONDS = _number("LICENSESVC_DRAIN_SECONDS", 0.0)
@@ -131,8 +153,74 @@ def own_refusal(exc: BaseException) -> bytes | None:
 
 
 class DrainingThreadWorker(ThreadWorker):  # type: ignore[misc]
-    """A gthread worker that empties the listen queue before it stops (see module doc), and
-    answers gunicorn's own 414 and 431 as problem+json."""
+    """A gthread worker that reads each request's header in its event loop within a deadline
+    (slowloris), empties the listen queue before it stops (see module doc), and answers
+    gunicorn's own 414 and 431 as problem+json."""
+
+    def accept(self, listener: Any) -> None:
+        """Accept a connection and wait for its request in the event loop, not in a thread."""
+        try:
+            client_sock, client_addr = listener.accept()
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        conn = TConn(self.cfg, client_sock, client_addr, listener.getsockname())
+        conn.timeout = time.monotonic() + self.cfg.keepalive
+        self.pending_conns.append(conn)
+        self.poller.register(
+            conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn)
+        )
+
+    def handle(self, conn: Any) -> Any:
+        """Serve the connection's next request once its whole header has arrived; until then
+        the connection goes back to the event loop (gthread's `_DEFER`), and past
+        HEADER_TIMEOUT it is closed."""
+        if not self.cfg.is_ssl:
+            try:
+                header = self._read_header(conn)
+            except OSError:
+                return False
+            if header is None:
+                return False
+            if not header:
+                return _DEFER
+        return super().handle(conn)
+
+    def _read_header(self, conn: Any) -> bool | None:
+        """Read what the client has sent, without waiting. True: the header is complete (its
+        bytes are handed to gunicorn's parser); False: not yet; None: the client closed the
+        connection or ran past HEADER_TIMEOUT."""
+        now = time.monotonic()
+        deadline = getattr(conn, "licensesvc_header_deadline", None)
+        if deadline is None:
+            deadline = conn.licensesvc_header_deadline = now + HEADER_TIMEOUT
+        held: bytes = getattr(conn, "licensesvc_header", b"")
+        if conn.parser is not None:  # a kept-alive connection: what its parser read ahead
+            held += conn.parser.unreader.take_buffered()
+        while _HEADER_END not in held and len(held) <= _MAX_HEADER:
+            try:
+                chunk = conn.sock.recv(65536, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    self.log.info(
+                        "closing a connection from %s: no complete request header within %s s",
+                        conn.client[0] if conn.client else "",
+                        HEADER_TIMEOUT,
+                    )
+                    return None
+                conn.licensesvc_header = held
+                return False
+            if not chunk:
+                return None
+            held += chunk
+        conn.licensesvc_header = b""
+        conn.licensesvc_header_deadline = None
+        conn.data_ready = True
+        conn.init()
+        conn.parser.unreader.unread(held)
+        return True
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         answer = own_refusal(exc)
@@ -177,10 +265,18 @@ class DrainingThreadWorker(ThreadWorker):  # type: ignore[misc]
         self.alive = False
 
 
+#: the worker processes gunicorn runs (set by on_starting, inherited by every worker): the
+#: in-memory rate limits give each worker its share (licensesvc/ratelimit.py)
+WORKER_PROCESSES = 1
+
+
 def on_starting(server: Any) -> None:
-    """Empty PROMETHEUS_MULTIPROC_DIR before the workers start (see licensesvc.observability)."""
+    """Note the number of workers (for the rate limits' shares) and empty
+    PROMETHEUS_MULTIPROC_DIR before the workers start (see licensesvc.observability)."""
     from licensesvc.observability import gunicorn_on_starting
 
+    global WORKER_PROCESSES
+    WORKER_PROCESSES = max(1, int(server.cfg.workers))
     gunicorn_on_starting(server)
 
 

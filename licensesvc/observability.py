@@ -59,26 +59,58 @@ _SECRETS = re.compile(
     r"(?P<token>lsc_[a-z]+_[A-Za-z0-9_-]{4})[A-Za-z0-9_-]+"
     r"|(?P<key>LK1\.)[A-Za-z0-9_.=-]+"
     r"|(?P<rl>LRL1\.)[A-Za-z0-9_.=-]{64,}"
+    r"|(?P<reset>/reset-password/)[^/?#\s\"']+"
 )
+
+#: what the text log format shows escaped: C0 and C1 controls, DEL and the Unicode line and
+#: paragraph separators (a `%0A` in a path must not start a line of its own)
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED_CONTROLS = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def redact(text: str) -> str:
-    """text with API tokens and license keys replaced by `<prefix>…[redacted]`."""
+    """text with API tokens, license keys and password-reset tokens (in a reset link's path)
+    replaced by `<prefix>…[redacted]`."""
 
     def replace(match: re.Match[str]) -> str:
         if match.group("token"):
             return match.group("token") + "…[redacted]"
         if match.group("key"):
             return "LK1.…[redacted]"
+        if match.group("reset"):
+            return "/reset-password/…[redacted]"
         return match.group(0)  # revocation lists are public
 
     return _SECRETS.sub(replace, text)
 
 
+def escape_controls(text: str) -> str:
+    """text with every control character shown as an escape (`\\n`, `\\x1b`, `\\u2028`)."""
+
+    def escape(match: re.Match[str]) -> str:
+        char = match.group()
+        named = _NAMED_CONTROLS.get(char)
+        if named is not None:
+            return named
+        return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+    return _CONTROLS.sub(escape, text)
+
+
+#: the attributes every LogRecord has; anything else came with `extra` (a path, an address)
+_STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+
+
 class RedactSecrets(logging.Filter):
-    """A handler filter: the formatted message of every record, redacted."""
+    """A filter (on our handler and our loggers): the formatted message of every record and
+    every text it carries in `extra` (the access log's `path`), redacted."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        for name, value in list(vars(record).items()):
+            if name not in _STANDARD_ATTRIBUTES and isinstance(value, str):
+                redacted_value = redact(value)
+                if redacted_value != value:
+                    setattr(record, name, redacted_value)
         try:
             message = record.getMessage()
         except Exception:  # a malformed record: let the formatter report it
@@ -89,11 +121,38 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class TextFormatter(logging.Formatter):
+    """`LICENSESVC_LOG_FORMAT=text`: one line a record, `time level logger message`, the
+    message's control characters escaped (a newline in a path cannot forge a second record);
+    a traceback follows on indented lines, escaped likewise."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.message = escape_controls(record.getMessage())
+        if self.usesTime():
+            record.asctime = self.formatTime(record, self.datefmt)
+        line = self.formatMessage(record)
+        # the traceback formatted here (never logging's cached exc_text, which another
+        # handler may have filled unescaped)
+        trace = ""
+        if record.exc_info:
+            trace = super().formatException(record.exc_info)
+        elif record.exc_text:
+            trace = record.exc_text
+        if record.stack_info:
+            trace = f"{trace}\n{record.stack_info}" if trace else record.stack_info
+        if trace:
+            line += "\n" + "\n".join("    " + escape_controls(t) for t in trace.splitlines())
+        return line
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: time, level, logger, message, request id and what the record
     carries in `extra`; exception text redacted too."""
 
-    _STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+    _STANDARD = _STANDARD_ATTRIBUTES
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -107,7 +166,7 @@ class JsonFormatter(logging.Formatter):
             entry["request_id"] = request_id
         for name, value in vars(record).items():
             if name not in self._STANDARD and name != "request_id" and not name.startswith("_"):
-                entry[name] = value
+                entry[name] = redact(value) if isinstance(value, str) else value
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, default=str, ensure_ascii=False)
@@ -135,14 +194,20 @@ def configure_logging(log_format: str | None = None) -> None:
     setattr(handler, _HANDLER_MARK, True)
     handler.addFilter(RedactSecrets())
     if fmt == "text":
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.setFormatter(TextFormatter())
     else:
         handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
     level = os.environ.get("LICENSESVC_LOG_LEVEL", "INFO").upper()
     root.setLevel(getattr(logging, level, logging.INFO))
-    # every licensesvc logger's records pass the redaction, whichever handler gets them
-    logging.getLogger("licensesvc").addFilter(RedactSecrets())
+    # every licensesvc logger's records pass the redaction, whichever handler gets them (a
+    # logger's filter sees only the records logged on it, not those of its children)
+    for name in _OUR_LOGGERS:
+        logging.getLogger(name).addFilter(RedactSecrets())
+
+
+#: the loggers that write what a request carried (its path, its address)
+_OUR_LOGGERS = ("licensesvc", "licensesvc.access", "licensesvc.auth", "licensesvc.app")
 
 
 # -- metrics -----------------------------------------------------------------------------------
@@ -260,6 +325,18 @@ def watch_sessions() -> None:
 
 # -- the request's id, access log and timing ---------------------------------------------------
 
+#: the methods counted by name; any other (a client may send any token as a method) is
+#: counted as `other`, so made-up methods cannot add a series each to /metrics
+KNOWN_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
+)
+
+
+def method_label(method: str) -> str:
+    """The `method` label of a request: its method if standard, else `other`."""
+    return method if method in KNOWN_METHODS else "other"
+
+
 access_log = logging.getLogger("licensesvc.access")
 
 
@@ -299,7 +376,7 @@ def _finish_request(response: Response) -> Response:
     started = g.get("request_started")
     elapsed = time.perf_counter() - started if started is not None else 0.0
     endpoint = request.endpoint or "unmatched"
-    counted, timed = _children(endpoint, request.method, response.status_code)
+    counted, timed = _children(endpoint, method_label(request.method), response.status_code)
     counted.inc()
     timed.observe(elapsed)
     access_log.info(

@@ -10,15 +10,29 @@ else:
 |---|---|---|
 | `failed_auth` | client address | answers 401 on any route (checked before the token is) |
 | `verify` | client address | `POST /v1/keys/verify` |
-| `key_requests` | authenticated customer | `POST /v1/key-requests` (analysts exempt) |
-| `escalations` | authenticated customer | `POST /v1/key-requests/<case>/escalate` |
+| `key_requests` | customer | `POST /v1/key-requests` (analysts exempt); portal requests |
+| `escalations` | customer | `POST /v1/key-requests/<case>/escalate`; portal escalations |
 | `sign_in_address` | client address | portal sign-in attempts (`hit_sign_in`) |
-| `sign_in_email` | email address | portal sign-in attempts (`hit_sign_in`) |
+| `sign_in_email` | (email, address) | failed portal sign-ins (`count_sign_in_failure`) |
+| `sign_in_email_lockout` | email address | failed portal sign-ins from any address (below) |
+
+The portal counts dry runs, key requests and escalations on the API's per-customer counters
+(`hit_customer_limit`).
+
+An email's own lockout is short and never blocks a sign-in from an address with no failures
+for it: failures from elsewhere (an attacker with many addresses) cannot lock its owner out
+(docs/security.md).
 
 Each limit is a rate-limit string of the `limits` package (`"30/minute;300/hour"`) read from
 `LICENSESVC_RATELIMIT_<NAME>`; the counters live in memory (one process) unless
 `LICENSESVC_RATELIMIT_STORAGE_URL` names a shared store (`redis://host:6379/0`), which several
 app servers need. A limit met answers 429 problem+json `rate_limited` with `Retry-After`.
+
+In memory each gunicorn worker process counts alone, so each gets its share of every limit:
+the amount divided by the number of workers (rounded down, at least 1), so that all of them
+together let through no more than the documented figure (a client whose requests all land on
+one worker meets its share first). The number of workers is the one gunicorn started with
+(`gunicorn_conf.WORKER_PROCESSES`, set in its `on_starting` hook); 1 outside gunicorn.
 """
 
 from __future__ import annotations
@@ -28,6 +42,7 @@ import logging
 import math
 import os
 import re
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -67,8 +82,11 @@ class RateLimits:
     escalations: str = "30/minute;500/day"
     #: portal sign-in attempts per client address
     sign_in_address: str = "60/minute;600/hour"
-    #: portal sign-in attempts per email address
+    #: failed portal sign-ins per (email address, client address)
     sign_in_email: str = "10/minute;100/day"
+    #: failed portal sign-ins per email address from all addresses: once met, an address with
+    #: failures of its own for the email waits (short); an address without any may still try
+    sign_in_email_lockout: str = "20/5minutes"
     #: where counters live: memory:// (one process) or redis://host:port/db (shared)
     storage_url: str = "memory://"
     #: false turns every limit off
@@ -135,6 +153,19 @@ class InlineExpiryMemoryStorage(MemoryStorage):
         if now - self._last_expiry >= 1.0:
             self._last_expiry = now
             self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
+
+
+def serving_processes() -> int:
+    """How many gunicorn worker processes serve this app (1 outside gunicorn)."""
+    serving = sys.modules.get("licensesvc.gunicorn_conf")
+    return max(1, int(getattr(serving, "WORKER_PROCESSES", 1))) if serving is not None else 1
+
+
+def share_of(item: RateLimitItem, processes: int) -> RateLimitItem:
+    """item's amount divided among processes (rounded down, at least 1), same window."""
+    if processes <= 1:
+        return item
+    return type(item)(max(1, item.amount // processes), item.multiples, item.namespace)
 
 
 def _storage_uri(url: str) -> str:
@@ -231,17 +262,36 @@ class RateLimiter:
 
     RETRY_SHARED_AFTER = 30.0
 
-    def __init__(self, limits: RateLimits) -> None:
+    def __init__(self, limits: RateLimits, processes: int | None = None) -> None:
         self.enabled = limits.enabled
         self._uri = _storage_uri(limits.storage_url)
         self._shared = self._strategy_for(self._uri)
         self._memory: SlidingWindowCounterRateLimiter | None = None
         self._failed_at = 0.0
-        self._items = {
+        self._configured = {
             f.name: parse_many(getattr(limits, f.name))
             for f in fields(RateLimits)
             if f.type in ("str", str) and f.name != "storage_url"
         }
+        #: the worker processes sharing the limits; None: asked at the first request, in the
+        #: worker (`licensesvc serve` builds the app before gunicorn starts)
+        self._processes = processes
+        self._scaled: dict[str, list[RateLimitItem]] | None = None
+
+    @property
+    def _items(self) -> dict[str, list[RateLimitItem]]:
+        """Each limit's windows: as configured with a shared store; in memory, this process's
+        share (module doc)."""
+        if self._scaled is None:
+            if not self._uri.startswith("licensesvc-memory"):
+                self._scaled = self._configured
+            else:
+                processes = self._processes or serving_processes()
+                self._scaled = {
+                    name: [share_of(item, processes) for item in items]
+                    for name, items in self._configured.items()
+                }
+        return self._scaled
 
     @staticmethod
     def _strategy_for(uri: str) -> SlidingWindowCounterRateLimiter:
@@ -281,6 +331,14 @@ class RateLimiter:
         for item in self._items[name]:
             if not self._run("test", item, identifiers):
                 self._refuse(name, item, identifiers)
+
+    def unused(self, name: str, key: str) -> bool:
+        """Whether key has no hit counted against the named limit in any of its windows."""
+        identifiers = ("licensesvc", name, key)
+        return all(
+            self._run("get_window_stats", item, identifiers).remaining >= item.amount
+            for item in self._items[name]
+        )
 
     def _refuse(self, name: str, item: RateLimitItem, identifiers: tuple[str, ...]) -> None:
         stats = self._run("get_window_stats", item, identifiers)
@@ -379,6 +437,15 @@ def init_rate_limits(app: Flask, limits: RateLimits | None = None) -> RateLimite
     return limiter
 
 
+def hit_customer_limit(name: str, customer_id: int) -> None:
+    """Count one request of a customer against a per-customer limit (`key_requests`,
+    `escalations`), on the same counter as the API's: the portal calls this for its dry runs,
+    key requests and escalations. Raises RateLimited when the limit is met."""
+    limiter = _limiter()
+    if limiter is not None:
+        limiter.hit(name, f"customer:{customer_id}")
+
+
 class SignInThrottled(Exception):
     """Too many sign-in attempts; `retry_after` is the wait in whole seconds."""
 
@@ -387,16 +454,42 @@ class SignInThrottled(Exception):
         self.retry_after = retry_after
 
 
-def hit_sign_in(email: str) -> None:
-    """Count one sign-in attempt against the per-address and per-email limits (the portal
-    calls this before it checks the password). Raises SignInThrottled when either is met.
+def _sign_in_keys(email: str) -> tuple[str, str, str]:
+    """(address, (email, address), email) keys of the sign-in limits; the email compared
+    case-insensitively and stripped, as users type it."""
+    address = client_address()
+    person = email.strip().lower()
+    return address, f"{person} from {address}", person
 
-    The email is compared case-insensitively and stripped, as users type it."""
+
+def hit_sign_in(email: str) -> None:
+    """Before the password is checked: count one attempt against the address's limit, and
+    refuse when this address has used up its failures for this email, or has failures for it
+    while the email's own lockout is met (failures from every address). An address with no
+    failures for the email is never refused by the email's lockout: a correct password from
+    it signs in, whatever others tried. Raises SignInThrottled."""
     limiter = _limiter()
     if limiter is None:
         return
+    address, pair, person = _sign_in_keys(email)
     try:
-        limiter.hit("sign_in_address", client_address())
-        limiter.hit("sign_in_email", email.strip().lower())
+        limiter.hit("sign_in_address", address)
+        limiter.check("sign_in_email", pair)
+        if not limiter.unused("sign_in_email", pair):
+            limiter.check("sign_in_email_lockout", person)
     except RateLimited as limited:
         raise SignInThrottled(limited.retry_after) from None
+
+
+def count_sign_in_failure(email: str) -> None:
+    """After a wrong password (or an unknown or disabled email): count the failure against
+    this (email, address) pair and against the email's lockout."""
+    limiter = _limiter()
+    if limiter is None:
+        return
+    _, pair, person = _sign_in_keys(email)
+    for name, key in (("sign_in_email", pair), ("sign_in_email_lockout", person)):
+        try:
+            limiter.hit(name, key)
+        except RateLimited:
+            pass  # already met: the next attempt from this address is refused

@@ -11,9 +11,15 @@
   an `Authorization` header): those carry key text, license files and customer data, which no
   browser or proxy cache may keep. Public answers (signing keys, revocation list) keep their
   own caching.
+- `Location` never names the `Host` the client sent: an absolute redirect to this request's
+  own host (Werkzeug's slash-merging and trailing-slash redirects build one from the `Host`
+  header) is made relative, so a forged `Host` cannot steer a redirect elsewhere (a cache or a
+  proxy in front would otherwise keep `Location: http://evil.example/...`).
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from flask import Flask, request
 from werkzeug.wrappers import Response
@@ -43,4 +49,22 @@ def add_security_headers(response: Response) -> Response:
         response.headers["Content-Security-Policy"] = f"{policy.rstrip('; ')}; {FRAME_ANCESTORS}"
     if request.path.startswith("/v1/") and "Authorization" in request.headers:
         response.headers["Cache-Control"] = "no-store"
+    location = response.headers.get("Location")
+    if location:
+        response.headers["Location"] = relative_location(location, request.host)
     return response
+
+
+def relative_location(location: str, host: str) -> str:
+    """location without its scheme and host when it points at `host` (the request's own, as
+    the client named it); any other location unchanged. The path keeps one leading slash, so
+    the result is never protocol-relative (`//elsewhere`)."""
+    parts = urlsplit(location)
+    if not parts.netloc or parts.netloc.lower() != host.lower():
+        return location
+    path = "/" + parts.path.lstrip("/")
+    return (
+        path
+        + (f"?{parts.query}" if parts.query else "")
+        + (f"#{parts.fragment}" if parts.fragment else "")
+    )

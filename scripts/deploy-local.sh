@@ -19,7 +19,7 @@ PG_ADMIN=${LICENSESVC_DEPLOY_PG_URL:-postgresql://postgres@127.0.0.1:5432/postgr
 say() { echo "deploy-local: $*"; }
 fail() { echo "deploy-local: FAILED: $*" >&2; exit 1; }
 
-for tool in nginx redis-server curl; do
+for tool in nginx redis-server curl openssl; do
   command -v "$tool" >/dev/null 2>&1 || fail "$tool is missing (bash scripts/ensure-services.sh installs it)"
 done
 [ -x "$PY" ] || fail ".venv is missing (bash scripts/bootstrap.sh)"
@@ -131,8 +131,15 @@ say "app servers on 127.0.0.1:${APP_PORTS[0]} and 127.0.0.1:${APP_PORTS[1]}"
 
 # 6. nginx in front
 NGINX_PORT=$(free_port)
+TLS_PORT=$(free_port)
 mkdir -p "$RUN/nginx"
+# a throwaway self-signed certificate for the TLS server (production: your own)
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+  -keyout "$RUN/nginx/tls.key" -out "$RUN/nginx/tls.crt" >"$RUN/openssl.log" 2>&1 \
+  || fail "openssl could not make a certificate: $(cat "$RUN/openssl.log")"
 sed -e "s|@RUN_DIR@|$RUN/nginx|g" -e "s|@LISTEN_PORT@|$NGINX_PORT|g" \
+  -e "s|@TLS_PORT@|$TLS_PORT|g" -e "s|@TLS_CERT@|$RUN/nginx/tls.crt|g" \
+  -e "s|@TLS_KEY@|$RUN/nginx/tls.key|g" \
   -e "s|@APP1_PORT@|${APP_PORTS[0]}|g" -e "s|@APP2_PORT@|${APP_PORTS[1]}|g" \
   deploy/nginx.conf >"$RUN/nginx/nginx.conf"
 nginx -t -q -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" 2>"$RUN/nginx-check.log" \
@@ -142,6 +149,13 @@ PIDS+=($!)
 BASE="http://127.0.0.1:$NGINX_PORT"
 wait_http "$BASE/readyz" 20
 say "nginx on $BASE"
+hsts=$(curl -sSk -D - -o /dev/null "https://127.0.0.1:$TLS_PORT/healthz" | tr -d '\r' \
+  | grep -i '^strict-transport-security:' || true)
+case "$hsts" in
+  *"max-age=63072000; includeSubDomains"*) ;;
+  *) fail "no HSTS on the HTTPS answer: '$hsts'" ;;
+esac
+say "HSTS at the TLS terminator (Strict-Transport-Security: max-age=63072000; includeSubDomains)"
 
 # 7. Through nginx: a key request, a verify, a rate-limit hit
 body=$(curl -sS -w '\n%{http_code}' -H "Authorization: Bearer $token" -H 'X-Request-ID: deploy-check-1' \

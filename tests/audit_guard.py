@@ -1,10 +1,11 @@
 """Every committed change of state carries its audit record: the per-process caches
 (platform/freshness.py) are correct only if the audit head moves with every change.
 
-`AuditGuard` watches one test connection's statements. When the session's transaction commits
-(its savepoint is released), a write to any table but the bookkeeping ones below must have come
-with an INSERT into audit_records in the same transaction; otherwise the commit fails with the
-tables written. The service tests' `session` fixture runs every service call under it."""
+`AuditGuard` watches one test connection's statements. `ServiceCallGuard` fails a call of a
+domain package's public function (on the test's session) that wrote to any table but the
+bookkeeping ones below without appending an audit record; the `session` fixture installs it
+for every test. With `AuditGuard.strict_commits`, a commit that changed state without an
+audit record fails too (off by default: a test may set rows up by hand)."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ class AuditGuard:
         self.depth = 0
         self.changed: set[str] = set()
         self.audited = False
-        self.enabled = True
+        self.strict_commits = False
         self.on_write: Any = None
 
     def before_cursor_execute(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -99,7 +100,7 @@ class AuditGuard:
         if self.depth == 0:
             changed, audited = self.changed, self.audited
             self.changed, self.audited = set(), False
-            if self.enabled and changed and not audited:
+            if self.strict_commits and changed and not audited:
                 raise UnauditedChange(
                     "committed a change of state without an audit record: "
                     + ", ".join(sorted(changed))

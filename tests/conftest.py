@@ -218,8 +218,10 @@ MakeCtx = Callable[[int], ServiceContext]
 
 #: what must never appear in a log line: a whole API token (its type prefix and four characters
 #: are fine: that is what the logs say about a presented token), a private key, a full license
-#: key (the `LK1.` prefix and a short excerpt are fine), the test suite's signing passphrase
+#: key (the `LK1.` prefix and a short excerpt are fine), the test suite's signing passphrase, a
+#: password-reset link's token (issue 24: the access log carried it)
 SECRET_PATTERNS = {
+    "password-reset token": re.compile(r"/reset-password/[A-Za-z0-9_-]{20,}"),
     "API token": re.compile(r"lsc_(?:cust|anl)_[A-Za-z0-9_-]{12,}"),
     "private key": re.compile(r"PRIVATE KEY"),
     "license key": re.compile(r"LK1\.[A-Za-z0-9_-]{40,}"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 from typing import Any
 
@@ -38,6 +39,25 @@ def _gunicorn_application(app: Any, options: dict[str, Any]) -> Any:
     return LicensesvcApplication()
 
 
+#: said on stderr when serve listens beyond this machine
+BEYOND_LOOPBACK = (
+    "warning: listening on {host}, beyond this machine. Never expose gunicorn to clients"
+    " directly: a slow client can hold its worker threads. Put a buffering proxy in front"
+    " (nginx: deploy/nginx.conf, docs/deployment.md)."
+)
+
+
+def beyond_loopback(host: str) -> bool:
+    """Whether host (serve's --host) lets other machines connect: anything but a loopback
+    address or `localhost` (a name other than that may resolve anywhere)."""
+    if host.lower() == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return True
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
@@ -59,6 +79,9 @@ def serve(state: CliState, host: str, port: int, workers: int | None) -> None:
     SIGTERM drains: /readyz fails, queued connections are served, then workers stop
     (docs/reliability.md).
 
+    Bound beyond loopback (`--host 0.0.0.0`) it warns on stderr: never expose gunicorn to
+    clients directly; put a buffering proxy such as nginx in front (docs/deployment.md).
+
     \b
     Example:
       licensesvc serve --host 0.0.0.0 --port 8000 --workers 4
@@ -67,6 +90,8 @@ def serve(state: CliState, host: str, port: int, workers: int | None) -> None:
     from licensesvc.app import create_app
 
     workers = workers or gunicorn_conf.workers
+    if beyond_loopback(host):
+        click.echo(BEYOND_LOOPBACK.format(host=host), err=True)
 
     with state.unit_of_work():
         pass  # fail with one line now if the database is unreachable or not migrated

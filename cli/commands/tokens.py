@@ -17,6 +17,7 @@ COLUMNS = [
     ("PREFIX", "prefix"),
     ("CUSTOMER", "customer_id"),
     ("ANALYST", "analyst"),
+    ("MADE BY", "created_by"),
     ("CREATED", "created_at"),
     ("EXPIRES", "expires_at"),
     ("LAST USED", "last_used_at"),
@@ -118,7 +119,8 @@ def create(
 @pass_state
 def list_(state: CliState, page: int, page_size: int) -> None:
     """List tokens, newest first: their prefixes (the tokens themselves are not stored),
-    expiry and last use.
+    who made each (`user:<email>` for a portal user: disabling that user revokes it), expiry
+    and last use.
 
     LAST USED is exact to the minute: a token used again within a minute of its recorded
     use is not written again.

@@ -154,7 +154,9 @@ def list_(state: CliState, customer_id: int | None, page: int, page_size: int) -
 @json_option
 @pass_state
 def disable(state: CliState, user_id: int, reason: str | None) -> None:
-    """Disable a portal user: they can no longer sign in, and their open portal sessions end.
+    """Disable a portal user: they can no longer sign in, their open portal sessions end, and
+    the API tokens they made in the portal are revoked (each audited; `token list` shows who
+    made a token).
 
     A disabled user trying to sign in sees the same "wrong email or password" as anyone.
     Disabling a user who is already disabled fails with invalid_state.

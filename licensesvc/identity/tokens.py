@@ -22,7 +22,7 @@ from licensesvc.domain.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from licensesvc.models import ApiToken
+from licensesvc.models import ApiToken, User
 from licensesvc.platform import audit
 from licensesvc.platform.context import Actor, ServiceContext, utcnow
 from licensesvc.platform.freshness import FreshnessCache, audit_head
@@ -53,13 +53,15 @@ def create_token(
     customer_id: int | None = None,
     analyst: str | None = None,
     expires_at: datetime | None = None,
+    made_by_user_id: int | None = None,
 ) -> tuple[ApiToken, str]:
     """Create a token for a customer or an analyst and return (record, token). The token
     (192 random bits) is returned this once and never stored. With expires_at it stops working
     after that moment. A customer actor (the portal) may create tokens for its own customer
     only. Raises ValidationFailed (no owner or two, an expiry not in the future or more than
     ten years ahead), NotFound (no such customer), Forbidden (a customer asking for an analyst
-    token)."""
+    token, a portal user of another customer). The token records its maker: the actor's label,
+    and made_by_user_id (the portal user making it; disabling that user revokes it)."""
     if ctx.actor.kind == "customer":
         if analyst is not None:
             raise Forbidden("analyst tokens are created by support analysts")
@@ -81,6 +83,10 @@ def create_token(
         if not analyst or not analyst.strip():
             raise ValidationFailed("an analyst token needs the analyst's name")
         prefix = ANALYST_PREFIX
+    if made_by_user_id is not None:
+        maker = ctx.session.get(User, made_by_user_id)
+        if maker is None or maker.customer_id != customer_id:
+            raise Forbidden("a portal user makes tokens for its own customer only")
     token = prefix + secrets.token_urlsafe(24)
     rec = ApiToken(
         token_hash=token_hash(ctx.settings, token),
@@ -89,6 +95,8 @@ def create_token(
         analyst_name=analyst.strip() if analyst else None,
         created_at=ctx.now(),
         expires_at=expires_at,
+        created_by=ctx.actor.label,
+        created_by_user_id=made_by_user_id,
     )
     ctx.session.add(rec)
     ctx.session.flush()
@@ -150,6 +158,35 @@ def revoke_token(ctx: ServiceContext, token_id: int) -> ApiToken:
         details={"prefix": rec.prefix},
     )
     return rec
+
+
+def revoke_tokens_made_by(ctx: ServiceContext, user_id: int, reason: str) -> list[ApiToken]:
+    """Revoke every token the portal user user_id made that is not revoked yet (their user is
+    being disabled), each audited as `token.revoked` with reason, in ctx's transaction; the
+    audit records move the trail's head, so a kept token check is dropped on every server
+    (check_token_cached). Returns the tokens revoked. Analysts only: raises Forbidden."""
+    ctx.actor.require_analyst()
+    now = ctx.now()
+    live = list(
+        ctx.session.scalars(
+            select(ApiToken)
+            .where(ApiToken.created_by_user_id == user_id, ApiToken.revoked_at.is_(None))
+            .order_by(ApiToken.id)
+        )
+    )
+    for rec in live:
+        rec.revoked_at = now
+        audit.append(
+            ctx,
+            "token.revoked",
+            "token",
+            rec.id,
+            customer_id=rec.customer_id,
+            reason=reason,
+            details={"prefix": rec.prefix, "made_by_user": user_id},
+        )
+    ctx.session.flush()
+    return live
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from licensesvc.platform import audit
 from licensesvc.platform.context import Actor, ServiceContext
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
 
+from . import tokens
+
 #: argon2id at OWASP's recommended minimum (19 MiB, t=2, p=1); a stored hash made with
 #: other parameters is rehashed at the next sign-in, so raising these upgrades every user
 ARGON2_TIME_COST = 2
@@ -152,8 +154,9 @@ def page_users(
 
 def disable_user(ctx: ServiceContext, user_id: int, reason: str | None = None) -> User:
     """Disable a portal user: they can no longer sign in (the portal says "wrong email or
-    password", as for anyone) and their open portal sessions end now. Audited. Analysts only.
-    Raises NotFound, InvalidState (already disabled)."""
+    password", as for anyone), their open portal sessions end now and the API tokens they made
+    are revoked (each audited, in this transaction). Audited. Analysts only. Raises NotFound,
+    InvalidState (already disabled)."""
     ctx.actor.require_analyst()
     user = ctx.session.get(User, user_id)
     if user is None:
@@ -164,6 +167,9 @@ def disable_user(ctx: ServiceContext, user_id: int, reason: str | None = None) -
     of_user = PortalSession.user_id == user.id
     ended = ctx.session.scalar(select(func.count()).select_from(PortalSession).where(of_user))
     ctx.session.execute(delete(PortalSession).where(of_user))
+    revoked = tokens.revoke_tokens_made_by(
+        ctx, user.id, f"the portal user who made it ({user.email}) was disabled"
+    )
     ctx.session.flush()
     audit.append(
         ctx,
@@ -172,7 +178,11 @@ def disable_user(ctx: ServiceContext, user_id: int, reason: str | None = None) -
         user.id,
         customer_id=user.customer_id,
         reason=reason,
-        details={"email": user.email, "sessions_ended": ended or 0},
+        details={
+            "email": user.email,
+            "sessions_ended": ended or 0,
+            "tokens_revoked": [t.id for t in revoked],
+        },
     )
     return user
 

@@ -345,6 +345,11 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]  # None: until revoked
     last_used_at: Mapped[datetime | None]  # to the minute (licensesvc/identity/tokens.py)
+    #: who made it, as the audit trail names them (`user:<email>`, `analyst:<name>`); None for
+    #: a token older than migration 0013 without a `token.created` record
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    #: the portal user who made it: disabling that user revokes it (licensesvc/identity/users.py)
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
 
 
 class User(Base):

@@ -20,12 +20,28 @@ def _env_flag(name: str, default: bool) -> bool:
     return raw.strip().lower() in ("1", "true", "yes", "on")
 
 
+#: the session cookie's name; a Secure cookie (production) is named with the `__Host-` prefix,
+#: which browsers accept only from HTTPS, with `Path=/` and no `Domain` (so no sibling host or
+#: plain-HTTP page can set or shadow it); over plain HTTP (local development, Secure off) the
+#: prefix would make browsers drop the cookie, so it is left off there
+COOKIE_NAME = "licensesvc_portal"
+HOST_PREFIX = "__Host-"
+
+
 class PortalCookieSessions(SecureCookieSessionInterface):
     """Flask's signed cookie session, opened for the portal's pages only: the JSON API, the
     probes and the metrics never use it, and verifying the cookie's signature on each of
-    their requests was a share of every API answer's time (bench/server_bench.py)."""
+    their requests was a share of every API answer's time (bench/server_bench.py).
+
+    The cookie is `__Host-licensesvc_portal` when Secure, `licensesvc_portal` when not."""
 
     NOT_PORTAL = ("/v1/", "/healthz", "/readyz", "/metrics")
+
+    def get_cookie_name(self, app: Flask) -> str:
+        name: str = app.config["SESSION_COOKIE_NAME"]
+        if app.config["SESSION_COOKIE_SECURE"] and not name.startswith(HOST_PREFIX):
+            return HOST_PREFIX + name
+        return name
 
     def open_session(self, app: Flask, request: Request) -> Any:
         if request.path.startswith(self.NOT_PORTAL):
@@ -42,7 +58,7 @@ def init_portal(app: Flask) -> None:
     production = os.environ.get("LICENSESVC_ENV", "development") == "production"
     # Flask has defaults for these, so they are set, not defaulted (tests override after)
     app.config["SESSION_COOKIE_SECURE"] = _env_flag("LICENSESVC_PORTAL_COOKIE_SECURE", production)
-    app.config["SESSION_COOKIE_NAME"] = "licensesvc_portal"
+    app.config["SESSION_COOKIE_NAME"] = COOKIE_NAME  # __Host- prefixed when Secure (above)
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config.setdefault(

@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from licensesvc.domain.errors import ServiceError
+from licensesvc.ratelimit import RateLimited
 
 from .views import bp
 
@@ -81,6 +82,19 @@ def _service_error(error: ServiceError) -> ResponseReturnValue:
     return error_page(error.status, error.message)
 
 
+def _rate_limited(error: RateLimited) -> ResponseReturnValue:
+    """A rate limit met on a portal page (an address past the failed-authentication limit, a
+    customer past its key-request or escalation limit): the 429 page with Retry-After, not
+    the catch-all's 500."""
+    wait = error.retry_after
+    shown = f"{wait} seconds" if wait < 120 else f"{-(-wait // 60)} minutes"
+    return error_page(
+        429,
+        f"Too many requests. Try again in {shown}.",
+        {"Retry-After": str(wait)},
+    )
+
+
 def _unexpected(error: Exception) -> ResponseReturnValue:
     if isinstance(error, HTTPException):
         return _http_error(error)
@@ -126,5 +140,6 @@ def register_error_pages(app: Flask) -> None:
 bp.register_error_handler(CSRFError, _csrf_error)
 bp.register_error_handler(HTTPException, _http_error)
 bp.register_error_handler(ServiceError, _service_error)
+bp.register_error_handler(RateLimited, _rate_limited)
 bp.register_error_handler(InternalServerError, _http_error)
 bp.register_error_handler(Exception, _unexpected)

@@ -293,10 +293,13 @@ def token_rows(ctx: ServiceContext) -> list[TokenRow]:
     ]
 
 
-def create_token(ctx: ServiceContext, expires_in_days: int) -> tuple[ApiToken, str]:
-    """A token for the caller's customer; it expires after expires_in_days (0: never)."""
+def create_token(ctx: ServiceContext, expires_in_days: int, user_id: int) -> tuple[ApiToken, str]:
+    """A token for the caller's customer, made by portal user user_id (disabling the user
+    revokes it); it expires after expires_in_days (0: never)."""
     expires_at = ctx.now() + timedelta(days=expires_in_days) if expires_in_days else None
-    return identity.create_token(ctx, customer_id=ctx.actor.customer_id, expires_at=expires_at)
+    return identity.create_token(
+        ctx, customer_id=ctx.actor.customer_id, expires_at=expires_at, made_by_user_id=user_id
+    )
 
 
 def revoke_token(ctx: ServiceContext, token_id: int) -> ApiToken:

@@ -136,8 +136,9 @@ def security_headers(response: Response) -> Response:
 
 
 def _throttle_sign_in(email: str) -> None:
-    """Count the attempt against the rate limiter's sign-in limits (per address and per
-    email, licensesvc/ratelimit.py); past them, the portal's 429 page with Retry-After."""
+    """Count the attempt against the rate limiter's sign-in limits (attempts per address,
+    failures per email and address, the email's short lockout: licensesvc/ratelimit.py);
+    past them, the portal's 429 page with Retry-After."""
     try:
         ratelimit.hit_sign_in(email)
     except ratelimit.SignInThrottled as throttled:
@@ -167,6 +168,7 @@ def login() -> ResponseReturnValue:
                 user = identity.sign_in_user(ctx, form.email.data or "", form.password.data or "")
             except Unauthorized:
                 db_session().rollback()
+                ratelimit.count_sign_in_failure(form.email.data or "")
                 error, status = "Wrong email or password.", 401
             else:
                 db_session().commit()
@@ -284,6 +286,8 @@ def new_request() -> ResponseReturnValue:
         rep = queries.report(_ctx(), _customer_id())
         return render_template("portal/request_choose.html", rep=rep)
     form, rep = _request_form(kind)
+    # the page runs a dry run: counted as the API counts one (429 page past the limit)
+    ratelimit.hit_customer_limit("key_requests", _customer_id())
     license_id = request.args.get("license_id", type=int)
     if license_id is not None:
         form.license_id.data = license_id
@@ -321,6 +325,8 @@ def _input_of(form: KeyRequestForm, kind: str) -> Any:
 @bp.post("/requests/new")
 def submit_request() -> ResponseReturnValue:
     kind = request.form.get("kind", "")
+    # dry runs and requests count against the customer's limit, on the API's counter
+    ratelimit.hit_customer_limit("key_requests", _customer_id())
     form, rep = _request_form(kind)
     if not form.validate():
         return (
@@ -435,6 +441,7 @@ def case(case_number: str) -> ResponseReturnValue:
 
 @bp.post("/cases/<case_number>/escalate")
 def escalate(case_number: str) -> ResponseReturnValue:
+    ratelimit.hit_customer_limit("escalations", _customer_id())
     form = EscalateForm()
     if not form.validate():
         return _render_case(case_number, form, 422)
@@ -480,7 +487,8 @@ def create_token() -> ResponseReturnValue:
     if not form.validate():
         abort(400)
     ctx = _ctx()
-    rec, token = queries.create_token(ctx, form.expires_in_days.data or 0)
+    user: sessions.SignedIn = g.portal_user
+    rec, token = queries.create_token(ctx, form.expires_in_days.data or 0, user.user_id)
     db_session().commit()
     return render_template(
         "portal/tokens.html",

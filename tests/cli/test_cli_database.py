@@ -152,3 +152,25 @@ def test_serve_announces_its_url_first_and_answers(fresh: Cli, empty_database: s
 def test_serve_refuses_to_start_on_a_database_without_schema(fresh: Cli) -> None:
     result = fresh.fails("serve", "--port", free_port())
     assert "run `licensesvc db upgrade` first" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("host", "warned"),
+    [
+        ("0.0.0.0", True),
+        ("::", True),
+        ("10.1.2.3", True),
+        ("app.example", True),
+        ("127.0.0.1", False),
+        ("localhost", False),
+        ("::1", False),
+    ],
+)
+def test_serve_warns_when_bound_beyond_loopback(fresh: Cli, host: str, warned: bool) -> None:
+    """Issue 24, finding 7: gunicorn is never to face clients directly (a buffering proxy goes
+    in front); serve says so on stderr when it listens beyond this machine. (The database has
+    no schema, so serve stops right after.)"""
+    result = fresh.fails("serve", "--host", host, "--port", free_port())
+    said = "Never expose gunicorn to clients directly" in result.stderr
+    assert said is warned, result.stderr
+    assert "run `licensesvc db upgrade` first" in result.stderr

@@ -67,19 +67,21 @@ def test_token_list_shows_expiry_and_last_use(run: Cli, shop: Shop) -> None:
         "PREFIX",
         "CUSTOMER",
         "ANALYST",
+        "MADE",
+        "BY",
         "CREATED",
         "EXPIRES",
         "LAST",
         "USED",
         "REVOKED",
     ]
-    # newest first: bob's (no expiry, never used, not revoked), then Acme's
-    assert lines[1].split()[4:] == [NOW, "-", "-", "-"]
-    assert lines[2].split()[4:] == [NOW, "2026-04-01T15:00:00Z", NOW, "-"]
+    # newest first: bob's (no expiry, never used, not revoked), then Acme's; alice made both
+    assert lines[1].split()[4:] == ["analyst:alice", NOW, "-", "-", "-"]
+    assert lines[2].split()[4:] == ["analyst:alice", NOW, "2026-04-01T15:00:00Z", NOW, "-"]
     listed = run.json("token", "list")
-    assert [(t["expires_at"], t["last_used_at"]) for t in listed] == [
-        (None, None),
-        ("2026-04-01T15:00:00Z", NOW),
+    assert [(t["created_by"], t["expires_at"], t["last_used_at"]) for t in listed] == [
+        ("analyst:alice", None, None),
+        ("analyst:alice", "2026-04-01T15:00:00Z", NOW),
     ]
 
 

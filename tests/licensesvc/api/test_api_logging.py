@@ -49,6 +49,8 @@ def test_database_errors_hide_bound_parameters(tmp_path: object) -> None:
         ("passphrase test-passphrase", True),
         ("failed authentication with token lsc_cust_AbCd...", False),
         ("key LK1.eyJhbGci...", False),
+        ("GET /reset-password/" + "Zq3_" * 10 + " 200", True),
+        ("GET /reset-password/…[redacted] 200", False),
     ],
 )
 def test_the_log_scan_catches_secrets(message: str, caught: bool) -> None:

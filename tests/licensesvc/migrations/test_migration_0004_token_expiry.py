@@ -82,6 +82,12 @@ def test_0004_keeps_every_token_and_old_tokens_keep_working(
 
     upgrade(old_database, "0004")
     assert current_revision(old_database) == "0004"
+    with old_database.connect() as conn:
+        assert conn.execute(text("SELECT expires_at, last_used_at FROM api_tokens")).all() == [
+            (None, None),
+            (None, None),
+        ]
+    upgrade(old_database)  # the models and services describe the newest schema
 
     with Session(old_database) as session:
         rows = session.query(ApiToken).order_by(ApiToken.id).all()

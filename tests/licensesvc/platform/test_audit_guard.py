@@ -14,6 +14,7 @@ from tests.audit_guard import ServiceCallGuard, UnauditedChange, needs_audit
 
 def test_a_change_of_state_without_an_audit_record_fails_at_commit(world, analyst, session):
     session.commit()  # the world, with its audit records
+    session.info["audit_guard"].strict_commits = True
     customer = session.get(Customer, world.base_customer)
     customer.region = "apac"
     with pytest.raises(UnauditedChange, match="customers"):
@@ -22,6 +23,7 @@ def test_a_change_of_state_without_an_audit_record_fails_at_commit(world, analys
 
 def test_a_core_update_without_an_audit_record_fails_too(world, analyst, session):
     session.commit()
+    session.info["audit_guard"].strict_commits = True
     session.execute(
         update(Customer).where(Customer.id == world.base_customer).values(region="apac")
     )
@@ -31,6 +33,7 @@ def test_a_core_update_without_an_audit_record_fails_too(world, analyst, session
 
 def test_the_same_change_with_its_audit_record_commits(world, analyst, session):
     session.commit()
+    session.info["audit_guard"].strict_commits = True
     customer = session.get(Customer, world.base_customer)
     customer.region = "apac"
     audit.append(analyst, "customer.updated", "customer", customer.id, customer_id=customer.id)
