@@ -90,7 +90,8 @@ def issued_document(outcome: KeyRequestOutcome, now: Any) -> dict[str, Any]:
 @click.option(
     "--host",
     type=HOST,
-    help="Host to bind the key to (default: the license's host); a new host moves the "
+    help="Host to bind the key to (default: the license's host; for a dr_test key the "
+    "license's failover host, and required when the license has none); a new host moves the "
     "license (replacement keys, at most the policy's host moves per contract year).",
 )
 @click.option(

@@ -10,13 +10,15 @@ real request, an analyst's grant, the API, the CLI and the portal all go through
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from licensesvc.config import Policy
 from licensesvc.domain import KeyKind, Plan, TemporaryReason, values
 
+from . import support_plan
 from .errors import REFUSAL_ORDER
 from .hosts import host_problem
 
@@ -55,7 +57,8 @@ class HostRule(StrEnum):
     LICENSE_HOSTS = "license_hosts"
     #: as LICENSE_HOSTS, and a host that is neither moves the license there ("moved server")
     MOVES_LICENSE = "moves_license"
-    #: the DR host only: no failover host
+    #: the DR host only, no failover host: the requested host, default the license's failover
+    #: host (its DR server); a license without one must name the host
     DR_HOST_ONLY = "dr_host_only"
 
 
@@ -305,9 +308,34 @@ class KeyHosts:
     license_moves_to: str | None
 
 
+def default_host(rule: KindRule, lic: License) -> str | None:
+    """The host a key of the kind is bound to when the request names none: for a DR-test key
+    the license's failover host (its DR server; None when the license has none, and the
+    request must name the host), for every other kind the license's host."""
+    if rule.host is HostRule.DR_HOST_ONLY:
+        return lic.failover_host
+    return lic.host
+
+
+def dr_host_problem(rule: KindRule, lic: License, requested: str | None) -> str | None:
+    """The words of the validation error of a DR-test request that names no host for a
+    license without a failover host, or None."""
+    if rule.host is HostRule.DR_HOST_ONLY and not requested and lic.failover_host is None:
+        return (
+            f"license {lic.id} has no failover host: name the DR host the DR-test key is for "
+            "(host)"
+        )
+    return None
+
+
 def key_hosts(rule: KindRule, lic: License, requested: str | None) -> KeyHosts:
-    """Apply the kind's host rule to the license's hosts and the requested host."""
-    key_host = (requested or lic.host).lower()
+    """Apply the kind's host rule to the license's hosts and the requested host (none: the
+    kind's `default_host`). Raises ValueError for a DR-test request without a host for a
+    license without a failover host (`dr_host_problem` says so first)."""
+    chosen = requested or default_host(rule, lic)
+    if chosen is None:
+        raise ValueError(dr_host_problem(rule, lic, requested))
+    key_host = chosen.lower()
     moves_to: str | None = None
     if (
         rule.host is HostRule.MOVES_LICENSE
@@ -339,6 +367,13 @@ def _utc_midnight(d: date) -> datetime:
 
 def _end_of_day(d: date) -> datetime:
     return _utc_midnight(d + timedelta(days=1)) - timedelta(seconds=1)
+
+
+def _local_day(d: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The first and the last second of the calendar day `d` in `zone`, in UTC."""
+    start = datetime.combine(d, time.min, zone)
+    end = datetime.combine(d + timedelta(days=1), time.min, zone) - timedelta(seconds=1)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def key_expiry(lic: License) -> datetime | None:
@@ -392,7 +427,8 @@ def evaluate(
         checks.append(Check("quota_available", "quota_exceeded", ok, detail))
     hosts = None
     ended: tuple[str, ...] = ()
-    if host_problem(req.host or lic.host) is None:
+    chosen = req.host or default_host(rule, lic)
+    if chosen is not None and host_problem(chosen) is None:
         hosts = key_hosts(rule, lic, req.host)
         host_check, ended = _hosts_check(policy, rule, lic, hosts, keys, not_before, expires_at)
         checks.append(host_check)
@@ -471,6 +507,9 @@ def _request_check(rule: KindRule, lic: License, req: KeyRequestInput, today: da
         bad_host = host_problem(req.host)
         if bad_host is not None:
             problems.append(bad_host)
+    no_dr_host = dr_host_problem(rule, lic, req.host)
+    if no_dr_host is not None:
+        problems.append(no_dr_host)
     if lic.expires_on is not None and lic.expires_on < today:
         problems.append(f"license {lic.id} expired on {lic.expires_on}")
     retired = retired_problem(lic)
@@ -551,8 +590,12 @@ def _window(
         latest = today + timedelta(days=policy.dr_max_lead_days)
         first_day = test - timedelta(days=policy.dr_window_days_before)
         last_day = test + timedelta(days=policy.dr_window_days_after)
-        not_before = _utc_midnight(first_day)
-        expires_at = _end_of_day(last_day)
+        # the customer's calendar days ("dates are the customer's"), never past the license
+        zone = support_plan.REGIONS[st.customer.region].zone
+        not_before = _local_day(first_day, zone)[0]
+        expires_at = _local_day(last_day, zone)[1]
+        if license_end is not None:
+            expires_at = min(expires_at, license_end)
         if test < today:
             possible = False
             possible_detail = f"the test date {test} is in the past (today is {today})"
@@ -637,7 +680,10 @@ def _hosts_check(
                 ),
                 (),
             )
-        return Check(name, code, True, f"one DR-test host ({hosts.host}) in its window"), ()
+        bound = f"bound to the DR host {hosts.host}"
+        if hosts.host == lic.failover_host:
+            bound += ", the license's failover host"
+        return Check(name, code, True, f"{bound}; one DR-test host in its window"), ()
     others = {k.host for k in keys.of_kind(rule.kind)} - {hosts.host}
     if others:
         return (
