@@ -25,7 +25,7 @@ from cli.pagination import echo_more_pages, page_options
 from cli.params import FREE_TEXT, ISO_DATE, LINE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.domain import CaseStatus, KeyKind, RevocationCode, TemporaryReason, values
-from licensesvc.services import customers, issued_keys, key_requests
+from licensesvc.services import customers, issued_keys, key_requests, policy
 from licensesvc.services.context import ServiceContext
 from licensesvc.services.errors import KeyRequestRefused
 from licensesvc.services.key_requests import Decision, KeyRequestInput, KeyRequestOutcome
@@ -141,6 +141,11 @@ def issue(
             raise click.UsageError("--dry-run records nothing: drop --override-reason and --out")
         _dry_run(state, request)
         return
+    missing = policy.missing_inputs(request)
+    if missing:
+        # an analyst's typo is not a customer's case: refuse before anything is recorded
+        options = " and ".join("--" + name.replace("_", "-") for name in missing)
+        raise click.ClickException(f"a {kind} key needs {options}; nothing was recorded")
 
     def work(ctx: ServiceContext) -> tuple[KeyRequestOutcome, dict[str, Any], str]:
         try:

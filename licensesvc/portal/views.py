@@ -415,8 +415,12 @@ def _render_case(
             case=c,
             key_row=key_row,
             can_escalate=queries.can_escalate(c),
-            form=form or EscalateForm(),
-            reasons=queries.ESCALATION_REASONS,
+            # "escalate again" starts from the case's own severity, never a downgrade
+            form=form or EscalateForm(severity=c.severity),
+            reasons=queries.ESCALATION_REASONS
+            if c.status == "refused"
+            else queries.ESCALATE_AGAIN_REASONS,
+            severities=queries.SEVERITY_CHOICES,
         ),
         status,
     )
@@ -438,7 +442,7 @@ def escalate(case_number: str) -> ResponseReturnValue:
         queries.escalate(
             ctx,
             case_number,
-            form.reason.data or "review_refusal",
+            form.reason.data or None,
             form.note.data,
             form.severity.data,
         )

@@ -157,6 +157,17 @@ def temporary_reasons(plan: Plan | str | None) -> list[TemporaryReason]:
     return list(TemporaryReason) if KeyKind.TEMPORARY in plan_key_kinds(plan) else []
 
 
+def missing_inputs(req: KeyRequestInput) -> list[str]:
+    """The fields the request's kind needs that it leaves out (`reason`, `dr_test_date`), in
+    the table's order; an analyst's CLI refuses such a request before any case is recorded."""
+    rule = rule_for(req.kind)
+    needed = (
+        ("reason", rule.needs_reason, req.reason),
+        ("dr_test_date", rule.needs_dr_test_date, req.dr_test_date),
+    )
+    return [name for name, needs, given in needed if needs and not given]
+
+
 def requester_problem(kind: str, *, is_analyst: bool) -> str | None:
     """Why this caller may not request the kind at all (a Forbidden), or None."""
     rule = rule_for(kind)
@@ -322,8 +333,7 @@ def dr_host_problem(rule: KindRule, lic: License, requested: str | None) -> str 
     license without a failover host, or None."""
     if rule.host is HostRule.DR_HOST_ONLY and not requested and lic.failover_host is None:
         return (
-            f"license {lic.id} has no failover host: name the DR host the DR-test key is for "
-            "(host)"
+            f"license {lic.id} has no failover host: name the DR host the DR-test key is for (host)"
         )
     return None
 
