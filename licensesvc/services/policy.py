@@ -286,8 +286,10 @@ class Decision:
     decided_at: datetime | None = None
     #: the hosts the key is bound to and where the license moves
     hosts: KeyHosts | None = None
-    #: superseded keys whose overlap this key ends at once (a replacement during an overlap)
+    #: superseded keys whose overlap this key ends at once (a move during an overlap)
     ends_overlap_of: tuple[str, ...] = field(default=())
+    #: the hosts where those keys stop working at once (what the customer confirms first)
+    stops_working_on: tuple[str, ...] = field(default=())
 
     @property
     def refusal(self) -> Check | None:
@@ -437,10 +439,12 @@ def evaluate(
         checks.append(Check("quota_available", "quota_exceeded", ok, detail))
     hosts = None
     ended: tuple[str, ...] = ()
+    stops: tuple[str, ...] = ()
     chosen = req.host or default_host(rule, lic)
     if chosen is not None and host_problem(chosen) is None:
         hosts = key_hosts(rule, lic, req.host)
         host_check, ended = _hosts_check(policy, rule, lic, hosts, keys, not_before, expires_at)
+        stops = _stops_working_on(hosts, keys, ended)
         checks.append(host_check)
     return Decision(
         tuple(checks),
@@ -450,7 +454,18 @@ def evaluate(
         decided_at=now,
         hosts=hosts,
         ends_overlap_of=ended,
+        stops_working_on=stops,
     )
+
+
+def _stops_working_on(
+    hosts: KeyHosts, keys: LicenseKeys, ended: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The hosts where a key whose overlap ends stops working: none of the new key's hosts,
+    nor the current key's (which stays usable through its own overlap)."""
+    still = set(_hosts_of(hosts)) | set(keys.primary.hosts if keys.primary else ())
+    stopping = [h for k in keys.in_overlap if k.serial in ended for h in k.hosts]
+    return tuple(dict.fromkeys(h for h in stopping if h not in still))
 
 
 def _contract_check(st: Standing) -> Check:
@@ -659,15 +674,21 @@ def _hosts_check(
     whose overlap this key ends at once."""
     name, code = "hosts_within_contract", "quota_exceeded"
     if rule.primary:
-        ended = tuple(k.serial for k in keys.in_overlap)
         current = keys.primary
+        ended = _overlaps_ended(hosts, keys)
         parts = [f"usable on {', '.join(_hosts_of(hosts))}"]
         if current is not None:
             parts.append(
                 f"key {current.serial} stays usable on {', '.join(current.hosts)} for the "
                 f"{policy.replacement_overlap_days}-day overlap"
             )
-        if ended:
+        stops = _stops_working_on(hosts, keys, ended)
+        if stops:
+            parts.append(
+                f"your key on {' and '.join(stops)} stops working now: the overlap of "
+                f"{', '.join(ended)} ends (one overlap at a time)"
+            )
+        elif ended:
             parts.append(f"the overlap of {', '.join(ended)} ends now (one overlap at a time)")
         return Check(name, code, True, "; ".join(parts)), ended
     if rule.host is HostRule.DR_HOST_ONLY:
@@ -708,6 +729,17 @@ def _hosts_check(
             (),
         )
     return Check(name, code, True, f"one temporary-key host ({hosts.host})"), ()
+
+
+def _overlaps_ended(hosts: KeyHosts, keys: LicenseKeys) -> tuple[str, ...]:
+    """The superseded keys whose overlap a new primary key ends at once. A refresh (the new key
+    on the current key's hosts) starts no overlap on another host, so it ends none: an overlap
+    running for another host (a move in progress) keeps running. A key that moves the license
+    starts the overlap of the host it moves from, so every earlier overlap ends."""
+    current = keys.primary
+    if current is not None and set(current.hosts) <= set(_hosts_of(hosts)):
+        return ()
+    return tuple(k.serial for k in keys.in_overlap)
 
 
 def _hosts_of(hosts: KeyHosts) -> tuple[str, ...]:
