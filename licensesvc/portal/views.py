@@ -342,6 +342,21 @@ def submit_request() -> ResponseReturnValue:
             checks=checks,
             decision=decision,
         )
+    if not request.form.get("confirm_stops"):
+        # a request that ends an overlap cuts a server off: say which, and ask first
+        decision = queries.dry_run(ctx, req)
+        if decision.granted and decision.stops_working_on:
+            checks = [(queries.check_label(c), c) for c in decision.checks]
+            page = render_template(
+                "portal/request_form.html",
+                form=form,
+                kind=kind,
+                rep=rep,
+                checks=checks,
+                decision=decision,
+                confirm_needed=True,
+            )
+            return page, 409
     return _submit_once(ctx, form.form_token.data or "", req)
 
 
