@@ -93,3 +93,23 @@ def test_escalate_again_keeps_the_severity_and_says_why_not(page: Any, portal: P
     assert page.get_by_text(f"Case {number} is escalated").is_visible()
     case, _ = _case(portal, number)
     assert case.severity == 1 and case.escalation_reason == "handling_concern"
+
+
+def test_a_move_mid_overlap_asks_before_the_old_server_stops(page: Any, portal: Portal) -> None:
+    sign_in(page, portal, "Globex")
+    for host in ("jams2.globex.example", "jams3.globex.example"):
+        page.goto(portal.url("/requests/new?kind=replacement"))
+        page.get_by_label("New host").fill(host)
+        page.get_by_role("button", name="Submit request").click()
+        if host == "jams2.globex.example":
+            page.wait_for_url("**/cases/CS-*")
+    # the second move would end the first one's overlap: nothing is issued before consent
+    warning = page.locator("#stops-working")
+    assert warning.is_visible()
+    assert "Your key on sched.globex.example stops working now." in warning.inner_text()
+    assert "/cases/" not in page.url
+    assert_accessible(page)
+    page.get_by_label("I understand: my key on sched.globex.example stops working now").check()
+    page.get_by_role("button", name="Submit request").click()
+    page.wait_for_url("**/cases/CS-*")
+    assert page.get_by_role("heading", name="Key issued").is_visible()
