@@ -401,6 +401,8 @@ class QueueLine(ReadModel):
     severity: int
     customer_id: int
     customer_name: str
+    #: the customer's time zone (its region's, IANA name): respond-by as the customer reads it
+    customer_timezone: str
     product: str
     kind: KeyKind
     escalation_reason: str | None

@@ -263,7 +263,7 @@ EXAMPLES: list[Row] = [
     ex("notify send"),
     Mail("Reviewing with the support lead"),
     setup(
-        "key issue --license 2 --kind dr_test --dr-test-date 2026-03-30",
+        "key issue --license 2 --kind dr_test --dr-test-date 2026-03-30 --host dr.globex.example",
         keep=r"serial +(?P<dr>SN-[0-9A-Z-]+)",
     ),
     Smtp("550 5.1.1 mailbox unavailable"),

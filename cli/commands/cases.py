@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import textwrap
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +42,7 @@ ESCALATED_COLUMNS = [
     ("AGE", "age"),
     ("RESPOND BY (UTC)", "respond_by"),
     ("RESPOND BY (LOCAL)", "respond_by_local"),
+    ("RESPOND BY (CUSTOMER)", "respond_by_customer"),
     ("NEXT UPDATE", "next_update_due"),
     ("OVERDUE", "overdue"),
 ]
@@ -87,26 +90,35 @@ def _age(hours: int) -> str:
 def queue_row(line: QueueLine, zone: tzinfo, *, human: bool) -> dict[str, Any]:
     """A queue line with respond-by in the local zone beside UTC: ISO with its offset for
     --json, `2026-03-02 14:00 EST` and an age like 1d4h for the table."""
+    from zoneinfo import ZoneInfo  # only when a queue is printed: --help stays light
+
     row = line.as_dict()
+    customers_zone = ZoneInfo(line.customer_timezone)
     if human:
         row["respond_by_local"] = local_time(line.respond_by, zone)
+        row["respond_by_customer"] = local_time(line.respond_by, customers_zone)
         row["age"] = _age(line.age_hours)
     else:
-        row["respond_by_local"] = (
-            line.respond_by.astimezone(zone).isoformat(timespec="seconds")
-            if line.respond_by
-            else None
-        )
+        for name, in_zone in (("respond_by_local", zone), ("respond_by_customer", customers_zone)):
+            row[name] = (
+                line.respond_by.astimezone(in_zone).isoformat(timespec="seconds")
+                if line.respond_by
+                else None
+            )
     return row
 
 
 def case_record(ctx: ServiceContext, c: KeyRequest) -> dict[str, Any]:
     """A case with the support plan's view (overdue, phone), its owner, its status updates
     (the customer sees them) and its internal notes (analysts only)."""
-    from licensesvc import cases, issuance
+    from licensesvc import accounts, cases, issuance
 
     view = issuance.case_view(ctx, c)
-    data = serialize.case(view)
+    data: dict[str, Any] = {}
+    for name, value in serialize.case(view).items():
+        data[name] = value
+        if name == "customer_id":  # the customer by name, beside its id
+            data["customer"] = accounts.get_customer(ctx, c.customer_id).name
     data.update(
         owner=c.owner,
         escalation_reason=view.escalation_reason,
@@ -170,11 +182,12 @@ def list_(
     \b
     With --escalated or --overdue, the queue: earliest respond-by first, each case with its
     severity, customer name, product, owner (`case assign`), age since the escalation
-    (e.g. 1d4h), respond-by in UTC and in your local time (--tz, else $TZ, else this
-    machine's zone), the next status update due, and OVERDUE yes when the respond-by passed
-    without a response or the next update is late. --overdue keeps only those.
-    --json gives each row's respond_by (UTC), respond_by_local (ISO with offset), age_hours,
-    overdue_reason and the customer's id as well.
+    (e.g. 1d4h), respond-by in UTC, in your local time (--tz, else $TZ, else this
+    machine's zone) and in the customer's (its region's zone), the next status update due,
+    and OVERDUE yes when the respond-by passed without a response or the next update is
+    late. --overdue keeps only those. --json gives each row's respond_by (UTC),
+    respond_by_local and respond_by_customer (ISO with offset), customer_timezone,
+    age_hours, overdue_reason and the customer's id as well.
 
     \b
     Example:
@@ -256,7 +269,11 @@ def show(state: CliState, case_number: str, tz_name: str | None) -> None:
 @case.command("escalate")
 @click.argument("case_number", metavar="CASE", type=LINE)
 @click.option("--note", type=FREE_TEXT, help="What the customer said, for the reviewing analyst.")
-@click.option("--severity", type=click.IntRange(1, 4), help="Severity 1 (critical) to 4 (low).")
+@click.option(
+    "--severity",
+    type=click.IntRange(1, 4),
+    help="Severity 1 (critical) to 4 (low), as defined below; default: the case's own.",
+)
 @click.option(
     "--reason",
     type=click.Choice(values(EscalationReason)),
@@ -275,9 +292,10 @@ def escalate(
     """Escalate a case on the customer's behalf (e.g. they phoned in).
 
     A refused case may be escalated; an escalated one again when it is overdue or its
-    severity changes. The case gets a respond-by time (Sev 1: hours of the plan's after-hours
-    cover; Sev 2-4: the region's business hours) and a next status update time. Sev 1 and 2
-    say that a phone call is required, with the support number.
+    severity changes, and for handling_concern at any time while it is open. The case gets
+    a respond-by time (Sev 1: hours of the plan's after-hours cover; Sev 2-4: the region's
+    business hours) and a next status update time. Sev 1 and 2 say that a phone call is
+    required, with the support number.
 
     \b
     Example:
@@ -301,6 +319,24 @@ def escalate(
         return line + (f"\n{data['notice']}" if data["notice"] else "")
 
     emit(state.json, data, human)
+
+
+def _severity_definitions() -> str:
+    """The seed's definition of each severity, as `case escalate --help` lists them."""
+    from licensesvc.domain import support_plan
+
+    lines = ["\b", "Severities (the vendor's support overview):"]
+    for s in support_plan.SEVERITIES:
+        lines += textwrap.wrap(
+            f"{s.level} - {s.name}: {s.definition}",
+            width=78,
+            initial_indent="  ",
+            subsequent_indent="      ",
+        )
+    return "\n".join(lines)
+
+
+escalate.help = f"{inspect.cleandoc(escalate.help or '')}\n\n{_severity_definitions()}"
 
 
 @case.command("update")

@@ -44,8 +44,15 @@ def _human(report: EntitlementReport) -> str:
                     None if dr is None else f"{dr.used} of {dr.limit} since {dr.period_start}",
                 ),
                 ("support hours", report.support_hours.core_hours),
+                ("time zone", report.support_hours.timezone),
+                ("holidays", report.support_hours.holidays),
+                ("after hours", report.support_hours.after_hours),
+                ("Sev 1 cover", report.support_hours.sev1_cover),
+                ("support phone", report.support_hours.support_phone),
+                ("root-cause analysis", report.root_cause_analysis),
             ]
         ),
+        "Services included\n" + "\n".join(f"  - {cell(s)}" for s in report.services),
         "Response targets\n"
         + table(
             report.response_targets,

@@ -91,7 +91,8 @@ def issued_document(outcome: KeyRequestOutcome, now: Any) -> dict[str, Any]:
 @click.option(
     "--host",
     type=HOST,
-    help="Host to bind the key to (default: the license's host); a new host moves the "
+    help="Host to bind the key to (default: the license's host; for a dr_test key the "
+    "license's failover host, and required when the license has none); a new host moves the "
     "license (replacement keys, at most the policy's host moves per contract year).",
 )
 @click.option(
@@ -134,6 +135,7 @@ def issue(
       licensesvc key issue --license 2 --kind dr_test --dr-test-date 2026-04-15 --dry-run
     """
     from licensesvc import issuance
+    from licensesvc.domain import policy
     from licensesvc.domain.policy import KeyRequestInput
 
     request = KeyRequestInput(
@@ -144,6 +146,11 @@ def issue(
             raise click.UsageError("--dry-run records nothing: drop --override-reason and --out")
         _dry_run(state, request)
         return
+    missing = policy.missing_inputs(request)
+    if missing:
+        # an analyst's typo is not a customer's case: refuse before anything is recorded
+        options = " and ".join("--" + name.replace("_", "-") for name in missing)
+        raise click.ClickException(f"a {kind} key needs {options}; nothing was recorded")
 
     def work(ctx: ServiceContext) -> tuple[KeyRequestOutcome, dict[str, Any], str]:
         outcome = issuance.request_key(ctx, request, override_reason=override_reason)

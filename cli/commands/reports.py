@@ -262,7 +262,8 @@ def keys_expiring(state: CliState, days: int, as_csv: bool) -> None:
         [
             ("SERIAL", "serial"),
             ("KIND", "kind"),
-            ("CUSTOMER", "customer_id"),
+            ("CUSTOMER", "customer"),
+            ("ID", "customer_id"),
             ("LICENSE", "license_id"),
             ("PRODUCT", "product"),
             ("HOST", "host"),

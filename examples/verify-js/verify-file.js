@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 // Usage: node examples/verify-js/verify-file.js KEYFILE --public-key PEM [--public-key PEM...]
-//            [--revocations FILE] [--at TIMESTAMP]
+//            [--revocations FILE] [--at TIMESTAMP] [--host HOST] [--product NAME]
 // The offline check of `licensesvc verify`, in JavaScript: prints `valid` (exit 0) or
 // `<code>: <message>` (exit 1); exit 2 when the check cannot be made (bad arguments,
 // unreadable file or public key). Files are read as bytes and decoded as the spec says.
@@ -11,7 +11,10 @@ const { verify, verifyRevocationList, LicenseKeyError } = require('./verify');
 
 function usage(message) {
   console.error(`Error: ${message}`);
-  console.error('usage: node verify-file.js KEYFILE --public-key PEM [--revocations FILE] [--at TS]');
+  console.error(
+    'usage: node verify-file.js KEYFILE --public-key PEM [--revocations FILE] [--at TS] ' +
+      '[--host HOST] [--product NAME]',
+  );
   process.exit(2);
 }
 
@@ -28,6 +31,8 @@ function main(argv) {
   let keyfile = null;
   let revocations = null;
   let at;
+  let host;
+  let product;
   for (let i = 0; i < argv.length; i += 1) {
     const word = argv[i];
     const value = () => {
@@ -38,6 +43,8 @@ function main(argv) {
     if (word === '--public-key') publicKeys.push(value());
     else if (word === '--revocations') revocations = value();
     else if (word === '--at') at = value();
+    else if (word === '--host') host = value();
+    else if (word === '--product') product = value();
     else if (word.startsWith('--')) usage(`no such option ${word}`);
     else if (keyfile === null) keyfile = word;
     else usage(`unexpected argument ${word}`);
@@ -50,7 +57,7 @@ function main(argv) {
   try {
     // The list first (spec section 7, step 7): when it fails, that is the answer.
     const rl = list === null ? null : verifyRevocationList(list, trusted, { at });
-    const claims = verify(key, trusted, { at, revocations: rl });
+    const claims = verify(key, trusted, { at, revocations: rl, host, product });
     process.stdout.write(`valid\nserial  ${claims.serial}\n`);
     return 0;
   } catch (err) {

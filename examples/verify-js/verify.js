@@ -404,18 +404,21 @@ function verify(keyOrFile, trustedPublicKeyPems, options = {}) {
   }
   // 5. Not yet valid.
   if (parseTimestamp(claims.not_before) - at > CLOCK_SKEW_MS) {
-    throw refuse('not_yet_valid', 'The license key is not valid yet.');
+    throw refuse('not_yet_valid', `The license key is not valid before ${claims.not_before}.`);
   }
   // 6. Expired.
   if (claims.expires_at !== null && at - parseTimestamp(claims.expires_at) > CLOCK_SKEW_MS) {
-    throw refuse('expired', 'The license key has expired.');
+    throw refuse('expired', `The license key expired at ${claims.expires_at}.`);
   }
   // 7. Revocation list: stale lists refused; "revoked" invalidates at once, "superseded"
   //    once its overlap (ending at revoked_at) is over.
   if (options.revocations) {
     const rl = options.revocations;
     if (at - parseTimestamp(rl.next_update) > CLOCK_SKEW_MS) {
-      throw refuse('stale_revocation_list', 'The revocation list is out of date.');
+      throw refuse(
+        'stale_revocation_list',
+        `The revocation list was due to be replaced at ${rl.next_update}; fetch a current one.`,
+      );
     }
     // A list older than one the anchor has seen may lack later revocations (section 8).
     if ((rl.sequence || 0) < (options.anchorRevocationSequence || 0)) {
@@ -424,27 +427,36 @@ function verify(keyOrFile, trustedPublicKeyPems, options = {}) {
     // One lookup in the Map built when the list was verified, however long the list.
     const e = rl.bySerial ? rl.bySerial.get(claims.serial) : rl.entries.find((x) => x.serial === claims.serial);
     if (e && e.status === 'revoked') {
-      throw refuse('revoked', `The license key has been revoked (${e.code}).`);
+      throw refuse(
+        'revoked',
+        `The license key ${claims.serial} was revoked at ${e.revoked_at} (${e.code}).`,
+      );
     }
     if (e && at - parseTimestamp(e.revoked_at) > CLOCK_SKEW_MS) {
-      throw refuse('revoked', 'The license key was superseded and its overlap has ended.');
+      throw refuse(
+        'revoked',
+        `The license key ${claims.serial} was superseded by a replacement; its overlap ended at ${e.revoked_at}.`,
+      );
     }
   }
   // 8. Product, exact.
   if (options.product !== undefined && options.product !== null && options.product !== claims.product) {
-    throw refuse('wrong_product', 'The license key is for a different product.');
+    throw refuse('wrong_product', `The license key is for '${claims.product}', not '${options.product}'.`);
   }
   // 9. Host or failover host, ASCII case-insensitive.
   if (options.host !== undefined && options.host !== null) {
     const bound = [claims.host, claims.failover_host].filter((h) => h !== null);
     if (!bound.some((h) => asciiLower(h) === asciiLower(options.host))) {
-      throw refuse('wrong_host', 'The license key is bound to a different host.');
+      throw refuse('wrong_host', `The license key is bound to ${bound.join(' or ')}, not ${options.host}.`);
     }
   }
   // 10. Maintenance: builds after maintenance_until are not covered.
   if (options.buildDate !== undefined && options.buildDate !== null) {
     if (checkDate(options.buildDate) > claims.maintenance_until) {
-      throw refuse('maintenance_not_covering', 'This build is not covered by maintenance.');
+      throw refuse(
+        'maintenance_not_covering',
+        `This build (${options.buildDate}) was released after maintenance ended on ${claims.maintenance_until}.`,
+      );
     }
   }
   return claims;

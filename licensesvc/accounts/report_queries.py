@@ -125,6 +125,14 @@ def keys_expiring(ctx: ServiceContext, after: datetime, until: datetime) -> list
     )
 
 
+def customer_names(ctx: ServiceContext, ids: set[int]) -> dict[int, str]:
+    """The names of the customers `ids`, by id (one query)."""
+    if not ids:
+        return {}
+    rows = ctx.session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids)))
+    return {row.id: row.name for row in rows}
+
+
 def case_owner(case: KeyRequest) -> str | None:
     """Who works the case: its owner where cases have one, else the analyst who decided it."""
     owner = getattr(case, "owner", None)

@@ -146,8 +146,9 @@ class KeyRequestBody(RequestSchema):
     host = fields.String(
         validate=_host_name,
         metadata={
-            "description": "host the key is bound to (default: the license's host); letters, "
-            "digits, '.', '-', '_', 1-200, beginning and ending with a letter or digit",
+            "description": "host the key is bound to (default: the license's host; for "
+            "`dr_test` the license's failover host, and required when the license has none); "
+            "letters, digits, '.', '-', '_', 1-200, beginning and ending with a letter or digit",
             "pattern": HOST_PATTERN,
         },
     )

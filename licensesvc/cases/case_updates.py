@@ -154,6 +154,7 @@ def queue_lines(ctx: ServiceContext, rows: list[EscalatedCase]) -> list[QueueLin
             severity=r.case.severity,
             customer_id=r.case.customer_id,
             customer_name=r.case.customer.name,
+            customer_timezone=support_plan.REGIONS[r.case.customer.region].timezone,
             product=r.case.license.product,
             kind=KeyKind(r.case.kind),
             escalation_reason=r.case.escalation_reason,

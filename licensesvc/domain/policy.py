@@ -10,14 +10,17 @@ real request, an analyst's grant, the API, the CLI and the portal all go through
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from licensesvc.config import Policy
 from licensesvc.domain import KeyKind, Plan, TemporaryReason, values
-from licensesvc.domain.errors import REFUSAL_ORDER
-from licensesvc.domain.hosts import host_problem
+
+from . import support_plan
+from .errors import REFUSAL_ORDER
+from .hosts import host_problem
 
 if TYPE_CHECKING:
     from licensesvc.models import License
@@ -54,7 +57,8 @@ class HostRule(StrEnum):
     LICENSE_HOSTS = "license_hosts"
     #: as LICENSE_HOSTS, and a host that is neither moves the license there ("moved server")
     MOVES_LICENSE = "moves_license"
-    #: the DR host only: no failover host
+    #: the DR host only, no failover host: the requested host, default the license's failover
+    #: host (its DR server); a license without one must name the host
     DR_HOST_ONLY = "dr_host_only"
 
 
@@ -151,6 +155,17 @@ def plan_key_kinds(plan: Plan | str | None) -> list[KeyKind]:
 def temporary_reasons(plan: Plan | str | None) -> list[TemporaryReason]:
     """The reasons a temporary key may be requested for under the plan."""
     return list(TemporaryReason) if KeyKind.TEMPORARY in plan_key_kinds(plan) else []
+
+
+def missing_inputs(req: KeyRequestInput) -> list[str]:
+    """The fields the request's kind needs that it leaves out (`reason`, `dr_test_date`), in
+    the table's order; an analyst's CLI refuses such a request before any case is recorded."""
+    rule = rule_for(req.kind)
+    needed = (
+        ("reason", rule.needs_reason, req.reason),
+        ("dr_test_date", rule.needs_dr_test_date, req.dr_test_date),
+    )
+    return [name for name, needs, given in needed if needs and not given]
 
 
 def requester_problem(kind: str, *, is_analyst: bool) -> str | None:
@@ -271,8 +286,10 @@ class Decision:
     decided_at: datetime | None = None
     #: the hosts the key is bound to and where the license moves
     hosts: KeyHosts | None = None
-    #: superseded keys whose overlap this key ends at once (a replacement during an overlap)
+    #: superseded keys whose overlap this key ends at once (a move during an overlap)
     ends_overlap_of: tuple[str, ...] = field(default=())
+    #: the hosts where those keys stop working at once (what the customer confirms first)
+    stops_working_on: tuple[str, ...] = field(default=())
 
     @property
     def refusal(self) -> Check | None:
@@ -304,9 +321,33 @@ class KeyHosts:
     license_moves_to: str | None
 
 
+def default_host(rule: KindRule, lic: License) -> str | None:
+    """The host a key of the kind is bound to when the request names none: for a DR-test key
+    the license's failover host (its DR server; None when the license has none, and the
+    request must name the host), for every other kind the license's host."""
+    if rule.host is HostRule.DR_HOST_ONLY:
+        return lic.failover_host
+    return lic.host
+
+
+def dr_host_problem(rule: KindRule, lic: License, requested: str | None) -> str | None:
+    """The words of the validation error of a DR-test request that names no host for a
+    license without a failover host, or None."""
+    if rule.host is HostRule.DR_HOST_ONLY and not requested and lic.failover_host is None:
+        return (
+            f"license {lic.id} has no failover host: name the DR host the DR-test key is for (host)"
+        )
+    return None
+
+
 def key_hosts(rule: KindRule, lic: License, requested: str | None) -> KeyHosts:
-    """Apply the kind's host rule to the license's hosts and the requested host."""
-    key_host = (requested or lic.host).lower()
+    """Apply the kind's host rule to the license's hosts and the requested host (none: the
+    kind's `default_host`). Raises ValueError for a DR-test request without a host for a
+    license without a failover host (`dr_host_problem` says so first)."""
+    chosen = requested or default_host(rule, lic)
+    if chosen is None:
+        raise ValueError(dr_host_problem(rule, lic, requested))
+    key_host = chosen.lower()
     moves_to: str | None = None
     if (
         rule.host is HostRule.MOVES_LICENSE
@@ -338,6 +379,13 @@ def _utc_midnight(d: date) -> datetime:
 
 def _end_of_day(d: date) -> datetime:
     return _utc_midnight(d + timedelta(days=1)) - timedelta(seconds=1)
+
+
+def _local_day(d: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The first and the last second of the calendar day `d` in `zone`, in UTC."""
+    start = datetime.combine(d, time.min, zone)
+    end = datetime.combine(d + timedelta(days=1), time.min, zone) - timedelta(seconds=1)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def key_expiry(lic: License) -> datetime | None:
@@ -391,9 +439,12 @@ def evaluate(
         checks.append(Check("quota_available", "quota_exceeded", ok, detail))
     hosts = None
     ended: tuple[str, ...] = ()
-    if host_problem(req.host or lic.host) is None:
+    stops: tuple[str, ...] = ()
+    chosen = req.host or default_host(rule, lic)
+    if chosen is not None and host_problem(chosen) is None:
         hosts = key_hosts(rule, lic, req.host)
         host_check, ended = _hosts_check(policy, rule, lic, hosts, keys, not_before, expires_at)
+        stops = _stops_working_on(hosts, keys, ended)
         checks.append(host_check)
     return Decision(
         tuple(checks),
@@ -403,7 +454,18 @@ def evaluate(
         decided_at=now,
         hosts=hosts,
         ends_overlap_of=ended,
+        stops_working_on=stops,
     )
+
+
+def _stops_working_on(
+    hosts: KeyHosts, keys: LicenseKeys, ended: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The hosts where a key whose overlap ends stops working: none of the new key's hosts,
+    nor the current key's (which stays usable through its own overlap)."""
+    still = set(_hosts_of(hosts)) | set(keys.primary.hosts if keys.primary else ())
+    stopping = [h for k in keys.in_overlap if k.serial in ended for h in k.hosts]
+    return tuple(dict.fromkeys(h for h in stopping if h not in still))
 
 
 def _contract_check(st: Standing) -> Check:
@@ -470,6 +532,9 @@ def _request_check(rule: KindRule, lic: License, req: KeyRequestInput, today: da
         bad_host = host_problem(req.host)
         if bad_host is not None:
             problems.append(bad_host)
+    no_dr_host = dr_host_problem(rule, lic, req.host)
+    if no_dr_host is not None:
+        problems.append(no_dr_host)
     if lic.expires_on is not None and lic.expires_on < today:
         problems.append(f"license {lic.id} expired on {lic.expires_on}")
     retired = retired_problem(lic)
@@ -550,8 +615,12 @@ def _window(
         latest = today + timedelta(days=policy.dr_max_lead_days)
         first_day = test - timedelta(days=policy.dr_window_days_before)
         last_day = test + timedelta(days=policy.dr_window_days_after)
-        not_before = _utc_midnight(first_day)
-        expires_at = _end_of_day(last_day)
+        # the customer's calendar days ("dates are the customer's"), never past the license
+        zone = support_plan.REGIONS[st.customer.region].zone
+        not_before = _local_day(first_day, zone)[0]
+        expires_at = _local_day(last_day, zone)[1]
+        if license_end is not None:
+            expires_at = min(expires_at, license_end)
         if test < today:
             possible = False
             possible_detail = f"the test date {test} is in the past (today is {today})"
@@ -605,15 +674,21 @@ def _hosts_check(
     whose overlap this key ends at once."""
     name, code = "hosts_within_contract", "quota_exceeded"
     if rule.primary:
-        ended = tuple(k.serial for k in keys.in_overlap)
         current = keys.primary
+        ended = _overlaps_ended(hosts, keys)
         parts = [f"usable on {', '.join(_hosts_of(hosts))}"]
         if current is not None:
             parts.append(
                 f"key {current.serial} stays usable on {', '.join(current.hosts)} for the "
                 f"{policy.replacement_overlap_days}-day overlap"
             )
-        if ended:
+        stops = _stops_working_on(hosts, keys, ended)
+        if stops:
+            parts.append(
+                f"your key on {' and '.join(stops)} stops working now: the overlap of "
+                f"{', '.join(ended)} ends (one overlap at a time)"
+            )
+        elif ended:
             parts.append(f"the overlap of {', '.join(ended)} ends now (one overlap at a time)")
         return Check(name, code, True, "; ".join(parts)), ended
     if rule.host is HostRule.DR_HOST_ONLY:
@@ -636,7 +711,10 @@ def _hosts_check(
                 ),
                 (),
             )
-        return Check(name, code, True, f"one DR-test host ({hosts.host}) in its window"), ()
+        bound = f"bound to the DR host {hosts.host}"
+        if hosts.host == lic.failover_host:
+            bound += ", the license's failover host"
+        return Check(name, code, True, f"{bound}; one DR-test host in its window"), ()
     others = {k.host for k in keys.of_kind(rule.kind)} - {hosts.host}
     if others:
         return (
@@ -651,6 +729,17 @@ def _hosts_check(
             (),
         )
     return Check(name, code, True, f"one temporary-key host ({hosts.host})"), ()
+
+
+def _overlaps_ended(hosts: KeyHosts, keys: LicenseKeys) -> tuple[str, ...]:
+    """The superseded keys whose overlap a new primary key ends at once. A refresh (the new key
+    on the current key's hosts) starts no overlap on another host, so it ends none: an overlap
+    running for another host (a move in progress) keeps running. A key that moves the license
+    starts the overlap of the host it moves from, so every earlier overlap ends."""
+    current = keys.primary
+    if current is not None and set(current.hosts) <= set(_hosts_of(hosts)):
+        return ()
+    return tuple(k.serial for k in keys.in_overlap)
 
 
 def _hosts_of(hosts: KeyHosts) -> tuple[str, ...]:

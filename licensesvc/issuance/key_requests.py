@@ -509,8 +509,9 @@ def escalate_case(
 ) -> KeyRequest:
     """Escalate a case for an analyst's review, for one of the seed's reasons
     (domain.EscalationReason). A refused case may be escalated (default reason `review_refusal`);
-    an escalated case again only when it is overdue (`response_time_not_met`, the default then)
-    or its severity changes (`criticality_changed`, the default then). The case gets a
+    an escalated case again when it is overdue (`response_time_not_met`, the default then),
+    when its severity changes (`criticality_changed`, the default then), or, overdue or on
+    time, for a concern about how it is handled (`handling_concern`). The case gets a
     respond-by time (the plan's initial-response target: Sev 1 in hours of the plan's
     after-hours cover, Sev 2-4 in core business hours of the customer's calendar) and a
     next-update time (the table's ongoing-status-update column, counted the same way).
@@ -531,10 +532,12 @@ def escalate_case(
         reason = reason or EscalationReason.REVIEW_REFUSAL
     elif case.status == CaseStatus.ESCALATED:
         overdue = support_plan.overdue_reason(case, now) is not None
-        if not (overdue or severity_changed):
+        concern = reason == EscalationReason.HANDLING_CONCERN
+        if not (overdue or severity_changed or concern):
             raise InvalidState(
                 f"case {case_number} is already escalated and on time; escalate it again when "
-                "it is overdue or its severity changes"
+                "it is overdue, its severity changes, or you have a concern about how it is "
+                "handled (handling_concern)"
             )
         reason = reason or (
             EscalationReason.CRITICALITY_CHANGED
@@ -550,7 +553,8 @@ def escalate_case(
     else:
         raise InvalidState(
             f"case {case_number} is {case.status}; only a refused case, or an escalated one "
-            "that is overdue or changed severity, can be escalated"
+            "(overdue, with a changed severity, or for a concern about its handling), can be "
+            "escalated"
         )
     if severity is not None:
         case.severity = severity

@@ -173,6 +173,7 @@ class KeyExpiringRow:
     serial: str
     kind: str
     customer_id: int
+    customer: str  # the customer's name, as the analyst calls them
     license_id: int
     product: str
     host: str
@@ -186,18 +187,21 @@ def keys_expiring(ctx: ServiceContext, days: int) -> tuple[KeyExpiringRow, ...]:
     ctx.actor.require_analyst()
     _check_days(days)
     now = ctx.now()
+    expiring = accounts.keys_expiring(ctx, now, now + timedelta(days=days))
+    names = accounts.customer_names(ctx, {k.customer_id for k in expiring})
     return tuple(
         KeyExpiringRow(
             serial=k.serial,
             kind=k.kind,
             customer_id=k.customer_id,
+            customer=names[k.customer_id],
             license_id=k.license_id,
             product=k.license.product,
             host=str(k.claims.get("host", k.license.host)),
             expires_at=k.expires_at,
             days_left=(k.expires_at - now) // timedelta(days=1),
         )
-        for k in accounts.keys_expiring(ctx, now, now + timedelta(days=days))
+        for k in expiring
         if k.expires_at is not None
     )
 

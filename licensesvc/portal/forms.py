@@ -16,7 +16,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
-from .queries import ESCALATION_REASONS, TEMPORARY_REASON_LABELS
+from .queries import ESCALATION_REASONS, SEVERITY_CHOICES, TEMPORARY_REASON_LABELS
 
 
 class SignInForm(FlaskForm):  # type: ignore[misc]
@@ -74,19 +74,20 @@ class KeyRequestForm(FlaskForm):  # type: ignore[misc]
 
 
 class EscalateForm(FlaskForm):  # type: ignore[misc]
+    """Escalate a case. No reason chosen: the service's default for the case, as the API's;
+    the severity defaults to the case's own (views pass it), so a careless submit never
+    changes it."""
+
     reason = SelectField(
         "Why are you escalating?",
-        choices=[SelectChoice(v, label) for v, label in ESCALATION_REASONS.items()],
-        default="review_refusal",
+        choices=[SelectChoice("", "(the case's default)")]
+        + [SelectChoice(v, label) for v, label in ESCALATION_REASONS.items()],
+        default="",
     )
     severity = SelectField(
         "Severity",
         coerce=int,
-        choices=[
-            SelectChoice(str(n), f"{n} - {name}")
-            for n, name in ((1, "Critical"), (2, "High"), (3, "Normal"), (4, "Low"))
-        ],
-        default=3,
+        choices=[SelectChoice(str(s.level), s.label) for s in SEVERITY_CHOICES],
     )
     note = TextAreaField(
         "Note for the analyst (optional)", validators=[Optional(), Length(max=2000)]

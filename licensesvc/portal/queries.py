@@ -46,6 +46,23 @@ ESCALATION_REASONS = {
     "handling_concern": "I have a concern about how the case is handled",
     "criticality_changed": "The issue has become more critical",
 }
+#: the reasons offered to escalate an escalated case again (a refusal is already under review)
+ESCALATE_AGAIN_REASONS = {k: v for k, v in ESCALATION_REASONS.items() if k != "review_refusal"}
+
+
+@dataclass(frozen=True)
+class SeverityChoice:
+    """A severity as the escalation form offers it, with the seed's definition."""
+
+    level: int
+    label: str  # "1 - Critical"
+    definition: str
+
+
+#: the seed's severity levels and their definitions (services/support_plan.py SEVERITIES)
+SEVERITY_CHOICES = tuple(
+    SeverityChoice(s.level, f"{s.level} - {s.name}", s.definition) for s in support_plan.SEVERITIES
+)
 MAINTENANCE_WARNING_DAYS = 30
 
 
@@ -257,10 +274,15 @@ def can_escalate(c: CaseView) -> bool:
 
 
 def escalate(
-    ctx: ServiceContext, case_number: str, reason: str, note: str | None, severity: int | None
+    ctx: ServiceContext,
+    case_number: str,
+    reason: str | None,
+    note: str | None,
+    severity: int | None,
 ) -> KeyRequest:
     """Escalate a case for one of ESCALATION_REASONS (the seed's reasons, the service's
-    `reason`), with the customer's note as written."""
+    `reason`; None: the service's default, as the API's), with the customer's note as
+    written."""
     return issuance.escalate_case(
         ctx, case_number, note=note or None, severity=severity, reason=reason
     )

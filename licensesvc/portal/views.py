@@ -348,6 +348,21 @@ def submit_request() -> ResponseReturnValue:
             checks=checks,
             decision=decision,
         )
+    if not request.form.get("confirm_stops"):
+        # a request that ends an overlap cuts a server off: say which, and ask first
+        decision = queries.dry_run(ctx, req)
+        if decision.granted and decision.stops_working_on:
+            checks = [(queries.check_label(c), c) for c in decision.checks]
+            page = render_template(
+                "portal/request_form.html",
+                form=form,
+                kind=kind,
+                rep=rep,
+                checks=checks,
+                decision=decision,
+                confirm_needed=True,
+            )
+            return page, 409
     return _submit_once(ctx, form.form_token.data or "", req)
 
 
@@ -427,8 +442,12 @@ def _render_case(
             case=c,
             key_row=key_row,
             can_escalate=queries.can_escalate(c),
-            form=form or EscalateForm(),
-            reasons=queries.ESCALATION_REASONS,
+            # "escalate again" starts from the case's own severity, never a downgrade
+            form=form or EscalateForm(severity=c.severity),
+            reasons=queries.ESCALATION_REASONS
+            if c.status == "refused"
+            else queries.ESCALATE_AGAIN_REASONS,
+            severities=queries.SEVERITY_CHOICES,
         ),
         status,
     )
@@ -451,7 +470,7 @@ def escalate(case_number: str) -> ResponseReturnValue:
         queries.escalate(
             ctx,
             case_number,
-            form.reason.data or "review_refusal",
+            form.reason.data or None,
             form.note.data,
             form.severity.data,
         )

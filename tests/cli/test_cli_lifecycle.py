@@ -179,7 +179,7 @@ def test_escalated_cases_are_worked_overdue_first_with_status_updates(
     shown = run.json("case", "show", first)
     assert [u["text"] for u in shown["updates"]] == ["Key approved, issuing within the hour"]
     assert shown["responded_at"] == "2026-03-02T20:00:00Z"
-    again = run.fails("case", "escalate", first, "--reason", "handling_concern")
+    again = run.fails("case", "escalate", first, "--reason", "response_time_not_met")
     assert "already escalated and on time" in again.stderr
     assert run.fails("case", "escalate", first, "--reason", "bored", exit_code=2)
 

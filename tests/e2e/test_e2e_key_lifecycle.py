@@ -105,7 +105,11 @@ def test_customers_walk_through_every_key_kind_refusal_and_decision(
             host="dr.acme.example",
         )
         assert r.status_code == 201, r.text
-        assert r.json()["key"]["not_before"] == f"{test_day - timedelta(days=2)}T00:00:00Z"
+        # from midnight of the window's first day in Acme's zone (NA: America/New_York)
+        first_day = datetime.combine(
+            test_day - timedelta(days=2), datetime.min.time(), support_plan.REGIONS["na"].zone
+        )
+        assert r.json()["key"]["not_before"] == f"{first_day.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
 
         # temporary, Premium only
         r = request_key(

@@ -59,8 +59,9 @@ def test_base_customer_gets_a_dr_test_key_valid_around_the_test_date(as_base: Ca
     key = as_base.issue("dr_test", dr_test_date="2026-03-20", host="dr.acme.example")
     assert key["kind"] == "dr_test"
     assert key["dr_test_date"] == "2026-03-20"
-    assert key["not_before"] == "2026-03-18T00:00:00Z"
-    assert key["expires_at"] == "2026-03-25T23:59:59Z"
+    # Acme's calendar days (America/New_York, EDT): 18 March 00:00 to 25 March 23:59:59
+    assert key["not_before"] == "2026-03-18T04:00:00Z"
+    assert key["expires_at"] == "2026-03-26T03:59:59Z"
 
 
 @pytest.mark.parametrize(
@@ -203,8 +204,8 @@ def test_dry_run_of_a_grant_says_what_would_be_issued_and_records_nothing(
     assert body["outcome"] == "granted" and body["code"] is None
     assert body["would_issue"] == {
         "kind": "dr_test",
-        "not_before": "2026-03-18T00:00:00Z",
-        "expires_at": "2026-03-25T23:59:59Z",
+        "not_before": "2026-03-18T04:00:00Z",  # Acme's days: America/New_York, EDT
+        "expires_at": "2026-03-26T03:59:59Z",
     }
     assert all(c["passed"] for c in body["checks"])
     assert as_base.read("/v1/keys") == []

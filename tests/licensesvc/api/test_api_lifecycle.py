@@ -178,7 +178,9 @@ def test_escalating_an_on_time_case_again_is_invalid_state(
 ) -> None:
     assert as_base.on_case(refused_number, "escalate").status_code == 200
     body = assert_problem(
-        as_base.on_case(refused_number, "escalate", reason="handling_concern"), 409, "invalid_state"
+        as_base.on_case(refused_number, "escalate", reason="response_time_not_met"),
+        409,
+        "invalid_state",
     )
     assert "already escalated and on time" in body["detail"]
     assert_problem(

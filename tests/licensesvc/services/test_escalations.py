@@ -58,11 +58,58 @@ def test_sev_1_and_2_escalations_say_a_phone_call_is_required(world, contexts, s
     )
 
 
-def test_an_escalated_case_on_time_cannot_be_escalated_again(world, contexts):
+@pytest.mark.parametrize("reason", [None, "response_time_not_met", "criticality_changed"])
+def test_an_escalated_case_on_time_cannot_be_escalated_again_for_time_or_severity(
+    world, contexts, reason
+):
     cust = contexts.customer(world.base_customer)
     number = refused(contexts, world)
     escalate_case(cust, number)
-    with pytest.raises(InvalidState, match="already escalated and on time"):
+    with pytest.raises(InvalidState) as raised:
+        escalate_case(cust, number, reason=reason)
+    assert raised.value.message == (
+        f"case {number} is already escalated and on time; escalate it again when it is "
+        "overdue, its severity changes, or you have a concern about how it is handled "
+        "(handling_concern)"
+    )
+
+
+def test_a_handling_concern_escalates_an_escalated_case_that_is_on_time(world, contexts):
+    cust = contexts.customer(world.base_customer)
+    number = refused(contexts, world, severity=2)
+    first = escalate_case(cust, number)
+    assert support_plan.overdue_reason(first, contexts.clock()) is None
+    contexts.clock.advance(minutes=30)
+    case = escalate_case(cust, number, reason="handling_concern", note="no one called back")
+    assert case.status == "escalated" and case.escalation_reason == "handling_concern"
+    assert case.severity == 2 and case.escalated_at == contexts.clock()
+    assert case.escalation_note == "no one called back"
+    records = contexts.session.scalars(
+        select(AuditRecord).where(
+            AuditRecord.action == "case.escalated", AuditRecord.entity_id == number
+        )
+    ).all()
+    assert [r.details["escalation_reason"] for r in records] == [
+        "review_refusal",
+        "handling_concern",
+    ]
+
+
+def test_a_handling_concern_escalates_an_overdue_case_too(world, contexts):
+    cust = contexts.customer(world.base_customer)
+    number = refused(contexts, world)
+    escalate_case(cust, number)
+    contexts.clock.advance(days=1, hours=1)
+    case = escalate_case(cust, number, reason="handling_concern")
+    assert case.escalation_reason == "handling_concern"
+
+
+def test_a_handling_concern_never_reopens_a_decided_case(world, contexts):
+    cust = contexts.customer(world.base_customer)
+    number = refused(contexts, world)
+    escalate_case(cust, number)
+    deny_case(contexts.analyst(), number, "Base plan, no temporary keys")
+    with pytest.raises(InvalidState, match="is denied"):
         escalate_case(cust, number, reason="handling_concern")
 
 

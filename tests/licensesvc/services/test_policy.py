@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -91,11 +92,12 @@ def test_dr_test_key_is_valid_only_around_the_test_date(world, contexts):
         host="dr-site.acme.example",
     )
     key = out.key
+    new_york = ZoneInfo("America/New_York")  # Acme's region: the window is in its days
     assert key.not_before == datetime.combine(
-        test_day - timedelta(days=2), datetime.min.time(), UTC
+        test_day - timedelta(days=2), datetime.min.time(), new_york
     )
     assert key.expires_at == datetime.combine(
-        test_day + timedelta(days=5), datetime.max.time().replace(microsecond=0), UTC
+        test_day + timedelta(days=5), datetime.max.time().replace(microsecond=0), new_york
     )
     claims = keys.decode_unverified(key.key_text)
     assert claims.host == "dr-site.acme.example" and claims.failover_host is None
@@ -210,6 +212,7 @@ def _license(host: str = "app01", failover: str | None = "app02") -> License:
         ("replacement", "new01", ("new01", "app02", "new01")),  # "moved server"
         ("replacement", "app02", ("app02", "app01", None)),
         ("dr_test", "dr01", ("dr01", None, None)),  # the DR host only
+        ("dr_test", None, ("app02", None, None)),  # default: the failover host (the DR server)
         ("temporary", None, ("app01", "app02", None)),
     ],
 )

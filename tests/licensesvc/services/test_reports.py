@@ -96,7 +96,9 @@ def test_keys_expiring_lists_active_keys_soonest_first(world, analyst, contexts,
         (dr.key.serial, "dr_test", 15),
         (temp.key.serial, "temporary", 120),
     ]
-    assert rows[0].host == "sched.globex.example" and rows[0].product == "JAMS Scheduler"
+    # the DR-test key is bound to the license's failover host, and the customer is named
+    assert rows[0].host == "dr.globex.example" and rows[0].product == "JAMS Scheduler"
+    assert [r.customer for r in rows] == ["Globex", "Globex"]
     assert [r.serial for r in reports.keys_expiring(analyst, 119)] == [dr.key.serial]
     issued_keys.revoke_key(analyst, dr.key.serial, "test cancelled")
     assert [r.serial for r in reports.keys_expiring(analyst, 120)] == [temp.key.serial]
