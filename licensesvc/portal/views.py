@@ -115,22 +115,6 @@ def portal_globals() -> dict[str, Any]:
     }
 
 
-@bp.after_request
-def security_headers(response: Response) -> Response:
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; "
-        "base-uri 'none'",
-    )
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    # reset links carry their token in the path: never send it on to another site
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    if g.get("portal_user") is not None or request.endpoint == "portal.reset_password":
-        response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 # -- signing in and out -------------------------------------------------------------------
 
 
