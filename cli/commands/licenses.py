@@ -148,8 +148,8 @@ def list_(state: CliState, customer_id: int | None, page: int, page_size: int) -
 @click.option("--agents", type=int, help="New agent limit.")
 @click.option("--jobs", type=int, help="New job limit.")
 @click.option("--expires-on", type=ISO_DATE, help="New last day of the license.")
-@click.option("--host", help="New host the license is bound to.")
-@click.option("--failover-host", help="New failover host.")
+@click.option("--host", type=HOST, help="New host the license is bound to.")
+@click.option("--failover-host", type=HOST, help="New failover host.")
 @click.option("--reason", required=True, help="Why the license changes (history, audit trail).")
 @json_option
 @pass_state

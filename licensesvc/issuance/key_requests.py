@@ -10,7 +10,7 @@ even if the lock were bypassed."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select, union_all
@@ -38,6 +38,7 @@ from licensesvc.domain.errors import (
     ValidationFailed,
     require_reason,
 )
+from licensesvc.domain.hosts import host_problem
 from licensesvc.domain.policy import Check, Decision, KeyRequestInput, LicenseKeys, UsableKey
 from licensesvc.domain.standing import Standing
 from licensesvc.models import Customer, IssuedKey, KeyRequest, License
@@ -239,11 +240,15 @@ def _evaluate(
     return decision, live
 
 
-def _check_request_input(ctx: ServiceContext, req: KeyRequestInput) -> None:
+def _check_request_input(ctx: ServiceContext, req: KeyRequestInput) -> KeyRequestInput:
     """What the edge refuses before anything is recorded: an id out of the database's range,
-    a DR-test date outside the range the policy can reach
-    (a year like 9999 would overflow the window arithmetic)."""
+    a DR-test date outside the range the policy can reach (a year like 9999 would overflow the
+    window arithmetic). Returns the request with a host name in lower case, as every host is
+    stored (licensesvc/domain/hosts.py); a host that is not one is the policy's
+    `request_valid` refusal (the front ends refuse it before: schema, `HOST`, the form)."""
     inputs.check_id(req.license_id, "license_id")
+    if req.host is not None and host_problem(req.host) is None:
+        req = replace(req, host=req.host.lower())
     if req.dr_test_date is not None:
         earliest, latest = inputs.dr_test_date_range(ctx.policy, ctx.now().date())
         problem = inputs.date_problem(req.dr_test_date, earliest, latest)
@@ -251,6 +256,7 @@ def _check_request_input(ctx: ServiceContext, req: KeyRequestInput) -> None:
             raise ValidationFailed(
                 f"dr_test_date {problem}", extra={"errors": {"dr_test_date": [problem]}}
             )
+    return req
 
 
 def request_key(
@@ -277,7 +283,7 @@ def request_key(
     if override_reason is not None:
         ctx.actor.require_analyst()
         override_reason = require_reason(override_reason, "an override")
-    _check_request_input(ctx, req)
+    req = _check_request_input(ctx, req)
     lic = get_license(ctx, req.license_id)
     forbidden = policy.requester_problem(req.kind, is_analyst=ctx.actor.is_analyst)
     if forbidden is not None:

@@ -297,7 +297,7 @@ def _input_of(form: KeyRequestForm, kind: str) -> Any:
         kind,
         reason=form.reason.data if kind == "temporary" else None,
         dr_test_date=form.dr_test_date.data if kind == "dr_test" else None,
-        host=(form.host.data or "").strip() or None,
+        host=form.host.data or None,  # the form applied the host rule; nothing stripped
     )
 
 
