@@ -24,7 +24,7 @@ from cli.output import (
 from cli.pagination import echo_more_pages, page_options
 from cli.params import FREE_TEXT, ISO_DATE, LINE, ROW_ID
 from cli.state import CliState, pass_state
-from licensesvc import accounts, issuance
+from licensesvc import issuance
 from licensesvc.domain import CaseStatus, KeyKind, RevocationCode, TemporaryReason, values
 from licensesvc.domain.policy import Decision, KeyRequestInput
 from licensesvc.issuance import KeyRequestOutcome, KeyRequestRefused, request_and_record
@@ -226,10 +226,6 @@ def list_(
       licensesvc key list --customer 1
     """
     with state.unit_of_work() as ctx:
-        if customer_id is not None:
-            accounts.get_customer(ctx, customer_id)
-        if license_id is not None:
-            accounts.get_license(ctx, license_id)
         now = ctx.now()
         found = issuance.page_keys(
             ctx, customer_id=customer_id, license_id=license_id, page=page, page_size=page_size

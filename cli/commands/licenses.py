@@ -135,8 +135,6 @@ def list_(state: CliState, customer_id: int | None, page: int, page_size: int) -
       licensesvc license list --customer 1
     """
     with state.unit_of_work() as ctx:
-        if customer_id is not None:
-            accounts.get_customer(ctx, customer_id)  # unknown id: one clear line
         found = accounts.page_licenses(ctx, customer_id, page=page, page_size=page_size)
         rows = [serialize.license_(lic) for lic in found.items]
     emit(state.json, rows, lambda: table(rows, COLUMNS))

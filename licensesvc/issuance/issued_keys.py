@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, select
 
 import keys
+from licensesvc.accounts import get_customer, get_license
 from licensesvc.domain import PRIMARY_KINDS, EffectiveKeyStatus, KeyKind, KeyStatus, RevocationCode
 from licensesvc.domain.errors import InvalidState, NotConfigured, NotFound, require_reason
 from licensesvc.domain.standing import Standing
@@ -227,8 +228,10 @@ def _keys_query(
     if ctx.actor.kind == "customer":
         customer_id = ctx.actor.customer_id
     if customer_id is not None:
+        get_customer(ctx, customer_id)  # an unknown id is not_found, not an empty list
         query = query.where(IssuedKey.customer_id == customer_id)
     if license_id is not None:
+        get_license(ctx, license_id)  # also another customer's license: not_found
         query = query.where(IssuedKey.license_id == license_id)
     return query
 
@@ -240,7 +243,8 @@ def list_keys(
     license_id: int | None = None,
 ) -> list[IssuedKey]:
     """Every key (a customer actor: its own), optionally of one customer or license, newest
-    first. For one customer's screen; a list a person pages through uses page_keys."""
+    first. For one customer's screen; a list a person pages through uses page_keys. Raises
+    NotFound (an unknown customer or license)."""
     query = _keys_query(ctx, customer_id, license_id).order_by(IssuedKey.id.desc())
     return list(ctx.session.scalars(query))
 
@@ -255,7 +259,8 @@ def page_keys(
 ) -> Page[IssuedKey]:
     """A page of the keys (a customer actor: its own; analysts: every customer's, or
     `customer_id`'s), optionally of one license, newest first (by id, indexed with the
-    customer). Raises ValidationFailed for a page outside the limits."""
+    customer). Raises NotFound (an unknown customer or license), ValidationFailed for a page
+    outside the limits."""
     return paginate(ctx.session, _keys_query(ctx, customer_id, license_id), page, page_size)
 
 
