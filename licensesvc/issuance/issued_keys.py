@@ -7,7 +7,7 @@ import base64
 import json
 import secrets
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, bindparam, select
@@ -16,6 +16,7 @@ import keys
 from licensesvc.accounts import get_customer, get_license
 from licensesvc.domain import PRIMARY_KINDS, EffectiveKeyStatus, KeyKind, KeyStatus, RevocationCode
 from licensesvc.domain.errors import InvalidState, NotConfigured, NotFound, require_reason
+from licensesvc.domain.policy import KeyPlan
 from licensesvc.domain.standing import Standing
 from licensesvc.models import IssuedKey, License
 from licensesvc.platform import audit, inputs, outbox
@@ -50,25 +51,16 @@ def issue_signed_key(
     ctx: ServiceContext,
     lic: License,
     st: Standing,
+    plan: KeyPlan,
     *,
     serial: str,
-    kind: KeyKind,
-    case_number: str | None,
-    reason: str | None,
-    dr_test_date: date | None,
-    host: str,
-    failover_host: str | None,
-    supersede: bool,
     active: Sequence[IssuedKey] | None = None,
     known: Sequence[IssuedKey] = (),
-    ends_overlap_of: tuple[str, ...] = (),
-    issued_at: datetime,
-    not_before: datetime,
-    expires_at: datetime | None,
 ) -> IssuedKey:
-    """Sign and store a key for lic exactly as the policy decided it (domain/policy.py: its
-    hosts, window and whether it supersedes; the caller has claimed any quota). A superseded
-    key stays usable for the configured overlap; the keys of `ends_overlap_of` (an earlier
+    """Sign and store a key for lic under `serial` exactly as `plan` says (the policy's
+    decision, domain/policy.py `Decision.key_plan`: its kind, hosts, window, whether it
+    supersedes; the caller has claimed any quota and moved the license). A superseded key
+    stays usable for the configured overlap; the keys of `plan.ends_overlap_of` (an earlier
     overlap still running) stop being usable at once, and the revocation list shows it.
     `active` (the license's active keys, read under their lock) and `known` (keys of the license
     read in this transaction under the customer's lock) save reading those rows again.
@@ -80,19 +72,21 @@ def issue_signed_key(
             "no active signing key; an analyst runs `licensesvc signing-key generate` first"
         ) from None
     signer = load_private(ctx, signer_rec)
-    now = issued_at
-    key_host, failover = host, failover_host
+    now = plan.issued_at
+    kind, case_number = plan.kind, plan.case_number
+    not_before, expires_at = plan.not_before, plan.expires_at
+    key_host, failover = plan.hosts.host, plan.hosts.failover_host
 
     by_serial = {k.serial: k for k in known}
-    for earlier in ends_overlap_of:
+    for earlier in plan.ends_overlap_of:
         _end_overlap(ctx, by_serial.get(earlier) or earlier, now, by=serial)
 
     supersedes: IssuedKey | None = None
-    if supersede and active is not None:
+    if plan.supersedes_primary and active is not None:
         supersedes = next(
             (k for k in active if k.status == KeyStatus.ACTIVE and k.kind in PRIMARY_KINDS), None
         )
-    elif supersede:
+    elif plan.supersedes_primary:
         supersedes = ctx.session.scalar(
             select(IssuedKey).where(
                 IssuedKey.license_id == lic.id,
@@ -125,7 +119,7 @@ def issue_signed_key(
         not_before=not_before,
         expires_at=expires_at,
         maintenance_until=st.maintenance_until or now.date(),
-        reason=reason,
+        reason=plan.reason,
         supersedes=supersedes.serial if supersedes else None,
         case_number=case_number,
     )
@@ -139,7 +133,7 @@ def issue_signed_key(
         case_number=case_number,
         kind=kind,
         reason=claims.reason,
-        dr_test_date=dr_test_date,
+        dr_test_date=plan.dr_test_date,
         status=KeyStatus.ACTIVE,
         key_text=text,
         claims=signed.to_dict(),

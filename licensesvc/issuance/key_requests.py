@@ -375,7 +375,16 @@ def _grant(
     ):
         return None
     active = _lock_active_primary(ctx, lic.id) if rule.primary else None
-    hosts = decision.hosts or policy.key_hosts(rule, lic, case.host)
+    plan = decision.key_plan(
+        rule,
+        lic,
+        now=ctx.now(),
+        requested_host=case.host,
+        reason=case.reason,
+        dr_test_date=case.dr_test_date,
+        case_number=case.case_number,
+    )
+    hosts = plan.hosts
     if hosts.license_moves_to is not None:
         # "moved server": the license follows the key to its new host
         audit.append(
@@ -391,25 +400,7 @@ def _grant(
             },
         )
         lic.host = hosts.license_moves_to
-    key = issue_signed_key(
-        ctx,
-        lic,
-        st,
-        serial=serial,
-        kind=rule.kind,
-        case_number=case.case_number,
-        reason=case.reason if rule.needs_reason else None,
-        dr_test_date=case.dr_test_date,
-        host=hosts.host,
-        failover_host=hosts.failover_host,
-        supersede=rule.primary,
-        active=active,
-        known=live,
-        ends_overlap_of=decision.ends_overlap_of,
-        issued_at=decision.decided_at or ctx.now(),
-        not_before=decision.not_before or ctx.now(),
-        expires_at=decision.expires_at,
-    )
+    key = issue_signed_key(ctx, lic, st, plan, serial=serial, active=active, known=live)
     case.status = CaseStatus.GRANTED
     case.key_serial = key.serial
     case.refusal_code = None
