@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from keys import _encoding as enc
-from keys.errors import ClockRollback
+from keys.errors import ClockRollback, InvalidValue
 
 if TYPE_CHECKING:
     from keys.claims import Claims
@@ -41,7 +41,7 @@ class TimeAnchor:
         self, path: Path | None, secret: bytes, latest_seen: datetime | None = None
     ) -> None:
         if path is not None and not secret:
-            raise ValueError("a time anchor file needs a non-empty secret")
+            raise InvalidValue("a time anchor file needs a non-empty secret")
         self.path = None if path is None else Path(path)
         self._secret = secret
         self._latest_seen = (
@@ -88,7 +88,7 @@ class TimeAnchor:
     def check(self, now: datetime, *, claims: Claims | None = None) -> None:
         """Return None if ``now`` is not rolled back; raise ClockRollback otherwise.
 
-        Does not advance or save the anchor. Raises ValueError for a naive ``now``.
+        Does not advance or save the anchor. Raises InvalidValue for a naive ``now``.
         """
         now = enc.check_aware(now, "now")
         latest = self._latest_seen

@@ -1,11 +1,15 @@
-"""The exceptions of the ``keys`` package.
-
-Two roots, kept apart on purpose:
+"""The exceptions of the ``keys`` package: one root, :class:`KeysError`, so that
+``except keys.KeysError`` catches everything the package raises on purpose (as
+sigstore-python's ``sigstore.errors.Error``). Under it, three families kept apart:
 
 * :class:`LicenseKeyError` - "this key (or list, or statement) is not acceptable". Every
   subclass has a stable ``code`` that clients, the HTTP API and the CLI print.
 * :class:`KeyConfigurationError` - "you configured me wrong": a bad PEM, a wrong passphrase,
-  a key that is not Ed25519.
+  a key that is not Ed25519, trusted keys that are not public keys.
+* :class:`InvalidValue` - a value the format cannot carry, passed by the caller (a naive
+  datetime, an unknown kind, a host with a control character). It is a ``ValueError`` too,
+  as these were before the root existed. While a key is read, the same problems are reported
+  as :class:`MalformedKey` instead.
 """
 
 from __future__ import annotations
@@ -16,11 +20,19 @@ if TYPE_CHECKING:
     from keys.claims import Claims
 
 
-class KeyConfigurationError(Exception):
+class KeysError(Exception):
+    """Root of every exception the ``keys`` package raises on purpose."""
+
+
+class KeyConfigurationError(KeysError):
     """A signing or public key could not be loaded or is not an Ed25519 key."""
 
 
-class LicenseKeyError(Exception):
+class InvalidValue(KeysError, ValueError):
+    """A value the key format cannot carry (raised where a ValueError was raised before)."""
+
+
+class LicenseKeyError(KeysError):
     """Root of every verification failure; ``code`` names the failure."""
 
     code: ClassVar[str] = "license_key_error"
