@@ -34,7 +34,7 @@ _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class _NoControl(validate.Validator):
-    """services.inputs.text_problem as a marshmallow validator."""
+    """platform.inputs.text_problem as a marshmallow validator."""
 
     def __init__(self, *, multiline: bool) -> None:
         self.multiline = multiline

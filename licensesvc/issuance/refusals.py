@@ -21,7 +21,7 @@ def request_and_record(
     commit: Callable[[], None],
     override_reason: str | None = None,
 ) -> KeyRequestOutcome:
-    """Decide req (services/key_requests.request_key), call commit() so the case is kept
+    """Decide req (issuance/key_requests.request_key), call commit() so the case is kept
     whether granted or refused, then return the granted outcome (its `key` is set).
 
     Raises KeyRequestRefused after the commit when policy refused (its `case_number` names the
