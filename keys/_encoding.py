@@ -11,7 +11,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
-from keys.errors import InvalidValue
+from keys._root import InvalidValue
 
 # ``json`` is imported where it is used: the verification fast path (keys.claims) never needs
 # it, and a command-line verifier starts measurably faster without it.

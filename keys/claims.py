@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from keys import _encoding as enc
-from keys.errors import InvalidValue
+from keys._root import InvalidValue
 
 FORMAT_VERSION = 1
 # Leeway for not_before / expires_at (and a revocation list's next_update) against the

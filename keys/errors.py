@@ -16,20 +16,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+# defined apart so that keys._encoding can raise InvalidValue without importing this module,
+# which names Claims (keys.claims imports keys._encoding: a cycle)
+from keys._root import InvalidValue as InvalidValue
+from keys._root import KeysError as KeysError
+
 if TYPE_CHECKING:
     from keys.claims import Claims
 
 
-class KeysError(Exception):
-    """Root of every exception the ``keys`` package raises on purpose."""
-
-
 class KeyConfigurationError(KeysError):
     """A signing or public key could not be loaded or is not an Ed25519 key."""
-
-
-class InvalidValue(KeysError, ValueError):
-    """A value the key format cannot carry (raised where a ValueError was raised before)."""
 
 
 class LicenseKeyError(KeysError):
