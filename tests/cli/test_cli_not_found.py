@@ -22,7 +22,6 @@ UNKNOWN = [
     (["key", "issue", "--license", 999, "--kind", "standard"], "license 999 not found"),
     (["key", "list", "--customer", 999], "customer 999 not found"),
     (["key", "list", "--license", 999], "license 999 not found"),
-    (["key", "list", "--customer", 1, "--license", 999], "license 999 not found"),
     (["license", "list", "--customer", 999], "customer 999 not found"),
     (["notify", "list", "--customer", 999], "customer 999 not found"),
     (["audit", "list", "--customer", 999], "customer 999 not found"),
