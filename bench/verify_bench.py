@@ -88,7 +88,8 @@ SERVER_STACK = (
     "licensesvc.api",
     "licensesvc.db",
     "licensesvc.models",
-    "licensesvc.services",
+    "licensesvc.domain",
+    "licensesvc.platform",
     "licensesvc.migrate",
     "licensesvc.runtime",
 )

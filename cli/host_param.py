@@ -20,7 +20,7 @@ class HostName(click.ParamType):  # type: ignore[type-arg]
         problem = host_problem(text)
         if problem is not None:
             self.fail(problem, param, ctx)
-        return text.lower()
+        return text  # the services store it in lower case (normalize_host)
 
 
 HOST = HostName()

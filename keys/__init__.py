@@ -15,7 +15,9 @@ from keys.errors import (
     BadSignature,
     ClockRollback,
     Expired,
+    InvalidValue,
     KeyConfigurationError,
+    KeysError,
     LicenseKeyError,
     MaintenanceNotCovering,
     MalformedKey,
@@ -26,7 +28,7 @@ from keys.errors import (
     WrongHost,
     WrongProduct,
 )
-from keys.license import KEY_PREFIX, decode_unverified, license_file, sign_key, verify
+from keys.license import KEY_PREFIX, Verifier, decode_unverified, license_file, sign_key, verify
 from keys.signing import PublicKey, SigningKey, public_keys_from_pem
 
 if TYPE_CHECKING:
@@ -81,7 +83,9 @@ __all__ = [
     "Claims",
     "ClockRollback",
     "Expired",
+    "InvalidValue",
     "KeyConfigurationError",
+    "KeysError",
     "LicenseKeyError",
     "MaintenanceNotCovering",
     "MalformedKey",
@@ -95,6 +99,7 @@ __all__ = [
     "StaleRevocationList",
     "TimeAnchor",
     "UnknownKeyId",
+    "Verifier",
     "WrongHost",
     "WrongProduct",
     "decode_unverified",

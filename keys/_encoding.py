@@ -11,6 +11,8 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
+from keys._root import InvalidValue
+
 # ``json`` is imported where it is used: the verification fast path (keys.claims) never needs
 # it, and a command-line verifier starts measurably faster without it.
 
@@ -70,8 +72,8 @@ def b64url_decode(text: str) -> bytes:
     if not canonical:
         # The failure path only: say which rule was broken.
         if not _B64URL_RE.fullmatch(text) or len(text) % 4 == 1:
-            raise ValueError("not unpadded base64url")
-        raise ValueError("non-canonical base64url")
+            raise InvalidValue("not unpadded base64url")
+        raise InvalidValue("non-canonical base64url")
     return data
 
 
@@ -85,24 +87,24 @@ def read_input(data: str | bytes, what: str, max_length: int | None = None) -> s
     """
     if isinstance(data, bytes | bytearray):
         if max_length is not None and len(data) > 4 * max_length:
-            raise ValueError(f"the {what} is too long")
+            raise InvalidValue(f"the {what} is too long")
         try:
             text = bytes(data).decode("utf-8")
         except UnicodeDecodeError:
-            raise ValueError(f"the {what} is not UTF-8 text") from None
+            raise InvalidValue(f"the {what} is not UTF-8 text") from None
     elif isinstance(data, str):
         text = data
     else:
-        raise ValueError(f"the {what} is not text")
+        raise InvalidValue(f"the {what} is not text")
     if max_length is not None and len(text) > max_length:
-        raise ValueError(f"the {what} is too long")
+        raise InvalidValue(f"the {what} is too long")
     if text.startswith(BOM):
         text = text[1:]
     text = text.strip(WHITESPACE)
     if "\r" in text:  # testing first is cheaper than replacing
         text = text.replace("\r\n", "\n")
         if "\r" in text:
-            raise ValueError(f"the {what} has a CR that is not part of a CR LF line ending")
+            raise InvalidValue(f"the {what} has a CR that is not part of a CR LF line ending")
     return text
 
 
@@ -119,14 +121,14 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for name, member in pairs:
         if name in result:
-            raise ValueError(f"duplicate member {name!r}")
+            raise InvalidValue(f"duplicate member {name!r}")
         result[name] = member
     return result
 
 
 def reject_constant(name: str) -> Any:
     """``parse_constant`` for json.loads: NaN and Infinity are not JSON (raises ValueError)."""
-    raise ValueError(f"{name} is not valid JSON")
+    raise InvalidValue(f"{name} is not valid JSON")
 
 
 def parse_json_object(payload: bytes) -> dict[str, Any]:
@@ -139,7 +141,7 @@ def parse_json_object(payload: bytes) -> dict[str, Any]:
     text = payload.decode("utf-8", errors="strict")
     value = json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=reject_constant)
     if not isinstance(value, dict):
-        raise ValueError("payload is not a JSON object")
+        raise InvalidValue("payload is not a JSON object")
     return value
 
 
@@ -149,7 +151,7 @@ def require_members(obj: dict[str, Any], members: frozenset[str], what: str) -> 
     if names != members:
         missing = sorted(members - names)
         unknown = sorted(names - members)
-        raise ValueError(f"{what}: missing members {missing}, unknown members {unknown}")
+        raise InvalidValue(f"{what}: missing members {missing}, unknown members {unknown}")
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -164,10 +166,10 @@ def format_timestamp(moment: datetime) -> str:
 def parse_timestamp(value: Any) -> datetime:
     """Return the UTC datetime of a canonical timestamp string; raise ValueError otherwise."""
     if not isinstance(value, str):
-        raise ValueError("timestamp is not a string")
+        raise InvalidValue("timestamp is not a string")
     match = _TIMESTAMP_RE.fullmatch(value)
     if match is None:
-        raise ValueError(f"not a timestamp: {value!r}")
+        raise InvalidValue(f"not a timestamp: {value!r}")
     year, month, day, hour, minute, second = (int(part) for part in match.groups())
     return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
@@ -180,10 +182,10 @@ def format_date(day: date) -> str:
 def parse_date(value: Any) -> date:
     """Return the date of a canonical ``YYYY-MM-DD`` string; raise ValueError otherwise."""
     if not isinstance(value, str):
-        raise ValueError("date is not a string")
+        raise InvalidValue("date is not a string")
     match = _DATE_RE.fullmatch(value)
     if match is None:
-        raise ValueError(f"not a date: {value!r}")
+        raise InvalidValue(f"not a date: {value!r}")
     year, month, day = (int(part) for part in match.groups())
     return date(year, month, day)
 
@@ -191,15 +193,15 @@ def parse_date(value: Any) -> date:
 def check_text(value: Any, what: str) -> str:
     """Return ``value`` if it is a valid text value (spec section 4); raise ValueError."""
     if not isinstance(value, str):
-        raise ValueError(f"{what} must be a string")
+        raise InvalidValue(f"{what} must be a string")
     if not 1 <= len(value) <= MAX_TEXT_LENGTH:
-        raise ValueError(f"{what} must have 1 to {MAX_TEXT_LENGTH} characters")
+        raise InvalidValue(f"{what} must have 1 to {MAX_TEXT_LENGTH} characters")
     if _FORBIDDEN_TEXT_RE.search(value):
-        raise ValueError(f"{what} contains a control or line-separator character")
+        raise InvalidValue(f"{what} contains a control or line-separator character")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise ValueError(f"{what} contains a surrogate code point") from exc
+        raise InvalidValue(f"{what} contains a surrogate code point") from exc
     return value
 
 
@@ -211,27 +213,27 @@ def check_optional_text(value: Any, what: str) -> str | None:
 def check_integer(value: Any, what: str) -> int:
     """Return ``value`` if it is an int (not bool) in 0..2**53-1; raise ValueError."""
     if type(value) is not int or not 0 <= value <= MAX_SAFE_INTEGER:
-        raise ValueError(f"{what} must be an integer from 0 to {MAX_SAFE_INTEGER}")
+        raise InvalidValue(f"{what} must be an integer from 0 to {MAX_SAFE_INTEGER}")
     return value
 
 
 def check_kid(value: Any, what: str = "kid") -> str:
     """Return ``value`` if it is 32 lowercase hex characters; raise ValueError."""
     if not isinstance(value, str) or not _KID_RE.fullmatch(value):
-        raise ValueError(f"{what} must be 32 lowercase hexadecimal characters")
+        raise InvalidValue(f"{what} must be 32 lowercase hexadecimal characters")
     return value
 
 
 def check_aware(moment: Any, what: str) -> datetime:
     """Return ``moment`` in UTC truncated to whole seconds; raise ValueError if naive."""
     if not isinstance(moment, datetime):
-        raise ValueError(f"{what} must be a datetime")
+        raise InvalidValue(f"{what} must be a datetime")
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{what} must be timezone-aware")
+        raise InvalidValue(f"{what} must be timezone-aware")
     try:
         return moment.astimezone(UTC).replace(microsecond=0)
     except OverflowError as exc:
-        raise ValueError(f"{what} is out of range in UTC") from exc
+        raise InvalidValue(f"{what} is out of range in UTC") from exc
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")

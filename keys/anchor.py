@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from keys import _encoding as enc
-from keys.errors import ClockRollback
+from keys.errors import ClockRollback, InvalidValue
 
 if TYPE_CHECKING:
     from keys.claims import Claims
@@ -59,9 +59,9 @@ class TimeAnchor:
         revocation_sequence: int = 0,
     ) -> None:
         if path is not None and not secret:
-            raise ValueError("a time anchor file needs a non-empty secret")
+            raise InvalidValue("a time anchor file needs a non-empty secret")
         if type(revocation_sequence) is not int or revocation_sequence < 0:
-            raise ValueError("revocation_sequence must be a whole number, 0 or more")
+            raise InvalidValue("revocation_sequence must be a whole number, 0 or more")
         self.path = None if path is None else Path(path)
         self._secret = secret
         self._latest_seen = (
@@ -139,7 +139,7 @@ class TimeAnchor:
     def check(self, now: datetime, *, claims: Claims | None = None) -> None:
         """Return None if ``now`` is not rolled back; raise ClockRollback otherwise.
 
-        Does not advance or save the anchor. Raises ValueError for a naive ``now``.
+        Does not advance or save the anchor. Raises InvalidValue for a naive ``now``.
         """
         now = enc.check_aware(now, "now")
         latest = self._latest_seen

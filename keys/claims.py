@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from keys import _encoding as enc
+from keys._root import InvalidValue
 
 FORMAT_VERSION = 1
 # Leeway for not_before / expires_at (and a revocation list's next_update) against the
@@ -47,7 +48,7 @@ class Claims:
 
     Datetimes must be timezone-aware; they are stored converted to UTC and truncated to whole
     seconds (the wire format's precision), so a round trip through a key gives equal Claims.
-    Construction raises ValueError for any value the wire format cannot carry.
+    Construction raises InvalidValue (a ValueError) for any value the wire format cannot carry.
     """
 
     serial: str
@@ -76,17 +77,17 @@ class Claims:
         for name in ("failover_host", "supersedes", "case_number"):
             enc.check_optional_text(getattr(self, name), name)
         if self.kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}, not {self.kind!r}")
+            raise InvalidValue(f"kind must be one of {KINDS}, not {self.kind!r}")
         if self.reason is not None and self.reason not in TEMPORARY_REASONS:
-            raise ValueError(f"reason must be one of {TEMPORARY_REASONS}, not {self.reason!r}")
+            raise InvalidValue(f"reason must be one of {TEMPORARY_REASONS}, not {self.reason!r}")
         enc.check_integer(self.agents, "agents")
         enc.check_integer(self.jobs, "jobs")
         if self.version != FORMAT_VERSION or type(self.version) is not int:
-            raise ValueError(f"version must be {FORMAT_VERSION}")
+            raise InvalidValue(f"version must be {FORMAT_VERSION}")
         if self.kid != "":
             enc.check_kid(self.kid)
         if type(self.maintenance_until) is not date:
-            raise ValueError("maintenance_until must be a date (not a datetime)")
+            raise InvalidValue("maintenance_until must be a date (not a datetime)")
         # Frozen dataclass: normalizing needs object.__setattr__.
         object.__setattr__(self, "issued_at", enc.check_aware(self.issued_at, "issued_at"))
         object.__setattr__(self, "not_before", enc.check_aware(self.not_before, "not_before"))
@@ -94,7 +95,7 @@ class Claims:
             expires_at = enc.check_aware(self.expires_at, "expires_at")
             object.__setattr__(self, "expires_at", expires_at)
             if expires_at <= self.not_before:
-                raise ValueError("expires_at must be later than not_before")
+                raise InvalidValue("expires_at must be later than not_before")
 
     @property
     def perpetual(self) -> bool:
@@ -136,10 +137,10 @@ class Claims:
         """
         enc.require_members(obj, CLAIM_MEMBERS, "license key payload")
         if type(obj["version"]) is not int or obj["version"] != FORMAT_VERSION:
-            raise ValueError(f"unsupported version {obj['version']!r}")
+            raise InvalidValue(f"unsupported version {obj['version']!r}")
         for name in ("kind", "reason"):
             if obj[name] is not None and not isinstance(obj[name], str):
-                raise ValueError(f"{name} must be a string")
+                raise InvalidValue(f"{name} must be a string")
         expires_at = obj["expires_at"]
         return cls(
             serial=obj["serial"],

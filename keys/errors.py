@@ -1,26 +1,35 @@
-"""The exceptions of the ``keys`` package.
-
-Two roots, kept apart on purpose:
+"""The exceptions of the ``keys`` package: one root, :class:`KeysError`, so that
+``except keys.KeysError`` catches everything the package raises on purpose (as
+sigstore-python's ``sigstore.errors.Error``). Under it, three families kept apart:
 
 * :class:`LicenseKeyError` - "this key (or list, or statement) is not acceptable". Every
   subclass has a stable ``code`` that clients, the HTTP API and the CLI print.
 * :class:`KeyConfigurationError` - "you configured me wrong": a bad PEM, a wrong passphrase,
-  a key that is not Ed25519.
+  a key that is not Ed25519, trusted keys that are not public keys.
+* :class:`InvalidValue` - a value the format cannot carry, passed by the caller (a naive
+  datetime, an unknown kind, a host with a control character). It is a ``ValueError`` too,
+  as these were before the root existed. While a key is read, the same problems are reported
+  as :class:`MalformedKey` instead.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+# defined apart so that keys._encoding can raise InvalidValue without importing this module,
+# which names Claims (keys.claims imports keys._encoding: a cycle)
+from keys._root import InvalidValue as InvalidValue
+from keys._root import KeysError as KeysError
+
 if TYPE_CHECKING:
     from keys.claims import Claims
 
 
-class KeyConfigurationError(Exception):
+class KeyConfigurationError(KeysError):
     """A signing or public key could not be loaded or is not an Ed25519 key."""
 
 
-class LicenseKeyError(Exception):
+class LicenseKeyError(KeysError):
     """Root of every verification failure; ``code`` names the failure."""
 
     code: ClassVar[str] = "license_key_error"

@@ -13,6 +13,7 @@ from keys import _encoding as enc
 from keys.claims import CLOCK_SKEW, Claims, decode_canonical_payload
 from keys.errors import (
     Expired,
+    InvalidValue,
     LicenseKeyError,
     MaintenanceNotCovering,
     MalformedKey,
@@ -23,6 +24,7 @@ from keys.errors import (
 )
 from keys.signing import (
     Envelope,
+    PublicKey,
     SigningKey,
     TrustedKeys,
     check_envelope_signature,
@@ -183,6 +185,73 @@ def _hosts_match(expected: str, actual: str) -> bool:
     return enc.ascii_lower(expected) == enc.ascii_lower(actual)
 
 
+class Verifier:
+    """A license-key verifier built once around the keys it trusts, as sigstore-python's
+    ``Verifier``: the trusted keys are checked and indexed by key ID when it is made, so a
+    bad configuration fails at start-up, not at the first key; :meth:`verify` then reads and
+    checks any number of keys against them. An installer makes one (with its time anchor, if
+    it keeps one) and keeps it::
+
+        verifier = keys.Verifier(keys.public_keys_from_pem(pem))
+        claims = verifier.verify(text, host="sched01.example.com", product="JAMS Scheduler")
+
+    The allowed algorithm (Ed25519) and the trusted keys come from here, never from the key:
+    a key's ``kid`` only selects among them. Raises KeyConfigurationError for ``trusted``
+    that is not public keys (or a mapping filing a key under another kid).
+    """
+
+    __slots__ = ("_anchor", "_trusted")
+
+    def __init__(self, trusted: TrustedKeys, *, anchor: TimeAnchor | None = None) -> None:
+        self._trusted = trusted_by_kid(trusted)
+        self._anchor = anchor
+
+    @property
+    def trusted_kids(self) -> frozenset[str]:
+        """The key IDs this verifier trusts."""
+        return frozenset(self._trusted)
+
+    def verify(
+        self,
+        key_or_file: str | bytes,
+        *,
+        at: datetime | None = None,
+        product: str | None = None,
+        host: str | None = None,
+        build_date: date | None = None,
+        revocations: RevocationList | None = None,
+    ) -> Claims:
+        """Return the verified Claims of a text key or license file (as text, or a file's
+        bytes, read as docs/key-format.md section 2 says).
+
+        ``at`` is the verification time (default: now, UTC; truncated to whole seconds);
+        ``product``, ``host`` and ``build_date`` are checked only when given;
+        ``revocations`` must already be verified (see :func:`keys.verify_revocation_list`);
+        the verifier's time anchor, if any, is advanced to ``at`` and, with ``revocations``,
+        to the list's sequence (a list older than one it has seen fails
+        ``stale_revocation_list``).
+
+        Raises exactly one LicenseKeyError subclass when the key is not acceptable (its
+        ``claims`` are set when the failure came after the signature checked out), and
+        InvalidValue (a ValueError) for a naive ``at``. Every one is a KeysError.
+        """
+        moment = datetime.now(UTC) if at is None else at
+        if moment.utcoffset() is None:  # (also when tzinfo is None)
+            raise InvalidValue("at must be a timezone-aware datetime")
+        if moment.microsecond:  # the spec compares whole seconds (section 7)
+            moment = moment.replace(microsecond=0)
+        return _verify_steps(
+            key_or_file,
+            self._trusted,
+            moment,
+            product=product,
+            host=host,
+            build_date=build_date,
+            revocations=revocations,
+            anchor=self._anchor,
+        )
+
+
 def verify(
     key_or_file: str | bytes,
     trusted: TrustedKeys,
@@ -194,27 +263,38 @@ def verify(
     revocations: RevocationList | None = None,
     anchor: TimeAnchor | None = None,
 ) -> Claims:
-    """Return the verified Claims of a text key or license file (as text, or a file's bytes,
-    read as docs/key-format.md section 2 says).
-
-    ``at`` is the verification time (default: now, UTC; truncated to whole seconds);
-    ``product``, ``host`` and
-    ``build_date`` are checked only when given; ``revocations`` must already be verified
-    (see :func:`keys.verify_revocation_list`); ``anchor`` is advanced to ``at`` and, with
-    ``revocations``, to the list's sequence (an older list than one it has seen fails
-    ``stale_revocation_list``).
+    """Return the verified Claims of a text key or license file: the simple call, the same
+    as ``Verifier(trusted, anchor=anchor).verify(key_or_file, ...)`` (see :class:`Verifier`;
+    a program that verifies more than one key makes the Verifier once).
 
     Raises exactly one LicenseKeyError subclass when the key is not acceptable (its ``claims``
     are set when the failure came after the signature checked out). Raises
-    KeyConfigurationError for a bad ``trusted`` argument and ValueError for a naive ``at``.
+    KeyConfigurationError for a bad ``trusted`` argument and InvalidValue (a ValueError) for
+    a naive ``at``. Every one is a KeysError.
     """
-    moment = datetime.now(UTC) if at is None else at
-    if moment.utcoffset() is None:  # (also when tzinfo is None)
-        raise ValueError("at must be a timezone-aware datetime")
-    if moment.microsecond:  # the spec compares whole seconds (section 7)
-        moment = moment.replace(microsecond=0)
-    trusted_keys = trusted_by_kid(trusted)
+    return Verifier(trusted, anchor=anchor).verify(
+        key_or_file,
+        at=at,
+        product=product,
+        host=host,
+        build_date=build_date,
+        revocations=revocations,
+    )
 
+
+def _verify_steps(
+    key_or_file: str | bytes,
+    trusted_keys: dict[str, PublicKey],
+    moment: datetime,
+    *,
+    product: str | None,
+    host: str | None,
+    build_date: date | None,
+    revocations: RevocationList | None,
+    anchor: TimeAnchor | None,
+) -> Claims:
+    """The verification routine (docs/key-format.md section 7) at ``moment`` (aware, whole
+    seconds) against keys already indexed by kid."""
     # 1. Decode either form: prefix, base64url, canonical JSON, members, file rendering.
     claims, envelope = _decode(key_or_file)
     # 2. Look the kid up among the trusted keys, and

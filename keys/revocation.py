@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from keys import _encoding as enc
 from keys.claims import CLOCK_SKEW
-from keys.errors import MalformedKey, StaleRevocationList
+from keys.errors import InvalidValue, MalformedKey, StaleRevocationList
 from keys.signing import (
     SigningKey,
     TrustedKeys,
@@ -66,8 +66,9 @@ class RevokedEntry:
     part of the signed list, it only lets :class:`RevocationList` leave out keys that have
     expired anyway.
 
-    Construction raises ValueError for an unknown status or code, a superseded entry with
-    another code, a naive ``revoked_at`` or a serial the format cannot carry.
+    Construction raises InvalidValue (a ValueError) for an unknown status or code, a
+    superseded entry with another code, a naive ``revoked_at`` or a serial the format cannot
+    carry.
     """
 
     serial: str
@@ -79,11 +80,11 @@ class RevokedEntry:
     def __post_init__(self) -> None:
         enc.check_text(self.serial, "serial")
         if self.status not in _STATUSES:
-            raise ValueError(f"status must be one of {REVOCATION_STATUSES}, not {self.status!r}")
+            raise InvalidValue(f"status must be one of {REVOCATION_STATUSES}, not {self.status!r}")
         if self.code not in _CODES:
-            raise ValueError(f"code must be one of {REVOCATION_CODES}, not {self.code!r}")
+            raise InvalidValue(f"code must be one of {REVOCATION_CODES}, not {self.code!r}")
         if self.status == "superseded" and self.code != "superseded":
-            raise ValueError("a superseded entry has the code 'superseded'")
+            raise InvalidValue("a superseded entry has the code 'superseded'")
         object.__setattr__(self, "revoked_at", enc.check_aware(self.revoked_at, "revoked_at"))
         if self.key_expires_at is not None:
             expires = enc.check_aware(self.key_expires_at, "key_expires_at")
@@ -113,8 +114,9 @@ class RevocationList:
     before ``issued_at`` (that key fails as ``expired`` at any time the list is used).
     ``sequence`` is the list's number in its server's sequence (1 to MAX_SEQUENCE, higher is
     newer; 0: the list carries none): a verifier with an anchor refuses a list older than one
-    it has seen (spec section 8). It raises ValueError for duplicate serials, naive datetimes,
-    ``next_update`` not after ``issued_at``, or a sequence out of range. A verified list
+    it has seen (spec section 8). It raises InvalidValue (a ValueError) for duplicate
+    serials, naive datetimes, ``next_update`` not after ``issued_at``, or a sequence out of
+    range. A verified list
     (:func:`verify_revocation_list`) keeps its entries as read and turns them into
     RevokedEntry objects only when asked.
     """
@@ -143,11 +145,11 @@ class RevocationList:
         self.issued_at = enc.check_aware(issued_at, "issued_at")
         self.next_update = enc.check_aware(next_update, "next_update")
         if self.next_update <= self.issued_at:
-            raise ValueError("next_update must be later than issued_at")
+            raise InvalidValue("next_update must be later than issued_at")
         kept: list[RevokedEntry] = []
         for entry in entries:
             if not isinstance(entry, RevokedEntry):
-                raise ValueError("entries must be RevokedEntry objects")
+                raise InvalidValue("entries must be RevokedEntry objects")
             expires = entry.key_expires_at
             if expires is not None and self.issued_at - expires > CLOCK_SKEW:
                 continue  # expired keys drop off the list
@@ -157,7 +159,7 @@ class RevocationList:
         self._entries = tuple(kept)
         self._by_serial = {entry.serial: entry for entry in kept}
         if len(self._by_serial) != len(kept):
-            raise ValueError("a serial may appear only once on a revocation list")
+            raise InvalidValue("a serial may appear only once on a revocation list")
         self.kid = kid if kid == "" else enc.check_kid(kid)
 
     @classmethod
@@ -255,25 +257,25 @@ def _decode_list(payload: bytes) -> RevocationList:
 
     obj = json.loads(payload.decode("utf-8"), parse_constant=enc.reject_constant)
     if type(obj) is not dict:
-        raise ValueError("the payload is not a JSON object")
+        raise InvalidValue("the payload is not a JSON object")
     sequence = obj.get(_SEQUENCE, 0)
     has_sequence = _SEQUENCE in obj
     if has_sequence and (type(sequence) is not int or not 1 <= sequence <= MAX_SEQUENCE):
-        raise ValueError(f"sequence must be a whole number from 1 to {MAX_SEQUENCE}")
+        raise InvalidValue(f"sequence must be a whole number from 1 to {MAX_SEQUENCE}")
     members = _LIST_MEMBERS | {_SEQUENCE} if has_sequence else _LIST_MEMBERS
     enc.require_members(obj, members, "revocation list payload")
     if type(obj["version"]) is not int or obj["version"] != REVOCATION_VERSION:
-        raise ValueError(f"unsupported version {obj['version']!r}")
+        raise InvalidValue(f"unsupported version {obj['version']!r}")
     kid = enc.check_kid(obj["kid"])
     issued_at = enc.parse_timestamp(obj["issued_at"])
     next_update = enc.parse_timestamp(obj["next_update"])
     if next_update <= issued_at:
-        raise ValueError("next_update must be later than issued_at")
+        raise InvalidValue("next_update must be later than issued_at")
     items = obj["entries"]
     if type(items) is not list:
-        raise ValueError("entries must be an array")
+        raise InvalidValue("entries must be an array")
     if tuple(obj) != (_SEQUENCED_LIST_ORDER if has_sequence else _LIST_ORDER):
-        raise ValueError("it is not in canonical form (members not sorted)")
+        raise InvalidValue("it is not in canonical form (members not sorted)")
     timestamp = _ENTRY_TIMESTAMP_RE.fullmatch
     forbidden = enc.FORBIDDEN_TEXT_RE.search
     max_length = enc.MAX_TEXT_LENGTH
@@ -284,28 +286,30 @@ def _decode_list(payload: bytes) -> RevocationList:
         # One comparison checks the member set and its (canonical, sorted) order.
         if type(item) is not dict or tuple(item) != _ENTRY_ORDER:
             if type(item) is not dict or item.keys() != _ENTRY_MEMBERS:
-                raise ValueError(f"an entry must be an object with exactly {list(_ENTRY_ORDER)}")
-            raise ValueError("it is not in canonical form (entry members not sorted)")
+                raise InvalidValue(f"an entry must be an object with exactly {list(_ENTRY_ORDER)}")
+            raise InvalidValue("it is not in canonical form (entry members not sorted)")
         serial = item["serial"]
         if type(serial) is not str or not 0 < len(serial) <= max_length or forbidden(serial):
-            raise ValueError(
+            raise InvalidValue(
                 f"serial must be text of 1 to {max_length} characters without control characters"
             )
         if serial <= previous:
-            raise ValueError(f"entries are not in strictly ascending order of serial ({serial!r})")
+            raise InvalidValue(
+                f"entries are not in strictly ascending order of serial ({serial!r})"
+            )
         previous = serial
         status = item["status"]
         if type(status) is not str or status not in _STATUSES:
-            raise ValueError(f"status must be one of {REVOCATION_STATUSES}")
+            raise InvalidValue(f"status must be one of {REVOCATION_STATUSES}")
         code = item["code"]
         if type(code) is not str or code not in _CODES:
-            raise ValueError(f"code must be one of {REVOCATION_CODES}")
+            raise InvalidValue(f"code must be one of {REVOCATION_CODES}")
         if status == "superseded" and code != "superseded":
-            raise ValueError("a superseded entry must have the code 'superseded'")
+            raise InvalidValue("a superseded entry must have the code 'superseded'")
         revoked_at = item["revoked_at"]
         found = timestamp(revoked_at) if type(revoked_at) is str else None
         if found is None:
-            raise ValueError(f"revoked_at is not a timestamp: {revoked_at!r}")
+            raise InvalidValue(f"revoked_at is not a timestamp: {revoked_at!r}")
         days.add(found[1])
         by_serial[serial] = item
     for day in days:
@@ -317,7 +321,7 @@ def _decode_list(payload: bytes) -> RevocationList:
     encoded = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     if encoded.encode("utf-8") != payload:
         enc.parse_json_object(payload)  # raises ValueError naming a duplicate member
-        raise ValueError("it is not in canonical form")
+        raise InvalidValue("it is not in canonical form")
     return RevocationList._verified(issued_at, next_update, kid, by_serial, sequence)
 
 
@@ -375,7 +379,7 @@ def verify_revocation_list(
     Raises MalformedKey (also for a version 1 list), UnknownKeyId, BadSignature, or
     StaleRevocationList when ``at`` (default now; truncated to whole seconds) is past
     ``next_update`` plus CLOCK_SKEW; KeyConfigurationError for a bad ``trusted`` argument;
-    ValueError for a naive ``at``.
+    InvalidValue (a ValueError) for a naive ``at``.
     """
     moment = enc.check_aware(datetime.now(UTC) if at is None else at, "at")
     trusted_keys = trusted_by_kid(trusted)

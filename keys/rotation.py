@@ -7,7 +7,7 @@ from typing import Any
 
 from keys import _encoding as enc
 from keys.claims import FORMAT_VERSION
-from keys.errors import KeyConfigurationError, LicenseKeyError, MalformedKey
+from keys.errors import InvalidValue, KeyConfigurationError, LicenseKeyError, MalformedKey
 from keys.signing import (
     PublicKey,
     SigningKey,
@@ -26,7 +26,7 @@ _MEMBERS = frozenset({"issued_at", "kid", "new_kid", "new_public_key", "version"
 
 def sign_rotation(old: SigningKey, new_public: PublicKey, *, at: datetime | None = None) -> str:
     """Return a rotation statement (prefix ``LROT1.``) introducing ``new_public``, signed by
-    ``old``; ``at`` (default now) is its issue time. Raises ValueError for a naive ``at``."""
+    ``old``; ``at`` (default now) is its issue time. Raises InvalidValue for a naive ``at``."""
     issued_at = enc.check_aware(datetime.now(UTC) if at is None else at, "at")
     statement: dict[str, Any] = {
         "issued_at": enc.format_timestamp(issued_at),
@@ -54,22 +54,22 @@ def follow_rotation(statement: str | bytes, trusted: TrustedKeys) -> PublicKey:
         obj = enc.parse_json_object(envelope.payload)
         enc.require_members(obj, _MEMBERS, "rotation statement")
         if type(obj["version"]) is not int or obj["version"] != FORMAT_VERSION:
-            raise ValueError(f"unsupported version {obj['version']!r}")
+            raise InvalidValue(f"unsupported version {obj['version']!r}")
         enc.parse_timestamp(obj["issued_at"])
         kid = enc.check_kid(obj["kid"])
         new_kid = enc.check_kid(obj["new_kid"], "new_kid")
         if not isinstance(obj["new_public_key"], str):
-            raise ValueError("new_public_key must be a string")
+            raise InvalidValue("new_public_key must be a string")
         raw = enc.b64url_decode(obj["new_public_key"])
         check_public_key_point(raw)  # no small-order or non-canonical key gets trusted
         try:
             new_public = PublicKey.from_raw(raw)
         except KeyConfigurationError as exc:  # pragma: no cover - checked just above
-            raise ValueError(str(exc)) from None
+            raise InvalidValue(str(exc)) from None
         if new_public.kid != new_kid:
-            raise ValueError("new_kid does not match new_public_key")
+            raise InvalidValue("new_kid does not match new_public_key")
         if enc.canonical_json(obj) != envelope.payload:
-            raise ValueError("not in canonical form")
+            raise InvalidValue("not in canonical form")
     except LicenseKeyError:
         raise
     except Exception as exc:  # any surprise while parsing is malformed

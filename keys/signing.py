@@ -15,7 +15,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from keys import _encoding as enc
-from keys.errors import BadSignature, KeyConfigurationError, MalformedKey, UnknownKeyId
+from keys.errors import (
+    BadSignature,
+    InvalidValue,
+    KeyConfigurationError,
+    MalformedKey,
+    UnknownKeyId,
+)
 
 RAW_PUBLIC_KEY_LENGTH = 32
 SIGNATURE_LENGTH = 64
@@ -39,19 +45,19 @@ def check_public_key_point(raw: bytes) -> None:
     (a signature by such a "key" can verify for many messages). docs/key-format.md section 1.
     """
     if len(raw) != RAW_PUBLIC_KEY_LENGTH:
-        raise ValueError("an Ed25519 public key is exactly 32 bytes")
+        raise InvalidValue("an Ed25519 public key is exactly 32 bytes")
     encoded = int.from_bytes(raw, "little")
     y, sign = encoded & ((1 << 255) - 1), encoded >> 255
     if y >= _P:
-        raise ValueError("the public key is not canonically encoded (y >= p)")
+        raise InvalidValue("the public key is not canonically encoded (y >= p)")
     if y in _SMALL_ORDER_Y:
-        raise ValueError("the public key is a point of small order")
+        raise InvalidValue("the public key is a point of small order")
     # x^2 = (y^2 - 1) / (d y^2 + 1) must have a square root (Euler's criterion).
     x2 = (y * y - 1) * pow(_D * y * y + 1, -1, _P) % _P
     if x2 == 0 and sign:  # pragma: no cover - x = 0 only for y = +-1, refused above
-        raise ValueError("the public key is not canonically encoded (x = 0, sign bit set)")
+        raise InvalidValue("the public key is not canonically encoded (x = 0, sign bit set)")
     if x2 != 0 and pow(x2, (_P - 1) // 2, _P) != 1:
-        raise ValueError("the public key is not a point of the curve")
+        raise InvalidValue("the public key is not a point of the curve")
 
 
 def kid_for_raw_public_key(raw: bytes) -> str:

@@ -1,27 +1,40 @@
-"""Security headers on every response, in one place (registered by create_app).
+"""Security headers on every response, in one place (registered by create_app): the API, the
+portal's pages, the API reference and every error page, HTML or problem+json. No view or
+blueprint sets these headers itself; a view that needs its own Content-Security-Policy sets it
+and keeps it (with `frame-ancestors 'none'` added when it has none).
 
+Every response:
 - `X-Content-Type-Options: nosniff`: a browser never guesses a type (a JSON body or a license
   file is never run as a script or page).
+- `X-Frame-Options: DENY` and `Content-Security-Policy: frame-ancestors 'none'`: no page of
+  ours is framed (clickjacking).
 - `Referrer-Policy: no-referrer`: no URL of ours (a case number, a key serial) leaks to
   another site.
-- `X-Frame-Options: DENY` and `Content-Security-Policy: frame-ancestors 'none'`: no page of
-  ours is framed (clickjacking); a page that sets its own policy keeps it, with
-  `frame-ancestors 'none'` added when it has none.
-- `Cache-Control: no-store` on every answer to an authenticated API request (`/v1/...` with
-  an `Authorization` header): those carry key text, license files and customer data, which no
-  browser or proxy cache may keep. Public answers (signing keys, revocation list) keep their
-  own caching.
 - `Location` never names the `Host` the client sent: an absolute redirect to this request's
   own host (Werkzeug's slash-merging and trailing-slash redirects build one from the `Host`
   header) is made relative, so a forged `Host` cannot steer a redirect elsewhere (a cache or a
   proxy in front would otherwise keep `Location: http://evil.example/...`).
+
+A portal page (the portal's views, and the portal's HTML error page for a path outside every
+blueprint) instead gets:
+- `Content-Security-Policy: default-src 'self'; ...` (`PORTAL_PAGE_POLICY`): only our own
+  scripts, styles and forms.
+- `Referrer-Policy: same-origin`: a reset link's token never goes to another site, while the
+  portal's own form posts keep the `Referer` that Flask-WTF's CSRF check over HTTPS compares
+  with the host.
+
+`Cache-Control: no-store` on every answer to an authenticated API request (`/v1/...` with an
+`Authorization` header), on every portal page shown to a signed-in user and on the
+password-reset page: those carry key text, license files, customer data or a reset token,
+which no browser or proxy cache may keep. Public answers (signing keys, revocation list) keep
+their own caching.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, g, request
 from werkzeug.wrappers import Response
 
 HEADERS = {
@@ -30,6 +43,15 @@ HEADERS = {
     "X-Frame-Options": "DENY",
 }
 FRAME_ANCESTORS = "frame-ancestors 'none'"
+#: the portal's pages: its own scripts, styles, images (and data: images), forms to itself
+PORTAL_PAGE_POLICY = (
+    "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; "
+    "base-uri 'none'"
+)
+PORTAL_REFERRER_POLICY = "same-origin"
+#: the portal's blueprint (licensesvc/portal/views.py) and its password-reset page
+PORTAL_BLUEPRINT = "portal"
+RESET_PASSWORD_ENDPOINT = "portal.reset_password"
 
 
 def init_security_headers(app: Flask) -> None:
@@ -37,9 +59,21 @@ def init_security_headers(app: Flask) -> None:
     app.after_request(add_security_headers)
 
 
+def _is_portal_page(response: Response) -> bool:
+    """A page the portal rendered: one of its views (or their errors), or the HTML error page
+    it shows a browser for a path outside every blueprint (licensesvc/portal/errors.py)."""
+    if request.blueprint == PORTAL_BLUEPRINT:
+        return True
+    return request.blueprint is None and response.mimetype == "text/html"
+
+
 def add_security_headers(response: Response) -> Response:
     """after_request: the headers above; a view's own values win, except that a
     Content-Security-Policy without frame-ancestors gets it."""
+    portal_page = _is_portal_page(response)
+    if portal_page:
+        response.headers.setdefault("Content-Security-Policy", PORTAL_PAGE_POLICY)
+        response.headers.setdefault("Referrer-Policy", PORTAL_REFERRER_POLICY)
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
     policy = response.headers.get("Content-Security-Policy")
@@ -48,6 +82,10 @@ def add_security_headers(response: Response) -> Response:
     elif "frame-ancestors" not in policy:
         response.headers["Content-Security-Policy"] = f"{policy.rstrip('; ')}; {FRAME_ANCESTORS}"
     if request.path.startswith("/v1/") and "Authorization" in request.headers:
+        response.headers["Cache-Control"] = "no-store"
+    elif portal_page and (
+        g.get("portal_user") is not None or request.endpoint == RESET_PASSWORD_ENDPOINT
+    ):
         response.headers["Cache-Control"] = "no-store"
     location = response.headers.get("Location")
     if location:

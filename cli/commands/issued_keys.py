@@ -235,13 +235,9 @@ def list_(
     Example:
       licensesvc key list --customer 1
     """
-    from licensesvc import accounts, issuance
+    from licensesvc import issuance
 
     with state.unit_of_work() as ctx:
-        if customer_id is not None:
-            accounts.get_customer(ctx, customer_id)
-        if license_id is not None:
-            accounts.get_license(ctx, license_id)
         now = ctx.now()
         found = issuance.page_keys(
             ctx, customer_id=customer_id, license_id=license_id, page=page, page_size=page_size

@@ -140,8 +140,6 @@ def list_(state: CliState, customer_id: int | None, page: int, page_size: int) -
     from licensesvc import accounts
 
     with state.unit_of_work() as ctx:
-        if customer_id is not None:
-            accounts.get_customer(ctx, customer_id)  # unknown id: one clear line
         found = accounts.page_licenses(ctx, customer_id, page=page, page_size=page_size)
         rows = [serialize.license_(lic) for lic in found.items]
     emit(state.json, rows, lambda: table(rows, COLUMNS))
@@ -153,8 +151,8 @@ def list_(state: CliState, customer_id: int | None, page: int, page_size: int) -
 @click.option("--agents", type=int, help="New agent limit.")
 @click.option("--jobs", type=int, help="New job limit.")
 @click.option("--expires-on", type=ISO_DATE, help="New last day of the license.")
-@click.option("--host", help="New host the license is bound to.")
-@click.option("--failover-host", help="New failover host.")
+@click.option("--host", type=HOST, help="New host the license is bound to.")
+@click.option("--failover-host", type=HOST, help="New failover host.")
 @click.option("--reason", required=True, help="Why the license changes (history, audit trail).")
 @json_option
 @pass_state

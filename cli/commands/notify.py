@@ -12,6 +12,7 @@ import click
 
 from cli.output import emit, fields, json_option, table
 from cli.pagination import echo_more_pages, page_options
+from cli.params import ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.domain import OutboxStatus, values
 
@@ -73,7 +74,7 @@ def _message(view: outreach.OutboxView) -> dict[str, Any]:
     type=click.Choice(values(OutboxStatus)),
     help="Only messages in this state: pending (not yet sent), sent, failed (gave up).",
 )
-@click.option("--customer", "customer_id", type=int, help="Only this customer's messages.")
+@click.option("--customer", "customer_id", type=ROW_ID, help="Only this customer's messages.")
 @page_options
 @json_option
 @pass_state

@@ -21,11 +21,13 @@ from .report_queries import current_contract_of, paid_through
 
 
 def list_contracts(ctx: ServiceContext, customer_id: int | None = None) -> list[Contract]:
-    """The contracts (a customer actor: its own), oldest first."""
+    """The contracts (a customer actor: its own; analysts: every customer's, or
+    `customer_id`'s), oldest first. Raises NotFound (an unknown customer)."""
     query = select(Contract).order_by(Contract.id)
     if ctx.actor.kind == "customer":
         customer_id = ctx.actor.customer_id
     if customer_id is not None:
+        get_customer(ctx, customer_id)  # an unknown id is not_found, not an empty list
         query = query.where(Contract.customer_id == customer_id)
     return list(ctx.session.scalars(query))
 

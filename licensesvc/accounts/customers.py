@@ -390,13 +390,15 @@ def _licenses_query(ctx: ServiceContext, customer_id: int | None) -> Select[Lice
     if ctx.actor.kind == "customer":
         customer_id = ctx.actor.customer_id
     if customer_id is not None:
+        get_customer(ctx, customer_id)  # an unknown id is not_found, not an empty list
         query = query.where(License.customer_id == customer_id)
     return query
 
 
 def list_licenses(ctx: ServiceContext, customer_id: int | None = None) -> list[License]:
     """Every license (a customer actor: its own), or one customer's, oldest first: for one
-    customer's report; a list a person pages through uses page_licenses."""
+    customer's report; a list a person pages through uses page_licenses. Raises NotFound
+    (an unknown customer)."""
     return list(ctx.session.scalars(_licenses_query(ctx, customer_id).order_by(License.id)))
 
 
@@ -408,5 +410,6 @@ def page_licenses(
     page_size: int = DEFAULT_PAGE_SIZE,
 ) -> Page[License]:
     """A page of the licenses (a customer actor: its own; analysts: every customer's, or
-    `customer_id`'s), newest first (by id). Raises ValidationFailed for a bad page."""
+    `customer_id`'s), newest first (by id). Raises NotFound (an unknown customer),
+    ValidationFailed for a bad page."""
     return paginate(ctx.session, _licenses_query(ctx, customer_id), page, page_size)

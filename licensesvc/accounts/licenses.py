@@ -4,7 +4,6 @@ customer's region and holiday calendar can be changed. Every change is audited."
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -13,23 +12,13 @@ from sqlalchemy import select
 
 from licensesvc.domain import Region, support_plan, values
 from licensesvc.domain.errors import InvalidState, ValidationFailed, require_reason
+from licensesvc.domain.hosts import normalize_host
 from licensesvc.models import Customer, License, LicenseChange
 from licensesvc.platform import audit
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
 
 from .lookups import get_customer, get_license
-
-# anchored with \Z: a trailing newline is not a host
-_HOST_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.\-_]{0,198}[A-Za-z0-9])?\Z")
-
-
-def normalize_host(host: str, what: str = "host") -> str:
-    """Return the host in lower case. Raises ValidationFailed when it is not a host name."""
-    value = host.strip().lower()
-    if not _HOST_RE.match(value):
-        raise ValidationFailed(f"{host!r} is not a host name ({what})")
-    return value
 
 
 def normalize_holidays(code: str) -> str:

@@ -19,7 +19,7 @@ from licensesvc.platform import inputs
 
 from .problems import handle_service_error
 
-#: the converter of an id in a path: 1..2^31-1 (services.inputs.DB_INT_MAX), so a larger
+#: the converter of an id in a path: 1..2^31-1 (platform.inputs.DB_INT_MAX), so a larger
 #: number is a 404 before it reaches the database, and the OpenAPI document says the range
 ID_IN_PATH = f"int(min=1, max={inputs.DB_INT_MAX})"
 
@@ -29,7 +29,7 @@ class StrictParser(FlaskParser):
     DEFAULT_UNKNOWN_BY_LOCATION: dict[str, str | None] = {}
 
     def _raw_load_json(self, req: flask.Request) -> Any:
-        """The body parsed by services.inputs.loads_json: a nesting limit checked before
+        """The body parsed by platform.inputs.loads_json: a nesting limit checked before
         parsing, duplicate members and NaN refused (422 validation_error); text that is not
         JSON stays webargs' 400."""
         if not is_json_request(req):

@@ -63,6 +63,7 @@ class Licenses(MethodView):
     @blp.response(200, LicenseSchema(many=True))
     @blp.paginate(**PAGE_LIMITS)
     @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(404, response="NOT_FOUND")
     def get(
         self, query: dict[str, Any], pagination_parameters: PaginationParameters
     ) -> list[LicenseView]:

@@ -34,7 +34,7 @@ _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class _NoControl(validate.Validator):
-    """services.inputs.text_problem as a marshmallow validator."""
+    """platform.inputs.text_problem as a marshmallow validator."""
 
     def __init__(self, *, multiline: bool) -> None:
         self.multiline = multiline
@@ -98,9 +98,9 @@ def Id(**kwargs: Any) -> fields.Integer:  # noqa: N802 (a field factory)
 
 
 def _host_name(value: str) -> None:
-    """The services' one host rule (licensesvc/domain/hosts.py), so the schema and the CLI agree;
-    control characters are named as such (the rule of every text field)."""
-    problem = inputs.text_problem(value) or host_problem(value)
+    """The services' one host rule (licensesvc/domain/hosts.py), so the schema, the CLI, the
+    portal and the services agree; control characters are named as such."""
+    problem = host_problem(value)
     if problem is not None:
         raise ma.ValidationError(problem)
 

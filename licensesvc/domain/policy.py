@@ -311,6 +311,33 @@ class Decision:
     def granted(self) -> bool:
         return self.refusal is None
 
+    def key_plan(
+        self,
+        rule: KindRule,
+        lic: License,
+        *,
+        now: datetime,
+        requested_host: str | None,
+        reason: str | None,
+        dr_test_date: date | None,
+        case_number: str | None,
+    ) -> KeyPlan:
+        """What to sign for a key of rule's kind on lic as decided: the decision's hosts and
+        window (a decision without them, as an analyst's grant of a refused case may be, falls
+        back to the kind's host rule and to now), the kind's reason only when it needs one."""
+        return KeyPlan(
+            kind=rule.kind,
+            hosts=self.hosts or key_hosts(rule, lic, requested_host),
+            issued_at=self.decided_at or now,
+            not_before=self.not_before or now,
+            expires_at=self.expires_at,
+            supersedes_primary=rule.primary,
+            ends_overlap_of=self.ends_overlap_of,
+            reason=reason if rule.needs_reason else None,
+            dr_test_date=dr_test_date,
+            case_number=case_number,
+        )
+
 
 @dataclass(frozen=True)
 class KeyHosts:
@@ -338,6 +365,29 @@ def dr_host_problem(rule: KindRule, lic: License, requested: str | None) -> str 
             f"license {lic.id} has no failover host: name the DR host the DR-test key is for (host)"
         )
     return None
+
+
+@dataclass(frozen=True)
+class KeyPlan:
+    """What a granted request signs, exactly as the policy decided it: the kind, the hosts
+    (and where the license moves), the window, whether it supersedes the license's active
+    primary key and which earlier overlaps it ends at once, with the case's words.
+    `Decision.key_plan` makes it; issuance signs and stores it as it is."""
+
+    kind: KeyKind
+    hosts: KeyHosts
+    #: the instant of the decision: the key's window is exact from it
+    issued_at: datetime
+    not_before: datetime
+    expires_at: datetime | None
+    #: a primary key supersedes the license's active primary key (which keeps its overlap)
+    supersedes_primary: bool
+    #: superseded keys whose overlap this key ends at once (a replacement during an overlap)
+    ends_overlap_of: tuple[str, ...] = ()
+    #: the reason signed into the key (kinds that need one: temporary keys)
+    reason: str | None = None
+    dr_test_date: date | None = None
+    case_number: str | None = None
 
 
 def key_hosts(rule: KindRule, lic: License, requested: str | None) -> KeyHosts:

@@ -1,5 +1,5 @@
-"""The control-character rule of text from outside, on its own (services.inputs and
-services.errors both use it; it imports nothing of ours)."""
+"""The control-character rule of text from outside, on its own (platform.inputs, the host
+rule in domain/hosts.py and domain/errors.py use it; it imports nothing of ours)."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -39,8 +40,14 @@ _hasher = PasswordHasher(
 RESET_TOKEN_LIFETIME = timedelta(hours=24)
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 12
-# verifying against this keeps an unknown email as slow as a wrong password
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify an unknown email against, so it is as slow as a wrong password. Made
+    on first use (once per process), not at import: an argon2 hash costs 19 MiB and tens of
+    milliseconds, which every CLI command and worker would otherwise pay at start."""
+    return _hasher.hash("not-a-real-password")
 
 
 def create_user(ctx: ServiceContext, customer_id: int, email: str, password: str) -> User:
@@ -76,7 +83,7 @@ def _check_password(password: str) -> None:
 def _verified_user(session: Session, email: str, password: str) -> User:
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         raise Unauthorized("wrong email or password") from None
     if user is None or user.disabled_at is not None:

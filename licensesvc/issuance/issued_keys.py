@@ -7,14 +7,16 @@ import base64
 import json
 import secrets
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, bindparam, select
 
 import keys
+from licensesvc.accounts import get_customer, get_license
 from licensesvc.domain import PRIMARY_KINDS, EffectiveKeyStatus, KeyKind, KeyStatus, RevocationCode
 from licensesvc.domain.errors import InvalidState, NotConfigured, NotFound, require_reason
+from licensesvc.domain.policy import KeyPlan
 from licensesvc.domain.standing import Standing
 from licensesvc.models import IssuedKey, License
 from licensesvc.platform import audit, inputs, metrics, outbox
@@ -49,25 +51,16 @@ def issue_signed_key(
     ctx: ServiceContext,
     lic: License,
     st: Standing,
+    plan: KeyPlan,
     *,
     serial: str,
-    kind: KeyKind,
-    case_number: str | None,
-    reason: str | None,
-    dr_test_date: date | None,
-    host: str,
-    failover_host: str | None,
-    supersede: bool,
     active: Sequence[IssuedKey] | None = None,
     known: Sequence[IssuedKey] = (),
-    ends_overlap_of: tuple[str, ...] = (),
-    issued_at: datetime,
-    not_before: datetime,
-    expires_at: datetime | None,
 ) -> IssuedKey:
-    """Sign and store a key for lic exactly as the policy decided it (domain/policy.py: its
-    hosts, window and whether it supersedes; the caller has claimed any quota). A superseded
-    key stays usable for the configured overlap; the keys of `ends_overlap_of` (an earlier
+    """Sign and store a key for lic under `serial` exactly as `plan` says (the policy's
+    decision, domain/policy.py `Decision.key_plan`: its kind, hosts, window, whether it
+    supersedes; the caller has claimed any quota and moved the license). A superseded key
+    stays usable for the configured overlap; the keys of `plan.ends_overlap_of` (an earlier
     overlap still running) stop being usable at once, and the revocation list shows it.
     `active` (the license's active keys, read under their lock) and `known` (keys of the license
     read in this transaction under the customer's lock) save reading those rows again.
@@ -79,19 +72,21 @@ def issue_signed_key(
             "no active signing key; an analyst runs `licensesvc signing-key generate` first"
         ) from None
     signer = load_private(ctx, signer_rec)
-    now = issued_at
-    key_host, failover = host, failover_host
+    now = plan.issued_at
+    kind, case_number = plan.kind, plan.case_number
+    not_before, expires_at = plan.not_before, plan.expires_at
+    key_host, failover = plan.hosts.host, plan.hosts.failover_host
 
     by_serial = {k.serial: k for k in known}
-    for earlier in ends_overlap_of:
+    for earlier in plan.ends_overlap_of:
         _end_overlap(ctx, by_serial.get(earlier) or earlier, now, by=serial)
 
     supersedes: IssuedKey | None = None
-    if supersede and active is not None:
+    if plan.supersedes_primary and active is not None:
         supersedes = next(
             (k for k in active if k.status == KeyStatus.ACTIVE and k.kind in PRIMARY_KINDS), None
         )
-    elif supersede:
+    elif plan.supersedes_primary:
         supersedes = ctx.session.scalar(
             select(IssuedKey).where(
                 IssuedKey.license_id == lic.id,
@@ -124,7 +119,7 @@ def issue_signed_key(
         not_before=not_before,
         expires_at=expires_at,
         maintenance_until=st.maintenance_until or now.date(),
-        reason=reason,
+        reason=plan.reason,
         supersedes=supersedes.serial if supersedes else None,
         case_number=case_number,
     )
@@ -138,7 +133,7 @@ def issue_signed_key(
         case_number=case_number,
         kind=kind,
         reason=claims.reason,
-        dr_test_date=dr_test_date,
+        dr_test_date=plan.dr_test_date,
         status=KeyStatus.ACTIVE,
         key_text=text,
         claims=signed.to_dict(),
@@ -228,8 +223,10 @@ def _keys_query(
     if ctx.actor.kind == "customer":
         customer_id = ctx.actor.customer_id
     if customer_id is not None:
+        get_customer(ctx, customer_id)  # an unknown id is not_found, not an empty list
         query = query.where(IssuedKey.customer_id == customer_id)
     if license_id is not None:
+        get_license(ctx, license_id)  # also another customer's license: not_found
         query = query.where(IssuedKey.license_id == license_id)
     return query
 
@@ -241,7 +238,8 @@ def list_keys(
     license_id: int | None = None,
 ) -> list[IssuedKey]:
     """Every key (a customer actor: its own), optionally of one customer or license, newest
-    first. For one customer's screen; a list a person pages through uses page_keys."""
+    first. For one customer's screen; a list a person pages through uses page_keys. Raises
+    NotFound (an unknown customer or license)."""
     query = _keys_query(ctx, customer_id, license_id).order_by(IssuedKey.id.desc())
     return list(ctx.session.scalars(query))
 
@@ -256,7 +254,8 @@ def page_keys(
 ) -> Page[IssuedKey]:
     """A page of the keys (a customer actor: its own; analysts: every customer's, or
     `customer_id`'s), optionally of one license, newest first (by id, indexed with the
-    customer). Raises ValidationFailed for a page outside the limits."""
+    customer). Raises NotFound (an unknown customer or license), ValidationFailed for a page
+    outside the limits."""
     return paginate(ctx.session, _keys_query(ctx, customer_id, license_id), page, page_size)
 
 

@@ -10,7 +10,7 @@ even if the lock were bypassed."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select, union_all
@@ -38,6 +38,7 @@ from licensesvc.domain.errors import (
     ValidationFailed,
     require_reason,
 )
+from licensesvc.domain.hosts import host_problem
 from licensesvc.domain.policy import Check, Decision, KeyRequestInput, LicenseKeys, UsableKey
 from licensesvc.domain.standing import Standing
 from licensesvc.models import Customer, IssuedKey, KeyRequest, License
@@ -253,11 +254,15 @@ def _evaluate(
     return decision, live
 
 
-def _check_request_input(ctx: ServiceContext, req: KeyRequestInput) -> None:
+def _check_request_input(ctx: ServiceContext, req: KeyRequestInput) -> KeyRequestInput:
     """What the edge refuses before anything is recorded: an id out of the database's range,
-    a DR-test date outside the range the policy can reach
-    (a year like 9999 would overflow the window arithmetic)."""
+    a DR-test date outside the range the policy can reach (a year like 9999 would overflow the
+    window arithmetic). Returns the request with a host name in lower case, as every host is
+    stored (licensesvc/domain/hosts.py); a host that is not one is the policy's
+    `request_valid` refusal (the front ends refuse it before: schema, `HOST`, the form)."""
     inputs.check_id(req.license_id, "license_id")
+    if req.host is not None and host_problem(req.host) is None:
+        req = replace(req, host=req.host.lower())
     if req.dr_test_date is not None:
         earliest, latest = inputs.dr_test_date_range(ctx.policy, ctx.now().date())
         problem = inputs.date_problem(req.dr_test_date, earliest, latest)
@@ -265,14 +270,15 @@ def _check_request_input(ctx: ServiceContext, req: KeyRequestInput) -> None:
             raise ValidationFailed(
                 f"dr_test_date {problem}", extra={"errors": {"dr_test_date": [problem]}}
             )
+    return req
 
 
 def _requested_license(
     ctx: ServiceContext, req: KeyRequestInput, override_reason: str | None
-) -> tuple[License, str | None]:
+) -> tuple[License, str | None, KeyRequestInput]:
     """The checks every key request passes before policy looks at it: the license it names
-    (the caller's own) and who may ask for this kind. Returns the license and the override's
-    reason, checked."""
+    (the caller's own) and who may ask for this kind. Returns the license, the override's
+    reason, checked, and the request as stored (its host in lower case)."""
     if req.kind not in values(KeyKind):
         raise ValidationFailed(
             f"unknown key kind {req.kind!r}; choose one of {', '.join(values(KeyKind))}"
@@ -282,18 +288,18 @@ def _requested_license(
     if override_reason is not None:
         ctx.actor.require_analyst()
         override_reason = require_reason(override_reason, "an override")
-    _check_request_input(ctx, req)
+    req = _check_request_input(ctx, req)
     lic = get_license(ctx, req.license_id)
     forbidden = policy.requester_problem(req.kind, is_analyst=ctx.actor.is_analyst)
     if forbidden is not None:
         raise Forbidden(forbidden)
-    return lic, override_reason
+    return lic, override_reason, req
 
 
 def explain_request(ctx: ServiceContext, req: KeyRequestInput) -> Decision:
     """The dry run: every policy check of req with its outcome, and what would be issued.
     Writes nothing and takes no lock. Raises what request_key raises before it records."""
-    lic, _ = _requested_license(ctx, req, None)
+    lic, _, req = _requested_license(ctx, req, None)
     with ctx.session.no_autoflush:
         decision, _live = _evaluate(ctx, lic, standing(ctx, lic.customer_id), req)
     return decision
@@ -313,7 +319,7 @@ def request_key(
     Raises, recording nothing: NotFound (unknown or another customer's license),
     ValidationFailed (unknown kind, severity out of range, a malformed request), Forbidden (a
     customer asking for a standard key or overriding)."""
-    lic, override_reason = _requested_license(ctx, req, override_reason)
+    lic, override_reason, req = _requested_license(ctx, req, override_reason)
     locked = _lock_customer(ctx, lic.customer_id)
     with ctx.session.no_autoflush:  # reads only until the case is decided
         st = standing(ctx, lic.customer_id)
@@ -399,7 +405,16 @@ def _grant(
     ):
         return None
     active = _lock_active_primary(ctx, lic.id) if rule.primary else None
-    hosts = decision.hosts or policy.key_hosts(rule, lic, case.host)
+    plan = decision.key_plan(
+        rule,
+        lic,
+        now=ctx.now(),
+        requested_host=case.host,
+        reason=case.reason,
+        dr_test_date=case.dr_test_date,
+        case_number=case.case_number,
+    )
+    hosts = plan.hosts
     if hosts.license_moves_to is not None:
         # "moved server": the license follows the key to its new host
         audit.append(
@@ -415,25 +430,7 @@ def _grant(
             },
         )
         lic.host = hosts.license_moves_to
-    key = issue_signed_key(
-        ctx,
-        lic,
-        st,
-        serial=serial,
-        kind=rule.kind,
-        case_number=case.case_number,
-        reason=case.reason if rule.needs_reason else None,
-        dr_test_date=case.dr_test_date,
-        host=hosts.host,
-        failover_host=hosts.failover_host,
-        supersede=rule.primary,
-        active=active,
-        known=live,
-        ends_overlap_of=decision.ends_overlap_of,
-        issued_at=decision.decided_at or ctx.now(),
-        not_before=decision.not_before or ctx.now(),
-        expires_at=decision.expires_at,
-    )
+    key = issue_signed_key(ctx, lic, st, plan, serial=serial, active=active, known=live)
     case.status = CaseStatus.GRANTED
     case.key_serial = key.serial
     case.refusal_code = None

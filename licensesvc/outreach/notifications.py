@@ -288,7 +288,8 @@ def list_messages(
     page: int = 1,
     page_size: int = 50,
 ) -> Page[OutboxView]:
-    """A page of the outbox, newest first. Raises ValidationFailed (unknown status, bad page)."""
+    """A page of the outbox (of one customer, if given), newest first. Raises NotFound (an
+    unknown customer), ValidationFailed (unknown status, bad page)."""
     ctx.actor.require_analyst()
     query = select(OutboxMessage)
     if status is not None:
@@ -298,6 +299,7 @@ def list_messages(
             )
         query = query.where(OutboxMessage.status == status)
     if customer_id is not None:
+        accounts.get_customer(ctx, customer_id)  # an unknown id is not_found, not an empty list
         query = query.where(OutboxMessage.customer_id == customer_id)
     found = paginate(ctx.session, query, page, page_size)
     names = _customer_names(ctx, [m.customer_id for m in found.items])

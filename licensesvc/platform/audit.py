@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from licensesvc.models import AuditRecord
+from licensesvc.domain.errors import NotFound
+from licensesvc.models import AuditRecord, Customer
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.freshness import forget_head
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
@@ -197,9 +198,12 @@ def page_records(
 ) -> Page[AuditRecord]:
     """A page of the trail, newest first (by id, indexed with the customer and with the
     entity), optionally for one customer or one entity ("key:SERIAL", "case:CASE"). Raises
-    ValidationFailed for a page outside the limits."""
+    NotFound (an unknown customer), ValidationFailed for a page outside the limits."""
     query = select(AuditRecord)
     if customer_id is not None:
+        # an unknown customer is not_found, not an empty list
+        if session.get(Customer, customer_id) is None:
+            raise NotFound(f"customer {customer_id} not found")
         query = query.where(AuditRecord.customer_id == customer_id)
     if entity:
         etype, _, eid = entity.partition(":")

@@ -14,7 +14,16 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from licensesvc.domain.hosts import host_problem
 
 from .queries import ESCALATION_REASONS, SEVERITY_CHOICES, TEMPORARY_REASON_LABELS
 
@@ -51,6 +60,13 @@ class NewPasswordForm(FlaskForm):  # type: ignore[misc]
     submit = SubmitField("Set password")
 
 
+def _host_name(form: FlaskForm, field: StringField) -> None:
+    """The services' one host rule (licensesvc/domain/hosts.py): nothing is stripped."""
+    problem = host_problem(field.data)
+    if problem is not None:
+        raise ValidationError(problem)
+
+
 class KeyRequestForm(FlaskForm):  # type: ignore[misc]
     """One form for every kind; the template shows the fields the kind needs."""
 
@@ -58,7 +74,8 @@ class KeyRequestForm(FlaskForm):  # type: ignore[misc]
     kind = HiddenField(validators=[DataRequired()])
     host = StringField(
         "New host (optional; leave empty to keep the license's host)",
-        validators=[Optional(), Length(max=200)],
+        # only an empty field keeps the license's host; anything else meets the host rule
+        validators=[Optional(strip_whitespace=False), _host_name],
     )
     dr_test_date = DateField("Date of the DR test", validators=[Optional()])
     reason = SelectField(

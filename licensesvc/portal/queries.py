@@ -116,7 +116,7 @@ class Dashboard:
     maintenance_warning: bool
     support_phone: str
     today: date
-    #: the customer's escalated cases, overdue first (services/cases.list_escalated)
+    #: the customer's escalated cases, overdue first (cases.list_escalated)
     open_cases: list[CaseView]
 
 

@@ -1,4 +1,6 @@
-"""Every command given an unknown id says so the same way: one line, `not_found`, exit 1."""
+"""Every command given an unknown id says so the same way: one line, `not_found`, exit 1; a
+list filtered by an unknown id too, never an empty list (the API's counterpart:
+tests/licensesvc/api/test_api_unknown_ids.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,10 @@ UNKNOWN = [
     (["license", "update", 999, "--agents", 2, "--reason", "more"], "license 999 not found"),
     (["key", "issue", "--license", 999, "--kind", "standard"], "license 999 not found"),
     (["key", "list", "--customer", 999], "customer 999 not found"),
+    (["key", "list", "--license", 999], "license 999 not found"),
+    (["license", "list", "--customer", 999], "customer 999 not found"),
+    (["notify", "list", "--customer", 999], "customer 999 not found"),
+    (["audit", "list", "--customer", 999], "customer 999 not found"),
     (["key", "show", "SN-NOPE"], "key SN-NOPE not found"),
     (["key", "revoke", "SN-NOPE", "--reason", "x"], "key SN-NOPE not found"),
     (["key", "export", "SN-NOPE"], "key SN-NOPE not found"),

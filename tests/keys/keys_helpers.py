@@ -79,8 +79,12 @@ def run_rotation_vector(vector: dict[str, Any]) -> tuple[str, keys.PublicKey | N
     return "valid", new_key
 
 
-def run_vector(vector: dict[str, Any]) -> tuple[str, keys.Claims | None]:
-    """Verify one vector of tests/vectors/keys.json; return (code or "valid", claims)."""
+def run_vector(
+    vector: dict[str, Any], *, through_verifier: bool = False
+) -> tuple[str, keys.Claims | None]:
+    """Verify one vector of tests/vectors/keys.json; return (code or "valid", claims). With
+    through_verifier, by a `keys.Verifier` made around the vector's trusted keys instead of
+    the simple `keys.verify`."""
     trusted = vector_trusted_keys(vector)
     at = vector_time(vector["at"])
     try:
@@ -95,16 +99,17 @@ def run_vector(vector: dict[str, Any]) -> tuple[str, keys.Claims | None]:
                 revocation_sequence=vector.get("anchor_revocation_sequence", 0),
             )
         build_date = vector.get("build_date")
-        claims = keys.verify(
-            vector["key"],
-            trusted,
-            at=at,
-            product=vector.get("product"),
-            host=vector.get("host"),
-            build_date=None if build_date is None else date.fromisoformat(build_date),
-            revocations=revocations,
-            anchor=anchor,
-        )
+        checks: dict[str, Any] = {
+            "at": at,
+            "product": vector.get("product"),
+            "host": vector.get("host"),
+            "build_date": None if build_date is None else date.fromisoformat(build_date),
+            "revocations": revocations,
+        }
+        if through_verifier:
+            claims = keys.Verifier(trusted, anchor=anchor).verify(vector["key"], **checks)
+        else:
+            claims = keys.verify(vector["key"], trusted, anchor=anchor, **checks)
     except keys.LicenseKeyError as exc:
         return exc.code, None
     return "valid", claims

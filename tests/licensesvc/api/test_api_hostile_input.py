@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from licensesvc.domain.hosts import host_problem
 from licensesvc.models import AuditRecord, IssuedKey, KeyRequest, RevocationListCopy
 from tests.conftest import FakeClock, World
 from tests.licensesvc.api.api_helpers import Caller, assert_problem, bearer
@@ -187,6 +188,47 @@ def test_hosts_with_control_characters(
         )
     body = assert_problem(r, 422, "validation_error")
     assert body["errors"]["host"][0].startswith("must not contain control characters")
+
+
+#: the list of tests/licensesvc/services/test_integrity.py (NOT_HOSTS), where license create
+#: and update and the CLI refuse each of them
+NOT_HOSTS = [
+    "Sched01\n",
+    "sched01 ",
+    " sched01",
+    "\tsched01",
+    "sched01\r",
+    "-sched",
+    "a" * 201,
+    "sched\x00",
+    "sch/ed",
+]
+
+
+@pytest.mark.parametrize("host", NOT_HOSTS)
+def test_the_api_refuses_the_hosts_the_services_and_the_cli_refuse(
+    as_base: Caller, session: Session, world: World, clock: FakeClock, host: str
+) -> None:
+    """The one host rule (licensesvc/domain/hosts.py): the hosts `license create` and
+    `license update` refuse (tests/licensesvc/services/test_integrity.py) are refused here too,
+    in the same words, and nothing is recorded."""
+    when = (clock.today + timedelta(days=20)).isoformat()
+    with nothing_changes(session):
+        r = as_base.post("/v1/key-requests", dr_body(world, dr_test_date=when, host=host))
+    body = assert_problem(r, 422, "validation_error")
+    assert body["errors"]["host"] == [host_problem(host)]  # the services' words exactly
+
+
+def test_a_host_in_capitals_is_stored_in_lower_case_as_the_services_store_it(
+    as_base: Caller, world: World, clock: FakeClock
+) -> None:
+    when = (clock.today + timedelta(days=20)).isoformat()
+    r = as_base.post(
+        "/v1/key-requests", dr_body(world, dr_test_date=when, host="DR02.Acme.Example")
+    )
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["host"] == "dr02.acme.example"
+    assert r.get_json()["key"]["host"] == "dr02.acme.example"
 
 
 @pytest.mark.parametrize("char", ["\x00", "\x1b", "\x7f", "\x9b", "\r"])

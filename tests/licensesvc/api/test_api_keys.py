@@ -117,8 +117,10 @@ def test_customer_lists_only_their_own_keys(
     assert {k["serial"] for k in everyone} == {standard_key["serial"], premium["serial"]}
     by_license = as_analyst.read(f"/v1/keys?license_id={world.premium_license}")
     assert [k["serial"] for k in by_license] == [premium["serial"]]
-    none = as_base.read(f"/v1/keys?license_id={world.premium_license}")
-    assert none == []
+    # another customer's license is answered as an unknown one: not_found, never its keys
+    # (and no empty list that would say it exists)
+    other = as_base.get(f"/v1/keys?license_id={world.premium_license}")
+    assert_problem(other, 404, "not_found")
 
 
 def test_a_key_shows_its_record_its_text_and_its_effective_status(

@@ -106,8 +106,11 @@ def test_a_page_past_the_end_is_empty_and_tells_the_total(
 def test_the_filters_still_apply_to_the_pages(
     as_base: Caller, world: World, many: dict[str, list[str]]
 ) -> None:
-    _, header = read_page(as_base, f"/v1/keys?license_id={world.premium_license}&page=1")
-    assert header["total"] == 0  # none of the customer's keys is on another license
+    items, header = read_page(as_base, f"/v1/keys?license_id={world.base_license}&page_size=5")
+    assert header["total"] == len(many["keys"]) and len(items) == 5
+    # another customer's license is not_found, as an unknown one (tests/licensesvc/api/
+    # test_api_unknown_ids.py), not a filter that matches nothing
+    assert as_base.get(f"/v1/keys?license_id={world.premium_license}&page=1").status_code == 404
     items, header = read_page(as_base, "/v1/key-requests?status=granted&page_size=5")
     assert (items, header["total"]) == ([], 0)
 

@@ -10,13 +10,14 @@ import pytest
 from click.testing import CliRunner
 
 import keys
-from licensesvc.accounts import customers
+from licensesvc.accounts import LicenseUpdate, customers, update_license
 from licensesvc.domain.errors import OverrideNotPossible, ValidationFailed
 from licensesvc.domain.hosts import host_problem, normalize_host
 from licensesvc.issuance import entitlements, signing
 from licensesvc.issuance.issued_keys import signed_revocation_list, verify_online
 from licensesvc.issuance.key_requests import (
     KeyRequestInput,
+    KeyRequestOutcome,
     explain_request,
     grant_case,
     request_key,
@@ -292,26 +293,67 @@ def test_maintenance_signed_into_a_key_never_passes_the_contract_end(world, anal
     assert claims.maintenance_until == contract.end_date
 
 
-@pytest.mark.parametrize(
-    "host", ["sched01\n", "sched01 ", " sched01", "-sched", "a" * 201, "sched\x00", "sch/ed"]
-)
+#: what is not a host, and what every path refuses alike (nothing is stripped or repaired);
+#: tests/licensesvc/api/test_api_hostile_input.py asks the API about the same list
+NOT_HOSTS = [
+    "Sched01\n",
+    "sched01 ",
+    " sched01",
+    "\tsched01",
+    "sched01\r",
+    "-sched",
+    "a" * 201,
+    "sched\x00",
+    "sch/ed",
+]
+CONTROL_CHARACTER_HOSTS = ["Sched01\n", "\tsched01", "sched01\r", "sched\x00"]
+
+
+@pytest.mark.parametrize("host", NOT_HOSTS)
 def test_one_host_rule_everywhere_refuses_what_is_not_a_host(world, analyst, contexts, host):
     assert host_problem(host) is not None
     with pytest.raises(ValidationFailed, match="is not a host name"):
         customers.create_license(analyst, world.base_customer, "JAMS", 1, 1, host)
+    with pytest.raises(ValidationFailed, match="is not a host name"):
+        update_license(analyst, world.base_license, LicenseUpdate(host=host), "moved")
+    with pytest.raises(ValidationFailed, match="is not a host name"):
+        update_license(analyst, world.base_license, LicenseUpdate(failover_host=host), "new DR")
+    assert contexts.session.get(License, world.base_license).host == "sched.acme.example"
     from cli.main import cli
 
-    result = CliRunner().invoke(
-        cli,
+    for args in (
         ["license", "create", "--customer", "1", "--product", "P", "--agents", "1"]
         + ["--jobs", "1", "--host", host],
-    )
-    assert result.exit_code == 2 and "is not a host name" in result.output
-    assert "Traceback" not in result.output
+        ["license", "update", "1", "--host", host, "--reason", "moved"],
+        ["license", "update", "1", "--failover-host", host, "--reason", "new DR"],
+        ["key", "issue", "--license", "1", "--kind", "replacement", "--host", host],
+    ):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2 and "is not a host name" in result.output, args
+        assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("host", CONTROL_CHARACTER_HOSTS)
+def test_a_control_character_in_a_host_is_named_as_such(host: str) -> None:
+    problem = host_problem(host)
+    assert problem is not None and problem.startswith("must not contain control characters")
 
 
 def test_a_valid_host_is_stored_in_lower_case() -> None:
     assert normalize_host("Sched01.ACME.example") == "sched01.acme.example"
+
+
+def test_create_update_and_key_requests_store_a_host_in_lower_case(world, analyst, contexts):
+    lic = customers.create_license(
+        analyst, world.base_customer, "JAMS", 1, 1, "Sched01.ACME.example", "DR01.Acme.example"
+    )
+    assert (lic.host, lic.failover_host) == ("sched01.acme.example", "dr01.acme.example")
+    update_license(analyst, lic.id, LicenseUpdate(host="Sched02.ACME.example"), "moved")
+    assert lic.host == "sched02.acme.example"
+    asked = KeyRequestInput(world.base_license, "replacement", host="NEW01.Acme.example")
+    outcome = request_key(analyst, asked)
+    assert isinstance(outcome, KeyRequestOutcome)
+    assert outcome.case.host == "new01.acme.example"
 
 
 def test_the_report_says_what_each_license_can_have_today(world, analyst, contexts):

@@ -256,3 +256,43 @@ def test_evaluate_reads_only_its_arguments() -> None:
 def test_the_architecture_doc_shows_the_table_as_it_is() -> None:
     doc = (Path(__file__).resolve().parents[3] / "docs" / "architecture.md").read_text()
     assert policy.rules_markdown() in doc
+
+
+def test_a_decision_yields_the_plan_issuance_signs() -> None:
+    """issue_signed_key takes one frozen KeyPlan: what the decision says to sign, with the
+    kind's reason only when the kind needs one and the license's hosts by the kind's rule."""
+    lic = License(host="sched.acme.example", failover_host="dr.acme.example")
+    decided = datetime(2026, 3, 2, 15, tzinfo=UTC)
+    decision = policy.Decision(
+        checks=(),
+        not_before=decided,
+        expires_at=decided + timedelta(days=120),
+        decided_at=decided,
+        ends_overlap_of=("SN-EARLIER",),
+    )
+    later = decided + timedelta(seconds=5)
+    words = {"reason": "usage_spike", "dr_test_date": None, "case_number": "CS-1"}
+    temporary = decision.key_plan(
+        policy.rule_for("temporary"), lic, now=later, requested_host=None, **words
+    )
+    assert temporary == policy.KeyPlan(
+        kind=KeyKind.TEMPORARY,
+        hosts=policy.KeyHosts("sched.acme.example", "dr.acme.example", None),
+        issued_at=decided,
+        not_before=decided,
+        expires_at=decided + timedelta(days=120),
+        supersedes_primary=False,
+        ends_overlap_of=("SN-EARLIER",),
+        reason="usage_spike",
+        case_number="CS-1",
+    )
+    with pytest.raises(AttributeError):
+        temporary.reason = "other"  # type: ignore[misc]
+    # an analyst's grant of a refused case: no hosts or window decided, so the kind's host
+    # rule and now; a replacement on a new host moves the license and supersedes its key
+    replacement = policy.Decision(checks=()).key_plan(
+        policy.rule_for("replacement"), lic, now=later, requested_host="New.Acme.example", **words
+    )
+    assert replacement.hosts.license_moves_to == "new.acme.example"
+    assert (replacement.issued_at, replacement.not_before) == (later, later)
+    assert replacement.supersedes_primary and replacement.reason is None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -62,3 +65,31 @@ def test_disable_user_of_an_unknown_id_or_by_a_customer_changes_nothing(
     with pytest.raises(Forbidden):
         users.page_users(contexts.customer(world.base_customer))
     assert audit.count_records(session) == before and user.disabled_at is None
+
+
+#: run in a fresh interpreter, so no earlier test has imported the module already
+HASHES_AT_IMPORT = """
+import argon2
+
+calls = []
+real_hash = argon2.PasswordHasher.hash
+
+def counting_hash(self, password, *, salt=None):
+    calls.append(password)
+    return real_hash(self, password, salt=salt)
+
+argon2.PasswordHasher.hash = counting_hash
+from licensesvc.identity import users
+at_import = len(calls)
+first = users._dummy_hash()
+assert users._dummy_hash() == first
+print(at_import, len(calls))
+"""
+
+
+def test_importing_users_hashes_nothing_and_the_dummy_hash_is_made_once() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", HASHES_AT_IMPORT], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "1"]
