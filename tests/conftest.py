@@ -22,6 +22,7 @@ from licensesvc.config import Policy, Settings
 from licensesvc.db import make_engine
 from licensesvc.migrate import upgrade
 from licensesvc.services.context import Actor, ServiceContext
+from tests.support.apps import AppCache
 
 PG_ENV = "LICENSESVC_TEST_DATABASE_URL"
 START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # a Monday, 10:00 in New York
@@ -102,6 +103,13 @@ def session(engine: Engine) -> Iterator[Session]:
         sess.close()
         outer.rollback()
         connection.close()
+
+
+@pytest.fixture(scope="session")
+def app_cache() -> AppCache:
+    """The apps of this process (of this worker, under pytest-xdist), made once per
+    configuration and pointed at each test's runtime (tests/support/apps.py)."""
+    return AppCache()
 
 
 @pytest.fixture

@@ -16,13 +16,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
-from licensesvc.app import create_app
 from licensesvc.config import Settings
 from licensesvc.runtime import Runtime
 from licensesvc.services import users
 from licensesvc.services.context import ServiceContext
 from licensesvc.services.key_requests import KeyRequestInput, request_key
 from tests.conftest import FakeClock, World
+from tests.support.apps import AppCache, app_on
 
 PASSWORD = "correct horse battery"
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
@@ -101,9 +101,11 @@ def app(
     engine: Engine,
     monkeypatch: pytest.MonkeyPatch,
     request: pytest.FixtureRequest,
+    app_cache: AppCache,
 ) -> Flask:
-    """The portal's app; a test marked `sign_in_limits(email=..., address=...)` gets those
-    sign-in limits of the rate limiter (LICENSESVC_RATELIMIT_SIGN_IN_*)."""
+    """The portal's app (made once per process: tests/support/apps.py); a test marked
+    `sign_in_limits(email=..., address=...)` gets those sign-in limits of the rate limiter
+    (LICENSESVC_RATELIMIT_SIGN_IN_*), one marked `own_app` an app of its own."""
     marker = request.node.get_closest_marker("sign_in_limits")
     if marker is not None:
         for name, value in marker.kwargs.items():
@@ -113,7 +115,7 @@ def app(
         join_transaction_mode="create_savepoint",
         expire_on_commit=False,
     )
-    app = create_app(runtime=Runtime(settings, engine, sessions, clock))
+    app = app_on(Runtime(settings, engine, sessions, clock), app_cache, request)
     app.config["SESSION_COOKIE_SECURE"] = False
     return app
 
