@@ -28,14 +28,9 @@ from tests.e2e.e2e_helpers import (
     _wait_until_ready,
     free_port,
 )
+from tests.support.runs import FULL_ENV
 
-#: full-size runs (scripts/reliability.py sets it); otherwise the reduced form CI runs
-FULL = os.environ.get("LICENSESVC_RELIABILITY_FULL") == "1"
 FIGURES_ENV = "LICENSESVC_RELIABILITY_FIGURES"
-
-
-def size(full: int, reduced: int) -> int:
-    return full if FULL else reduced
 
 
 @dataclass
@@ -92,7 +87,7 @@ def scenario_command(database: str) -> str:
     where = (
         "LICENSESVC_TEST_DATABASE_URL=postgresql+psycopg://... " if database == "PostgreSQL" else ""
     )
-    return f"`{where}LICENSESVC_RELIABILITY_FULL=1 .venv/bin/python -m pytest {test}`"
+    return f"`{where}{FULL_ENV}=1 .venv/bin/python -m pytest {test}`"
 
 
 def database_kind(url: str) -> str:
