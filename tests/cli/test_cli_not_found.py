@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from cli_helpers import Cli, Shop
+
+from tests.cli.cli_helpers import Cli, Shop
 
 UNKNOWN = [
     (["customer", "show", 999], "customer 999 not found"),

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import Cli, Shop, count, key_issue
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -22,6 +21,7 @@ from licensesvc.config import SIGNING_KEY_KDF_ROUNDS
 from licensesvc.models import ApiToken, IssuedKey, KeyRequest, SigningKeyRecord
 from licensesvc.runtime import Runtime
 from licensesvc.services import tokens
+from tests.cli.cli_helpers import Cli, Shop, count, key_issue
 from tests.conftest import fresh_database_url
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from keys_helpers import IN_CI, VENDOR, make_claims
 
 import keys
 from keys import _encoding as enc
+from tests.keys.keys_helpers import IN_CI, VENDOR, make_claims
 
 # Profiles registered under our own names and applied per test, so that loading them never
 # changes the hypothesis settings of other packages' tests in the same run.

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from keys_helpers import NEXT_VENDOR, NOW, STRANGER, VENDOR, make_claims
 
 import keys
 from keys import _encoding as enc
@@ -13,6 +12,7 @@ from keys.license import KEY_CONTEXT, KEY_PREFIX
 from keys.revocation import REVOCATION_CONTEXT, REVOCATION_PREFIX
 from keys.rotation import ROTATION_CONTEXT, ROTATION_PREFIX
 from keys.signing import seal
+from tests.keys.keys_helpers import NEXT_VENDOR, NOW, STRANGER, VENDOR, make_claims
 
 ENTRIES = (
     keys.RevokedEntry("K-0009", "superseded", NOW - timedelta(days=3), "superseded"),

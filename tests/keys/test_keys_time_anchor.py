@@ -6,9 +6,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from keys_helpers import NOW, VENDOR, make_claims
 
 import keys
+from tests.keys.keys_helpers import NOW, VENDOR, make_claims
 
 SECRET = b"installer-secret"
 

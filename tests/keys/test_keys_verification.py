@@ -6,12 +6,12 @@ import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from keys_helpers import ISSUED, NEXT_VENDOR, NOW, STRANGER, VENDOR, make_claims
 
 import keys
 from keys import _encoding as enc
 from keys.license import KEY_CONTEXT, KEY_PREFIX
 from keys.signing import seal
+from tests.keys.keys_helpers import ISSUED, NEXT_VENDOR, NOW, STRANGER, VENDOR, make_claims
 
 TRUSTED = [VENDOR.public_key]
 TEMPORARY = make_claims(

@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
-from keys_helpers import IN_CI, REPO_ROOT
 
 import keys
+from tests.keys.keys_helpers import IN_CI, REPO_ROOT
 
 WYCHEPROOF = REPO_ROOT.parent / "shared" / "vectors" / "wycheproof" / "ed25519_test.json"
 
