@@ -105,6 +105,19 @@ def session(engine: Engine) -> Iterator[Session]:
         connection.close()
 
 
+#: tests that share something no two may use at once run one at a time on one xdist worker
+#: (scripts/test.sh runs `-n 2 --dist loadgroup`): the reliability scenarios kill workers,
+#: cut connections and time answers against deadlines, each sized for the machine to itself
+SERIAL_GROUPS = {"reliability": Path(__file__).parent / "reliability"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for group, folder in SERIAL_GROUPS.items():
+            if folder in item.path.parents:
+                item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def app_cache() -> AppCache:
     """The apps of this process (of this worker, under pytest-xdist), made once per
