@@ -6,7 +6,7 @@ import pytest
 
 from tests.cli.cli_helpers import Cli, Shop
 
-UNKNOWN = [
+UNKNOWN: list[tuple[list[str | int], str]] = [
     (["customer", "show", 999], "customer 999 not found"),
     (["customer", "update", 999, "--region", "emea"], "customer 999 not found"),
     (["entitlements", "--customer", 999], "customer 999 not found"),

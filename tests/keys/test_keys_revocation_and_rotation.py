@@ -214,7 +214,7 @@ def test_a_version_1_list_is_refused_with_a_message_saying_so() -> None:
     ],
     ids=["crlf", "bom", "bytes", "bytes-bom-crlf", "nbsp", "two-boms", "lone-cr", "not-utf8"],
 )
-def test_lists_are_read_by_the_specs_reading_rule(text, accepted) -> None:  # type: ignore[no-untyped-def]
+def test_lists_are_read_by_the_specs_reading_rule(text, accepted) -> None:
     signed = keys.sign_revocation_list(make_list(), VENDOR)
     if accepted:
         assert len(keys.verify_revocation_list(text(signed), [VENDOR.public_key], at=NOW)) == 2

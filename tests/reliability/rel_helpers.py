@@ -155,6 +155,7 @@ class Answers:
     ) -> tuple[int | None, dict[str, Any], float, str]:
         """Send one request, record its answer (or its exception) and return it."""
         started = time.monotonic()
+        item: tuple[int | None, dict[str, Any], float, str]
         try:
             r = requests.request(
                 method,

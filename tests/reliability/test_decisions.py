@@ -35,7 +35,7 @@ AT_ONCE = 8
 TEMPORARY = {"kind": "temporary", "reason": "usage_spike"}
 
 
-def _db(settings: Any, query: Callable[[Any], Any]) -> Any:
+def _db(settings: Any, query: Callable[..., Any]) -> Any:
     runtime = Runtime.from_settings(settings)
     try:
         with runtime.sessions() as session:

@@ -51,7 +51,7 @@ class Browser:
     license_id: int
 
     def get(self, path: str, **kw: object) -> TestResponse:
-        return self.client.get(path, headers=HTML, **kw)  # type: ignore[arg-type]
+        return self.client.get(path, headers=HTML, **kw)
 
     def post(
         self,
@@ -65,7 +65,7 @@ class Browser:
         body = dict(data or {})
         if "csrf_token" not in body:
             body["csrf_token"] = csrf_of(self.get(csrf_from or path))
-        return self.client.post(path, data=body, headers=HTML, **kw)  # type: ignore[arg-type]
+        return self.client.post(path, data=body, headers=HTML, **kw)
 
     def sign_in(self, password: str = PASSWORD) -> TestResponse:
         return self.post("/login", {"email": self.email, "password": password})

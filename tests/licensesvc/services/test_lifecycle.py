@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from licensesvc.models import AuditRecord, Contract, ContractPayment, KeyRequest, LicenseChange
 from licensesvc.services import contracts, customers, licenses
-from licensesvc.services.entitlements import entitlement_report, standing
+from licensesvc.services.entitlements import entitlement_report
 from licensesvc.services.errors import (
     Conflict,
     Forbidden,
@@ -21,6 +21,7 @@ from licensesvc.services.errors import (
     ValidationFailed,
 )
 from licensesvc.services.key_requests import KeyRequestInput, request_key
+from licensesvc.services.standing import standing
 from tests.licensesvc.services.service_helpers import first_key
 
 
