@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -22,7 +23,9 @@ from licensesvc.config import Policy, Settings
 from licensesvc.db import make_engine
 from licensesvc.migrate import upgrade
 from licensesvc.services.context import Actor, ServiceContext
-from tests.support.apps import AppCache
+
+if TYPE_CHECKING:
+    from tests.support.apps import AppCache
 
 PG_ENV = "LICENSESVC_TEST_DATABASE_URL"
 START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # a Monday, 10:00 in New York
@@ -121,7 +124,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def app_cache() -> AppCache:
     """The apps of this process (of this worker, under pytest-xdist), made once per
-    configuration and pointed at each test's runtime (tests/support/apps.py)."""
+    configuration and pointed at each test's runtime (tests/support/apps.py; imported here,
+    so that tests without an app never import Flask)."""
+    from tests.support.apps import AppCache
+
     return AppCache()
 
 
