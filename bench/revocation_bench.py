@@ -48,6 +48,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 import keys
+from tests.support.claims import make_claims
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = REPO_ROOT / "docs" / "performance.md"
@@ -123,19 +124,15 @@ def build_entries(count: int) -> list[keys.RevokedEntry]:
 
 
 def _claims(serial: str) -> keys.Claims:
-    return keys.Claims(
+    """The tests' claim set (tests/support/claims.py) with this serial, issued 30 days before
+    AT, without a failover host or case."""
+    return make_claims(
         serial=serial,
-        license_id="lic-1",
-        customer_id="cust-1",
-        customer_name="Acme Corp",
-        product="scheduler",
-        kind="standard",
-        agents=25,
-        jobs=1000,
-        host="sched.acme.example",
         issued_at=AT - timedelta(days=30),
         not_before=AT - timedelta(days=30),
         maintenance_until=date(2026, 12, 31),
+        failover_host=None,
+        case_number=None,
     )
 
 

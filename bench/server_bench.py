@@ -35,7 +35,6 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,6 +47,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from tests.support import servers
+from tests.support.servers import Server
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = REPO_ROOT / "docs" / "performance.md"
@@ -162,20 +164,6 @@ def postgres_database(label: str) -> Iterator[str]:
 # -- servers -----------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@dataclass
-class Server:
-    base_url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-
 @contextmanager
 def gunicorn(
     app: str,
@@ -186,55 +174,22 @@ def gunicorn(
     config: str | None = None,
     ready_path: str = "/readyz",
 ) -> Iterator[Server]:
-    """gunicorn serving app on a free port of 127.0.0.1 until the block ends. It runs in
-    workdir, so no gunicorn.conf.py is read unless config names one."""
-    port = free_port()
-    log = workdir / f"gunicorn-{port}.log"
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"]
-    if config is not None:
-        command += ["--config", config]
-    else:
-        command += ["--workers", str(workers), "--timeout", "60"]
-    multiproc = workdir / f"metrics-{port}"
-    multiproc.mkdir()
-    full_env = {
-        **os.environ,
-        **env,
-        "PYTHONPATH": str(REPO_ROOT),
-        "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
-    }
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*command, app], cwd=workdir, env=full_env, stdout=out, stderr=subprocess.STDOUT
-        )
-    server = Server(f"http://127.0.0.1:{port}", process, log)
-    try:
-        _wait_ready(server, ready_path)
+    """gunicorn serving app on a free port of 127.0.0.1 until the block ends (the tests' one
+    launcher, tests/support/servers.py). It runs in workdir, so no gunicorn.conf.py is read
+    unless config names one; each server counts its metrics in a directory of its own."""
+    with servers.gunicorn(
+        env,
+        workdir,
+        app=app,
+        workers=None if config is not None else workers,
+        config=config,
+        options=() if config is not None else ("--timeout", "60"),
+        cwd=workdir,
+        metrics_dir=workdir,
+        ready_path=ready_path,
+        stop_within=20,
+    ) as server:
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-
-def _wait_ready(server: Server, path: str) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited:\n{server.log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(server.base_url + path, timeout=5) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not become ready:\n{server.log.read_text()[-3000:]}")
 
 
 def licensesvc_env(database_url: str, data_dir: Path) -> dict[str, str]:

@@ -51,6 +51,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 import keys
 import keys.signing
+from tests.support.claims import make_claims
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = REPO_ROOT / "docs" / "performance.md"
@@ -170,23 +171,10 @@ def split_text_key(text_key: str) -> tuple[bytes, bytes]:
 
 
 def benchmark_claims() -> keys.Claims:
-    """The claim set every path carries (the example of docs/key-format.md section 5)."""
-    return keys.Claims(
-        serial="K-0001",
-        license_id="lic-1",
-        customer_id="cust-1",
-        customer_name="Acme Corp",
-        product="scheduler",
-        kind="standard",
-        agents=25,
-        jobs=1000,
-        host="sched.acme.example",
-        failover_host="dr.acme.example",
-        issued_at=datetime(2025, 1, 1, tzinfo=UTC),
-        not_before=datetime(2025, 1, 1, tzinfo=UTC),
-        expires_at=datetime(2099, 12, 31, tzinfo=UTC),
-        maintenance_until=date(2099, 12, 31),
-        case_number="CASE-1001",
+    """The claim set every path carries: the tests' (tests/support/claims.py, the example of
+    docs/key-format.md section 5), valid until 2099."""
+    return make_claims(
+        expires_at=datetime(2099, 12, 31, tzinfo=UTC), maintenance_until=date(2099, 12, 31)
     )
 
 

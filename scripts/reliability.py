@@ -4,8 +4,9 @@
     .venv/bin/python scripts/reliability.py --pg-only
 
 Each scenario is a test of tests/reliability/ (CI runs the same tests reduced); with
-LICENSESVC_RELIABILITY_FULL=1 they run in full and append one row each to a figures file,
-which this script renders as the table between the markers of docs/reliability.md.
+LICENSESVC_FULL_TESTS=1 (the suite's full run) they run in full and append one row each to
+a figures file, which this script renders as the table between the markers of
+docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ COLUMNS = [
 def run(database: str | None, figures: Path) -> int:
     env = {
         **os.environ,
-        "LICENSESVC_RELIABILITY_FULL": "1",
+        "LICENSESVC_FULL_TESTS": "1",
         "LICENSESVC_RELIABILITY_FIGURES": str(figures),
     }
     env.pop("LICENSESVC_TEST_DATABASE_URL", None)

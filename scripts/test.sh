@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets everything up and runs the whole test suite: lint and types, then every test on the
 # embedded SQLite database and again on PostgreSQL (started here if it is not running);
-# the key-format tests touch no database and run once.
+# the key-format tests touch no database and run once. Each run uses both cores (pytest-xdist,
+# one worker per core; the reliability scenarios stay on one worker, one at a time: see
+# tests/conftest.py). LICENSESVC_FULL_TESTS=1 runs the full-size suite (README, Development).
 # CI runs this script (see .ci/run). Extra arguments go to both pytest runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,12 +13,16 @@ bash scripts/ensure-services.sh
 echo "== lint and types"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-# every package of ours, strictly (pyproject.toml: the one override, for flask-smorest)
-.venv/bin/mypy --strict keys licensesvc cli
+# every package of ours and the tests, strictly (pyproject.toml: the overrides for
+# flask-smorest and for the tests' unannotated fixtures)
+.venv/bin/mypy --strict keys licensesvc cli tests
 
 pg_url=${LICENSESVC_TEST_PG_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}
+# -n 2: one worker per core of this 2-core machine (what -n auto picks here); --dist loadgroup keeps
+# each xdist_group on one worker
+parallel=(-n "${LICENSESVC_TEST_WORKERS:-2}" --dist loadgroup)
 
 echo "== tests on SQLite"
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+.venv/bin/python -m pytest -q -p no:cacheprovider "${parallel[@]}" "$@"
 echo "== tests on PostgreSQL"
-LICENSESVC_TEST_DATABASE_URL=$pg_url .venv/bin/python -m pytest -q -p no:cacheprovider --ignore=tests/keys "$@"
+LICENSESVC_TEST_DATABASE_URL=$pg_url .venv/bin/python -m pytest -q -p no:cacheprovider "${parallel[@]}" --ignore=tests/keys "$@"

@@ -10,7 +10,7 @@ audit record fails too (off by default: a test may set rows up by hand)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -108,7 +108,7 @@ class AuditGuard:
 
     @contextmanager
     def watching(self, connection: Connection) -> Iterator[AuditGuard]:
-        hooks = {
+        hooks: dict[str, Callable[..., Any]] = {
             "before_cursor_execute": self.before_cursor_execute,
             "savepoint": self.savepoint,
             "rollback_savepoint": self.rollback_savepoint,

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -23,6 +24,9 @@ from licensesvc.db import make_engine
 from licensesvc.migrate import upgrade
 from licensesvc.platform.context import Actor, ServiceContext
 from tests.audit_guard import AuditGuard, ServiceCallGuard
+
+if TYPE_CHECKING:
+    from tests.support.apps import AppCache
 
 PG_ENV = "LICENSESVC_TEST_DATABASE_URL"
 START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # a Monday, 10:00 in New York
@@ -117,6 +121,29 @@ def _service_calls_are_audited(request: pytest.FixtureRequest) -> None:
     session = request.getfixturevalue("session")
     monkeypatch = request.getfixturevalue("monkeypatch")
     ServiceCallGuard(session, session.info["audit_guard"]).install(monkeypatch)
+
+
+#: tests that share something no two may use at once run one at a time on one xdist worker
+#: (scripts/test.sh runs `-n 2 --dist loadgroup`): the reliability scenarios kill workers,
+#: cut connections and time answers against deadlines, each sized for the machine to itself
+SERIAL_GROUPS = {"reliability": Path(__file__).parent / "reliability"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for group, folder in SERIAL_GROUPS.items():
+            if folder in item.path.parents:
+                item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.fixture(scope="session")
+def app_cache() -> AppCache:
+    """The apps of this process (of this worker, under pytest-xdist), made once per
+    configuration and pointed at each test's runtime (tests/support/apps.py; imported here,
+    so that tests without an app never import Flask)."""
+    from tests.support.apps import AppCache
+
+    return AppCache()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 try:
     from aiosmtpd.controller import Controller
 except ImportError:  # pragma: no cover - dev dependency missing
-    Controller = None
+    Controller = None  # type: ignore[misc,assignment]
 
 
 @dataclass
@@ -69,7 +69,7 @@ class Mailbox:
         return counts
 
 
-class _Controller(Controller):  # type: ignore[misc,valid-type]
+class _Controller(Controller):
     """aiosmtpd's Controller, on a port the system picks (port 0)."""
 
     def _trigger_server(self) -> None:

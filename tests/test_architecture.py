@@ -252,7 +252,11 @@ def facade_names(package: str) -> set[str]:
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
         ):
-            return {e.value for e in ast.walk(node.value) if isinstance(e, ast.Constant)}
+            return {
+                e.value
+                for e in ast.walk(node.value)
+                if isinstance(e, ast.Constant) and isinstance(e.value, str)
+            }
     return set()
 
 

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from cli_helpers import Cli, Shop, contract_create, license_create, rolled_back_runtime
 from sqlalchemy import Engine
 
 from licensesvc.config import Settings
 from licensesvc.runtime import Runtime
+from tests.cli.cli_helpers import Cli, Shop, contract_create, license_create, rolled_back_runtime
 
 
 @pytest.fixture

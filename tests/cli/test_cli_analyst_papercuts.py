@@ -9,10 +9,10 @@ import json
 from typing import Any
 
 import pytest
-from cli_helpers import Cli, Shop, count, key_issue
 
 from licensesvc.domain import support_plan
 from licensesvc.models import KeyRequest
+from tests.cli.cli_helpers import Cli, Shop, count, key_issue
 
 
 @pytest.mark.parametrize(

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import Cli
 
 from licensesvc.config import Policy, Settings
 from licensesvc.runtime import Runtime
+from tests.cli.cli_helpers import Cli
 from tests.conftest import fresh_database_url
 
 REPO = Path(__file__).resolve().parents[2]

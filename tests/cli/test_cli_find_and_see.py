@@ -6,7 +6,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from cli_helpers import (
+from sqlalchemy import Engine, event
+
+from tests.cli.cli_helpers import (
     Cli,
     Shop,
     contract_create,
@@ -15,7 +17,6 @@ from cli_helpers import (
     license_create,
     record_payment,
 )
-from sqlalchemy import Engine, event
 
 
 def test_search_finds_a_name_by_prefix_first_then_substring_any_case(run: Cli) -> None:

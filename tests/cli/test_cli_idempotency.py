@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from cli_helpers import Cli
 from sqlalchemy import select
 
 from licensesvc.models import IdempotencyKey
 from licensesvc.runtime import Runtime
+from tests.cli.cli_helpers import Cli
 
 
 def test_purge_deletes_only_keys_older_than_24_hours(run: Cli, runtime: Runtime) -> None:

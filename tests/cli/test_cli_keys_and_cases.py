@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_helpers import Cli, Shop, contract_create, count, key_issue, license_create
 from sqlalchemy import text
 
 import keys
 from licensesvc.models import IssuedKey, KeyRequest
+from tests.cli.cli_helpers import Cli, Shop, contract_create, count, key_issue, license_create
 
 
 def public_pem(run: Cli, tmp_path: Path) -> Path:

@@ -7,10 +7,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from cli_helpers import Cli, Shop, command, key_issue
-
 from licensesvc.models import ContractPayment, LicenseChange
-from tests.cli.cli_helpers import count
+from tests.cli.cli_helpers import Cli, Shop, command, count, key_issue
 
 
 def test_a_contract_changes_plan_is_paid_corrected_renewed_and_terminated(

@@ -5,9 +5,10 @@ tests/licensesvc/api/test_api_unknown_ids.py)."""
 from __future__ import annotations
 
 import pytest
-from cli_helpers import Cli, Shop
 
-UNKNOWN = [
+from tests.cli.cli_helpers import Cli, Shop
+
+UNKNOWN: list[tuple[list[str | int], str]] = [
     (["customer", "show", 999], "customer 999 not found"),
     (["customer", "update", 999, "--region", "emea"], "customer 999 not found"),
     (["entitlements", "--customer", 999], "customer 999 not found"),

@@ -10,13 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import Cli, Shop, key_issue, user_create
 
 from licensesvc.db import make_engine
 from licensesvc.migrate import upgrade
 from licensesvc.models.outbox import OutboxMessage
 from licensesvc.outreach import notifications
 from licensesvc.platform.context import Actor
+from tests.cli.cli_helpers import Cli, Shop, key_issue, user_create
 from tests.conftest import fresh_database_url
 from tests.smtp_helpers import SmtpServer, smtp_server_or_skip
 

@@ -9,10 +9,10 @@ import json
 from datetime import timedelta
 
 import pytest
-from cli_helpers import Cli, Shop
 
 from licensesvc.runtime import Runtime
 from tests.bulk import add_audit_records, add_cases, add_keys
+from tests.cli.cli_helpers import Cli, Shop
 
 ROWS = 1000
 

@@ -7,9 +7,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from cli_helpers import Cli, Shop, count, key_issue
-
 from licensesvc.models import AuditRecord, CaseNote
+from tests.cli.cli_helpers import Cli, Shop, count, key_issue
 
 
 def escalated_case(run: Cli, shop: Shop, severity: int = 3) -> str:

@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_helpers import (
+
+from licensesvc.models import Contract, Customer, License
+from tests.cli.cli_helpers import (
     Cli,
     Shop,
     contract_create,
@@ -16,8 +18,6 @@ from cli_helpers import (
     record_payment,
     user_create,
 )
-
-from licensesvc.models import Contract, Customer, License
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,8 @@ import csv
 import io
 
 import pytest
-from cli_helpers import Cli, Shop, contract_create, key_issue, license_create
+
+from tests.cli.cli_helpers import Cli, Shop, contract_create, key_issue, license_create
 
 
 @pytest.fixture

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import Cli, Shop, key_issue
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
 from licensesvc.models import AuditRecord, IssuedKey, KeyRequest
 from licensesvc.portal import views
+from tests.cli.cli_helpers import Cli, Shop, key_issue
 
 ROOT = Path(__file__).resolve().parents[2]
 #: the service calls that change a case or a key

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import Cli, Shop, count, key_issue
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import create_engine, func, select
@@ -32,6 +31,7 @@ from licensesvc.models import (
     User,
 )
 from licensesvc.runtime import Runtime
+from tests.cli.cli_helpers import Cli, Shop, count, key_issue
 from tests.conftest import fresh_database_url
 
 REPO = Path(__file__).resolve().parents[2]

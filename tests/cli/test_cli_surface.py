@@ -9,10 +9,17 @@ from pathlib import Path
 
 import click
 import pytest
-from cli_helpers import Cli, contract_create, key_issue, license_create, record_payment, user_create
 from click.testing import CliRunner
 
 from cli.main import cli
+from tests.cli.cli_helpers import (
+    Cli,
+    contract_create,
+    key_issue,
+    license_create,
+    record_payment,
+    user_create,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 

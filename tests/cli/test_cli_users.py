@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli_helpers import Cli, Shop, user_create
+from tests.cli.cli_helpers import Cli, Shop, user_create
 
 PASSWORD = "a long enough password\n"
 

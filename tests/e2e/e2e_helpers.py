@@ -3,11 +3,6 @@ layer, and small HTTP helpers."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -25,18 +20,14 @@ from licensesvc.issuance.signing import generate_signing_key
 from licensesvc.migrate import upgrade
 from licensesvc.platform.context import Actor
 from licensesvc.runtime import Runtime
+from tests.support.servers import ROOT as ROOT
+from tests.support.servers import Server as Server
+from tests.support.servers import free_port as free_port
+from tests.support.servers import gunicorn as support_gunicorn
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "e2e-secret-key-0123456789"
 PASSPHRASE = "e2e-signing-passphrase"
 TIMEOUT = 30
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def e2e_settings(database_url: str, data_dir: Path) -> Settings:
@@ -48,76 +39,28 @@ def e2e_settings(database_url: str, data_dir: Path) -> Settings:
     )
 
 
-@dataclass
-class Server:
-    base_url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def url(self, path: str) -> str:
-        return self.base_url + path
-
-
-@contextmanager
-def gunicorn(database_url: str, data_dir: Path, *, workers: int = 2) -> Iterator[Server]:
-    """Run `gunicorn wsgi:app` on a free port of 127.0.0.1 until the block ends."""
-    port = free_port()
-    log = data_dir / f"gunicorn-{port}.log"
-    env = {
-        **os.environ,
+def server_env(database_url: str, data_dir: Path) -> dict[str, str]:
+    """The LICENSESVC_* variables of a server on database_url, keeping its files in data_dir."""
+    return {
         "LICENSESVC_DATABASE_URL": database_url,
         "LICENSESVC_SECRET_KEY": SECRET_KEY,
         "LICENSESVC_SIGNING_KEY_PASSPHRASE": PASSPHRASE,
         "LICENSESVC_DATA_DIR": str(data_dir),
-        "PYTHONPATH": str(ROOT),
     }
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-                "--timeout",
-                "120",
-                "--graceful-timeout",
-                "5",
-                "wsgi:app",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(f"http://127.0.0.1:{port}", process, log)
-    try:
-        _wait_until_ready(server)
+
+
+@contextmanager
+def gunicorn(database_url: str, data_dir: Path, *, workers: int = 2) -> Iterator[Server]:
+    """Run `gunicorn wsgi:app` (stock settings) on a free port of 127.0.0.1 until the block
+    ends (tests/support/servers.py)."""
+    with support_gunicorn(
+        server_env(database_url, data_dir),
+        data_dir,
+        workers=workers,
+        options=("--timeout", "120", "--graceful-timeout", "5"),
+        stop_within=15,
+    ) as server:
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-
-def _wait_until_ready(server: Server) -> None:
-    # generous: on a busy machine a worker can take seconds to import the app
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited:\n{server.log.read_text()}")
-        try:
-            if requests.get(server.url("/readyz"), timeout=5).status_code == 200:
-                return
-        except requests.RequestException:  # not listening yet, or workers still booting
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not become ready:\n{server.log.read_text()}")
 
 
 @contextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -10,6 +9,10 @@ from typing import Any
 
 import keys
 from keys import _encoding as enc
+
+# the claim set is shared with bench/ (tests/support/claims.py)
+from tests.support.claims import ISSUED as ISSUED
+from tests.support.claims import make_claims as make_claims
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VECTORS = REPO_ROOT / "tests" / "vectors" / "keys.json"
@@ -21,29 +24,7 @@ VENDOR = keys.SigningKey.from_seed_for_tests(bytes([11]) * 32)
 NEXT_VENDOR = keys.SigningKey.from_seed_for_tests(bytes([12]) * 32)
 STRANGER = keys.SigningKey.from_seed_for_tests(bytes([13]) * 32)
 
-ISSUED = datetime(2025, 1, 1, tzinfo=UTC)
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-
-
-def make_claims(**changes: Any) -> keys.Claims:
-    """Claims of an ordinary standard key for Acme, with ``changes`` applied."""
-    claims = keys.Claims(
-        serial="K-0001",
-        license_id="lic-1",
-        customer_id="cust-1",
-        customer_name="Acme Corp",
-        product="scheduler",
-        kind="standard",
-        agents=25,
-        jobs=1000,
-        host="sched.acme.example",
-        issued_at=ISSUED,
-        not_before=ISSUED,
-        maintenance_until=date(2025, 12, 31),
-        failover_host="dr.acme.example",
-        case_number="CASE-1001",
-    )
-    return dataclasses.replace(claims, **changes)
 
 
 def vector_trusted_keys(vector: dict[str, Any]) -> list[keys.PublicKey]:

@@ -20,13 +20,13 @@ import textwrap
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from keys_helpers import REPO_ROOT, VENDOR, make_claims
-from test_keys_properties import PROFILE, claims_strategy
 
 import keys
 from keys import _encoding as enc
 from keys.claims import decode_canonical_payload
 from keys.license import _decode_payload
+from tests.keys.keys_helpers import REPO_ROOT, VENDOR, make_claims
+from tests.keys.test_keys_properties import PROFILE, claims_strategy
 
 
 def general_rule(payload: bytes) -> keys.Claims | None:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 
-from keys_helpers import REPO_ROOT
+from tests.keys.keys_helpers import REPO_ROOT
 
 BLOCKED = ("flask", "sqlalchemy", "licensesvc", "cli", "marshmallow", "click", "alembic")
 

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from keys_helpers import IN_CI, REPO_ROOT, VENDOR, make_claims
 
 import keys
 from cli import offline_verify
+from tests.keys.keys_helpers import IN_CI, REPO_ROOT, VENDOR, make_claims
 
 EXPIRES = datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC)
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
+from typing import Literal
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from keys_helpers import IN_CI, VENDOR, make_claims
 
 import keys
 from keys import _encoding as enc
+from tests.keys.keys_helpers import IN_CI, VENDOR, make_claims
 
 # Profiles registered under our own names and applied per test, so that loading them never
 # changes the hypothesis settings of other packages' tests in the same run.
@@ -27,9 +28,12 @@ TRUSTED = [VENDOR.public_key]
 AT = datetime(2025, 6, 1, tzinfo=UTC)
 
 # Any Unicode the format may carry: no controls, no line separators, no surrogates.
+#: the Unicode category st.characters must not draw (lone surrogates cannot be encoded)
+SURROGATES: tuple[Literal["Cs"]] = ("Cs",)
+
 text_values = st.text(
     alphabet=st.characters(
-        blacklist_categories=("Cs",),
+        blacklist_categories=SURROGATES,
         blacklist_characters="".join(map(chr, [*range(0x20), *range(0x7F, 0xA0)])) + "\u2028\u2029",
     ),
     min_size=1,
@@ -108,7 +112,7 @@ def mutations(draw: st.DrawFn) -> tuple[str, str]:
         bit = draw(st.integers(0, 6))
         mutated = original[:index] + chr(ord(original[index]) ^ (1 << bit)) + original[index + 1 :]
     elif kind == "substitute":
-        char = draw(st.characters(blacklist_categories=("Cs",)))
+        char = draw(st.characters(blacklist_categories=SURROGATES))
         mutated = original[:index] + char + original[index + 1 :]
     elif kind == "insert":
         chunk = draw(st.text(min_size=1, max_size=3))

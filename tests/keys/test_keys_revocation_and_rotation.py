@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from keys_helpers import NEXT_VENDOR, NOW, STRANGER, VENDOR, make_claims
 
 import keys
 from keys import _encoding as enc
@@ -13,6 +12,7 @@ from keys.license import KEY_CONTEXT, KEY_PREFIX
 from keys.revocation import REVOCATION_CONTEXT, REVOCATION_PREFIX
 from keys.rotation import ROTATION_CONTEXT, ROTATION_PREFIX
 from keys.signing import seal
+from tests.keys.keys_helpers import NEXT_VENDOR, NOW, STRANGER, VENDOR, make_claims
 
 ENTRIES = (
     keys.RevokedEntry("K-0009", "superseded", NOW - timedelta(days=3), "superseded"),
@@ -214,7 +214,7 @@ def test_a_version_1_list_is_refused_with_a_message_saying_so() -> None:
     ],
     ids=["crlf", "bom", "bytes", "bytes-bom-crlf", "nbsp", "two-boms", "lone-cr", "not-utf8"],
 )
-def test_lists_are_read_by_the_specs_reading_rule(text, accepted) -> None:  # type: ignore[no-untyped-def]
+def test_lists_are_read_by_the_specs_reading_rule(text, accepted) -> None:
     signed = keys.sign_revocation_list(make_list(), VENDOR)
     if accepted:
         assert len(keys.verify_revocation_list(text(signed), [VENDOR.public_key], at=NOW)) == 2

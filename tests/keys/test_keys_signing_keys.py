@@ -7,9 +7,9 @@ import hashlib
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from keys_helpers import VENDOR
 
 import keys
+from tests.keys.keys_helpers import VENDOR
 
 
 def test_encrypted_pem_round_trip_keeps_the_key() -> None:

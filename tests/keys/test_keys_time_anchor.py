@@ -6,9 +6,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from keys_helpers import NOW, VENDOR, make_claims
 
 import keys
+from tests.keys.keys_helpers import NOW, VENDOR, make_claims
 
 SECRET = b"installer-secret"
 
@@ -65,7 +65,7 @@ def test_verify_with_a_file_anchor_detects_rollback(tmp_path: Path) -> None:
 def test_tampered_anchor_file_is_reported_as_rollback(tmp_path: Path, tamper: object) -> None:
     path = tmp_path / "anchor"
     keys.TimeAnchor.load(path, SECRET).check_and_advance(NOW)
-    path.write_text(tamper(path.read_text()))  # type: ignore[operator]
+    path.write_text(tamper(path.read_text()))
     with pytest.raises(keys.ClockRollback):
         keys.TimeAnchor.load(path, SECRET)
 

@@ -10,7 +10,9 @@ import subprocess
 from typing import Any
 
 import pytest
-from keys_helpers import (
+
+import keys
+from tests.keys.keys_helpers import (
     IN_CI,
     LIST_VECTORS,
     REPO_ROOT,
@@ -20,8 +22,6 @@ from keys_helpers import (
     run_rotation_vector,
     run_vector,
 )
-
-import keys
 
 VECTOR_LIST: list[dict[str, Any]] = json.loads(VECTORS.read_text(encoding="utf-8"))
 LIST_VECTOR_LIST: list[dict[str, Any]] = json.loads(LIST_VECTORS.read_text(encoding="utf-8"))

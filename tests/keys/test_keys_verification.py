@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from keys_helpers import ISSUED, NEXT_VENDOR, NOW, STRANGER, VENDOR, make_claims
 
 import keys
 from keys import _encoding as enc
 from keys.license import KEY_CONTEXT, KEY_PREFIX
 from keys.signing import seal
+from tests.keys.keys_helpers import ISSUED, NEXT_VENDOR, NOW, STRANGER, VENDOR, make_claims
 
 TRUSTED = [VENDOR.public_key]
 TEMPORARY = make_claims(
@@ -22,7 +23,14 @@ TEMPORARY = make_claims(
     expires_at=datetime(2025, 8, 29, tzinfo=UTC),
     failover_host=None,
 )
-FORMS = {"text key": lambda key: key, "license file": keys.license_file}
+
+
+def _text_key(key: str) -> str:
+    return key
+
+
+#: the two forms a key reaches an installer in
+FORMS: dict[str, Callable[[str], str]] = {"text key": _text_key, "license file": keys.license_file}
 
 
 @pytest.fixture(params=sorted(FORMS))
@@ -31,7 +39,7 @@ def form(request: pytest.FixtureRequest) -> str:
 
 
 def issue(claims: keys.Claims | None = None, form: str = "text key") -> str:
-    return FORMS[form](keys.sign_key(claims or make_claims(), VENDOR))  # type: ignore[no-untyped-call]
+    return FORMS[form](keys.sign_key(claims or make_claims(), VENDOR))
 
 
 def assert_refused(
@@ -111,7 +119,7 @@ def test_non_canonical_json_signed_by_the_vendor_is_still_malformed() -> None:
 
 
 def test_key_from_an_untrusted_signer_is_unknown_key_id(form: str) -> None:
-    key = FORMS[form](keys.sign_key(make_claims(), STRANGER))  # type: ignore[no-untyped-call]
+    key = FORMS[form](keys.sign_key(make_claims(), STRANGER))
     assert_refused("unknown_key_id", key, genuine=False)
 
 
@@ -123,7 +131,7 @@ def test_no_trusted_keys_at_all_is_unknown_key_id() -> None:
 def test_forged_kid_is_bad_signature(form: str) -> None:
     payload = enc.canonical_json(make_claims(kid=VENDOR.kid).to_dict())
     forged = seal(KEY_PREFIX, KEY_CONTEXT, payload, STRANGER)
-    assert_refused("bad_signature", FORMS[form](forged), genuine=False)  # type: ignore[no-untyped-call]
+    assert_refused("bad_signature", FORMS[form](forged), genuine=False)
 
 
 def test_tampered_claims_are_bad_signature() -> None:
@@ -333,7 +341,7 @@ def test_claims_are_normalized_to_utc_whole_seconds() -> None:
         "trailing-nbsp",
     ],
 )
-def test_license_files_are_read_by_the_specs_reading_rule(transform, valid: bool) -> None:  # type: ignore[no-untyped-def]
+def test_license_files_are_read_by_the_specs_reading_rule(transform, valid: bool) -> None:
     data = transform(issue(form="license file"))
     if valid:
         assert keys.verify(data, TRUSTED, at=NOW).serial == "K-0001"

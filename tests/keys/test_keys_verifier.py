@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from keys_helpers import NOW, STRANGER, VECTORS, VENDOR, make_claims, run_vector
 
 import keys
 import keys.errors
 import keys.license
+from tests.keys.keys_helpers import NOW, STRANGER, VECTORS, VENDOR, make_claims, run_vector
 
 VECTOR_LIST: list[dict[str, Any]] = json.loads(VECTORS.read_text(encoding="utf-8"))
 
@@ -88,10 +88,13 @@ def test_a_verifier_checks_its_trusted_keys_once_and_verifies_many(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     indexed: list[object] = []
-    real = keys.license.trusted_by_kid
-    monkeypatch.setattr(
-        keys.license, "trusted_by_kid", lambda trusted: indexed.append(trusted) or real(trusted)
-    )
+    real = keys.license.trusted_by_kid  # type: ignore[attr-defined]
+
+    def counting(trusted: object) -> object:
+        indexed.append(trusted)
+        return real(trusted)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(keys.license, "trusted_by_kid", counting)
     verifier = keys.Verifier([VENDOR.public_key])
     assert verifier.trusted_kids == {VENDOR.kid}
     good = keys.sign_key(make_claims(expires_at=NOW + timedelta(days=30)), VENDOR)

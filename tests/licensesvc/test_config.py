@@ -252,7 +252,7 @@ def first_starts_at_once(data_dirs: list[Path], processes: int) -> list[list[obj
         rounds = []
         for data_dir in data_dirs:
             Path(f"{data_dir}.go").touch()  # everyone is waiting: go
-            rounds.append([json.loads(child.stdout.readline()) for child in children])  # type: ignore[union-attr]
+            rounds.append([json.loads(child.stdout.readline()) for child in children])
         return rounds
     finally:
         for child in children:

@@ -87,7 +87,7 @@ def grow(contexts: Contexts, world: World, clock: FakeClock, n: int, tag: str) -
         first = request_key(analyst, KeyRequestInput(license_id=lic.id, kind="standard"))
         second = request_key(analyst, KeyRequestInput(license_id=lic.id, kind="replacement"))
         assert not isinstance(first, type(None)) and not isinstance(second, type(None))
-        issued_keys.revoke_key(analyst, second.key.serial, "grown for the statement count")  # type: ignore[union-attr]
+        issued_keys.revoke_key(analyst, second.key.serial, "grown for the statement count")
         request_key(
             contexts.customer(customer.id),
             KeyRequestInput(license_id=lic.id, kind="temporary", reason="usage_spike"),

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -20,22 +18,12 @@ from typing import Any
 
 import requests
 
-from tests.e2e.e2e_helpers import (
-    PASSPHRASE,
-    ROOT,
-    SECRET_KEY,
-    Server,
-    _wait_until_ready,
-    free_port,
-)
+from tests.e2e.e2e_helpers import server_env
+from tests.support.runs import FULL_ENV
+from tests.support.servers import Server
+from tests.support.servers import gunicorn as support_gunicorn
 
-#: full-size runs (scripts/reliability.py sets it); otherwise the reduced form CI runs
-FULL = os.environ.get("LICENSESVC_RELIABILITY_FULL") == "1"
 FIGURES_ENV = "LICENSESVC_RELIABILITY_FIGURES"
-
-
-def size(full: int, reduced: int) -> int:
-    return full if FULL else reduced
 
 
 @dataclass
@@ -92,7 +80,7 @@ def scenario_command(database: str) -> str:
     where = (
         "LICENSESVC_TEST_DATABASE_URL=postgresql+psycopg://... " if database == "PostgreSQL" else ""
     )
-    return f"`{where}LICENSESVC_RELIABILITY_FULL=1 .venv/bin/python -m pytest {test}`"
+    return f"`{where}{FULL_ENV}=1 .venv/bin/python -m pytest {test}`"
 
 
 def database_kind(url: str) -> str:
@@ -109,40 +97,15 @@ def gunicorn(
     stock: bool = False,
 ) -> Iterator[Server]:
     """gunicorn with licensesvc/gunicorn_conf.py on a free port (stock=True: plain
-    `gunicorn wsgi:app`, sync workers, as before issue 10)."""
-    port = free_port()
-    log = data_dir / f"gunicorn-{port}.log"
-    full_env = {
-        **os.environ,
-        "LICENSESVC_DATABASE_URL": database_url,
-        "LICENSESVC_SECRET_KEY": SECRET_KEY,
-        "LICENSESVC_SIGNING_KEY_PASSPHRASE": PASSPHRASE,
-        "LICENSESVC_DATA_DIR": str(data_dir),
-        "PYTHONPATH": str(ROOT),
-        **(env or {}),
-    }
-    config = [] if stock else ["-c", "python:licensesvc.gunicorn_conf"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", *config]
-            + ["--bind", f"127.0.0.1:{port}", "--workers", str(workers), "wsgi:app"],
-            cwd=ROOT,
-            env=full_env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(f"http://127.0.0.1:{port}", process, log)
-    try:
-        _wait_until_ready(server)
+    `gunicorn wsgi:app`, sync workers, as before issue 10); tests/support/servers.py."""
+    with support_gunicorn(
+        {**server_env(database_url, data_dir), **(env or {})},
+        data_dir,
+        workers=workers,
+        config=None if stock else "python:licensesvc.gunicorn_conf",
+        stop_within=40,
+    ) as server:
         yield server
-    finally:
-        if process.poll() is None:
-            process.terminate()
-        try:
-            process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 def worker_pids(server: Server) -> list[int]:
@@ -192,6 +155,7 @@ class Answers:
     ) -> tuple[int | None, dict[str, Any], float, str]:
         """Send one request, record its answer (or its exception) and return it."""
         started = time.monotonic()
+        item: tuple[int | None, dict[str, Any], float, str]
         try:
             r = requests.request(
                 method,

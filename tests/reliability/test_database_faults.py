@@ -17,7 +17,8 @@ from sqlalchemy.engine import make_url
 
 from tests.e2e.e2e_helpers import e2e_settings, issue_standard_key, prepare
 from tests.reliability.faultproxy import FaultProxy
-from tests.reliability.rel_helpers import Answers, Figures, gunicorn, size
+from tests.reliability.rel_helpers import Answers, Figures, gunicorn
+from tests.support.runs import size
 
 pytestmark = pytest.mark.e2e
 

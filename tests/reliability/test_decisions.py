@@ -26,7 +26,8 @@ from licensesvc.models import AuditRecord, IdempotencyKey, IssuedKey
 from licensesvc.runtime import Runtime
 from tests.e2e.e2e_helpers import Server, e2e_settings, issue_standard_key, prepare
 from tests.reliability.faultproxy import FaultProxy, is_commit
-from tests.reliability.rel_helpers import Answers, Figures, database_kind, gunicorn, size
+from tests.reliability.rel_helpers import Answers, Figures, database_kind, gunicorn
+from tests.support.runs import size
 
 pytestmark = pytest.mark.e2e
 
@@ -34,7 +35,7 @@ AT_ONCE = 8
 TEMPORARY = {"kind": "temporary", "reason": "usage_spike"}
 
 
-def _db(settings: Any, query: Callable[[Any], Any]) -> Any:
+def _db(settings: Any, query: Callable[..., Any]) -> Any:
     runtime = Runtime.from_settings(settings)
     try:
         with runtime.sessions() as session:

@@ -30,10 +30,10 @@ from tests.reliability.rel_helpers import (
     database_kind,
     gunicorn,
     kill,
-    size,
     wait_for_workers,
     worker_pids,
 )
+from tests.support.runs import FULL, size
 
 pytestmark = pytest.mark.e2e
 
@@ -212,7 +212,7 @@ def test_sigterm_during_a_burst_answers_every_accepted_request(
     data = prepare(settings, [("Acme", "base", "na", -30, 335, 335)])
     issue_standard_key(settings, data.license["Acme"])
     rounds = size(5, 1)
-    for stock in [True, False] if os.environ.get("LICENSESVC_RELIABILITY_FULL") else [False]:
+    for stock in [True, False] if FULL else [False]:
         total: Figures | None = None
         refused_total = 0
         for _ in range(rounds):

@@ -1,6 +1,7 @@
-"""The API under test: the real app factory on a Runtime whose sessions join the test's outer
-transaction (each request commits into a savepoint that the test rolls back), with the test's
-FakeClock, and bearer tokens for a Base customer, a Premium customer and an analyst."""
+"""The API under test: the real app factory (its app made once per process) on a Runtime whose
+sessions join the test's outer transaction (each request commits into a savepoint that the
+test rolls back), with the test's FakeClock, and bearer tokens for a Base customer, a Premium
+customer and an analyst."""
 
 from __future__ import annotations
 
@@ -12,23 +13,32 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from licensesvc.app import create_app
 from licensesvc.config import Settings
 from licensesvc.identity import tokens
 from licensesvc.platform.context import ServiceContext
 from licensesvc.runtime import Runtime
 from tests.conftest import FakeClock, World
 from tests.licensesvc.api.api_helpers import Caller, Tokens
+from tests.support.apps import AppCache, app_on
 
 
 @pytest.fixture
-def app(session: Session, settings: Settings, clock: FakeClock, engine: Engine) -> Flask:
+def app(
+    session: Session,
+    settings: Settings,
+    clock: FakeClock,
+    engine: Engine,
+    app_cache: AppCache,
+    request: pytest.FixtureRequest,
+) -> Flask:
+    """The app on this test's runtime (made once per process: tests/support/apps.py; a test
+    marked `own_app` gets one of its own)."""
     sessions = sessionmaker(
         bind=session.get_bind(),
         join_transaction_mode="create_savepoint",
         expire_on_commit=False,
     )
-    return create_app(runtime=Runtime(settings, engine, sessions, clock))
+    return app_on(Runtime(settings, engine, sessions, clock), app_cache, request)
 
 
 @pytest.fixture

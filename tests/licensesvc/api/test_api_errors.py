@@ -118,6 +118,7 @@ def failing_client(app: Flask, api_client: FlaskClient) -> FlaskClient:
     return api_client
 
 
+@pytest.mark.own_app
 def test_an_unexpected_error_is_500_without_traceback_or_secret_and_rolls_back(
     failing_client: FlaskClient, session: Session
 ) -> None:
@@ -129,6 +130,7 @@ def test_an_unexpected_error_is_500_without_traceback_or_secret_and_rolls_back(
     assert session.scalar(select(Customer).where(Customer.name == "Written then crashed")) is None
 
 
+@pytest.mark.own_app
 def test_a_domain_error_rolls_back_what_the_request_wrote(
     failing_client: FlaskClient, session: Session
 ) -> None:
@@ -145,6 +147,7 @@ def test_a_browser_off_the_api_keeps_an_html_error_page(api_client: FlaskClient)
     assert api.mimetype == "application/problem+json"
 
 
+@pytest.mark.own_app
 def test_a_domain_error_off_the_api_is_not_problem_json(failing_client: FlaskClient) -> None:
     # the portal renders its own error pages: the API's handler is scoped to its blueprints
     r = failing_client.get("/_test/page-meets-domain-error")

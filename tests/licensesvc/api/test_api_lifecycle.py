@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from tests.conftest import FakeClock, World
 from tests.licensesvc.api.api_helpers import Caller, assert_problem, bearer
 
 
-def patch(caller: Caller, path: str, body: dict) -> object:
+def patch(caller: Caller, path: str, body: dict[str, object]) -> TestResponse:
     return caller.client.patch(path, json=body, headers=bearer(caller.token))
 
 

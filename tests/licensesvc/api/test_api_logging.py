@@ -17,6 +17,7 @@ from tests.conftest import _Recorder
 from tests.licensesvc.api.api_helpers import assert_problem
 
 
+@pytest.mark.own_app
 def test_one_log_record_per_500(
     app: Flask, api_client: FlaskClient, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -84,6 +84,7 @@ def test_public_answers_keep_their_own_caching(api_client: FlaskClient, world: W
     assert api_client.get("/v1/signing-keys").headers.get("Cache-Control") != "no-store"
 
 
+@pytest.mark.own_app
 def test_a_portal_page_policy_is_kept_and_gets_frame_ancestors(app: Flask) -> None:
     @app.get("/csp-probe")
     def probe() -> Any:

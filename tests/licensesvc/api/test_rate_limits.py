@@ -29,6 +29,7 @@ from licensesvc.ratelimit import (
 from licensesvc.runtime import Runtime
 from tests.conftest import FakeClock, World
 from tests.licensesvc.api.api_helpers import Caller, Tokens, assert_problem, bearer
+from tests.support.apps import AppCache, app_on
 
 REDIS_URL = os.environ.get("LICENSESVC_TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
 
@@ -58,12 +59,17 @@ def app(
     engine: Engine,
     monkeypatch: pytest.MonkeyPatch,
     request: pytest.FixtureRequest,
+    app_cache: AppCache,
 ) -> Flask:
-    """The app with low limits, unless the test is marked `default_limits`."""
+    """The app with low limits, unless the test is marked `default_limits` (made once per
+    configuration and process: tests/support/apps.py)."""
     if "default_limits" not in request.keywords:
         for name, value in LOW.items():
             monkeypatch.setenv(name, value)
-    return _make_app(session, settings, clock, engine)
+    sessions = sessionmaker(
+        bind=session.get_bind(), join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    return app_on(Runtime(settings, engine, sessions, clock), app_cache, request)
 
 
 def assert_rate_limited(response: Any) -> int:

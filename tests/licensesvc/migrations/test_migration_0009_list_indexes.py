@@ -69,7 +69,9 @@ def old_database(tmp_path: Path) -> Iterator[Engine]:
 def indexes(engine: Engine) -> dict[str, dict[str, list[str]]]:
     found = inspect(engine)
     return {
-        table: {i["name"]: list(i["column_names"]) for i in found.get_indexes(table)}
+        table: {
+            str(i["name"]): [str(c) for c in i["column_names"]] for i in found.get_indexes(table)
+        }
         for table in NEW_INDEXES
     }
 

@@ -84,7 +84,10 @@ def old_database(tmp_path: Path) -> Iterator[Engine]:
 
 
 def indexes(engine: Engine) -> dict[str, list[str]]:
-    return {i["name"]: list(i["column_names"]) for i in inspect(engine).get_indexes("keys")}
+    return {
+        str(i["name"]): [str(c) for c in i["column_names"]]
+        for i in inspect(engine).get_indexes("keys")
+    }
 
 
 def context(session: Session, tmp_path: Path) -> ServiceContext:

@@ -16,13 +16,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
-from licensesvc.app import create_app
 from licensesvc.config import Settings
 from licensesvc.identity import users
 from licensesvc.issuance.key_requests import KeyRequestInput, request_key
 from licensesvc.platform.context import ServiceContext
 from licensesvc.runtime import Runtime
 from tests.conftest import FakeClock, World
+from tests.support.apps import AppCache, app_on
 
 PASSWORD = "correct horse battery"
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
@@ -51,7 +51,7 @@ class Browser:
     license_id: int
 
     def get(self, path: str, **kw: object) -> TestResponse:
-        return self.client.get(path, headers=HTML, **kw)  # type: ignore[arg-type]
+        return self.client.get(path, headers=HTML, **kw)
 
     def post(
         self,
@@ -65,7 +65,7 @@ class Browser:
         body = dict(data or {})
         if "csrf_token" not in body:
             body["csrf_token"] = csrf_of(self.get(csrf_from or path))
-        return self.client.post(path, data=body, headers=HTML, **kw)  # type: ignore[arg-type]
+        return self.client.post(path, data=body, headers=HTML, **kw)
 
     def sign_in(self, password: str = PASSWORD) -> TestResponse:
         return self.post("/login", {"email": self.email, "password": password})
@@ -101,9 +101,11 @@ def app(
     engine: Engine,
     monkeypatch: pytest.MonkeyPatch,
     request: pytest.FixtureRequest,
+    app_cache: AppCache,
 ) -> Flask:
-    """The portal's app; a test marked `sign_in_limits(email=..., address=...)` gets those
-    sign-in limits of the rate limiter (LICENSESVC_RATELIMIT_SIGN_IN_*)."""
+    """The portal's app (made once per process: tests/support/apps.py); a test marked
+    `sign_in_limits(email=..., address=...)` gets those sign-in limits of the rate limiter
+    (LICENSESVC_RATELIMIT_SIGN_IN_*), one marked `own_app` an app of its own."""
     marker = request.node.get_closest_marker("sign_in_limits")
     if marker is not None:
         for name, value in marker.kwargs.items():
@@ -113,7 +115,7 @@ def app(
         join_transaction_mode="create_savepoint",
         expire_on_commit=False,
     )
-    app = create_app(runtime=Runtime(settings, engine, sessions, clock))
+    app = app_on(Runtime(settings, engine, sessions, clock), app_cache, request)
     app.config["SESSION_COOKIE_SECURE"] = False
     return app
 

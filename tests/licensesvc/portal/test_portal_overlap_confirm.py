@@ -8,12 +8,13 @@ import html
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from licensesvc.models import IssuedKey, KeyRequest
 from tests.licensesvc.portal.conftest import HTML, Browser, csrf_of, form_token_of
 
 
-def _post(b: Browser, **fields: str) -> object:
+def _post(b: Browser, **fields: str) -> TestResponse:
     page = b.get(f"/requests/new?kind=replacement&license_id={b.license_id}")
     data = {
         "csrf_token": csrf_of(page),

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 import keys
 from licensesvc.accounts import customers
@@ -33,7 +34,7 @@ def request_page(b: Browser, kind: str) -> tuple[str, str]:
     return csrf_of(page), form_token_of(page)
 
 
-def submit(b: Browser, kind: str, confirm: bool = True, **fields: str) -> object:
+def submit(b: Browser, kind: str, confirm: bool = True, **fields: str) -> TestResponse:
     csrf, token = request_page(b, kind)
     data = {"csrf_token": csrf, "form_token": token, "kind": kind, "license_id": b.license_id}
     data.update(fields)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from licensesvc.issuance.key_requests import (
     KeyRequestInput,
@@ -27,8 +28,8 @@ def refusal(out: KeyRequestOutcome) -> str | None:
     return out.case.refusal_code if out.case.status == "refused" else None
 
 
-def count(session, model) -> int:
-    return session.scalar(select(func.count()).select_from(model))
+def count(session: Session, model: type[object]) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
 
 
 def correct_paid_through(ctx, contract_id, paid_through):

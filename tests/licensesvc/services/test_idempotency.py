@@ -30,15 +30,20 @@ def test_a_duplicate_in_flight_is_refused_until_the_first_ends(engine: Engine) -
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite runs one writer at a time: the duplicate waits for the first")
     first, second = Session(engine), Session(engine)
-    args = {"caller": "customer:77", "key": "in-flight", "fingerprint": "f" * 64, "now": NOW}
+
+    def claim(session: Session) -> IdempotencyKey | idempotency.Replay:
+        return idempotency.claim(
+            session, caller="customer:77", key="in-flight", fingerprint="f" * 64, now=NOW
+        )
+
     try:
-        row = idempotency.claim(first, **args)
+        row = claim(first)
         assert isinstance(row, IdempotencyKey)
         with pytest.raises(IdempotencyInProgress, match="still being handled"):
-            idempotency.claim(second, **args)
+            claim(second)
         second.rollback()
         first.rollback()  # the first failed: nothing of it is left, the key is free again
-        again = idempotency.claim(second, **args)
+        again = claim(second)
         assert isinstance(again, IdempotencyKey)
         second.rollback()
     finally:

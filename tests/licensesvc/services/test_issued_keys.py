@@ -53,6 +53,7 @@ def test_temporary_key_expires_after_120_days(world, contexts):
         reason="upgrade_patching",
     )
     contexts.clock.advance(days=121)
+    assert out.key is not None
     assert effective_status(out.key, contexts.clock()) == "expired"
 
 

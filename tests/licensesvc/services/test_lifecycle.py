@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from licensesvc import accounts
-from licensesvc.accounts import contracts, customers, licenses
+from licensesvc.accounts import contracts, customers, licenses, standing
 from licensesvc.domain.errors import (
     Conflict,
     Forbidden,
@@ -19,7 +19,7 @@ from licensesvc.domain.errors import (
     OverrideNotPossible,
     ValidationFailed,
 )
-from licensesvc.issuance.entitlements import entitlement_report, standing
+from licensesvc.issuance.entitlements import entitlement_report
 from licensesvc.issuance.key_requests import KeyRequestInput, request_key
 from licensesvc.models import AuditRecord, Contract, ContractPayment, KeyRequest, LicenseChange
 from tests.licensesvc.services.service_helpers import first_key

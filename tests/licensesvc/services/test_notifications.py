@@ -279,7 +279,9 @@ def make_runtime(url: str, tmp_path: Path, clock: FakeClock) -> Runtime:
 
 
 @pytest.fixture
-def shop(mail_db: str, tmp_path: Path, clock: FakeClock) -> Iterator[tuple[Runtime, dict]]:
+def shop(
+    mail_db: str, tmp_path: Path, clock: FakeClock
+) -> Iterator[tuple[Runtime, dict[str, int]]]:
     runtime = make_runtime(mail_db, tmp_path, clock)
     upgrade(runtime.engine)
     ids: dict[str, int] = {}
@@ -382,7 +384,7 @@ def test_two_concurrent_senders_deliver_each_message_once(shop, smtp):
     senders = [
         make_runtime(str(runtime.settings.database_url), runtime.settings.data_dir, runtime.clock)
         for _ in range(2)
-    ]  # type: ignore[arg-type]
+    ]
     reports = []
     barrier = threading.Barrier(2)
 

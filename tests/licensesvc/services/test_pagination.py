@@ -204,7 +204,9 @@ def test_the_cli_json_body_stays_a_list_and_every_record_appears_once(list_comma
     seen: list[int] = []
     page = 1
     while True:
-        result = CliRunner().invoke(list_command, ["--json", "--page", page, "--page-size", 333])
+        result = CliRunner().invoke(
+            list_command, ["--json", "--page", str(page), "--page-size", "333"]
+        )
         assert result.exit_code == 0
         seen += json.loads(result.stdout)
         if "next: --page" not in result.stderr:

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import keys
-from licensesvc.accounts.standing import Standing
 from licensesvc.config import Policy
 from licensesvc.domain import KeyKind, Plan, TemporaryReason, policy
+from licensesvc.domain.standing import Standing
 from licensesvc.issuance import signing
 from licensesvc.issuance.key_requests import (
     KeyRequestInput,
@@ -271,9 +271,14 @@ def test_a_decision_yields_the_plan_issuance_signs() -> None:
         ends_overlap_of=("SN-EARLIER",),
     )
     later = decided + timedelta(seconds=5)
-    words = {"reason": "usage_spike", "dr_test_date": None, "case_number": "CS-1"}
     temporary = decision.key_plan(
-        policy.rule_for("temporary"), lic, now=later, requested_host=None, **words
+        policy.rule_for("temporary"),
+        lic,
+        now=later,
+        requested_host=None,
+        reason="usage_spike",
+        dr_test_date=None,
+        case_number="CS-1",
     )
     assert temporary == policy.KeyPlan(
         kind=KeyKind.TEMPORARY,
@@ -291,7 +296,13 @@ def test_a_decision_yields_the_plan_issuance_signs() -> None:
     # an analyst's grant of a refused case: no hosts or window decided, so the kind's host
     # rule and now; a replacement on a new host moves the license and supersedes its key
     replacement = policy.Decision(checks=()).key_plan(
-        policy.rule_for("replacement"), lic, now=later, requested_host="New.Acme.example", **words
+        policy.rule_for("replacement"),
+        lic,
+        now=later,
+        requested_host="New.Acme.example",
+        reason="usage_spike",
+        dr_test_date=None,
+        case_number="CS-1",
     )
     assert replacement.hosts.license_moves_to == "new.acme.example"
     assert (replacement.issued_at, replacement.not_before) == (later, later)

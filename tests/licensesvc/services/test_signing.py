@@ -151,9 +151,12 @@ def test_the_600000_rounds_are_paid_once_per_process(
     rec = signing.active_record(analyst)
     loads: list[bytes] = []
     real = keys.SigningKey.from_pem
-    monkeypatch.setattr(
-        keys.SigningKey, "from_pem", lambda pem, pw: loads.append(pem) or real(pem, pw)
-    )
+
+    def counted(pem: bytes, passphrase: bytes | None) -> keys.SigningKey:
+        loads.append(pem)
+        return real(pem, passphrase)
+
+    monkeypatch.setattr(keys.SigningKey, "from_pem", counted)
     # the process that made the key never decrypts it
     assert signing.load_private(analyst, rec).kid == rec.kid
     assert loads == []
