@@ -38,6 +38,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "token": "cli.commands.tokens:token",
     "user": "cli.commands.users:user",
     "verify": "cli.commands.verify:verify",
+    "webhook": "cli.commands.webhooks:webhook",
 }
 
 

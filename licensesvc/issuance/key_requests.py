@@ -376,6 +376,7 @@ def _refuse(ctx: ServiceContext, case: KeyRequest, code: str, message: str) -> N
         reason=message,
         details={"code": code, "kind": case.kind, "license_id": case.license_id},
     )
+    outbox.case_refused(ctx, case)
 
 
 def _grant(
@@ -587,6 +588,7 @@ def escalate_case(
             "holidays": calendar,
         },
     )
+    outbox.case_escalated(ctx, case, region.timezone)
     return case
 
 
