@@ -32,6 +32,7 @@ from .reports import (
 from .webhooks import (
     DELIVERY_LEASE,
     MAX_DELIVERY_ATTEMPTS,
+    MAX_URL_CHARS,
     RETRY_SCHEDULE,
     ClaimedDelivery,
     DeliveryView,
@@ -70,6 +71,7 @@ __all__ = [
     "MAX_ATTEMPTS",
     "MAX_DAYS",
     "MAX_DELIVERY_ATTEMPTS",
+    "MAX_URL_CHARS",
     "MaintenanceLapsingRow",
     "OutboxView",
     "OverdueCaseRow",
