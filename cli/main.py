@@ -109,6 +109,12 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         "cli.commands.verify:verify",
         "Check a license key or license file offline, with only the vendor's public key.",
     ),
+    "webhook": LazyCommand(
+        "cli.commands.webhooks:webhook",
+        "Webhook endpoints: signed HTTP POSTs (Standard Webhooks) for every event they"
+        " subscribe to, delivered by `licensesvc notify send` and retried for more than 24"
+        " hours.",
+    ),
 }
 
 

@@ -5,6 +5,7 @@ Nothing here imports Flask: the CLI and the services read the same settings.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import os
@@ -139,6 +140,12 @@ class Settings:
     policy: Policy = field(default_factory=Policy)
     #: the phone number a Sev 1 or Sev 2 escalation tells the customer to call
     support_phone: str = DEFAULT_SUPPORT_PHONE
+    #: the vendor's support address, told of every escalation and of a case's first overdue
+    #: (LICENSESVC_SUPPORT_EMAIL); None: those messages wait, failed, in the outbox
+    support_email: str | None = None
+    #: networks a webhook URL may reach although private or loopback, `http` allowed there
+    #: (LICENSESVC_WEBHOOK_ALLOW, comma-separated, e.g. `127.0.0.1/32,10.20.0.0/16`)
+    webhook_allow: tuple[str, ...] = ()
     #: `development` or `production` (LICENSESVC_ENV)
     environment: str = "development"
     #: PBKDF2 iterations for new private signing keys at rest. `from_env` always uses
@@ -179,6 +186,8 @@ class Settings:
             data_dir=data_dir,
             policy=Policy.from_env(env),
             support_phone=env.get(f"{PREFIX}SUPPORT_PHONE") or DEFAULT_SUPPORT_PHONE,
+            support_email=_support_email(env),
+            webhook_allow=_webhook_allow(env),
             environment=environment,
         )
 
@@ -357,3 +366,31 @@ def _read_dev_secrets(path: Path) -> dict[str, str] | None:
     ):
         raise ConfigurationError(f"{path} lacks {' or '.join(names)}; delete it to regenerate")
     return {n: loaded[n] for n in names}
+
+
+def _support_email(env: Mapping[str, str]) -> str | None:
+    value = env.get(f"{PREFIX}SUPPORT_EMAIL", "").strip()
+    if not value:
+        return None
+    local, _, domain = value.rpartition("@")
+    if not local or "." not in domain or any(c.isspace() or c in "<>,;" for c in value):
+        raise ConfigurationError(
+            f"{PREFIX}SUPPORT_EMAIL must be one address (e.g. support@vendor.example)"
+        )
+    return value
+
+
+def _webhook_allow(env: Mapping[str, str]) -> tuple[str, ...]:
+    networks = []
+    for part in env.get(f"{PREFIX}WEBHOOK_ALLOW", "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise ConfigurationError(
+                f"{PREFIX}WEBHOOK_ALLOW must be comma-separated networks (e.g. 127.0.0.1/32), "
+                f"not {part!r}"
+            ) from None
+    return tuple(networks)

@@ -224,6 +224,7 @@ def render(
     (autoescaped)."""
     variables = {
         "customer_name": _plain(message.customer_name),
+        "customer_id": message.customer_id,
         "m": _plain(message.context),
         "event": message.event.value,
     }

@@ -262,6 +262,7 @@ EXAMPLES: list[Row] = [
     Smtp("accept"),
     ex("notify send"),
     Mail("Reviewing with the support lead"),
+    Mail("escalated case"),
     setup(
         "key issue --license 2 --kind dr_test --dr-test-date 2026-03-30 --host dr.globex.example",
         keep=r"serial +(?P<dr>SN-[0-9A-Z-]+)",
@@ -272,6 +273,19 @@ EXAMPLES: list[Row] = [
     Smtp("accept"),
     ex("notify retry {failed}"),
     ex("notify list --status sent --page-size 2"),
+    # webhooks to the vendor's own network (LICENSESVC_WEBHOOK_ALLOW=10.20.0.0/16 in this story)
+    ex(
+        "webhook add --url https://10.20.0.5/licensesvc --events key.issued,key.revoked,"
+        "case.escalated",
+        keep=r"(?m)^id +(?P<hook>\d+)",
+    ),
+    ex("webhook add --url http://169.254.169.254/latest/meta-data --events key.issued"),
+    setup("key revoke {dr} --reason 'test moved to April' --code issued_in_error"),
+    ex("webhook list"),
+    ex("webhook deliveries {hook}", keep=r"(?m)^(?P<delivery>\d+) "),
+    ex("webhook retry {delivery}"),
+    ex("webhook rotate-secret {hook}"),
+    ex("webhook disable {hook}"),
     ex("contract record-payment --contract 3 --paid-through 2026-05-31 --invoice INV-2026-031"),
     ex(
         "contract record-payment --contract 3 --paid-through 2026-04-30 --correction"
@@ -303,6 +317,7 @@ MASKS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"LRL2\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"), "LRL2.…"),
     (re.compile(r"(lsc_(?:cust|anl)_)[A-Za-z0-9_-]{12,}"), r"\1…"),
     (re.compile(r"(/reset-password/)[A-Za-z0-9_-]+"), r"\1…"),
+    (re.compile(r"whsec_[A-Za-z0-9+/=]+"), "whsec_…"),
     (
         re.compile(r"(-----BEGIN LICENSESVC LICENSE-----\n)(?:.*\n)*?(-----END LICENSESVC )"),
         r"\1…\n\2",  # the armored license file's body
@@ -350,7 +365,13 @@ class Story:
     def runtime(self, name: str) -> Runtime:
         if name not in self.runtimes:
             data = self.folder / ("var" if name == "main" else f"var-{name}")
-            settings = Settings.from_env({"LICENSESVC_DATA_DIR": str(data)})
+            settings = Settings.from_env(
+                {
+                    "LICENSESVC_DATA_DIR": str(data),
+                    "LICENSESVC_WEBHOOK_ALLOW": "10.20.0.0/16",
+                    "LICENSESVC_SUPPORT_EMAIL": "support-desk@vendor.example",
+                }
+            )
             self.runtimes[name] = Runtime.from_settings(settings, clock=self.clock)
         return self.runtimes[name]
 

@@ -22,6 +22,7 @@ BOOKKEEPING = {
     "alembic_version": "the schema's revision",
     "idempotency_keys": "a stored answer to replay, written with the audited work it answers",
     "outbox": "messages about audited events, and their delivery state",
+    "webhook_deliveries": "webhooks about audited events, and their delivery state",
     "portal_sessions": "sign-in sessions, not state of the business",
     "portal_form_tokens": "a form's single-use marker, stored with the audited case",
     "revocation_lists": "the signed list, derived from the audited keys and rebuilt from them",

@@ -156,6 +156,17 @@ ALLOWED: list[tuple[str, set[str]]] = [
             *DATABASE,
         },
     ),
+    # webhook delivery for the outbox (`licensesvc notify send`)
+    (
+        "licensesvc.webhook_delivery",
+        {
+            "licensesvc.webhook_delivery",
+            "licensesvc.runtime",
+            *FRONT_END_SERVICES,
+            "licensesvc.config",
+            *DATABASE,
+        },
+    ),
     # the gunicorn configuration (`licensesvc serve`, `gunicorn -c python:licensesvc.gunicorn_conf`)
     (
         "licensesvc.gunicorn_conf",
@@ -204,6 +215,7 @@ ALLOWED: list[tuple[str, set[str]]] = [
             "licensesvc.migrate",
             "licensesvc.app",  # `licensesvc serve` runs the app
             "licensesvc.mail",
+            "licensesvc.webhook_delivery",
             "licensesvc.gunicorn_conf",
             "click",
             "gunicorn",

@@ -192,9 +192,12 @@ class _Stop:
 @json_option
 @pass_state
 def send(state: CliState, limit: int, loop: bool, interval: float, run_scan: bool) -> None:
-    """Deliver due messages by SMTP to each customer's portal users. Safe from cron and as a
-    loop, and with several senders at once: each message is sent at most once. A refused or
-    unreachable server leaves messages pending and retried with back-off; nothing is lost.
+    """Deliver due messages by SMTP to each customer's portal users (and support's mails to
+    LICENSESVC_SUPPORT_EMAIL), and due webhook deliveries to their endpoints. Safe from cron
+    and as a loop, and with several senders at once: each message is sent at most once. A
+    refused or unreachable server leaves messages pending and retried with back-off; nothing
+    is lost. Webhooks go out whether or not SMTP is set (LICENSESVC_WEBHOOK_TIMEOUT: seconds
+    per attempt, default 10).
 
     Needs LICENSESVC_SMTP_URL (smtp://host:port, smtp://host:587?starttls=true or
     smtps://user:password@host) and LICENSESVC_MAIL_FROM. Without an SMTP URL nothing is sent
@@ -209,12 +212,15 @@ def send(state: CliState, limit: int, loop: bool, interval: float, run_scan: boo
     """
     from licensesvc import outreach
     from licensesvc.mail import SendReport, SmtpSettings, send_due
+    from licensesvc.webhook_delivery import WebhookReport, deliver_due, timeout_from_env
 
     smtp = SmtpSettings.from_env()
+    webhook_timeout = timeout_from_env()
     stop = _Stop()
     if loop:
         signal.signal(signal.SIGTERM, stop)
     total = SendReport()
+    hooks = WebhookReport()
     scanned = 0
     try:
         while True:
@@ -234,6 +240,10 @@ def send(state: CliState, limit: int, loop: bool, interval: float, run_scan: boo
                 total.add(round_report)
                 for error in round_report.errors:
                     click.echo(f"not sent: {error}", err=True)
+            hooks_round = deliver_due(state.runtime, limit=limit, timeout=webhook_timeout)
+            hooks.add(hooks_round)
+            for error in hooks_round.errors:
+                click.echo(f"webhook not delivered: {error}", err=True)
             if not loop or stop.requested:
                 break
             deadline = time.monotonic() + interval
@@ -249,6 +259,7 @@ def send(state: CliState, limit: int, loop: bool, interval: float, run_scan: boo
         "failed": total.failed,
         "enqueued_by_scan": scanned,
         "smtp": smtp.label if smtp else None,
+        "webhooks": {"sent": hooks.sent, "retrying": hooks.retrying, "failed": hooks.failed},
     }
     emit(
         state.json,
@@ -259,6 +270,9 @@ def send(state: CliState, limit: int, loop: bool, interval: float, run_scan: boo
                 ("retrying later", total.retrying),
                 ("failed", total.failed),
                 ("enqueued by scan", scanned),
+                ("webhooks sent", hooks.sent),
+                ("webhooks retrying", hooks.retrying),
+                ("webhooks failed", hooks.failed),
             ]
         ),
     )

@@ -31,6 +31,7 @@ def init_api(app: Flask) -> None:
         key_request_views,
         key_views,
         public_views,
+        webhook_views,
     )
     from .reference import reference_blueprint
 
@@ -68,6 +69,7 @@ def init_api(app: Flask) -> None:
         key_views.blp,
         contract_views.blp,
         case_update_views.blp,
+        webhook_views.blp,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(reference_blueprint(api))

@@ -172,6 +172,7 @@ def issue_signed_key(
             customer_id=lic.customer_id,
             details={"by": serial, "usable_until": supersedes.usable_until},
         )
+        outbox.key_superseded(ctx, supersedes)
         # the superseded key is listed at once: the next reader signs the list afresh
         revocation_lists.mark_outdated(ctx)
     return key

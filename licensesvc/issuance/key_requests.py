@@ -383,6 +383,7 @@ def _refuse(ctx: ServiceContext, case: KeyRequest, code: str, message: str) -> N
         reason=message,
         details={"code": code, "kind": case.kind, "license_id": case.license_id},
     )
+    outbox.case_refused(ctx, case)
 
 
 def _grant(
@@ -589,6 +590,7 @@ def escalate_case(
             "holidays": calendar,
         },
     )
+    outbox.case_escalated(ctx, case, region.timezone)
     return case
 
 

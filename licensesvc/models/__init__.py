@@ -24,6 +24,8 @@ from .outbox import OutboxMessage as OutboxMessage
 from .portal import PasswordResetToken as PasswordResetToken
 from .portal import PortalFormToken as PortalFormToken
 from .portal import PortalSession as PortalSession
+from .webhooks import WebhookDelivery as WebhookDelivery
+from .webhooks import WebhookEndpoint as WebhookEndpoint
 
 __all__ = [
     "ApiToken",
@@ -47,4 +49,6 @@ __all__ = [
     "RevocationListCopy",
     "SigningKeyRecord",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

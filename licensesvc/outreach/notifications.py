@@ -24,11 +24,13 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from licensesvc import accounts
+from licensesvc.domain import support_plan
 from licensesvc.domain.errors import InvalidState, NotFound, ValidationFailed
 from licensesvc.models import Customer, User
 from licensesvc.models.outbox import OUTBOX_STATUSES, OutboxMessage
+from licensesvc.platform import outbox
 from licensesvc.platform.context import ServiceContext
-from licensesvc.platform.outbox import Event, enqueue, key_context
+from licensesvc.platform.outbox import SUPPORT_EVENTS, Event, enqueue, key_context
 from licensesvc.platform.pagination import Page, paginate
 
 #: days before a DR window or a temporary key ends that the customer is told
@@ -92,11 +94,16 @@ class ScanReport:
 
 def scan(ctx: ServiceContext) -> ScanReport:
     """Enqueue what is due today: DR windows and temporary keys ending within KEY_ENDING_DAYS,
-    maintenance lapsing within 30 and within 7 days (the nearest threshold only). Safe to run
+    maintenance lapsing within 30 and within 7 days (the nearest threshold only), and each
+    escalated case that became overdue (support's mail and the `case.overdue` webhook, once
+    per escalation). Safe to run
     as often as wanted: each message is enqueued once per subject and threshold."""
     ctx.actor.require_analyst()
     now = ctx.now()
-    counts = {e.value: 0 for e in (*_ENDING_EVENTS.values(), Event.MAINTENANCE_LAPSING)}
+    counts = {
+        e.value: 0
+        for e in (*_ENDING_EVENTS.values(), Event.MAINTENANCE_LAPSING, Event.SUPPORT_OVERDUE)
+    }
     for key in accounts.keys_expiring(ctx, now, now + timedelta(days=KEY_ENDING_DAYS)):
         event = _ENDING_EVENTS.get(key.kind)
         if event is None:
@@ -133,6 +140,13 @@ def scan(ctx: ServiceContext) -> ScanReport:
             threshold=f"{threshold}d:paid_through={paid.isoformat()}",
         ):
             counts[Event.MAINTENANCE_LAPSING.value] += 1
+    for case in accounts.overdue_cases(ctx, now):
+        reason = support_plan.overdue_reason(case, now)
+        if reason is None:
+            continue
+        region = support_plan.REGIONS[case.customer.region]
+        if outbox.case_overdue(ctx, case, region.timezone, reason):
+            counts[Event.SUPPORT_OVERDUE.value] += 1
     return ScanReport(counts)
 
 
@@ -176,11 +190,17 @@ def claim_due(ctx: ServiceContext, worker: str, limit: int) -> list[Claimed]:
     )
     claimed: list[Claimed] = []
     names = _customer_names(ctx, [row.customer_id for row in rows])
+    support = ctx.settings.support_email
     for row in rows:
-        recipients = recipients_of(ctx, row.customer_id)
+        if row.event in SUPPORT_EVENTS:
+            recipients: tuple[str, ...] = (support,) if support else ()
+            missing = "LICENSESVC_SUPPORT_EMAIL is not set: no support address to write to"
+        else:
+            recipients = recipients_of(ctx, row.customer_id)
+            missing = "the customer has no portal users to write to"
         if not recipients:
             row.status = "failed"
-            row.last_error = "the customer has no portal users to write to"
+            row.last_error = missing
             continue
         row.claimed_by = worker
         row.claimed_until = now + LEASE

@@ -3,19 +3,28 @@ becomes a row, so a rolled-back grant sends nothing and a committed one is never
 Each message is enqueued at most once: its `dedupe_key` (event, subject, threshold) is unique
 in the table. The packages whose events these are enqueue them by one line where they happen
 (`key_issued`, `case_decided`, `key_revoked`, `case_updated`; accounts' `keys_out_of_date`);
-licensesvc.outreach scans for the time-based ones and delivers every row."""
+licensesvc.outreach scans for the time-based ones and delivers every row.
+
+The vendor's support address hears of every escalation and of a case's first overdue
+(`case_escalated`, `case_overdue`: events SUPPORT_ESCALATION, SUPPORT_OVERDUE). Every event
+worth a webhook is also published (`publish`): one `webhook_deliveries` row per active endpoint
+that subscribed to it, in the same transaction, delivered after commit by `notify send`."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from licensesvc.models import IssuedKey, KeyRequest, License
 from licensesvc.models.outbox import OutboxMessage
+from licensesvc.models.webhooks import WebhookDelivery, WebhookEndpoint
 
 from .context import ServiceContext
 
@@ -32,6 +41,41 @@ class Event(StrEnum):
     TEMPORARY_KEY_ENDING = "temporary_key_ending"
     MAINTENANCE_LAPSING = "maintenance_lapsing"
     KEY_OUT_OF_DATE = "key_out_of_date"
+    #: to the vendor's support address (LICENSESVC_SUPPORT_EMAIL), not the customer
+    SUPPORT_ESCALATION = "support_escalation"
+    SUPPORT_OVERDUE = "support_overdue"
+
+
+#: events mailed to the vendor's support address rather than the customer's portal users
+SUPPORT_EVENTS = frozenset({Event.SUPPORT_ESCALATION, Event.SUPPORT_OVERDUE})
+
+
+class WebhookEvent(StrEnum):
+    """The event types a webhook endpoint subscribes to (PRODUCT.md's interface contract)."""
+
+    KEY_ISSUED = "key.issued"
+    KEY_SUPERSEDED = "key.superseded"
+    KEY_REVOKED = "key.revoked"
+    CASE_REFUSED = "case.refused"
+    CASE_ESCALATED = "case.escalated"
+    CASE_UPDATED = "case.updated"
+    CASE_DECIDED = "case.decided"
+    CASE_OVERDUE = "case.overdue"
+
+
+#: what each event means, as docs/webhooks.md shows it
+WEBHOOK_EVENT_DESCRIPTIONS: dict[WebhookEvent, str] = {
+    WebhookEvent.KEY_ISSUED: "a key was issued (a granted request, or an analyst's grant)",
+    WebhookEvent.KEY_SUPERSEDED: "a new key replaced this one; it stays usable until "
+    "`usable_until`",
+    WebhookEvent.KEY_REVOKED: "a key was revoked, with the public revocation code",
+    WebhookEvent.CASE_REFUSED: "a key request was refused, with its refusal code",
+    WebhookEvent.CASE_ESCALATED: "a case was escalated, with its severity and respond-by time",
+    WebhookEvent.CASE_UPDATED: "support posted a status update the customer sees",
+    WebhookEvent.CASE_DECIDED: "an analyst granted or denied a refused or escalated case",
+    WebhookEvent.CASE_OVERDUE: "an escalated case passed its respond-by or next-update time "
+    "(once per escalation)",
+}
 
 
 def enqueue(
@@ -72,6 +116,61 @@ def enqueue(
     return ctx.session.scalars(statement).first()
 
 
+def publish(
+    ctx: ServiceContext,
+    event: WebhookEvent,
+    customer_id: int,
+    subject_ref: str,
+    data: dict[str, Any],
+    *,
+    occurrence: str = "",
+) -> int:
+    """Write one delivery of the event per active endpoint subscribed to it: the vendor-wide
+    endpoints and the customer's own (never another customer's). Flushed, in the caller's
+    transaction; each (endpoint, event, subject, occurrence) at most once. Returns how many
+    deliveries were written."""
+    endpoints = ctx.session.scalars(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.status == "active",
+            (WebhookEndpoint.customer_id.is_(None)) | (WebhookEndpoint.customer_id == customer_id),
+        )
+    ).all()
+    now = ctx.now()
+    payload = {
+        "type": event.value,
+        "timestamp": _jsonable(now),
+        "data": _jsonable(data | {"customer_id": customer_id}),
+    }
+    written = 0
+    dialect = ctx.session.get_bind().dialect.name
+    for endpoint in endpoints:
+        if event.value not in endpoint.events:
+            continue
+        dedupe_key = f"{endpoint.id}:{event.value}:{subject_ref}" + (
+            f":{occurrence}" if occurrence else ""
+        )
+        upsert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(WebhookDelivery)
+        statement = (
+            upsert.values(
+                endpoint_id=endpoint.id,
+                customer_id=customer_id,
+                event=event.value,
+                message_id=f"msg_{secrets.token_urlsafe(18)}",
+                dedupe_key=dedupe_key[:250],
+                payload=payload,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=[WebhookDelivery.dedupe_key])
+            .returning(WebhookDelivery.id)
+        )
+        if ctx.session.execute(statement).first() is not None:
+            written += 1
+    return written
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -101,6 +200,16 @@ def key_context(key: IssuedKey) -> dict[str, Any]:
 def key_issued(ctx: ServiceContext, key: IssuedKey) -> None:
     """A key was issued for the customer's request (or by an analyst)."""
     enqueue(ctx, Event.KEY_ISSUED, key.customer_id, f"key:{key.serial}", key_context(key))
+    publish(ctx, WebhookEvent.KEY_ISSUED, key.customer_id, f"key:{key.serial}", key_context(key))
+
+
+def key_superseded(ctx: ServiceContext, key: IssuedKey) -> None:
+    """A new key replaced this one (webhooks only: the customer's mail tells of the new key)."""
+    context = key_context(key) | {
+        "superseded_by": key.superseded_by,
+        "usable_until": key.usable_until,
+    }
+    publish(ctx, WebhookEvent.KEY_SUPERSEDED, key.customer_id, f"key:{key.serial}", context)
 
 
 def key_revoked(ctx: ServiceContext, key: IssuedKey) -> None:
@@ -108,6 +217,7 @@ def key_revoked(ctx: ServiceContext, key: IssuedKey) -> None:
     never the analyst's words, which stay in the audit trail."""
     context = key_context(key) | {"revoked_at": key.revoked_at, "code": key.revocation_code}
     enqueue(ctx, Event.KEY_REVOKED, key.customer_id, f"key:{key.serial}", context)
+    publish(ctx, WebhookEvent.KEY_REVOKED, key.customer_id, f"key:{key.serial}", context)
 
 
 def case_decided(ctx: ServiceContext, case: KeyRequest, key: IssuedKey | None = None) -> None:
@@ -124,6 +234,106 @@ def case_decided(ctx: ServiceContext, case: KeyRequest, key: IssuedKey | None = 
         "key": key_context(key) if key is not None else None,
     }
     enqueue(ctx, event, case.customer_id, f"case:{case.case_number}", context)
+    decided = {
+        "case_number": case.case_number,
+        "status": case.status,
+        "kind": case.kind,
+        "license_id": case.license_id,
+        "decided_at": case.decided_at,
+        "decision_reason": case.decision_reason,
+        "refusal_code": case.original_refusal_code or case.refusal_code,
+        "key": key_context(key) if key is not None else None,
+    }
+    publish(ctx, WebhookEvent.CASE_DECIDED, case.customer_id, f"case:{case.case_number}", decided)
+    if key is not None:
+        key_issued_webhook(ctx, key)
+
+
+def key_issued_webhook(ctx: ServiceContext, key: IssuedKey) -> None:
+    """key.issued for a key the customer hears of in another mail (an analyst's grant)."""
+    publish(ctx, WebhookEvent.KEY_ISSUED, key.customer_id, f"key:{key.serial}", key_context(key))
+
+
+def case_refused(ctx: ServiceContext, case: KeyRequest) -> None:
+    """A key request was refused (webhooks only: the customer saw the refusal when asking)."""
+    context = {
+        "case_number": case.case_number,
+        "kind": case.kind,
+        "license_id": case.license_id,
+        "severity": case.severity,
+        "refusal_code": case.refusal_code,
+        "refusal_message": case.refusal_message,
+        "created_at": case.created_at,
+    }
+    publish(ctx, WebhookEvent.CASE_REFUSED, case.customer_id, f"case:{case.case_number}", context)
+
+
+def _escalation_context(case: KeyRequest, timezone: str) -> dict[str, Any]:
+    zone = ZoneInfo(timezone)
+    local = case.respond_by.astimezone(zone) if case.respond_by else None
+    return {
+        "case_number": case.case_number,
+        "severity": case.severity,
+        "kind": case.kind,
+        "escalation_reason": case.escalation_reason,
+        "note": case.escalation_note,
+        "escalated_at": case.escalated_at,
+        "respond_by": case.respond_by,
+        "respond_by_local": local.strftime("%Y-%m-%d %H:%M %Z") if local else None,
+        "timezone": timezone,
+        "next_update_due": case.next_update_due,
+        "command": f"licensesvc case show {case.case_number}",
+    }
+
+
+def case_escalated(ctx: ServiceContext, case: KeyRequest, timezone: str) -> None:
+    """A case was escalated: the vendor's support address hears at once (severity,
+    respond-by in the customer's zone `timezone` and in UTC, reason, the customer's note),
+    and the webhooks. Once per escalation."""
+    context = _escalation_context(case, timezone)
+    occurrence = f"escalated={_jsonable(case.escalated_at)}"
+    enqueue(
+        ctx,
+        Event.SUPPORT_ESCALATION,
+        case.customer_id,
+        f"case:{case.case_number}",
+        context,
+        threshold=occurrence,
+    )
+    webhook = {k: v for k, v in context.items() if k not in ("command", "respond_by_local")}
+    publish(
+        ctx,
+        WebhookEvent.CASE_ESCALATED,
+        case.customer_id,
+        f"case:{case.case_number}",
+        webhook,
+        occurrence=occurrence,
+    )
+
+
+def case_overdue(ctx: ServiceContext, case: KeyRequest, timezone: str, reason: str) -> bool:
+    """An escalated case is overdue: support hears, and the webhooks, the first time only
+    (once per escalation). True when this call enqueued it."""
+    context = _escalation_context(case, timezone) | {"overdue_reason": reason}
+    occurrence = f"escalated={_jsonable(case.escalated_at)}"
+    message = enqueue(
+        ctx,
+        Event.SUPPORT_OVERDUE,
+        case.customer_id,
+        f"case:{case.case_number}",
+        context,
+        threshold=occurrence,
+    )
+    webhook = {k: v for k, v in context.items() if k not in ("command", "respond_by_local")}
+    publish(
+        ctx,
+        WebhookEvent.CASE_OVERDUE,
+        case.customer_id,
+        f"case:{case.case_number}",
+        webhook,
+        occurrence=occurrence,
+    )
+    return message is not None
 
 
 def case_updated(ctx: ServiceContext, case: KeyRequest, text: str, update_ref: str) -> None:
@@ -143,4 +353,12 @@ def case_updated(ctx: ServiceContext, case: KeyRequest, text: str, update_ref: s
         f"case:{case.case_number}",
         context,
         threshold=f"update={update_ref}",
+    )
+    publish(
+        ctx,
+        WebhookEvent.CASE_UPDATED,
+        case.customer_id,
+        f"case:{case.case_number}",
+        context,
+        occurrence=f"update={update_ref}",
     )

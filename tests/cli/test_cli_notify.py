@@ -72,6 +72,7 @@ def test_send_delivers_once_and_list_shows_it_sent(run: Cli, issued: str, with_s
         "failed": 0,
         "enqueued_by_scan": 0,
         "smtp": with_smtp.url,
+        "webhooks": {"sent": 0, "retrying": 0, "failed": 0},
     }
     assert run.json("notify", "send")["sent"] == 0
     [arrival] = with_smtp.mailbox.arrivals
@@ -105,6 +106,7 @@ def test_scan_enqueues_a_temporary_key_ending_once(run: Cli, shop: Shop, no_smtp
             "dr_window_ending": 0,
             "temporary_key_ending": 0,
             "maintenance_lapsing": 0,
+            "support_overdue": 0,
         },
         "total": 0,
     }

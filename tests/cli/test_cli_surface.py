@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -108,7 +109,14 @@ def test_docs_cli_md_names_every_command() -> None:
 
 #: commands whose --json is exercised elsewhere: they need a database of their own
 #: (db upgrade, serve), no database at all (verify), or one without demo data's signing key
-JSON_ELSEWHERE = {"db upgrade", "serve", "verify", "signing-key generate", "notify retry"}
+JSON_ELSEWHERE = {
+    "db upgrade",
+    "serve",
+    "verify",
+    "signing-key generate",
+    "notify retry",
+    "webhook retry",  # tests/cli/test_cli_webhooks.py
+}
 
 
 def test_every_command_that_prints_speaks_json(run: Cli, tmp_path: Path) -> None:
@@ -221,6 +229,13 @@ def test_every_command_that_prints_speaks_json(run: Cli, tmp_path: Path) -> None
         doc("report", report)
     for notify in ("scan", "list", "send"):
         doc("notify", notify)
+    run.runtime.settings = replace(run.runtime.settings, webhook_allow=("10.20.0.0/16",))
+    hook = doc("webhook", "add", "--url", "https://10.20.0.5/in", "--events", "key.issued")
+    assert isinstance(hook, dict)
+    doc("webhook", "list")
+    doc("webhook", "deliveries", hook["id"])
+    doc("webhook", "rotate-secret", hook["id"])
+    doc("webhook", "disable", hook["id"])
     doc("idempotency", "purge")
     assert sorted(set(LEAVES) - seen - JSON_ELSEWHERE) == []
 

@@ -21,6 +21,7 @@ MISSING = {
     "customer": "2147483647",
     "key": "SN-2222-2222-2222-2222",
     "case": "CS-20260302-222222",
+    "webhook": "2147483647",
 }
 
 
@@ -312,6 +313,35 @@ ROUTES = [
         missing_customer=403,
         missing_analyst=404,
     ),
+    # webhooks: a customer's own, or every one for analysts
+    Route("GET", "/v1/webhooks", "/v1/webhooks", None, 200, 200, 200),
+    Route(
+        "POST",
+        "/v1/webhooks",
+        "/v1/webhooks",
+        {"url": "https://1.1.1.1/hooks", "events": ["key.issued"]},
+        201,
+        201,
+        201,
+    ),
+    *(
+        Route(
+            method,
+            f"/v1/webhooks/<int(min=1, max=2147483647):webhook_id>/{tail}",
+            f"/v1/webhooks/{{webhook}}/{tail}",
+            None,
+            200,
+            404,
+            200,
+            missing_customer=404,
+            missing_analyst=404,
+        )
+        for method, tail in (
+            ("POST", "disable"),
+            ("POST", "rotate-secret"),
+            ("GET", "deliveries"),
+        )
+    ),
     # public: no token needed, the same answer for everyone
     Route("GET", "/v1/signing-keys", "/v1/signing-keys", None, 200, 200, 200, anonymous=200),
     Route("GET", "/v1/revocations", "/v1/revocations", None, 200, 200, 200, anonymous=200),
@@ -381,7 +411,13 @@ def test_authorization(
     as_analyst.issue("standard", license_id=world.base_license)  # first keys are an analyst's
     key = as_base.issue("replacement")
     case = as_base.ask_for_key("temporary", reason="usage_spike").get_json()["case_number"]
+    hook = api_client.post(
+        "/v1/webhooks",
+        json={"url": "https://1.1.1.1/hooks", "events": ["case.refused"]},
+        headers=bearer(tokens_for.base),
+    ).get_json()
     values = {
+        "webhook": str(hook["id"]),
         "customer": str(world.base_customer),
         "contract": str(world.base_contract),
         "license": str(world.base_license),

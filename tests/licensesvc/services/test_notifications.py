@@ -80,7 +80,8 @@ def test_a_refused_request_sends_nothing_until_an_analyst_decides(world, analyst
     refused = ask(customer, world.base_license, "temporary", reason="usage_spike")
     assert refused.case.status == "refused"
     escalate_case(customer, refused.case.case_number, "go-live Friday")
-    assert [e for e, _ in outbox(contexts.session)] == ["key_issued"]
+    # the customer hears nothing yet; the vendor's support address hears of the escalation
+    assert [e for e, _ in outbox(contexts.session)] == ["key_issued", "support_escalation"]
     outcome = grant_case(analyst, refused.case.case_number, "goodwill, approved by J. Doe")
     message = contexts.session.scalar(
         select(OutboxMessage).where(OutboxMessage.event == "case_granted")
@@ -89,7 +90,11 @@ def test_a_refused_request_sends_nothing_until_an_analyst_decides(world, analyst
     assert message.context["decision_reason"] == "goodwill, approved by J. Doe"
     assert message.context["key"]["serial"] == outcome.key.serial
     # the key of a granted case is told in the case's message, not in a second one
-    assert [e for e, _ in outbox(contexts.session)] == ["key_issued", "case_granted"]
+    assert [e for e, _ in outbox(contexts.session)] == [
+        "key_issued",
+        "support_escalation",
+        "case_granted",
+    ]
 
 
 def test_a_denied_case_tells_the_refusal_and_the_reason(world, analyst, contexts):
