@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 from marshmallow import fields, validate
 
 from licensesvc import cases, issuance
 from licensesvc.models import CaseUpdate
+from licensesvc.presentation import AnalystCaseSchema, CaseSchema, CaseUpdateSchema
 from licensesvc.readmodels import CaseView
 from licensesvc.web import db_session
 
@@ -20,15 +20,7 @@ from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint
 from .idempotency import unit_of_work
 from .pagination import PAGE_LIMITS, page_of
-from .schemas import (
-    CaseSchema,
-    CaseUpdateSchema,
-    FreeText,
-    Line,
-    ListQuery,
-    RequestSchema,
-    UTCDateTime,
-)
+from .schemas import FreeText, Line, ListQuery, RequestSchema
 
 blp = ApiBlueprint(
     "case-updates",
@@ -78,22 +70,6 @@ class CaseUpdates(MethodView):
         cases.post_case_update(ctx, case_number, body["text"])
         db_session().commit()
         return issuance.case_view(ctx, issuance.get_case(ctx, case_number))
-
-
-class CaseNoteSchema(ma.Schema):
-    at = UTCDateTime()
-    author = fields.String()
-    text = fields.String()
-
-
-class AnalystCaseSchema(CaseSchema):
-    """A case as analysts see it: the customer's fields, its owner and internal notes."""
-
-    owner = fields.String(allow_none=True, metadata={"description": "the analyst who owns it"})
-    notes = fields.List(
-        fields.Nested(CaseNoteSchema),
-        metadata={"description": "internal notes: analysts only, never shown to the customer"},
-    )
 
 
 class AssignBody(RequestSchema):

@@ -15,12 +15,14 @@ from marshmallow import fields, validate
 from licensesvc import accounts
 from licensesvc.domain import Plan, Region, values
 from licensesvc.models import Contract, ContractPayment, Customer, License, LicenseChange
+from licensesvc.presentation import CustomerSchema, LicenseSchema
+from licensesvc.presentation.fields import UTCDateTime
 from licensesvc.web import db_session
 
 from .auth import caller_context, require_token
 from .blueprint import ID_IN_PATH, ApiBlueprint
 from .pagination import PAGE_LIMITS, page_of
-from .schemas import LicenseSchema, ListQuery, RequestSchema, UTCDateTime
+from .schemas import ListQuery, RequestSchema
 
 blp = ApiBlueprint(
     "lifecycle",
@@ -132,14 +134,6 @@ class CustomerBody(RequestSchema):
         validate=validate.Length(min=2, max=20),
         metadata={"description": "holiday calendar `CC` or `CC-SUB`, e.g. `GB-ENG`"},
     )
-
-
-class CustomerSchema(ma.Schema):
-    id = fields.Integer()
-    name = fields.String()
-    region = fields.String(metadata={"enum": values(Region)})
-    holidays = fields.String()
-    created_at = UTCDateTime()
 
 
 # --- views -----------------------------------------------------------------------------------

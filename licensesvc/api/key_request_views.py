@@ -13,21 +13,14 @@ from werkzeug.wrappers import Response
 from licensesvc import issuance
 from licensesvc.domain.policy import Decision, KeyRequestInput
 from licensesvc.issuance import request_and_record
+from licensesvc.presentation import CaseSchema, DryRunSchema, GrantedCaseSchema
 from licensesvc.readmodels import CaseView, DryRunView
 
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint
 from .idempotency import HEADER_PARAMETER, commit, unit_of_work
 from .pagination import PAGE_LIMITS, page_of
-from .schemas import (
-    CaseListQuery,
-    CaseSchema,
-    DecisionBody,
-    DryRunSchema,
-    EscalateBody,
-    GrantedCaseSchema,
-    KeyRequestBody,
-)
+from .schemas import CaseListQuery, DecisionBody, EscalateBody, KeyRequestBody
 
 blp = ApiBlueprint(
     "key-requests",

@@ -12,11 +12,12 @@ from werkzeug.wrappers import Response
 
 from licensesvc import issuance
 from licensesvc.models import SigningKeyRecord
+from licensesvc.presentation import SigningKeySchema
 from licensesvc.web import db_session, reads_only, runtime_of
 
 from .auth import PUBLIC, public_context
 from .blueprint import ApiBlueprint
-from .schemas import RevocationListSchema, SigningKeySchema, VerifyAnswerSchema, VerifyBody
+from .schemas import RevocationListSchema, VerifyAnswerSchema, VerifyBody
 
 blp = ApiBlueprint(
     "public",

@@ -17,7 +17,6 @@ from flask import (
     flash,
     g,
     redirect,
-    render_template,
     request,
     url_for,
 )
@@ -33,6 +32,7 @@ from licensesvc.domain.errors import InvalidState, NotFound, Unauthorized, Valid
 from licensesvc.models import PortalFormToken
 from licensesvc.platform.context import Actor, ServiceContext
 from licensesvc.platform.transactions import retrying
+from licensesvc.readmodels import EntitlementReport
 from licensesvc.web import db_session, runtime_of, service_context
 
 from . import queries, sessions
@@ -45,6 +45,7 @@ from .forms import (
     SignInForm,
     SignOutForm,
 )
+from .rendering import render_template
 
 bp = Blueprint("portal", __name__)
 
@@ -261,10 +262,10 @@ def _form_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _request_form(kind: str) -> tuple[KeyRequestForm, dict[str, Any]]:
+def _request_form(kind: str) -> tuple[KeyRequestForm, EntitlementReport]:
     ctx = _ctx()
     rep = queries.report(ctx, _customer_id())
-    if kind not in queries.REQUEST_KINDS or kind not in (rep.get("plan_key_kinds") or []):
+    if kind not in queries.REQUEST_KINDS or kind not in rep.plan_key_kinds:
         abort(404, description="Your plan does not include this kind of key.")
     form = KeyRequestForm()
     lics = queries.licenses(ctx, _customer_id(), rep)
@@ -289,7 +290,7 @@ def new_request() -> ResponseReturnValue:
     if request.args.get("host"):
         form.host.data = request.args["host"]
     if kind == "dr_test" and form.dr_test_date.data is None:
-        form.dr_test_date.data = queries.default_dr_date(rep["as_of"])
+        form.dr_test_date.data = queries.default_dr_date(rep.as_of)
     form.form_token.data = secrets.token_urlsafe(24)
     checks, decision = None, None
     if form.license_id.choices:
