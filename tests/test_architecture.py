@@ -87,7 +87,7 @@ ALLOWED: list[tuple[str, set[str]]] = [
     ),
     (
         "licensesvc.readmodels",
-        {"licensesvc.readmodels", "licensesvc.domain", "licensesvc.models", *DATABASE},
+        {"keys", "licensesvc.readmodels", "licensesvc.domain", "licensesvc.models", *DATABASE},
     ),
     *(_domain_layer(i) for i in range(len(DOMAIN_PACKAGES))),
     # one schema per read model and the labels of every word: read models in, JSON and words out
@@ -327,13 +327,9 @@ def allowlist_of(module: str) -> set[str]:
 #: return): each is debt of issue 18's read models, to be replaced by a read model and its
 #: schema. The list only shrinks: a new front-end import of the models fails.
 MODELS_IN_FRONT_ENDS = {
-    "licensesvc.api.case_update_views",
-    "licensesvc.api.contract_views",
-    "licensesvc.api.public_views",
     "licensesvc.portal.sessions",
     "licensesvc.portal.queries",
     "licensesvc.portal.views",
-    "cli.serialize",
     "cli.commands.licenses",
     "cli.commands.contracts",
     "cli.commands.signing_keys",

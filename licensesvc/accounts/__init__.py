@@ -2,6 +2,7 @@
 
 from .contracts import (
     change_plan,
+    contract_detail,
     create_contract,
     page_payments,
     record_payment,
@@ -47,6 +48,7 @@ __all__ = [
     "active_contracts",
     "case_owner",
     "change_plan",
+    "contract_detail",
     "contracts_ending",
     "create_contract",
     "create_customer",

@@ -11,9 +11,8 @@ from flask_smorest.pagination import PaginationParameters
 from marshmallow import fields, validate
 
 from licensesvc import cases, issuance
-from licensesvc.models import CaseUpdate
 from licensesvc.presentation import AnalystCaseSchema, CaseSchema, CaseUpdateSchema
-from licensesvc.readmodels import CaseView
+from licensesvc.readmodels import CaseUpdateView, CaseView
 from licensesvc.web import db_session
 
 from .auth import caller_context, require_token
@@ -48,14 +47,13 @@ class CaseUpdates(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(
         self, _query: dict[str, Any], case_number: str, pagination_parameters: PaginationParameters
-    ) -> list[CaseUpdate]:
+    ) -> list[CaseUpdateView]:
         """The case's status updates, newest first, a page at a time (customers: their own
         cases)"""
-        return list(
-            page_of(
-                pagination_parameters, cases.page_case_updates, caller_context(), case_number
-            ).items
+        found = page_of(
+            pagination_parameters, cases.page_case_updates, caller_context(), case_number
         )
+        return [CaseUpdateView.of(u) for u in found.items]
 
     @unit_of_work()
     @blp.arguments(CaseUpdateBody)

@@ -21,7 +21,6 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields
 
-import keys
 from licensesvc import readmodels as rm
 from licensesvc.domain import (
     CaseStatus,
@@ -186,8 +185,9 @@ class DryRunSchema(ma.Schema):
 class SigningKeySchema(ma.Schema):
     kid = fields.String()
     public_key_pem = fields.String()
+    # a Function field, as before the read model had it: the OpenAPI document says readOnly
     public_key_raw_b64 = fields.Function(
-        lambda rec: keys.PublicKey.from_pem(rec.public_key_pem).raw_b64(),
+        lambda view: view.public_key_raw_b64,
         metadata={"description": "the 32 raw public-key bytes, unpadded base64url"},
     )
     status = fields.String(metadata={"enum": values(SigningKeyStatus)})
@@ -410,6 +410,60 @@ class KeyDetailSchema(KeySchema):
     customer_name = fields.String(allow_none=True)
 
 
+# --- licenses over time and the payment ledger ----------------------------------------------
+
+
+class LicenseChangeRow(ma.Schema):
+    at = UTCDateTime()
+    actor = fields.String()
+    reason = fields.String()
+    changes = fields.Dict(metadata={"description": "field -> [before, after]"})
+
+
+class LicenseWithHistorySchema(LicenseSchema):
+    retired_at = UTCDateTime(allow_none=True)
+    changes = fields.List(fields.Nested(LicenseChangeRow))
+
+
+class PaymentSchema(ma.Schema):
+    id = fields.Integer()
+    contract_id = fields.Integer()
+    paid_through = fields.Date()
+    invoice = fields.String(allow_none=True)
+    correction = fields.Boolean()
+    reason = fields.String(allow_none=True)
+    recorded_at = UTCDateTime()
+    recorded_by = fields.String()
+
+
+# --- contracts -------------------------------------------------------------------------------
+
+
+class PlanChangeRow(ma.Schema):
+    plan = fields.String(metadata={"enum": values(Plan)})
+    effective_from = fields.Date(data_key="from")
+    reason = fields.String(allow_none=True)
+
+
+class ContractSchema(ma.Schema):
+    id = fields.Integer()
+    customer_id = fields.Integer()
+    plan = fields.String(metadata={"description": "the plan the contract started with"})
+    plan_today = fields.String(metadata={"description": "the plan in effect today"})
+    plan_history = fields.List(fields.Nested(PlanChangeRow))
+    start = fields.Date()
+    end = fields.Date()
+    terminated_on = fields.Date(
+        allow_none=True, metadata={"description": "last covered day of a contract ended early"}
+    )
+    termination_reason = fields.String(allow_none=True)
+    renews = fields.Integer(allow_none=True, metadata={"description": "the contract renewed"})
+    renewed_by = fields.Integer(allow_none=True)
+    paid_through = fields.Date(metadata={"description": "the latest ledger entry"})
+    grace_days = fields.Integer(allow_none=True)
+    created_at = UTCDateTime()
+
+
 # --- customers -------------------------------------------------------------------------------
 
 
@@ -468,6 +522,9 @@ _FOLLOWING = (
     rm.CaseLine,
     rm.CustomerOverview,
     rm.QueueLine,
+    rm.TokenView,
+    rm.UserView,
+    rm.AuditRecordView,
 )
 
 #: each read model's whole schema: every field of the dataclass, nested read models by theirs
@@ -494,6 +551,12 @@ SCHEMA_OF: dict[type, type[ma.Schema]] = {
     rm.SupportHours: SupportHours,
     rm.PolicySummary: PolicySummary,
     rm.EntitlementReport: EntitlementReportSchema,
+    rm.SigningKeyView: SigningKeySchema,
+    rm.LicenseHistoryView: LicenseWithHistorySchema,
+    rm.LicenseChangeView: LicenseChangeRow,
+    rm.ContractPaymentView: PaymentSchema,
+    rm.ContractDetail: ContractSchema,
+    rm.PlanPeriodView: PlanChangeRow,
 }
 SCHEMA_OF.update({read_model: _schema_following(read_model) for read_model in _FOLLOWING})
 
@@ -501,6 +564,7 @@ SCHEMA_OF.update({read_model: _schema_following(read_model) for read_model in _F
 PRESENTS: dict[type[ma.Schema], type] = {
     **{schema: read_model for read_model, schema in SCHEMA_OF.items()},
     KeySchema: rm.KeyView,
+    LicenseSchema: rm.LicenseView,
     CaseSchema: rm.CaseView,
     GrantedCaseSchema: rm.CaseView,
     AnalystCaseSchema: rm.CaseView,
