@@ -13,10 +13,16 @@ from licensesvc import accounts, cases, identity, issuance
 from licensesvc.domain import EscalationReason, KeyKind, TemporaryReason, support_plan
 from licensesvc.domain.policy import Check, Decision, KeyRequestInput
 from licensesvc.issuance import KeyRequestOutcome
-from licensesvc.models import ApiToken, IssuedKey, KeyRequest, License
 from licensesvc.platform.context import ServiceContext
 from licensesvc.presentation import labels
-from licensesvc.readmodels import CaseView, EntitlementReport, LicenseEntitlement, effective_status
+from licensesvc.readmodels import (
+    CaseView,
+    EntitlementReport,
+    KeyView,
+    LicenseEntitlement,
+    LicenseView,
+    TokenView,
+)
 
 #: the kinds a customer may ask for in the portal, in the order the forms offer them
 REQUEST_KINDS = ("replacement", "dr_test", "temporary")
@@ -47,7 +53,7 @@ class KeyRow:
 
 @dataclass(frozen=True)
 class LicenseRow:
-    license: License
+    license: LicenseView
     keys: list[KeyRow]
     #: what this license can get today (None: the report has no line for it): kinds, the
     #: kinds it cannot have and why, quota left, when a temporary slot frees
@@ -91,14 +97,13 @@ class CasePage:
     has_next: bool
 
 
-def _key_row(key: IssuedKey, now: datetime) -> KeyRow:
-    claims = key.claims or {}
+def _key_row(key: KeyView) -> KeyRow:
     return KeyRow(
         serial=key.serial,
         kind=key.kind,
         kind_label=KIND_LABELS[key.kind],
-        status=effective_status(key, now),
-        host=claims.get("host"),
+        status=key.status,
+        host=key.host,
         issued_at=key.issued_at,
         expires_at=key.expires_at,
         usable_until=key.usable_until,
@@ -131,9 +136,14 @@ def licenses(ctx: ServiceContext, customer_id: int, rep: EntitlementReport) -> l
     all_keys = issuance.list_keys(ctx, customer_id=customer_id)
     entitlements_by_license = {e.license_id: e for e in rep.licenses}
     for lic in accounts.list_licenses(ctx, customer_id):
-        keys = [_key_row(k, now) for k in all_keys if k.license_id == lic.id]
+        keys = [_key_row(KeyView.of(k, now)) for k in all_keys if k.license_id == lic.id]
         rows.append(
-            LicenseRow(lic, keys, entitlements_by_license.get(lic.id), _out_of_date(rep, lic.id))
+            LicenseRow(
+                LicenseView.of(lic),
+                keys,
+                entitlements_by_license.get(lic.id),
+                _out_of_date(rep, lic.id),
+            )
         )
     return rows
 
@@ -160,19 +170,21 @@ def customer_zone(ctx: ServiceContext, customer_id: int) -> TimeZone:
     return TimeZone(region.zone, region.timezone, region.timezone_label)
 
 
-def license_for(ctx: ServiceContext, license_id: int) -> License:
+def license_for(ctx: ServiceContext, license_id: int) -> LicenseView:
     """The caller's license. Raises NotFound (also for another customer's)."""
-    return accounts.get_license(ctx, license_id)
+    return LicenseView.of(accounts.get_license(ctx, license_id))
 
 
-def key(ctx: ServiceContext, serial: str) -> tuple[IssuedKey, KeyRow]:
-    """The caller's key and its row. Raises NotFound (also for another customer's)."""
-    k = issuance.get_key(ctx, serial)
-    return k, _key_row(k, ctx.now())
+def key(ctx: ServiceContext, serial: str) -> tuple[KeyView, KeyRow]:
+    """The caller's key (as a customer sees it) and its row. Raises NotFound (also for another
+    customer's)."""
+    view = issuance.key_view(ctx, serial)
+    return view, _key_row(view)
 
 
-def license_file(k: IssuedKey) -> str:
-    return issuance.license_file_for(k)
+def license_file(ctx: ServiceContext, serial: str) -> str:
+    """The caller's key as a license file. Raises NotFound (also for another customer's)."""
+    return issuance.license_file_for(issuance.get_key(ctx, serial))
 
 
 def request_input(
@@ -233,12 +245,10 @@ def can_escalate(c: CaseView) -> bool:
 
 def escalate(
     ctx: ServiceContext, case_number: str, reason: str, note: str | None, severity: int | None
-) -> KeyRequest:
+) -> None:
     """Escalate a case for one of ESCALATION_REASONS (the seed's reasons, the service's
     `reason`), with the customer's note as written."""
-    return issuance.escalate_case(
-        ctx, case_number, note=note or None, severity=severity, reason=reason
-    )
+    issuance.escalate_case(ctx, case_number, note=note or None, severity=severity, reason=reason)
 
 
 @dataclass(frozen=True)
@@ -268,14 +278,18 @@ def token_rows(ctx: ServiceContext) -> list[TokenRow]:
     ]
 
 
-def create_token(ctx: ServiceContext, expires_in_days: int) -> tuple[ApiToken, str]:
-    """A token for the caller's customer; it expires after expires_in_days (0: never)."""
+def create_token(ctx: ServiceContext, expires_in_days: int) -> tuple[TokenView, str]:
+    """A token for the caller's customer (and its secret, shown once); it expires after
+    expires_in_days (0: never)."""
     expires_at = ctx.now() + timedelta(days=expires_in_days) if expires_in_days else None
-    return identity.create_token(ctx, customer_id=ctx.actor.customer_id, expires_at=expires_at)
+    rec, secret = identity.create_token(
+        ctx, customer_id=ctx.actor.customer_id, expires_at=expires_at
+    )
+    return TokenView.of(rec), secret
 
 
-def revoke_token(ctx: ServiceContext, token_id: int) -> ApiToken:
-    return identity.revoke_token(ctx, token_id)
+def revoke_token(ctx: ServiceContext, token_id: int) -> TokenView:
+    return TokenView.of(identity.revoke_token(ctx, token_id))
 
 
 def dr_window_text(rep: EntitlementReport) -> str:

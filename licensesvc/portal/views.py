@@ -234,19 +234,23 @@ def licenses() -> ResponseReturnValue:
 
 @bp.get("/keys/<serial>")
 def key(serial: str) -> ResponseReturnValue:
-    k, row = queries.key(_ctx(), serial)
-    return render_template("portal/key.html", key=k, row=row, license_file=queries.license_file(k))
+    ctx = _ctx()
+    k, row = queries.key(ctx, serial)
+    return render_template(
+        "portal/key.html", key=k, row=row, license_file=queries.license_file(ctx, serial)
+    )
 
 
 @bp.get("/keys/<serial>/download/<fmt>")
 def download_key(serial: str, fmt: str) -> ResponseReturnValue:
     if fmt not in ("text", "file"):
         abort(404)
-    k, _ = queries.key(_ctx(), serial)
+    ctx = _ctx()
+    k, _ = queries.key(ctx, serial)
     body, name = (
-        (k.key_text + "\n", f"{k.serial}.key")
+        (k.key + "\n", f"{k.serial}.key")
         if fmt == "text"
-        else (queries.license_file(k), f"{k.serial}.lic")
+        else (queries.license_file(ctx, serial), f"{k.serial}.lic")
     )
     return Response(
         body,
