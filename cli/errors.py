@@ -41,10 +41,11 @@ def _first_line(text: str) -> str:
 
 def translate(exc: BaseException) -> click.ClickException | None:
     """The one-line ClickException for exc, or None when it is not an expected failure."""
+    refusals = sys.modules.get("licensesvc.issuance.errors")  # KeyRequestRefused lives there
+    if refusals is not None and isinstance(exc, refusals.KeyRequestRefused):
+        return Refused(exc.code, exc.case_number, exc.message)
     errors = sys.modules.get("licensesvc.domain.errors")
     if errors is not None:
-        if isinstance(exc, errors.KeyRequestRefused):
-            return Refused(exc.code, exc.case_number, exc.message)
         if isinstance(exc, errors.ServiceError):
             return click.ClickException(f"{exc.code}: {exc.message}")
     db = sys.modules.get("licensesvc.db")

@@ -329,11 +329,8 @@ def allowlist_of(module: str) -> set[str]:
 MODELS_IN_FRONT_ENDS = {
     "licensesvc.portal.sessions",
     "licensesvc.portal.views",
-    "cli.commands.licenses",
     "cli.commands.contracts",
     "cli.commands.signing_keys",
-    "cli.commands.notify",
-    "cli.commands.cases",
 }
 
 

@@ -15,7 +15,6 @@ from cli.params import FREE_TEXT, LINE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc import cases, issuance
 from licensesvc.domain import CaseStatus, EscalationReason, values
-from licensesvc.models import KeyRequest
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.pagination import Page
 from licensesvc.readmodels import QueueLine
@@ -98,27 +97,10 @@ def queue_row(line: QueueLine, zone: tzinfo, *, human: bool) -> dict[str, Any]:
     return row
 
 
-def case_record(ctx: ServiceContext, c: KeyRequest) -> dict[str, Any]:
-    """A case with the support plan's view (overdue, phone), its owner, its status updates
-    (the customer sees them) and its internal notes (analysts only)."""
-    view = issuance.case_view(ctx, c)
-    data = serialize.case(view)
-    data.update(
-        owner=c.owner,
-        escalation_reason=view.escalation_reason,
-        next_update_due=view.next_update_due,
-        responded_at=view.responded_at,
-        original_refusal_code=view.original_refusal_code,
-        original_refusal_message=view.original_refusal_message,
-        overdue=view.overdue,
-        overdue_reason=view.overdue_reason,
-        phone_required=view.phone_required,
-        support_phone=view.support_phone,
-        notice=view.notice,
-        updates=[{"at": u.at, "author": u.author, "text": u.text} for u in view.updates],
-        notes=[{"at": n.at, "author": n.author, "text": n.text} for n in cases.case_notes(ctx, c)],
-    )
-    return data
+def case_record(ctx: ServiceContext, case_number: str) -> dict[str, Any]:
+    """A case as an analyst sees it: the support plan's view (overdue, phone), its owner, its
+    status updates (the customer sees them) and its internal notes (analysts only)."""
+    return serialize.analyst_case(cases.analyst_case_view(ctx, issuance.get_case(ctx, case_number)))
 
 
 @click.group()
@@ -221,7 +203,7 @@ def show(state: CliState, case_number: str, tz_name: str | None) -> None:
     """
     zone = local_zone(tz_name)
     with state.unit_of_work() as ctx:
-        data = case_record(ctx, issuance.get_case(ctx, case_number))
+        data = case_record(ctx, case_number)
     respond_by = data["respond_by"]
     data["respond_by_local"] = (
         respond_by.astimezone(zone).isoformat(timespec="seconds") if respond_by else None
@@ -278,15 +260,15 @@ def escalate(
     """
     data = state.retried(
         lambda ctx: case_record(
-            ctx, issuance.escalate_case(ctx, case_number, note, severity, reason)
+            ctx, issuance.escalate_case(ctx, case_number, note, severity, reason).case_number
         )
     )
 
     def human() -> str:
         line = (
             f"escalated {data['case_number']} ({data['escalation_reason']}, Sev "
-            f"{data['severity']}); respond by {data['respond_by']:%Y-%m-%dT%H:%M:%SZ}, next "
-            f"update due {data['next_update_due']:%Y-%m-%dT%H:%M:%SZ}"
+            f"{data['severity']}); respond by {data['respond_by']}, next "
+            f"update due {data['next_update_due']}"
         )
         return line + (f"\n{data['notice']}" if data["notice"] else "")
 
@@ -311,15 +293,14 @@ def update(state: CliState, case_number: str, text: str) -> None:
 
     def work(ctx: ServiceContext) -> dict[str, Any]:
         cases.post_case_update(ctx, case_number, text)
-        return case_record(ctx, issuance.get_case(ctx, case_number))
+        return case_record(ctx, case_number)
 
     data = state.retried(work)
     emit(
         state.json,
         data,
         lambda: (
-            f"updated {data['case_number']}; next update due "
-            f"{data['next_update_due']:%Y-%m-%dT%H:%M:%SZ}"
+            f"updated {data['case_number']}; next update due {data['next_update_due']}"
             if data["next_update_due"]
             else f"updated {data['case_number']}"
         ),
@@ -344,7 +325,7 @@ def grant(state: CliState, case_number: str, reason: str) -> None:
     def work(ctx: ServiceContext) -> dict[str, Any]:
         outcome = issuance.grant_case(ctx, case_number, reason)
         assert outcome.key is not None
-        data = case_record(ctx, outcome.case)
+        data = case_record(ctx, outcome.case.case_number)
         data["key"] = serialize.key(outcome.key, ctx.now(), with_text=True)
         return data
 
@@ -374,7 +355,9 @@ def deny(state: CliState, case_number: str, reason: str) -> None:
     Example:
       licensesvc case deny CS-20260302-ABC234 --reason "maintenance unpaid since March"
     """
-    data = state.retried(lambda ctx: case_record(ctx, issuance.deny_case(ctx, case_number, reason)))
+    data = state.retried(
+        lambda ctx: case_record(ctx, issuance.deny_case(ctx, case_number, reason).case_number)
+    )
     emit(state.json, data, lambda: f"denied {data['case_number']}: {printable(reason)}")
 
 
@@ -398,7 +381,9 @@ def assign(state: CliState, case_number: str, owner: str) -> None:
     Example:
       licensesvc case assign CS-20260302-ABC234 --to bob
     """
-    data = state.retried(lambda ctx: case_record(ctx, cases.assign_case(ctx, case_number, owner)))
+    data = state.retried(
+        lambda ctx: case_record(ctx, cases.assign_case(ctx, case_number, owner).case_number)
+    )
     emit(state.json, data, lambda: f"assigned {data['case_number']} to {printable(owner)}")
 
 
@@ -462,16 +447,15 @@ def severity(
     """
     zone = local_zone(tz_name)
     data = state.retried(
-        lambda ctx: case_record(ctx, cases.change_severity(ctx, case_number, severity, reason))
+        lambda ctx: case_record(
+            ctx, cases.change_severity(ctx, case_number, severity, reason).case_number
+        )
     )
 
     def human() -> str:
         line = f"{data['case_number']} is now Sev {data['severity']}"
         if data["status"] == CaseStatus.ESCALATED and data["respond_by"]:
-            line += (
-                f"; respond by {data['respond_by']:%Y-%m-%dT%H:%M:%SZ} "
-                f"({local_time(data['respond_by'], zone)})"
-            )
+            line += f"; respond by {data['respond_by']} ({local_time(data['respond_by'], zone)})"
         return line + (f"\n{data['notice']}" if data["notice"] else "")
 
     emit(state.json, data, human)

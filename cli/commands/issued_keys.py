@@ -310,7 +310,7 @@ def revoke(state: CliState, serial: str, reason: str, code: str) -> None:
         state.json,
         data,
         lambda: (
-            f"revoked {data['serial']} at {data['revoked_at']:%Y-%m-%dT%H:%M:%SZ} "
+            f"revoked {data['serial']} at {data['revoked_at']} "
             f"({data['revocation_code']}): {printable(reason)}"
         ),
     )

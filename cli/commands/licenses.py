@@ -14,7 +14,8 @@ from cli.pagination import echo_more_pages, page_options
 from cli.params import COUNT, ISO_DATE, LINE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc import accounts
-from licensesvc.models import License
+from licensesvc.presentation import dump
+from licensesvc.readmodels import LicenseHistoryView
 
 COLUMNS = [
     ("ID", "id"),
@@ -29,14 +30,9 @@ COLUMNS = [
 ]
 
 
-def license_record(lic: License) -> dict[str, Any]:
+def license_record(lic: LicenseHistoryView) -> dict[str, Any]:
     """A license with its retirement and change history."""
-    data = serialize.license_(lic)
-    data["retired_at"] = lic.retired_at
-    data["changes"] = [
-        {"at": c.at, "actor": c.actor, "reason": c.reason, "changes": c.changes}
-        for c in lic.changes
-    ]
+    data: dict[str, Any] = dump(lic)
     return data
 
 
@@ -176,7 +172,9 @@ def update(
         agents=agents, jobs=jobs, expires_on=expires_on, host=host, failover_host=failover_host
     )
     with state.unit_of_work() as ctx:
-        data = license_record(accounts.update_license(ctx, license_id, change, reason))
+        data = license_record(
+            LicenseHistoryView.of(accounts.update_license(ctx, license_id, change, reason))
+        )
     emit(state.json, data, lambda: _human_license(data))
 
 
@@ -195,5 +193,7 @@ def retire(state: CliState, license_id: int, reason: str) -> None:
       licensesvc license retire 1 --reason "server decommissioned, replaced by license 7"
     """
     with state.unit_of_work() as ctx:
-        data = license_record(accounts.retire_license(ctx, license_id, reason))
+        data = license_record(
+            LicenseHistoryView.of(accounts.retire_license(ctx, license_id, reason))
+        )
     emit(state.json, data, lambda: _human_license(data))

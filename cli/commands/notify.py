@@ -14,7 +14,6 @@ from cli.output import emit, fields, json_option, table
 from cli.pagination import echo_more_pages, page_options
 from cli.state import CliState, pass_state
 from licensesvc import outreach
-from licensesvc.models.outbox import OUTBOX_STATUSES
 
 COLUMNS = [
     ("ID", "id"),
@@ -69,7 +68,7 @@ def _message(view: outreach.OutboxView) -> dict[str, Any]:
 @notify.command("list")
 @click.option(
     "--status",
-    type=click.Choice(OUTBOX_STATUSES),
+    type=click.Choice(outreach.OUTBOX_STATUSES),
     help="Only messages in this state: pending (not yet sent), sent, failed (gave up).",
 )
 @click.option("--customer", "customer_id", type=int, help="Only this customer's messages.")

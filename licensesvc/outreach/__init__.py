@@ -1,5 +1,7 @@
 """The outreach package."""
 
+from licensesvc.models.outbox import OUTBOX_STATUSES
+
 from .notifications import (
     LEASE,
     MAX_ATTEMPTS,
@@ -38,6 +40,7 @@ __all__ = [
     "LEASE",
     "MAX_ATTEMPTS",
     "MAX_DAYS",
+    "OUTBOX_STATUSES",
     "MaintenanceLapsingRow",
     "OutboxView",
     "OverdueCaseRow",
