@@ -20,6 +20,7 @@ from licensesvc.presentation import (
 from licensesvc.readmodels import (
     AuditRecordView,
     CaseView,
+    ContractPaymentView,
     ContractView,
     CustomerView,
     KeyView,
@@ -32,6 +33,7 @@ from licensesvc.readmodels import (
 _CUSTOMER_ROW = CustomerSchema(only=("id", "name", "region", "created_at"))
 _CONTRACT = SCHEMA_OF[ContractView]()
 _LICENSE = LicenseSchema()
+_PAYMENT = SCHEMA_OF[ContractPaymentView]()
 _KEY_FIELDS = (
     "serial kind status license_id customer_id case_number reason dr_test_date issued_at"
     " not_before expires_at supersedes superseded_by usable_until revoked_at revoked_reason"
@@ -67,6 +69,11 @@ def customer(c: Any) -> dict[str, Any]:
 
 def contract(c: Any) -> dict[str, Any]:
     return _dumped(_CONTRACT, c if isinstance(c, ContractView) else ContractView.of(c))
+
+
+def payment(p: Any) -> dict[str, Any]:
+    """A ledger entry (a ContractPayment record)."""
+    return _dumped(_PAYMENT, ContractPaymentView.of(p))
 
 
 def license_(lic: Any) -> dict[str, Any]:

@@ -329,8 +329,6 @@ def allowlist_of(module: str) -> set[str]:
 MODELS_IN_FRONT_ENDS = {
     "licensesvc.portal.sessions",
     "licensesvc.portal.views",
-    "cli.commands.contracts",
-    "cli.commands.signing_keys",
 }
 
 

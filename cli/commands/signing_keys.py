@@ -10,7 +10,6 @@ from cli import serialize
 from cli.output import emit, fields, json_option, out_option, table, write_or_print
 from cli.state import CliState, pass_state
 from licensesvc import issuance
-from licensesvc.models import SigningKeyRecord
 
 
 @click.group("signing-key")
@@ -76,7 +75,10 @@ def list_(state: CliState) -> None:
       licensesvc signing-key list
     """
     with state.unit_of_work() as ctx:
-        rows = [_with_protection(rec) for rec in issuance.list_signing_keys(ctx)]
+        rows = [
+            _with_protection(rec, issuance.protection(rec.private_key_encrypted).label)
+            for rec in issuance.list_signing_keys(ctx)
+        ]
     emit(state.json, rows, lambda: table(rows, LIST_COLUMNS))
 
 
@@ -89,11 +91,9 @@ LIST_COLUMNS = [
 ]
 
 
-def _with_protection(rec: SigningKeyRecord) -> dict[str, object]:
-    return {
-        **serialize.signing_key(rec),
-        "protection": issuance.protection(rec.private_key_encrypted).label,
-    }
+def _with_protection(rec: object, protection: str) -> dict[str, object]:
+    """A signing key's row (rec: its record) and how its private key is protected."""
+    return {**serialize.signing_key(rec), "protection": protection}
 
 
 @signing_key.command("rewrap")
@@ -113,7 +113,10 @@ def rewrap(state: CliState) -> None:
       licensesvc signing-key rewrap
     """
     with state.unit_of_work() as ctx:
-        rows = [_with_protection(rec) for rec in issuance.rewrap_signing_keys(ctx)]
+        rows = [
+            _with_protection(rec, issuance.protection(rec.private_key_encrypted).label)
+            for rec in issuance.rewrap_signing_keys(ctx)
+        ]
     emit(
         state.json,
         rows,
