@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from cli import serialize
-from cli.output import cell, emit, fields, iso, json_option, printable, table
+from cli.output import cell, emit, fields, json_option, printable, table
 from cli.pagination import echo_more_pages, page_options
 from cli.params import FREE_TEXT, LINE, ROW_ID
 from cli.state import CliState, pass_state
@@ -17,7 +17,7 @@ from licensesvc import cases, issuance
 from licensesvc.domain import CaseStatus, EscalationReason, values
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.pagination import Page
-from licensesvc.readmodels import QueueLine
+from licensesvc.readmodels import CaseView, QueueLine
 
 COLUMNS = [
     ("CASE", "case_number"),
@@ -97,10 +97,15 @@ def queue_row(line: QueueLine, zone: tzinfo, *, human: bool) -> dict[str, Any]:
     return row
 
 
-def case_record(ctx: ServiceContext, case_number: str) -> dict[str, Any]:
+def analyst_view(ctx: ServiceContext, case_number: str) -> CaseView:
     """A case as an analyst sees it: the support plan's view (overdue, phone), its owner, its
     status updates (the customer sees them) and its internal notes (analysts only)."""
-    return serialize.analyst_case(cases.analyst_case_view(ctx, issuance.get_case(ctx, case_number)))
+    return cases.analyst_case_view(ctx, issuance.get_case(ctx, case_number))
+
+
+def case_record(ctx: ServiceContext, case_number: str) -> dict[str, Any]:
+    """The analyst's view of a case as the CLI prints it (AnalystCaseSchema)."""
+    return serialize.analyst_case(analyst_view(ctx, case_number))
 
 
 @click.group()
@@ -203,8 +208,9 @@ def show(state: CliState, case_number: str, tz_name: str | None) -> None:
     """
     zone = local_zone(tz_name)
     with state.unit_of_work() as ctx:
-        data = case_record(ctx, case_number)
-    respond_by = data["respond_by"]
+        view = analyst_view(ctx, case_number)
+    data = serialize.analyst_case(view)
+    respond_by = view.respond_by
     data["respond_by_local"] = (
         respond_by.astimezone(zone).isoformat(timespec="seconds") if respond_by else None
     )
@@ -336,7 +342,7 @@ def grant(state: CliState, case_number: str, reason: str) -> None:
         data,
         lambda: (
             f"granted {data['case_number']}: key {data['key']['serial']} "
-            f"({data['key']['kind']}, expires {iso(expires) if expires else 'never'})"
+            f"({data['key']['kind']}, expires {expires or 'never'})"
         ),
     )
 
@@ -446,16 +452,17 @@ def severity(
       licensesvc case severity CS-20260302-ABC234 1 --reason "production scheduler down"
     """
     zone = local_zone(tz_name)
-    data = state.retried(
-        lambda ctx: case_record(
+    view = state.retried(
+        lambda ctx: analyst_view(
             ctx, cases.change_severity(ctx, case_number, severity, reason).case_number
         )
     )
+    data = serialize.analyst_case(view)
 
     def human() -> str:
         line = f"{data['case_number']} is now Sev {data['severity']}"
-        if data["status"] == CaseStatus.ESCALATED and data["respond_by"]:
-            line += f"; respond by {data['respond_by']} ({local_time(data['respond_by'], zone)})"
+        if view.status == CaseStatus.ESCALATED and view.respond_by:
+            line += f"; respond by {data['respond_by']} ({local_time(view.respond_by, zone)})"
         return line + (f"\n{data['notice']}" if data["notice"] else "")
 
     emit(state.json, data, human)
