@@ -187,7 +187,6 @@ def _dry_run(state: CliState, request: KeyRequestInput) -> None:
         assert isinstance(decision, Decision)
         view = DryRunView.of(decision, request.kind)
         ctx.session.rollback()
-    data = view.as_dict()
 
     def human() -> str:
         lines = [
@@ -203,7 +202,7 @@ def _dry_run(state: CliState, request: KeyRequestInput) -> None:
             )
         return "\n".join(lines)
 
-    emit(state.json, data, human)
+    emit(state.json, view, human)
     if view.code is not None:
         raise click.ClickException(
             f"would be refused: {view.code}: {view.message} (dry run, nothing recorded)"
