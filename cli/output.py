@@ -56,8 +56,11 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, date | datetime):
         return iso(value)
     if dataclasses.is_dataclass(value) and hasattr(value, "as_dict"):
-        # a read model (licensesvc.readmodels), duck-typed: this module stays light
-        return jsonable(value.as_dict())
+        # a read model (licensesvc.readmodels): its schema's JSON, the API's. Imported here, on
+        # the first read model printed, so that `licensesvc verify` and --help stay light
+        from licensesvc.presentation import dump
+
+        return jsonable(dump(value))
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

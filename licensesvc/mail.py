@@ -36,7 +36,9 @@ from urllib.parse import unquote, urlsplit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from licensesvc import outreach
+from licensesvc.domain import Plan, RevocationCode
 from licensesvc.platform.context import Actor
+from licensesvc.presentation import labels
 
 from .config import PREFIX, ConfigurationError
 from .runtime import Runtime
@@ -200,6 +202,13 @@ _environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
+)
+# the words of the vocabularies (licensesvc/presentation/labels.py); a value no vocabulary
+# has (an old message's) is shown as it is
+_environment.filters["kind_noun"] = lambda value: labels.KIND_NOUNS.get(value, value)
+_environment.filters["plan_label"] = lambda value: labels.labels_of(Plan).get(value, value)
+_environment.filters["revocation_label"] = lambda value: labels.labels_of(RevocationCode).get(
+    value, value
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import keys
 from licensesvc.domain import (
     CaseStatus,
     EffectiveKeyStatus,
@@ -20,10 +21,24 @@ from licensesvc.domain import (
     KeyStatus,
     Plan,
     Region,
+    SigningKeyStatus,
     support_plan,
 )
 from licensesvc.domain.policy import Check, Decision
-from licensesvc.models import Contract, Customer, IssuedKey, KeyRequest, License
+from licensesvc.models import (
+    ApiToken,
+    AuditRecord,
+    CaseUpdate,
+    Contract,
+    ContractPayment,
+    Customer,
+    IssuedKey,
+    KeyRequest,
+    License,
+    LicenseChange,
+    SigningKeyRecord,
+    User,
+)
 
 
 def effective_status(key: IssuedKey, now: datetime) -> EffectiveKeyStatus:
@@ -71,6 +86,64 @@ class LicenseView(ReadModel):
 
 
 @dataclass(frozen=True)
+class LicenseChangeView:
+    """One change of a license: when, by whom, why, and each field's [before, after]."""
+
+    at: datetime
+    actor: str
+    reason: str
+    changes: dict[str, Any]
+
+    @classmethod
+    def of(cls, c: LicenseChange) -> LicenseChangeView:
+        return cls(c.at, c.actor, c.reason, c.changes)
+
+
+@dataclass(frozen=True)
+class LicenseHistoryView(LicenseView):
+    """A license with its retirement and its change history, oldest change first."""
+
+    retired_at: datetime | None
+    changes: tuple[LicenseChangeView, ...]
+
+    @classmethod
+    def of(cls, lic: License) -> LicenseHistoryView:
+        base = LicenseView.of(lic)
+        return cls(
+            **{f.name: getattr(base, f.name) for f in dataclasses.fields(LicenseView)},
+            retired_at=lic.retired_at,
+            changes=tuple(LicenseChangeView.of(c) for c in lic.changes),
+        )
+
+
+@dataclass(frozen=True)
+class ContractPaymentView(ReadModel):
+    """One entry of a contract's payment ledger, as the ledger's own list shows it."""
+
+    id: int
+    contract_id: int
+    paid_through: date
+    invoice: str | None
+    correction: bool
+    reason: str | None
+    recorded_at: datetime
+    recorded_by: str
+
+    @classmethod
+    def of(cls, p: ContractPayment) -> ContractPaymentView:
+        return cls(
+            p.id,
+            p.contract_id,
+            p.paid_through,
+            p.invoice,
+            p.correction,
+            p.reason,
+            p.recorded_at,
+            p.recorded_by,
+        )
+
+
+@dataclass(frozen=True)
 class ContractView(ReadModel):
     id: int
     customer_id: int
@@ -92,6 +165,60 @@ class ContractView(ReadModel):
             c.paid_through,
             c.grace_days,
             c.created_at,
+        )
+
+
+@dataclass(frozen=True)
+class PlanPeriodView:
+    """A plan and the day it took effect (the contract's first plan has no reason)."""
+
+    plan: Plan
+    effective_from: date
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class ContractDetail(ReadModel):
+    """A contract over time: the plan it was sold with and the plan today, each plan change,
+    its term, an early termination, the contract it renews and the one renewing it."""
+
+    id: int
+    customer_id: int
+    plan: Plan  # the plan the contract started with
+    plan_today: Plan
+    plan_history: tuple[PlanPeriodView, ...]
+    start: date
+    end: date
+    terminated_on: date | None
+    termination_reason: str | None
+    renews: int | None
+    renewed_by: int | None
+    paid_through: date
+    grace_days: int | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, c: Contract, today: date, renewed_by: int | None) -> ContractDetail:
+        """The contract as of today (the plan today: the plan on today inside the term, else
+        on the term's nearest end)."""
+        return cls(
+            id=c.id,
+            customer_id=c.customer_id,
+            plan=Plan(c.plan),
+            plan_today=Plan(c.plan_on(min(max(today, c.start_date), c.effective_end))),
+            plan_history=(
+                PlanPeriodView(Plan(c.plan), c.start_date, None),
+                *(PlanPeriodView(Plan(p.plan), p.effective_from, p.reason) for p in c.plan_changes),
+            ),
+            start=c.start_date,
+            end=c.end_date,
+            terminated_on=c.terminated_on,
+            termination_reason=c.termination_reason,
+            renews=c.renews_id,
+            renewed_by=renewed_by,
+            paid_through=c.paid_through,
+            grace_days=c.grace_days,
+            created_at=c.created_at,
         )
 
 
@@ -433,6 +560,10 @@ class CaseUpdateView:
     author: str
     text: str
 
+    @classmethod
+    def of(cls, u: CaseUpdate) -> CaseUpdateView:
+        return cls(u.at, u.author, u.text)
+
 
 # --- the entitlement report ------------------------------------------------------------------
 
@@ -629,3 +760,106 @@ class DryRunView(ReadModel):
         data = super().as_dict()
         data["checks"] = [check.as_dict() for check in self.checks]
         return data
+
+
+# --- records the analysts' tools list -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenView(ReadModel):
+    """An API token as listed (never its secret nor its hash)."""
+
+    id: int
+    prefix: str
+    customer_id: int | None
+    analyst: str | None  # the analyst's name, for an analyst token
+    #: who made it, as the audit trail names them (None: older than the record of it)
+    created_by: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, t: ApiToken) -> TokenView:
+        return cls(
+            t.id,
+            t.prefix,
+            t.customer_id,
+            t.analyst_name,
+            t.created_by,
+            t.created_at,
+            t.expires_at,
+            t.last_used_at,
+            t.revoked_at,
+        )
+
+
+@dataclass(frozen=True)
+class UserView(ReadModel):
+    """A portal user (never the password hash)."""
+
+    id: int
+    customer_id: int
+    email: str
+    created_at: datetime
+    disabled_at: datetime | None
+    last_signed_in_at: datetime | None
+
+    @classmethod
+    def of(cls, u: User) -> UserView:
+        return cls(u.id, u.customer_id, u.email, u.created_at, u.disabled_at, u.last_signed_in_at)
+
+
+@dataclass(frozen=True)
+class SigningKeyView(ReadModel):
+    """A signing key's public half (never the private key)."""
+
+    kid: str
+    public_key_pem: str
+    public_key_raw_b64: str  # the 32 raw public-key bytes, unpadded base64url
+    status: SigningKeyStatus
+    created_at: datetime
+    retired_at: datetime | None
+    rotation_statement: str | None
+
+    @classmethod
+    def of(cls, rec: SigningKeyRecord) -> SigningKeyView:
+        return cls(
+            rec.kid,
+            rec.public_key_pem,
+            keys.PublicKey.from_pem(rec.public_key_pem).raw_b64(),
+            SigningKeyStatus(rec.status),
+            rec.created_at,
+            rec.retired_at,
+            rec.rotation_statement,
+        )
+
+
+@dataclass(frozen=True)
+class AuditRecordView(ReadModel):
+    """One entry of the audit trail; `entity` is `type:id`."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    customer_id: int | None
+    reason: str | None
+    details: dict[str, Any]
+    hash: str
+
+    @classmethod
+    def of(cls, r: AuditRecord) -> AuditRecordView:
+        return cls(
+            r.id,
+            r.at,
+            r.actor,
+            r.action,
+            f"{r.entity_type}:{r.entity_id}",
+            r.customer_id,
+            r.reason,
+            r.details,
+            r.hash,
+        )

@@ -10,17 +10,16 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cli import serialize
-from cli.output import cell, emit, fields, iso, json_option, printable, table
+from cli.output import cell, emit, fields, json_option, printable, table
 from cli.pagination import echo_more_pages, page_options
 from cli.params import FREE_TEXT, LINE, ROW_ID
 from cli.state import CliState, pass_state
 from licensesvc.domain import CaseStatus, EscalationReason, values
 
 if TYPE_CHECKING:
-    from licensesvc.models import KeyRequest
     from licensesvc.platform.context import ServiceContext
     from licensesvc.platform.pagination import Page
-    from licensesvc.readmodels import QueueLine
+    from licensesvc.readmodels import CaseView, QueueLine
 
 COLUMNS = [
     ("CASE", "case_number"),
@@ -108,32 +107,28 @@ def queue_row(line: QueueLine, zone: tzinfo, *, human: bool) -> dict[str, Any]:
     return row
 
 
-def case_record(ctx: ServiceContext, c: KeyRequest) -> dict[str, Any]:
-    """A case with the support plan's view (overdue, phone), its owner, its status updates
-    (the customer sees them) and its internal notes (analysts only)."""
-    from licensesvc import accounts, cases, issuance
+def analyst_view(ctx: ServiceContext, case_number: str) -> CaseView:
+    """A case as an analyst sees it: the support plan's view (overdue, phone), its owner, its
+    status updates (the customer sees them) and its internal notes (analysts only)."""
+    from licensesvc import cases, issuance
 
-    view = issuance.case_view(ctx, c)
+    return cases.analyst_case_view(ctx, issuance.get_case(ctx, case_number))
+
+
+def case_record(ctx: ServiceContext, case_number: str) -> dict[str, Any]:
+    """The analyst's view of a case as the CLI prints it (AnalystCaseSchema), with the
+    customer by name beside its id."""
+    return _record(ctx, analyst_view(ctx, case_number))
+
+
+def _record(ctx: ServiceContext, view: CaseView) -> dict[str, Any]:
+    from licensesvc import accounts
+
     data: dict[str, Any] = {}
-    for name, value in serialize.case(view).items():
+    for name, value in serialize.analyst_case(view).items():
         data[name] = value
-        if name == "customer_id":  # the customer by name, beside its id
-            data["customer"] = accounts.get_customer(ctx, c.customer_id).name
-    data.update(
-        owner=c.owner,
-        escalation_reason=view.escalation_reason,
-        next_update_due=view.next_update_due,
-        responded_at=view.responded_at,
-        original_refusal_code=view.original_refusal_code,
-        original_refusal_message=view.original_refusal_message,
-        overdue=view.overdue,
-        overdue_reason=view.overdue_reason,
-        phone_required=view.phone_required,
-        support_phone=view.support_phone,
-        notice=view.notice,
-        updates=[{"at": u.at, "author": u.author, "text": u.text} for u in view.updates],
-        notes=[{"at": n.at, "author": n.author, "text": n.text} for n in cases.case_notes(ctx, c)],
-    )
+        if name == "customer_id":
+            data["customer"] = accounts.get_customer(ctx, view.customer_id).name
     return data
 
 
@@ -238,12 +233,12 @@ def show(state: CliState, case_number: str, tz_name: str | None) -> None:
       licensesvc case show CS-20260302-ABC234
       licensesvc case show CS-20260302-ABC234 --tz Australia/Sydney
     """
-    from licensesvc import issuance
 
     zone = local_zone(tz_name)
     with state.unit_of_work() as ctx:
-        data = case_record(ctx, issuance.get_case(ctx, case_number))
-    respond_by = data["respond_by"]
+        view = analyst_view(ctx, case_number)
+        data = _record(ctx, view)
+    respond_by = view.respond_by
     data["respond_by_local"] = (
         respond_by.astimezone(zone).isoformat(timespec="seconds") if respond_by else None
     )
@@ -306,15 +301,15 @@ def escalate(
 
     data = state.retried(
         lambda ctx: case_record(
-            ctx, issuance.escalate_case(ctx, case_number, note, severity, reason)
+            ctx, issuance.escalate_case(ctx, case_number, note, severity, reason).case_number
         )
     )
 
     def human() -> str:
         line = (
             f"escalated {data['case_number']} ({data['escalation_reason']}, Sev "
-            f"{data['severity']}); respond by {data['respond_by']:%Y-%m-%dT%H:%M:%SZ}, next "
-            f"update due {data['next_update_due']:%Y-%m-%dT%H:%M:%SZ}"
+            f"{data['severity']}); respond by {data['respond_by']}, next "
+            f"update due {data['next_update_due']}"
         )
         return line + (f"\n{data['notice']}" if data["notice"] else "")
 
@@ -354,19 +349,18 @@ def update(state: CliState, case_number: str, text: str) -> None:
     Example:
       licensesvc case update CS-20260302-ABC234 --text "DR key approved, issuing today"
     """
-    from licensesvc import cases, issuance
+    from licensesvc import cases
 
     def work(ctx: ServiceContext) -> dict[str, Any]:
         cases.post_case_update(ctx, case_number, text)
-        return case_record(ctx, issuance.get_case(ctx, case_number))
+        return case_record(ctx, case_number)
 
     data = state.retried(work)
     emit(
         state.json,
         data,
         lambda: (
-            f"updated {data['case_number']}; next update due "
-            f"{data['next_update_due']:%Y-%m-%dT%H:%M:%SZ}"
+            f"updated {data['case_number']}; next update due {data['next_update_due']}"
             if data["next_update_due"]
             else f"updated {data['case_number']}"
         ),
@@ -392,7 +386,7 @@ def grant(state: CliState, case_number: str, reason: str) -> None:
     def work(ctx: ServiceContext) -> dict[str, Any]:
         outcome = issuance.grant_case(ctx, case_number, reason)
         assert outcome.key is not None
-        data = case_record(ctx, outcome.case)
+        data = case_record(ctx, outcome.case.case_number)
         data["key"] = serialize.key(outcome.key, ctx.now(), with_text=True)
         return data
 
@@ -403,7 +397,7 @@ def grant(state: CliState, case_number: str, reason: str) -> None:
         data,
         lambda: (
             f"granted {data['case_number']}: key {data['key']['serial']} "
-            f"({data['key']['kind']}, expires {iso(expires) if expires else 'never'})"
+            f"({data['key']['kind']}, expires {expires or 'never'})"
         ),
     )
 
@@ -424,7 +418,9 @@ def deny(state: CliState, case_number: str, reason: str) -> None:
     """
     from licensesvc import issuance
 
-    data = state.retried(lambda ctx: case_record(ctx, issuance.deny_case(ctx, case_number, reason)))
+    data = state.retried(
+        lambda ctx: case_record(ctx, issuance.deny_case(ctx, case_number, reason).case_number)
+    )
     emit(state.json, data, lambda: f"denied {data['case_number']}: {printable(reason)}")
 
 
@@ -450,7 +446,9 @@ def assign(state: CliState, case_number: str, owner: str) -> None:
     """
     from licensesvc import cases
 
-    data = state.retried(lambda ctx: case_record(ctx, cases.assign_case(ctx, case_number, owner)))
+    data = state.retried(
+        lambda ctx: case_record(ctx, cases.assign_case(ctx, case_number, owner).case_number)
+    )
     emit(state.json, data, lambda: f"assigned {data['case_number']} to {printable(owner)}")
 
 
@@ -516,17 +514,17 @@ def severity(
     from licensesvc import cases
 
     zone = local_zone(tz_name)
-    data = state.retried(
-        lambda ctx: case_record(ctx, cases.change_severity(ctx, case_number, severity, reason))
+    view = state.retried(
+        lambda ctx: analyst_view(
+            ctx, cases.change_severity(ctx, case_number, severity, reason).case_number
+        )
     )
+    data = serialize.analyst_case(view)
 
     def human() -> str:
         line = f"{data['case_number']} is now Sev {data['severity']}"
-        if data["status"] == CaseStatus.ESCALATED and data["respond_by"]:
-            line += (
-                f"; respond by {data['respond_by']:%Y-%m-%dT%H:%M:%SZ} "
-                f"({local_time(data['respond_by'], zone)})"
-            )
+        if view.status == CaseStatus.ESCALATED and view.respond_by:
+            line += f"; respond by {data['respond_by']} ({local_time(view.respond_by, zone)})"
         return line + (f"\n{data['notice']}" if data["notice"] else "")
 
     emit(state.json, data, human)

@@ -15,7 +15,7 @@ from cli.state import CliState, pass_state
 from licensesvc.domain import Plan, values
 
 if TYPE_CHECKING:
-    from licensesvc.models import Contract, ContractPayment
+    from licensesvc.platform.context import ServiceContext
 
 COLUMNS = [
     ("ID", "id"),
@@ -52,29 +52,22 @@ PAYMENT_COLUMNS = [
 ]
 
 
-def payment_record(p: ContractPayment) -> dict[str, Any]:
-    return {
-        "id": p.id,
-        "contract_id": p.contract_id,
-        "paid_through": p.paid_through,
-        "invoice": p.invoice,
-        "correction": p.correction,
-        "reason": p.reason,
-        "recorded_at": p.recorded_at,
-        "recorded_by": p.recorded_by,
-    }
+def contract_record(ctx: ServiceContext, contract_id: int) -> dict[str, Any]:
+    """A contract with its lifecycle: plan today, plan history, termination, renewal (the
+    CLI's shape: the contract's row, then what changed; the first plan has no reason)."""
+    from licensesvc import accounts
 
-
-def contract_record(c: Contract, today: date) -> dict[str, Any]:
-    """A contract with its lifecycle: plan today, plan history, termination, renewal."""
+    c = accounts.get_contract(ctx, contract_id)
+    detail = accounts.contract_detail(ctx, c)
+    first, *changes = detail.plan_history
     data = serialize.contract(c)
     data.update(
-        plan_today=c.plan_on(min(max(today, c.start_date), c.effective_end)),
-        plan_history=[{"plan": c.plan, "from": c.start_date}]
-        + [{"plan": p.plan, "from": p.effective_from, "reason": p.reason} for p in c.plan_changes],
-        terminated_on=c.terminated_on,
-        termination_reason=c.termination_reason,
-        renews=c.renews_id,
+        plan_today=detail.plan_today,
+        plan_history=[{"plan": first.plan, "from": first.effective_from}]
+        + [{"plan": p.plan, "from": p.effective_from, "reason": p.reason} for p in changes],
+        terminated_on=detail.terminated_on,
+        termination_reason=detail.termination_reason,
+        renews=detail.renews,
     )
     return data
 
@@ -131,10 +124,10 @@ def create(
     from licensesvc import accounts
 
     with state.unit_of_work() as ctx:
-        data = contract_record(
-            accounts.create_contract(ctx, customer_id, plan, start, end, paid_through, grace_days),
-            ctx.now().date(),
+        made = accounts.create_contract(
+            ctx, customer_id, plan, start, end, paid_through, grace_days
         )
+        data = contract_record(ctx, made.id)
     emit(state.json, data, lambda: _human(data))
 
 
@@ -186,7 +179,7 @@ def record_payment(
             correction=correction,
             reason=reason,
         )
-        data = contract_record(accounts.get_contract(ctx, contract_id), ctx.now().date())
+        data = contract_record(ctx, contract_id)
     emit(state.json, data, lambda: _human(data))
 
 
@@ -206,7 +199,7 @@ def payments(state: CliState, contract_id: int, page: int, page_size: int) -> No
 
     with state.unit_of_work() as ctx:
         found = accounts.page_payments(ctx, contract_id, page=page, page_size=page_size)
-        rows = [payment_record(p) for p in found.items]
+        rows = [serialize.payment(p) for p in found.items]
     emit(state.json, rows, lambda: table(rows, PAYMENT_COLUMNS))
     echo_more_pages(found, "payments")
 
@@ -241,7 +234,7 @@ def change_plan(
 
     with state.unit_of_work() as ctx:
         accounts.change_plan(ctx, contract_id, plan, effective_from, reason)
-        data = contract_record(accounts.get_contract(ctx, contract_id), ctx.now().date())
+        data = contract_record(ctx, contract_id)
     emit(state.json, data, lambda: _human(data))
 
 
@@ -277,7 +270,7 @@ def renew(
         renewal = accounts.renew_contract(
             ctx, contract_id, end, plan=plan, paid_through=paid_through
         )
-        data = contract_record(renewal, ctx.now().date())
+        data = contract_record(ctx, renewal.id)
     emit(state.json, data, lambda: _human(data))
 
 
@@ -299,9 +292,8 @@ def terminate(state: CliState, contract_id: int, on: date, reason: str) -> None:
     from licensesvc import accounts
 
     with state.unit_of_work() as ctx:
-        data = contract_record(
-            accounts.terminate_contract(ctx, contract_id, on, reason), ctx.now().date()
-        )
+        accounts.terminate_contract(ctx, contract_id, on, reason)
+        data = contract_record(ctx, contract_id)
     emit(state.json, data, lambda: _human(data))
 
 
@@ -316,15 +308,12 @@ def list_(state: CliState, customer_id: int | None) -> None:
     Example:
       licensesvc contract list --customer 1
     """
-    from sqlalchemy import select
-
     from licensesvc import accounts
-    from licensesvc.models import Contract
 
     with state.unit_of_work() as ctx:
         if customer_id is not None:
             found = accounts.get_customer(ctx, customer_id).contracts
         else:
-            found = list(ctx.session.scalars(select(Contract).order_by(Contract.id)))
+            found = accounts.list_contracts(ctx)
         rows = [serialize.contract(k) for k in found]
     emit(state.json, rows, lambda: table(rows, COLUMNS))

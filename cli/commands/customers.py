@@ -168,8 +168,8 @@ def show(state: CliState, customer_id: int) -> None:
 
     with state.unit_of_work() as ctx:
         overview = accounts.customer_overview(ctx, customer_id)
-    data = overview.as_dict()
-    emit(state.json, data, lambda: render_overview(data))
+    data = overview.as_dict()  # the human screen's values (dates as dates)
+    emit(state.json, overview, lambda: render_overview(data))
 
 
 LICENSE_LINE_COLUMNS = [

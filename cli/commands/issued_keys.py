@@ -197,7 +197,6 @@ def _dry_run(state: CliState, request: KeyRequestInput) -> None:
     with state.unit_of_work() as ctx:
         view = DryRunView.of(issuance.explain_request(ctx, request), request.kind)
         ctx.session.rollback()
-    data = view.as_dict()
 
     def human() -> str:
         lines = [
@@ -213,7 +212,7 @@ def _dry_run(state: CliState, request: KeyRequestInput) -> None:
             )
         return "\n".join(lines)
 
-    emit(state.json, data, human)
+    emit(state.json, view, human)
     if view.code is not None:
         raise click.ClickException(
             f"would be refused: {view.code}: {view.message} (dry run, nothing recorded)"
@@ -322,7 +321,7 @@ def revoke(state: CliState, serial: str, reason: str, code: str) -> None:
         state.json,
         data,
         lambda: (
-            f"revoked {data['serial']} at {data['revoked_at']:%Y-%m-%dT%H:%M:%SZ} "
+            f"revoked {data['serial']} at {data['revoked_at']} "
             f"({data['revocation_code']}): {printable(reason)}"
         ),
     )

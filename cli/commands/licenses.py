@@ -15,7 +15,7 @@ from cli.params import COUNT, ISO_DATE, LINE, ROW_ID
 from cli.state import CliState, pass_state
 
 if TYPE_CHECKING:
-    from licensesvc.models import License
+    from licensesvc.readmodels import LicenseHistoryView
 
 COLUMNS = [
     ("ID", "id"),
@@ -30,14 +30,18 @@ COLUMNS = [
 ]
 
 
-def license_record(lic: License) -> dict[str, Any]:
+def _history(lic: Any) -> LicenseHistoryView:
+    """The license (a record the service returns) as its read model."""
+    from licensesvc.readmodels import LicenseHistoryView
+
+    return LicenseHistoryView.of(lic)
+
+
+def license_record(lic: LicenseHistoryView) -> dict[str, Any]:
     """A license with its retirement and change history."""
-    data = serialize.license_(lic)
-    data["retired_at"] = lic.retired_at
-    data["changes"] = [
-        {"at": c.at, "actor": c.actor, "reason": c.reason, "changes": c.changes}
-        for c in lic.changes
-    ]
+    from licensesvc.presentation import dump
+
+    data: dict[str, Any] = dump(lic)
     return data
 
 
@@ -181,7 +185,7 @@ def update(
         agents=agents, jobs=jobs, expires_on=expires_on, host=host, failover_host=failover_host
     )
     with state.unit_of_work() as ctx:
-        data = license_record(accounts.update_license(ctx, license_id, change, reason))
+        data = license_record(_history(accounts.update_license(ctx, license_id, change, reason)))
     emit(state.json, data, lambda: _human_license(data))
 
 
@@ -202,5 +206,5 @@ def retire(state: CliState, license_id: int, reason: str) -> None:
     from licensesvc import accounts
 
     with state.unit_of_work() as ctx:
-        data = license_record(accounts.retire_license(ctx, license_id, reason))
+        data = license_record(_history(accounts.retire_license(ctx, license_id, reason)))
     emit(state.json, data, lambda: _human_license(data))

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from cli import serialize
 from cli.output import emit, fields, json_option, out_option, table, write_or_print
 from cli.state import CliState, pass_state
-
-if TYPE_CHECKING:
-    from licensesvc.models import SigningKeyRecord
 
 
 @click.group("signing-key")
@@ -84,7 +80,10 @@ def list_(state: CliState) -> None:
     from licensesvc import issuance
 
     with state.unit_of_work() as ctx:
-        rows = [_with_protection(rec) for rec in issuance.list_signing_keys(ctx)]
+        rows = [
+            _with_protection(rec, issuance.protection(rec.private_key_encrypted).label)
+            for rec in issuance.list_signing_keys(ctx)
+        ]
     emit(state.json, rows, lambda: table(rows, LIST_COLUMNS))
 
 
@@ -97,13 +96,9 @@ LIST_COLUMNS = [
 ]
 
 
-def _with_protection(rec: SigningKeyRecord) -> dict[str, object]:
-    from licensesvc import issuance
-
-    return {
-        **serialize.signing_key(rec),
-        "protection": issuance.protection(rec.private_key_encrypted).label,
-    }
+def _with_protection(rec: object, protection: str) -> dict[str, object]:
+    """A signing key's row (rec: its record) and how its private key is protected."""
+    return {**serialize.signing_key(rec), "protection": protection}
 
 
 @signing_key.command("rewrap")
@@ -125,7 +120,10 @@ def rewrap(state: CliState) -> None:
     from licensesvc import issuance
 
     with state.unit_of_work() as ctx:
-        rows = [_with_protection(rec) for rec in issuance.rewrap_signing_keys(ctx)]
+        rows = [
+            _with_protection(rec, issuance.protection(rec.private_key_encrypted).label)
+            for rec in issuance.rewrap_signing_keys(ctx)
+        ]
     emit(
         state.json,
         rows,

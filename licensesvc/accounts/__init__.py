@@ -2,7 +2,9 @@
 
 from .contracts import (
     change_plan,
+    contract_detail,
     create_contract,
+    list_contracts,
     page_payments,
     record_payment,
     renew_contract,
@@ -48,6 +50,7 @@ __all__ = [
     "active_contracts",
     "case_owner",
     "change_plan",
+    "contract_detail",
     "contracts_ending",
     "create_contract",
     "create_customer",
@@ -58,6 +61,7 @@ __all__ = [
     "get_customer",
     "get_license",
     "keys_expiring",
+    "list_contracts",
     "list_licenses",
     "maintenance_lapsing",
     "overdue_cases",

@@ -15,6 +15,7 @@ from licensesvc.models import Contract, ContractPayment, ContractPlanChange, Iss
 from licensesvc.platform import audit, outbox
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
+from licensesvc.readmodels import ContractDetail
 
 from .lookups import get_contract, get_customer
 from .report_queries import current_contract_of, paid_through
@@ -292,6 +293,13 @@ def renew_contract(
 def renewal_of(ctx: ServiceContext, contract: Contract) -> Contract | None:
     """The contract that renews `contract`, if any."""
     return ctx.session.scalar(select(Contract).where(Contract.renews_id == contract.id))
+
+
+def contract_detail(ctx: ServiceContext, contract: Contract) -> ContractDetail:
+    """The contract over time as of today (the context's clock): plan today, plan history,
+    termination, the contract it renews and the one renewing it."""
+    renewed_by = ctx.session.scalar(select(Contract.id).where(Contract.renews_id == contract.id))
+    return ContractDetail.of(contract, ctx.now().date(), renewed_by)
 
 
 def terminate_contract(ctx: ServiceContext, contract_id: int, on: date, reason: str) -> Contract:

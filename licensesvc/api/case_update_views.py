@@ -6,28 +6,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 from marshmallow import fields, validate
 
 from licensesvc import cases, issuance
-from licensesvc.models import CaseUpdate
-from licensesvc.readmodels import CaseView
+from licensesvc.presentation import AnalystCaseSchema, CaseSchema, CaseUpdateSchema
+from licensesvc.readmodels import CaseUpdateView, CaseView
 
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint
 from .idempotency import unit_of_work
 from .pagination import PAGE_LIMITS, page_of
-from .schemas import (
-    CaseSchema,
-    CaseUpdateSchema,
-    FreeText,
-    Line,
-    ListQuery,
-    RequestSchema,
-    UTCDateTime,
-)
+from .schemas import FreeText, Line, ListQuery, RequestSchema
 
 blp = ApiBlueprint(
     "case-updates",
@@ -55,14 +46,13 @@ class CaseUpdates(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(
         self, _query: dict[str, Any], case_number: str, pagination_parameters: PaginationParameters
-    ) -> list[CaseUpdate]:
+    ) -> list[CaseUpdateView]:
         """The case's status updates, newest first, a page at a time (customers: their own
         cases)"""
-        return list(
-            page_of(
-                pagination_parameters, cases.page_case_updates, caller_context(), case_number
-            ).items
+        found = page_of(
+            pagination_parameters, cases.page_case_updates, caller_context(), case_number
         )
+        return [CaseUpdateView.of(u) for u in found.items]
 
     @unit_of_work()
     @blp.arguments(CaseUpdateBody)
@@ -76,22 +66,6 @@ class CaseUpdates(MethodView):
         ctx = caller_context()
         cases.post_case_update(ctx, case_number, body["text"])
         return issuance.case_view(ctx, issuance.get_case(ctx, case_number))
-
-
-class CaseNoteSchema(ma.Schema):
-    at = UTCDateTime()
-    author = fields.String()
-    text = fields.String()
-
-
-class AnalystCaseSchema(CaseSchema):
-    """A case as analysts see it: the customer's fields, its owner and internal notes."""
-
-    owner = fields.String(allow_none=True, metadata={"description": "the analyst who owns it"})
-    notes = fields.List(
-        fields.Nested(CaseNoteSchema),
-        metadata={"description": "internal notes: analysts only, never shown to the customer"},
-    )
 
 
 class AssignBody(RequestSchema):

@@ -4,24 +4,34 @@ holiday calendar. Customers may read their own contract and its ledger."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
-import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 from marshmallow import fields, validate
 
 from licensesvc import accounts
 from licensesvc.domain import Plan, Region, values
-from licensesvc.models import Contract, ContractPayment, Customer, License, LicenseChange
-from licensesvc.web import db_session
+from licensesvc.presentation import (
+    ContractSchema,
+    CustomerSchema,
+    LicenseChangeRow,
+    LicenseWithHistorySchema,
+    PaymentSchema,
+)
+from licensesvc.readmodels import (
+    ContractDetail,
+    ContractPaymentView,
+    CustomerView,
+    LicenseChangeView,
+    LicenseHistoryView,
+)
 
 from .auth import caller_context, require_token
 from .blueprint import ID_IN_PATH, ApiBlueprint
 from .idempotency import unit_of_work
 from .pagination import PAGE_LIMITS, page_of
-from .schemas import LicenseSchema, ListQuery, RequestSchema, UTCDateTime
+from .schemas import ListQuery, RequestSchema
 
 blp = ApiBlueprint(
     "lifecycle",
@@ -36,42 +46,6 @@ _REASON = validate.Length(min=1, max=2000)
 
 
 # --- schemas ---------------------------------------------------------------------------------
-
-
-class PlanChangeRow(ma.Schema):
-    plan = fields.String(metadata={"enum": values(Plan)})
-    effective_from = fields.Date(data_key="from")
-    reason = fields.String(allow_none=True)
-
-
-class ContractSchema(ma.Schema):
-    id = fields.Integer()
-    customer_id = fields.Integer()
-    plan = fields.String(metadata={"description": "the plan the contract started with"})
-    plan_today = fields.String(metadata={"description": "the plan in effect today"})
-    plan_history = fields.List(fields.Nested(PlanChangeRow))
-    start = fields.Date()
-    end = fields.Date()
-    terminated_on = fields.Date(
-        allow_none=True, metadata={"description": "last covered day of a contract ended early"}
-    )
-    termination_reason = fields.String(allow_none=True)
-    renews = fields.Integer(allow_none=True, metadata={"description": "the contract renewed"})
-    renewed_by = fields.Integer(allow_none=True)
-    paid_through = fields.Date(metadata={"description": "the latest ledger entry"})
-    grace_days = fields.Integer(allow_none=True)
-    created_at = UTCDateTime()
-
-
-class PaymentSchema(ma.Schema):
-    id = fields.Integer()
-    contract_id = fields.Integer()
-    paid_through = fields.Date()
-    invoice = fields.String(allow_none=True)
-    correction = fields.Boolean()
-    reason = fields.String(allow_none=True)
-    recorded_at = UTCDateTime()
-    recorded_by = fields.String()
 
 
 class PaymentBody(RequestSchema):
@@ -115,18 +89,6 @@ class RetirementBody(RequestSchema):
     reason = fields.String(required=True, validate=_REASON)
 
 
-class LicenseChangeRow(ma.Schema):
-    at = UTCDateTime()
-    actor = fields.String()
-    reason = fields.String()
-    changes = fields.Dict(metadata={"description": "field -> [before, after]"})
-
-
-class LicenseWithHistorySchema(LicenseSchema):
-    retired_at = UTCDateTime(allow_none=True)
-    changes = fields.List(fields.Nested(LicenseChangeRow))
-
-
 class CustomerBody(RequestSchema):
     region = fields.String(validate=validate.OneOf(values(Region)))
     holidays = fields.String(
@@ -135,46 +97,12 @@ class CustomerBody(RequestSchema):
     )
 
 
-class CustomerSchema(ma.Schema):
-    id = fields.Integer()
-    name = fields.String()
-    region = fields.String(metadata={"enum": values(Region)})
-    holidays = fields.String()
-    created_at = UTCDateTime()
-
-
 # --- views -----------------------------------------------------------------------------------
 
 
-def contract_view(c: Contract, today: date) -> dict[str, Any]:
-    from sqlalchemy import select
-
-    renewal = db_session().scalar(select(Contract.id).where(Contract.renews_id == c.id))
-    return {
-        "id": c.id,
-        "customer_id": c.customer_id,
-        "plan": c.plan,
-        "plan_today": c.plan_on(min(max(today, c.start_date), c.effective_end)),
-        "plan_history": [{"plan": c.plan, "effective_from": c.start_date, "reason": None}]
-        + [
-            {"plan": p.plan, "effective_from": p.effective_from, "reason": p.reason}
-            for p in c.plan_changes
-        ],
-        "start": c.start_date,
-        "end": c.end_date,
-        "terminated_on": c.terminated_on,
-        "termination_reason": c.termination_reason,
-        "renews": c.renews_id,
-        "renewed_by": renewal,
-        "paid_through": c.paid_through,
-        "grace_days": c.grace_days,
-        "created_at": c.created_at,
-    }
-
-
-def _contract(contract_id: int) -> dict[str, Any]:
+def _contract(contract_id: int) -> ContractDetail:
     ctx = caller_context()
-    return contract_view(accounts.get_contract(ctx, contract_id), ctx.now().date())
+    return accounts.contract_detail(ctx, accounts.get_contract(ctx, contract_id))
 
 
 @blp.route(f"/contracts/<{ID_IN_PATH}:contract_id>")
@@ -182,7 +110,7 @@ class ContractResource(MethodView):
     @blp.response(200, ContractSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(404, response="NOT_FOUND")
-    def get(self, contract_id: int) -> dict[str, Any]:
+    def get(self, contract_id: int) -> ContractDetail:
         """One contract with its plan history, termination and renewal"""
         return _contract(contract_id)
 
@@ -196,14 +124,13 @@ class Payments(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(
         self, _query: dict[str, Any], contract_id: int, pagination_parameters: PaginationParameters
-    ) -> list[ContractPayment]:
+    ) -> list[ContractPaymentView]:
         """The contract's payment ledger, newest first, a page at a time (the first entry of
         page 1 counts)"""
-        return list(
-            page_of(
-                pagination_parameters, accounts.page_payments, caller_context(), contract_id
-            ).items
+        found = page_of(
+            pagination_parameters, accounts.page_payments, caller_context(), contract_id
         )
+        return [ContractPaymentView.of(p) for p in found.items]
 
     @unit_of_work()
     @blp.arguments(PaymentBody)
@@ -212,7 +139,7 @@ class Payments(MethodView):
     @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT", description="the contract was terminated")
-    def post(self, body: dict[str, Any], contract_id: int) -> ContractPayment:
+    def post(self, body: dict[str, Any], contract_id: int) -> ContractPaymentView:
         """Analysts: append a ledger entry (a payment, or a correction with a reason)
 
         Paid-through never passes the contract's end (`validation_error`; pay into the
@@ -226,7 +153,7 @@ class Payments(MethodView):
             correction=body["correction"],
             reason=body.get("reason"),
         )
-        return entry
+        return ContractPaymentView.of(entry)
 
 
 @blp.route(f"/contracts/<{ID_IN_PATH}:contract_id>/plan-changes")
@@ -237,7 +164,7 @@ class PlanChanges(MethodView):
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
     @blp.alt_response(404, response="NOT_FOUND")
-    def post(self, body: dict[str, Any], contract_id: int) -> dict[str, Any]:
+    def post(self, body: dict[str, Any], contract_id: int) -> ContractDetail:
         """Analysts: change the plan from a day inside the term (quota use carries over)"""
         accounts.change_plan(
             caller_context(), contract_id, body["plan"], body["effective_from"], body["reason"]
@@ -254,7 +181,7 @@ class Renewal(MethodView):
     @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT", description="already renewed, or terminated")
-    def post(self, body: dict[str, Any], contract_id: int) -> dict[str, Any]:
+    def post(self, body: dict[str, Any], contract_id: int) -> ContractDetail:
         """Analysts: renew as a successor contract from the day after the old end"""
         ctx = caller_context()
         renewal = accounts.renew_contract(
@@ -264,7 +191,7 @@ class Renewal(MethodView):
             plan=body.get("plan"),
             paid_through=body.get("paid_through"),
         )
-        return contract_view(renewal, ctx.now().date())
+        return accounts.contract_detail(ctx, renewal)
 
 
 @blp.route(f"/contracts/<{ID_IN_PATH}:contract_id>/termination")
@@ -276,7 +203,7 @@ class Termination(MethodView):
     @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT", description="already terminated")
-    def post(self, body: dict[str, Any], contract_id: int) -> dict[str, Any]:
+    def post(self, body: dict[str, Any], contract_id: int) -> ContractDetail:
         """Analysts: end the term early; `on` is the last covered day"""
         accounts.terminate_contract(caller_context(), contract_id, body["on"], body["reason"])
         return _contract(contract_id)
@@ -291,13 +218,12 @@ class LicenseChanges(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(
         self, _query: dict[str, Any], license_id: int, pagination_parameters: PaginationParameters
-    ) -> list[LicenseChange]:
+    ) -> list[LicenseChangeView]:
         """The license's change history, newest first, a page at a time"""
-        return list(
-            page_of(
-                pagination_parameters, accounts.page_license_changes, caller_context(), license_id
-            ).items
+        found = page_of(
+            pagination_parameters, accounts.page_license_changes, caller_context(), license_id
         )
+        return [LicenseChangeView.of(c) for c in found.items]
 
     @unit_of_work()
     @blp.arguments(LicenseChangeBody)
@@ -306,13 +232,13 @@ class LicenseChanges(MethodView):
     @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT", description="the license is retired")
-    def post(self, body: dict[str, Any], license_id: int) -> License:
+    def post(self, body: dict[str, Any], license_id: int) -> LicenseHistoryView:
         """Analysts: change limits, expiry or hosts, with a reason"""
         reason = body.pop("reason")
         lic = accounts.update_license(
             caller_context(), license_id, accounts.LicenseUpdate(**body), reason
         )
-        return lic
+        return LicenseHistoryView.of(lic)
 
 
 @blp.route(f"/licenses/<{ID_IN_PATH}:license_id>/retirement")
@@ -324,10 +250,10 @@ class LicenseRetirement(MethodView):
     @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT", description="already retired")
-    def post(self, body: dict[str, Any], license_id: int) -> License:
+    def post(self, body: dict[str, Any], license_id: int) -> LicenseHistoryView:
         """Analysts: retire a license; it gets no more keys"""
         lic = accounts.retire_license(caller_context(), license_id, body["reason"])
-        return lic
+        return LicenseHistoryView.of(lic)
 
 
 @blp.route(f"/customers/<{ID_IN_PATH}:customer_id>")
@@ -338,9 +264,9 @@ class CustomerResource(MethodView):
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(403, response="FORBIDDEN", description="not an analyst")
     @blp.alt_response(404, response="NOT_FOUND")
-    def patch(self, body: dict[str, Any], customer_id: int) -> Customer:
+    def patch(self, body: dict[str, Any], customer_id: int) -> CustomerView:
         """Analysts: change the customer's region or holiday calendar"""
         customer = accounts.update_customer(
             caller_context(), customer_id, region=body.get("region"), holidays=body.get("holidays")
         )
-        return customer
+        return CustomerView.of(customer)

@@ -11,12 +11,13 @@ from flask_smorest.pagination import PaginationParameters
 from licensesvc import accounts
 from licensesvc.domain.errors import ValidationFailed
 from licensesvc.issuance import cached_report
+from licensesvc.presentation import EntitlementReportSchema, LicenseSchema
 from licensesvc.readmodels import EntitlementReport, LicenseView
 
 from .auth import caller_context, require_token
 from .blueprint import ID_IN_PATH, ApiBlueprint
 from .pagination import PAGE_LIMITS, page_of
-from .schemas import EntitlementReportSchema, EntitlementsQuery, LicenseListQuery, LicenseSchema
+from .schemas import EntitlementsQuery, LicenseListQuery
 
 blp = ApiBlueprint(
     "entitlements",

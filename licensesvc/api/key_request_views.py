@@ -14,6 +14,7 @@ from licensesvc import issuance
 from licensesvc.domain.errors import REFUSAL_STATUS, REFUSAL_TITLES
 from licensesvc.domain.policy import Decision, KeyRequestInput
 from licensesvc.issuance import KeyRequestOutcome
+from licensesvc.presentation import CaseSchema, DryRunSchema, GrantedCaseSchema
 from licensesvc.readmodels import CaseView, DryRunView
 
 from .auth import caller_context, require_token
@@ -21,15 +22,7 @@ from .blueprint import ApiBlueprint
 from .idempotency import HEADER_PARAMETER, unit_of_work
 from .pagination import PAGE_LIMITS, page_of
 from .problems import problem_response
-from .schemas import (
-    CaseListQuery,
-    CaseSchema,
-    DecisionBody,
-    DryRunSchema,
-    EscalateBody,
-    GrantedCaseSchema,
-    KeyRequestBody,
-)
+from .schemas import CaseListQuery, DecisionBody, EscalateBody, KeyRequestBody
 
 blp = ApiBlueprint(
     "key-requests",

@@ -10,13 +10,14 @@ from flask_smorest.pagination import PaginationParameters
 from werkzeug.wrappers import Response
 
 from licensesvc import issuance
+from licensesvc.presentation import KeySchema
 from licensesvc.readmodels import KeyView
 
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint
 from .idempotency import unit_of_work
 from .pagination import PAGE_LIMITS, page_of
-from .schemas import KeyListQuery, KeySchema, RevokeBody
+from .schemas import KeyListQuery, RevokeBody
 
 blp = ApiBlueprint(
     "keys",

@@ -11,12 +11,13 @@ from werkzeug.exceptions import NotAcceptable
 from werkzeug.wrappers import Response
 
 from licensesvc import issuance
-from licensesvc.models import SigningKeyRecord
+from licensesvc.presentation import SigningKeySchema
+from licensesvc.readmodels import SigningKeyView
 from licensesvc.web import db_session, reads_only, runtime_of
 
 from .auth import PUBLIC, public_context
 from .blueprint import ApiBlueprint
-from .schemas import RevocationListSchema, SigningKeySchema, VerifyAnswerSchema, VerifyBody
+from .schemas import RevocationListSchema, VerifyAnswerSchema, VerifyBody
 
 blp = ApiBlueprint(
     "public",
@@ -57,9 +58,9 @@ class Verify(MethodView):
 class SigningKeys(MethodView):
     @blp.doc(security=_NO_TOKEN)
     @blp.response(200, SigningKeySchema(many=True))
-    def get(self) -> list[SigningKeyRecord]:
+    def get(self) -> list[SigningKeyView]:
         """The public signing keys with their key IDs (active and retired)"""
-        return issuance.list_signing_keys(public_context())
+        return [SigningKeyView.of(rec) for rec in issuance.list_signing_keys(public_context())]
 
 
 _TEXT = "text/plain"

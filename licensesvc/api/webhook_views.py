@@ -13,12 +13,13 @@ from marshmallow import fields, validate
 
 from licensesvc import outreach
 from licensesvc.platform.outbox import WebhookEvent
+from licensesvc.presentation.fields import UTCDateTime
 
 from .auth import caller_context, require_token
 from .blueprint import ApiBlueprint
 from .idempotency import unit_of_work
 from .pagination import PAGE_LIMITS, page_of
-from .schemas import Line, ListQuery, RequestSchema, UTCDateTime
+from .schemas import Line, ListQuery, RequestSchema
 
 blp = ApiBlueprint(
     "webhooks",

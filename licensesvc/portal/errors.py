@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, current_app, g, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from licensesvc.domain.errors import ServiceError
 from licensesvc.ratelimit import RateLimited
 
+from .rendering import render_template
 from .views import bp
 
 TITLES = {

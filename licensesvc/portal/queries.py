@@ -7,38 +7,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from licensesvc import accounts, cases, identity, issuance
-from licensesvc.domain import support_plan
+from licensesvc.domain import KeyKind, TemporaryReason, support_plan
 from licensesvc.domain.policy import Check, Decision, KeyRequestInput
 from licensesvc.issuance import KeyRequestOutcome
-from licensesvc.models import ApiToken, IssuedKey, KeyRequest, License
 from licensesvc.platform.context import ServiceContext
-from licensesvc.readmodels import CaseView, effective_status
+from licensesvc.presentation import labels
+from licensesvc.readmodels import (
+    CaseView,
+    EntitlementReport,
+    KeyView,
+    LicenseEntitlement,
+    LicenseView,
+    TokenView,
+)
 
 #: the kinds a customer may ask for in the portal, in the order the forms offer them
 REQUEST_KINDS = ("replacement", "dr_test", "temporary")
-KIND_LABELS = {
-    "standard": "Standard",
-    "replacement": "Replacement",
-    "dr_test": "DR test",
-    "temporary": "Temporary (120 days)",
-}
-#: the kind inside a sentence: "Request a DR-test key"
-KIND_NOUNS = {
-    "standard": "standard",
-    "replacement": "replacement",
-    "dr_test": "DR-test",
-    "temporary": "120-day temporary",
-}
-TEMPORARY_REASON_LABELS = {
-    "infrastructure_change": "Infrastructure change",
-    "upgrade_patching": "Upgrades and patching",
-    "seasonal_testing": "Seasonal testing",
-    "usage_spike": "Usage spike",
-}
+#: the words of the vocabularies (licensesvc/presentation/labels.py)
+KIND_LABELS = labels.labels_of(KeyKind)
+KIND_NOUNS = labels.KIND_NOUNS
+TEMPORARY_REASON_LABELS = labels.labels_of(TemporaryReason)
 #: the escalation reasons of the product brief, with the words the form shows
 ESCALATION_REASONS = {
     "review_refusal": "Please review the refusal",
@@ -84,11 +75,11 @@ class KeyRow:
 
 @dataclass(frozen=True)
 class LicenseRow:
-    license: License
+    license: LicenseView
     keys: list[KeyRow]
-    #: what this license can get today (the report's LicenseEntitlement as a dict): kinds,
-    #: the kinds it cannot have and why, quota left, when a temporary slot frees
-    entitlement: dict[str, Any]
+    #: what this license can get today (None: the report has no line for it): kinds, the
+    #: kinds it cannot have and why, quota left, when a temporary slot frees
+    entitlement: LicenseEntitlement | None
     #: its usable keys whose signed claims no longer match the records, with what differs
     out_of_date: list[OutOfDate]
 
@@ -110,7 +101,7 @@ class TimeZone:
 
 @dataclass(frozen=True)
 class Dashboard:
-    report: dict[str, Any]
+    report: EntitlementReport
     licenses: list[LicenseRow]
     days_of_maintenance_left: int | None
     maintenance_warning: bool
@@ -128,14 +119,13 @@ class CasePage:
     has_next: bool
 
 
-def _key_row(key: IssuedKey, now: datetime) -> KeyRow:
-    claims = key.claims or {}
+def _key_row(key: KeyView) -> KeyRow:
     return KeyRow(
         serial=key.serial,
         kind=key.kind,
-        kind_label=KIND_LABELS.get(key.kind, key.kind),
-        status=effective_status(key, now),
-        host=claims.get("host"),
+        kind_label=KIND_LABELS[key.kind],
+        status=key.status,
+        host=key.host,
         issued_at=key.issued_at,
         expires_at=key.expires_at,
         usable_until=key.usable_until,
@@ -144,34 +134,37 @@ def _key_row(key: IssuedKey, now: datetime) -> KeyRow:
     )
 
 
-def report(ctx: ServiceContext, customer_id: int) -> dict[str, Any]:
-    return issuance.entitlement_report(ctx, customer_id).as_dict()
+def report(ctx: ServiceContext, customer_id: int) -> EntitlementReport:
+    return issuance.entitlement_report(ctx, customer_id)
 
 
-def _out_of_date(rep: dict[str, Any], license_id: int) -> list[OutOfDate]:
+def _out_of_date(rep: EntitlementReport, license_id: int) -> list[OutOfDate]:
     return [
         OutOfDate(
-            item["serial"],
+            item.serial,
             "; ".join(
-                f"{d['claim']}: the key says {d['key']}, the records {d['records']}"
-                for d in item["differences"]
+                f"{d.claim}: the key says {d.key}, the records {d.records}"
+                for d in item.differences
             ),
         )
-        for item in rep.get("keys_out_of_date") or []
-        if item["license_id"] == license_id
+        for item in rep.keys_out_of_date
+        if item.license_id == license_id
     ]
 
 
-def licenses(ctx: ServiceContext, customer_id: int, rep: dict[str, Any]) -> list[LicenseRow]:
+def licenses(ctx: ServiceContext, customer_id: int, rep: EntitlementReport) -> list[LicenseRow]:
     now = ctx.now()
     rows = []
     all_keys = issuance.list_keys(ctx, customer_id=customer_id)
-    entitlements_by_license = {e["license_id"]: e for e in rep.get("licenses") or []}
+    entitlements_by_license = {e.license_id: e for e in rep.licenses}
     for lic in accounts.list_licenses(ctx, customer_id):
-        keys = [_key_row(k, now) for k in all_keys if k.license_id == lic.id]
+        keys = [_key_row(KeyView.of(k, now)) for k in all_keys if k.license_id == lic.id]
         rows.append(
             LicenseRow(
-                lic, keys, entitlements_by_license.get(lic.id, {}), _out_of_date(rep, lic.id)
+                LicenseView.of(lic),
+                keys,
+                entitlements_by_license.get(lic.id),
+                _out_of_date(rep, lic.id),
             )
         )
     return rows
@@ -179,15 +172,15 @@ def licenses(ctx: ServiceContext, customer_id: int, rep: dict[str, Any]) -> list
 
 def dashboard(ctx: ServiceContext, customer_id: int) -> Dashboard:
     rep = report(ctx, customer_id)
-    paid = rep.get("maintenance_paid_through")
-    today: date = rep["as_of"]
-    days_left = (paid - today).days if isinstance(paid, date) else None
+    paid = rep.maintenance_paid_through
+    today = rep.as_of
+    days_left = (paid - today).days if paid is not None else None
     return Dashboard(
         report=rep,
         licenses=licenses(ctx, customer_id, rep),
         days_of_maintenance_left=days_left,
         maintenance_warning=days_left is not None and days_left <= MAINTENANCE_WARNING_DAYS,
-        support_phone=str(rep["support_hours"]["support_phone"]),
+        support_phone=rep.support_hours.support_phone,
         today=today,
         open_cases=[issuance.case_view(ctx, row.case) for row in cases.list_escalated(ctx)],
     )
@@ -199,19 +192,21 @@ def customer_zone(ctx: ServiceContext, customer_id: int) -> TimeZone:
     return TimeZone(region.zone, region.timezone, region.timezone_label)
 
 
-def license_for(ctx: ServiceContext, license_id: int) -> License:
+def license_for(ctx: ServiceContext, license_id: int) -> LicenseView:
     """The caller's license. Raises NotFound (also for another customer's)."""
-    return accounts.get_license(ctx, license_id)
+    return LicenseView.of(accounts.get_license(ctx, license_id))
 
 
-def key(ctx: ServiceContext, serial: str) -> tuple[IssuedKey, KeyRow]:
-    """The caller's key and its row. Raises NotFound (also for another customer's)."""
-    k = issuance.get_key(ctx, serial)
-    return k, _key_row(k, ctx.now())
+def key(ctx: ServiceContext, serial: str) -> tuple[KeyView, KeyRow]:
+    """The caller's key (as a customer sees it) and its row. Raises NotFound (also for another
+    customer's)."""
+    view = issuance.key_view(ctx, serial)
+    return view, _key_row(view)
 
 
-def license_file(k: IssuedKey) -> str:
-    return issuance.license_file_for(k)
+def license_file(ctx: ServiceContext, serial: str) -> str:
+    """The caller's key as a license file. Raises NotFound (also for another customer's)."""
+    return issuance.license_file_for(issuance.get_key(ctx, serial))
 
 
 def request_input(
@@ -237,14 +232,7 @@ def dry_run(ctx: ServiceContext, req: KeyRequestInput) -> Decision:
 
 
 def check_label(check: Check) -> str:
-    return {
-        "contract_active": "Contract active",
-        "maintenance_current": "Maintenance paid",
-        "plan_eligible": "Included in your plan",
-        "request_valid": "Request complete",
-        "window_valid": "Validity window",
-        "quota_available": "Quota available",
-    }.get(check.name, check.name.replace("_", " ").capitalize())
+    return labels.check_label(check.name)
 
 
 def submit(ctx: ServiceContext, req: KeyRequestInput) -> KeyRequestOutcome:
@@ -279,13 +267,11 @@ def escalate(
     reason: str | None,
     note: str | None,
     severity: int | None,
-) -> KeyRequest:
+) -> None:
     """Escalate a case for one of ESCALATION_REASONS (the seed's reasons, the service's
     `reason`; None: the service's default, as the API's), with the customer's note as
     written."""
-    return issuance.escalate_case(
-        ctx, case_number, note=note or None, severity=severity, reason=reason
-    )
+    issuance.escalate_case(ctx, case_number, note=note or None, severity=severity, reason=reason)
 
 
 @dataclass(frozen=True)
@@ -315,25 +301,26 @@ def token_rows(ctx: ServiceContext) -> list[TokenRow]:
     ]
 
 
-def create_token(ctx: ServiceContext, expires_in_days: int, user_id: int) -> tuple[ApiToken, str]:
-    """A token for the caller's customer, made by portal user user_id (disabling the user
-    revokes it); it expires after expires_in_days (0: never)."""
+def create_token(ctx: ServiceContext, expires_in_days: int, user_id: int) -> tuple[TokenView, str]:
+    """A token for the caller's customer (and its secret, shown once), made by portal user
+    user_id (disabling the user revokes it); it expires after expires_in_days (0: never)."""
     expires_at = ctx.now() + timedelta(days=expires_in_days) if expires_in_days else None
-    return identity.create_token(
+    rec, secret = identity.create_token(
         ctx, customer_id=ctx.actor.customer_id, expires_at=expires_at, made_by_user_id=user_id
     )
+    return TokenView.of(rec), secret
 
 
-def revoke_token(ctx: ServiceContext, token_id: int) -> ApiToken:
-    return identity.revoke_token(ctx, token_id)
+def revoke_token(ctx: ServiceContext, token_id: int) -> TokenView:
+    return TokenView.of(identity.revoke_token(ctx, token_id))
 
 
-def dr_window_text(rep: dict[str, Any]) -> str:
-    p = rep.get("policy") or {}
+def dr_window_text(rep: EntitlementReport) -> str:
+    p = rep.policy
     return (
-        f"valid from {p.get('dr_window_days_before', 2)} days before to "
-        f"{p.get('dr_window_days_after', 5)} days after the test date; request it at least "
-        f"{p.get('dr_min_lead_days', 1)} day(s) ahead"
+        f"valid from {p.dr_window_days_before} days before to "
+        f"{p.dr_window_days_after} days after the test date; request it at least "
+        f"{p.dr_min_lead_days} day(s) ahead"
     )
 
 

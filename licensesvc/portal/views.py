@@ -17,7 +17,6 @@ from flask import (
     flash,
     g,
     redirect,
-    render_template,
     request,
     url_for,
 )
@@ -34,6 +33,7 @@ from licensesvc.issuance import KeyRequestOutcome
 from licensesvc.models import PortalFormToken
 from licensesvc.platform import transactions
 from licensesvc.platform.context import Actor, ServiceContext
+from licensesvc.readmodels import EntitlementReport
 from licensesvc.web import db_session, runtime_of, service_context
 
 from . import queries, sessions
@@ -46,6 +46,7 @@ from .forms import (
     SignInForm,
     SignOutForm,
 )
+from .rendering import render_template
 
 bp = Blueprint("portal", __name__)
 
@@ -220,19 +221,23 @@ def licenses() -> ResponseReturnValue:
 
 @bp.get("/keys/<serial>")
 def key(serial: str) -> ResponseReturnValue:
-    k, row = queries.key(_ctx(), serial)
-    return render_template("portal/key.html", key=k, row=row, license_file=queries.license_file(k))
+    ctx = _ctx()
+    k, row = queries.key(ctx, serial)
+    return render_template(
+        "portal/key.html", key=k, row=row, license_file=queries.license_file(ctx, serial)
+    )
 
 
 @bp.get("/keys/<serial>/download/<fmt>")
 def download_key(serial: str, fmt: str) -> ResponseReturnValue:
     if fmt not in ("text", "file"):
         abort(404)
-    k, _ = queries.key(_ctx(), serial)
+    ctx = _ctx()
+    k, _ = queries.key(ctx, serial)
     body, name = (
-        (k.key_text + "\n", f"{k.serial}.key")
+        (k.key + "\n", f"{k.serial}.key")
         if fmt == "text"
-        else (queries.license_file(k), f"{k.serial}.lic")
+        else (queries.license_file(ctx, serial), f"{k.serial}.lic")
     )
     return Response(
         body,
@@ -248,10 +253,10 @@ def _form_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _request_form(kind: str) -> tuple[KeyRequestForm, dict[str, Any]]:
+def _request_form(kind: str) -> tuple[KeyRequestForm, EntitlementReport]:
     ctx = _ctx()
     rep = queries.report(ctx, _customer_id())
-    if kind not in queries.REQUEST_KINDS or kind not in (rep.get("plan_key_kinds") or []):
+    if kind not in queries.REQUEST_KINDS or kind not in rep.plan_key_kinds:
         abort(404, description="Your plan does not include this kind of key.")
     form = KeyRequestForm()
     lics = queries.licenses(ctx, _customer_id(), rep)
@@ -278,7 +283,7 @@ def new_request() -> ResponseReturnValue:
     if request.args.get("host"):
         form.host.data = request.args["host"]
     if kind == "dr_test" and form.dr_test_date.data is None:
-        form.dr_test_date.data = queries.default_dr_date(rep["as_of"])
+        form.dr_test_date.data = queries.default_dr_date(rep.as_of)
     form.form_token.data = secrets.token_urlsafe(24)
     checks, decision = None, None
     if form.license_id.choices:
