@@ -190,7 +190,7 @@ def test_hosts_with_control_characters(
     assert body["errors"]["host"][0].startswith("must not contain control characters")
 
 
-#: the list of tests/licensesvc/services/test_integrity.py (NOT_HOSTS), where license create
+#: the list of tests/licensesvc/issuance/test_integrity.py (NOT_HOSTS), where license create
 #: and update and the CLI refuse each of them
 NOT_HOSTS = [
     "Sched01\n",
@@ -210,7 +210,7 @@ def test_the_api_refuses_the_hosts_the_services_and_the_cli_refuse(
     as_base: Caller, session: Session, world: World, clock: FakeClock, host: str
 ) -> None:
     """The one host rule (licensesvc/domain/hosts.py): the hosts `license create` and
-    `license update` refuse (tests/licensesvc/services/test_integrity.py) are refused here too,
+    `license update` refuse (tests/licensesvc/issuance/test_integrity.py) are refused here too,
     in the same words, and nothing is recorded."""
     when = (clock.today + timedelta(days=20)).isoformat()
     with nothing_changes(session):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.licensesvc.services.service_helpers import ask, refusal
+from tests.licensesvc.service_helpers import ask, refusal
 
 
 def test_second_temporary_key_at_once_exceeds_quota(world, contexts):

@@ -24,7 +24,7 @@ from licensesvc.issuance.key_requests import (
     request_key,
 )
 from licensesvc.models import AuditRecord, Contract, KeyRequest
-from tests.licensesvc.services.service_helpers import ask, correct_paid_through, count, first_key
+from tests.licensesvc.service_helpers import ask, correct_paid_through, count, first_key
 
 
 def test_base_customer_gets_a_replacement_that_supersedes_the_old_key(world, analyst, contexts):

@@ -23,7 +23,7 @@ from licensesvc.issuance.issued_keys import verify_online
 from licensesvc.models import AuditRecord, SigningKeyRecord
 from licensesvc.platform.context import ServiceContext
 from tests.conftest import Contexts
-from tests.licensesvc.services.service_helpers import ask
+from tests.licensesvc.service_helpers import ask
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from licensesvc.domain.errors import (
 from licensesvc.issuance.entitlements import entitlement_report
 from licensesvc.issuance.key_requests import KeyRequestInput, request_key
 from licensesvc.models import AuditRecord, Contract, ContractPayment, KeyRequest, LicenseChange
-from tests.licensesvc.services.service_helpers import first_key
+from tests.licensesvc.service_helpers import first_key
 
 
 def ask(ctx, license_id, kind, **kw):

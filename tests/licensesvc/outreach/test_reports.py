@@ -17,7 +17,7 @@ from licensesvc.issuance.key_requests import (
     request_key,
 )
 from licensesvc.outreach import reports
-from tests.licensesvc.services.service_helpers import correct_paid_through
+from tests.licensesvc.service_helpers import correct_paid_through
 
 
 def ask(ctx, license_id, kind, **kw) -> KeyRequestOutcome:

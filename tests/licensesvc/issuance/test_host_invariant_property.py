@@ -4,7 +4,7 @@ the contract allows: its host and failover host, during one overlap the host it 
 DR-test host inside its window, and the host of its one active temporary key.
 
 Bounded in CI; more examples: `LICENSESVC_HYPOTHESIS_PROFILE=thorough .venv/bin/python -m
-pytest -p no:cacheprovider tests/licensesvc/services/test_host_invariant_property.py`."""
+pytest -p no:cacheprovider tests/licensesvc/issuance/test_host_invariant_property.py`."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from hypothesis.stateful import (
 from licensesvc.accounts import customers
 from licensesvc.issuance.key_requests import license_keys
 from licensesvc.models import License
-from tests.licensesvc.services.service_helpers import ask, first_key
+from tests.licensesvc.service_helpers import ask, first_key
 
 settings.register_profile(
     "ci",

@@ -10,7 +10,7 @@ from licensesvc.domain.errors import (
 )
 from licensesvc.issuance import signing
 from licensesvc.issuance.issued_keys import effective_status, verify_online
-from tests.licensesvc.services.service_helpers import ask
+from tests.licensesvc.service_helpers import ask
 
 
 def test_superseded_key_verifies_during_overlap_and_fails_after(world, analyst, contexts):

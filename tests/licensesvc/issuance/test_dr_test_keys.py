@@ -20,7 +20,7 @@ from licensesvc.issuance.key_requests import (
 )
 from licensesvc.models import KeyRequest
 from tests.conftest import Contexts, FakeClock, World
-from tests.licensesvc.services.service_helpers import ask, refusal
+from tests.licensesvc.service_helpers import ask, refusal
 
 
 def test_dr_test_key_without_a_host_is_bound_to_the_failover_host(

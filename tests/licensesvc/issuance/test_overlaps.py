@@ -14,7 +14,7 @@ from licensesvc.issuance.key_requests import (
     explain_request,
 )
 from tests.conftest import Contexts, World
-from tests.licensesvc.services.service_helpers import ask, first_key
+from tests.licensesvc.service_helpers import ask, first_key
 
 
 def _moved(world: World, contexts: Contexts, analyst):

@@ -37,7 +37,7 @@ from licensesvc.platform.context import Actor, ServiceContext
 from licensesvc.platform.outbox import Event
 from licensesvc.runtime import Runtime
 from tests.conftest import FakeClock, fresh_database_url
-from tests.licensesvc.services.service_helpers import correct_paid_through
+from tests.licensesvc.service_helpers import correct_paid_through
 from tests.smtp_helpers import SmtpServer, smtp_server_or_skip
 
 

@@ -31,7 +31,7 @@ from licensesvc.models import (
     License,
     QuotaSlot,
 )
-from tests.licensesvc.services.service_helpers import (
+from tests.licensesvc.service_helpers import (
     ask,
     correct_paid_through,
     count,

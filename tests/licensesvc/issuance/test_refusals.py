@@ -12,7 +12,7 @@ from licensesvc.domain.errors import REFUSAL_STATUS, ValidationFailed
 from licensesvc.issuance.key_requests import KeyRequestInput, request_key
 from licensesvc.models import IssuedKey, KeyRequest
 from licensesvc.platform.transactions import unit_of_work
-from tests.licensesvc.services.service_helpers import ask, first_key
+from tests.licensesvc.service_helpers import ask, first_key
 
 
 @pytest.fixture

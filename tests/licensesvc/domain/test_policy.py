@@ -27,7 +27,7 @@ from licensesvc.models import (
     KeyRequest,
     License,
 )
-from tests.licensesvc.services.service_helpers import (
+from tests.licensesvc.service_helpers import (
     ask,
     correct_paid_through,
     count,
