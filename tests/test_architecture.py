@@ -536,3 +536,31 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert find_cycle(graph) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def script_violations(paths: Iterator[Path] | list[Path]) -> list[str]:
+    """The imports of scripts that reach past a domain package's façade or into the models."""
+    found = []
+    for path in paths:
+        for imported in sorted(imports_of_text(path.read_text(), f"scripts.{path.stem}")):
+            package = package_of(imported)
+            if (package is not None and imported != package) or covers(
+                "licensesvc.models", imported
+            ):
+                found.append(f"{path.name} imports {imported}")
+    return found
+
+
+def test_the_scripts_use_the_facades_only(tmp_path: Path) -> None:
+    # scripts/ (the generated docs' writers, ...) use the domain packages as a front end does
+    assert script_violations(sorted((ROOT / "scripts").glob("*.py"))) == []
+    planted = tmp_path / "planted.py"
+    planted.write_text(
+        "from licensesvc.issuance.key_requests import request_key\n"
+        "from licensesvc.models import WebhookDelivery\n"
+        "from licensesvc import issuance\n"
+    )
+    assert script_violations([planted]) == [
+        "planted.py imports licensesvc.issuance.key_requests",
+        "planted.py imports licensesvc.models",
+    ]
