@@ -29,21 +29,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import select  # noqa: E402
-
-from licensesvc import outreach  # noqa: E402
-from licensesvc.accounts import customers  # noqa: E402
-from licensesvc.cases import post_case_update  # noqa: E402
+# the domain packages' façades only, as a front end uses them (docs/architecture.md)
+from licensesvc import accounts, cases, issuance, outreach  # noqa: E402
 from licensesvc.config import Policy, Settings  # noqa: E402
-from licensesvc.issuance import issued_keys, signing  # noqa: E402
-from licensesvc.issuance.key_requests import (  # noqa: E402
-    KeyRequestInput,
-    deny_case,
-    escalate_case,
-    request_key,
-)
+from licensesvc.domain.policy import KeyRequestInput  # noqa: E402
 from licensesvc.migrate import upgrade  # noqa: E402
-from licensesvc.models import WebhookDelivery  # noqa: E402
 from licensesvc.platform.context import Actor  # noqa: E402
 from licensesvc.platform.outbox import WEBHOOK_EVENT_DESCRIPTIONS, WebhookEvent  # noqa: E402
 from licensesvc.runtime import Runtime  # noqa: E402
@@ -90,9 +80,9 @@ def story(folder: Path) -> dict[str, dict[str, Any]]:
     upgrade(runtime.engine)
     analyst = Actor.analyst("alice")
     with runtime.unit_of_work(analyst) as ctx:
-        signing.generate_signing_key(ctx)
-        acme = customers.create_customer(ctx, "Acme Logistics", "na")
-        customers.create_contract(
+        issuance.generate_signing_key(ctx)
+        acme = accounts.create_customer(ctx, "Acme Logistics", "na")
+        accounts.create_contract(
             ctx,
             acme.id,
             "premium",
@@ -100,37 +90,41 @@ def story(folder: Path) -> dict[str, dict[str, Any]]:
             clock.now.date() + timedelta(335),
             clock.now.date() + timedelta(335),
         )
-        lic = customers.create_license(
-            ctx, acme.id, "JAMS Scheduler", 10, 100, "sched.acme.example"
-        )
+        lic = accounts.create_license(ctx, acme.id, "JAMS Scheduler", 10, 100, "sched.acme.example")
         outreach.add_endpoint(ctx, "https://10.20.0.5/licensesvc", [e.value for e in WebhookEvent])
     customer = Actor.customer(acme.id)
     with runtime.unit_of_work(analyst) as ctx:
-        first = request_key(ctx, KeyRequestInput(lic.id, "standard")).key
+        first = issuance.request_key(ctx, KeyRequestInput(lic.id, "standard")).key
         assert first is not None
     with runtime.unit_of_work(customer) as ctx:
-        request_key(ctx, KeyRequestInput(lic.id, "replacement"))
+        issuance.request_key(ctx, KeyRequestInput(lic.id, "replacement"))
     with runtime.unit_of_work(analyst) as ctx:
-        issued_keys.revoke_key(ctx, first.serial, "replaced; the old server is gone", "superseded")
+        issuance.revoke_key(ctx, first.serial, "replaced; the old server is gone", "superseded")
     with runtime.unit_of_work(customer) as ctx:
-        refused = request_key(ctx, KeyRequestInput(lic.id, "replacement", host="bad host!"))
+        refused = issuance.request_key(
+            ctx, KeyRequestInput(lic.id, "replacement", host="bad host!")
+        )
         number = refused.case.case_number
     clock.now += timedelta(minutes=10)
     with runtime.unit_of_work(customer) as ctx:
-        escalate_case(ctx, number, "The new server goes live on Friday.", severity=2)
+        issuance.escalate_case(ctx, number, "The new server goes live on Friday.", severity=2)
     clock.now += timedelta(hours=1)
     with runtime.unit_of_work(analyst) as ctx:
-        post_case_update(ctx, number, "We are checking the host name with you by phone.")
+        cases.post_case_update(ctx, number, "We are checking the host name with you by phone.")
     clock.now += timedelta(days=3)
     with runtime.unit_of_work(Actor.system()) as ctx:
         outreach.scan(ctx)
     clock.now += timedelta(hours=2)
     with runtime.unit_of_work(analyst) as ctx:
-        deny_case(ctx, number, "A host name has no spaces; ask again with the server's name.")
+        issuance.deny_case(
+            ctx, number, "A host name has no spaces; ask again with the server's name."
+        )
     bodies: dict[str, dict[str, Any]] = {}
-    with runtime.sessions() as session:
-        for row in session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)):
-            bodies.setdefault(row.event, dict(row.payload))
+    # every delivery is due by now: leased oldest first, as the sender takes them, each with
+    # the body its endpoint receives
+    with runtime.unit_of_work(analyst) as ctx:
+        for sent in outreach.claim_due_deliveries(ctx, "webhook-docs", limit=1_000):
+            bodies.setdefault(sent.event, dict(sent.payload))
     runtime.engine.dispose()
     return bodies
 

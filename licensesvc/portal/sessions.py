@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, g, session
-from sqlalchemy import delete, select, update
 
-from licensesvc.models import PortalSession, User
+from licensesvc import identity
 from licensesvc.platform.context import Actor
 from licensesvc.web import runtime_of
 
@@ -42,14 +41,14 @@ def _now() -> datetime:
     return runtime_of().clock().replace(microsecond=0)
 
 
-def start(user: User) -> None:
-    """Begin a session for user: a fresh id (the old cookie's contents, CSRF token included,
-    are dropped, so a fixated id is worthless), its hash stored server-side."""
+def start(user_id: int) -> None:
+    """Begin a session for the user user_id: a fresh id (the old cookie's contents, CSRF
+    token included, are dropped, so a fixated id is worthless), its hash stored server-side."""
     session.clear()
     sid = secrets.token_urlsafe(32)
     now = _now()
     with runtime_of().sessions() as db:
-        db.add(PortalSession(id_hash=_hash(sid), user_id=user.id, created_at=now, last_seen_at=now))
+        identity.start_portal_session(db, _hash(sid), user_id, now)
         db.commit()
     session[SESSION_KEY] = sid
     session.permanent = False
@@ -60,7 +59,7 @@ def end() -> None:
     sid = session.get(SESSION_KEY)
     if sid:
         with runtime_of().sessions() as db:
-            db.execute(delete(PortalSession).where(PortalSession.id_hash == _hash(sid)))
+            identity.end_portal_session(db, _hash(sid))
             db.commit()
     session.clear()
 
@@ -68,7 +67,7 @@ def end() -> None:
 def end_all_for(user_id: int) -> None:
     """End every session of a user (after a password reset)."""
     with runtime_of().sessions() as db:
-        db.execute(delete(PortalSession).where(PortalSession.user_id == user_id))
+        identity.end_portal_sessions_of(db, user_id)
         db.commit()
 
 
@@ -84,26 +83,21 @@ def load() -> SignedIn | None:
     # read on a reading session (on SQLite it never waits for the write lock), closed before
     # a writing one is opened, only to expire the session or to note activity
     with runtime_of().session_for(read_only=True) as db:
-        row = db.scalar(select(PortalSession).where(PortalSession.id_hash == digest))
-        user = db.get(User, row.user_id) if row is not None else None
-    if row is None or user is None or user.disabled_at is not None:
+        row = identity.find_portal_session(db, digest)
+    if row is None or row.user_disabled:
         session.clear()
         return None
     idle = now - row.last_seen_at > timedelta(minutes=cfg["PORTAL_IDLE_MINUTES"])
     too_old = now - row.created_at > timedelta(hours=cfg["PORTAL_ABSOLUTE_HOURS"])
     if idle or too_old:
         with runtime_of().sessions() as writer:
-            writer.execute(delete(PortalSession).where(PortalSession.id_hash == digest))
+            identity.end_portal_session(writer, digest)
             writer.commit()
         session.clear()
         g.session_expired = True
         return None
     if now - row.last_seen_at >= TOUCH_EVERY:
         with runtime_of().sessions() as writer:
-            writer.execute(
-                update(PortalSession)
-                .where(PortalSession.id_hash == digest)
-                .values(last_seen_at=now)
-            )
+            identity.touch_portal_session(writer, digest, now)
             writer.commit()
-    return SignedIn(user.id, user.email, user.customer_id)
+    return SignedIn(row.user_id, row.email, row.customer_id)

@@ -22,15 +22,12 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import TooManyRequests
 from wtforms.fields.choices import SelectChoice
 
 from licensesvc import identity, ratelimit
 from licensesvc.domain.errors import InvalidState, NotFound, Unauthorized, ValidationFailed
 from licensesvc.issuance import KeyRequestOutcome
-from licensesvc.models import PortalFormToken
 from licensesvc.platform import transactions
 from licensesvc.platform.context import Actor, ServiceContext
 from licensesvc.readmodels import EntitlementReport
@@ -157,7 +154,7 @@ def login() -> ResponseReturnValue:
                 error, status = "Wrong email or password.", 401
             else:
                 db_session().commit()
-                sessions.start(user)
+                sessions.start(user.id)
                 return redirect(_safe_next(request.args.get("next")))
         else:
             error, status = "Enter your email and your password.", 422
@@ -378,30 +375,25 @@ def _submit_attempt(
     db = ctx.session
 
     def earlier() -> ResponseReturnValue | None:
-        row = db.scalar(select(PortalFormToken).where(PortalFormToken.token_hash == digest))
-        if row is None:
+        sent = identity.find_form_token(db, digest)
+        if sent is None:
             return None
-        if row.user_id != user.user_id or row.case_number is None:
+        if sent.user_id != user.user_id or sent.case_number is None:
             abort(409, description="This form was already sent. Open the request page again.")
         flash("This request was already sent; here is its case.", "info")
-        return redirect(url_for("portal.case", case_number=row.case_number))
+        return redirect(url_for("portal.case", case_number=sent.case_number))
 
     seen = earlier()
     if seen is not None:
         return seen
-    marker = PortalFormToken(token_hash=digest, user_id=user.user_id, created_at=ctx.now())
-    db.add(marker)
-    try:
-        db.flush()
-    except IntegrityError:
+    if not identity.claim_form_token(db, digest, user.user_id, ctx.now()):
         # another submission of the same form committed first (PostgreSQL waited for it)
-        db.rollback()
         seen = earlier()
         if seen is not None:
             return seen
-        raise
-    outcome = queries.submit(ctx, req)  # granted or refused, committed with the marker
-    marker.case_number = outcome.case.case_number
+        raise RuntimeError("a form's token was taken by a submission that recorded nothing")
+    outcome = queries.submit(ctx, req)  # granted or refused, committed with the token
+    identity.record_form_case(db, digest, outcome.case.case_number)
     return outcome
 
 
