@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, select
 
 import keys
+from licensesvc import transparency
 from licensesvc.accounts import get_customer, get_license
 from licensesvc.domain import PRIMARY_KINDS, EffectiveKeyStatus, KeyKind, KeyStatus, RevocationCode
 from licensesvc.domain.errors import InvalidState, NotConfigured, NotFound, require_reason
@@ -144,6 +145,10 @@ def issue_signed_key(
         supersedes=claims.supersedes,
     )
     ctx.session.add(key)
+    # the transparency log's leaves: added to the session, flushed with the key (no round trip)
+    transparency.record_key_event(ctx, key, "issue")
+    if supersedes is not None:
+        transparency.record_key_event(ctx, supersedes, "supersede", by=serial)
     metrics.count(ctx.session, metrics.KEYS_ISSUED, kind=key.kind)
     ctx.session.flush()
     audit.append(
@@ -293,6 +298,7 @@ def revoke_key(
     key.revoked_at = ctx.now()
     key.revoked_reason = reason
     key.revocation_code = revocation_code
+    transparency.record_key_event(ctx, key, "revoke", code=revocation_code)
     ctx.session.flush()
     audit.append(
         ctx,
