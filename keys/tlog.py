@@ -544,6 +544,111 @@ def split_entry_bundle(bundle: bytes) -> list[bytes]:
     return entries
 
 
+# -- the log proof a license file carries (docs/key-format.md, "The log proof") -------------
+
+PROOF_BEGIN = "-----BEGIN LICENSESVC LOG PROOF-----"
+PROOF_END = "-----END LICENSESVC LOG PROOF-----"
+PROOF_LINE_WIDTH = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class LogProof:
+    """A key's issue leaf, its index, the tree size and audit path, and the signed checkpoint
+    of that size: what a license file carries so an installer can check, offline, that the key
+    is in the log."""
+
+    index: int
+    tree_size: int
+    leaf: bytes
+    proof: tuple[bytes, ...]
+    checkpoint: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "checkpoint": self.checkpoint,
+            "index": self.index,
+            "leaf": self.leaf.decode("ascii"),
+            "proof": [b64encode(p) for p in self.proof],
+            "tree_size": self.tree_size,
+        }
+
+    def render(self) -> str:
+        """The proof as its armored block (ends with a newline)."""
+        import json
+
+        body = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        encoded = b64encode(body.encode("ascii"))
+        lines = [
+            encoded[at : at + PROOF_LINE_WIDTH] for at in range(0, len(encoded), PROOF_LINE_WIDTH)
+        ]
+        return "\n".join([PROOF_BEGIN, *lines, PROOF_END]) + "\n"
+
+
+def split_license_file(text: str) -> tuple[str, LogProof | None]:
+    """Split a license file into its license block and its log proof (None when it carries
+    none). Raises NotLogged when a proof block is there but cannot be read."""
+    at = text.find(PROOF_BEGIN)
+    if at < 0:
+        return text, None
+    license_text, block = text[:at], text[at:].strip()
+    lines = block.split("\n")
+    if len(lines) < 3 or lines[-1] != PROOF_END:
+        raise NotLogged("the license file's log proof has no END line")
+    try:
+        import json
+
+        obj = json.loads(b64decode("".join(lines[1:-1])))
+        proof = LogProof(
+            index=obj["index"],
+            tree_size=obj["tree_size"],
+            leaf=obj["leaf"].encode("ascii"),
+            proof=tuple(b64decode(p) for p in obj["proof"]),
+            checkpoint=obj["checkpoint"],
+        )
+        if not (isinstance(proof.index, int) and isinstance(proof.tree_size, int)):
+            raise TypeError("index and tree size are integers")
+        if not isinstance(proof.checkpoint, str):
+            raise TypeError("the checkpoint is text")
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeError):
+        raise NotLogged("the license file's log proof cannot be read") from None
+    return license_text, proof
+
+
+def verify_key_logged(
+    text_key: str, serial: str, proof: LogProof | None, log_key: LogVerifier
+) -> Checkpoint:
+    """Check that the key ``text_key`` (compact form) with ``serial`` is in the log: the proof's
+    checkpoint is signed by ``log_key``, its leaf is this key's issue leaf (serial and SHA-256 of
+    the key text), and the audit path leads from the leaf to the checkpoint's root.
+
+    Returns the checkpoint; raises NotLogged (no proof, or one that does not prove this key),
+    BadCheckpoint (a checkpoint not signed by the log key).
+    """
+    import json
+
+    # 1. a proof is there
+    if proof is None:
+        raise NotLogged("the license file carries no transparency-log proof")
+    # 2. its checkpoint is the log's, of the size the proof is for
+    checkpoint = verify_checkpoint(proof.checkpoint, log_key)
+    if checkpoint.tree_size != proof.tree_size:
+        raise NotLogged("the log proof is for another tree size than its checkpoint")
+    # 3. the leaf is this key's issue leaf
+    try:
+        leaf = json.loads(proof.leaf)
+    except ValueError:
+        raise NotLogged("the log proof's leaf is not JSON") from None
+    if not isinstance(leaf, dict) or leaf.get("event") != "issue" or leaf.get("serial") != serial:
+        raise NotLogged("the log proof's leaf is not this key's issue")
+    if leaf.get("key_sha256") != hashlib.sha256(text_key.encode("ascii")).hexdigest():
+        raise NotLogged("the log proof's leaf records another key text")
+    # 4. the audit path leads to the signed root
+    verify_inclusion(
+        leaf_hash(proof.leaf), proof.index, proof.tree_size, proof.proof, checkpoint.root_hash
+    )
+    return checkpoint
+
+
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
@@ -554,6 +659,7 @@ __all__ = [
     "LogInconsistent",
     "LogRollback",
     "LogSigner",
+    "LogProof",
     "LogVerifier",
     "NotLogged",
     "SubtreeHash",
@@ -570,6 +676,7 @@ __all__ = [
     "parse_checkpoint_text",
     "parse_tile_index_path",
     "split_entry_bundle",
+    "split_license_file",
     "subtree_hash_from_leaves",
     "tile_index_path",
     "tile_path",
@@ -577,4 +684,5 @@ __all__ = [
     "verify_checkpoint",
     "verify_consistency",
     "verify_inclusion",
+    "verify_key_logged",
 ]

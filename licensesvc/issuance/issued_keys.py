@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, select
 
 import keys
+from keys import tlog
 from licensesvc import transparency
 from licensesvc.accounts import get_customer, get_license
 from licensesvc.domain import PRIMARY_KINDS, EffectiveKeyStatus, KeyKind, KeyStatus, RevocationCode
@@ -316,6 +317,25 @@ def revoke_key(
 
 def license_file_for(key: IssuedKey) -> str:
     return keys.license_file(key.key_text)
+
+
+def logged_license_file(ctx: ServiceContext, key: IssuedKey) -> str:
+    """The key's license file followed by its transparency-log proof (keys.tlog.LogProof)
+    against the newest checkpoint, once the integrator has logged the key (within seconds of
+    issue); until then the license file alone. docs/transparency.md."""
+    text = keys.license_file(key.key_text)
+    try:
+        found = transparency.inclusion(ctx, key.serial)
+    except NotFound:
+        return text
+    proof = tlog.LogProof(
+        index=found.index,
+        tree_size=found.tree_size,
+        leaf=found.leaf,
+        proof=tuple(found.proof),
+        checkpoint=found.checkpoint,
+    )
+    return text + proof.render()
 
 
 def verify_online(

@@ -206,7 +206,7 @@ def key(ctx: ServiceContext, serial: str) -> tuple[KeyView, KeyRow]:
 
 def license_file(ctx: ServiceContext, serial: str) -> str:
     """The caller's key as a license file. Raises NotFound (also for another customer's)."""
-    return issuance.license_file_for(issuance.get_key(ctx, serial))
+    return issuance.logged_license_file(ctx, issuance.get_key(ctx, serial))
 
 
 def request_input(
