@@ -649,6 +649,20 @@ def verify_key_logged(
     return checkpoint
 
 
+def text_key_of(license_text: str) -> str:
+    """The compact text key inside a license block (or ``license_text`` itself when it is a
+    compact key): what a leaf's ``key_sha256`` is the hash of."""
+    stripped = license_text.strip()
+    if not stripped.startswith("-----BEGIN "):
+        return stripped
+    lines = stripped.split("\n")
+    try:
+        blank = lines.index("")
+    except ValueError:
+        raise NotLogged("the license file has no blank line before its key") from None
+    return "".join(line.strip() for line in lines[blank + 1 : -1])
+
+
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
@@ -678,6 +692,7 @@ __all__ = [
     "split_entry_bundle",
     "split_license_file",
     "subtree_hash_from_leaves",
+    "text_key_of",
     "tile_index_path",
     "tile_path",
     "tree_hash",
