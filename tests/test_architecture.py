@@ -151,6 +151,7 @@ ALLOWED: list[tuple[str, set[str]]] = [
             "licensesvc.observability",
             "licensesvc.ratelimit",
             "licensesvc.runtime",
+            "licensesvc.log_integrator",
             "flask",
             *DATABASE,
         },
@@ -182,6 +183,18 @@ ALLOWED: list[tuple[str, set[str]]] = [
             "licensesvc.runtime",
             *FRONT_END_SERVICES,
             "licensesvc.config",
+            *DATABASE,
+        },
+    ),
+    # the transparency log's integrating thread in the web app
+    (
+        "licensesvc.log_integrator",
+        {
+            "licensesvc.log_integrator",
+            "licensesvc.runtime",
+            *FRONT_END_SERVICES,
+            "licensesvc.config",
+            "flask",
             *DATABASE,
         },
     ),
