@@ -76,6 +76,10 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         "cli.commands.licenses:license_group",
         "Create, list, update and retire licenses.",
     ),
+    "log": LazyCommand(
+        "cli.commands.log:log",
+        "The transparency log of every key: integrate, verify, monitor, its key.",
+    ),
     "notify": LazyCommand(
         "cli.commands.notify:notify",
         "Customer notifications: what waits in the outbox, and the sender that mails it.",

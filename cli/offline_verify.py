@@ -151,6 +151,24 @@ def _parser() -> argparse.ArgumentParser:
         help="Fail if a build of this date is past the key's maintenance (YYYY-MM-DD).",
     )
     option(
+        "--log-key",
+        metavar="VKEY",
+        help="The transparency log's verifier key (GET /v1/log/key; a file holding it will "
+        "do): a log proof in the file must prove the key (docs/transparency.md).",
+    )
+    option(
+        "--require-logged",
+        action="store_true",
+        help="Fail (`not_logged`) unless the file proves the key is in the transparency log; "
+        "needs --log-key.",
+    )
+    option(
+        "--log-state",
+        metavar="FILE",
+        help="Remember here the largest log checkpoint seen: a smaller or different one fails "
+        "(`log_rollback`).",
+    )
+    option(
         "--json",
         action="store_true",
         help="Print one JSON document (object or list) to stdout, nothing else.",
@@ -410,9 +428,16 @@ def _verify(argv: Sequence[str], as_json: bool, stdin: IO[str]) -> tuple[int, st
     revocation_data = None
     if args.revocations is not None:
         revocation_data = _read_file("--revocations", args.revocations, stdin)
+    if args.require_logged and args.log_key is None:
+        raise UsageError("--require-logged needs --log-key.")
+    if args.log_state is not None and args.log_key is None:
+        raise UsageError("--log-state needs --log-key.")
     return _check(
         key_data,
         public_key_paths,
+        log_key=None if args.log_key is None else _load_log_key(args.log_key),
+        require_logged=args.require_logged,
+        log_state=None if args.log_state is None else Path(args.log_state),
         at=at,
         revocations=revocation_data,
         anchor_path=None if args.anchor is None else Path(args.anchor),
@@ -434,6 +459,9 @@ def _check(
     build_date: date | None,
     as_json: bool,
     anchor_path: Path | None = None,
+    log_key: Any = None,
+    require_logged: bool = False,
+    log_state: Path | None = None,
 ) -> tuple[int, str]:
     import keys
 
@@ -457,6 +485,8 @@ def _check(
             revocations=revocation_list,
             anchor=None if anchor_path is None else _load_anchor(anchor_path),
         )
+        if log_key is not None:
+            _check_logged(key_data, claims, log_key, require_logged, log_state)
     except keys.LicenseKeyError as exc:
         if as_json:
             return EXIT_INVALID, _json_text(
@@ -474,6 +504,45 @@ def _check(
             {"valid": True, "code": "valid", "checked_at": moment, "claims": claims.to_dict()}
         )
     return 0, f"valid\n{_summary(claims)}\n"
+
+
+def _load_log_key(value: str) -> Any:
+    """The --log-key vkey (or the vkey in the file it names). UsageError otherwise."""
+    from keys import KeyConfigurationError, tlog
+
+    text = value
+    if "+" not in value and Path(value).is_file():
+        text = Path(value).read_text(encoding="utf-8").strip()
+    try:
+        return tlog.LogVerifier.from_vkey(text)
+    except KeyConfigurationError as exc:
+        raise _invalid("--log-key", str(exc)) from None
+
+
+def _check_logged(
+    key_data: bytes, claims: Any, log_key: Any, required: bool, state_path: Path | None
+) -> None:
+    """Step 8 (docs/transparency.md): the file's log proof proves this key under the log key;
+    with a state file, its checkpoint is not older than, nor different from, the largest seen.
+    Raises NotLogged, BadCheckpoint, LogRollback."""
+    from keys import tlog
+
+    text = key_data.decode("utf-8", errors="replace").replace("\r\n", "\n").lstrip("\ufeff")
+    license_text, proof = tlog.split_license_file(text)
+    if proof is None and not required:
+        return
+    checkpoint = tlog.verify_key_logged(
+        tlog.text_key_of(license_text), claims.serial, proof, log_key
+    )
+    if state_path is None:
+        return
+    seen = None
+    if state_path.exists():
+        seen = tlog.verify_checkpoint(state_path.read_text(encoding="utf-8"), log_key)
+    tlog.check_not_rolled_back(seen, checkpoint)
+    if seen is None or checkpoint.tree_size > seen.tree_size:
+        assert proof is not None
+        state_path.write_text(proof.checkpoint, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,8 @@ KEY_CONTEXT = b"licensesvc/key/v1\n"
 FILE_BEGIN = "-----BEGIN LICENSESVC LICENSE-----"
 FILE_END = "-----END LICENSESVC LICENSE-----"
 FILE_LINE_WIDTH = 64
+#: the first line of the log proof block that may follow (keys.tlog.PROOF_BEGIN)
+LOG_PROOF_BEGIN = "-----BEGIN LICENSESVC LOG PROOF-----"
 
 
 def sign_key(claims: Claims, signing_key: SigningKey) -> str:
@@ -143,6 +145,11 @@ def _decode(key_or_file: str | bytes) -> _DecodedKey:
                 raise MalformedKey(f"The license key cannot be read: {exc}.") from None
         if not normalized.startswith(FILE_BEGIN):
             return _decode_text_key(normalized)
+        # a transparency-log proof block may follow the license block (keys.tlog); it is
+        # checked by keys.tlog.verify_key_logged, not here
+        proof_at = normalized.find(LOG_PROOF_BEGIN)
+        if proof_at > 0:
+            normalized = normalized[:proof_at].strip(enc.WHITESPACE)
         text_key = _extract_file_key(normalized)
         decoded = _decode_text_key(text_key)
         rendered = _render_license_file(decoded[0], text_key).strip(enc.WHITESPACE)

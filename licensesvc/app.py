@@ -20,8 +20,15 @@ from .security_headers import init_security_headers
 from .web import EXTENSION, close_db_session, db_session, runtime_of
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
-    """Build the app. With no arguments, settings come from LICENSESVC_* variables."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    log_integrator: bool = False,
+) -> Flask:
+    """Build the app. With no arguments, settings come from LICENSESVC_* variables. With
+    `log_integrator` (wsgi.py: what gunicorn serves), each process integrates the transparency
+    log in a background thread (licensesvc/log_integrator.py)."""
     if runtime is None:
         runtime = Runtime.from_settings(settings or Settings.from_env())
     app = Flask(__name__)
@@ -74,4 +81,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     check_signing_key(app)
     init_rate_limits(app)  # after the blueprints: limits are applied by endpoint name
     init_portal(app)
+    if log_integrator:
+        from .log_integrator import init_log_integrator
+
+        init_log_integrator(app, runtime)
     return app

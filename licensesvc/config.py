@@ -50,6 +50,8 @@ KEY_PURPOSES: Mapping[str, bytes] = {
     "token-hash": b"licensesvc v1 api-token-hash",
     "session": b"licensesvc v1 flask-session",
     "csrf": b"licensesvc v1 portal-csrf",
+    # the customer commitments of the transparency log (licensesvc/transparency/leaves.py)
+    "log-commitment": b"licensesvc v1 log-customer-commitment",
 }
 
 

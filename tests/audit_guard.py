@@ -27,6 +27,10 @@ BOOKKEEPING = {
     "portal_form_tokens": "a form's single-use marker, stored with the audited case",
     "revocation_lists": "the signed list, derived from the audited keys and rebuilt from them",
     "quota_slots": "a quota's slot, taken and freed with the audited key it counts",
+    "tlog_leaves": "the transparency log's leaf, written with the audited key change it records",
+    "tlog_nodes": "the log's tree, derived from its leaves by the integrator",
+    "tlog_checkpoints": "the log's signed tree heads, derived from its leaves",
+    "tlog_state": "the integrator's lock row and the tree size it reached",
 }
 #: columns whose update alone is bookkeeping
 BOOKKEEPING_COLUMNS = {

@@ -2,7 +2,8 @@
 imports inside functions and under TYPE_CHECKING included):
 
     keys <- licensesvc.config <- licensesvc.domain <- licensesvc.models <- licensesvc.platform
-    <- licensesvc.readmodels <- accounts <- issuance <- cases <- identity <- outreach
+    <- licensesvc.readmodels <- accounts <- transparency <- issuance <- cases <- identity
+    <- outreach
     <- licensesvc.demo <- licensesvc.presentation <- (licensesvc.api, licensesvc.portal, cli)
 
 Each module of ours may import only what its layer's allowlist names (plus the standard
@@ -30,7 +31,7 @@ PORTAL_WEB = {"flask", "werkzeug", "flask_wtf", "wtforms", "jinja2", "markupsafe
 
 #: The domain packages, in their one acyclic order: each may use the façades (the package
 #: itself, never its modules) of those before it, nothing after it.
-DOMAIN_PACKAGES = ("accounts", "issuance", "cases", "identity", "outreach")
+DOMAIN_PACKAGES = ("accounts", "transparency", "issuance", "cases", "identity", "outreach")
 FACADES = {f"licensesvc.{name}" for name in DOMAIN_PACKAGES}
 #: what every domain package builds on
 DOMAIN_BASE = {
@@ -150,6 +151,7 @@ ALLOWED: list[tuple[str, set[str]]] = [
             "licensesvc.observability",
             "licensesvc.ratelimit",
             "licensesvc.runtime",
+            "licensesvc.log_integrator",
             "flask",
             *DATABASE,
         },
@@ -181,6 +183,18 @@ ALLOWED: list[tuple[str, set[str]]] = [
             "licensesvc.runtime",
             *FRONT_END_SERVICES,
             "licensesvc.config",
+            *DATABASE,
+        },
+    ),
+    # the transparency log's integrating thread in the web app
+    (
+        "licensesvc.log_integrator",
+        {
+            "licensesvc.log_integrator",
+            "licensesvc.runtime",
+            *FRONT_END_SERVICES,
+            "licensesvc.config",
+            "flask",
             *DATABASE,
         },
     ),

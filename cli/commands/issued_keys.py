@@ -351,7 +351,8 @@ def export(state: CliState, serial: str, form: str, out: Path | None) -> None:
 
     with state.unit_of_work() as ctx:
         k = issuance.get_key(ctx, serial)
-        content = k.key_text + "\n" if form == "text" else issuance.license_file_for(k)
+        # a license file carries the key's transparency-log proof once the key is logged
+        content = k.key_text + "\n" if form == "text" else issuance.logged_license_file(ctx, k)
     write_or_print(
         state.json,
         out,

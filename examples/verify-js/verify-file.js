@@ -2,12 +2,14 @@
 'use strict';
 // Usage: node examples/verify-js/verify-file.js KEYFILE --public-key PEM [--public-key PEM...]
 //            [--revocations FILE] [--at TIMESTAMP] [--host HOST] [--product NAME]
+//            [--log-key VKEY [--require-logged]]
 // The offline check of `licensesvc verify`, in JavaScript: prints `valid` (exit 0) or
 // `<code>: <message>` (exit 1); exit 2 when the check cannot be made (bad arguments,
 // unreadable file or public key). Files are read as bytes and decoded as the spec says.
 
 const fs = require('node:fs');
 const { verify, verifyRevocationList, LicenseKeyError } = require('./verify');
+const tlog = require('./tlog');
 
 function usage(message) {
   console.error(`Error: ${message}`);
@@ -33,6 +35,8 @@ function main(argv) {
   let at;
   let host;
   let product;
+  let logKey = null;
+  let requireLogged = false;
   for (let i = 0; i < argv.length; i += 1) {
     const word = argv[i];
     const value = () => {
@@ -45,12 +49,23 @@ function main(argv) {
     else if (word === '--at') at = value();
     else if (word === '--host') host = value();
     else if (word === '--product') product = value();
+    else if (word === '--log-key') logKey = value();
+    else if (word === '--require-logged') requireLogged = true;
     else if (word.startsWith('--')) usage(`no such option ${word}`);
     else if (keyfile === null) keyfile = word;
     else usage(`unexpected argument ${word}`);
   }
   if (keyfile === null) usage('missing KEYFILE');
   if (publicKeys.length === 0) usage('missing --public-key');
+  if (requireLogged && logKey === null) usage('--require-logged needs --log-key');
+  let logVerifier = null;
+  if (logKey !== null) {
+    try {
+      logVerifier = tlog.parseVkey(logKey);
+    } catch (err) {
+      usage(`--log-key: ${err.message}`);
+    }
+  }
   const key = read(keyfile);
   const list = revocations === null ? null : read(revocations);
   const trusted = publicKeys.map(read);
@@ -58,6 +73,13 @@ function main(argv) {
     // The list first (spec section 7, step 7): when it fails, that is the answer.
     const rl = list === null ? null : verifyRevocationList(list, trusted, { at });
     const claims = verify(key, trusted, { at, revocations: rl, host, product });
+    // docs/key-format.md section 13: the file's log proof must prove this key
+    if (logVerifier !== null) {
+      const text = key.toString('utf8').replace(/^\ufeff/, '');
+      if (requireLogged || tlog.splitLicenseFile(text).proof !== null) {
+        tlog.verifyKeyLogged(text, claims.serial, logVerifier);
+      }
+    }
     process.stdout.write(`valid\nserial  ${claims.serial}\n`);
     return 0;
   } catch (err) {

@@ -13,6 +13,7 @@ const KINDS = ['standard', 'replacement', 'dr_test', 'temporary'];
 const REASONS = ['infrastructure_change', 'upgrade_patching', 'seasonal_testing', 'usage_spike'];
 const FILE_BEGIN = '-----BEGIN LICENSESVC LICENSE-----';
 const FILE_END = '-----END LICENSESVC LICENSE-----';
+const LOG_PROOF_BEGIN = '-----BEGIN LICENSESVC LOG PROOF-----';
 
 const KEY = { prefix: 'LK1.', context: Buffer.from('licensesvc/key/v1\n', 'ascii') };
 const REVOCATION = {
@@ -326,7 +327,12 @@ function renderLicenseFile(claims, textKey) {
 // Section 7 step 1: either form.
 function decode(keyOrFile) {
   try {
-    const normalized = readInput(keyOrFile, MAX_INPUT_LENGTH);
+    let normalized = readInput(keyOrFile, MAX_INPUT_LENGTH);
+    // a transparency-log proof block may follow the file (section 13; checked by tlog.js)
+    const proofAt = normalized.indexOf(LOG_PROOF_BEGIN);
+    if (proofAt > 0 && normalized.startsWith(FILE_BEGIN)) {
+      normalized = strip(normalized.slice(0, proofAt));
+    }
     if (!normalized.startsWith(FILE_BEGIN)) {
       const envelope = openEnvelope(KEY, normalized);
       return { envelope, claims: claimsFromPayload(envelope.payload) };

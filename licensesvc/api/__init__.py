@@ -30,6 +30,7 @@ def init_api(app: Flask) -> None:
         entitlement_views,
         key_request_views,
         key_views,
+        log_views,
         public_views,
         webhook_views,
     )
@@ -70,6 +71,8 @@ def init_api(app: Flask) -> None:
         contract_views.blp,
         case_update_views.blp,
         webhook_views.blp,
+        log_views.blp,
+        log_views.tiles,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(reference_blueprint(api))

@@ -68,14 +68,18 @@ class LicenseFile(MethodView):
         200,
         {"type": "string"},
         content_type="text/plain",
-        description="The armored license file, as an attachment `<serial>.lic`",
+        description="The armored license file, as an attachment `<serial>.lic`, followed by "
+        "the key's transparency-log proof once the key is logged (within seconds of issue)",
     )
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, serial: str) -> Response:
         """Download a key as a license file"""
-        key = issuance.get_key(caller_context(), serial)
-        response = current_app.response_class(issuance.license_file_for(key), mimetype="text/plain")
+        ctx = caller_context()
+        key = issuance.get_key(ctx, serial)
+        # with the key's transparency-log proof once it is logged (docs/transparency.md)
+        text = issuance.logged_license_file(ctx, key)
+        response = current_app.response_class(text, mimetype="text/plain")
         response.headers["Content-Disposition"] = f'attachment; filename="{key.serial}.lic"'
         return response
 

@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import Select, bindparam, select
 
 import keys
+from keys import tlog
+from licensesvc import transparency
 from licensesvc.accounts import get_customer, get_license
 from licensesvc.domain import PRIMARY_KINDS, EffectiveKeyStatus, KeyKind, KeyStatus, RevocationCode
 from licensesvc.domain.errors import InvalidState, NotConfigured, NotFound, require_reason
@@ -144,6 +146,10 @@ def issue_signed_key(
         supersedes=claims.supersedes,
     )
     ctx.session.add(key)
+    # the transparency log's leaves: added to the session, flushed with the key (no round trip)
+    transparency.record_key_event(ctx, key, "issue")
+    if supersedes is not None:
+        transparency.record_key_event(ctx, supersedes, "supersede", by=serial)
     metrics.count(ctx.session, metrics.KEYS_ISSUED, kind=key.kind)
     ctx.session.flush()
     audit.append(
@@ -293,6 +299,7 @@ def revoke_key(
     key.revoked_at = ctx.now()
     key.revoked_reason = reason
     key.revocation_code = revocation_code
+    transparency.record_key_event(ctx, key, "revoke", code=revocation_code)
     ctx.session.flush()
     audit.append(
         ctx,
@@ -310,6 +317,25 @@ def revoke_key(
 
 def license_file_for(key: IssuedKey) -> str:
     return keys.license_file(key.key_text)
+
+
+def logged_license_file(ctx: ServiceContext, key: IssuedKey) -> str:
+    """The key's license file followed by its transparency-log proof (keys.tlog.LogProof)
+    against the newest checkpoint, once the integrator has logged the key (within seconds of
+    issue); until then the license file alone. docs/transparency.md."""
+    text = keys.license_file(key.key_text)
+    try:
+        found = transparency.inclusion(ctx, key.serial)
+    except NotFound:
+        return text
+    proof = tlog.LogProof(
+        index=found.index,
+        tree_size=found.tree_size,
+        leaf=found.leaf,
+        proof=tuple(found.proof),
+        checkpoint=found.checkpoint,
+    )
+    return text + proof.render()
 
 
 def verify_online(

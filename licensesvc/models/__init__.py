@@ -24,6 +24,11 @@ from .outbox import OutboxMessage as OutboxMessage
 from .portal import PasswordResetToken as PasswordResetToken
 from .portal import PortalFormToken as PortalFormToken
 from .portal import PortalSession as PortalSession
+from .transparency import LogCheckpoint as LogCheckpoint
+from .transparency import LogKeyRecord as LogKeyRecord
+from .transparency import LogLeaf as LogLeaf
+from .transparency import LogNode as LogNode
+from .transparency import LogState as LogState
 from .webhooks import WebhookDelivery as WebhookDelivery
 from .webhooks import WebhookEndpoint as WebhookEndpoint
 
@@ -41,6 +46,11 @@ __all__ = [
     "IssuedKey",
     "KeyRequest",
     "License",
+    "LogCheckpoint",
+    "LogKeyRecord",
+    "LogLeaf",
+    "LogNode",
+    "LogState",
     "LicenseChange",
     "PasswordResetToken",
     "PortalFormToken",

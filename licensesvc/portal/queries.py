@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from licensesvc import accounts, cases, identity, issuance
+from licensesvc import accounts, cases, identity, issuance, transparency
 from licensesvc.domain import KeyKind, TemporaryReason, support_plan
 from licensesvc.domain.policy import Check, Decision, KeyRequestInput
 from licensesvc.issuance import KeyRequestOutcome
@@ -204,9 +204,15 @@ def key(ctx: ServiceContext, serial: str) -> tuple[KeyView, KeyRow]:
     return view, _key_row(view)
 
 
+def log_commitment(ctx: ServiceContext, customer_id: int) -> str:
+    """The customer's commitment in the transparency log: what its leaves carry instead of its
+    name, and what `licensesvc log monitor --customer` takes (docs/transparency.md)."""
+    return transparency.customer_commitment(ctx, customer_id)
+
+
 def license_file(ctx: ServiceContext, serial: str) -> str:
     """The caller's key as a license file. Raises NotFound (also for another customer's)."""
-    return issuance.license_file_for(issuance.get_key(ctx, serial))
+    return issuance.logged_license_file(ctx, issuance.get_key(ctx, serial))
 
 
 def request_input(

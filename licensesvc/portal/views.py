@@ -221,7 +221,12 @@ def key(serial: str) -> ResponseReturnValue:
     ctx = _ctx()
     k, row = queries.key(ctx, serial)
     return render_template(
-        "portal/key.html", key=k, row=row, license_file=queries.license_file(ctx, serial)
+        "portal/key.html",
+        key=k,
+        row=row,
+        license_file=queries.license_file(ctx, serial),
+        log_commitment=queries.log_commitment(ctx, _customer_id()),
+        base_url=request.url_root.rstrip("/"),
     )
 
 

@@ -237,6 +237,10 @@ def test_every_command_that_prints_speaks_json(run: Cli, tmp_path: Path) -> None
     doc("webhook", "rotate-secret", hook["id"])
     doc("webhook", "disable", hook["id"])
     doc("idempotency", "purge")
+    doc("log", "integrate")
+    doc("log", "key")
+    doc("log", "verify")
+    doc("log", "monitor", "--state", tmp_path / "log-state.json")
     assert sorted(set(LEAVES) - seen - JSON_ELSEWHERE) == []
 
 

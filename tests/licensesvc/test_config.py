@@ -298,7 +298,7 @@ def rfc5869(secret: bytes, info: bytes) -> bytes:
 
 def test_each_purpose_has_its_own_key_derived_from_the_secret(settings: Settings) -> None:
     derived = {purpose: settings.derived_key(purpose) for purpose in KEY_PURPOSES}
-    assert len(set(derived.values())) == len(KEY_PURPOSES) == 3
+    assert len(set(derived.values())) == len(KEY_PURPOSES) == 4
     secret = settings.secret_key.encode()
     for purpose, key in derived.items():
         assert key == rfc5869(secret, KEY_PURPOSES[purpose])

@@ -7,6 +7,15 @@ import re
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
+#: the transparency log's (docs/transparency.md), public
+LOG_OPERATIONS = {
+    ("get", "/v1/log/inclusion"),
+    ("get", "/v1/log/consistency"),
+    ("get", "/v1/log/key"),
+    ("get", "/log/checkpoint"),
+    ("get", "/log/tile/{level}/{rest}"),
+    ("get", "/log/tile/entries/{rest}"),
+}
 EXPECTED_OPERATIONS = {
     ("get", "/v1/entitlements"),
     ("get", "/v1/licenses"),
@@ -44,8 +53,14 @@ EXPECTED_OPERATIONS = {
     ("post", "/v1/key-requests/{case_number}/assign"),
     ("post", "/v1/key-requests/{case_number}/notes"),
     ("post", "/v1/key-requests/{case_number}/severity"),
+    *LOG_OPERATIONS,
 }
-PUBLIC = {("post", "/v1/keys/verify"), ("get", "/v1/signing-keys"), ("get", "/v1/revocations")}
+PUBLIC = {
+    ("post", "/v1/keys/verify"),
+    ("get", "/v1/signing-keys"),
+    ("get", "/v1/revocations"),
+    *LOG_OPERATIONS,
+}
 
 
 def test_openapi_document_is_valid_and_lists_every_operation(api_client: FlaskClient) -> None:

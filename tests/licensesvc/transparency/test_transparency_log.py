@@ -1,0 +1,110 @@
+"""The transparency log on the service side: every issue, supersession and revocation leaves a
+leaf in the key change's transaction; the integrator gives them indices and signs a checkpoint
+that proves them; the tiles and proofs served agree with an independent recomputation; a
+tampered database is caught by `verify_log`."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select, update
+
+import keys.tlog
+from licensesvc import transparency
+from licensesvc.issuance import revoke_key
+from licensesvc.models import LogCheckpoint, LogLeaf
+from tests.conftest import Contexts, World
+from tests.licensesvc.service_helpers import ask, first_key
+
+
+def _vkey(contexts: Contexts) -> keys.tlog.LogVerifier:
+    rec = transparency.active_log_key(contexts.analyst())
+    assert rec is not None
+    return keys.tlog.LogVerifier.from_vkey(rec.vkey)
+
+
+def test_each_key_change_is_a_leaf_and_integrated_keys_prove_inclusion(
+    world: World, contexts: Contexts
+) -> None:
+    analyst = contexts.analyst()
+    first = first_key(analyst, world.base_license)
+    moved = ask(
+        contexts.customer(world.base_customer),
+        world.base_license,
+        "replacement",
+        host="new.acme.example",
+    ).key
+    revoke_key(analyst, moved.serial, "test: the server was stolen")
+    rows = contexts.session.scalars(select(LogLeaf).order_by(LogLeaf.id)).all()
+    assert [(r.event, r.serial) for r in rows] == [
+        ("issue", first.serial),
+        ("issue", moved.serial),
+        ("supersede", first.serial),
+        ("revoke", moved.serial),
+    ]
+    assert all(r.idx is None for r in rows)  # written with the key, integrated later
+    # the leaf names no customer, only its commitment, and pins the key text
+    doc = json.loads(rows[1].leaf)
+    assert "Acme" not in rows[1].leaf.decode()
+    assert doc["customer"] == transparency.customer_commitment(analyst, world.base_customer)
+    assert doc["customer"] != transparency.customer_commitment(analyst, world.premium_customer)
+    assert doc["replaces"] == first.serial and doc["kind"] == "replacement"
+    assert doc["key_sha256"] == __import__("hashlib").sha256(moved.key_text.encode()).hexdigest()
+
+    done = transparency.integrate(analyst)
+    assert (done.added, done.tree_size, done.checkpoint_signed) == (4, 4, True)
+    assert transparency.integrate(analyst).checkpoint_signed is False  # nothing new
+
+    verifier = _vkey(contexts)
+    for serial in (first.serial, moved.serial):
+        proof = transparency.inclusion(analyst, serial)
+        checkpoint = keys.tlog.verify_checkpoint(proof.checkpoint, verifier)
+        assert checkpoint.tree_size == 4
+        keys.tlog.verify_inclusion(
+            keys.tlog.leaf_hash(proof.leaf), proof.index, 4, proof.proof, checkpoint.root_hash
+        )
+    assert transparency.verify_log(analyst).problems == []
+
+
+def test_checkpoints_grow_consistently_and_tiles_match_the_leaves(
+    world: World, contexts: Contexts
+) -> None:
+    analyst = contexts.analyst()
+    transparency.integrate(analyst)  # the empty tree's checkpoint
+    sizes = [0]
+    for _ in range(3):
+        for _ in range(3):
+            ask(analyst, world.premium_license, "standard")
+        sizes.append(transparency.integrate(analyst).tree_size)
+    assert sizes[-1] > sizes[1] > 0
+    notes = contexts.session.scalars(select(LogCheckpoint.note).order_by(LogCheckpoint.id)).all()
+    verifier = _vkey(contexts)
+    heads = [keys.tlog.verify_checkpoint(n, verifier) for n in notes]
+    for old in heads:
+        for new in heads:
+            if old.tree_size <= new.tree_size:
+                proof = transparency.consistency(analyst, old.tree_size, new.tree_size)
+                keys.tlog.verify_consistency(
+                    old.tree_size, new.tree_size, proof, old.root_hash, new.root_hash
+                )
+    size = heads[-1].tree_size
+    bundle = transparency.entries(analyst, 0, size)
+    leaves = keys.tlog.split_entry_bundle(bundle)
+    hashes = transparency.tile(analyst, 0, 0, size)
+    assert [hashes[i * 32 : i * 32 + 32] for i in range(size)] == [
+        keys.tlog.leaf_hash(x) for x in leaves
+    ]
+    assert keys.tlog.tree_hash([keys.tlog.leaf_hash(x) for x in leaves]) == heads[-1].root_hash
+
+
+def test_verify_log_catches_a_rewritten_leaf(world: World, contexts: Contexts) -> None:
+    analyst = contexts.analyst()
+    first_key(analyst, world.base_license)
+    first_key(analyst, world.premium_license)
+    transparency.integrate(analyst)
+    assert transparency.verify_log(analyst).problems == []
+    contexts.session.execute(
+        update(LogLeaf).where(LogLeaf.idx == 1).values(leaf=b'{"forged":true}')
+    )
+    problems = transparency.verify_log(analyst).problems
+    assert any("leaf 1" in p for p in problems), problems
