@@ -24,6 +24,8 @@ EXPECTED_OPERATIONS = {
     ("post", "/v1/keys/verify"),
     ("get", "/v1/signing-keys"),
     ("get", "/v1/revocations"),
+    ("get", "/v1/revocations/cascade"),
+    ("get", "/v1/revocations/cascade/delta"),
     ("get", "/v1/contracts/{contract_id}"),
     ("get", "/v1/contracts/{contract_id}/payments"),
     ("post", "/v1/contracts/{contract_id}/payments"),
@@ -45,7 +47,13 @@ EXPECTED_OPERATIONS = {
     ("post", "/v1/key-requests/{case_number}/notes"),
     ("post", "/v1/key-requests/{case_number}/severity"),
 }
-PUBLIC = {("post", "/v1/keys/verify"), ("get", "/v1/signing-keys"), ("get", "/v1/revocations")}
+PUBLIC = {
+    ("post", "/v1/keys/verify"),
+    ("get", "/v1/signing-keys"),
+    ("get", "/v1/revocations"),
+    ("get", "/v1/revocations/cascade"),
+    ("get", "/v1/revocations/cascade/delta"),
+}
 
 
 def test_openapi_document_is_valid_and_lists_every_operation(api_client: FlaskClient) -> None:
