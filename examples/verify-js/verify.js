@@ -732,32 +732,41 @@ function verifyRevocationCascade(base, trustedPublicKeyPems, options = {}) {
   return c;
 }
 
-// Section 13.4, within step 5: throws for a revoked key; returns true when the cascade
-// cannot speak for the key.
+// Section 13.4: what a cascade says of a key: { answer: 'revoked' | 'superseded' |
+// 'not_revoked' | 'unknown', until (ms, superseded only) }.
+function cascadeAnswer(c, serial, issuedAt, expiresAt) {
+  if (c.stash.has(serial)) {
+    const until = c.stash.get(serial);
+    return until === null ? { answer: 'revoked' } : { answer: 'superseded', until };
+  }
+  const issued = parseTimestamp(issuedAt);
+  if (issued <= parseTimestamp(c.base.covered_through)) {
+    if (expiresAt !== null &&
+      parseTimestamp(c.base.issued_at) - parseTimestamp(expiresAt) > CLOCK_SKEW_MS) {
+      return { answer: 'unknown' }; // expired before the base: not in its filter
+    }
+    const revoked = cascadeHas(c.filter, Buffer.from(serial, 'utf8'));
+    return { answer: revoked ? 'revoked' : 'not_revoked' };
+  }
+  return { answer: issued <= c.coveredThrough ? 'not_revoked' : 'unknown' };
+}
+
+// Within step 5: throws for a revoked key; returns true when the cascade cannot speak for it.
 function checkCascade(c, claims, at, refuse) {
   if (at - c.nextUpdate > CLOCK_SKEW_MS) {
-    throw refuse('stale_revocation_list', `The revocation cascade was due to be replaced; fetch a current one from ${c.server || 'the server'}.`);
+    throw refuse(
+      'stale_revocation_list',
+      `The revocation cascade was due to be replaced; fetch a current one from ${c.server || 'the server'}.`,
+    );
   }
-  let revoked = false;
-  let until = null;
-  let unknown = false;
-  const issued = parseTimestamp(claims.issued_at);
-  if (c.stash.has(claims.serial)) {
-    until = c.stash.get(claims.serial);
-    revoked = until === null;
-  } else if (issued <= parseTimestamp(c.base.covered_through)) {
-    const expired = claims.expires_at !== null &&
-      parseTimestamp(c.base.issued_at) - parseTimestamp(claims.expires_at) > CLOCK_SKEW_MS;
-    if (expired) unknown = true;
-    else revoked = cascadeHas(c.filter, Buffer.from(claims.serial, 'utf8'));
-  } else if (issued > c.coveredThrough) {
-    unknown = true;
+  const { answer, until } = cascadeAnswer(c, claims.serial, claims.issued_at, claims.expires_at);
+  if (answer === 'revoked') {
+    throw refuse('revoked', `The license key ${claims.serial} is revoked (cascade generation ${c.generation}).`);
   }
-  if (revoked) throw refuse('revoked', `The license key ${claims.serial} is revoked (cascade generation ${c.generation}).`);
-  if (until !== null && at - until > CLOCK_SKEW_MS) {
+  if (answer === 'superseded' && at - until > CLOCK_SKEW_MS) {
     throw refuse('revoked', `The license key ${claims.serial} was superseded by a replacement; its overlap ended.`);
   }
-  return unknown;
+  return answer === 'unknown';
 }
 
 /** Section 10. Returns the new public key as PEM; throws LicenseKeyError. */
@@ -789,6 +798,7 @@ module.exports = {
   verify,
   verifyRevocationList,
   verifyRevocationCascade,
+  cascadeAnswer,
   followRotation,
   decode: (keyOrFile) => decode(keyOrFile).claims,
   canonical,
