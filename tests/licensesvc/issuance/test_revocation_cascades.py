@@ -15,7 +15,7 @@ from licensesvc.issuance import (
     signing,
 )
 from licensesvc.issuance.issued_keys import revoke_key
-from licensesvc.issuance.revocation_cascades import COVERAGE_MARGIN, rebuild
+from licensesvc.issuance.revocation_cascades import COVERAGE_MARGIN, build_filter, rebuild
 from tests.licensesvc.service_helpers import ask
 
 LATER = COVERAGE_MARGIN + timedelta(seconds=1)
@@ -129,3 +129,18 @@ def test_a_tampered_cascade_is_refused(world, analyst, contexts):
         keys.verify_revocation_cascade(bytes(data), trusted, at=contexts.clock())
     with pytest.raises(keys.MalformedKey):
         keys.verify_revocation_cascade(bytes(data[:-1]), trusted, at=contexts.clock())
+
+
+@pytest.mark.parametrize(
+    ("revoked", "others"),
+    [(set(), {b"a", b"b"}), ({b"a", b"b"}, set()), (set(), set()), ({b"a"}, {b"b"})],
+    ids=["nothing revoked", "everything revoked", "no keys", "one each"],
+)
+def test_a_filter_over_an_empty_side_still_has_a_layer_and_answers_exactly(revoked, others):
+    """filtercascade writes no layer when one side is empty, which rust-cascade refuses: the
+    server writes one empty layer instead (inverted when everything is revoked)."""
+    data = build_filter(revoked, others, b"salt")
+    reader = keys.FilterCascade.from_bytes(data)
+    assert reader.layer_count >= 1
+    assert all(item in reader for item in revoked)
+    assert not any(item in reader for item in others)
