@@ -144,3 +144,31 @@ def test_a_filter_over_an_empty_side_still_has_a_layer_and_answers_exactly(revok
     assert reader.layer_count >= 1
     assert all(item in reader for item in revoked)
     assert not any(item in reader for item in others)
+
+
+def test_the_configured_public_url_is_signed_into_a_base_built_without_a_request(
+    world, analyst, contexts, tmp_path
+):
+    from dataclasses import replace
+
+    from licensesvc.config import Settings
+    from licensesvc.platform.context import ServiceContext
+
+    env = {
+        "LICENSESVC_PUBLIC_URL": " https://licenses.vendor.example ",
+        "LICENSESVC_DATA_DIR": str(tmp_path),
+    }
+    public_url = Settings.from_env(env).public_url
+    assert public_url == "https://licenses.vendor.example"
+    ask(analyst, world.base_license, "standard")
+    contexts.clock.advance(seconds=LATER.total_seconds())
+    configured = ServiceContext(
+        analyst.session,
+        replace(analyst.settings, public_url=public_url),
+        analyst.actor,
+        analyst.clock,
+    )
+    trusted = signing.trusted_public_keys(analyst)
+    base = current_or_rebuild_cascade(configured)  # as `revocations export --format cascade`
+    cascade = keys.verify_revocation_cascade(base.data, trusted, at=contexts.clock())
+    assert cascade.server == "https://licenses.vendor.example"
