@@ -91,7 +91,7 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
     ),
     "revocations": LazyCommand(
         "cli.commands.revocations:revocations",
-        "Export the signed revocation list.",
+        "Export the signed revocation list (plain, or the compact cascade).",
     ),
     "serve": LazyCommand(
         "cli.commands.serve:serve",

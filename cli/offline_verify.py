@@ -127,9 +127,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     option(
         "--revocations",
+        action="append",
+        default=[],
         metavar="FILENAME",
-        help="A signed revocation list (`licensesvc revocations export`; any length); "
-        "revoked keys fail, and so does a stale or untrusted list. - = stdin.",
+        help="A signed revocation list (`licensesvc revocations export`; any length) or "
+        "revocation cascade (`--format cascade`), told apart by their first bytes; repeat it "
+        "after a cascade to apply its deltas in order. Revoked keys fail, and so does a stale "
+        "or untrusted list, a delta out of order, or a key the cascade cannot speak for "
+        "(`unknown_to_list`). - = stdin.",
     )
     option(
         "--anchor",
@@ -417,7 +422,7 @@ def _verify(argv: Sequence[str], as_json: bool, stdin: IO[str]) -> tuple[int, st
         raise UsageError(f"Got unexpected extra argument ({_escape_line(word)})")
     if args.keyfile is None:
         raise UsageError("Missing argument 'KEYFILE'.")
-    if args.keyfile == "-" and args.revocations == "-":
+    if [args.keyfile, *args.revocations].count("-") > 1:
         raise UsageError("KEYFILE and --revocations cannot both be read from stdin ('-').")
     key_data = _read_file("KEYFILE", args.keyfile, stdin)
     if not args.public_keys:
@@ -425,9 +430,7 @@ def _verify(argv: Sequence[str], as_json: bool, stdin: IO[str]) -> tuple[int, st
     public_key_paths = [_check_public_key_path(path) for path in args.public_keys]
     at = None if args.at is None else _parse_timestamp(args.at)
     build_date = None if args.build_date is None else _parse_date(args.build_date)
-    revocation_data = None
-    if args.revocations is not None:
-        revocation_data = _read_file("--revocations", args.revocations, stdin)
+    revocation_data = [_read_file("--revocations", path, stdin) for path in args.revocations]
     if args.require_logged and args.log_key is None:
         raise UsageError("--require-logged needs --log-key.")
     if args.log_state is not None and args.log_key is None:
@@ -448,12 +451,31 @@ def _verify(argv: Sequence[str], as_json: bool, stdin: IO[str]) -> tuple[int, st
     )
 
 
+def _revocations(
+    given: Sequence[bytes] | bytes | None, trusted: list[keys.PublicKey], moment: datetime
+) -> keys.RevocationList | keys.RevocationCascade | None:
+    """The verified plain list, or cascade with its deltas applied, in ``given`` (each form
+    known by its first bytes: ``LRC1`` is a cascade); None when there is none."""
+    import keys
+
+    pieces = [given] if isinstance(given, bytes) else list(given or ())
+    if not pieces:
+        return None
+    if pieces[0][:4] == b"LRC1":
+        from keys.cascade import verify_revocation_cascade
+
+        return verify_revocation_cascade(pieces[0], trusted, deltas=pieces[1:], at=moment)
+    if len(pieces) > 1:
+        raise UsageError("Only a revocation cascade takes deltas (more than one --revocations).")
+    return keys.verify_revocation_list(pieces[0], trusted, at=moment)
+
+
 def _check(
     key_data: bytes,
     public_key_paths: Sequence[Path],
     *,
     at: datetime | None,
-    revocations: bytes | None,
+    revocations: Sequence[bytes] | bytes | None,
     product: str | None,
     host: str | None,
     build_date: date | None,
@@ -469,12 +491,8 @@ def _check(
     # Whole seconds, as keys.verify compares them (docs/key-format.md section 7).
     moment = (at or datetime.now(UTC)).replace(microsecond=0)
     try:
-        # The list first (spec section 7, step 7): when it fails, that is the answer.
-        revocation_list = (
-            keys.verify_revocation_list(revocations, trusted, at=moment)
-            if revocations is not None
-            else None
-        )
+        # The list first (spec section 7, step 5): when it fails, that is the answer.
+        revocation_list = _revocations(revocations, trusted, moment)
         claims = keys.verify(
             key_data,
             trusted,

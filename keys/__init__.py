@@ -22,9 +22,11 @@ from keys.errors import (
     MaintenanceNotCovering,
     MalformedKey,
     NotYetValid,
+    RevocationDeltaRefused,
     Revoked,
     StaleRevocationList,
     UnknownKeyId,
+    UnknownToList,
     WrongHost,
     WrongProduct,
 )
@@ -33,6 +35,13 @@ from keys.signing import PublicKey, SigningKey, public_keys_from_pem
 
 if TYPE_CHECKING:
     from keys.anchor import ROLLBACK_TOLERANCE, TimeAnchor
+    from keys.cascade import (
+        CascadeHeader,
+        FilterCascade,
+        RevocationCascade,
+        sign_cascade,
+        verify_revocation_cascade,
+    )
     from keys.revocation import (
         REVOCATION_CODES,
         RevocationList,
@@ -51,6 +60,11 @@ _LAZY = {
     "RevokedEntry": "keys.revocation",
     "sign_revocation_list": "keys.revocation",
     "verify_revocation_list": "keys.revocation",
+    "CascadeHeader": "keys.cascade",
+    "FilterCascade": "keys.cascade",
+    "RevocationCascade": "keys.cascade",
+    "sign_cascade": "keys.cascade",
+    "verify_revocation_cascade": "keys.cascade",
     "follow_rotation": "keys.rotation",
     "sign_rotation": "keys.rotation",
 }
@@ -80,6 +94,8 @@ __all__ = [
     "ROLLBACK_TOLERANCE",
     "TEMPORARY_REASONS",
     "BadSignature",
+    "CascadeHeader",
+    "FilterCascade",
     "Claims",
     "ClockRollback",
     "Expired",
@@ -92,6 +108,8 @@ __all__ = [
     "NotYetValid",
     "PublicKey",
     "REVOCATION_CODES",
+    "RevocationCascade",
+    "RevocationDeltaRefused",
     "RevocationList",
     "RevokedEntry",
     "Revoked",
@@ -99,6 +117,7 @@ __all__ = [
     "StaleRevocationList",
     "TimeAnchor",
     "UnknownKeyId",
+    "UnknownToList",
     "Verifier",
     "WrongHost",
     "WrongProduct",
@@ -106,9 +125,11 @@ __all__ = [
     "follow_rotation",
     "license_file",
     "public_keys_from_pem",
+    "sign_cascade",
     "sign_key",
     "sign_revocation_list",
     "sign_rotation",
     "verify",
+    "verify_revocation_cascade",
     "verify_revocation_list",
 ]

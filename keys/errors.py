@@ -97,6 +97,19 @@ class StaleRevocationList(LicenseKeyError):
     default_message = "The revocation list is out of date; fetch a current one."
 
 
+class UnknownToList(LicenseKeyError):
+    code = "unknown_to_list"
+    default_message = (
+        "The revocation cascade cannot speak for this key (issued after it was built); "
+        "fetch a current one or its deltas."
+    )
+
+
+class RevocationDeltaRefused(LicenseKeyError):
+    code = "revocation_delta_refused"
+    default_message = "The revocation delta does not follow on from the cascade it was given."
+
+
 ERROR_CLASSES: tuple[type[LicenseKeyError], ...] = (
     MalformedKey,
     BadSignature,
@@ -109,6 +122,8 @@ ERROR_CLASSES: tuple[type[LicenseKeyError], ...] = (
     Revoked,
     ClockRollback,
     StaleRevocationList,
+    UnknownToList,
+    RevocationDeltaRefused,
 )
 
 ERROR_CODES: tuple[str, ...] = tuple(cls.code for cls in ERROR_CLASSES)

@@ -6,8 +6,9 @@ docs/key-format.md sections 5-7.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard, cast
 
 from keys import _encoding as enc
 from keys.claims import CLOCK_SKEW, Claims, decode_canonical_payload
@@ -19,6 +20,7 @@ from keys.errors import (
     MalformedKey,
     NotYetValid,
     Revoked,
+    UnknownToList,
     WrongHost,
     WrongProduct,
 )
@@ -35,6 +37,7 @@ from keys.signing import (
 
 if TYPE_CHECKING:  # imported when used: `import keys` stays light for installers
     from keys.anchor import TimeAnchor
+    from keys.cascade import RevocationCascade
     from keys.revocation import RevocationList
 
 KEY_PREFIX = "LK1."
@@ -226,7 +229,7 @@ class Verifier:
         product: str | None = None,
         host: str | None = None,
         build_date: date | None = None,
-        revocations: RevocationList | None = None,
+        revocations: RevocationList | RevocationCascade | None = None,
     ) -> Claims:
         """Return the verified Claims of a text key or license file (as text, or a file's
         bytes, read as docs/key-format.md section 2 says).
@@ -267,7 +270,7 @@ def verify(
     product: str | None = None,
     host: str | None = None,
     build_date: date | None = None,
-    revocations: RevocationList | None = None,
+    revocations: RevocationList | RevocationCascade | None = None,
     anchor: TimeAnchor | None = None,
 ) -> Claims:
     """Return the verified Claims of a text key or license file: the simple call, the same
@@ -297,7 +300,7 @@ def _verify_steps(
     product: str | None,
     host: str | None,
     build_date: date | None,
-    revocations: RevocationList | None,
+    revocations: RevocationList | RevocationCascade | None,
     anchor: TimeAnchor | None,
 ) -> Claims:
     """The verification routine (docs/key-format.md section 7) at ``moment`` (aware, whole
@@ -311,54 +314,54 @@ def _verify_steps(
     # 4. Clock rollback against the anchor (which then remembers this time).
     if anchor is not None:
         anchor.check_and_advance(moment, claims=claims)
-    # 5. Not valid yet (with clock skew). Differences, not sums: year 1 or 9999 can't overflow.
+    # 5. Revocation wins: a current list (or cascade) that names the key revoked is the
+    #    answer whatever else is wrong with the key (not valid yet, expired, wrong host).
+    #    Stale lists, and lists older than one the anchor has seen, are refused; a "revoked"
+    #    entry invalidates the key at once, a "superseded" one once its overlap (ending at
+    #    revoked_at) is over, with skew. A cascade that cannot speak for the key is reported
+    #    after the time checks (step 8), never taken for "not revoked".
+    unknown_to_cascade = False
+    if revocations is not None:
+        if _is_cascade(revocations):
+            unknown_to_cascade = _check_cascade(revocations, claims, moment)
+        else:
+            _check_list(cast("RevocationList", revocations), claims, moment, anchor)
+    # 6. Not valid yet (with clock skew). Differences, not sums: year 1 or 9999 can't overflow.
     if claims.not_before - moment > CLOCK_SKEW:
         raise NotYetValid(
             f"The license key is not valid before {enc.format_timestamp(claims.not_before)}.",
             claims=claims,
         )
-    # 6. Expired (with clock skew).
+    # 7. Expired (with clock skew).
     if claims.expires_at is not None and moment - claims.expires_at > CLOCK_SKEW:
         raise Expired(
             f"The license key expired at {enc.format_timestamp(claims.expires_at)}.",
             claims=claims,
         )
-    # 7. Revocation list: stale lists, and lists older than one the anchor has seen, are
-    #    refused; a "revoked" entry invalidates the key at once, a "superseded" one once its
-    #    overlap (ending at revoked_at) is over, with skew.
-    if revocations is not None:
-        from keys.revocation import check_not_stale
-
-        check_not_stale(revocations, moment, claims=claims)
-        # ... and so is a list older than one this anchor has seen (section 8, sequence)
-        if anchor is not None:
-            anchor.check_and_advance_revocations(revocations, claims=claims)
-        entry = revocations.entry_for(claims.serial)  # one lookup, however long the list
-        if entry is not None and entry.status == "revoked":
-            raise Revoked(
-                f"The license key {claims.serial} was revoked at "
-                f"{enc.format_timestamp(entry.revoked_at)} ({entry.code}).",
-                claims=claims,
-            )
-        if entry is not None and moment - entry.revoked_at > CLOCK_SKEW:
-            raise Revoked(
-                f"The license key {claims.serial} was superseded by a replacement; its "
-                f"overlap ended at {enc.format_timestamp(entry.revoked_at)}.",
-                claims=claims,
-            )
-    # 8. Product.
+    # 8. A cascade that was not built over this key cannot say it is not revoked.
+    if unknown_to_cascade:
+        assert _is_cascade(revocations)
+        where = revocations.server or "the server"
+        raise UnknownToList(
+            f"The revocation cascade (generation {revocations.generation}) covers keys issued "
+            f"up to {enc.format_timestamp(revocations.covered_through)}; this key was issued "
+            f"at {enc.format_timestamp(claims.issued_at)}. Fetch a delta since generation "
+            f"{revocations.generation} or a current cascade from {where}.",
+            claims=claims,
+        )
+    # 9. Product.
     if product is not None and product != claims.product:
         raise WrongProduct(
             f"The license key is for {claims.product!r}, not {product!r}.", claims=claims
         )
-    # 9. Host or failover host, ASCII case-insensitive.
+    # 10. Host or failover host, ASCII case-insensitive.
     if host is not None:
         bound = [claims.host] + ([claims.failover_host] if claims.failover_host else [])
         if not any(_hosts_match(host, candidate) for candidate in bound):
             raise WrongHost(
                 f"The license key is bound to {' or '.join(bound)}, not {host}.", claims=claims
             )
-    # 10. Maintenance: a build released after maintenance_until is not covered.
+    # 11. Maintenance: a build released after maintenance_until is not covered.
     if build_date is not None and build_date > claims.maintenance_until:
         raise MaintenanceNotCovering(
             f"This build ({enc.format_date(build_date)}) was released after maintenance "
@@ -366,3 +369,56 @@ def _verify_steps(
             claims=claims,
         )
     return claims
+
+
+def _check_list(
+    revocations: RevocationList, claims: Claims, moment: datetime, anchor: TimeAnchor | None
+) -> None:
+    """Step 5 with a plain list: raise StaleRevocationList or Revoked, else return None."""
+    from keys.revocation import check_not_stale
+
+    check_not_stale(revocations, moment, claims=claims)
+    # ... and so is a list older than one this anchor has seen (section 8, sequence)
+    if anchor is not None:
+        anchor.check_and_advance_revocations(revocations, claims=claims)
+    entry = revocations.entry_for(claims.serial)  # one lookup, however long the list
+    if entry is not None and entry.status == "revoked":
+        raise Revoked(
+            f"The license key {claims.serial} was revoked at "
+            f"{enc.format_timestamp(entry.revoked_at)} ({entry.code}).",
+            claims=claims,
+        )
+    if entry is not None and moment - entry.revoked_at > CLOCK_SKEW:
+        raise Revoked(
+            f"The license key {claims.serial} was superseded by a replacement; its "
+            f"overlap ended at {enc.format_timestamp(entry.revoked_at)}.",
+            claims=claims,
+        )
+
+
+def _check_cascade(revocations: RevocationCascade, claims: Claims, moment: datetime) -> bool:
+    """Step 5 with a cascade (section 13.4): raise StaleRevocationList or Revoked; return
+    True when the cascade cannot speak for the key, False when it says not revoked."""
+    from keys.cascade import REVOKED, SUPERSEDED, UNKNOWN
+
+    revocations.check_not_stale(moment, claims=claims)
+    answer, until = revocations.answer_for(claims.serial, claims.issued_at, claims.expires_at)
+    if answer == REVOKED:
+        raise Revoked(
+            f"The license key {claims.serial} is revoked (revocation cascade generation "
+            f"{revocations.generation}).",
+            claims=claims,
+        )
+    if answer == SUPERSEDED and until is not None and moment - until > CLOCK_SKEW:
+        raise Revoked(
+            f"The license key {claims.serial} was superseded by a replacement; its "
+            f"overlap ended at {enc.format_timestamp(until)}.",
+            claims=claims,
+        )
+    return answer == UNKNOWN
+
+
+def _is_cascade(revocations: object) -> TypeGuard[RevocationCascade]:
+    # a cascade exists only once keys.cascade is imported: a plain list imports nothing more
+    module = sys.modules.get("keys.cascade")
+    return module is not None and isinstance(revocations, module.RevocationCascade)

@@ -150,6 +150,10 @@ class Settings:
     webhook_allow: tuple[str, ...] = ()
     #: `development` or `production` (LICENSESVC_ENV)
     environment: str = "development"
+    #: the server's public URL (LICENSESVC_PUBLIC_URL), signed into the revocation cascade so
+    #: that an installer's message says where to fetch a current one; "" when not set (the API
+    #: then signs the URL the request that built it came to)
+    public_url: str = ""
     #: PBKDF2 iterations for new private signing keys at rest. `from_env` always uses
     #: SIGNING_KEY_KDF_ROUNDS; only the test suite builds Settings with fewer, so that its
     #: hundreds of throwaway keys do not each cost 0.15 s of CPU
@@ -191,6 +195,7 @@ class Settings:
             support_email=_support_email(env),
             webhook_allow=_webhook_allow(env),
             environment=environment,
+            public_url=env.get(f"{PREFIX}PUBLIC_URL", "").strip(),
         )
 
     def with_policy(self, **changes: Any) -> Settings:

@@ -26,6 +26,7 @@ BOOKKEEPING = {
     "portal_sessions": "sign-in sessions, not state of the business",
     "portal_form_tokens": "a form's single-use marker, stored with the audited case",
     "revocation_lists": "the signed list, derived from the audited keys and rebuilt from them",
+    "revocation_cascades": "the signed cascade, derived from the audited keys, rebuilt from them",
     "quota_slots": "a quota's slot, taken and freed with the audited key it counts",
     "tlog_leaves": "the transparency log's leaf, written with the audited key change it records",
     "tlog_nodes": "the log's tree, derived from its leaves by the integrator",

@@ -58,7 +58,8 @@ FRONT_END_SERVICES = {
 def _domain_layer(index: int) -> tuple[str, set[str]]:
     name = DOMAIN_PACKAGES[index]
     earlier = {f"licensesvc.{n}" for n in DOMAIN_PACKAGES[:index]}
-    extra = {"identity": {"argon2"}}.get(name, set())
+    # argon2: portal passwords; filtercascade: the revocation cascade's builder
+    extra = {"identity": {"argon2"}, "issuance": {"filtercascade"}}.get(name, set())
     return f"licensesvc.{name}", {f"licensesvc.{name}", *earlier, *DOMAIN_BASE, *extra}
 
 

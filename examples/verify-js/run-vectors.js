@@ -9,6 +9,7 @@ const fs = require('node:fs');
 const {
   verify,
   verifyRevocationList,
+  verifyRevocationCascade,
   followRotation,
   canonical,
   kidOfPem,
@@ -26,9 +27,15 @@ function attempt(run) {
 
 function runKeyVector(vector, trusted) {
   return attempt(() => {
-    const revocations = vector.revocations
+    let revocations = vector.revocations
       ? verifyRevocationList(vector.revocations, trusted, { at: vector.at })
       : null;
+    if (vector.revocation_cascade) {
+      revocations = verifyRevocationCascade(Buffer.from(vector.revocation_cascade, 'base64'), trusted, {
+        at: vector.at,
+        deltas: (vector.revocation_deltas || []).map((d) => Buffer.from(d, 'base64')),
+      });
+    }
     return verify(vector.key, trusted, {
       at: vector.at,
       product: vector.product,

@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 'use strict';
 // Usage: node examples/verify-js/verify-file.js KEYFILE --public-key PEM [--public-key PEM...]
-//            [--revocations FILE] [--at TIMESTAMP] [--host HOST] [--product NAME]
-//            [--log-key VKEY [--require-logged]]
+//            [--revocations FILE [--revocations DELTA...]] [--at TIMESTAMP] [--host HOST]
+//            [--product NAME] [--log-key VKEY [--require-logged]]
+// --revocations takes a plain list (LRL2.) or a revocation cascade (LRC1) and its deltas, in order.
 // The offline check of `licensesvc verify`, in JavaScript: prints `valid` (exit 0) or
 // `<code>: <message>` (exit 1); exit 2 when the check cannot be made (bad arguments,
 // unreadable file or public key). Files are read as bytes and decoded as the spec says.
 
 const fs = require('node:fs');
-const { verify, verifyRevocationList, LicenseKeyError } = require('./verify');
+const { verify, verifyRevocationList, verifyRevocationCascade, LicenseKeyError } = require('./verify');
 const tlog = require('./tlog');
 
 function usage(message) {
@@ -31,7 +32,7 @@ function read(path) {
 function main(argv) {
   const publicKeys = [];
   let keyfile = null;
-  let revocations = null;
+  const revocations = [];
   let at;
   let host;
   let product;
@@ -45,7 +46,7 @@ function main(argv) {
       return argv[i];
     };
     if (word === '--public-key') publicKeys.push(value());
-    else if (word === '--revocations') revocations = value();
+    else if (word === '--revocations') revocations.push(value());
     else if (word === '--at') at = value();
     else if (word === '--host') host = value();
     else if (word === '--product') product = value();
@@ -67,11 +68,18 @@ function main(argv) {
     }
   }
   const key = read(keyfile);
-  const list = revocations === null ? null : read(revocations);
+  const lists = revocations.map(read);
   const trusted = publicKeys.map(read);
   try {
-    // The list first (spec section 7, step 7): when it fails, that is the answer.
-    const rl = list === null ? null : verifyRevocationList(list, trusted, { at });
+    // The list first (spec section 7, step 5): when it fails, that is the answer.
+    let rl = null;
+    if (lists.length > 0 && lists[0].subarray(0, 4).toString('latin1') === 'LRC1') {
+      rl = verifyRevocationCascade(lists[0], trusted, { at, deltas: lists.slice(1) });
+    } else if (lists.length > 1) {
+      return usage('only a revocation cascade takes deltas (more than one --revocations)');
+    } else if (lists.length === 1) {
+      rl = verifyRevocationList(lists[0], trusted, { at });
+    }
     const claims = verify(key, trusted, { at, revocations: rl, host, product });
     // docs/key-format.md section 13: the file's log proof must prove this key
     if (logVerifier !== null) {

@@ -1,8 +1,9 @@
 'use strict';
 // A licensesvc license-key verifier written from docs/key-format.md alone.
-// Node >= 18, built-in `crypto` only. Section numbers below refer to that spec.
+// Node >= 18, built-in `crypto` and `zlib` only. Section numbers below refer to that spec.
 
 const crypto = require('node:crypto');
+const zlib = require('node:zlib');
 
 const CLOCK_SKEW_MS = 5 * 60 * 1000; // section 7
 const ROLLBACK_TOLERANCE_MS = 60 * 60 * 1000; // section 9
@@ -408,17 +409,14 @@ function verify(keyOrFile, trustedPublicKeyPems, options = {}) {
       throw refuse('clock_rollback', 'The clock appears to have been turned back.');
     }
   }
-  // 5. Not yet valid.
-  if (parseTimestamp(claims.not_before) - at > CLOCK_SKEW_MS) {
-    throw refuse('not_yet_valid', `The license key is not valid before ${claims.not_before}.`);
-  }
-  // 6. Expired.
-  if (claims.expires_at !== null && at - parseTimestamp(claims.expires_at) > CLOCK_SKEW_MS) {
-    throw refuse('expired', `The license key expired at ${claims.expires_at}.`);
-  }
-  // 7. Revocation list: stale lists refused; "revoked" invalidates at once, "superseded"
-  //    once its overlap (ending at revoked_at) is over.
-  if (options.revocations) {
+  // 5. Revocation wins: a current list (or cascade) naming the key revoked is the answer,
+  //    whatever else is wrong with the key. Stale lists refused; "revoked" invalidates at
+  //    once, "superseded" once its overlap (ending at revoked_at) is over. A cascade that
+  //    cannot speak for the key says so after the time checks (step 8).
+  let unknownToCascade = false;
+  if (options.revocations && options.revocations.kind === 'cascade') {
+    unknownToCascade = checkCascade(options.revocations, claims, at, refuse);
+  } else if (options.revocations) {
     const rl = options.revocations;
     if (at - parseTimestamp(rl.next_update) > CLOCK_SKEW_MS) {
       throw refuse(
@@ -445,18 +443,36 @@ function verify(keyOrFile, trustedPublicKeyPems, options = {}) {
       );
     }
   }
-  // 8. Product, exact.
+  // 6. Not yet valid.
+  if (parseTimestamp(claims.not_before) - at > CLOCK_SKEW_MS) {
+    throw refuse('not_yet_valid', `The license key is not valid before ${claims.not_before}.`);
+  }
+  // 7. Expired.
+  if (claims.expires_at !== null && at - parseTimestamp(claims.expires_at) > CLOCK_SKEW_MS) {
+    throw refuse('expired', `The license key expired at ${claims.expires_at}.`);
+  }
+  // 8. A cascade that was not built over this key cannot say it is not revoked.
+  if (unknownToCascade) {
+    const c = options.revocations;
+    throw refuse(
+      'unknown_to_list',
+      `The revocation cascade (generation ${c.generation}) covers keys issued up to ${c.coveredThroughText}; ` +
+        `this key was issued at ${claims.issued_at}. Fetch a delta since generation ${c.generation} ` +
+        `or a current cascade from ${c.server || 'the server'}.`,
+    );
+  }
+  // 9. Product, exact.
   if (options.product !== undefined && options.product !== null && options.product !== claims.product) {
     throw refuse('wrong_product', `The license key is for '${claims.product}', not '${options.product}'.`);
   }
-  // 9. Host or failover host, ASCII case-insensitive.
+  // 10. Host or failover host, ASCII case-insensitive.
   if (options.host !== undefined && options.host !== null) {
     const bound = [claims.host, claims.failover_host].filter((h) => h !== null);
     if (!bound.some((h) => asciiLower(h) === asciiLower(options.host))) {
       throw refuse('wrong_host', `The license key is bound to ${bound.join(' or ')}, not ${options.host}.`);
     }
   }
-  // 10. Maintenance: builds after maintenance_until are not covered.
+  // 11. Maintenance: builds after maintenance_until are not covered.
   if (options.buildDate !== undefined && options.buildDate !== null) {
     if (checkDate(options.buildDate) > claims.maintenance_until) {
       throw refuse(
@@ -542,6 +558,223 @@ function verifyRevocationList(text, trustedPublicKeyPems, options = {}) {
   return rl;
 }
 
+// Section 13: the revocation cascade (a filter cascade in Mozilla's format inside a signed
+// LRC1 envelope) and its deltas.
+const CASCADE = {
+  magic: Buffer.from('LRC1', 'ascii'),
+  context: Buffer.from('licensesvc/revocation-cascade/v1\n', 'ascii'),
+};
+const CASCADE_MEMBERS = [
+  'base', 'count', 'covered_through', 'generation', 'issued_at', 'kid', 'kind', 'next_update',
+  'server', 'since', 'version',
+];
+const MAX_STASH_BYTES = 8 * 1024 * 1024;
+
+// Section 13.2: version 2 of the filter-cascade format, hash algorithm 2 only.
+function parseFilterCascade(buf) {
+  if (buf.length < 4) fail('filter cascade truncated');
+  if (buf.readUInt16LE(0) !== 2) fail('filter cascade version');
+  if (buf[2] > 1) fail('inverted flag');
+  const saltEnd = 4 + buf[3];
+  if (buf.length < saltEnd) fail('salt truncated');
+  const filter = { salt: buf.subarray(4, saltEnd), inverted: buf[2] === 1, layers: [] };
+  let pos = saltEnd;
+  while (pos < buf.length) {
+    if (buf.length - pos < 10) fail('layer header truncated');
+    const size = buf.readUInt32LE(pos + 1);
+    const hashes = buf.readUInt32LE(pos + 5);
+    if (buf[pos] !== 2) fail('hash algorithm');
+    if (buf[pos + 9] !== filter.layers.length + 1) fail('layer numbering');
+    if (size < 1 || hashes < 1 || hashes > 64) fail('layer parameters');
+    pos += 10;
+    const bytes = Math.ceil(size / 8);
+    if (buf.length - pos < bytes) fail('layer bits truncated');
+    filter.layers.push({ size, hashes, bits: buf.subarray(pos, pos + bytes) });
+    pos += bytes;
+  }
+  if (filter.layers.length < 1 || filter.layers.length > 255) fail('layer count');
+  return filter;
+}
+
+// Section 13.3: SHA-256(salt || u32le(i) || u8(layer) || item), low 32 bits LE, mod size.
+function cascadeHas(filter, item) {
+  let found = false;
+  const input = Buffer.alloc(5);
+  for (let n = 0; n < filter.layers.length; n += 1) {
+    const { size, hashes, bits } = filter.layers[n];
+    input[4] = n + 1;
+    for (let i = 0; i < hashes; i += 1) {
+      input.writeUInt32LE(i, 0);
+      const digest = crypto.createHash('sha256').update(filter.salt).update(input).update(item).digest();
+      const index = digest.readUInt32LE(0) % size;
+      if (((bits[index >> 3] >> (index & 7)) & 1) === 0) return found !== filter.inverted;
+    }
+    found = !found;
+  }
+  return found !== filter.inverted;
+}
+
+function decodeStash(buf) {
+  const stash = new Map();
+  if (buf.length === 0) return stash;
+  const text = new TextDecoder('utf-8', { fatal: true }).decode(
+    zlib.inflateSync(buf, { maxOutputLength: MAX_STASH_BYTES }),
+  );
+  const lines = text.split('\n');
+  if (lines.pop() !== '') fail('stash does not end with a newline');
+  let previous = null;
+  for (const line of lines) {
+    const tab = line.indexOf('\t');
+    const serial = tab < 0 ? line : line.slice(0, tab);
+    checkText(serial, 'serial');
+    if (previous !== null && compareUtf8(previous, serial) >= 0) fail('stash not ascending');
+    previous = serial;
+    stash.set(serial, tab < 0 ? null : parseTimestamp(line.slice(tab + 1)));
+  }
+  return stash;
+}
+
+function readCascadePiece(data, trusted) {
+  let header;
+  let sections;
+  let signed;
+  try {
+    if (!data.subarray(0, 4).equals(CASCADE.magic)) fail('not LRC1');
+    let pos = 4;
+    sections = [];
+    for (let s = 0; s < 3; s += 1) {
+      if (data.length - pos < 4) fail('truncated');
+      const length = data.readUInt32LE(pos);
+      pos += 4;
+      if (data.length - pos < length) fail('truncated');
+      sections.push(data.subarray(pos, pos + length));
+      pos += length;
+    }
+    if (data.length - pos !== 64) fail('no 64-byte signature at the end');
+    signed = { payload: data.subarray(0, pos), signature: data.subarray(pos) };
+    header = parsePayload(sections[0]);
+    requireMembers(header, CASCADE_MEMBERS, 'cascade header');
+    requireCanonical(header, sections[0]);
+    if (header.version !== 1) fail('unsupported version');
+    if (header.kind !== 'base' && header.kind !== 'delta') fail('kind');
+    checkKid(header.kid);
+  } catch (err) {
+    throw new LicenseKeyError('malformed', `The revocation cascade is malformed (${err.message}).`);
+  }
+  checkSignature(CASCADE, signed, header.kid, trusted, 'revocation cascade');
+  try {
+    const filter = sections[1].length ? parseFilterCascade(sections[1]) : null;
+    const stash = decodeStash(sections[2]);
+    for (const name of ['generation', 'base', 'since']) {
+      if (checkInteger(header[name], name) < 1) fail(`${name} must be at least 1`);
+    }
+    checkInteger(header.count, 'count');
+    const issued = parseTimestamp(header.issued_at);
+    if (parseTimestamp(header.next_update) <= issued) fail('next_update not after issued_at');
+    if (parseTimestamp(header.covered_through) > issued) fail('covered_through after issued_at');
+    if (typeof header.server !== 'string' || [...header.server].length > 256) fail('server');
+    if (/[\x00-\x1f\x7f-\x9f\u2028\u2029]/.test(header.server)) fail('server');
+    if (header.kind === 'base') {
+      if (!(header.base === header.since && header.since === header.generation)) fail('base numbers');
+      if (filter === null) fail('a base carries a filter');
+    } else {
+      if (!(header.base <= header.since && header.since < header.generation)) fail('delta numbers');
+      if (filter !== null) fail('a delta carries no filter');
+      if (header.count !== stash.size) fail('count');
+    }
+    return { header, filter, stash };
+  } catch (err) {
+    throw new LicenseKeyError('malformed', `The revocation cascade is malformed (${err.message}).`);
+  }
+}
+
+/**
+ * Section 13. `base` and each of `options.deltas` are the files' bytes (Buffer). Returns the
+ * cascade with the deltas applied in order; throws LicenseKeyError.
+ */
+function verifyRevocationCascade(base, trustedPublicKeyPems, options = {}) {
+  const at = toMillis(options.at);
+  const trusted = trustedByKid(trustedPublicKeyPems);
+  const first = readCascadePiece(base, trusted);
+  if (first.header.kind !== 'base') {
+    throw new LicenseKeyError('revocation_delta_refused', 'This is a delta; start from a base.');
+  }
+  const c = {
+    kind: 'cascade',
+    base: first.header,
+    filter: first.filter,
+    stash: new Map(first.stash),
+    generation: first.header.generation,
+    nextUpdate: parseTimestamp(first.header.next_update),
+    coveredThrough: parseTimestamp(first.header.covered_through),
+    coveredThroughText: first.header.covered_through,
+    server: first.header.server,
+  };
+  for (const data of options.deltas || []) {
+    const { header, stash } = readCascadePiece(data, trusted);
+    if (header.kind !== 'delta') {
+      throw new LicenseKeyError('revocation_delta_refused', 'A base cannot be applied as a delta.');
+    }
+    if (header.base !== c.base.generation) {
+      throw new LicenseKeyError('revocation_delta_refused', `The delta applies to base ${header.base}.`);
+    }
+    if (header.since !== c.generation) {
+      throw new LicenseKeyError(
+        'revocation_delta_refused',
+        `The delta follows generation ${header.since}, not ${c.generation}: a delta is missing.`,
+      );
+    }
+    for (const [serial, until] of stash) c.stash.set(serial, until);
+    c.generation = header.generation;
+    c.nextUpdate = parseTimestamp(header.next_update);
+    if (parseTimestamp(header.covered_through) > c.coveredThrough) {
+      c.coveredThrough = parseTimestamp(header.covered_through);
+      c.coveredThroughText = header.covered_through;
+    }
+  }
+  if (at - c.nextUpdate > CLOCK_SKEW_MS) {
+    throw new LicenseKeyError('stale_revocation_list', 'The revocation cascade is out of date.');
+  }
+  return c;
+}
+
+// Section 13.4: what a cascade says of a key: { answer: 'revoked' | 'superseded' |
+// 'not_revoked' | 'unknown', until (ms, superseded only) }.
+function cascadeAnswer(c, serial, issuedAt, expiresAt) {
+  if (c.stash.has(serial)) {
+    const until = c.stash.get(serial);
+    return until === null ? { answer: 'revoked' } : { answer: 'superseded', until };
+  }
+  const issued = parseTimestamp(issuedAt);
+  if (issued <= parseTimestamp(c.base.covered_through)) {
+    if (expiresAt !== null &&
+      parseTimestamp(c.base.issued_at) - parseTimestamp(expiresAt) > CLOCK_SKEW_MS) {
+      return { answer: 'unknown' }; // expired before the base: not in its filter
+    }
+    const revoked = cascadeHas(c.filter, Buffer.from(serial, 'utf8'));
+    return { answer: revoked ? 'revoked' : 'not_revoked' };
+  }
+  return { answer: issued <= c.coveredThrough ? 'not_revoked' : 'unknown' };
+}
+
+// Within step 5: throws for a revoked key; returns true when the cascade cannot speak for it.
+function checkCascade(c, claims, at, refuse) {
+  if (at - c.nextUpdate > CLOCK_SKEW_MS) {
+    throw refuse(
+      'stale_revocation_list',
+      `The revocation cascade was due to be replaced; fetch a current one from ${c.server || 'the server'}.`,
+    );
+  }
+  const { answer, until } = cascadeAnswer(c, claims.serial, claims.issued_at, claims.expires_at);
+  if (answer === 'revoked') {
+    throw refuse('revoked', `The license key ${claims.serial} is revoked (cascade generation ${c.generation}).`);
+  }
+  if (answer === 'superseded' && at - until > CLOCK_SKEW_MS) {
+    throw refuse('revoked', `The license key ${claims.serial} was superseded by a replacement; its overlap ended.`);
+  }
+  return answer === 'unknown';
+}
+
 /** Section 10. Returns the new public key as PEM; throws LicenseKeyError. */
 function followRotation(statement, trustedPublicKeyPems) {
   const trusted = trustedByKid(trustedPublicKeyPems);
@@ -570,6 +803,8 @@ function followRotation(statement, trustedPublicKeyPems) {
 module.exports = {
   verify,
   verifyRevocationList,
+  verifyRevocationCascade,
+  cascadeAnswer,
   followRotation,
   decode: (keyOrFile) => decode(keyOrFile).claims,
   canonical,

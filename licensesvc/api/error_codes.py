@@ -117,6 +117,12 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("bad_request", "400", "The HTTP request itself is malformed."),
     ErrorCode("not_configured", "503", "The server has no active signing key yet."),
     ErrorCode(
+        "cascade_base_replaced",
+        "409",
+        "A revocation delta was asked for since a generation older than the current cascade "
+        "base: fetch the base again (GET /v1/revocations/cascade).",
+    ),
+    ErrorCode(
         "service_unavailable",
         "503",
         "The server cannot serve this now: the database is unreachable or too slow (the "

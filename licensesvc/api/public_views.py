@@ -17,7 +17,7 @@ from licensesvc.web import db_session, reads_only, runtime_of
 
 from .auth import PUBLIC, public_context
 from .blueprint import ApiBlueprint
-from .schemas import RevocationListSchema, VerifyAnswerSchema, VerifyBody
+from .schemas import CascadeDeltaQuery, RevocationListSchema, VerifyAnswerSchema, VerifyBody
 
 blp = ApiBlueprint(
     "public",
@@ -123,4 +123,84 @@ class Revocations(MethodView):
         response.headers["Vary"] = "Accept"
         response.headers["Cache-Control"] = "no-cache"
         response.headers["Last-Modified"] = stored.issued_at.strftime("%a, %d %b %Y %H:%M:%S GMT")
+        return response
+
+
+_CASCADE = "application/octet-stream"
+
+
+@blp.route("/revocations/cascade")
+class RevocationCascade(MethodView):
+    @blp.doc(security=_NO_TOKEN)
+    @blp.doc(
+        responses={
+            "200": {
+                "description": "The signed revocation cascade base (`LRC1`..., binary; "
+                "docs/key-format.md section 13)",
+                "content": {_CASCADE: {"schema": {"type": "string", "format": "binary"}}},
+                "headers": {
+                    "ETag": {
+                        "description": "changes whenever the stored base is rebuilt",
+                        "schema": {"type": "string"},
+                    },
+                    "X-Cascade-Generation": {
+                        "description": "the base's generation: ask for deltas since it",
+                        "schema": {"type": "integer"},
+                    },
+                },
+            },
+            "304": {"description": "Not modified: the If-None-Match ETag is still current"},
+        }
+    )
+    def get(self) -> Response:
+        """The compact revocation list for large fleets: a signed filter cascade
+
+        Exact over every unexpired key the server issued up to its `covered_through`: each is
+        answered revoked or not, with no error. Rebuilt when missing, signed by a retired key
+        or a day old; revocations since reach installers as deltas
+        (`/v1/revocations/cascade/delta?since=GENERATION`). Served as stored with an `ETag`;
+        `If-None-Match` with it answers 304.
+        """
+        stored = issuance.current_cascade(public_context())
+        if stored is None:
+            db_session().rollback()  # SQLite: the reading session ends before the rebuild
+            with runtime_of().unit_of_work(PUBLIC) as ctx:
+                stored = issuance.current_or_rebuild_cascade(ctx, request.url_root.rstrip("/"))
+        if request.if_none_match.contains(stored.etag.strip('"')):
+            response = current_app.response_class(status=304)
+        else:
+            response = current_app.response_class(stored.data, mimetype=_CASCADE)
+        response.headers["ETag"] = stored.etag
+        response.headers["X-Cascade-Generation"] = str(stored.generation)
+        response.headers["Cache-Control"] = "no-cache"
+        response.headers["Last-Modified"] = stored.issued_at.strftime("%a, %d %b %Y %H:%M:%S GMT")
+        return response
+
+
+@blp.route("/revocations/cascade/delta")
+class RevocationCascadeDelta(MethodView):
+    @blp.doc(security=_NO_TOKEN)
+    @blp.arguments(CascadeDeltaQuery, location="query")
+    @blp.doc(
+        responses={
+            "200": {
+                "description": "A signed delta (`LRC1`..., binary) that follows generation "
+                "`since` of the current base",
+                "content": {_CASCADE: {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    )
+    @blp.alt_response(409, response="CONFLICT")
+    def get(self, query: dict[str, Any]) -> Response:
+        """A signed delta of the revocation cascade since a generation
+
+        `since` is the generation the installer is at (the base's, or the last delta's). The
+        delta lists every key revoked or superseded since the base was built, covers keys
+        issued up to its own `covered_through`, and carries the next generation. A `since`
+        older than the current base answers 409 `cascade_base_replaced`: fetch the base again.
+        """
+        reads_only()
+        data = issuance.delta_since(public_context(), query["since"])
+        response = current_app.response_class(data, mimetype=_CASCADE)
+        response.headers["Cache-Control"] = "no-cache"
         return response

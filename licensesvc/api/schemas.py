@@ -306,3 +306,12 @@ class VerifyAnswerSchema(ma.Schema):
 
 class RevocationListSchema(ma.Schema):
     revocation_list = fields.String(metadata={"description": "the signed `LRL2.` text"})
+
+
+class CascadeDeltaQuery(ma.Schema):
+    since = fields.Integer(
+        required=True,
+        strict=False,
+        validate=validate.Range(min=1, max=2**53 - 2),
+        metadata={"description": "the generation the installer is at (base or last delta)"},
+    )

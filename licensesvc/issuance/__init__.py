@@ -33,6 +33,13 @@ from .quotas import (
     temporary_quota,
     used,
 )
+from .revocation_cascades import (
+    BaseReplaced,
+    StoredCascade,
+    delta_since,
+)
+from .revocation_cascades import current as current_cascade
+from .revocation_cascades import current_or_rebuild as current_or_rebuild_cascade
 from .revocation_lists import (
     current,
     current_or_rebuild,
@@ -58,6 +65,11 @@ from .signing import (
 )
 
 __all__ = [
+    "BaseReplaced",
+    "StoredCascade",
+    "current_cascade",
+    "current_or_rebuild_cascade",
+    "delta_since",
     "CANNOT_DECRYPT",
     "KeyRequestOutcome",
     "PUBLISHED_KEYS_MAX_AGE",

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -314,6 +315,24 @@ class RevocationListCopy(Base):
     kid: Mapped[str | None] = mapped_column(String(40))
     issued_at: Mapped[datetime | None]
     next_update: Mapped[datetime | None]
+
+
+class RevocationCascadeCopy(Base):
+    """The one stored signed revocation cascade base (row id 1, docs/key-format.md section
+    13): rebuilt when it is missing, signed by a retired key, or older than its rebuild age;
+    deltas against it are signed on request. `generation` is the stored base's number
+    (0: none signed yet)."""
+
+    __tablename__ = "revocation_cascades"
+
+    id: Mapped[intpk]
+    generation: Mapped[int] = mapped_column(BigInteger)
+    signed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    kid: Mapped[str | None] = mapped_column(String(40))
+    issued_at: Mapped[datetime | None]
+    next_update: Mapped[datetime | None]
+    covered_through: Mapped[datetime | None]
+    covered_count: Mapped[int | None]
 
 
 class QuotaSlot(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -69,9 +70,16 @@ def run_vector(
     trusted = vector_trusted_keys(vector)
     at = vector_time(vector["at"])
     try:
-        revocations = None
+        revocations: keys.RevocationList | keys.RevocationCascade | None = None
         if "revocations" in vector:
             revocations = keys.verify_revocation_list(vector["revocations"], trusted, at=at)
+        if "revocation_cascade" in vector:
+            revocations = keys.verify_revocation_cascade(
+                base64.b64decode(vector["revocation_cascade"]),
+                trusted,
+                deltas=[base64.b64decode(d) for d in vector.get("revocation_deltas", [])],
+                at=at,
+            )
         anchor = None
         if "anchor_latest_seen" in vector or "anchor_revocation_sequence" in vector:
             latest = vector.get("anchor_latest_seen")

@@ -263,6 +263,8 @@ def test_every_error_code_is_listed_once() -> None:
             "revoked",
             "clock_rollback",
             "stale_revocation_list",
+            "unknown_to_list",
+            "revocation_delta_refused",
         }
     )
 

@@ -29,6 +29,7 @@ from keys.license import KEY_CONTEXT, KEY_PREFIX  # noqa: E402
 from keys.revocation import REVOCATION_CONTEXT, REVOCATION_PREFIX  # noqa: E402
 from keys.rotation import ROTATION_CONTEXT, ROTATION_PREFIX  # noqa: E402
 from keys.signing import seal  # noqa: E402
+from licensesvc.issuance.revocation_cascades import build_filter  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 OUTPUT = HERE / "keys.json"
@@ -179,6 +180,72 @@ def entry(serial: str, **changes: Any) -> dict[str, Any]:
     wire = {"code": "key_compromise", "revoked_at": ts(AT), "serial": serial, "status": "revoked"}
     wire.update(changes)
     return wire
+
+
+#: the cascade vectors' base: built a day before AT, covering keys issued up to 2 minutes before
+CASCADE_BUILT = AT - timedelta(days=1)
+CASCADE_GENERATION = 1748606400
+CASCADE_SALT = bytes(range(16))
+FILLER = [f"K-{n}" for n in range(1000, 2000)]  # other keys of the fleet
+
+
+def cascade_base(
+    revoked: set[str],
+    others: set[str],
+    *,
+    stash: dict[str, datetime | None] | None = None,
+    generation: int = CASCADE_GENERATION,
+    built: datetime = CASCADE_BUILT,
+    key: keys.SigningKey = OLD,
+) -> bytes:
+    """A signed base (spec section 13) over ``revoked`` and ``others``."""
+    filter_bytes = build_filter(
+        {s.encode() for s in revoked}, {s.encode() for s in others}, CASCADE_SALT
+    )
+    header = keys.CascadeHeader(
+        kind="base",
+        kid=key.kid,
+        generation=generation,
+        base=generation,
+        since=generation,
+        issued_at=built,
+        next_update=built + timedelta(days=7),
+        covered_through=built - timedelta(minutes=2),
+        count=len(revoked) + len(others),
+        server="https://licenses.vendor.example",
+    )
+    return keys.sign_cascade(header, filter_bytes, stash or {}, key)
+
+
+def cascade_delta(
+    since: int,
+    generation: int,
+    stash: dict[str, datetime | None],
+    *,
+    base: int = CASCADE_GENERATION,
+    built: datetime = AT - timedelta(minutes=5),
+) -> bytes:
+    """A signed delta (spec section 13) of base ``base``, following ``since``."""
+    header = keys.CascadeHeader(
+        kind="delta",
+        kid=OLD.kid,
+        generation=generation,
+        base=base,
+        since=since,
+        issued_at=built,
+        next_update=built + timedelta(days=7),
+        covered_through=built - timedelta(minutes=2),
+        count=len(stash),
+        server="https://licenses.vendor.example",
+    )
+    return keys.sign_cascade(header, b"", stash, OLD)
+
+
+def b64(data: bytes) -> str:
+    """Standard base64 (with padding) of binary vector fields."""
+    import base64
+
+    return base64.b64encode(data).decode("ascii")
 
 
 def build_vectors() -> list[dict[str, Any]]:
@@ -753,9 +820,153 @@ def build_vectors() -> list[dict[str, Any]]:
         ),
     )
 
+    add_cascade_vectors(add, base_key, temp_key, unicode_key)
+
     names = [vector["name"] for vector in vectors]
     assert len(names) == len(set(names)), "vector names must be unique"
     return vectors
+
+
+def add_cascade_vectors(add: Any, base_key: str, temp_key: str, unicode_key: str) -> None:
+    """Keys checked against a revocation cascade and its deltas (spec section 13), and
+    revocation winning over every other failure (spec section 7, step 5)."""
+    pending = keys.sign_key(
+        dataclasses.replace(
+            BASE,
+            serial="K-0004",
+            not_before=AT + timedelta(days=30),
+            expires_at=AT + timedelta(days=40),
+        ),
+        OLD,
+    )
+    assert TEMPORARY.expires_at is not None
+    EXPIRES = TEMPORARY.expires_at  # noqa: N806
+    late = keys.sign_key(
+        dataclasses.replace(BASE, serial="K-0005", issued_at=AT - timedelta(hours=1)), OLD
+    )
+    revoked = {*FILLER[:50], "K-0003", "K-0004"}
+    others = {*FILLER[50:], "K-0001", "K-0002"}
+    base = b64(cascade_base(revoked, others))
+    gen = CASCADE_GENERATION
+
+    def with_cascade(name: str, key: str, expect: str, **extra: Any) -> None:
+        add(name, key, expect, **{"revocation_cascade": base, **extra})
+
+    with_cascade("cascade: key not revoked", base_key, "valid")
+    with_cascade("cascade: license file of a key not revoked", temp_key, "valid")
+    with_cascade("cascade: revoked key", unicode_key, "revoked")
+    with_cascade("cascade: revoked key not yet valid, revoked wins", pending, "revoked")
+    with_cascade(
+        "cascade: revoked key with a wrong host, revoked wins",
+        unicode_key,
+        "revoked",
+        host="other.example",
+    )
+    with_cascade("cascade: key issued after covered_through", late, "unknown_to_list")
+    with_cascade(
+        "cascade: key not revoked but expired, expired",
+        temp_key,
+        "expired",
+        at=TEMPORARY.expires_at + timedelta(days=1),
+        revocation_cascade=b64(cascade_base(revoked, others, built=EXPIRES + timedelta(hours=1))),
+    )
+    first = cascade_delta(gen, gen + 300, {})
+    with_cascade(
+        "cascade and a delta covering a later key",
+        late,
+        "valid",
+        revocation_deltas=[b64(first)],
+    )
+    with_cascade(
+        "cascade and a delta revoking a later key",
+        late,
+        "revoked",
+        revocation_deltas=[b64(cascade_delta(gen, gen + 300, {"K-0005": None}))],
+    )
+    with_cascade(
+        "cascade and two deltas, the second revoking a covered key",
+        base_key,
+        "revoked",
+        revocation_deltas=[b64(first), b64(cascade_delta(gen + 300, gen + 600, {"K-0001": None}))],
+    )
+    with_cascade(
+        "cascade and a delta superseding a key, overlap running",
+        base_key,
+        "valid",
+        revocation_deltas=[b64(cascade_delta(gen, gen + 300, {"K-0001": AT + timedelta(days=2)}))],
+    )
+    with_cascade(
+        "cascade and a delta superseding a key, overlap over",
+        base_key,
+        "revoked",
+        revocation_deltas=[b64(cascade_delta(gen, gen + 300, {"K-0001": AT - timedelta(days=2)}))],
+    )
+    with_cascade(
+        "cascade and a delta that does not follow on (a gap)",
+        base_key,
+        "revocation_delta_refused",
+        revocation_deltas=[b64(cascade_delta(gen + 300, gen + 600, {}))],
+    )
+    with_cascade(
+        "cascade and a delta of another base",
+        base_key,
+        "revocation_delta_refused",
+        revocation_deltas=[b64(cascade_delta(gen + 7, gen + 300, {}, base=gen + 7))],
+    )
+    with_cascade(
+        "cascade and the same delta twice",
+        base_key,
+        "revocation_delta_refused",
+        revocation_deltas=[b64(first), b64(first)],
+    )
+    with_cascade(
+        "stale cascade", base_key, "stale_revocation_list", at=AT + timedelta(days=6, minutes=10)
+    )
+    with_cascade(
+        "cascade signed by an untrusted key",
+        base_key,
+        "unknown_key_id",
+        revocation_cascade=b64(cascade_base(revoked, others, key=STRANGER)),
+    )
+    flipped = bytearray(cascade_base(revoked, others))
+    flipped[-100] ^= 0x10
+    with_cascade(
+        "cascade with one bit of its filter flipped",
+        base_key,
+        "bad_signature",
+        revocation_cascade=b64(bytes(flipped)),
+    )
+    with_cascade(
+        "cascade cut short",
+        base_key,
+        "malformed",
+        revocation_cascade=b64(cascade_base(revoked, others)[:-1]),
+    )
+    # more revoked keys than others: the filter's logic is inverted (its flag is 1)
+    inverted = b64(cascade_base({*FILLER, "K-0003"}, {"K-0001", "K-0002"}))
+    with_cascade(
+        "inverted cascade: key not revoked", base_key, "valid", revocation_cascade=inverted
+    )
+    with_cascade(
+        "inverted cascade: revoked key", unicode_key, "revoked", revocation_cascade=inverted
+    )
+    with_cascade(
+        "cascade: superseded key in the base's stash, overlap running",
+        base_key,
+        "valid",
+        revocation_cascade=b64(
+            cascade_base(revoked, others, stash={"K-0001": AT + timedelta(days=1)})
+        ),
+    )
+    # revocation wins with the plain list too
+    add(
+        "revocation list: revoked key not yet valid, revoked wins",
+        pending,
+        "revoked",
+        revocations=revocation_text(
+            (keys.RevokedEntry("K-0004", "revoked", AT - timedelta(days=2), "key_compromise"),)
+        ),
+    )
 
 
 def build_list_vectors() -> list[dict[str, Any]]:

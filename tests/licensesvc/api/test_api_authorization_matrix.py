@@ -346,6 +346,27 @@ ROUTES = [
     Route("GET", "/v1/signing-keys", "/v1/signing-keys", None, 200, 200, 200, anonymous=200),
     Route("GET", "/v1/revocations", "/v1/revocations", None, 200, 200, 200, anonymous=200),
     Route(
+        "GET",
+        "/v1/revocations/cascade",
+        "/v1/revocations/cascade",
+        None,
+        200,
+        200,
+        200,
+        anonymous=200,
+    ),
+    # no base built yet in a fresh database: 404 for everyone alike
+    Route(
+        "GET",
+        "/v1/revocations/cascade/delta",
+        "/v1/revocations/cascade/delta?since=1",
+        None,
+        404,
+        404,
+        404,
+        anonymous=404,
+    ),
+    Route(
         "POST",
         "/v1/keys/verify",
         "/v1/keys/verify",

@@ -33,6 +33,8 @@ EXPECTED_OPERATIONS = {
     ("post", "/v1/keys/verify"),
     ("get", "/v1/signing-keys"),
     ("get", "/v1/revocations"),
+    ("get", "/v1/revocations/cascade"),
+    ("get", "/v1/revocations/cascade/delta"),
     ("get", "/v1/contracts/{contract_id}"),
     ("get", "/v1/contracts/{contract_id}/payments"),
     ("post", "/v1/contracts/{contract_id}/payments"),
@@ -59,6 +61,8 @@ PUBLIC = {
     ("post", "/v1/keys/verify"),
     ("get", "/v1/signing-keys"),
     ("get", "/v1/revocations"),
+    ("get", "/v1/revocations/cascade"),
+    ("get", "/v1/revocations/cascade/delta"),
     *LOG_OPERATIONS,
 }
 
