@@ -250,11 +250,11 @@ POOL_SIZE = Gauge(
     multiprocess_mode="livesum",
 )
 
-CHANGE_FEED_UP = Gauge(
-    "licensesvc_change_feed_up",
-    "1 while every live worker's change feed reads the audit head (its snapshots are served), "
-    "0 while a worker has lost it (it answers from the database instead)",
-    multiprocess_mode="livemin",
+CHANGE_FEED_LOST = Gauge(
+    "licensesvc_change_feed_lost",
+    "Live workers whose change feed cannot read the audit head (they answer verify from the "
+    "database instead of their snapshot); 0 while every feed is current",
+    multiprocess_mode="livesum",
 )
 SNAPSHOT_BYPASSED = Counter(
     "licensesvc_verify_snapshot_bypassed_total",
@@ -328,9 +328,9 @@ def _count(name: str, labels: dict[str, str]) -> None:
     elif name == metrics.REFUSALS:
         REFUSALS.labels(code=labels.get("code", "unknown")).inc()
     elif name == metrics.CHANGE_FEED_UP:
-        CHANGE_FEED_UP.set(1)
+        CHANGE_FEED_LOST.set(0)
     elif name == metrics.CHANGE_FEED_DOWN:
-        CHANGE_FEED_UP.set(0)
+        CHANGE_FEED_LOST.set(1)
     elif name == metrics.SNAPSHOT_BYPASSED:
         SNAPSHOT_BYPASSED.inc()
 

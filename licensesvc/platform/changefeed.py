@@ -16,7 +16,7 @@ while that state is current:
   stalled) is *lost* once its last good read started more than `MAX_AGE` ago: `state()` then
   answers None and callers read the database instead of their snapshot. Its recovery starts
   a new epoch, which stales every stamp taken before the loss (what happened meanwhile is
-  unknown). The feed's health is told to the metrics sinks (`licensesvc_change_feed_up`).
+  unknown). The feed's health is told to the metrics sinks (`licensesvc_change_feed_lost`).
 
 So a change is served stale for at most `MAX_AGE` (0.6 s) after its commit, on any server.
 PostgreSQL's LISTEN/NOTIFY would cut the delay below the interval; a poll of one indexed row
