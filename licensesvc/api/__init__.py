@@ -72,4 +72,5 @@ def init_api(app: Flask) -> None:
         webhook_views.blp,
     ):
         api.register_blueprint(blueprint)
+    public_views.install_lean_verify(app)
     app.register_blueprint(reference_blueprint(api))
