@@ -22,6 +22,7 @@ Loading appends: ids continue after the existing rows, and the id sequences are 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -172,7 +173,9 @@ def bulk_load(database_url: str, keys: int, *, today: date | None = None) -> dic
                     )  # fmt: skip
                     key_rows.append(
                         (key_id, serial, lid, cid, kid_contract, case_number, kind, status,
-                         PLACEHOLDER_KEY, json.dumps({"serial": serial, "kind": kind}), kid,
+                         f"{PLACEHOLDER_KEY} {serial}",
+                         hashlib.sha256(f"{PLACEHOLDER_KEY} {serial}".encode()).hexdigest(),
+                         json.dumps({"serial": serial, "kind": kind}), kid,
                          issued, issued, expires, supersedes, superseded_by,
                          issued + timedelta(days=14) if superseded_by else None,
                          now if status == "revoked" else None,
@@ -225,8 +228,8 @@ def bulk_load(database_url: str, keys: int, *, today: date | None = None) -> dic
             cur,
             "keys",
             "id, serial, license_id, customer_id, contract_id, case_number, kind, status, "
-            "key_text, claims, signing_kid, issued_at, not_before, expires_at, supersedes, "
-            "superseded_by, usable_until, revoked_at, revoked_reason",
+            "key_text, key_hash, claims, signing_kid, issued_at, not_before, expires_at, "
+            "supersedes, superseded_by, usable_until, revoked_at, revoked_reason",
             iter(key_rows),
         )
         written["audit_records"] = _copy(

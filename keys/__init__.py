@@ -30,7 +30,15 @@ from keys.errors import (
     WrongHost,
     WrongProduct,
 )
-from keys.license import KEY_PREFIX, Verifier, decode_unverified, license_file, sign_key, verify
+from keys.license import (
+    KEY_PREFIX,
+    Verifier,
+    check_claims,
+    decode_unverified,
+    license_file,
+    sign_key,
+    verify,
+)
 from keys.signing import PublicKey, SigningKey, public_keys_from_pem
 
 if TYPE_CHECKING:
@@ -119,6 +127,7 @@ __all__ = [
     "UnknownKeyId",
     "UnknownToList",
     "Verifier",
+    "check_claims",
     "WrongHost",
     "WrongProduct",
     "decode_unverified",

@@ -422,3 +422,42 @@ def _is_cascade(revocations: object) -> TypeGuard[RevocationCascade]:
     # a cascade exists only once keys.cascade is imported: a plain list imports nothing more
     module = sys.modules.get("keys.cascade")
     return module is not None and isinstance(revocations, module.RevocationCascade)
+
+
+def check_claims(
+    claims: Claims,
+    *,
+    at: datetime,
+    product: str | None = None,
+    host: str | None = None,
+) -> Claims:
+    """Steps 5, 6, 8 and 9 of the verification routine (validity times, product, host) on
+    claims whose signature is ALREADY known to be genuine: a server that recognises a key it
+    issued itself, byte for byte (licensesvc's online verify), checks them without checking
+    its own signature again. Raises the LicenseKeyError of the first failed step (with the
+    claims), as :func:`verify` would for the same key and arguments; InvalidValue for a naive
+    ``at``. Never use it on claims from :func:`decode_unverified` of an unknown text."""
+    if at.utcoffset() is None:
+        raise InvalidValue("at must be a timezone-aware datetime")
+    moment = at.replace(microsecond=0)
+    if claims.not_before - moment > CLOCK_SKEW:
+        raise NotYetValid(
+            f"The license key is not valid before {enc.format_timestamp(claims.not_before)}.",
+            claims=claims,
+        )
+    if claims.expires_at is not None and moment - claims.expires_at > CLOCK_SKEW:
+        raise Expired(
+            f"The license key expired at {enc.format_timestamp(claims.expires_at)}.",
+            claims=claims,
+        )
+    if product is not None and product != claims.product:
+        raise WrongProduct(
+            f"The license key is for {claims.product!r}, not {product!r}.", claims=claims
+        )
+    if host is not None:
+        bound = [claims.host] + ([claims.failover_host] if claims.failover_host else [])
+        if not any(_hosts_match(host, candidate) for candidate in bound):
+            raise WrongHost(
+                f"The license key is bound to {' or '.join(bound)}, not {host}.", claims=claims
+            )
+    return claims

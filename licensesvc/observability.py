@@ -250,6 +250,17 @@ POOL_SIZE = Gauge(
     multiprocess_mode="livesum",
 )
 
+CHANGE_FEED_LOST = Gauge(
+    "licensesvc_change_feed_lost",
+    "Live workers whose change feed cannot read the audit head (they answer verify from the "
+    "database instead of their snapshot); 0 while every feed is current",
+    multiprocess_mode="livesum",
+)
+SNAPSHOT_BYPASSED = Counter(
+    "licensesvc_verify_snapshot_bypassed_total",
+    "Online verifications answered from the database because the change feed was lost",
+)
+
 
 def count_rate_limit_hit(limit: str) -> None:
     """One request refused by the named limit (called by licensesvc.ratelimit)."""
@@ -316,6 +327,12 @@ def _count(name: str, labels: dict[str, str]) -> None:
         KEYS_ISSUED.labels(kind=labels.get("kind", "unknown")).inc()
     elif name == metrics.REFUSALS:
         REFUSALS.labels(code=labels.get("code", "unknown")).inc()
+    elif name == metrics.CHANGE_FEED_UP:
+        CHANGE_FEED_LOST.set(0)
+    elif name == metrics.CHANGE_FEED_DOWN:
+        CHANGE_FEED_LOST.set(1)
+    elif name == metrics.SNAPSHOT_BYPASSED:
+        SNAPSHOT_BYPASSED.inc()
 
 
 def watch_sessions() -> None:

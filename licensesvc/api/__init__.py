@@ -75,4 +75,5 @@ def init_api(app: Flask) -> None:
         log_views.tiles,
     ):
         api.register_blueprint(blueprint)
+    public_views.install_lean_verify(app)
     app.register_blueprint(reference_blueprint(api))

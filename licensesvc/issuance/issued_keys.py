@@ -4,9 +4,11 @@ verification with a signed answer, and the signed revocation list."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,7 +23,7 @@ from licensesvc.domain.errors import InvalidState, NotConfigured, NotFound, requ
 from licensesvc.domain.policy import KeyPlan
 from licensesvc.domain.standing import Standing
 from licensesvc.models import IssuedKey, License
-from licensesvc.platform import audit, inputs, metrics, outbox
+from licensesvc.platform import audit, changefeed, inputs, metrics, outbox
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
 from licensesvc.platform.transactions import lock_customer
@@ -338,6 +340,43 @@ def logged_license_file(ctx: ServiceContext, key: IssuedKey) -> str:
     return text + proof.render()
 
 
+@dataclass(frozen=True)
+class _KnownKey:
+    """What verify needs of a key this server issued, found by the hash of its text."""
+
+    claims: keys.Claims
+    status: str
+    expires_at: datetime | None
+    usable_until: datetime | None
+
+
+#: verify's snapshot of issued keys by the SHA-256 of their text (platform/changefeed.py)
+_KNOWN_KEYS = "verify.known_keys"
+
+
+def _known_key(ctx: ServiceContext, digest: str) -> _KnownKey | None:
+    """The issued key whose text hashes to digest, from this process's snapshot while the
+    change feed is current, else from the database (kept in the snapshot under the feed's
+    stamp taken before the read); None when the server issued no such text."""
+    feed = changefeed.feed_of(ctx.session)
+    stamp = feed.state() if feed is not None else None
+    if stamp is not None:
+        held: _KnownKey | None = feed.snapshot(_KNOWN_KEYS).get(digest, stamp)  # type: ignore[union-attr]
+        if held is not None:
+            return held
+    elif feed is not None:
+        metrics.tell(metrics.SNAPSHOT_BYPASSED)
+    row = ctx.session.connection().execute(_VERIFY_BY_HASH, {"digest": digest}).first()
+    if row is None:
+        return None
+    known = _KnownKey(
+        keys.decode_unverified(row.key_text), row.status, row.expires_at, row.usable_until
+    )
+    if feed is not None and stamp is not None:
+        feed.snapshot(_KNOWN_KEYS).put(digest, stamp, known)
+    return known
+
+
 def verify_online(
     ctx: ServiceContext,
     key_text: str,
@@ -351,47 +390,68 @@ def verify_online(
     nothing beyond the key's own status: claims only when the signature is genuine. The
     answer echoes, inside what is signed, the `nonce`, `host` and `product` it was asked about
     (null when not asked): a relay that drops `host` cannot pass off a host-free `valid` as an
-    answer about the host the client named."""
+    answer about the host the client named.
+
+    A text the server issued is recognised by its SHA-256 (the snapshot of the change feed,
+    else one indexed read): it is byte for byte what the server signed, so only its claims
+    are checked (keys.check_claims), not the signature again. Any other text (a license file,
+    a tampered or foreign key) goes through keys.verify, so it gets the right failure code."""
     now = ctx.now()
     published = published_keys(ctx)
     claims: keys.Claims | None
     code = "valid"
-    try:
+    known = _known_key(ctx, hashlib.sha256(key_text.encode()).hexdigest())
+    if known is not None and known.claims.kid in published.trusted:
+        claims = known.claims
         try:
-            claims = keys.verify(key_text, published.trusted, at=now, product=product, host=host)
-        except keys.UnknownKeyId:
-            # a key generated in another process since this one last looked: look again
-            published = published_keys(ctx, refresh=True)
-            claims = keys.verify(key_text, published.trusted, at=now, product=product, host=host)
-    except keys.LicenseKeyError as exc:
-        claims = exc.claims
-        code = exc.code
+            keys.check_claims(claims, at=now, product=product, host=host)
+        except keys.LicenseKeyError as exc:
+            code = exc.code
+    else:
+        known = None
+        try:
+            try:
+                claims = keys.verify(
+                    key_text, published.trusted, at=now, product=product, host=host
+                )
+            except keys.UnknownKeyId:
+                # a key generated in another process since this one last looked: look again
+                published = published_keys(ctx, refresh=True)
+                claims = keys.verify(
+                    key_text, published.trusted, at=now, product=product, host=host
+                )
+        except keys.LicenseKeyError as exc:
+            claims = exc.claims
+            code = exc.code
+        if claims is not None:
+            # only the columns the answer needs, by the unique serial (no ORM object to build)
+            # (on the session's connection: the ORM's result machinery adds nothing to a row)
+            row = (
+                ctx.session.connection().execute(_VERIFY_LOOKUP, {"serial": claims.serial}).first()
+            )
+            # the text must be the one we issued, not just carry a known serial (a license
+            # file of it is)
+            if row is not None and (
+                row.key_text == key_text or keys.decode_unverified(row.key_text) == claims
+            ):
+                known = _KnownKey(claims, row.status, row.expires_at, row.usable_until)
     status = "unknown"
     usable_until: datetime | None = None
-    found = False
-    if claims is not None:
-        # only the columns the answer needs, by the unique serial (no ORM object to build)
-        # (on the session's connection: the ORM's result machinery adds nothing to a row)
-        row = ctx.session.connection().execute(_VERIFY_LOOKUP, {"serial": claims.serial}).first()
-        # the text must be the one we issued, not just carry a known serial
-        if row is not None and (
-            row.key_text == key_text or keys.decode_unverified(row.key_text) == claims
-        ):
-            found = True
-            if row.status in (KeyStatus.REVOKED, KeyStatus.SUPERSEDED):
-                status = EffectiveKeyStatus(row.status)
-            elif row.expires_at is not None and row.expires_at < now:
-                status = EffectiveKeyStatus.EXPIRED
-            else:
-                status = EffectiveKeyStatus.ACTIVE
-            if code == "valid":
-                if status == EffectiveKeyStatus.REVOKED:
-                    code = "revoked"  # keys.ERROR_CODES, the installer's codes
-                elif status == EffectiveKeyStatus.SUPERSEDED:
-                    usable_until = row.usable_until
-                    if usable_until is not None and usable_until <= now:
-                        code = "superseded"
-    if not found and claims is not None and code == "valid":
+    if known is not None:
+        if known.status in (KeyStatus.REVOKED, KeyStatus.SUPERSEDED):
+            status = EffectiveKeyStatus(known.status)
+        elif known.expires_at is not None and known.expires_at < now:
+            status = EffectiveKeyStatus.EXPIRED
+        else:
+            status = EffectiveKeyStatus.ACTIVE
+        if code == "valid":
+            if status == EffectiveKeyStatus.REVOKED:
+                code = "revoked"  # keys.ERROR_CODES, the installer's codes
+            elif status == EffectiveKeyStatus.SUPERSEDED:
+                usable_until = known.usable_until
+                if usable_until is not None and usable_until <= now:
+                    code = "superseded"
+    if known is None and claims is not None and code == "valid":
         code = "unknown_serial"
     body: dict[str, Any] = {
         "valid": code == "valid",
@@ -410,10 +470,13 @@ def verify_online(
     return sign_answer(ctx, body, published)
 
 
-#: verify's one query: built once (no statement construction per request)
+#: verify's queries: built once (no statement construction per request)
 _VERIFY_LOOKUP = select(
     IssuedKey.key_text, IssuedKey.status, IssuedKey.expires_at, IssuedKey.usable_until
 ).where(IssuedKey.serial == bindparam("serial"))
+_VERIFY_BY_HASH = select(
+    IssuedKey.key_text, IssuedKey.status, IssuedKey.expires_at, IssuedKey.usable_until
+).where(IssuedKey.key_hash == bindparam("digest"))
 
 
 def sign_answer(

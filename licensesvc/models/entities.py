@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -41,6 +42,15 @@ from .base import Base, intpk, str40, str200
 def _default_holidays(context: DefaultExecutionContext) -> str:
     region = context.get_current_parameters().get("region", "")  # type: ignore[no-untyped-call]
     return DEFAULT_HOLIDAYS.get(Region(region), "US") if region in values(Region) else "US"
+
+
+def key_text_hash(text: str) -> str:
+    """The SHA-256 (lower-case hex) of a key's text, as `keys.key_hash` stores it."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _key_text_hash(context: DefaultExecutionContext) -> str:
+    return key_text_hash(context.get_current_parameters()["key_text"])  # type: ignore[no-untyped-call]
 
 
 def _in(column: str, vocabulary: type[StrEnum]) -> str:
@@ -256,6 +266,8 @@ class IssuedKey(Base):
             sqlite_where=text(_one_active_primary_sql()),
             postgresql_where=text(_one_active_primary_sql()),
         ),
+        # online verification finds an issued key by the hash of its text (migration 0015)
+        Index("uq_keys_key_hash", "key_hash", unique=True),
         # pages of a customer's keys, newest first (migration 0009)
         Index("ix_keys_customer_id_id", "customer_id", "id"),
         # a license's live keys, whatever the length of its history (migration 0012)
@@ -285,6 +297,9 @@ class IssuedKey(Base):
     dr_test_date: Mapped[date | None]
     status: Mapped[str] = mapped_column(String(20))
     key_text: Mapped[str] = mapped_column(Text)
+    #: SHA-256 (hex) of key_text: online verification finds a key the server issued by it and
+    #: need not check its signature again (migration 0015); filled from key_text on insert
+    key_hash: Mapped[str] = mapped_column(String(64), default=_key_text_hash)
     claims: Mapped[dict[str, Any]]
     signing_kid: Mapped[str40]
     issued_at: Mapped[datetime]

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from licensesvc.domain.errors import NotFound
 from licensesvc.models import AuditRecord, Customer
+from licensesvc.platform import changefeed
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.freshness import forget_head
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
@@ -116,6 +117,7 @@ def _chain_pending(session: Session, pending: list[dict[str, Any]]) -> None:
         next_id += 1
     session.execute(insert(AuditRecord), rows)
     forget_head(session)
+    changefeed.changed_here(session)
 
 
 @dataclass(frozen=True)

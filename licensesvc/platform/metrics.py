@@ -19,6 +19,11 @@ _SINKS: list[Sink] = []
 #: the names counted
 KEYS_ISSUED = "keys_issued"
 REFUSALS = "refusals"
+#: the change feed (platform/changefeed.py) reads the audit head again / has lost it
+CHANGE_FEED_UP = "change_feed_up"
+CHANGE_FEED_DOWN = "change_feed_down"
+#: a verify answered from the database because the change feed was lost
+SNAPSHOT_BYPASSED = "snapshot_bypassed"
 
 
 def subscribe(sink: Sink) -> None:
@@ -33,6 +38,13 @@ def count(session: Session, name: str, **labels: str) -> None:
     if not _SINKS:
         return
     after_commit(session, lambda: _tell(name, labels))
+
+
+def tell(name: str, **labels: str) -> None:
+    """Tell `name` with `labels` to the sinks now: what no transaction decides (the health of
+    the change feed)."""
+    if _SINKS:
+        _tell(name, labels)
 
 
 def _tell(name: str, labels: dict[str, str]) -> None:
