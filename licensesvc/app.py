@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import sys
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from flask import Flask, g, jsonify
 from flask.typing import ResponseReturnValue
@@ -44,8 +48,9 @@ def create_app(
 
     @app.before_request
     def _start_deadline() -> None:
-        # all database work of one request ends by this deadline (503 past it)
-        g.db_deadline = set_request_deadline(deadlines.request_timeout)
+        # all database work of one request ends by this deadline (503 past it), counted from
+        # the request's arrival: time spent queued for a thread is part of it
+        g.db_deadline = set_request_deadline(deadlines.request_timeout - _queued_seconds())
 
     @app.teardown_request
     def _end_deadline(_exc: BaseException | None = None) -> None:
@@ -85,4 +90,84 @@ def create_app(
         from .log_integrator import init_log_integrator
 
         init_log_integrator(app, runtime)
+    app.wsgi_app = ProblemSafetyNet(app, app.wsgi_app)  # type: ignore[method-assign]
     return app
+
+
+def _queued_seconds() -> float:
+    """How long the current request waited between its header's arrival and now (the
+    gunicorn worker notes the arrival; 0 under any other server)."""
+    serving = sys.modules.get("licensesvc.gunicorn_conf")
+    arrived = getattr(serving.ARRIVED, "at", None) if serving is not None else None
+    return 0.0 if arrived is None else max(0.0, time.monotonic() - arrived)
+
+
+class ProblemSafetyNet:
+    """The outermost WSGI layer: an exception that escapes Flask's own handlers (one raised
+    while the request's context is torn down, e.g. closing a session on a dead connection)
+    becomes a problem+json answer, 503 `service_unavailable` when it means the database is
+    unreachable or too slow, else 500 `internal_error`, never the server's plain-text 500.
+    The app's start_response is held until the app returns, so the answer it had begun can
+    still be replaced."""
+
+    def __init__(self, app: Flask, inner: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.inner = inner
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        held: list[Any] = []
+
+        def hold(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            held[:] = [status, headers, exc_info]
+            return _no_write
+
+        try:
+            body = self.inner(environ, hold)
+        except Exception as exc:
+            return self._problem(exc, environ, start_response)
+        start_response(*held)
+        return body
+
+    def _problem(
+        self, exc: Exception, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> list[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if is_unavailable(exc):
+            status, code, title = 503, "service_unavailable", "Service unavailable"
+            detail = "The database is unreachable or too slow right now; please retry."
+            self.app.logger.warning(
+                "database unavailable on %s %s: %s",
+                environ.get("REQUEST_METHOD"),
+                path,
+                type(exc).__name__,
+            )
+        else:
+            status, code, title = 500, "internal_error", "Internal Server Error"
+            detail = "An unexpected error occurred. It has been logged; please try again later."
+            self.app.logger.error(
+                "Exception outside the request's handlers on %s", path, exc_info=exc
+            )
+        body = json.dumps(
+            {
+                "type": f"/docs#problem-{code}",
+                "title": title,
+                "status": status,
+                "detail": detail,
+                "code": code,
+                "instance": path,
+            }
+        ).encode()
+        headers = [
+            ("Content-Type", "application/problem+json"),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+        ]
+        if status == 503:
+            headers.append(("Retry-After", str(runtime_of(self.app).deadlines.retry_after)))
+        start_response(f"{status} {title}", headers, sys.exc_info())
+        return [body]
+
+
+def _no_write(_data: bytes) -> None:
+    raise RuntimeError("licensesvc answers through the returned body, not write()")

@@ -5,7 +5,9 @@ Every wait on the database has a deadline (`DatabaseDeadlines`, from `LICENSESVC
 variables), all of them below gunicorn's worker timeout (30 s, `licensesvc/gunicorn_conf.py`):
 connecting, waiting for a pooled connection, each statement (on the server and, for a network
 that went silent, on the client), each lock, a transaction left idle by a dead instance, and
-the whole request (`request_deadline`). `is_unavailable` tells the callers which failures
+the whole request (`request_deadline`). Within a request every one of those waits also ends at
+the request's deadline, whichever comes first: connecting, the pool's checkout, each answer of
+the server, SQLite's wait for the write lock. `is_unavailable` tells the callers which failures
 mean "the database is unreachable or too slow" (503 `service_unavailable`, one plain CLI line).
 """
 
@@ -19,9 +21,11 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool, QueuePool
+from sqlalchemy.util import queue as sa_queue
 
 from .config import ConfigurationError, private_sqlite_file
 
@@ -120,6 +124,40 @@ def _remaining() -> float | None:
     return None if limit is None else limit - time.monotonic()
 
 
+class DeadlineQueuePool(QueuePool):
+    """QueuePool whose checkout waits no longer than the request's deadline (nor than its own
+    `pool_timeout`): with every connection held by requests stuck on a silent database, the
+    next request answers 503 at its deadline instead of pool_timeout later."""
+
+    def _do_get(self) -> ConnectionPoolEntry:
+        remaining = _remaining()
+        if remaining is None:
+            return super()._do_get()
+        if remaining <= 0:
+            raise DeadlineExceeded("the request's time for database work is used up")
+        timeout = min(self._timeout, remaining)
+        use_overflow = self._max_overflow > -1
+        wait = use_overflow and self._overflow >= self._max_overflow
+        try:
+            return self._pool.get(wait, timeout)
+        except sa_queue.Empty:
+            pass
+        if use_overflow and self._overflow >= self._max_overflow:
+            if not wait:
+                return self._do_get()
+            raise sa_exc.TimeoutError(
+                f"no free database connection within {timeout:.1f} s "
+                f"(pool of {self.size()} + {self._max_overflow})"
+            )
+        if self._inc_overflow():
+            try:
+                return self._create_connection()
+            except BaseException:
+                self._dec_overflow()
+                raise
+        return self._do_get()
+
+
 def make_engine(url: str, deadlines: DatabaseDeadlines | None = None, **kwargs: Any) -> Engine:
     """Return an engine for url with deadlines on every wait; creates the SQLite file's folder
     when needed. Bound parameters never appear in SQLAlchemy's errors or logs
@@ -129,6 +167,9 @@ def make_engine(url: str, deadlines: DatabaseDeadlines | None = None, **kwargs: 
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         private_sqlite_file(path)  # folder 0700, database files 0600
+        if path and path != ":memory:":
+            kwargs.setdefault("poolclass", DeadlineQueuePool)
+            kwargs.setdefault("pool_timeout", deadlines.pool_timeout)
         engine = create_engine(url, connect_args={"timeout": deadlines.busy_timeout}, **kwargs)
         _configure_sqlite(engine, deadlines)
         _check_request_deadline(engine)
@@ -136,6 +177,7 @@ def make_engine(url: str, deadlines: DatabaseDeadlines | None = None, **kwargs: 
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if kwargs.get("poolclass") is not NullPool:
+        kwargs.setdefault("poolclass", DeadlineQueuePool)
         kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("pool_timeout", deadlines.pool_timeout)
         kwargs.setdefault("pool_size", deadlines.pool_size)
@@ -146,6 +188,8 @@ def make_engine(url: str, deadlines: DatabaseDeadlines | None = None, **kwargs: 
     engine = create_engine(url, connect_args=connect_args, **kwargs)
     if engine.dialect.driver == "psycopg":
         _use_deadline_connections(engine, deadlines)
+    if engine.dialect.name == "postgresql":
+        _no_wait_on_postgresql(engine)
     _check_request_deadline(engine)
     return engine
 
@@ -193,19 +237,31 @@ def _postgresql_connect_args(url: str, deadlines: DatabaseDeadlines) -> dict[str
         "keepalives_idle": 10,
         "keepalives_interval": 5,
         "keepalives_count": 3,
+        # data sent but not acknowledged this long (a silent network): the kernel drops the
+        # connection, so even a wait no deadline covers (an idle pooled connection) ends
+        "tcp_user_timeout": _ms(deadlines.client_timeout),
     }
 
 
 def _use_deadline_connections(engine: Engine, deadlines: DatabaseDeadlines) -> None:
-    """psycopg connections whose every wait for the server (statement, commit, rollback, the
-    pool's ping) ends after `client_timeout` or at the request deadline, whichever is first.
-    Without this a black-holed network (server alive, packets lost) holds a worker until
-    gunicorn kills it: statement_timeout runs on the server and its answer never arrives."""
+    """psycopg connections whose every wait for the server (connecting, statement, commit,
+    rollback, the pool's ping) ends after `client_timeout` (connecting: `connect_timeout`) or
+    at the request deadline, whichever is first. Without this a black-holed network (server
+    alive, packets lost) holds a worker until gunicorn kills it: statement_timeout runs on the
+    server and its answer never arrives."""
     import psycopg
 
     wait_timeout = getattr(psycopg.errors, "_WaitTimeout", None)
 
     class DeadlineConnection(psycopg.Connection[Any]):
+        @classmethod
+        def _connect_gen(cls, conninfo: str = "") -> Any:
+            # psycopg's connect loop resumes the generator at least every 0.1 s, waiting or
+            # not: checking the deadline at each step ends the attempt on time
+            limit = _request_deadline.get()
+            gen = super()._connect_gen(conninfo)
+            return gen if limit is None else _until(gen, limit)
+
         def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
             limit = deadlines.client_timeout if timeout is None else timeout
             remaining = _remaining()
@@ -236,6 +292,30 @@ def _use_deadline_connections(engine: Engine, deadlines: DatabaseDeadlines) -> N
         return DeadlineConnection.connect(*cargs, **cparams)
 
 
+def _no_wait_on_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(NO_WAIT, False):
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {NO_WAIT_MS}")
+
+
+def _until(gen: Any, limit: float) -> Any:
+    """Run the connect generator gen, raising OperationalError once `limit` (monotonic) has
+    passed."""
+    import psycopg
+
+    value = next(gen)
+    while True:
+        if time.monotonic() >= limit:
+            gen.close()
+            raise psycopg.OperationalError("request deadline exceeded while connecting")
+        sent = yield value
+        try:
+            value = gen.send(sent)
+        except StopIteration as stop:
+            return stop.value
+
+
 def _check_request_deadline(engine: Engine) -> None:
     @event.listens_for(engine, "before_cursor_execute")
     def _before(*_args: Any) -> None:
@@ -246,7 +326,7 @@ def _check_request_deadline(engine: Engine) -> None:
 
 def _configure_sqlite(engine: Engine, deadlines: DatabaseDeadlines) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
         # let SQLAlchemy, not pysqlite, decide when transactions begin
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -254,12 +334,26 @@ def _configure_sqlite(engine: Engine, deadlines: DatabaseDeadlines) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={_ms(deadlines.busy_timeout)}")
         cursor.close()
+        record.info["busy_ms"] = _ms(deadlines.busy_timeout)
+
+    busy_ms = _ms(deadlines.busy_timeout)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # Writers take the write lock up front, so a read-then-write decision never meets a
         # concurrent writer halfway (SQLITE_BUSY). Readers (READ_ONLY) don't queue behind them.
-        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        options = connection.get_execution_options()
+        read_only = options.get(READ_ONLY, False)
+        if not read_only:
+            # the wait for the write lock ends at the request deadline too (NO_WAIT: at once)
+            wait = NO_WAIT_MS if options.get(NO_WAIT, False) else busy_ms
+            remaining = _remaining()
+            if remaining is not None:
+                wait = min(wait, _ms(remaining))
+            info = connection.connection.info
+            if info.get("busy_ms") != wait:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={wait}")
+                info["busy_ms"] = wait
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
@@ -274,7 +368,6 @@ _SQLITE_UNAVAILABLE = ("database is locked", "database is busy", "unable to open
 def is_unavailable(exc: BaseException) -> bool:
     """Whether exc means the database is unreachable or too slow (answer 503 and retry later)
     rather than a defect (500)."""
-    from sqlalchemy import exc as sa_exc
 
     if isinstance(exc, DeadlineExceeded | sa_exc.TimeoutError):
         return True
@@ -297,6 +390,18 @@ def is_unavailable(exc: BaseException) -> bool:
 
 #: execution option marking sessions that only read (SQLite then begins a deferred transaction)
 READ_ONLY = "licensesvc_read_only"
+
+#: execution option of bookkeeping writes made for a request that only reads (a token's last
+#: use): they wait at most NO_WAIT_MS for a lock (PostgreSQL lock_timeout, SQLite busy_timeout)
+#: and give up, so a read never queues behind a writer's locks
+NO_WAIT = "licensesvc_no_wait"
+NO_WAIT_MS = 50
+
+
+def no_wait_options() -> dict[str, Any]:
+    """Execution options for a short bookkeeping transaction that must not wait on locks:
+    `session.connection(execution_options=no_wait_options())` before its first statement."""
+    return {NO_WAIT: True}
 
 
 def make_sessionmaker(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:

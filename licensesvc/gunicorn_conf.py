@@ -1,9 +1,14 @@
 """gunicorn settings for licensesvc (`licensesvc serve` reads them; or
 `gunicorn -c python:licensesvc.gunicorn_conf wsgi:app`).
 
-Workers are gthread workers (threads share one process and its connection pool), so /healthz
-is answered by a free thread while others wait for the database; every such wait is bounded
-(`licensesvc.db.DatabaseDeadlines`), so a thread is free again within the request deadline.
+Workers are gthread workers (threads share one process and its connection pool). `GET
+/healthz` is answered by the worker's event loop itself, never by a thread: with every thread
+waiting for a slow or silent database it still answers at once (issue 19: it took 45 s, queued
+behind them). Requests that only read (GET, HEAD, OPTIONS, and POST /v1/keys/verify) run on
+threads of their own (`LICENSESVC_READ_THREADS`, as many as `threads` unless set), so a read
+never queues behind writes that wait for a lock another session holds (issue 19: reads took
+8.8 s). Every wait for the database is bounded (`licensesvc.db.DatabaseDeadlines`), so a thread
+is free again within the request deadline, counted from the request's arrival (`ARRIVED`).
 
 On SIGTERM each worker first drains: it fails /readyz, keeps accepting for at least
 `LICENSESVC_DRAIN_SECONDS` (so a load balancer sees the failing probe and stops sending), then
@@ -31,6 +36,7 @@ import struct
 import sys
 import threading
 import time
+from concurrent import futures
 from functools import partial
 from typing import Any
 
@@ -53,6 +59,9 @@ def _number(name: str, default: float) -> float:
 
 #: set in a worker once it received SIGTERM: /readyz answers 503 "draining"
 DRAINING = threading.Event()
+#: per thread: when the request it serves arrived (monotonic; its header complete), so the
+#: app counts the request's deadline from there, time queued for a thread included
+ARRIVED = threading.local()
 
 workers = int(_number("LICENSESVC_WORKERS", 2))
 worker_class = "licensesvc.gunicorn_conf.DrainingThreadWorker"
@@ -61,6 +70,8 @@ worker_class = "licensesvc.gunicorn_conf.DrainingThreadWorker"
 #: 4 and 8 fewer of everything (more threads only queue for the GIL); and a second thread
 #: answers /healthz while the other waits for the database
 threads = int(_number("LICENSESVC_THREADS", 2))
+#: threads per worker for requests that only read (see the module's doc)
+read_threads = int(_number("LICENSESVC_READ_THREADS", threads))
 #: a worker silent this long is killed; every database deadline is below it
 timeout = 30
 #: after SIGTERM: drain plus in-flight requests must finish within this
@@ -152,6 +163,55 @@ def own_refusal(exc: BaseException) -> bytes | None:
     return None
 
 
+#: the whole answer to `GET /healthz` given by the event loop (as the app's /healthz says it)
+_HEALTH_BODY = b'{"status":"ok"}\n'
+HEALTH_ANSWER = (
+    b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\n"
+    b"Content-Length: %d\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+    b"Referrer-Policy: no-referrer\r\nX-Frame-Options: DENY\r\n"
+    b"Content-Security-Policy: frame-ancestors 'none'\r\n\r\n" % len(_HEALTH_BODY)
+) + _HEALTH_BODY
+#: requests served by the read threads: safe methods, and verification (a POST that reads)
+_READ_METHODS = (b"GET", b"HEAD", b"OPTIONS")
+_READ_POSTS = (b"/v1/keys/verify",)
+
+
+def only_reads(head: bytes) -> bool:
+    """Whether the request whose header is head only reads (its request line says so)."""
+    parts = head.split(b"\r\n", 1)[0].split(b" ")
+    if len(parts) != 3:
+        return False
+    if parts[0] in _READ_METHODS:
+        return True
+    return parts[0] == b"POST" and parts[1].split(b"?", 1)[0] in _READ_POSTS
+
+
+#: a request header this short (and without a body) may be a health check
+_HEALTH_HEAD_LIMIT = 4096
+
+
+def is_health_check(head: bytes) -> bool:
+    """Whether head (what a client sent, through the end of its header) is exactly one
+    `GET /healthz` request with no body and nothing after it, within gunicorn's
+    limits: the event loop answers it. Anything else goes to gunicorn's parser."""
+    end = head.find(_HEADER_END)
+    if end < 0 or end + len(_HEADER_END) != len(head) or len(head) > _HEALTH_HEAD_LIMIT:
+        return False
+    lines = head[:end].split(b"\r\n")
+    parts = lines[0].split(b" ")
+    if len(parts) != 3 or parts[0] != b"GET" or parts[2] != b"HTTP/1.1":
+        return False
+    if parts[1].split(b"?", 1)[0] != b"/healthz" or len(lines) - 1 > limit_request_fields:
+        return False
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon or not name or name != name.strip():
+            return False
+        if name.lower() in (b"content-length", b"transfer-encoding") and value.strip() != b"0":
+            return False
+    return True
+
+
 class DrainingThreadWorker(ThreadWorker):  # type: ignore[misc]
     """A gthread worker that reads each request's header in its event loop within a deadline
     (slowloris), empties the listen queue before it stops (see module doc), and answers
@@ -173,11 +233,82 @@ class DrainingThreadWorker(ThreadWorker):  # type: ignore[misc]
             conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn)
         )
 
+    def init_process(self) -> None:
+        self.read_pool = futures.ThreadPoolExecutor(
+            max_workers=max(1, read_threads), thread_name_prefix="read"
+        )
+        super().init_process()
+
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:
+            self.read_pool.shutdown(wait=False)
+
+    def enqueue_req(self, conn: Any) -> None:
+        """Hand the connection to a thread: a read thread when its request only reads."""
+        if not getattr(conn, "licensesvc_reads", False):
+            super().enqueue_req(conn)
+            return
+        conn.licensesvc_reads = False
+        done = self.read_pool.submit(self.handle, conn)
+        done.add_done_callback(lambda fut: self.method_queue.defer(self.finish_request, conn, fut))
+
+    def on_pending_socket_readable(self, conn: Any, client: Any) -> None:
+        self.poller.unregister(client)
+        self.pending_conns.remove(conn)
+        self._dispatch(conn)
+
+    def on_client_socket_readable(self, conn: Any, client: Any) -> None:
+        self.poller.unregister(client)
+        self.keepalived_conns.remove(conn)
+        self._dispatch(conn)
+
+    def _dispatch(self, conn: Any) -> None:
+        """In the event loop: read what the client sent; a complete `GET /healthz` is
+        answered here at once, any other complete request goes to a thread, an incomplete
+        header back to the event loop."""
+        conn.data_ready = True
+        if self.cfg.is_ssl:
+            self.enqueue_req(conn)
+            return
+        try:
+            header = self._read_header(conn)
+        except OSError:
+            header = None
+        if header is None:
+            self.nr_conns -= 1
+            conn.close()
+            return
+        if not header:
+            conn.timeout = time.monotonic() + self.cfg.keepalive
+            self.pending_conns.append(conn)
+            self.poller.register(
+                conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn)
+            )
+            return
+        head: bytes = getattr(conn, "licensesvc_head", b"")
+        conn.licensesvc_head = b""
+        if is_health_check(head):
+            try:
+                conn.sock.send(HEALTH_ANSWER, socket.MSG_DONTWAIT)
+            except OSError:
+                pass  # the client is gone
+            self.nr_conns -= 1
+            conn.close()
+            return
+        conn.licensesvc_header_ready = True
+        conn.licensesvc_arrived = time.monotonic()
+        conn.licensesvc_reads = only_reads(head)
+        self.enqueue_req(conn)
+
     def handle(self, conn: Any) -> Any:
         """Serve the connection's next request once its whole header has arrived; until then
         the connection goes back to the event loop (gthread's `_DEFER`), and past
         HEADER_TIMEOUT it is closed."""
-        if not self.cfg.is_ssl:
+        if getattr(conn, "licensesvc_header_ready", False):
+            conn.licensesvc_header_ready = False  # read by _dispatch in the event loop
+        elif not self.cfg.is_ssl:
             try:
                 header = self._read_header(conn)
             except OSError:
@@ -186,7 +317,17 @@ class DrainingThreadWorker(ThreadWorker):  # type: ignore[misc]
                 return False
             if not header:
                 return _DEFER
+            conn.licensesvc_arrived = time.monotonic()
+        else:
+            conn.licensesvc_arrived = time.monotonic()
         return super().handle(conn)
+
+    def handle_request(self, req: Any, conn: Any) -> Any:
+        ARRIVED.at = getattr(conn, "licensesvc_arrived", None)
+        try:
+            return super().handle_request(req, conn)
+        finally:
+            ARRIVED.at = None
 
     def _read_header(self, conn: Any) -> bool | None:
         """Read what the client has sent, without waiting. True: the header is complete (its
@@ -216,6 +357,7 @@ class DrainingThreadWorker(ThreadWorker):  # type: ignore[misc]
                 return None
             held += chunk
         conn.licensesvc_header = b""
+        conn.licensesvc_head = held
         conn.licensesvc_header_deadline = None
         conn.data_ready = True
         conn.init()
@@ -285,3 +427,9 @@ def child_exit(server: Any, worker: Any) -> None:
     from licensesvc.observability import gunicorn_child_exit
 
     gunicorn_child_exit(server, worker)
+
+
+def post_worker_init(worker: Any) -> None:
+    """The event loop answers /healthz between the request threads' turns: hand the GIL over
+    every millisecond (Python's default is 5 ms), so a burst of busy threads delays it little."""
+    sys.setswitchinterval(0.001)

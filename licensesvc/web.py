@@ -46,7 +46,10 @@ def close_db_session(_exc: BaseException | None = None) -> None:
     """teardown_appcontext: close the request's session if one was opened."""
     session = g.pop("db_session", None)
     if session is not None:
-        session.close()
+        try:
+            session.close()
+        except Exception:  # a dead connection: the answer is given; the pool replaces it
+            current_app.logger.warning("closing the request's database session failed")
 
 
 def service_context(actor: Actor) -> ServiceContext:
