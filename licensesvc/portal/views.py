@@ -22,6 +22,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFProtect
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import TooManyRequests
@@ -256,8 +257,9 @@ def _form_token_hash(token: str) -> str:
 def _request_form(kind: str) -> tuple[KeyRequestForm, EntitlementReport]:
     ctx = _ctx()
     rep = queries.report(ctx, _customer_id())
-    if kind not in queries.REQUEST_KINDS or kind not in rep.plan_key_kinds:
-        abort(404, description="Your plan does not include this kind of key.")
+    if kind not in queries.REQUEST_KINDS:
+        # a kind the plan lacks is still asked for: refused plan_not_eligible, escalatable
+        abort(404, description="There is no such kind of key to request.")
     form = KeyRequestForm()
     lics = queries.licenses(ctx, _customer_id(), rep)
     form.license_id.choices = [
@@ -437,6 +439,8 @@ def _render_case(
             if c.status == "refused"
             else queries.ESCALATE_AGAIN_REASONS,
             severities=queries.SEVERITY_CHOICES,
+            support_phone=queries.support_phone(ctx),
+            support_email=queries.support_email(ctx),
         ),
         status,
     )
@@ -535,6 +539,37 @@ def format_when(value: Any) -> str:
     if tz is None:
         return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return moment.astimezone(tz.zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+@bp.app_template_filter("local_times")
+def format_local_times(value: Any) -> str:
+    """The services' words with each UTC moment in them ("19:34Z") shown in the signed-in
+    customer's zone, as `when` shows a time."""
+    return queries.times_in_zone(str(value), _zone())
+
+
+@bp.app_template_filter("sentence")
+def format_sentence(value: Any) -> str:
+    """The first letter in upper case and nothing else changed (Jinja's `capitalize` lowers the
+    rest: "19:34Z" became "19:34z", "DR-test" "dr-test")."""
+    text = str(value)
+    return text[:1].upper() + text[1:]
+
+
+@bp.app_template_filter("tel_href")
+def format_tel_href(phone: Any) -> str:
+    """A `tel:` URI of a phone number as written ("1-800-261-5267"): digits, + and -."""
+    return "tel:" + "".join(c for c in str(phone) if c.isdigit() or c in "+-")
+
+
+@bp.app_template_filter("tel_links")
+def format_tel_links(text: Any, phone: str | None) -> Markup:
+    """text, escaped, with the phone number in it a `tel:` link."""
+    escaped = escape(str(text))
+    if not phone:
+        return escaped
+    link = Markup('<a href="{}">{}</a>').format(format_tel_href(phone), phone)
+    return Markup(escaped.replace(escape(phone), link))
 
 
 @bp.app_template_filter("day")

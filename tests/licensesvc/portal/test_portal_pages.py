@@ -80,12 +80,17 @@ def test_dashboard_says_why_no_keys_when_the_contract_ended(
     assert "The support contract ended on" in text
 
 
-def test_base_customer_is_never_offered_temporary_keys(base_admin: Browser) -> None:
-    for path in ("/", "/licenses", "/requests/new"):
+def test_base_customer_may_ask_for_a_temporary_key_knowing_it_is_refused(
+    base_admin: Browser,
+) -> None:
+    # today's keys never list it (the plan lacks it) ...
+    for path in ("/", "/licenses"):
         assert "temporary" not in base_admin.text(path).lower(), path
-    page = base_admin.get(f"/requests/new?kind=temporary&license_id={base_admin.license_id}")
-    assert page.status_code == 404
-    assert "does not include this kind of key" in page.get_data(as_text=True)
+    # ... but the customer may ask, told first that it is refused and can be escalated
+    assert "you can still ask" in base_admin.text("/requests/new")
+    page = base_admin.text(f"/requests/new?kind=temporary&license_id={base_admin.license_id}")
+    assert "Temporary keys are a Premium service and your plan is Base" in page
+    assert "would be refused (plan_not_eligible)" in page
 
 
 def test_premium_customer_is_offered_temporary_keys(premium_admin: Browser) -> None:
