@@ -2,6 +2,7 @@
 
 from .tokens import (
     CUSTOMER_PREFIX,
+    TOKEN_NAME_MAX,
     TokenUse,
     authenticate,
     check_token,
@@ -32,6 +33,7 @@ __all__ = [
     "ARGON2_MEMORY_KIB",
     "ARGON2_TIME_COST",
     "CUSTOMER_PREFIX",
+    "TOKEN_NAME_MAX",
     "TokenUse",
     "actor_for",
     "authenticate",

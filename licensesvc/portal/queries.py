@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from licensesvc import accounts, cases, identity, issuance
 from licensesvc.domain import KeyKind, TemporaryReason, support_plan
+from licensesvc.domain.errors import NotFound
 from licensesvc.domain.moments import in_zone
 from licensesvc.domain.policy import Check, Decision, KeyRequestInput, customer_key_kinds
 from licensesvc.issuance import KeyRequestOutcome
@@ -350,6 +351,11 @@ class TokenRow:
     last_used_at: datetime | None
     expires_at: datetime | None
     expired: bool
+    name: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None and not self.expired
 
 
 def token_rows(ctx: ServiceContext) -> list[TokenRow]:
@@ -363,17 +369,33 @@ def token_rows(ctx: ServiceContext) -> list[TokenRow]:
             t.last_used_at,
             t.expires_at,
             t.expires_at is not None and now > t.expires_at,  # as identity.check_token
+            t.name,
         )
         for t in reversed(identity.list_tokens(ctx))
     ]
 
 
-def create_token(ctx: ServiceContext, expires_in_days: int, user_id: int) -> tuple[TokenView, str]:
-    """A token for the caller's customer (and its secret, shown once), made by portal user
-    user_id (disabling the user revokes it); it expires after expires_in_days (0: never)."""
+def token_row(ctx: ServiceContext, token_id: int) -> TokenRow:
+    """One of the caller's tokens. Raises NotFound (also for another customer's)."""
+    for row in token_rows(ctx):
+        if row.id == token_id:
+            return row
+    raise NotFound(f"token {token_id} not found")
+
+
+def create_token(
+    ctx: ServiceContext, name: str, expires_in_days: int, user_id: int
+) -> tuple[TokenView, str]:
+    """A token named `name` for the caller's customer (and its secret, shown once), made by
+    portal user user_id (disabling the user revokes it); it expires after expires_in_days (0:
+    never)."""
     expires_at = ctx.now() + timedelta(days=expires_in_days) if expires_in_days else None
     rec, secret = identity.create_token(
-        ctx, customer_id=ctx.actor.customer_id, expires_at=expires_at, made_by_user_id=user_id
+        ctx,
+        customer_id=ctx.actor.customer_id,
+        expires_at=expires_at,
+        made_by_user_id=user_id,
+        name=name,
     )
     return TokenView.of(rec), secret
 

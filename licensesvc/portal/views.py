@@ -496,11 +496,32 @@ def tokens() -> ResponseReturnValue:
 @bp.post("/tokens")
 def create_token() -> ResponseReturnValue:
     form = CreateTokenForm()
-    if not form.validate():
-        abort(400)
     ctx = _ctx()
+    if not form.validate():
+        page = render_template(
+            "portal/tokens.html",
+            rows=queries.token_rows(ctx),
+            create_form=form,
+            revoke_form=RevokeTokenForm(),
+            new_token=None,
+        )
+        return page, 422
     user: sessions.SignedIn = g.portal_user
-    rec, token = queries.create_token(ctx, form.expires_in_days.data or 0, user.user_id)
+    try:
+        rec, token = queries.create_token(
+            ctx, form.name.data or "", form.expires_in_days.data or 0, user.user_id
+        )
+    except ValidationFailed as exc:
+        db_session().rollback()
+        form.name.errors = [exc.message]
+        page = render_template(
+            "portal/tokens.html",
+            rows=queries.token_rows(ctx),
+            create_form=form,
+            revoke_form=RevokeTokenForm(),
+            new_token=None,
+        )
+        return page, 422
     db_session().commit()
     return render_template(
         "portal/tokens.html",
@@ -509,7 +530,15 @@ def create_token() -> ResponseReturnValue:
         revoke_form=RevokeTokenForm(),
         new_token=token,
         new_prefix=rec.prefix,
+        new_name=rec.name,
     )
+
+
+@bp.get("/tokens/<int:token_id>/revoke")
+def confirm_revoke_token(token_id: int) -> ResponseReturnValue:
+    """Revoking asks first: this page names the token and what stops; its button revokes."""
+    row = queries.token_row(_ctx(), token_id)
+    return render_template("portal/token_revoke.html", t=row, revoke_form=RevokeTokenForm())
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
@@ -522,7 +551,8 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
         flash(exc.message, "error")
         return redirect(url_for("portal.tokens"))
     db_session().commit()
-    flash(f"Token {rec.prefix}… is revoked; it stops working at once.", "success")
+    named = f"“{rec.name}” ({rec.prefix}…)" if rec.name else f"{rec.prefix}…"
+    flash(f"Token {named} is revoked; it stops working at once.", "success")
     return redirect(url_for("portal.tokens"))
 
 
