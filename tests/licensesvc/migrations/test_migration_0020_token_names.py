@@ -28,7 +28,7 @@ SETTINGS = Settings(
     signing_key_passphrase="p" * 32,
     data_dir=Path("/nonexistent"),
 )
-TOKENS = [(1, "lsc_cust_" + "a" * 32), (2, "lsc_cust_" + "b" * 32)]
+TOKENS = ["lsc_cust_" + "a" * 32, "lsc_cust_" + "b" * 32]
 
 
 @pytest.fixture
@@ -42,13 +42,13 @@ def old_database(tmp_path: Path) -> Iterator[Engine]:
                 ),
                 {"t": T0},
             )
-            for tid, token in TOKENS:
+            for token in TOKENS:  # ids from the database (PostgreSQL's sequence moves on)
                 conn.execute(
                     text(
-                        "INSERT INTO api_tokens (id, token_hash, prefix, customer_id,"
-                        " created_at) VALUES (:id, :h, :p, 1, :t)"
+                        "INSERT INTO api_tokens (token_hash, prefix, customer_id, created_at)"
+                        " VALUES (:h, :p, 1, :t)"
                     ),
-                    {"id": tid, "h": tokens.token_hash(SETTINGS, token), "p": token[:13], "t": T0},
+                    {"h": tokens.token_hash(SETTINGS, token), "p": token[:13], "t": T0},
                 )
         yield engine
 
@@ -59,8 +59,11 @@ def test_0020_keeps_every_token_working_and_names_new_ones(old_database: Engine)
     upgrade(old_database)  # the models describe the newest schema
     with Session(old_database) as session:
         rows = session.scalars(select(ApiToken).order_by(ApiToken.id)).all()
-        assert [(t.id, t.name, t.revoked_at) for t in rows] == [(1, None, None), (2, None, None)]
-        for _, token in TOKENS:
+        assert [(t.prefix, t.name, t.revoked_at) for t in rows] == [
+            (TOKENS[0][:13], None, None),
+            (TOKENS[1][:13], None, None),
+        ]
+        for token in TOKENS:
             tokens.authenticate(session, SETTINGS, token, now=T0)
         analyst = ServiceContext(session, SETTINGS, Actor.analyst("alice"), clock=lambda: T0)
         made, _ = tokens.create_token(analyst, customer_id=1, name="nightly deploy")
@@ -75,4 +78,5 @@ def test_0020_downgrade_drops_only_what_it_added(old_database: Engine) -> None:
     assert "name" not in columns
     assert {"id", "token_hash", "prefix", "customer_id", "created_by_user_id"} <= columns
     with old_database.connect() as conn:
-        assert conn.execute(text("SELECT id FROM api_tokens ORDER BY id")).scalars().all() == [1, 2]
+        kept = conn.execute(text("SELECT prefix FROM api_tokens ORDER BY id")).scalars().all()
+        assert kept == [t[:13] for t in TOKENS]
