@@ -28,6 +28,9 @@ PREFIX = "LICENSESVC_"
 COVER_CHOICES = ("24x5", "24x7")
 #: the seed's "Phone Support (Sev 1 and Sev2)" number
 DEFAULT_SUPPORT_PHONE = "1-800-261-5267"
+#: the seed's "Email Support" address: what the portal tells customers to write to unless
+#: LICENSESVC_SUPPORT_EMAIL names the deployment's own
+DEFAULT_SUPPORT_EMAIL = "support@jamsscheduler.com"
 
 #: the values LICENSESVC_ENV may take, spelled exactly so
 ENVIRONMENTS = ("development", "production")
@@ -205,6 +208,12 @@ class Settings:
         """Return the 32-byte key for purpose (a name in KEY_PURPOSES), derived from
         LICENSESVC_SECRET_KEY with HKDF-SHA256. Raises KeyError for an unknown purpose."""
         return _hkdf(self.secret_key.encode(), KEY_PURPOSES[purpose])
+
+    @property
+    def customer_support_email(self) -> str:
+        """The address customers are told to write to: LICENSESVC_SUPPORT_EMAIL, else the
+        seed's (DEFAULT_SUPPORT_EMAIL)."""
+        return self.support_email or DEFAULT_SUPPORT_EMAIL
 
     @property
     def token_hash_key(self) -> bytes:

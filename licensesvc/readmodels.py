@@ -779,6 +779,8 @@ class TokenView(ReadModel):
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+    #: what its maker called it (None: made without a name, or before names)
+    name: str | None = None
 
     @classmethod
     def of(cls, t: ApiToken) -> TokenView:
@@ -792,6 +794,7 @@ class TokenView(ReadModel):
             t.expires_at,
             t.last_used_at,
             t.revoked_at,
+            t.name,
         )
 
 

@@ -223,7 +223,7 @@ EXAMPLES: list[Row] = [
     ex("case list --escalated"),
     ex("case grant {to_grant} --reason 'approved by the support lead for the move'"),
     ex("case deny {initech_case} --reason 'temporary keys need the Premium plan'"),
-    ex("token create --customer 1 --expires-in 90"),
+    ex("token create --customer 1 --expires-in 90 --name 'nightly deploy'"),
     setup("token create --analyst bob"),
     ex("token list"),
     ex("token revoke 2"),

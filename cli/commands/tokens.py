@@ -15,6 +15,7 @@ from cli.state import CliState, pass_state
 COLUMNS = [
     ("ID", "id"),
     ("PREFIX", "prefix"),
+    ("NAME", "name"),
     ("CUSTOMER", "customer_id"),
     ("ANALYST", "analyst"),
     ("MADE BY", "created_by"),
@@ -68,6 +69,12 @@ def token() -> None:
     type=ISO_DATE,
     help="The token works through this day (UTC) and then stops. Example: --expires-on 2027-06-30",
 )
+@click.option(
+    "--name",
+    type=LINE,
+    help="What the token is for, shown in lists (at most 100 characters). "
+    "Example: --name 'nightly deploy'",
+)
 @json_option
 @pass_state
 def create(
@@ -76,6 +83,7 @@ def create(
     analyst: str | None,
     expires_in: int | None,
     expires_on: date | None,
+    name: str | None,
 ) -> None:
     """Create a token for one customer or one analyst; it is shown this once.
 
@@ -84,7 +92,7 @@ def create(
 
     \b
     Example:
-      licensesvc token create --customer 1 --expires-in 365
+      licensesvc token create --customer 1 --expires-in 365 --name 'nightly deploy'
       licensesvc token create --analyst alice --expires-on 2027-06-30
     """
     from licensesvc import identity
@@ -92,7 +100,7 @@ def create(
     with state.unit_of_work() as ctx:
         expires_at = _expiry(ctx.now(), expires_in, expires_on)
         record, secret = identity.create_token(
-            ctx, customer_id=customer_id, analyst=analyst, expires_at=expires_at
+            ctx, customer_id=customer_id, analyst=analyst, expires_at=expires_at, name=name
         )
         data = {**serialize.token(record), "token": secret}
     emit(
@@ -103,6 +111,7 @@ def create(
                 [
                     ("token", data["token"]),
                     ("id", data["id"]),
+                    ("name", data["name"]),
                     ("customer", data["customer_id"]),
                     ("analyst", data["analyst"]),
                     ("expires", data["expires_at"] or "never (until revoked)"),

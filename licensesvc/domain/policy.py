@@ -21,6 +21,7 @@ from licensesvc.domain import KeyKind, Plan, TemporaryReason, values
 from . import support_plan
 from .errors import REFUSAL_ORDER
 from .hosts import host_problem
+from .moments import utc_minute
 
 if TYPE_CHECKING:
     from licensesvc.models import License
@@ -166,6 +167,12 @@ def missing_inputs(req: KeyRequestInput) -> list[str]:
         ("dr_test_date", rule.needs_dr_test_date, req.dr_test_date),
     )
     return [name for name, needs, given in needed if needs and not given]
+
+
+def customer_key_kinds() -> list[KeyKind]:
+    """The kinds a customer may request (whatever its plan: a kind its plan lacks is refused
+    `plan_not_eligible`, a case it may escalate), in table order."""
+    return [r.kind for r in RULES.values() if r.requested_by is Requester.CUSTOMER_OR_ANALYST]
 
 
 def requester_problem(kind: str, *, is_analyst: bool) -> str | None:
@@ -481,7 +488,7 @@ def evaluate(
         ok = quota_in_use < quota.limit
         detail = f"{quota_in_use} of {quota.limit} {quota.counts} used"
         if not ok and quota.frees_at is not None:
-            detail += f"; the next one frees on {quota.frees_at:%Y-%m-%d %H:%M}Z"
+            detail += f"; the next one frees on {utc_minute(quota.frees_at)}"
         elif not ok and quota.resets_on is not None:
             detail += f"; the count restarts on {quota.resets_on}"
         if not ok:
@@ -642,7 +649,7 @@ def _window(
         )
     elif rule.window is Window.TEMPORARY_DAYS:
         expires_at = now + timedelta(days=TEMPORARY_KEY_DAYS)
-        detail = f"valid {TEMPORARY_KEY_DAYS} days, until {expires_at:%Y-%m-%d %H:%M}Z"
+        detail = f"valid {TEMPORARY_KEY_DAYS} days, until {utc_minute(expires_at)}"
         if license_end is not None and expires_at > license_end:
             possible = False
             possible_detail = (
@@ -797,7 +804,7 @@ def _hosts_of(hosts: KeyHosts) -> tuple[str, ...]:
 
 
 def _until(key: UsableKey) -> str:
-    return "its license ends" if key.until is None else f"{key.until:%Y-%m-%d %H:%M}Z"
+    return "its license ends" if key.until is None else utc_minute(key.until)
 
 
 def rules_markdown() -> str:

@@ -14,6 +14,7 @@ from .portal import (
 )
 from .tokens import (
     CUSTOMER_PREFIX,
+    TOKEN_NAME_MAX,
     TokenUse,
     authenticate,
     check_token,
@@ -46,6 +47,7 @@ __all__ = [
     "CUSTOMER_PREFIX",
     "FormTokenUse",
     "PortalSessionState",
+    "TOKEN_NAME_MAX",
     "TokenUse",
     "actor_for",
     "authenticate",

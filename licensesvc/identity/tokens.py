@@ -22,6 +22,8 @@ from licensesvc.domain.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from licensesvc.domain.text import text_problem
+from licensesvc.models import TOKEN_NAME_MAX as TOKEN_NAME_MAX
 from licensesvc.models import ApiToken, User
 from licensesvc.platform import audit
 from licensesvc.platform.context import Actor, ServiceContext, utcnow
@@ -54,6 +56,7 @@ def create_token(
     analyst: str | None = None,
     expires_at: datetime | None = None,
     made_by_user_id: int | None = None,
+    name: str | None = None,
 ) -> tuple[ApiToken, str]:
     """Create a token for a customer or an analyst and return (record, token). The token
     (192 random bits) is returned this once and never stored. With expires_at it stops working
@@ -61,7 +64,13 @@ def create_token(
     only. Raises ValidationFailed (no owner or two, an expiry not in the future or more than
     ten years ahead), NotFound (no such customer), Forbidden (a customer asking for an analyst
     token, a portal user of another customer). The token records its maker: the actor's label,
-    and made_by_user_id (the portal user making it; disabling that user revokes it)."""
+    and made_by_user_id (the portal user making it; disabling that user revokes it). `name`
+    tells it apart in lists (one line, at most TOKEN_NAME_MAX characters; ValidationFailed
+    otherwise)."""
+    if name is not None:
+        problem = _name_problem(name)
+        if problem is not None:
+            raise ValidationFailed(f"name {problem}")
     if ctx.actor.kind == "customer":
         if analyst is not None:
             raise Forbidden("analyst tokens are created by support analysts")
@@ -97,6 +106,7 @@ def create_token(
         expires_at=expires_at,
         created_by=ctx.actor.label,
         created_by_user_id=made_by_user_id,
+        name=name,
     )
     ctx.session.add(rec)
     ctx.session.flush()
@@ -108,11 +118,20 @@ def create_token(
         customer_id=customer_id,
         details={
             "prefix": rec.prefix,
+            "name": rec.name,
             "analyst": rec.analyst_name,
             "expires_at": expires_at.isoformat() if expires_at else None,
         },
     )
     return rec, token
+
+
+def _name_problem(name: str) -> str | None:
+    if not name.strip():
+        return "must not be empty"
+    if len(name) > TOKEN_NAME_MAX:
+        return f"must be at most {TOKEN_NAME_MAX} characters"
+    return text_problem(name)
 
 
 def _tokens_query(ctx: ServiceContext) -> Select[ApiToken]:

@@ -2,6 +2,7 @@
 
 from .base import Base
 from .entities import (
+    TOKEN_NAME_MAX,
     ApiToken,
     AuditRecord,
     CaseNote,
@@ -34,6 +35,7 @@ from .webhooks import WebhookDelivery as WebhookDelivery
 from .webhooks import WebhookEndpoint as WebhookEndpoint
 
 __all__ = [
+    "TOKEN_NAME_MAX",
     "ApiToken",
     "AuditRecord",
     "Base",

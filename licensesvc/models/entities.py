@@ -38,6 +38,9 @@ from licensesvc.domain import (
 
 from .base import Base, intpk, str40, str200
 
+#: the longest name of an API token
+TOKEN_NAME_MAX = 100
+
 
 def _default_holidays(context: DefaultExecutionContext) -> str:
     region = context.get_current_parameters().get("region", "")  # type: ignore[no-untyped-call]
@@ -384,6 +387,9 @@ class ApiToken(Base):
     created_by: Mapped[str | None] = mapped_column(String(200))
     #: the portal user who made it: disabling that user revokes it (licensesvc/identity/users.py)
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    #: what its maker calls it ("nightly deploy"), to tell tokens apart; None for a token
+    #: older than migration 0020 or made without one
+    name: Mapped[str | None] = mapped_column(String(TOKEN_NAME_MAX))
 
 
 class User(Base):

@@ -24,6 +24,8 @@ from wtforms.validators import (
 )
 
 from licensesvc.domain.hosts import host_problem
+from licensesvc.domain.text import text_problem
+from licensesvc.identity import TOKEN_NAME_MAX
 
 from .queries import ESCALATION_REASONS, SEVERITY_CHOICES, TEMPORARY_REASON_LABELS
 
@@ -112,7 +114,23 @@ class EscalateForm(FlaskForm):  # type: ignore[misc]
     submit = SubmitField("Escalate")
 
 
+def _one_line(form: FlaskForm, field: StringField) -> None:
+    """The services' text rule for a name: no control character (nothing stripped)."""
+    problem = text_problem(field.data or "")
+    if problem is not None:
+        raise ValidationError(f"The name {problem}.")
+
+
 class CreateTokenForm(FlaskForm):  # type: ignore[misc]
+    name = StringField(
+        "Name (what the token is for, e.g. nightly deploy)",
+        validators=[
+            DataRequired(message="Give the token a name, to tell it apart."),
+            Length(max=TOKEN_NAME_MAX),
+            _one_line,
+        ],
+        render_kw={"autocomplete": "off", "maxlength": TOKEN_NAME_MAX},
+    )
     expires_in_days = SelectField(
         "Expires",
         coerce=int,

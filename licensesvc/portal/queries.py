@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 
 from licensesvc import accounts, cases, identity, issuance, transparency
 from licensesvc.domain import KeyKind, TemporaryReason, support_plan
-from licensesvc.domain.policy import Check, Decision, KeyRequestInput
+from licensesvc.domain.errors import NotFound
+from licensesvc.domain.moments import in_zone
+from licensesvc.domain.policy import Check, Decision, KeyRequestInput, customer_key_kinds
 from licensesvc.issuance import KeyRequestOutcome
 from licensesvc.platform.context import ServiceContext
 from licensesvc.presentation import labels
@@ -24,8 +26,10 @@ from licensesvc.readmodels import (
     TokenView,
 )
 
-#: the kinds a customer may ask for in the portal, in the order the forms offer them
-REQUEST_KINDS = ("replacement", "dr_test", "temporary")
+#: the kinds a customer may ask for in the portal, in the order the forms offer them: the
+#: policy table's (a kind the plan lacks is still offered; it is refused `plan_not_eligible`
+#: with a case the customer may escalate, as the API's)
+REQUEST_KINDS = tuple(customer_key_kinds())
 #: the words of the vocabularies (licensesvc/presentation/labels.py)
 KIND_LABELS = labels.labels_of(KeyKind)
 KIND_NOUNS = labels.KIND_NOUNS
@@ -100,12 +104,41 @@ class TimeZone:
 
 
 @dataclass(frozen=True)
+class QuotaLine:
+    """A quota as the dashboard says it: never fewer than none left; what an analyst granted
+    beyond the limit (an override) is counted apart."""
+
+    limit: int
+    left: int
+    #: units in use beyond the limit: granted over quota by support
+    over: int
+    resets_on: date | None
+
+
+@dataclass(frozen=True)
+class KindToday:
+    """A kind the plan includes and the licenses that can have it today, by the policy's own
+    checks (the entitlement report's per-license dry runs); on none, why not."""
+
+    kind: KeyKind
+    license_ids: list[int]
+    #: on no license: the refusal they share (its words and code), else None
+    why_not: str | None
+    code: str | None
+
+
+@dataclass(frozen=True)
 class Dashboard:
     report: EntitlementReport
     licenses: list[LicenseRow]
+    #: "Keys you can request today": each kind of the plan, on which licenses
+    kinds_today: list[KindToday]
+    dr_quota: QuotaLine | None
     days_of_maintenance_left: int | None
     maintenance_warning: bool
     support_phone: str
+    #: the address customers write to (LICENSESVC_SUPPORT_EMAIL, else the seed's)
+    support_email: str
     today: date
     #: the customer's escalated cases, overdue first (cases.list_escalated)
     open_cases: list[CaseView]
@@ -170,6 +203,38 @@ def licenses(ctx: ServiceContext, customer_id: int, rep: EntitlementReport) -> l
     return rows
 
 
+def kinds_today(rep: EntitlementReport) -> list[KindToday]:
+    """Each kind of the plan a customer may request, with the licenses whose policy checks
+    pass today (LicenseEntitlement.allowed_key_kinds); a kind no license can have carries the
+    refusal its licenses share, or says to look at each."""
+    found = []
+    for kind in rep.plan_key_kinds:
+        if kind not in REQUEST_KINDS:
+            continue
+        ids = [e.license_id for e in rep.licenses if kind in e.allowed_key_kinds]
+        why, code = None, None
+        if not ids:
+            refusals = {
+                (u.message, u.code) for e in rep.licenses for u in e.unavailable if u.kind == kind
+            }
+            if not rep.licenses:
+                why = "you have no license yet"
+            elif len(refusals) == 1:
+                why, code = refusals.pop()
+            else:
+                why = "not on any of your licenses today; each license below says why"
+        found.append(KindToday(kind, ids, why, code))
+    return found
+
+
+def dr_quota_line(rep: EntitlementReport) -> QuotaLine | None:
+    """The DR-test quota of the contract year: left never below none."""
+    dr = rep.quotas.dr_test
+    if dr is None:
+        return None
+    return QuotaLine(dr.limit, max(0, dr.limit - dr.used), max(0, dr.used - dr.limit), dr.resets_on)
+
+
 def dashboard(ctx: ServiceContext, customer_id: int) -> Dashboard:
     rep = report(ctx, customer_id)
     paid = rep.maintenance_paid_through
@@ -178,9 +243,12 @@ def dashboard(ctx: ServiceContext, customer_id: int) -> Dashboard:
     return Dashboard(
         report=rep,
         licenses=licenses(ctx, customer_id, rep),
+        kinds_today=kinds_today(rep),
+        dr_quota=dr_quota_line(rep),
         days_of_maintenance_left=days_left,
         maintenance_warning=days_left is not None and days_left <= MAINTENANCE_WARNING_DAYS,
         support_phone=rep.support_hours.support_phone,
+        support_email=ctx.settings.customer_support_email,
         today=today,
         open_cases=[issuance.case_view(ctx, row.case) for row in cases.list_escalated(ctx)],
     )
@@ -289,6 +357,11 @@ class TokenRow:
     last_used_at: datetime | None
     expires_at: datetime | None
     expired: bool
+    name: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None and not self.expired
 
 
 def token_rows(ctx: ServiceContext) -> list[TokenRow]:
@@ -302,17 +375,33 @@ def token_rows(ctx: ServiceContext) -> list[TokenRow]:
             t.last_used_at,
             t.expires_at,
             t.expires_at is not None and now > t.expires_at,  # as identity.check_token
+            t.name,
         )
         for t in reversed(identity.list_tokens(ctx))
     ]
 
 
-def create_token(ctx: ServiceContext, expires_in_days: int, user_id: int) -> tuple[TokenView, str]:
-    """A token for the caller's customer (and its secret, shown once), made by portal user
-    user_id (disabling the user revokes it); it expires after expires_in_days (0: never)."""
+def token_row(ctx: ServiceContext, token_id: int) -> TokenRow:
+    """One of the caller's tokens. Raises NotFound (also for another customer's)."""
+    for row in token_rows(ctx):
+        if row.id == token_id:
+            return row
+    raise NotFound(f"token {token_id} not found")
+
+
+def create_token(
+    ctx: ServiceContext, name: str, expires_in_days: int, user_id: int
+) -> tuple[TokenView, str]:
+    """A token named `name` for the caller's customer (and its secret, shown once), made by
+    portal user user_id (disabling the user revokes it); it expires after expires_in_days (0:
+    never)."""
     expires_at = ctx.now() + timedelta(days=expires_in_days) if expires_in_days else None
     rec, secret = identity.create_token(
-        ctx, customer_id=ctx.actor.customer_id, expires_at=expires_at, made_by_user_id=user_id
+        ctx,
+        customer_id=ctx.actor.customer_id,
+        expires_at=expires_at,
+        made_by_user_id=user_id,
+        name=name,
     )
     return TokenView.of(rec), secret
 
@@ -334,6 +423,16 @@ def default_dr_date(today: date) -> date:
     return today + timedelta(days=14)
 
 
+def times_in_zone(text: str, zone: TimeZone | None) -> str:
+    """The services' words with each UTC moment in them shown in the customer's zone."""
+    return text if zone is None else in_zone(text, zone.zone)
+
+
 def support_phone(ctx: ServiceContext) -> str:
     """The number to call for Sev 1 and 2 (the deployment's support line)."""
     return ctx.settings.support_phone
+
+
+def support_email(ctx: ServiceContext) -> str:
+    """The address customers write to (LICENSESVC_SUPPORT_EMAIL, else the seed's)."""
+    return ctx.settings.customer_support_email

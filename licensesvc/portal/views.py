@@ -22,6 +22,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFProtect
+from markupsafe import Markup, escape
 from werkzeug.exceptions import TooManyRequests
 from wtforms.fields.choices import SelectChoice
 
@@ -258,8 +259,9 @@ def _form_token_hash(token: str) -> str:
 def _request_form(kind: str) -> tuple[KeyRequestForm, EntitlementReport]:
     ctx = _ctx()
     rep = queries.report(ctx, _customer_id())
-    if kind not in queries.REQUEST_KINDS or kind not in rep.plan_key_kinds:
-        abort(404, description="Your plan does not include this kind of key.")
+    if kind not in queries.REQUEST_KINDS:
+        # a kind the plan lacks is still asked for: refused plan_not_eligible, escalatable
+        abort(404, description="There is no such kind of key to request.")
     form = KeyRequestForm()
     lics = queries.licenses(ctx, _customer_id(), rep)
     form.license_id.choices = [
@@ -434,6 +436,8 @@ def _render_case(
             if c.status == "refused"
             else queries.ESCALATE_AGAIN_REASONS,
             severities=queries.SEVERITY_CHOICES,
+            support_phone=queries.support_phone(ctx),
+            support_email=queries.support_email(ctx),
         ),
         status,
     )
@@ -489,11 +493,32 @@ def tokens() -> ResponseReturnValue:
 @bp.post("/tokens")
 def create_token() -> ResponseReturnValue:
     form = CreateTokenForm()
-    if not form.validate():
-        abort(400)
     ctx = _ctx()
+    if not form.validate():
+        page = render_template(
+            "portal/tokens.html",
+            rows=queries.token_rows(ctx),
+            create_form=form,
+            revoke_form=RevokeTokenForm(),
+            new_token=None,
+        )
+        return page, 422
     user: sessions.SignedIn = g.portal_user
-    rec, token = queries.create_token(ctx, form.expires_in_days.data or 0, user.user_id)
+    try:
+        rec, token = queries.create_token(
+            ctx, form.name.data or "", form.expires_in_days.data or 0, user.user_id
+        )
+    except ValidationFailed as exc:
+        db_session().rollback()
+        form.name.errors = [exc.message]
+        page = render_template(
+            "portal/tokens.html",
+            rows=queries.token_rows(ctx),
+            create_form=form,
+            revoke_form=RevokeTokenForm(),
+            new_token=None,
+        )
+        return page, 422
     db_session().commit()
     return render_template(
         "portal/tokens.html",
@@ -502,7 +527,15 @@ def create_token() -> ResponseReturnValue:
         revoke_form=RevokeTokenForm(),
         new_token=token,
         new_prefix=rec.prefix,
+        new_name=rec.name,
     )
+
+
+@bp.get("/tokens/<int:token_id>/revoke")
+def confirm_revoke_token(token_id: int) -> ResponseReturnValue:
+    """Revoking asks first: this page names the token and what stops; its button revokes."""
+    row = queries.token_row(_ctx(), token_id)
+    return render_template("portal/token_revoke.html", t=row, revoke_form=RevokeTokenForm())
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
@@ -515,7 +548,8 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
         flash(exc.message, "error")
         return redirect(url_for("portal.tokens"))
     db_session().commit()
-    flash(f"Token {rec.prefix}… is revoked; it stops working at once.", "success")
+    named = f"“{rec.name}” ({rec.prefix}…)" if rec.name else f"{rec.prefix}…"
+    flash(f"Token {named} is revoked; it stops working at once.", "success")
     return redirect(url_for("portal.tokens"))
 
 
@@ -532,6 +566,37 @@ def format_when(value: Any) -> str:
     if tz is None:
         return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return moment.astimezone(tz.zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+@bp.app_template_filter("local_times")
+def format_local_times(value: Any) -> str:
+    """The services' words with each UTC moment in them ("19:34Z") shown in the signed-in
+    customer's zone, as `when` shows a time."""
+    return queries.times_in_zone(str(value), _zone())
+
+
+@bp.app_template_filter("sentence")
+def format_sentence(value: Any) -> str:
+    """The first letter in upper case and nothing else changed (Jinja's `capitalize` lowers the
+    rest: "19:34Z" became "19:34z", "DR-test" "dr-test")."""
+    text = str(value)
+    return text[:1].upper() + text[1:]
+
+
+@bp.app_template_filter("tel_href")
+def format_tel_href(phone: Any) -> str:
+    """A `tel:` URI of a phone number as written ("1-800-261-5267"): digits, + and -."""
+    return "tel:" + "".join(c for c in str(phone) if c.isdigit() or c in "+-")
+
+
+@bp.app_template_filter("tel_links")
+def format_tel_links(text: Any, phone: str | None) -> Markup:
+    """text, escaped, with the phone number in it a `tel:` link."""
+    escaped = escape(str(text))
+    if not phone:
+        return escaped
+    link = Markup('<a href="{}">{}</a>').format(format_tel_href(phone), phone)
+    return Markup(escaped.replace(escape(phone), link))
 
 
 @bp.app_template_filter("day")

@@ -56,7 +56,9 @@ def test_a_token_expires_in_some_days_or_on_a_date(run: Cli, shop: Shop) -> None
 
 
 def test_token_list_shows_expiry_and_last_use(run: Cli, shop: Shop) -> None:
-    made = run.json("token", "create", "--customer", shop.acme, "--expires-in", 30)
+    made = run.json(
+        "token", "create", "--customer", shop.acme, "--expires-in", 30, "--name", "deploy"
+    )
     run.json("token", "create", "--analyst", "bob")
     with run.runtime.sessions() as session:
         tokens.authenticate(session, run.runtime.settings, made["token"], now=run.runtime.clock())
@@ -65,6 +67,7 @@ def test_token_list_shows_expiry_and_last_use(run: Cli, shop: Shop) -> None:
     assert lines[0].split() == [
         "ID",
         "PREFIX",
+        "NAME",
         "CUSTOMER",
         "ANALYST",
         "MADE",
@@ -76,12 +79,26 @@ def test_token_list_shows_expiry_and_last_use(run: Cli, shop: Shop) -> None:
         "REVOKED",
     ]
     # newest first: bob's (no expiry, never used, not revoked), then Acme's; alice made both
-    assert lines[1].split()[4:] == ["analyst:alice", NOW, "-", "-", "-"]
-    assert lines[2].split()[4:] == ["analyst:alice", NOW, "2026-04-01T15:00:00Z", NOW, "-"]
+    assert lines[1].split()[2:3] + lines[1].split()[5:] == [
+        "-",
+        "analyst:alice",
+        NOW,
+        "-",
+        "-",
+        "-",
+    ]
+    assert lines[2].split()[2:3] + lines[2].split()[5:] == [
+        "deploy",
+        "analyst:alice",
+        NOW,
+        "2026-04-01T15:00:00Z",
+        NOW,
+        "-",
+    ]
     listed = run.json("token", "list")
-    assert [(t["created_by"], t["expires_at"], t["last_used_at"]) for t in listed] == [
-        ("analyst:alice", None, None),
-        ("analyst:alice", "2026-04-01T15:00:00Z", NOW),
+    assert [(t["name"], t["created_by"], t["expires_at"], t["last_used_at"]) for t in listed] == [
+        (None, "analyst:alice", None, None),
+        ("deploy", "analyst:alice", "2026-04-01T15:00:00Z", NOW),
     ]
 
 

@@ -31,7 +31,7 @@ def _bearer(token: str) -> dict[str, str]:
 
 
 def _portal_token(b: Browser) -> str:
-    page = b.post("/tokens", {"expires_in_days": "0"})
+    page = b.post("/tokens", {"name": "ci", "expires_in_days": "0"})
     assert page.status_code == 200
     found = _NEW_TOKEN.search(page.get_data(as_text=True))
     assert found, "the page shows no new token"

@@ -80,12 +80,17 @@ def test_dashboard_says_why_no_keys_when_the_contract_ended(
     assert "The support contract ended on" in text
 
 
-def test_base_customer_is_never_offered_temporary_keys(base_admin: Browser) -> None:
-    for path in ("/", "/licenses", "/requests/new"):
+def test_base_customer_may_ask_for_a_temporary_key_knowing_it_is_refused(
+    base_admin: Browser,
+) -> None:
+    # today's keys never list it (the plan lacks it) ...
+    for path in ("/", "/licenses"):
         assert "temporary" not in base_admin.text(path).lower(), path
-    page = base_admin.get(f"/requests/new?kind=temporary&license_id={base_admin.license_id}")
-    assert page.status_code == 404
-    assert "does not include this kind of key" in page.get_data(as_text=True)
+    # ... but the customer may ask, told first that it is refused and can be escalated
+    assert "you can still ask" in base_admin.text("/requests/new")
+    page = base_admin.text(f"/requests/new?kind=temporary&license_id={base_admin.license_id}")
+    assert "Temporary keys are a Premium service and your plan is Base" in page
+    assert "would be refused (plan_not_eligible)" in page
 
 
 def test_premium_customer_is_offered_temporary_keys(premium_admin: Browser) -> None:
@@ -319,7 +324,10 @@ def test_cases_are_paginated_newest_first(
 def test_api_tokens_create_shown_once_list_and_revoke(
     base_admin: Browser, session: Session, world: World
 ) -> None:
-    page = base_admin.post("/tokens", {})
+    nameless = base_admin.post("/tokens", {})
+    assert nameless.status_code == 422
+    assert "Give the token a name" in nameless.get_data(as_text=True)
+    page = base_admin.post("/tokens", {"name": "nightly deploy"})
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "shown this once" in text
     assert page.headers["Cache-Control"] == "no-store"
@@ -330,8 +338,14 @@ def test_api_tokens_create_shown_once_list_and_revoke(
     )[0]
     assert token.startswith(tokens.CUSTOMER_PREFIX)
     assert token not in base_admin.text("/tokens")  # listed by prefix, never again in full
-    assert rec.prefix in base_admin.text("/tokens")
-    revoked = base_admin.post(f"/tokens/{rec.id}/revoke", {}, csrf_from="/tokens")
+    assert rec.prefix in base_admin.text("/tokens") and rec.name == "nightly deploy"
+    assert "nightly deploy" in base_admin.text("/tokens")
+    # the list's Revoke… asks first: a page naming the token, which revokes nothing
+    ask = base_admin.text(f"/tokens/{rec.id}/revoke")
+    assert "Revoke token “nightly deploy”?" in ask and "Yes, revoke it" in ask
+    session.refresh(rec)
+    assert rec.revoked_at is None
+    revoked = base_admin.post(f"/tokens/{rec.id}/revoke", {}, csrf_from=f"/tokens/{rec.id}/revoke")
     assert revoked.status_code == 302
     session.refresh(rec)
     assert rec.revoked_at is not None
@@ -342,6 +356,7 @@ def test_cannot_revoke_another_customers_token(
 ) -> None:
     theirs, _ = tokens.create_token(analyst, customer_id=world.premium_customer)
     session.commit()
+    assert base_admin.get(f"/tokens/{theirs.id}/revoke").status_code == 404
     page = base_admin.post(f"/tokens/{theirs.id}/revoke", {}, csrf_from="/tokens")
     assert page.status_code == 404
     session.refresh(theirs)
@@ -438,7 +453,7 @@ def test_escalated_case_shows_its_times_updates_and_phone_in_the_customers_zone(
 def test_tokens_list_last_use_and_expiry_in_the_customers_zone(
     base_admin: Browser, session: Session, world: World, clock: FakeClock
 ) -> None:
-    page = base_admin.post("/tokens", {"expires_in_days": "30"})
+    page = base_admin.post("/tokens", {"name": "reports", "expires_in_days": "30"})
     text = page.get_data(as_text=True)
     token = text.split('readonly value="')[1].split('"')[0]
     used = base_admin.client.get("/v1/entitlements", headers={"Authorization": f"Bearer {token}"})
