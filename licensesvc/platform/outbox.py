@@ -71,7 +71,8 @@ WEBHOOK_EVENT_DESCRIPTIONS: dict[WebhookEvent, str] = {
     "`usable_until`",
     WebhookEvent.KEY_REVOKED: "a key was revoked, with the public revocation code",
     WebhookEvent.CASE_REFUSED: "a key request was refused, with its refusal code",
-    WebhookEvent.CASE_ESCALATED: "a case was escalated, with its severity and respond-by time",
+    WebhookEvent.CASE_ESCALATED: "a case was escalated, or an analyst raised an escalated "
+    "case's severity, with its severity and respond-by time",
     WebhookEvent.CASE_UPDATED: "support posted a status update the customer sees",
     WebhookEvent.CASE_DECIDED: "an analyst granted or denied a refused or escalated case",
     WebhookEvent.CASE_OVERDUE: "an escalated case passed its respond-by or next-update time "
@@ -287,12 +288,17 @@ def _escalation_context(case: KeyRequest, timezone: str) -> dict[str, Any]:
     }
 
 
-def case_escalated(ctx: ServiceContext, case: KeyRequest, timezone: str) -> None:
-    """A case was escalated: the vendor's support address hears at once (severity,
-    respond-by in the customer's zone `timezone` and in UTC, reason, the customer's note),
-    and the webhooks. Once per escalation."""
+def case_escalated(
+    ctx: ServiceContext, case: KeyRequest, timezone: str, *, severity_raised: bool = False
+) -> None:
+    """A case was escalated, or an escalated case's severity was raised (`severity_raised`):
+    the vendor's support address hears at once (severity, respond-by in the customer's zone
+    `timezone` and in UTC, reason, the customer's note), and the `case.escalated` webhooks.
+    Once per escalation, and once per raise to a severity at a moment."""
     context = _escalation_context(case, timezone)
     occurrence = f"escalated={_jsonable(case.escalated_at)}"
+    if severity_raised:
+        occurrence += f":severity={case.severity}@{_jsonable(ctx.now())}"
     enqueue(
         ctx,
         Event.SUPPORT_ESCALATION,
