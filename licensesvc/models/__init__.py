@@ -24,6 +24,7 @@ from .outbox import OutboxMessage as OutboxMessage
 from .portal import PasswordResetToken as PasswordResetToken
 from .portal import PortalFormToken as PortalFormToken
 from .portal import PortalSession as PortalSession
+from .services import ServiceRecord as ServiceRecord
 from .webhooks import WebhookDelivery as WebhookDelivery
 from .webhooks import WebhookEndpoint as WebhookEndpoint
 
@@ -47,6 +48,7 @@ __all__ = [
     "PortalSession",
     "QuotaSlot",
     "RevocationListCopy",
+    "ServiceRecord",
     "SigningKeyRecord",
     "User",
     "WebhookDelivery",
