@@ -97,6 +97,10 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         "cli.commands.serve:serve",
         "Serve the JSON API and its reference page (/docs) with gunicorn until interrupted.",
     ),
+    "service": LazyCommand(
+        "cli.commands.services:service",
+        "Premium services: record a major upgrade, a health check or a support review.",
+    ),
     "signing-key": LazyCommand(
         "cli.commands.signing_keys:signing_key",
         "Generate, rotate, list, publish and re-encrypt signing keys.",

@@ -86,6 +86,8 @@ class Policy:
     host_moves_per_contract_year: int = 4
     #: temporary keys active at once per license (Premium)
     max_active_temporary_keys: int = 1
+    #: major upgrades with support outside business hours per contract year (Premium)
+    upgrades_per_contract_year: int = 1
     #: whether a 120-day temporary key may run past the contract end date
     temporary_may_outlive_contract: bool = False
     #: severity given to a key request when the caller names none

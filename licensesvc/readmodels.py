@@ -20,7 +20,9 @@ from licensesvc.domain import (
     KeyKind,
     KeyStatus,
     Plan,
+    PremiumService,
     Region,
+    ServiceRecordStatus,
     SigningKeyStatus,
     support_plan,
 )
@@ -280,6 +282,44 @@ class PaymentView:
 
 
 @dataclass(frozen=True)
+class PremiumServiceStatus(ReadModel):
+    """One Premium service as the customer and the analyst see it today: whether the plan
+    includes it; a service counted per contract year (the major upgrade) with its use and when
+    the count restarts; a recurring one (health check, support review) with the day it was
+    last held and the day the next is due (`overdue` once that day has passed); and the
+    planned day of an open request."""
+
+    service: PremiumService
+    included: bool
+    every_months: int | None
+    per_contract_year: int | None
+    used_this_year: int | None
+    left_this_year: int | None
+    resets_on: date | None
+    last_held: date | None
+    next_due: date | None
+    overdue: bool
+    requested_for: date | None
+
+
+@dataclass(frozen=True)
+class ServiceRecordView(ReadModel):
+    """A Premium service on record (`service request`, `service record`)."""
+
+    id: int
+    customer_id: int
+    contract_id: int
+    service: PremiumService
+    status: ServiceRecordStatus
+    planned_on: date | None
+    held_on: date | None
+    contract_year_start: date
+    note: str | None
+    recorded_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class ContractLedger:
     """A contract with its plan today, its term and its payment ledger, oldest entry first."""
 
@@ -356,6 +396,7 @@ class CustomerOverview(ReadModel):
     keys_total: int
     open_cases: tuple[CaseLine, ...]
     recent_cases: tuple[CaseLine, ...]
+    premium_services: tuple[PremiumServiceStatus, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -713,6 +754,8 @@ class EntitlementReport(ReadModel):
     licenses: list[LicenseEntitlement] = field(default_factory=list)
     #: usable keys whose signed claims no longer match the records
     keys_out_of_date: list[KeyOutOfDate] = field(default_factory=list)
+    #: the Premium services: the year's upgrade, the health check's and review's dates
+    premium_services: list[PremiumServiceStatus] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         data = super().as_dict()

@@ -174,6 +174,8 @@ EXAMPLES: list[Row] = [
     ex("customer list --search acme"),
     ex("customer show 1"),
     ex("entitlements --customer 1"),
+    ex("service request 2 upgrade --planned-on 2026-06-13 --note 'v7 to v8, in place'"),
+    ex("service record 2 health_check --held-on 2026-02-20 --note 'all green; patch 2 agents'"),
     ex("user create --customer 1 --email ops@acme.example --password-stdin", stdin=PASSWORD),
     setup("user create --customer 2 --email it@globex.example --password-stdin", stdin=PASSWORD),
     setup("user create --customer 3 --email ops@initech.example --password-stdin", stdin=PASSWORD),

@@ -505,7 +505,9 @@ def severity(
     On an escalated case the deadlines count anew from now at the new severity, from the
     customer's support plan: respond-by (until an analyst has responded; Sev 1 in hours of
     the plan's after-hours cover, Sev 2-4 in the region's business hours) and the next
-    status update.
+    status update. A raised severity (a lower number) on an escalated case tells the
+    vendor's support address and the `case.escalated` webhooks, as an escalation does; a
+    lowered one tells nobody.
 
     \b
     Example:

@@ -157,7 +157,9 @@ def show(state: CliState, customer_id: int) -> None:
     refused today. Then each contract with its payment ledger (oldest entry first), the
     licenses (product, host, agent and job limits), the newest keys (serial, kind, status,
     product, host, expiry; `key list --customer ID` has them all), the open cases (refused
-    or escalated, by respond-by, overdue flagged) and the newest decided cases.
+    or escalated, by respond-by, overdue flagged), the newest decided cases, and the Premium
+    services (included, the contract year's upgrade used, last held, next due; `service
+    record` records them).
 
     \b
     Example:
@@ -281,4 +283,38 @@ def render_overview(data: dict[str, Any]) -> str:
     blocks.append(f"Keys{more}\n" + table(data["keys"], KEY_LINE_COLUMNS))
     blocks.append("Open cases\n" + table(data["open_cases"], CASE_LINE_COLUMNS))
     blocks.append("Recent cases\n" + table(data["recent_cases"], CASE_LINE_COLUMNS))
+    blocks.append("Premium services\n" + premium_services_table(data["premium_services"]))
     return "\n\n".join(blocks)
+
+
+def _service_line(s: dict[str, Any]) -> dict[str, Any]:
+    used = (
+        f"{s['used_this_year']} of {s['per_contract_year']} this contract year"
+        f" (resets {s['resets_on'].isoformat()})"
+        if s["per_contract_year"] is not None and s["resets_on"] is not None
+        else "-"
+    )
+    due = s["next_due"].isoformat() if s["next_due"] else "-"
+    return {
+        "service": s["service"],
+        "included": "yes" if s["included"] else "no (Premium)",
+        "used": used,
+        "last_held": s["last_held"] or "-",
+        "next_due": due + (" (overdue)" if s["overdue"] else ""),
+        "requested_for": s["requested_for"] or "-",
+    }
+
+
+def premium_services_table(services: list[dict[str, Any]]) -> str:
+    """The Premium services block (services: PremiumServiceStatus.as_dict() each)."""
+    return table(
+        [_service_line(s) for s in services],
+        [
+            ("SERVICE", "service"),
+            ("INCLUDED", "included"),
+            ("USED", "used"),
+            ("LAST HELD", "last_held"),
+            ("NEXT DUE", "next_due"),
+            ("REQUESTED FOR", "requested_for"),
+        ],
+    )

@@ -64,6 +64,11 @@ def _human(report: EntitlementReport) -> str:
             ],
         ),
     ]
+    if any(s.included for s in report.premium_services):
+        from cli.commands.customers import premium_services_table
+
+        services = [s.as_dict() for s in report.premium_services]
+        blocks.append("Premium services\n" + premium_services_table(services))
     return "\n\n".join(blocks)
 
 

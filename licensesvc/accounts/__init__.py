@@ -31,6 +31,12 @@ from .lookups import (
     get_customer,
     get_license,
 )
+from .premium_services import (
+    premium_since,
+    record_service,
+    request_service,
+    service_statuses,
+)
 from .report_queries import (
     active_contracts,
     case_owner,
@@ -70,10 +76,14 @@ __all__ = [
     "page_licenses",
     "page_payments",
     "paid_through",
+    "premium_since",
     "record_payment",
+    "record_service",
     "renew_contract",
+    "request_service",
     "retire_license",
     "search_customers",
+    "service_statuses",
     "standing",
     "terminate_contract",
     "update_customer",

@@ -30,6 +30,7 @@ from licensesvc.readmodels import (
 
 from . import contracts
 from .lookups import get_contract, get_customer
+from .premium_services import service_statuses
 
 
 def create_customer(
@@ -235,6 +236,7 @@ def customer_overview(ctx: ServiceContext, customer_id: int) -> CustomerOverview
         keys_total=keys_total or 0,
         open_cases=tuple(case_line(r) for r in open_rows),
         recent_cases=tuple(case_line(r) for r in recent_rows),
+        premium_services=tuple(service_statuses(ctx, st)),
     )
 
 

@@ -258,8 +258,10 @@ def change_severity(
     """An analyst sets a refused or escalated case's severity (1 critical to 4 low), with a
     reason for the audit trail. On an escalated case the support plan's deadlines count anew
     from now at the new severity: respond-by (until an analyst has responded) and the next
-    status update. Raises NotFound, Forbidden, ValidationFailed (severity outside 1-4, no
-    reason) or InvalidState (a decided case, or the severity it already has)."""
+    status update; a raised severity (a lower number) tells support and the `case.escalated`
+    webhooks as an escalation does, a lowered one tells nobody. Raises NotFound, Forbidden,
+    ValidationFailed (severity outside 1-4, no reason) or InvalidState (a decided case, or the
+    severity it already has)."""
     reason = require_reason(reason, "changing a case's severity")
     if isinstance(severity, bool) or not 1 <= severity <= 4:
         raise ValidationFailed("severity is 1 (critical) to 4 (low)")
@@ -296,4 +298,8 @@ def change_severity(
             "next_update_due": case.next_update_due,
         },
     )
+    if case.status == CaseStatus.ESCALATED and severity < previous:
+        # more urgent (Sev 1 is the most): support and the webhooks hear of it as of an
+        # escalation, with the new respond-by; a lowered severity tells nobody
+        outbox.case_escalated(ctx, case, region.timezone, severity_raised=True)
     return case

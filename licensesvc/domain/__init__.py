@@ -3,8 +3,9 @@
 
 The vocabularies (`KeyKind`, `Plan`, ...) are re-exported here; the rules are modules of their
 own: `policy` (the key-request policy table and `evaluate`), `support_plan` (the support-plan
-clock), `standing` (a customer's standing on one day), `hosts` (the host rule), `text` (the
-control-character rule) and `errors` (the error root, codes only)."""
+clock), `standing` (a customer's standing on one day), `hosts` (the host rule),
+`premium_services` (the Premium services' counts and dates), `text` (the control-character
+rule) and `errors` (the error root, codes only)."""
 
 from .vocabulary import (
     DEFAULT_HOLIDAYS,
@@ -17,8 +18,10 @@ from .vocabulary import (
     KeyStatus,
     OutboxStatus,
     Plan,
+    PremiumService,
     Region,
     RevocationCode,
+    ServiceRecordStatus,
     SigningKeyStatus,
     TemporaryReason,
     values,
@@ -35,8 +38,10 @@ __all__ = [
     "KeyStatus",
     "OutboxStatus",
     "Plan",
+    "PremiumService",
     "Region",
     "RevocationCode",
+    "ServiceRecordStatus",
     "SigningKeyStatus",
     "TemporaryReason",
     "values",

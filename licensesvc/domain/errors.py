@@ -133,3 +133,16 @@ REFUSAL_TITLES = {
     "invalid_window": "Invalid date window",
     "quota_exceeded": "Quota exceeded",
 }
+
+
+class ServiceRefused(ServiceError):
+    """A Premium service that cannot be requested or recorded (a Base plan that day, the
+    contract year's upgrade already used, a day outside the term): nothing was recorded. It
+    carries the refusal's code (`plan_not_eligible`, `quota_exceeded`, `validation_error`)."""
+
+    title = "Premium service not available"
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = REFUSAL_STATUS.get(code, 422)

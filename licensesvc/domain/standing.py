@@ -86,16 +86,18 @@ class Standing:
             return f"the support contract ended on {c.end_date}"
         return None
 
-    def contract_year_start(self) -> date | None:
-        """The first day of the current contract year (years run from the start date)."""
+    def contract_year_start(self, day: date | None = None) -> date | None:
+        """The first day of the contract year `day` (default today) falls in (years run from
+        the start date)."""
         c = self.contract
         if c is None:
             return None
+        day = self.today if day is None else day
         start = c.start_date
-        years = self.today.year - start.year
-        candidate = _add_years(start, years)
-        if candidate > self.today:
-            candidate = _add_years(start, years - 1)
+        years = day.year - start.year
+        candidate = add_years(start, years)
+        if candidate > day:
+            candidate = add_years(start, years - 1)
         return candidate
 
     def next_contract_year_start(self) -> date | None:
@@ -104,10 +106,11 @@ class Standing:
         if start is None or self.contract is None:
             return None
         first = self.contract.start_date
-        return _add_years(first, start.year - first.year + 1)
+        return add_years(first, start.year - first.year + 1)
 
 
-def _add_years(d: date, years: int) -> date:
+def add_years(d: date, years: int) -> date:
+    """The same day `years` later (28 February for 29 February in a common year)."""
     try:
         return d.replace(year=d.year + years)
     except ValueError:  # 29 February

@@ -100,6 +100,22 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
 
 
+class PremiumService(StrEnum):
+    """The Premium services the seed counts: one major upgrade per contract year (support
+    outside business hours included), the annual health check and the bi-annual review."""
+
+    UPGRADE = "upgrade"
+    HEALTH_CHECK = "health_check"
+    SUPPORT_REVIEW = "support_review"
+
+
+class ServiceRecordStatus(StrEnum):
+    """A Premium service on record: asked for (with a planned date) or held."""
+
+    REQUESTED = "requested"
+    HELD = "held"
+
+
 #: each region's holiday calendar unless the customer has its own (holidays package codes)
 DEFAULT_HOLIDAYS: dict[Region, str] = {
     Region.EMEA: "GB-ENG",

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
 import keys
-from licensesvc.accounts import list_licenses, standing
+from licensesvc.accounts import list_licenses, service_statuses, standing
 from licensesvc.domain import KeyKind, KeyStatus, Plan, TemporaryReason, support_plan
 from licensesvc.domain import policy as rules
 from licensesvc.domain.policy import (
@@ -136,6 +136,7 @@ def entitlement_report(ctx: ServiceContext, customer_id: int) -> EntitlementRepo
         keys_out_of_date=[
             k for lic in licenses for k in keys_out_of_date(ctx, lic, st, live.get(lic.id, []))
         ],
+        premium_services=service_statuses(ctx, st),
     )
 
 

@@ -26,6 +26,7 @@ from .outbox import OutboxMessage as OutboxMessage
 from .portal import PasswordResetToken as PasswordResetToken
 from .portal import PortalFormToken as PortalFormToken
 from .portal import PortalSession as PortalSession
+from .services import ServiceRecord as ServiceRecord
 from .transparency import LogCheckpoint as LogCheckpoint
 from .transparency import LogKeyRecord as LogKeyRecord
 from .transparency import LogLeaf as LogLeaf
@@ -61,6 +62,7 @@ __all__ = [
     "QuotaSlot",
     "RevocationCascadeCopy",
     "RevocationListCopy",
+    "ServiceRecord",
     "SigningKeyRecord",
     "User",
     "WebhookDelivery",

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from licensesvc import accounts
 from licensesvc.domain import support_plan
@@ -168,26 +168,14 @@ def recipients_of(ctx: ServiceContext, customer_id: int) -> tuple[str, ...]:
 
 def claim_due(ctx: ServiceContext, worker: str, limit: int) -> list[Claimed]:
     """Lease up to `limit` due pending messages (oldest first) to `worker` until now + LEASE
-    and return them; the caller commits at once, then delivers. Rows another sender holds are
-    skipped (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: this transaction holds the write
-    lock). A message whose customer has no portal users is marked failed here."""
+    and return them; the caller commits at once, then delivers (platform.outbox.claim_rows:
+    rows another sender holds are skipped). A message with nobody to write to (a customer
+    without portal users, support mail without LICENSESVC_SUPPORT_EMAIL) is marked failed
+    here."""
     ctx.actor.require_analyst()
     if limit < 1:
         raise ValidationFailed("limit is at least 1")
-    now = ctx.now()
-    rows = list(
-        ctx.session.scalars(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.status == "pending",
-                OutboxMessage.next_attempt_at <= now,
-                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-            )
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    )
+    rows = outbox.claim_rows(ctx, OutboxMessage, worker, limit, LEASE)
     claimed: list[Claimed] = []
     names = _customer_names(ctx, [row.customer_id for row in rows])
     support = ctx.settings.support_email
@@ -199,11 +187,8 @@ def claim_due(ctx: ServiceContext, worker: str, limit: int) -> list[Claimed]:
             recipients = recipients_of(ctx, row.customer_id)
             missing = "the customer has no portal users to write to"
         if not recipients:
-            row.status = "failed"
-            row.last_error = missing
+            outbox.give_up(row, missing)
             continue
-        row.claimed_by = worker
-        row.claimed_until = now + LEASE
         claimed.append(
             Claimed(
                 id=row.id,
@@ -220,42 +205,17 @@ def claim_due(ctx: ServiceContext, worker: str, limit: int) -> list[Claimed]:
     return claimed
 
 
-def _held(ctx: ServiceContext, message_id: int, worker: str) -> OutboxMessage | None:
-    row = ctx.session.scalar(
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.id == message_id,
-            OutboxMessage.claimed_by == worker,
-            OutboxMessage.status == "pending",
-        )
-        .with_for_update()
-    )
-    return row
-
-
 def release(ctx: ServiceContext, message_id: int, worker: str) -> bool:
     """Give a claimed message back undelivered (no attempt counted), due at once."""
-    row = _held(ctx, message_id, worker)
-    if row is None:
-        return False
-    row.claimed_by = None
-    row.claimed_until = None
-    ctx.session.flush()
-    return True
+    return outbox.settle(ctx, OutboxMessage, message_id, worker, attempted=False) is not None
 
 
 def mark_sent(ctx: ServiceContext, message_id: int, worker: str, recipients: Sequence[str]) -> bool:
     """Record a delivery by the worker holding the message; False when it no longer held it."""
-    row = _held(ctx, message_id, worker)
+    row = outbox.settle(ctx, OutboxMessage, message_id, worker, attempted=True)
     if row is None:
         return False
-    row.status = "sent"
-    row.sent_at = ctx.now()
     row.recipients = list(recipients)
-    row.attempts += 1
-    row.claimed_by = None
-    row.claimed_until = None
-    row.last_error = None
     ctx.session.flush()
     return True
 
@@ -266,19 +226,14 @@ def mark_failed(
     """Record a failed delivery: back off and retry (1, 2, 4, ... minutes, at most an hour),
     or give up at once for a permanent failure or after MAX_ATTEMPTS. The row stays in the
     outbox either way. False when the worker no longer held the message."""
-    row = _held(ctx, message_id, worker)
-    if row is None:
-        return False
-    row.attempts += 1
-    row.last_error = error[:2000]
-    row.claimed_by = None
-    row.claimed_until = None
-    if permanent or row.attempts >= MAX_ATTEMPTS:
-        row.status = "failed"
-    else:
-        row.next_attempt_at = ctx.now() + backoff(row.attempts)
-    ctx.session.flush()
-    return True
+
+    def wait(attempts: int) -> timedelta | None:
+        return None if permanent or attempts >= MAX_ATTEMPTS else backoff(attempts)
+
+    row = outbox.settle(
+        ctx, OutboxMessage, message_id, worker, attempted=True, error=error, retry_after=wait
+    )
+    return row is not None
 
 
 def backoff(attempts: int) -> timedelta:

@@ -31,12 +31,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from licensesvc.domain.errors import InvalidState, NotFound, ValidationFailed
 from licensesvc.models import Customer
 from licensesvc.models.webhooks import DELIVERY_STATUSES, WebhookDelivery, WebhookEndpoint
-from licensesvc.platform import audit
+from licensesvc.platform import audit, outbox
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.outbox import WebhookEvent
 from licensesvc.platform.pagination import Page, paginate
@@ -412,26 +412,11 @@ class ClaimedDelivery:
 
 def claim_due_deliveries(ctx: ServiceContext, worker: str, limit: int) -> list[ClaimedDelivery]:
     """Lease up to `limit` due pending deliveries of active endpoints (oldest first) to
-    `worker` until now + DELIVERY_LEASE; the caller commits at once, then delivers. Rows another
-    sender holds are skipped (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
+    `worker` until now + DELIVERY_LEASE; the caller commits at once, then delivers
+    (platform.outbox.claim_rows: rows another sender holds are skipped). A delivery whose
+    endpoint was disabled is marked failed here."""
     ctx.actor.require_analyst()
-    now = ctx.now()
-    rows = list(
-        ctx.session.scalars(
-            select(WebhookDelivery)
-            .where(
-                WebhookDelivery.status == "pending",
-                WebhookDelivery.next_attempt_at <= now,
-                or_(
-                    WebhookDelivery.claimed_until.is_(None),
-                    WebhookDelivery.claimed_until < now,
-                ),
-            )
-            .order_by(WebhookDelivery.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    )
+    rows = outbox.claim_rows(ctx, WebhookDelivery, worker, limit, DELIVERY_LEASE)
     endpoints = {
         e.id: e
         for e in ctx.session.scalars(
@@ -442,11 +427,8 @@ def claim_due_deliveries(ctx: ServiceContext, worker: str, limit: int) -> list[C
     for row in rows:
         endpoint = endpoints[row.endpoint_id]
         if endpoint.status != "active":
-            row.status = "failed"
-            row.last_error = "the endpoint was disabled"
+            outbox.give_up(row, "the endpoint was disabled")
             continue
-        row.claimed_by = worker
-        row.claimed_until = now + DELIVERY_LEASE
         claimed.append(
             ClaimedDelivery(
                 id=row.id,
@@ -463,30 +445,12 @@ def claim_due_deliveries(ctx: ServiceContext, worker: str, limit: int) -> list[C
     return claimed
 
 
-def _held(ctx: ServiceContext, delivery_id: int, worker: str) -> WebhookDelivery | None:
-    return ctx.session.scalar(
-        select(WebhookDelivery)
-        .where(
-            WebhookDelivery.id == delivery_id,
-            WebhookDelivery.claimed_by == worker,
-            WebhookDelivery.status == "pending",
-        )
-        .with_for_update()
-    )
-
-
 def mark_delivered(ctx: ServiceContext, delivery_id: int, worker: str, status_code: int) -> bool:
     """Record a 2xx answer; False when the worker no longer held the delivery."""
-    row = _held(ctx, delivery_id, worker)
+    row = outbox.settle(ctx, WebhookDelivery, delivery_id, worker, attempted=True)
     if row is None:
         return False
-    row.status = "sent"
-    row.sent_at = ctx.now()
-    row.attempts += 1
     row.last_status_code = status_code
-    row.last_error = None
-    row.claimed_by = None
-    row.claimed_until = None
     ctx.session.flush()
     return True
 
@@ -500,28 +464,20 @@ def mark_delivery_failed(
 ) -> bool:
     """Record a failed attempt: due again after RETRY_SCHEDULE's wait, or failed after
     MAX_DELIVERY_ATTEMPTS. False when the worker no longer held the delivery."""
-    row = _held(ctx, delivery_id, worker)
+
+    def wait(attempts: int) -> timedelta | None:
+        return None if attempts >= MAX_DELIVERY_ATTEMPTS else RETRY_SCHEDULE[attempts - 1]
+
+    row = outbox.settle(
+        ctx, WebhookDelivery, delivery_id, worker, attempted=True, error=error, retry_after=wait
+    )
     if row is None:
         return False
-    row.attempts += 1
-    row.last_error = error[:2000]
     row.last_status_code = status_code
-    row.claimed_by = None
-    row.claimed_until = None
-    if row.attempts >= MAX_DELIVERY_ATTEMPTS:
-        row.status = "failed"
-    else:
-        row.next_attempt_at = ctx.now() + RETRY_SCHEDULE[row.attempts - 1]
     ctx.session.flush()
     return True
 
 
 def release_delivery(ctx: ServiceContext, delivery_id: int, worker: str) -> bool:
     """Give a claimed delivery back unattempted (no attempt counted), due at once."""
-    row = _held(ctx, delivery_id, worker)
-    if row is None:
-        return False
-    row.claimed_by = None
-    row.claimed_until = None
-    ctx.session.flush()
-    return True
+    return outbox.settle(ctx, WebhookDelivery, delivery_id, worker, attempted=False) is not None

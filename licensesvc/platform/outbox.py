@@ -13,12 +13,13 @@ that subscribed to it, in the same transaction, delivered after commit by `notif
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -70,7 +71,8 @@ WEBHOOK_EVENT_DESCRIPTIONS: dict[WebhookEvent, str] = {
     "`usable_until`",
     WebhookEvent.KEY_REVOKED: "a key was revoked, with the public revocation code",
     WebhookEvent.CASE_REFUSED: "a key request was refused, with its refusal code",
-    WebhookEvent.CASE_ESCALATED: "a case was escalated, with its severity and respond-by time",
+    WebhookEvent.CASE_ESCALATED: "a case was escalated, or an analyst raised an escalated "
+    "case's severity, with its severity and respond-by time",
     WebhookEvent.CASE_UPDATED: "support posted a status update the customer sees",
     WebhookEvent.CASE_DECIDED: "an analyst granted or denied a refused or escalated case",
     WebhookEvent.CASE_OVERDUE: "an escalated case passed its respond-by or next-update time "
@@ -286,12 +288,17 @@ def _escalation_context(case: KeyRequest, timezone: str) -> dict[str, Any]:
     }
 
 
-def case_escalated(ctx: ServiceContext, case: KeyRequest, timezone: str) -> None:
-    """A case was escalated: the vendor's support address hears at once (severity,
-    respond-by in the customer's zone `timezone` and in UTC, reason, the customer's note),
-    and the webhooks. Once per escalation."""
+def case_escalated(
+    ctx: ServiceContext, case: KeyRequest, timezone: str, *, severity_raised: bool = False
+) -> None:
+    """A case was escalated, or an escalated case's severity was raised (`severity_raised`):
+    the vendor's support address hears at once (severity, respond-by in the customer's zone
+    `timezone` and in UTC, reason, the customer's note), and the `case.escalated` webhooks.
+    Once per escalation, and once per raise to a severity at a moment."""
     context = _escalation_context(case, timezone)
     occurrence = f"escalated={_jsonable(case.escalated_at)}"
+    if severity_raised:
+        occurrence += f":severity={case.severity}@{_jsonable(ctx.now())}"
     enqueue(
         ctx,
         Event.SUPPORT_ESCALATION,
@@ -362,3 +369,95 @@ def case_updated(ctx: ServiceContext, case: KeyRequest, text: str, update_ref: s
         context,
         occurrence=f"update={update_ref}",
     )
+
+
+# -- leases: one sender at a time holds a row of the outbox or of webhook_deliveries ---------
+
+#: the two tables a sender leases rows of (the same columns: status, next_attempt_at,
+#: claimed_by, claimed_until)
+Leased = TypeVar("Leased", OutboxMessage, WebhookDelivery)
+
+
+def claim_rows(
+    ctx: ServiceContext, table: type[Leased], worker: str, limit: int, lease: timedelta
+) -> list[Leased]:
+    """Lease up to `limit` due pending rows of `table` (oldest first) to `worker` until
+    now + `lease` and return them, flushed; the caller commits at once, then delivers. Rows
+    another sender holds are skipped (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: this
+    transaction holds the write lock); so is a row whose lease has not run out. The caller may
+    fail a returned row instead (`give_up`) before it commits."""
+    now = ctx.now()
+    rows = list(
+        ctx.session.scalars(
+            select(table)
+            .where(
+                table.status == "pending",
+                table.next_attempt_at <= now,
+                or_(table.claimed_until.is_(None), table.claimed_until < now),
+            )
+            .order_by(table.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for row in rows:
+        row.claimed_by = worker
+        row.claimed_until = now + lease
+    ctx.session.flush()
+    return rows
+
+
+def give_up(row: OutboxMessage | WebhookDelivery, error: str) -> None:
+    """Fail a row just claimed without an attempt (nowhere to send it), releasing its lease."""
+    row.status = "failed"
+    row.last_error = error
+    row.claimed_by = None
+    row.claimed_until = None
+
+
+def held_row(ctx: ServiceContext, table: type[Leased], row_id: int, worker: str) -> Leased | None:
+    """The pending row `row_id` locked for update if `worker` still holds its lease, else
+    None (another sender took it over after the lease ran out, or it was settled)."""
+    return ctx.session.scalar(
+        select(table)
+        .where(table.id == row_id, table.claimed_by == worker, table.status == "pending")
+        .with_for_update()
+    )
+
+
+def settle(
+    ctx: ServiceContext,
+    table: type[Leased],
+    row_id: int,
+    worker: str,
+    *,
+    attempted: bool,
+    error: str | None = None,
+    retry_after: Callable[[int], timedelta | None] | None = None,
+) -> Leased | None:
+    """End `worker`'s lease of a row it holds and return the row (flushed), or None when it no
+    longer held it. Without an attempt the row is due again at once (a release); after a
+    successful attempt (`attempted`, no `error`) it is sent; after a failed one it is due again
+    `retry_after(attempts)` from now (attempts counting this one), or failed when that is
+    None (or no `retry_after` is given). The caller records what only its
+    table has (recipients, status codes) on the returned row."""
+    row = held_row(ctx, table, row_id, worker)
+    if row is None:
+        return None
+    row.claimed_by = None
+    row.claimed_until = None
+    if attempted:
+        row.attempts += 1
+        if error is None:
+            row.status = "sent"
+            row.sent_at = ctx.now()
+            row.last_error = None
+        else:
+            row.last_error = error[:2000]
+            wait = retry_after(row.attempts) if retry_after is not None else None
+            if wait is None:
+                row.status = "failed"
+            else:
+                row.next_attempt_at = ctx.now() + wait
+    ctx.session.flush()
+    return row

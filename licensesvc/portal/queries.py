@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from licensesvc import accounts, cases, identity, issuance, transparency
-from licensesvc.domain import KeyKind, TemporaryReason, support_plan
+from licensesvc.domain import KeyKind, PremiumService, TemporaryReason, support_plan
 from licensesvc.domain.errors import NotFound
 from licensesvc.domain.moments import in_zone
 from licensesvc.domain.policy import Check, Decision, KeyRequestInput, customer_key_kinds
@@ -32,6 +32,8 @@ from licensesvc.readmodels import (
 REQUEST_KINDS = tuple(customer_key_kinds())
 #: the words of the vocabularies (licensesvc/presentation/labels.py)
 KIND_LABELS = labels.labels_of(KeyKind)
+#: the Premium services' names (the dashboard's Premium services section)
+SERVICE_LABELS = labels.labels_of(PremiumService)
 KIND_NOUNS = labels.KIND_NOUNS
 TEMPORARY_REASON_LABELS = labels.labels_of(TemporaryReason)
 #: the escalation reasons of the product brief, with the words the form shows

@@ -111,6 +111,7 @@ def portal_globals() -> dict[str, Any]:
         "kind_labels": queries.KIND_LABELS,
         "kind_nouns": queries.KIND_NOUNS,
         "escalation_reasons": queries.ESCALATION_REASONS,
+        "service_labels": queries.SERVICE_LABELS,
         "time_zone": _zone(),
     }
 

@@ -20,8 +20,10 @@ from licensesvc.domain import (
     KeyStatus,
     OutboxStatus,
     Plan,
+    PremiumService,
     Region,
     RevocationCode,
+    ServiceRecordStatus,
     SigningKeyStatus,
     TemporaryReason,
 )
@@ -39,6 +41,8 @@ VOCABULARIES: tuple[type[StrEnum], ...] = (
     RevocationCode,
     EscalationReason,
     OutboxStatus,
+    PremiumService,
+    ServiceRecordStatus,
 )
 
 #: the words, by vocabulary and value (statuses as the portal's badges show them)
@@ -86,6 +90,12 @@ _WORDS: dict[type[StrEnum], dict[str, str]] = {
         "criticality_changed": "The issue has become more critical",
     },
     OutboxStatus: {"pending": "waiting", "sent": "sent", "failed": "given up"},
+    PremiumService: {
+        "upgrade": "Major upgrade with out-of-hours support",
+        "health_check": "Annual health check",
+        "support_review": "Bi-annual support review",
+    },
+    ServiceRecordStatus: {"requested": "requested", "held": "held"},
 }
 
 #: each vocabulary's labels, value -> words, in the vocabulary's order

@@ -28,6 +28,7 @@ from licensesvc.domain import (
     EscalationReason,
     KeyKind,
     Plan,
+    PremiumService,
     Region,
     RevocationCode,
     SigningKeyStatus,
@@ -338,6 +339,28 @@ class KeyOutOfDateSchema(ma.Schema):
     refresh = fields.String(metadata={"description": "how to get a key that matches"})
 
 
+class PremiumServiceStatusSchema(ma.Schema):
+    service = fields.String(metadata={"enum": values(PremiumService)})
+    included = fields.Boolean(metadata={"description": "whether the plan includes it today"})
+    every_months = fields.Integer(
+        allow_none=True, metadata={"description": "how often it falls due (recurring services)"}
+    )
+    per_contract_year = fields.Integer(
+        allow_none=True, metadata={"description": "how many a contract year allows (counted)"}
+    )
+    used_this_year = fields.Integer(allow_none=True)
+    left_this_year = fields.Integer(allow_none=True)
+    resets_on = fields.Date(
+        allow_none=True, metadata={"description": "the next contract year: the count restarts"}
+    )
+    last_held = fields.Date(allow_none=True)
+    next_due = fields.Date(allow_none=True)
+    overdue = fields.Boolean(metadata={"description": "the next-due day has passed"})
+    requested_for = fields.Date(
+        allow_none=True, metadata={"description": "the planned day of an open request"}
+    )
+
+
 class EntitlementReportSchema(ma.Schema):
     customer = fields.Nested(CustomerRef)
     as_of = fields.Date()
@@ -375,6 +398,13 @@ class EntitlementReportSchema(ma.Schema):
     keys_out_of_date = fields.List(
         fields.Nested(KeyOutOfDateSchema),
         metadata={"description": "usable keys whose signed claims no longer match the records"},
+    )
+    premium_services = fields.List(
+        fields.Nested(PremiumServiceStatusSchema),
+        metadata={
+            "description": "the Premium services: the contract year's major upgrade, the "
+            "health check's and the support review's last and next dates"
+        },
     )
 
 
@@ -512,6 +542,7 @@ def _schema_following(read_model: type) -> type[ma.Schema]:
 
 
 _FOLLOWING = (
+    rm.ServiceRecordView,
     rm.ContractView,
     rm.CustomerMatch,
     rm.StandingView,
@@ -551,6 +582,7 @@ SCHEMA_OF: dict[type, type[ma.Schema]] = {
     rm.SupportHours: SupportHours,
     rm.PolicySummary: PolicySummary,
     rm.EntitlementReport: EntitlementReportSchema,
+    rm.PremiumServiceStatus: PremiumServiceStatusSchema,
     rm.SigningKeyView: SigningKeySchema,
     rm.LicenseHistoryView: LicenseWithHistorySchema,
     rm.LicenseChangeView: LicenseChangeRow,

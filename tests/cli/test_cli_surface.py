@@ -174,6 +174,8 @@ def test_every_command_that_prints_speaks_json(run: Cli, tmp_path: Path) -> None
     doc("license", "retire", spare["id"], "--reason", "decommissioned")
     doc("license", "list")
     doc("entitlements", "--customer", acme["id"])
+    doc("service", "request", globex["id"], "upgrade", "--planned-on", "2026-06-13")
+    doc("service", "record", globex["id"], "health_check", "--held-on", "2026-03-01")
     issued = doc(*key_issue(globex["license_id"], "temporary", reason="usage_spike"))
     assert isinstance(issued, dict)
     doc("key", "list")

@@ -114,3 +114,60 @@ def test_search_escapes_wildcards_and_finds_by_contract(world, contexts):
     assert found[0].customer.id == world.base_customer
     assert found[0].matched.startswith(f"contract {world.base_contract}")
     assert customers.search_customers(analyst, "%%") == []
+
+
+def _support_mails_and_escalation_hooks(contexts, case_number):
+    from sqlalchemy import select
+
+    from licensesvc.models.outbox import OutboxMessage
+    from licensesvc.models.webhooks import WebhookDelivery
+
+    session = contexts.analyst().session
+    mails = session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.event == "support_escalation",
+            OutboxMessage.subject_ref == f"case:{case_number}",
+        )
+    ).all()
+    hooks = session.scalars(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.event == "case.escalated")
+        .order_by(WebhookDelivery.id)
+    ).all()
+    return [m.context["severity"] for m in mails], [h.payload["data"] for h in hooks]
+
+
+def test_raising_an_escalated_cases_severity_tells_support_and_the_webhooks(world, contexts, clock):
+    from licensesvc import outreach
+
+    outreach.add_endpoint(
+        contexts.analyst(),
+        "https://hooks.example/licensesvc",
+        ["case.escalated"],
+        resolve=lambda host, port: ["93.184.216.34"],
+    )
+    case = escalated(contexts, world, severity=3)
+    clock.set(datetime(2026, 3, 2, 16, 0, tzinfo=UTC))
+    case_updates.change_severity(contexts.analyst(), case, 1, "production down")
+    mails, hooks = _support_mails_and_escalation_hooks(contexts, case)
+    assert sorted(mails) == [1, 3]
+    assert [h["severity"] for h in hooks] == [3, 1]
+    raised = key_requests.get_case(contexts.analyst(), case)
+    assert hooks[1]["respond_by"] == raised.respond_by.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert hooks[1]["case_number"] == case
+
+
+def test_lowering_a_severity_tells_nobody(world, contexts, clock):
+    from licensesvc import outreach
+
+    outreach.add_endpoint(
+        contexts.analyst(),
+        "https://hooks.example/licensesvc",
+        ["case.escalated"],
+        resolve=lambda host, port: ["93.184.216.34"],
+    )
+    case = escalated(contexts, world, severity=2)
+    case_updates.change_severity(contexts.analyst(), case, 4, "a workaround holds")
+    mails, hooks = _support_mails_and_escalation_hooks(contexts, case)
+    assert mails == [2]
+    assert [h["severity"] for h in hooks] == [2]
