@@ -236,10 +236,12 @@ class Verifier:
 
         ``at`` is the verification time (default: now, UTC; truncated to whole seconds);
         ``product``, ``host`` and ``build_date`` are checked only when given;
-        ``revocations`` must already be verified (see :func:`keys.verify_revocation_list`);
-        the verifier's time anchor, if any, is advanced to ``at`` and, with ``revocations``,
-        to the list's sequence (a list older than one it has seen fails
-        ``stale_revocation_list``).
+        ``revocations`` must already be verified (see :func:`keys.verify_revocation_list`, or
+        :func:`keys.verify_revocation_cascade` for a cascade and its deltas); a key it names
+        revoked is ``revoked`` whatever else is wrong with it, and a key a cascade cannot
+        speak for is ``unknown_to_list``. The verifier's time anchor, if any, is advanced to
+        ``at`` and, with a plain list, to the list's sequence (a list older than one it has
+        seen fails ``stale_revocation_list``; a cascade's generation is not anchored).
 
         Raises exactly one LicenseKeyError subclass when the key is not acceptable (its
         ``claims`` are set when the failure came after the signature checked out), and

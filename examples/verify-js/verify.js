@@ -805,6 +805,8 @@ module.exports = {
   verifyRevocationList,
   verifyRevocationCascade,
   cascadeAnswer,
+  parseFilterCascade,
+  cascadeHas,
   followRotation,
   decode: (keyOrFile) => decode(keyOrFile).claims,
   canonical,

@@ -215,8 +215,10 @@ class RevocationCascade(MethodView):
         """The compact revocation list for large fleets: a signed filter cascade
 
         Exact over every unexpired key the server issued up to its `covered_through`: each is
-        answered revoked or not, with no error. Rebuilt when missing, signed by a retired key
-        or a day old; revocations since reach installers as deltas
+        answered revoked or not, with no error. The stored base is served until it has less
+        than a day of validity left (`licensesvc revocations export --format cascade`, run
+        daily, rebuilds it once a day outside any request); revocations since reach
+        installers as deltas
         (`/v1/revocations/cascade/delta?since=GENERATION`). Served as stored with an `ETag`;
         `If-None-Match` with it answers 304.
         """
@@ -224,7 +226,9 @@ class RevocationCascade(MethodView):
         if stored is None:
             db_session().rollback()  # SQLite: the reading session ends before the rebuild
             with runtime_of().unit_of_work(PUBLIC) as ctx:
-                stored = issuance.current_or_rebuild_cascade(ctx, request.url_root.rstrip("/"))
+                stored = issuance.current_or_rebuild_cascade(
+                    ctx, request.url_root.rstrip("/"), serving=True
+                )
         if request.if_none_match.contains(stored.etag.strip('"')):
             response = current_app.response_class(status=304)
         else:

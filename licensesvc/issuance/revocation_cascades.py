@@ -4,9 +4,12 @@ key the server issued, and signed deltas against it (docs/key-format.md section 
 The base is built with Mozilla's `filtercascade` package (SHA-256 hashing, a random salt per
 base), checked against every key it was built over before it is signed (it must be exact: no
 false positive, no false negative), and stored in the one row of `revocation_cascades`.
-Readers (`GET /v1/revocations/cascade`, `licensesvc revocations export --format cascade`) take
-the stored base (`current`) and rebuild it only when it is missing, signed by a key that is no
-longer the active one, older than BASE_MAX_AGE, or past the middle of its validity. Between
+`licensesvc revocations export --format cascade` rebuilds the stored base when it is missing,
+signed by a key that is no longer the active one, or older than BASE_MAX_AGE (run it daily from
+cron); `GET /v1/revocations/cascade` serves the stored base until it has less than
+SERVE_AT_LEAST of validity left (or is missing, or signed by a retired key), and only then
+rebuilds it in the request: building the base of a million keys takes tens of seconds
+(docs/performance.md), too long to do in a request every day. Between
 rebuilds, revocations reach installers as deltas (`delta_since`), signed on request: each
 lists every key revoked or superseded since the base was built, so any delta of the current
 base brings a verifier up to date, and a key issued after the base is covered by the delta.
@@ -45,6 +48,8 @@ ROW_ID = 1
 COVERAGE_MARGIN = timedelta(minutes=2)
 #: a base older than this is rebuilt by the next reader; deltas carry the revocations between
 BASE_MAX_AGE = timedelta(days=1)
+#: the API serves a stored base as long as installers get at least this much validity from it
+SERVE_AT_LEAST = timedelta(days=1)
 #: the filter's salt length in bytes (random per base)
 SALT_BYTES = 16
 
@@ -177,13 +182,21 @@ def _stored(row: RevocationCascadeCopy) -> StoredCascade | None:
 
 
 def _fresh(
-    ctx: ServiceContext, kid: str | None, issued_at: datetime, next_update: datetime
+    ctx: ServiceContext,
+    kid: str | None,
+    issued_at: datetime,
+    next_update: datetime,
+    *,
+    serving: bool = False,
 ) -> bool:
     try:
         active_kid = active_record(ctx).kid
     except NotFound:
         return True  # nothing could sign a newer one; keep serving what there is
-    refresh_at = min(issued_at + (next_update - issued_at) / 2, issued_at + BASE_MAX_AGE)
+    if serving:  # the API: keep serving while installers still get a day's validity
+        refresh_at = max(next_update - SERVE_AT_LEAST, issued_at + BASE_MAX_AGE)
+    else:
+        refresh_at = min(issued_at + (next_update - issued_at) / 2, issued_at + BASE_MAX_AGE)
     return kid == active_kid and ctx.now() < refresh_at
 
 
@@ -251,7 +264,7 @@ def current(ctx: ServiceContext) -> StoredCascade | None:
     state = ctx.session.execute(_STATE).first()
     if state is None or state.issued_at is None or state.next_update is None:
         return None
-    if not _fresh(ctx, state.kid, state.issued_at, state.next_update):
+    if not _fresh(ctx, state.kid, state.issued_at, state.next_update, serving=True):
         return None
     where = ctx.session.get_bind().engine.url
     version = (state.generation, state.kid)
@@ -268,12 +281,17 @@ def current(ctx: ServiceContext) -> StoredCascade | None:
     return stored
 
 
-def current_or_rebuild(ctx: ServiceContext, server: str = "") -> StoredCascade:
-    """The stored base, rebuilt first when it must be (the caller commits). Raises
-    NotConfigured when there is no active signing key."""
+def current_or_rebuild(
+    ctx: ServiceContext, server: str = "", *, serving: bool = False
+) -> StoredCascade:
+    """The stored base, rebuilt first when it must be (the caller commits): older than
+    BASE_MAX_AGE, or with ``serving`` (the API) only once it has less than SERVE_AT_LEAST of
+    validity left. Raises NotConfigured when there is no active signing key."""
     row = _row(ctx, lock=True)
     stored = _stored(row)
-    if stored is not None and _fresh(ctx, row.kid, stored.issued_at, stored.next_update):
+    if stored is not None and _fresh(
+        ctx, row.kid, stored.issued_at, stored.next_update, serving=serving
+    ):
         return stored
     return rebuild(ctx, server)
 

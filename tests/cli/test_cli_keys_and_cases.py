@@ -11,6 +11,7 @@ from sqlalchemy import text
 import keys
 from licensesvc.models import IssuedKey, KeyRequest
 from tests.cli.cli_helpers import Cli, Shop, contract_create, count, key_issue, license_create
+from tests.conftest import FakeClock
 
 
 def public_pem(run: Cli, tmp_path: Path) -> Path:
@@ -294,3 +295,39 @@ def test_as_names_the_analyst_in_the_audit_trail(run: Cli) -> None:
 def test_json_is_accepted_before_and_after_the_subcommand(run: Cli, where: str) -> None:
     args = ["--json", "customer", "list"] if where == "root" else ["customer", "list", "--json"]
     assert json.loads(run.ok(*args).stdout) == []
+
+
+def test_the_revocation_cascade_and_its_delta_carry_a_revocation_offline(
+    run: Cli, shop: Shop, tmp_path: Path, clock: FakeClock
+) -> None:
+    lic = tmp_path / "acme.lic"
+    serial = run.json(*key_issue(shop.acme_license, "standard", out=lic))["serial"]
+    pem = public_pem(run, tmp_path)
+    clock.advance(minutes=3)  # the base covers keys issued up to 2 minutes before it is built
+    base = tmp_path / "base.lrc"
+    wrote = run.json("revocations", "export", "--format", "cascade", "--out", base)
+    assert wrote["bytes"] == base.stat().st_size and base.read_bytes()[:4] == b"LRC1"
+    at = clock.current.strftime("%Y-%m-%dT%H:%M:%SZ")
+    checked = ("verify", lic, "--public-key", pem, "--at", at, "--revocations", base)
+    assert run.ok(*checked).stdout.startswith("valid\n")
+    run.ok("key", "revoke", serial, "--reason", "leaked")
+    delta = tmp_path / "d1.lrc"
+    out = run.ok(
+        "revocations",
+        "export",
+        "--format",
+        "cascade",
+        "--delta-since",
+        wrote["generation"],
+        "--out",
+        delta,
+    ).stdout
+    assert out.startswith(f"wrote the revocation delta since generation {wrote['generation']}")
+    result = run.fails(*checked, "--revocations", delta)
+    assert result.stdout.startswith(f"revoked: The license key {serial} is revoked")
+    # a cascade is binary: it goes to a file; --delta-since goes with a cascade
+    assert "--out" in run.fails("revocations", "export", "--format", "cascade", exit_code=2).output
+    assert (
+        "--format cascade"
+        in run.fails("revocations", "export", "--delta-since", 5, exit_code=2).output
+    )

@@ -6,6 +6,7 @@ delta of 100 revocations fits in 2 kB. Reduced to 20,000 keys unless LICENSESVC_
 
 from __future__ import annotations
 
+import hashlib
 import io
 import random
 import shutil
@@ -183,3 +184,71 @@ def test_filtercascade_writes_what_rust_cascade_reads() -> None:
     data = out.getvalue()
     assert data[:5] == b"\x02\x00\x00\x01s" and data[5] == 2 and data[14] == 1
     assert b"a" in FilterCascade.from_bytes(data) and b"b" not in FilterCascade.from_bytes(data)
+
+
+def _sample_serials(first: int, last: int) -> list[str]:
+    """rust-cascade's test_data/make-sample-data.py: hex SHA-256 of big-endian counters."""
+    return [hashlib.sha256(n.to_bytes(4, "big")).hexdigest() for n in range(first + 1, last + 1)]
+
+
+#: SHA-256 of mozilla/rust-cascade's test_data files (read by its own unit tests)
+RUST_CASCADE_TEST_DATA = {
+    "test_v2_sha256l32_mlbf": "0bd6630ef9a900861af419b496657648ab84b8c134a6fc2484d8e1cf11820ec1",
+    "test_v2_sha256l32_salt_mlbf": (
+        "bed34a636baca454f37f66d8314d7891722c8a8b029a0e4e0cf1f6ba176ee2c8"
+    ),
+    "test_v2_sha256l32_inverted_mlbf": (
+        "96399e30463a761a3f5ae0d0e1d57738b05f231cf6d5c2fe1db6bd9d33fab992"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RUST_CASCADE_TEST_DATA))
+def test_the_readers_read_rust_cascades_own_test_files_as_rust_cascade_does(
+    name: str, tmp_path: Path
+) -> None:
+    """filtercascade, given make-sample-data.py's parameters, writes rust-cascade's test files
+    byte for byte (their SHA-256 is pinned); our readers answer for every item as its tests
+    do: "this" and "that" in, "other" out (inverted: the large set in, the small set out)."""
+    small = [s.encode() for s in _sample_serials(0, 500)]
+    large = [s.encode() for s in _sample_serials(500, 10_000)]
+    inverted = "inverted" in name
+    include = [*large, b"this", b"that"] if inverted else [b"this", b"that", *small]
+    exclude = [b"other", *small] if inverted else [*large, b"other"]
+    cascade = filtercascade.FilterCascade(
+        [],
+        defaultHashAlg=filtercascade.fileformats.HashAlgorithm.SHA256,
+        salt=b"nacl" if "salt" in name else None,
+        growth_factor=1.0,
+        min_filter_length=177,
+    )
+    cascade.initialize(include=include, exclude=exclude)
+    out = io.BytesIO()
+    cascade.tofile(out)
+    data = out.getvalue()
+    assert hashlib.sha256(data).hexdigest() == RUST_CASCADE_TEST_DATA[name]
+    ours = FilterCascade.from_bytes(data)
+    assert ours.inverted == inverted
+    assert all(item in ours for item in include)
+    assert not any(item in ours for item in exclude)
+    node = shutil.which("node")
+    if node is None:
+        return
+    (tmp_path / "filter.bin").write_bytes(data)
+    script = (
+        "const fs=require('fs');const v=require('./examples/verify-js/verify');"
+        "const c=v.parseFilterCascade(fs.readFileSync(process.argv[1]));"
+        "const items=fs.readFileSync(process.argv[2],'utf8').split('\\n').filter(Boolean);"
+        "console.log(items.filter(x=>v.cascadeHas(c,Buffer.from(x))).length)"
+    )
+    (tmp_path / "items.txt").write_text("\n".join(i.decode() for i in include))
+    (tmp_path / "others.txt").write_text("\n".join(i.decode() for i in exclude))
+    for listed, expected in (("items.txt", len(include)), ("others.txt", 0)):
+        result = subprocess.run(
+            [node, "-e", script, str(tmp_path / "filter.bin"), str(tmp_path / listed)],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.stdout.strip() == str(expected), result.stderr
