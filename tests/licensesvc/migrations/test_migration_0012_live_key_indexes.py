@@ -65,12 +65,13 @@ def old_database(tmp_path: Path) -> Iterator[Engine]:
                 text(
                     "INSERT INTO keys (serial, license_id, customer_id, kind, status, key_text,"
                     " claims, signing_kid, issued_at, not_before, usable_until, expires_at)"
-                    " VALUES (:serial, 1, 1, :kind, :status, 'text', '{}', 'kid', :t, :t,"
+                    " VALUES (:serial, 1, 1, :kind, :status, :key_text, '{}', 'kid', :t, :t,"
                     " :until, :expires)"
                 ),
                 [
                     {
                         "serial": serial,
+                        "key_text": f"text of {serial}",  # each key's text is its own
                         "kind": kind,
                         "status": status,
                         "until": until,
@@ -110,6 +111,10 @@ def test_0012_adds_the_live_key_indexes_and_keeps_the_keys(
     assert indexes(old_database) == {**before, **NEW_INDEXES}
     with Session(old_database) as session:
         assert session.scalar(text("SELECT count(*) FROM keys")) == HISTORY + len(KEYS)
+    # the service reads keys with today's model: the later migrations first (they add columns)
+    upgrade(old_database)
+    assert set(NEW_INDEXES) <= set(indexes(old_database))
+    with Session(old_database) as session:
         live = live_keys(context(session, tmp_path), [1])
     assert [k.serial for k in live[1]] == ["SN-ACTIVE", "SN-OVERLAP", "SN-TEMP"]
 
