@@ -4,7 +4,8 @@
 The vocabularies (`KeyKind`, `Plan`, ...) are re-exported here; the rules are modules of their
 own: `policy` (the key-request policy table and `evaluate`), `support_plan` (the support-plan
 clock), `standing` (a customer's standing on one day), `hosts` (the host rule), `text` (the
-control-character rule) and `errors` (the error root, codes only)."""
+control-character rule), `moments` (how the words write a moment, and showing it in a zone)
+and `errors` (the error root, codes only)."""
 
 from .vocabulary import (
     DEFAULT_HOLIDAYS,
