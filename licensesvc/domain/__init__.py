@@ -5,7 +5,8 @@ The vocabularies (`KeyKind`, `Plan`, ...) are re-exported here; the rules are mo
 own: `policy` (the key-request policy table and `evaluate`), `support_plan` (the support-plan
 clock), `standing` (a customer's standing on one day), `hosts` (the host rule),
 `premium_services` (the Premium services' counts and dates), `text` (the control-character
-rule) and `errors` (the error root, codes only)."""
+rule), `moments` (how the words write a moment, and showing it in a zone) and `errors` (the
+error root, codes only)."""
 
 from .vocabulary import (
     DEFAULT_HOLIDAYS,

@@ -76,6 +76,7 @@ def test_the_dashboard_after_an_override_never_shows_a_negative_quota(
     assert "DR-test keys this contract year: 0 of 2 left (1 granted over quota by support)" in (
         quota
     )
+    assert re.search(r"; the count restarts \d{4}-\d{2}-\d{2}\.$", quota), quota
     assert "-1 of" not in page.locator("main").inner_text()
     # "Keys you can request today" offers what the policy grants now: no DR-test key
     today = page.locator("#kinds-today")
