@@ -255,11 +255,11 @@ def _use_deadline_connections(engine: Engine, deadlines: DatabaseDeadlines) -> N
 
     class DeadlineConnection(psycopg.Connection[Any]):
         @classmethod
-        def _connect_gen(cls, conninfo: str = "") -> Any:
+        def _connect_gen(cls, conninfo: str = "", **kwargs: Any) -> Any:
             # psycopg's connect loop resumes the generator at least every 0.1 s, waiting or
             # not: checking the deadline at each step ends the attempt on time
             limit = _request_deadline.get()
-            gen = super()._connect_gen(conninfo)
+            gen = super()._connect_gen(conninfo, **kwargs)
             return gen if limit is None else _until(gen, limit)
 
         def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
