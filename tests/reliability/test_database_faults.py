@@ -44,10 +44,11 @@ ANSWER_WITHIN = DEADLINE + 1
 #: ... and /healthz within 100 ms throughout, however many requests wait on the database
 HEALTH_WITHIN = 0.1
 #: the machine's own hiccups (the suite shares 2 cores with other work: a load average of 15
-#: was seen): at most this share of the probes may take longer, and none longer than
-#: HEALTH_OUTLIER. Queued behind busy threads, as before issue 19, most took 0.5-3 s.
+#: was seen, and one probe of 0.79 s): at most this share of the probes may take longer, and
+#: none longer than HEALTH_OUTLIER. Queued behind busy threads, as on main before issue 19,
+#: a probe took 2.9 s in this test's first calm burst, and 45 s on the issue's slow database.
 HEALTH_SLOW_SHARE = 0.02
-HEALTH_OUTLIER = 0.5
+HEALTH_OUTLIER = 1.0
 #: a read while another session holds row locks: it never waits for them
 READ_WITHIN = 1.0
 #: requests in flight at once during a fault: more than the server's threads (2 workers x 2
