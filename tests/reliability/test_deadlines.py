@@ -85,6 +85,11 @@ def test_a_request_deadline_ends_a_wait_on_the_client(database_url: str) -> None
                 conn.execute(text("SELECT pg_sleep(5)"))
             assert time.monotonic() - started < 2
             assert is_unavailable(late.value)
+            # the dropped connection counts as a disconnect: no ROLLBACK is tried on it (its
+            # failure logged a traceback), and the pool opens a new one
+            assert late.value.connection_invalidated
+            conn.rollback()
+            assert conn.execute(text("SELECT 1")).scalar() == 1
         with engine.connect() as conn, request_deadline(0.2):
             time.sleep(0.3)
             with pytest.raises(DeadlineExceeded):
