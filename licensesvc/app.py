@@ -165,7 +165,7 @@ class ProblemSafetyNet:
         ]
         if status == 503:
             headers.append(("Retry-After", str(runtime_of(self.app).deadlines.retry_after)))
-        start_response(f"{status} {title}", headers, sys.exc_info())
+        start_response(f"{status} {title}", headers)  # the first call: the app's was held
         return [body]
 
 

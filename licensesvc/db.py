@@ -255,11 +255,11 @@ def _use_deadline_connections(engine: Engine, deadlines: DatabaseDeadlines) -> N
 
     class DeadlineConnection(psycopg.Connection[Any]):
         @classmethod
-        def _connect_gen(cls, conninfo: str = "") -> Any:
+        def _connect_gen(cls, conninfo: str = "", **kwargs: Any) -> Any:
             # psycopg's connect loop resumes the generator at least every 0.1 s, waiting or
             # not: checking the deadline at each step ends the attempt on time
             limit = _request_deadline.get()
-            gen = super()._connect_gen(conninfo)
+            gen = super()._connect_gen(conninfo, **kwargs)
             return gen if limit is None else _until(gen, limit)
 
         def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
@@ -268,24 +268,32 @@ def _use_deadline_connections(engine: Engine, deadlines: DatabaseDeadlines) -> N
             if remaining is not None:
                 if remaining <= 0:
                     self._give_up()
-                    raise psycopg.OperationalError("request deadline exceeded")
+                    raise GaveUp("request deadline exceeded")
                 limit = min(limit, remaining)
             try:
                 return super().wait(gen, interval, limit)
             except Exception as exc:
                 if wait_timeout is not None and isinstance(exc, wait_timeout):
                     self._give_up()
-                    raise psycopg.OperationalError(
-                        f"no answer from the database within {limit:.1f} s"
-                    ) from None
+                    raise GaveUp(f"no answer from the database within {limit:.1f} s") from None
                 raise
 
         def _give_up(self) -> None:
             # the protocol state is unknown: drop the connection (the pool replaces it)
             self.pgconn.finish()
 
+    class GaveUp(psycopg.OperationalError):
+        """The client stopped waiting for the server and dropped the connection."""
+
     if wait_timeout is None:  # an older psycopg: the server-side timeouts still apply
         return
+
+    @event.listens_for(engine, "handle_error")
+    def _dropped(context: Any) -> None:
+        # a dropped connection is a disconnect: the pool discards it without a ROLLBACK
+        # (which would fail, and log a traceback) and the next checkout opens a new one
+        if isinstance(context.original_exception, GaveUp):
+            context.is_disconnect = True
 
     @event.listens_for(engine, "do_connect")
     def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:

@@ -431,5 +431,10 @@ def child_exit(server: Any, worker: Any) -> None:
 
 def post_worker_init(worker: Any) -> None:
     """The event loop answers /healthz between the request threads' turns: hand the GIL over
-    every millisecond (Python's default is 5 ms), so a burst of busy threads delays it little."""
+    every millisecond (Python's default is 5 ms), so a burst of busy threads delays it little;
+    and keep the loaded app out of the garbage collector's full passes (gc.freeze), which
+    stop every thread of the process, the event loop's included, for as long as they take."""
+    import gc
+
     sys.setswitchinterval(0.001)
+    gc.freeze()

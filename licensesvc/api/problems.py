@@ -36,8 +36,11 @@ def _rollback_request_session() -> None:
         return
     try:
         session.rollback()
-    except Exception:  # a broken connection must not hide the original error
-        current_app.logger.exception("rollback after an error failed")
+    except Exception as exc:  # a broken connection must not hide the original error
+        if is_unavailable(exc):  # the database is gone or the deadline passed: one line
+            current_app.logger.warning("rollback after an error failed: %s", type(exc).__name__)
+        else:
+            current_app.logger.exception("rollback after an error failed")
 
 
 def problem_response(

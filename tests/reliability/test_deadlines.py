@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -84,6 +85,11 @@ def test_a_request_deadline_ends_a_wait_on_the_client(database_url: str) -> None
                 conn.execute(text("SELECT pg_sleep(5)"))
             assert time.monotonic() - started < 2
             assert is_unavailable(late.value)
+            # the dropped connection counts as a disconnect: no ROLLBACK is tried on it (its
+            # failure logged a traceback), and the pool opens a new one
+            assert late.value.connection_invalidated
+            conn.rollback()
+            assert conn.execute(text("SELECT 1")).scalar() == 1
         with engine.connect() as conn, request_deadline(0.2):
             time.sleep(0.3)
             with pytest.raises(DeadlineExceeded):
@@ -163,3 +169,103 @@ def test_an_unreachable_database_fails_readiness_within_its_deadline(tmp_path: P
     api = app.test_client().get("/v1/keys", headers={"Authorization": "Bearer x"})
     assert api.status_code == 503 and api.json is not None
     assert api.json["code"] == "service_unavailable"
+
+
+@needs_pg
+def test_the_pool_checkout_ends_at_the_request_deadline(database_url: str) -> None:
+    """Every connection held (by requests stuck on a silent database): the next checkout
+    gives up at the request deadline, not pool_timeout later."""
+    engine = make_engine(
+        database_url, DatabaseDeadlines(pool_timeout=10, pool_size=1, max_overflow=0)
+    )
+    try:
+        with engine.connect():
+            started = time.monotonic()
+            with request_deadline(0.5), pytest.raises(Exception) as waited:
+                engine.connect()
+            assert time.monotonic() - started < 1.0
+            assert is_unavailable(waited.value)
+    finally:
+        engine.dispose()
+
+
+@needs_pg
+def test_connecting_to_a_silent_server_ends_at_the_request_deadline(database_url: str) -> None:
+    """A server that accepts the TCP connection and then says nothing (a black hole):
+    connecting gives up at the request deadline, not connect_timeout later."""
+    import socket
+
+    from sqlalchemy.engine import make_url
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel completes the handshake; nothing is ever answered
+    url = make_url(database_url).set(host="127.0.0.1", port=silent.getsockname()[1])
+    engine = make_engine(
+        url.render_as_string(hide_password=False), DatabaseDeadlines(connect_timeout=10)
+    )
+    try:
+        started = time.monotonic()
+        with request_deadline(0.5), pytest.raises(DBAPIError) as waited:
+            engine.connect()
+        assert time.monotonic() - started < 1.0
+        assert is_unavailable(waited.value)
+    finally:
+        engine.dispose()
+        silent.close()
+
+
+@needs_sqlite
+def test_waiting_for_the_sqlite_write_lock_ends_at_the_request_deadline(tmp_path: Path) -> None:
+    db = tmp_path / "wait.db"
+    engine = make_engine(f"sqlite:///{db}", DatabaseDeadlines(busy_timeout=10))
+    with engine.begin() as conn:  # the file exists, in WAL mode, before the writer locks it
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    writer = sqlite3.connect(db, isolation_level=None, timeout=0, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        with request_deadline(0.5), pytest.raises(DBAPIError) as waited, engine.begin() as conn:
+            conn.execute(text("SELECT 1"))
+        assert 0.4 < time.monotonic() - started < 1.0
+        assert is_unavailable(waited.value)
+        # outside a request the whole busy_timeout applies again: this waits for the writer
+        threading.Timer(1.0, writer.execute, args=("ROLLBACK",)).start()
+        started = time.monotonic()
+        with engine.begin() as conn:
+            conn.execute(text("SELECT 1"))
+        assert time.monotonic() - started >= 0.9
+    finally:
+        writer.close()
+        engine.dispose()
+
+
+@needs_sqlite
+def test_an_error_escaping_the_request_handlers_is_problem_json(tmp_path: Path) -> None:
+    """Issue 19 point 8: an exception raised while the request is torn down (after the view
+    answered) is a problem+json 500, and one meaning "database unavailable" a 503 with
+    Retry-After, never the server's plain 500."""
+    url = f"sqlite:///{tmp_path / 'teardown.db'}"
+    upgrade(make_engine(url))
+    app = create_app(
+        Settings(database_url=url, secret_key="s", signing_key_passphrase="p", data_dir=tmp_path)
+    )
+    failure: list[Exception] = []
+
+    @app.teardown_appcontext
+    def _fail(_exc: BaseException | None = None) -> None:
+        if failure:
+            raise failure[0]
+
+    client = app.test_client()
+    failure.append(RuntimeError("teardown broke"))
+    answer = client.get("/healthz")
+    assert answer.status_code == 500
+    assert answer.mimetype == "application/problem+json"
+    assert answer.json is not None and answer.json["code"] == "internal_error"
+    failure[0] = DeadlineExceeded("too late")
+    answer = client.get("/v1/keys", headers={"Authorization": "Bearer x"})
+    assert answer.status_code == 503 and answer.headers["Retry-After"]
+    assert answer.json is not None and answer.json["code"] == "service_unavailable"
+    failure.clear()
+    assert client.get("/healthz").status_code == 200
