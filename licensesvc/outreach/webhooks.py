@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from licensesvc.domain.errors import InvalidState, NotConfigured, NotFound, ValidationFailed
 from licensesvc.models import Customer
@@ -305,6 +305,31 @@ def disable_endpoint(ctx: ServiceContext, endpoint_id: int) -> EndpointView:
     ctx.session.flush()
     audit.append(ctx, "webhook.disabled", "webhook", endpoint.id, customer_id=endpoint.customer_id)
     return _endpoint_view(endpoint)
+
+
+def delete_endpoint(ctx: ServiceContext, endpoint_id: int) -> EndpointView:
+    """Remove the endpoint and its deliveries (the audit trail keeps that it existed, its URL
+    and how many deliveries went with it). Returns it as it was. Raises NotFound."""
+    endpoint = _endpoint(ctx, endpoint_id)
+    view = _endpoint_view(endpoint)
+    removed = len(
+        ctx.session.scalars(
+            delete(WebhookDelivery)
+            .where(WebhookDelivery.endpoint_id == endpoint.id)
+            .returning(WebhookDelivery.id)
+        ).all()
+    )
+    ctx.session.delete(endpoint)
+    ctx.session.flush()
+    audit.append(
+        ctx,
+        "webhook.deleted",
+        "webhook",
+        view.id,
+        customer_id=view.customer_id,
+        details={"url": view.url, "events": list(view.events), "deliveries_removed": removed},
+    )
+    return view
 
 
 def rotate_secret(ctx: ServiceContext, endpoint_id: int) -> EndpointWithSecret:
