@@ -41,7 +41,7 @@ class WebhookForm(FlaskForm):  # type: ignore[misc]
     events = SelectMultipleField(
         "Events it receives",
         choices=[SelectChoice(e.value, e.value) for e in WebhookEvent],
-        validators=[DataRequired(message="Choose at least one event.")],
+        # checked in add_webhook: a `required` on each checkbox would make browsers demand all
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
     )
@@ -98,7 +98,11 @@ def webhooks() -> ResponseReturnValue:
 def add_webhook() -> ResponseReturnValue:
     ctx = _ctx()
     form = WebhookForm()
-    if not form.validate():
+    valid = form.validate()
+    if not form.events.data:
+        form.events.errors = [*form.events.errors, "Choose at least one event."]
+        valid = False
+    if not valid:
         return _render(ctx, form, status=422)
     try:
         made = _write(
