@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
+
+from licensesvc.config import SIGNING_KEY_KDF_ROUNDS
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -19,18 +22,35 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database schema up to `revision` (default: the newest)."""
-    _run(engine, command.upgrade, revision)
+@dataclass(frozen=True)
+class Secrets:
+    """What a migration that encrypts stored secrets needs (0018 seals webhook secrets): the
+    passphrase (LICENSESVC_SIGNING_KEY_PASSPHRASE) and the PBKDF2 rounds of new seals."""
+
+    passphrase: str = field(repr=False)
+    kdf_rounds: int = SIGNING_KEY_KDF_ROUNDS
 
 
-def downgrade(engine: Engine, revision: str) -> None:
-    """Take the database schema back to `revision`."""
-    _run(engine, command.downgrade, revision)
+def upgrade(engine: Engine, revision: str = "head", *, secrets: Secrets | None = None) -> None:
+    """Bring the database schema up to `revision` (default: the newest). `secrets` is needed
+    where a migration encrypts stored secrets (`licensesvc db upgrade` passes the settings');
+    without it such a migration fails, changing nothing, when there are secrets to encrypt."""
+    _run(engine, command.upgrade, revision, secrets)
 
 
-def _run(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
+def downgrade(engine: Engine, revision: str, *, secrets: Secrets | None = None) -> None:
+    """Take the database schema back to `revision` (`secrets`: as for upgrade)."""
+    _run(engine, command.downgrade, revision, secrets)
+
+
+def _run(
+    engine: Engine,
+    step: Callable[[Config, str], None],
+    revision: str,
+    secrets: Secrets | None = None,
+) -> None:
     cfg = alembic_config(engine)
+    cfg.attributes["secrets"] = secrets
     with engine.connect() as connection:
         sqlite = engine.dialect.name == "sqlite"
         if sqlite:

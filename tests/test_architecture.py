@@ -76,7 +76,11 @@ ALLOWED: list[tuple[str, set[str]]] = [
     ("licensesvc.models", {"licensesvc.models", "licensesvc.domain", *DATABASE}),
     ("licensesvc.db", {"licensesvc.config", *DATABASE}),
     ("licensesvc.migrate", {"licensesvc.migrate", "licensesvc.config", "licensesvc.db", *DATABASE}),
-    ("licensesvc.migrations", {"licensesvc.models", *DATABASE}),
+    # a migration that seals stored secrets (0018) uses the platform's pure sealing functions
+    (
+        "licensesvc.migrations",
+        {"licensesvc.models", "licensesvc.platform.sealed", *DATABASE},
+    ),
     (
         "licensesvc.platform",
         {
@@ -87,6 +91,8 @@ ALLOWED: list[tuple[str, set[str]]] = [
             *DATABASE,
         },
     ),
+    # secrets the service reads back, sealed at rest (webhook signing secrets)
+    ("licensesvc.platform.sealed", {"cryptography"}),
     (
         "licensesvc.readmodels",
         {"keys", "licensesvc.readmodels", "licensesvc.domain", "licensesvc.models", *DATABASE},

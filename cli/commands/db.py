@@ -24,18 +24,23 @@ def db() -> None:
 def upgrade(state: CliState) -> None:
     """Create or migrate the schema to the newest revision (Alembic).
 
-    Safe to run again: an up-to-date database is left as it is.
+    Safe to run again: an up-to-date database is left as it is. Webhook secrets stored in
+    the clear before revision 0018 are encrypted with LICENSESVC_SIGNING_KEY_PASSPHRASE.
 
     \b
     Example:
       LICENSESVC_DATABASE_URL=postgresql://lsvc@db/lsvc licensesvc db upgrade
     """
-    from licensesvc.migrate import current_revision
+    from licensesvc.migrate import Secrets, current_revision
     from licensesvc.migrate import upgrade as run_upgrade
 
     engine = state.runtime.engine
+    settings = state.runtime.settings
     before = current_revision(engine)
-    run_upgrade(engine)
+    run_upgrade(
+        engine,
+        secrets=Secrets(settings.signing_key_passphrase, settings.signing_key_kdf_rounds),
+    )
     after = current_revision(engine)
     url = engine.url.render_as_string(hide_password=True)
     emit(

@@ -117,6 +117,50 @@ def _open_request(
     )
 
 
+def _new_record(
+    ctx: ServiceContext,
+    st: Standing,
+    name: PremiumService,
+    status: ServiceRecordStatus,
+    day: date,
+    note: str | None,
+) -> ServiceRecord:
+    """A new record of the service on `day`, counted against its contract year's allowance
+    (ServiceRefused when it is used up), added to the session."""
+    contract, year = _contract_for(ctx, st, name, status, day)
+    _check_quota(ctx, name, contract, year)
+    row = ServiceRecord(
+        customer_id=st.customer.id,
+        contract_id=contract.id,
+        service=name.value,
+        status=status.value,
+        planned_on=day if status is ServiceRecordStatus.REQUESTED else None,
+        held_on=day if status is ServiceRecordStatus.HELD else None,
+        contract_year_start=year,
+        note=note,
+        recorded_by=ctx.actor.label,
+        created_at=ctx.now(),
+    )
+    ctx.session.add(row)
+    return row
+
+
+def _recorded(ctx: ServiceContext, row: ServiceRecord, day: date) -> ServiceRecordView:
+    """Flush the record, append its audit record (`service.requested` or `service.held`) and
+    return its view."""
+    ctx.session.flush()
+    audit.append(
+        ctx,
+        f"service.{row.status}",
+        "premium_service",
+        row.id,
+        customer_id=row.customer_id,
+        reason=row.note,
+        details={"service": row.service, "on": day, "contract": row.contract_id},
+    )
+    return _view(row)
+
+
 def request_service(
     ctx: ServiceContext, customer_id: int, service: str, planned_on: date, note: str | None = None
 ) -> ServiceRecordView:
@@ -133,31 +177,8 @@ def request_service(
         raise InvalidState(
             f"a {name.value} is already requested; record it held (service record) first"
         )
-    contract, year = _contract_for(ctx, st, name, ServiceRecordStatus.REQUESTED, planned_on)
-    _check_quota(ctx, name, contract, year)
-    row = ServiceRecord(
-        customer_id=customer_id,
-        contract_id=contract.id,
-        service=name.value,
-        status=ServiceRecordStatus.REQUESTED.value,
-        planned_on=planned_on,
-        contract_year_start=year,
-        note=text,
-        recorded_by=ctx.actor.label,
-        created_at=ctx.now(),
-    )
-    ctx.session.add(row)
-    ctx.session.flush()
-    audit.append(
-        ctx,
-        "service.requested",
-        "premium_service",
-        row.id,
-        customer_id=customer_id,
-        reason=text,
-        details={"service": name.value, "planned_on": planned_on, "contract": contract.id},
-    )
-    return _view(row)
+    row = _new_record(ctx, st, name, ServiceRecordStatus.REQUESTED, planned_on, text)
+    return _recorded(ctx, row, planned_on)
 
 
 def record_service(
@@ -172,38 +193,16 @@ def record_service(
     name = _service(service)
     text = _note(note)
     st = standing(ctx, customer_id)
-    contract, year = _contract_for(ctx, st, name, ServiceRecordStatus.HELD, held_on)
     row = _open_request(ctx, customer_id, name)
-    if row is not None:
+    if row is None:
+        row = _new_record(ctx, st, name, ServiceRecordStatus.HELD, held_on, text)
+    else:
+        _contract_for(ctx, st, name, ServiceRecordStatus.HELD, held_on)  # the day's checks
         row.status = ServiceRecordStatus.HELD.value
         row.held_on = held_on
         row.note = text or row.note
         row.updated_at = ctx.now()
-    else:
-        _check_quota(ctx, name, contract, year)
-        row = ServiceRecord(
-            customer_id=customer_id,
-            contract_id=contract.id,
-            service=name.value,
-            status=ServiceRecordStatus.HELD.value,
-            held_on=held_on,
-            contract_year_start=year,
-            note=text,
-            recorded_by=ctx.actor.label,
-            created_at=ctx.now(),
-        )
-        ctx.session.add(row)
-    ctx.session.flush()
-    audit.append(
-        ctx,
-        "service.held",
-        "premium_service",
-        row.id,
-        customer_id=customer_id,
-        reason=text,
-        details={"service": name.value, "held_on": held_on, "contract": row.contract_id},
-    )
-    return _view(row)
+    return _recorded(ctx, row, held_on)
 
 
 def premium_since(st: Standing) -> date | None:

@@ -18,7 +18,8 @@ DELIVERY_STATUSES = ("pending", "sent", "failed")
 class WebhookEndpoint(Base):
     """Where events go: vendor-wide (`customer_id` None: every customer's events) or one
     customer's (only that customer's events). `secret` is the Standard Webhooks signing secret
-    (`whsec_` + base64), shown once when made or rotated."""
+    (`whsec_` + base64, shown once when made or rotated), stored sealed under
+    LICENSESVC_SIGNING_KEY_PASSPHRASE (platform/sealed.py), never in the clear."""
 
     __tablename__ = "webhook_endpoints"
     __table_args__ = (CheckConstraint("status IN ('active', 'disabled')", name="status"),)

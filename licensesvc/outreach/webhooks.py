@@ -31,12 +31,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from licensesvc.domain.errors import InvalidState, NotFound, ValidationFailed
+from licensesvc.domain.errors import InvalidState, NotConfigured, NotFound, ValidationFailed
 from licensesvc.models import Customer
 from licensesvc.models.webhooks import DELIVERY_STATUSES, WebhookDelivery, WebhookEndpoint
-from licensesvc.platform import audit, outbox
+from licensesvc.platform import audit, outbox, sealed
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.outbox import WebhookEvent
 from licensesvc.platform.pagination import Page, paginate
@@ -144,6 +144,25 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+def seal_secret(ctx: ServiceContext, secret: str) -> str:
+    """What the endpoint row stores of `secret`: its bytes sealed (platform/sealed.py) under
+    LICENSESVC_SIGNING_KEY_PASSPHRASE, never the secret itself."""
+    raw = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+    return sealed.seal(
+        raw, ctx.settings.signing_key_passphrase, ctx.settings.signing_key_kdf_rounds
+    )
+
+
+def open_secret(ctx: ServiceContext, stored: str) -> str:
+    """The signing secret (`whsec_...`) of what an endpoint row stores. Raises NotConfigured
+    when LICENSESVC_SIGNING_KEY_PASSPHRASE does not open it."""
+    try:
+        raw = sealed.unseal(stored, ctx.settings.signing_key_passphrase)
+    except sealed.Unsealable as e:
+        raise NotConfigured(f"webhook secrets cannot be read: {e}") from None
+    return SECRET_PREFIX + base64.b64encode(raw).decode()
+
+
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     """The `webhook-signature` header: `v1,` and the base64 HMAC-SHA256, keyed by the secret's
     bytes, of `{webhook-id}.{webhook-timestamp}.{body}`."""
@@ -225,11 +244,12 @@ def add_endpoint(
     check_url(url, ctx.settings.webhook_allow, resolve)
     if customer_id is not None and ctx.session.get(Customer, customer_id) is None:
         raise NotFound(f"customer {customer_id} not found")
+    secret = new_secret()
     endpoint = WebhookEndpoint(
         customer_id=customer_id,
         url=url,
         events=names,
-        secret=new_secret(),
+        secret=seal_secret(ctx, secret),
         status="active",
         created_by=ctx.actor.label,
         created_at=ctx.now(),
@@ -244,7 +264,7 @@ def add_endpoint(
         customer_id=customer_id,
         details={"url": url, "events": names},
     )
-    return EndpointWithSecret(_endpoint_view(endpoint), endpoint.secret)
+    return EndpointWithSecret(_endpoint_view(endpoint), secret)
 
 
 def _endpoint(ctx: ServiceContext, endpoint_id: int) -> WebhookEndpoint:
@@ -287,17 +307,43 @@ def disable_endpoint(ctx: ServiceContext, endpoint_id: int) -> EndpointView:
     return _endpoint_view(endpoint)
 
 
+def delete_endpoint(ctx: ServiceContext, endpoint_id: int) -> EndpointView:
+    """Remove the endpoint and its deliveries (the audit trail keeps that it existed, its URL
+    and how many deliveries went with it). Returns it as it was. Raises NotFound."""
+    endpoint = _endpoint(ctx, endpoint_id)
+    view = _endpoint_view(endpoint)
+    removed = len(
+        ctx.session.scalars(
+            delete(WebhookDelivery)
+            .where(WebhookDelivery.endpoint_id == endpoint.id)
+            .returning(WebhookDelivery.id)
+        ).all()
+    )
+    ctx.session.delete(endpoint)
+    ctx.session.flush()
+    audit.append(
+        ctx,
+        "webhook.deleted",
+        "webhook",
+        view.id,
+        customer_id=view.customer_id,
+        details={"url": view.url, "events": list(view.events), "deliveries_removed": removed},
+    )
+    return view
+
+
 def rotate_secret(ctx: ServiceContext, endpoint_id: int) -> EndpointWithSecret:
     """Give the endpoint a new signing secret (shown this once); the next attempt of every
     delivery is signed with it. Raises NotFound."""
     endpoint = _endpoint(ctx, endpoint_id)
-    endpoint.secret = new_secret()
+    secret = new_secret()
+    endpoint.secret = seal_secret(ctx, secret)
     endpoint.secret_rotated_at = ctx.now()
     ctx.session.flush()
     audit.append(
         ctx, "webhook.secret_rotated", "webhook", endpoint.id, customer_id=endpoint.customer_id
     )
-    return EndpointWithSecret(_endpoint_view(endpoint), endpoint.secret)
+    return EndpointWithSecret(_endpoint_view(endpoint), secret)
 
 
 # -- deliveries ------------------------------------------------------------------------------
@@ -434,7 +480,7 @@ def claim_due_deliveries(ctx: ServiceContext, worker: str, limit: int) -> list[C
                 id=row.id,
                 endpoint_id=row.endpoint_id,
                 url=endpoint.url,
-                secret=endpoint.secret,
+                secret=open_secret(ctx, endpoint.secret),
                 message_id=row.message_id,
                 event=row.event,
                 payload=dict(row.payload),

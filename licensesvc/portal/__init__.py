@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, Request
 from flask.sessions import SecureCookieSessionInterface
 
+from . import webhook_pages as webhook_pages  # registers the webhooks page on bp
 from .errors import register_error_pages
 from .views import bp, csrf
 
