@@ -22,7 +22,7 @@ from alembic import op
 from licensesvc.platform import sealed
 
 revision: str = "0018"
-down_revision: str | None = "0016"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
