@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import select, update
+from sqlalchemy.orm import sessionmaker
 
 import keys.tlog
 from licensesvc import transparency
+from licensesvc.config import ConfigurationError, Settings
+from licensesvc.domain.errors import NotFound
 from licensesvc.issuance import revoke_key
-from licensesvc.models import LogCheckpoint, LogLeaf
+from licensesvc.models import AuditRecord, LogCheckpoint, LogLeaf
 from tests.conftest import Contexts, World
 from tests.licensesvc.service_helpers import ask, first_key
 
@@ -108,3 +112,88 @@ def test_verify_log_catches_a_rewritten_leaf(world: World, contexts: Contexts) -
     )
     problems = transparency.verify_log(analyst).problems
     assert any("leaf 1" in p for p in problems), problems
+
+
+def _add_leaves(contexts: Contexts, count: int, start: int = 0) -> list[bytes]:
+    data = [f'{{"filler":{start + i}}}'.encode() for i in range(count)]
+    for item in data:
+        contexts.session.add(
+            LogLeaf(
+                idx=None,
+                serial="SN-FILLER",
+                event="issue",
+                commitment="00" * 32,
+                leaf=item,
+                leaf_hash=keys.tlog.leaf_hash(item),
+                created_at=contexts.clock(),
+            )
+        )
+    contexts.session.flush()
+    return data
+
+
+def test_tiles_above_level_zero_hash_full_tiles_below(contexts: Contexts) -> None:
+    analyst = contexts.analyst()
+    leaves = _add_leaves(contexts, 300)
+    transparency.integrate(analyst, batch=130)  # three batches: nodes cross batch edges
+    transparency.integrate(analyst, batch=130)
+    assert transparency.integrate(analyst, batch=130).tree_size == 300
+    hashes = [keys.tlog.leaf_hash(x) for x in leaves]
+    full = transparency.tile(analyst, 0, 0, 256)
+    assert full == b"".join(hashes[:256])
+    assert transparency.tile(analyst, 0, 1, 44) == b"".join(hashes[256:])
+    # level 1: one hash per full level-0 tile (C2SP tlog-tiles)
+    assert transparency.tile(analyst, 1, 0, 1) == keys.tlog.tree_hash(hashes[:256])
+    for missing in ((0, 1, 256), (0, 1, 45), (1, 0, 2), (2, 0, 1)):
+        with pytest.raises(NotFound):
+            transparency.tile(analyst, *missing)
+    root = keys.tlog.verify_checkpoint(
+        transparency.checkpoint_note(analyst), _vkey(contexts)
+    ).root_hash
+    assert root == keys.tlog.tree_hash(hashes)
+    assert transparency.verify_log(analyst).problems == []
+
+
+def test_a_rotated_log_key_signs_new_checkpoints_and_old_ones_still_verify(
+    contexts: Contexts,
+) -> None:
+    analyst = contexts.analyst()
+    _add_leaves(contexts, 3)
+    transparency.integrate(analyst)
+    old = _vkey(contexts)
+    new_rec = transparency.rotate_log_key(analyst)
+    new = keys.tlog.LogVerifier.from_vkey(new_rec.vkey)
+    assert new.name == old.name and new.key_id != old.key_id
+    _add_leaves(contexts, 2, start=3)
+    transparency.integrate(analyst)
+    head = keys.tlog.verify_checkpoint(transparency.checkpoint_note(analyst), new)
+    assert head.tree_size == 5
+    with pytest.raises(keys.tlog.BadCheckpoint):
+        keys.tlog.verify_checkpoint(transparency.checkpoint_note(analyst), old)
+    assert transparency.verify_log(analyst).problems == []  # each under the key that signed it
+    events = contexts.session.scalars(
+        select(AuditRecord.action).where(AuditRecord.action.like("log_key.%"))
+    ).all()
+    assert sorted(events) == ["log_key.generated", "log_key.rotated"]
+
+
+def test_the_apps_integrator_runs_in_its_own_committed_unit_of_work(
+    world: World, contexts: Contexts, settings: Settings
+) -> None:
+    from licensesvc.log_integrator import LogIntegrator, every_from_env
+    from licensesvc.runtime import Runtime
+
+    assert every_from_env({}) == 1.0
+    assert every_from_env({"LICENSESVC_LOG_INTEGRATE_EVERY": "0"}) == 0
+    with pytest.raises(ConfigurationError):
+        every_from_env({"LICENSESVC_LOG_INTEGRATE_EVERY": "soon"})
+    connection = contexts.session.connection()
+    sessions = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    runtime = Runtime(settings, connection.engine, sessions, contexts.clock)
+    first = first_key(contexts.analyst(), world.base_license)
+    contexts.session.commit()
+    done = LogIntegrator(runtime, 1.0).run_once()
+    assert (done.added, done.tree_size, done.checkpoint_signed) == (1, 1, True)
+    assert transparency.inclusion(contexts.analyst(), first.serial).index == 0
