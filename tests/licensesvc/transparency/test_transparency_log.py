@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import sessionmaker
 
 import keys.tlog
@@ -197,3 +197,31 @@ def test_the_apps_integrator_runs_in_its_own_committed_unit_of_work(
     done = LogIntegrator(runtime, 1.0).run_once()
     assert (done.added, done.tree_size, done.checkpoint_signed) == (1, 1, True)
     assert transparency.inclusion(contexts.analyst(), first.serial).index == 0
+
+
+def test_the_leaves_of_a_key_change_cost_one_insert_each(world: World, contexts: Contexts) -> None:
+    analyst = contexts.analyst()
+    first_key(analyst, world.base_license)
+    contexts.session.flush()
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    connection = contexts.session.connection()
+    event.listen(connection, "before_cursor_execute", seen)
+    try:
+        ask(
+            contexts.customer(world.base_customer),
+            world.base_license,
+            "replacement",
+            host="new.acme.example",
+        )
+        contexts.session.flush()
+    finally:
+        event.remove(connection, "before_cursor_execute", seen)
+    leaf_writes = [s for s in statements if "tlog_" in s]
+    # two events (the replacement's issue, the old key's supersession): at most one INSERT each
+    # (PostgreSQL batches them into one), no read of the log, nothing else
+    assert 1 <= len(leaf_writes) <= 2, leaf_writes
+    assert all(w.lstrip().upper().startswith("INSERT INTO TLOG_LEAVES") for w in leaf_writes)
