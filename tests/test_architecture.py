@@ -86,6 +86,11 @@ ALLOWED: list[tuple[str, set[str]]] = [
             *DATABASE,
         },
     ),
+    # the PKCS#8 envelope of stored private keys (signing keys, log keys)
+    (
+        "licensesvc.platform.key_envelopes",
+        {"licensesvc.platform.key_envelopes", "cryptography"},
+    ),
     (
         "licensesvc.readmodels",
         {"keys", "licensesvc.readmodels", "licensesvc.domain", "licensesvc.models", *DATABASE},

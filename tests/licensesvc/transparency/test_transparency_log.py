@@ -17,6 +17,7 @@ from licensesvc.config import ConfigurationError, Settings
 from licensesvc.domain.errors import NotFound
 from licensesvc.issuance import revoke_key
 from licensesvc.models import AuditRecord, LogCheckpoint, LogLeaf
+from licensesvc.platform.key_envelopes import protection
 from tests.conftest import Contexts, World
 from tests.licensesvc.service_helpers import ask, first_key
 
@@ -171,6 +172,10 @@ def test_a_rotated_log_key_signs_new_checkpoints_and_old_ones_still_verify(
     with pytest.raises(keys.tlog.BadCheckpoint):
         keys.tlog.verify_checkpoint(transparency.checkpoint_note(analyst), old)
     assert transparency.verify_log(analyst).problems == []  # each under the key that signed it
+    # stored like the signing keys: PKCS#8, PBKDF2-HMAC-SHA256 with the configured rounds
+    stored = protection(new_rec.private_key_encrypted)
+    rounds = contexts.settings.signing_key_kdf_rounds
+    assert (stored.kdf, stored.rounds) == ("pbkdf2-sha256", rounds)
     events = contexts.session.scalars(
         select(AuditRecord.action).where(AuditRecord.action.like("log_key.%"))
     ).all()
