@@ -244,6 +244,10 @@ EXAMPLES: list[Row] = [
         "verify globex.lic --public-key vendor-public.pem --revocations revocations.lrl"
         " --at 2026-03-02T16:00Z"
     ),
+    ex("log integrate"),
+    ex("log key"),
+    ex("log monitor --state acme-log.json --customer 1"),
+    ex("log verify"),
     Later(days=3),
     File("customers.csv", GOOD_CSV),
     File("bad.csv", BAD_CSV),

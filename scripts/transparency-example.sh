@@ -18,8 +18,9 @@ vkey=$("${cli[@]}" log key)
 serial=$("${cli[@]}" --json key list | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)[-1]["serial"])')
 "${cli[@]}" key export "$serial" --format file --out "$work/key.lic" >/dev/null
 "${cli[@]}" signing-key export-public --out "$work/vendor.pem" >/dev/null
-echo "\$ licensesvc key export $serial --format file --out key.lic; tail -n 12 key.lic"
-tail -n 12 "$work/key.lic"
+echo "\$ licensesvc key export $serial --format file --out key.lic"
+echo "\$ sed -n '/BEGIN LICENSESVC LOG PROOF/,/END/p' key.lic | sed '1d;\$d' | base64 -d | python3 -m json.tool"
+sed -n '/BEGIN LICENSESVC LOG PROOF/,/END/p' "$work/key.lic" | sed '1d;$d' | base64 -d | .venv/bin/python -m json.tool
 echo "\$ licensesvc verify key.lic --public-key vendor.pem --log-key \"\$VKEY\" --require-logged | head -2"
 "${cli[@]}" verify "$work/key.lic" --public-key "$work/vendor.pem" --log-key "$vkey" --require-logged | head -2
 show log monitor --state "$work/monitor.json" --customer 1 | sed "s#$work/##"

@@ -93,6 +93,11 @@ ALLOWED: list[tuple[str, set[str]]] = [
     ),
     # secrets the service reads back, sealed at rest (webhook signing secrets)
     ("licensesvc.platform.sealed", {"cryptography"}),
+    # the PKCS#8 envelope of stored private keys (signing keys, log keys)
+    (
+        "licensesvc.platform.key_envelopes",
+        {"licensesvc.platform.key_envelopes", "cryptography"},
+    ),
     (
         "licensesvc.readmodels",
         {"keys", "licensesvc.readmodels", "licensesvc.domain", "licensesvc.models", *DATABASE},

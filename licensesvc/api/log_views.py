@@ -174,7 +174,7 @@ class Checkpoint(MethodView):
         return response
 
 
-@tiles.route("/tile/<int:level>/<path:rest>")
+@tiles.route("/tile/<level>/<path:rest>")
 class Tile(MethodView):
     @tiles.doc(
         security=_NO_TOKEN,
@@ -186,10 +186,13 @@ class Tile(MethodView):
         },
     )
     @tiles.alt_response(404, response="NOT_FOUND")
-    def get(self, level: int, rest: str) -> Response:
+    def get(self, level: str, rest: str) -> Response:
         """A Merkle tree tile `<L>/<N>[.p/<W>]`: W (256 when full) hashes of 32 bytes"""
+        # L is 0 to 63 without leading zeroes; anything else is a 404 problem, not Flask's page
+        if not re.fullmatch(r"0|[1-9][0-9]?", level) or int(level) > 63:
+            raise NotFound("a tile's level is 0 to 63")
         index, width = _index_and_width(rest)
-        return _octets(transparency.tile(public_context(), level, index, width))
+        return _octets(transparency.tile(public_context(), int(level), index, width))
 
 
 @tiles.route("/tile/entries/<path:rest>")

@@ -89,7 +89,8 @@ def handle_service_error(error: ServiceError) -> Response:
 
 def _is_api_request() -> bool:
     path = request.path
-    return path.startswith("/v1/") or path == "/v1" or path == "/openapi.json"
+    # /log/: the transparency log's tiles (api/log_views.py), documented with the API
+    return path.startswith(("/v1/", "/log/")) or path in ("/v1", "/log") or path == "/openapi.json"
 
 
 class LicensesvcApi(Api):

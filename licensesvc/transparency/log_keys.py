@@ -1,6 +1,7 @@
 """The log's signing keys: Ed25519, apart from the key-signing keys, the private half stored as
-PKCS#8 PEM encrypted under LICENSESVC_SIGNING_KEY_PASSPHRASE; rotated like the signing keys (the
-retired key stays listed, new checkpoints carry the new key's signature)."""
+PKCS#8 PEM encrypted under LICENSESVC_SIGNING_KEY_PASSPHRASE like theirs
+(licensesvc/platform/key_envelopes.py: PBKDF2-HMAC-SHA256, the same rounds); rotated like the
+signing keys (the retired key stays listed, new checkpoints carry the new key's signature)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from licensesvc.domain.errors import Conflict, NotFound, ServiceError
 from licensesvc.models import LogKeyRecord
 from licensesvc.platform import audit
 from licensesvc.platform.context import ServiceContext
+from licensesvc.platform.key_envelopes import encrypt_private_key
 
 #: the log's name (checkpoint origin and key name) when none is given: a schema-less URL
 DEFAULT_ORIGIN = "licensesvc.local/log"
@@ -46,11 +48,8 @@ def _store(ctx: ServiceContext, origin: str, previous: str | None) -> LogKeyReco
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
     )
     signer = keys.tlog.LogSigner(origin, seed)
-    encrypted = private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(_passphrase(ctx)),
-    )
+    # the same envelope and PBKDF2 rounds as the key-signing keys
+    encrypted = encrypt_private_key(private, _passphrase(ctx), ctx.settings.signing_key_kdf_rounds)
     _remember(encrypted, _passphrase(ctx), signer)
     rec = LogKeyRecord(
         vkey=signer.verifier.vkey,

@@ -6,6 +6,7 @@ with no lost or duplicated leaf (`licensesvc log verify` finds nothing)."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -71,6 +72,7 @@ def test_keys_issued_over_http_are_logged_within_seconds(
             serials.append(r.json()["key"]["serial"])
         waits = [_wait_logged(one.url(""), s) for s in serials]
         assert max(waits) < 60
+        print(f"logged within {max(waits):.2f} s of the last issue (waits {waits})")
         vkey = requests.get(one.url("/v1/log/key"), timeout=10).json()["vkey"]
         verifier = tlog.LogVerifier.from_vkey(vkey)
         file_text = call(
@@ -79,6 +81,25 @@ def test_keys_issued_over_http_are_logged_within_seconds(
         license_text, proof = tlog.split_license_file(file_text)
         claims = keys.decode_unverified(license_text)
         tlog.verify_key_logged(tlog.text_key_of(license_text), claims.serial, proof, verifier)
+        # a customer's monitor over HTTP: consistent, and lists Globex's events only
+        state = tmp_path / "globex-log.json"
+        monitor = [sys.executable, "-m", "cli.main", "--json", "log", "monitor"]
+        monitor += ["--state", str(state), "--server", one.url("")]
+        commitment = json.loads(proof.leaf)["customer"] if proof else ""
+        done = subprocess.run(
+            [*monitor, "--customer", commitment],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT), **server_env(e2e_database_url, tmp_path)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        seen = json.loads(done.stdout)
+        assert {leaf["serial"] for leaf in seen["leaves"] if leaf["event"] == "issue"} >= set(
+            serials
+        )
+        assert all(leaf["customer"] == commitment for leaf in seen["leaves"])
     runtime = Runtime.from_settings(settings)
     try:
         with runtime.unit_of_work(Actor.system()) as ctx:

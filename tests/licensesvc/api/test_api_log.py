@@ -82,3 +82,19 @@ def test_bad_log_requests_are_problems(api_client: FlaskClient, analyst: Service
         "validation_error",
     )
     assert_problem(api_client.get("/v1/log/inclusion"), 422, "validation_error")
+
+
+def test_malformed_tile_paths_are_404_problems(
+    api_client: FlaskClient, analyst: ServiceContext
+) -> None:
+    transparency.integrate(analyst)
+    for path in ("/log/tile/-1/0", "/log/tile/01/000", "/log/tile/64/000", "/log/tile/0/0"):
+        assert_problem(api_client.get(path), 404, "not_found")
+    for path in ("/log/tile/0/000.p/0", "/log/tile/0/000.p/256", "/log/tile/entries/x000/001"):
+        assert_problem(api_client.get(path), 404, "not_found")
+
+
+def test_unmatched_log_paths_are_problems_too(api_client: FlaskClient) -> None:
+    assert_problem(api_client.get("/log/tile/0/%08"), 404, "not_found")
+    assert_problem(api_client.get("/log/nothing-here"), 404, "not_found")
+    assert_problem(api_client.post("/log/checkpoint"), 405, "method_not_allowed")

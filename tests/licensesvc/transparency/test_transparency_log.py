@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select, update
+import pytest
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import sessionmaker
 
 import keys.tlog
 from licensesvc import transparency
+from licensesvc.config import ConfigurationError, Settings
+from licensesvc.domain.errors import NotFound
 from licensesvc.issuance import revoke_key
-from licensesvc.models import LogCheckpoint, LogLeaf
+from licensesvc.models import AuditRecord, LogCheckpoint, LogLeaf
+from licensesvc.platform.key_envelopes import protection
 from tests.conftest import Contexts, World
 from tests.licensesvc.service_helpers import ask, first_key
 
@@ -108,3 +113,120 @@ def test_verify_log_catches_a_rewritten_leaf(world: World, contexts: Contexts) -
     )
     problems = transparency.verify_log(analyst).problems
     assert any("leaf 1" in p for p in problems), problems
+
+
+def _add_leaves(contexts: Contexts, count: int, start: int = 0) -> list[bytes]:
+    data = [f'{{"filler":{start + i}}}'.encode() for i in range(count)]
+    for item in data:
+        contexts.session.add(
+            LogLeaf(
+                idx=None,
+                serial="SN-FILLER",
+                event="issue",
+                commitment="00" * 32,
+                leaf=item,
+                leaf_hash=keys.tlog.leaf_hash(item),
+                created_at=contexts.clock(),
+            )
+        )
+    contexts.session.flush()
+    return data
+
+
+def test_tiles_above_level_zero_hash_full_tiles_below(contexts: Contexts) -> None:
+    analyst = contexts.analyst()
+    leaves = _add_leaves(contexts, 300)
+    transparency.integrate(analyst, batch=130)  # three batches: nodes cross batch edges
+    transparency.integrate(analyst, batch=130)
+    assert transparency.integrate(analyst, batch=130).tree_size == 300
+    hashes = [keys.tlog.leaf_hash(x) for x in leaves]
+    full = transparency.tile(analyst, 0, 0, 256)
+    assert full == b"".join(hashes[:256])
+    assert transparency.tile(analyst, 0, 1, 44) == b"".join(hashes[256:])
+    # level 1: one hash per full level-0 tile (C2SP tlog-tiles)
+    assert transparency.tile(analyst, 1, 0, 1) == keys.tlog.tree_hash(hashes[:256])
+    for missing in ((0, 1, 256), (0, 1, 45), (1, 0, 2), (2, 0, 1)):
+        with pytest.raises(NotFound):
+            transparency.tile(analyst, *missing)
+    root = keys.tlog.verify_checkpoint(
+        transparency.checkpoint_note(analyst), _vkey(contexts)
+    ).root_hash
+    assert root == keys.tlog.tree_hash(hashes)
+    assert transparency.verify_log(analyst).problems == []
+
+
+def test_a_rotated_log_key_signs_new_checkpoints_and_old_ones_still_verify(
+    contexts: Contexts,
+) -> None:
+    analyst = contexts.analyst()
+    _add_leaves(contexts, 3)
+    transparency.integrate(analyst)
+    old = _vkey(contexts)
+    new_rec = transparency.rotate_log_key(analyst)
+    new = keys.tlog.LogVerifier.from_vkey(new_rec.vkey)
+    assert new.name == old.name and new.key_id != old.key_id
+    _add_leaves(contexts, 2, start=3)
+    transparency.integrate(analyst)
+    head = keys.tlog.verify_checkpoint(transparency.checkpoint_note(analyst), new)
+    assert head.tree_size == 5
+    with pytest.raises(keys.tlog.BadCheckpoint):
+        keys.tlog.verify_checkpoint(transparency.checkpoint_note(analyst), old)
+    assert transparency.verify_log(analyst).problems == []  # each under the key that signed it
+    # stored like the signing keys: PKCS#8, PBKDF2-HMAC-SHA256 with the configured rounds
+    stored = protection(new_rec.private_key_encrypted)
+    rounds = contexts.settings.signing_key_kdf_rounds
+    assert (stored.kdf, stored.rounds) == ("pbkdf2-sha256", rounds)
+    events = contexts.session.scalars(
+        select(AuditRecord.action).where(AuditRecord.action.like("log_key.%"))
+    ).all()
+    assert sorted(events) == ["log_key.generated", "log_key.rotated"]
+
+
+def test_the_apps_integrator_runs_in_its_own_committed_unit_of_work(
+    world: World, contexts: Contexts, settings: Settings
+) -> None:
+    from licensesvc.log_integrator import LogIntegrator, every_from_env
+    from licensesvc.runtime import Runtime
+
+    assert every_from_env({}) == 1.0
+    assert every_from_env({"LICENSESVC_LOG_INTEGRATE_EVERY": "0"}) == 0
+    with pytest.raises(ConfigurationError):
+        every_from_env({"LICENSESVC_LOG_INTEGRATE_EVERY": "soon"})
+    connection = contexts.session.connection()
+    sessions = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    runtime = Runtime(settings, connection.engine, sessions, contexts.clock)
+    first = first_key(contexts.analyst(), world.base_license)
+    contexts.session.commit()
+    done = LogIntegrator(runtime, 1.0).run_once()
+    assert (done.added, done.tree_size, done.checkpoint_signed) == (1, 1, True)
+    assert transparency.inclusion(contexts.analyst(), first.serial).index == 0
+
+
+def test_the_leaves_of_a_key_change_cost_one_insert_each(world: World, contexts: Contexts) -> None:
+    analyst = contexts.analyst()
+    first_key(analyst, world.base_license)
+    contexts.session.flush()
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    connection = contexts.session.connection()
+    event.listen(connection, "before_cursor_execute", seen)
+    try:
+        ask(
+            contexts.customer(world.base_customer),
+            world.base_license,
+            "replacement",
+            host="new.acme.example",
+        )
+        contexts.session.flush()
+    finally:
+        event.remove(connection, "before_cursor_execute", seen)
+    leaf_writes = [s for s in statements if "tlog_" in s]
+    # two events (the replacement's issue, the old key's supersession): at most one INSERT each
+    # (PostgreSQL batches them into one), no read of the log, nothing else
+    assert 1 <= len(leaf_writes) <= 2, leaf_writes
+    assert all(w.lstrip().upper().startswith("INSERT INTO TLOG_LEAVES") for w in leaf_writes)
