@@ -1,5 +1,5 @@
 """Compact revocation for large fleets: the signed revocation cascade and its deltas
-(docs/key-format.md section 13).
+(docs/key-format.md section 14).
 
 A *base* carries a filter cascade in the binary format of Mozilla's ``filtercascade`` /
 ``rust-cascade`` (version 2, hash algorithm 2: the low 32 bits of SHA-256), built over every
@@ -79,7 +79,7 @@ def cascade_item(serial: str) -> bytes:
 
 class FilterCascade:
     """A filter cascade read from Mozilla's binary format, version 2 (docs/key-format.md
-    section 13.2): ``FilterCascade.from_bytes(data)``, then ``item in cascade``."""
+    section 14.2): ``FilterCascade.from_bytes(data)``, then ``item in cascade``."""
 
     __slots__ = ("_layers", "inverted", "salt")
 
@@ -153,7 +153,7 @@ class FilterCascade:
 
 @dataclass(frozen=True, slots=True)
 class CascadeHeader:
-    """The signed header of a base or a delta (docs/key-format.md section 13.1)."""
+    """The signed header of a base or a delta (docs/key-format.md section 14.1)."""
 
     kind: str  # "base" | "delta"
     kid: str

@@ -399,7 +399,7 @@ def _check_list(
 
 
 def _check_cascade(revocations: RevocationCascade, claims: Claims, moment: datetime) -> bool:
-    """Step 5 with a cascade (section 13.4): raise StaleRevocationList or Revoked; return
+    """Step 5 with a cascade (section 14.4): raise StaleRevocationList or Revoked; return
     True when the cascade cannot speak for the key, False when it says not revoked."""
     from keys.cascade import REVOKED, SUPERSEDED, UNKNOWN
 

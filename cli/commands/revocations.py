@@ -51,7 +51,7 @@ def export(state: CliState, out: Path | None, form: str, delta_since: int | None
     `licensesvc verify --revocations FILE` reads it.
 
     `--format cascade` writes the compact list instead: a filter cascade, exact over every
-    unexpired key issued up to its covered_through (docs/key-format.md section 13), about
+    unexpired key issued up to its covered_through (docs/key-format.md section 14), about
     19 kB for a million keys; `--delta-since GENERATION` writes the signed delta that
     follows that generation. `licensesvc verify --revocations BASE --revocations DELTA`
     reads them.

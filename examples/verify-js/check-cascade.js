@@ -3,7 +3,7 @@
 // Usage: node examples/verify-js/check-cascade.js [--at=TIMESTAMP] CASCADE PUBLIC_KEY.pem KEYS.tsv [DELTA...]
 // Verifies the cascade (and its deltas, in order), then prints for every line of KEYS.tsv
 // (`serial<TAB>issued_at<TAB>expires_at or -`) what the cascade says of that key, one line
-// each: revoked, superseded, not_revoked or unknown (docs/key-format.md section 13.4).
+// each: revoked, superseded, not_revoked or unknown (docs/key-format.md section 14.4).
 // The fleet test and bench/cascade_bench.py run it over 100,000 keys.
 
 const fs = require('node:fs');

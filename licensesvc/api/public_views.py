@@ -195,7 +195,7 @@ class RevocationCascade(MethodView):
         responses={
             "200": {
                 "description": "The signed revocation cascade base (`LRC1`..., binary; "
-                "docs/key-format.md section 13)",
+                "docs/key-format.md section 14)",
                 "content": {_CASCADE: {"schema": {"type": "string", "format": "binary"}}},
                 "headers": {
                     "ETag": {

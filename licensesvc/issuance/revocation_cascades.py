@@ -1,5 +1,5 @@
 """The compact revocation list for large fleets: a signed filter cascade over every unexpired
-key the server issued, and signed deltas against it (docs/key-format.md section 13).
+key the server issued, and signed deltas against it (docs/key-format.md section 14).
 
 The base is built with Mozilla's `filtercascade` package (SHA-256 hashing, a random salt per
 base), checked against every key it was built over before it is signed (it must be exact: no

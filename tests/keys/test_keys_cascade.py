@@ -1,5 +1,5 @@
 """keys/cascade.py reads exactly Mozilla's filter-cascade format version 2 with SHA-256
-hashing (docs/key-format.md section 13.2) and nothing else; the envelope's rules hold."""
+hashing (docs/key-format.md section 14.2) and nothing else; the envelope's rules hold."""
 
 from __future__ import annotations
 

@@ -198,7 +198,7 @@ def cascade_base(
     built: datetime = CASCADE_BUILT,
     key: keys.SigningKey = OLD,
 ) -> bytes:
-    """A signed base (spec section 13) over ``revoked`` and ``others``."""
+    """A signed base (spec section 14) over ``revoked`` and ``others``."""
     filter_bytes = build_filter(
         {s.encode() for s in revoked}, {s.encode() for s in others}, CASCADE_SALT
     )
@@ -225,7 +225,7 @@ def cascade_delta(
     base: int = CASCADE_GENERATION,
     built: datetime = AT - timedelta(minutes=5),
 ) -> bytes:
-    """A signed delta (spec section 13) of base ``base``, following ``since``."""
+    """A signed delta (spec section 14) of base ``base``, following ``since``."""
     header = keys.CascadeHeader(
         kind="delta",
         kid=OLD.kid,
@@ -828,7 +828,7 @@ def build_vectors() -> list[dict[str, Any]]:
 
 
 def add_cascade_vectors(add: Any, base_key: str, temp_key: str, unicode_key: str) -> None:
-    """Keys checked against a revocation cascade and its deltas (spec section 13), and
+    """Keys checked against a revocation cascade and its deltas (spec section 14), and
     revocation winning over every other failure (spec section 7, step 5)."""
     pending = keys.sign_key(
         dataclasses.replace(

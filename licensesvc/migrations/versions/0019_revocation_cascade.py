@@ -6,7 +6,7 @@ Create Date: 2026-12-07 00:00:00
 
 `revocation_cascades` holds the one signed base of the compact revocation list that
 GET /v1/revocations/cascade and `licensesvc revocations export --format cascade` serve
-(docs/key-format.md section 13): a filter cascade over every unexpired key the server issued,
+(docs/key-format.md section 14): a filter cascade over every unexpired key the server issued,
 rebuilt when missing, signed by a retired key or too old. Deltas are signed on request against
 it, so the table holds no more than the base. One row (id 1), locked by every rebuild.
 """

@@ -1,6 +1,6 @@
 """GET /v1/revocations/cascade serves the stored signed cascade (ETag, 304) and
 /v1/revocations/cascade/delta?since=GENERATION the signed deltas; an installer carries both to
-`licensesvc verify --revocations BASE --revocations DELTA` (docs/key-format.md section 13)."""
+`licensesvc verify --revocations BASE --revocations DELTA` (docs/key-format.md section 14)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """licensesvc/issuance/revocation_cascades.py: the compact revocation list and its deltas, as
-an offline installer uses them (docs/key-format.md section 13)."""
+an offline installer uses them (docs/key-format.md section 14)."""
 
 from __future__ import annotations
 
