@@ -23,7 +23,9 @@ CUSTOMERS = [
     # name, plan, region, contract start, end, paid through (days from today)
     ("Acme", "base", "na", -30, 335, 335),
     ("Globex", "premium", "emea", -30, 335, 335),
-    ("Initech", "base", "na", -400, -1, -1),  # contract ended yesterday
+    # ended two days ago: at any hour, already over in the customer's zone too (New York is
+    # still on the day before UTC's in its evening)
+    ("Initech", "base", "na", -400, -2, -2),
     ("Umbrella", "premium", "apac", -100, 265, -1),  # maintenance paid through yesterday
 ]
 
@@ -154,7 +156,8 @@ def test_customers_walk_through_every_key_kind_refusal_and_decision(
                     t["Acme"],
                     license_id=lic["Acme"],
                     kind="dr_test",
-                    dr_test_date=day.isoformat(),
+                    # UTC's yesterday: today or yesterday in Acme's zone, too soon either way
+                    dr_test_date=(day - timedelta(days=1)).isoformat(),
                 ),
                 422,
                 "invalid_window",

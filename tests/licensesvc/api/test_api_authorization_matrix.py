@@ -366,6 +366,29 @@ ROUTES = [
         404,
         anonymous=404,
     ),
+    # the transparency log: public, the same answer for everyone (a fresh database: no log
+    # key and nothing logged yet)
+    Route("GET", "/v1/log/key", "/v1/log/key", None, 404, 404, 404, anonymous=404),
+    Route(
+        "GET",
+        "/v1/log/inclusion",
+        "/v1/log/inclusion?serial=LK-NOT-ISSUED",
+        None,
+        404,
+        404,
+        404,
+        anonymous=404,
+    ),
+    Route(
+        "GET",
+        "/v1/log/consistency",
+        "/v1/log/consistency?from=1&to=2",
+        None,
+        404,
+        404,
+        404,
+        anonymous=404,
+    ),
     Route(
         "POST",
         "/v1/keys/verify",
