@@ -87,3 +87,9 @@ def test_a_feed_that_cannot_read_the_head_is_lost_and_comes_back_in_a_new_epoch(
             conn.execute(text("ALTER TABLE audit_records_cut RENAME TO audit_records"))
     within(changefeed.INTERVAL * 10, lambda: feed.state() is not None)
     assert feed.state() != before  # what happened while it was lost is unknown
+
+
+def test_the_feed_knows_the_read_only_sessions_by_the_option_licensesvc_db_sets() -> None:
+    from licensesvc import db
+
+    assert changefeed.READ_ONLY_OPTION == db.READ_ONLY
