@@ -334,8 +334,8 @@ def _known_key(ctx: ServiceContext, digest: str) -> _KnownKey | None:
     stamp taken before the read); None when the server issued no such text."""
     feed = changefeed.feed_of(ctx.session)
     stamp = feed.state() if feed is not None else None
-    if stamp is not None:
-        held: _KnownKey | None = feed.snapshot(_KNOWN_KEYS).get(digest, stamp)  # type: ignore[union-attr]
+    if feed is not None and stamp is not None:
+        held: _KnownKey | None = feed.snapshot(_KNOWN_KEYS).get(digest, stamp)
         if held is not None:
             return held
     elif feed is not None:
