@@ -103,7 +103,7 @@ class ChangeFeed:
             return None
         return (self._epoch, self._head, _local_generation)
 
-    def snapshot(self, name: str, size: int = 200_000) -> FreshnessCache[Any]:
+    def snapshot(self, name: str, size: int = 50_000) -> FreshnessCache[Any]:
         """The named snapshot of this feed (made on first use): a FreshnessCache to be used
         with `state()` as the stamp."""
         cache = self._snapshots.get(name)
