@@ -25,9 +25,9 @@ from licensesvc.domain.errors import (
 from licensesvc.domain.text import text_problem
 from licensesvc.models import TOKEN_NAME_MAX as TOKEN_NAME_MAX
 from licensesvc.models import ApiToken, User
-from licensesvc.platform import audit
+from licensesvc.platform import audit, changefeed
 from licensesvc.platform.context import Actor, ServiceContext, utcnow
-from licensesvc.platform.freshness import FreshnessCache, audit_head
+from licensesvc.platform.freshness import FreshnessCache
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
 
 CUSTOMER_PREFIX = "lsc_cust_"
@@ -251,15 +251,19 @@ def check_token_cached(
     session: Session, settings: Settings, token: str | None, *, now: datetime
 ) -> Authentication:
     """check_token, with what it read of a valid token kept in this process while the audit
-    head stays the same (platform/freshness.py): creating or revoking a token appends an audit
-    record, so a revoked token is refused on every process at once, as by check_token. Expiry
+    head stays the same (platform/freshness.py; on a reading session, as the change feed last
+    read it: platform/changefeed.py): creating or revoking a token appends an audit record,
+    so a revoked token is refused by this process at once and by every other within the
+    feed's bound (changefeed.MAX_AGE, under a second). Expiry
     and the last use are checked against `now` on every call; the bookkeeping write is asked
     for as check_token would (a kept check counts the use it asked for as written). Refusals
     are never kept."""
     if not token:
         return check_token(session, settings, token, now=now)
     key = (settings, token_hash(settings, token))
-    head = audit_head(session)  # first: what is kept is at least as new as its stamp
+    # first: what is kept is at least as new as its stamp (the change feed's state on a
+    # reading session, else the audit head)
+    head = changefeed.head_stamp(session)
     kept = _CHECKED.get(key, head)
     if kept is None:
         checked = check_token(session, settings, token, now=now)  # raises: nothing kept

@@ -19,8 +19,9 @@ from licensesvc.domain.policy import (
 )
 from licensesvc.domain.standing import Standing
 from licensesvc.models import IssuedKey, License
+from licensesvc.platform import changefeed
 from licensesvc.platform.context import ServiceContext
-from licensesvc.platform.freshness import FreshnessCache, freshness_stamp
+from licensesvc.platform.freshness import FreshnessCache
 from licensesvc.readmodels import (
     ClaimDifference,
     ContractRef,
@@ -53,7 +54,8 @@ def cached_report(
     key); what it returns is shared, so it must not be changed. The actor is part of the key
     too, so a customer never gets a report that only an analyst may read. Raises NotFound
     (unknown or another customer's id)."""
-    stamp = freshness_stamp(ctx.session, ctx.now())
+    # the change feed's state (no statement) or the audit head, and the whole second
+    stamp = (changefeed.head_stamp(ctx.session), ctx.now().replace(microsecond=0))
     key = (ctx.settings, ctx.actor, customer_id, render)
     return cast(
         T, _RENDERED.fetch(key, stamp, lambda: render(entitlement_report(ctx, customer_id)))

@@ -350,8 +350,10 @@ class _KnownKey:
     usable_until: datetime | None
 
 
-#: verify's snapshot of issued keys by the SHA-256 of their text (platform/changefeed.py)
+#: verify's snapshot of issued keys by the SHA-256 of their text (platform/changefeed.py), and
+#: how many keys it keeps (the most recently verified; about 2 KB each with their claims)
 _KNOWN_KEYS = "verify.known_keys"
+KNOWN_KEYS_KEPT = 50_000
 
 
 def _known_key(ctx: ServiceContext, digest: str) -> _KnownKey | None:
@@ -360,8 +362,8 @@ def _known_key(ctx: ServiceContext, digest: str) -> _KnownKey | None:
     stamp taken before the read); None when the server issued no such text."""
     feed = changefeed.feed_of(ctx.session)
     stamp = feed.state() if feed is not None else None
-    if stamp is not None:
-        held: _KnownKey | None = feed.snapshot(_KNOWN_KEYS).get(digest, stamp)  # type: ignore[union-attr]
+    if feed is not None and stamp is not None:
+        held: _KnownKey | None = feed.snapshot(_KNOWN_KEYS, KNOWN_KEYS_KEPT).get(digest, stamp)
         if held is not None:
             return held
     elif feed is not None:
@@ -373,7 +375,7 @@ def _known_key(ctx: ServiceContext, digest: str) -> _KnownKey | None:
         keys.decode_unverified(row.key_text), row.status, row.expires_at, row.usable_until
     )
     if feed is not None and stamp is not None:
-        feed.snapshot(_KNOWN_KEYS).put(digest, stamp, known)
+        feed.snapshot(_KNOWN_KEYS, KNOWN_KEYS_KEPT).put(digest, stamp, known)
     return known
 
 

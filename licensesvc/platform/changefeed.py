@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from licensesvc.models import AuditRecord
 
 from . import metrics
-from .freshness import FreshnessCache
+from .freshness import AuditHead, FreshnessCache, audit_head
 from .transactions import after_commit
 
 #: seconds between two reads of the head
@@ -48,6 +48,9 @@ INTERVAL = 0.2
 MAX_AGE = 0.6
 #: how long one read of the head may take on PostgreSQL (milliseconds)
 READ_TIMEOUT_MS = 400
+#: the execution option of the sessions that only read: licensesvc.db.READ_ONLY (the platform
+#: may not import licensesvc.db; a test keeps the two equal)
+READ_ONLY_OPTION = "licensesvc_read_only"
 
 _AUDIT = AuditRecord.__table__
 _HEAD = select(_AUDIT.c.id, _AUDIT.c.hash).order_by(_AUDIT.c.id.desc()).limit(1)
@@ -100,7 +103,7 @@ class ChangeFeed:
             return None
         return (self._epoch, self._head, _local_generation)
 
-    def snapshot(self, name: str, size: int = 200_000) -> FreshnessCache[Any]:
+    def snapshot(self, name: str, size: int = 50_000) -> FreshnessCache[Any]:
         """The named snapshot of this feed (made on first use): a FreshnessCache to be used
         with `state()` as the stamp."""
         cache = self._snapshots.get(name)
@@ -203,3 +206,27 @@ def feed_of(session: Session) -> ChangeFeed | None:
     if not isinstance(bind, Engine):
         return None
     return feed_for(bind)
+
+
+def reading_feed(session: Session) -> ChangeFeed | None:
+    """The change feed of session's database when session only reads (a GET's session, made
+    with licensesvc.db's read-only option), else None: a session that may have written in
+    its transaction must stamp what it renders with the head it reads itself."""
+    bind = session.get_bind()
+    if not isinstance(bind, Engine) or not bind.get_execution_options().get(READ_ONLY_OPTION):
+        return None
+    return feed_for(bind)
+
+
+def head_stamp(session: Session) -> Hashable:
+    """What a per-process cache stamps a value read on session with, read BEFORE the value:
+    the change feed's state on a reading session while the feed is current (no statement),
+    else the audit head read on session (platform/freshness.py). Either moves with every
+    change of state: at once on this process, within MAX_AGE on every other."""
+    feed = reading_feed(session)
+    if feed is not None:
+        state = feed.state()
+        if state is not None:
+            return ("feed", state)
+    head: AuditHead = audit_head(session)
+    return head

@@ -87,3 +87,66 @@ def test_a_feed_that_cannot_read_the_head_is_lost_and_comes_back_in_a_new_epoch(
             conn.execute(text("ALTER TABLE audit_records_cut RENAME TO audit_records"))
     within(changefeed.INTERVAL * 10, lambda: feed.state() is not None)
     assert feed.state() != before  # what happened while it was lost is unknown
+
+
+def test_the_feed_knows_the_read_only_sessions_by_the_option_licensesvc_db_sets() -> None:
+    from licensesvc import db
+
+    assert changefeed.READ_ONLY_OPTION == db.READ_ONLY
+
+
+@pytest.fixture
+def own_url(tmp_path: Path) -> Iterator[str]:
+    yield from fresh_database_url(tmp_path, "snap")
+
+
+def test_a_verify_of_a_known_key_from_the_snapshot_runs_no_statement(
+    own_url: str, tmp_path: Path
+) -> None:
+    """On an app whose sessions are its own (as in production), the second verify of a key
+    is answered from the snapshot: no SQL statement on the request's thread; after a
+    revocation through the app it is answered `revoked` at once."""
+    import threading
+
+    from sqlalchemy import event
+
+    from licensesvc.app import create_app
+    from licensesvc.runtime import Runtime
+    from tests.e2e.e2e_helpers import e2e_settings, issue_standard_key, prepare
+
+    settings = e2e_settings(own_url, tmp_path)
+    data = prepare(settings, [("Acme", "base", "na", -30, 335, 335)])
+    serial = issue_standard_key(settings, data.license["Acme"])
+    runtime = Runtime.from_settings(settings)
+    try:
+        with runtime.engine.connect() as conn:
+            key = conn.execute(
+                text("SELECT key_text FROM keys WHERE serial = :s"), {"s": serial}
+            ).scalar_one()
+        client = create_app(runtime=runtime).test_client()
+        here = threading.get_ident()
+        statements: list[str] = []
+
+        def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            if threading.get_ident() == here:
+                statements.append(statement)
+
+        first = client.post("/v1/keys/verify", json={"key": key})
+        assert first.get_json()["code"] == "valid"
+        event.listen(runtime.engine, "before_cursor_execute", count)
+        try:
+            again = client.post("/v1/keys/verify", json={"key": key})
+        finally:
+            event.remove(runtime.engine, "before_cursor_execute", count)
+        assert again.get_json()["code"] == "valid"
+        assert statements == []
+        revoked = client.post(
+            f"/v1/keys/{serial}/revoke",
+            json={"reason": "snapshot test"},
+            headers={"Authorization": f"Bearer {data.token['analyst']}"},
+        )
+        assert revoked.status_code == 200, revoked.get_data(as_text=True)
+        after = client.post("/v1/keys/verify", json={"key": key})
+        assert after.get_json()["code"] == "revoked"
+    finally:
+        runtime.engine.dispose()
