@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from licensesvc import accounts, cases, identity, issuance
 from licensesvc.domain import KeyKind, TemporaryReason, support_plan
-from licensesvc.domain.policy import Check, Decision, KeyRequestInput
+from licensesvc.domain.policy import RULES, Check, Decision, KeyRequestInput, Requester
 from licensesvc.issuance import KeyRequestOutcome
 from licensesvc.platform.context import ServiceContext
 from licensesvc.presentation import labels
@@ -24,8 +24,11 @@ from licensesvc.readmodels import (
     TokenView,
 )
 
-#: the kinds a customer may ask for in the portal, in the order the forms offer them
-REQUEST_KINDS = ("replacement", "dr_test", "temporary")
+#: the kinds a customer may ask for in the portal, in the order the forms offer them: the
+#: policy table's (a new kind appears here, and on the request page, by its row in RULES)
+REQUEST_KINDS = tuple(
+    rule.kind.value for rule in RULES.values() if rule.requested_by is Requester.CUSTOMER_OR_ANALYST
+)
 #: the words of the vocabularies (licensesvc/presentation/labels.py)
 KIND_LABELS = labels.labels_of(KeyKind)
 KIND_NOUNS = labels.KIND_NOUNS
