@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets everything up and runs the whole test suite: lint and types, then every test on the
 # embedded SQLite database and again on PostgreSQL (started here if it is not running);
-# the key-format tests touch no database and run once. Each run uses both cores (pytest-xdist,
+# the tests that reach no database (the key format, pure rules, presentation, CLI parsing,
+# docs and architecture checks: marked db_independent by tests/conftest.py) run once, on
+# SQLite. Each run uses both cores (pytest-xdist,
 # one worker per core; the reliability scenarios stay on one worker, one at a time: see
 # tests/conftest.py). LICENSESVC_FULL_TESTS=1 runs the full-size suite (README, Development).
 # CI runs this script (see .ci/run). Extra arguments go to both pytest runs.
@@ -25,4 +27,4 @@ parallel=(-n "${LICENSESVC_TEST_WORKERS:-2}" --dist loadgroup)
 echo "== tests on SQLite"
 .venv/bin/python -m pytest -q -p no:cacheprovider "${parallel[@]}" "$@"
 echo "== tests on PostgreSQL"
-LICENSESVC_TEST_DATABASE_URL=$pg_url .venv/bin/python -m pytest -q -p no:cacheprovider "${parallel[@]}" --ignore=tests/keys "$@"
+LICENSESVC_TEST_DATABASE_URL=$pg_url .venv/bin/python -m pytest -q -p no:cacheprovider "${parallel[@]}" -m "not db_independent" "$@"

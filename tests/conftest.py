@@ -4,6 +4,7 @@ back, a controllable clock, and service contexts for analysts and customers."""
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import re
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import pytest
@@ -55,6 +57,11 @@ class FakeClock:
 
 def fresh_database_url(tmp_path: Path, label: str = "db") -> Iterator[str]:
     """Yield the URL of an empty database of the kind under test, dropped afterwards."""
+    if _running_db_independent:
+        raise AssertionError(
+            f"{_running_db_independent} is marked db_independent but makes a database: name "
+            "fresh_database_url in its module or fixture (tests/conftest.py, DB_INDEPENDENT)"
+        )
     base = os.environ.get(PG_ENV)
     if not base:
         yield f"sqlite:///{tmp_path / f'{label}.sqlite3'}"
@@ -129,11 +136,81 @@ def _service_calls_are_audited(request: pytest.FixtureRequest) -> None:
 SERIAL_GROUPS = {"reliability": Path(__file__).parent / "reliability"}
 
 
+# --- tests that reach no database run once ---------------------------------------------------
+
+#: A test reaches the database of the run (SQLite, or PostgreSQL under PG_ENV) only through
+#: fresh_database_url (the suite's `database_url`, `engine` and `session` fixtures use it, and
+#: so do the fixtures and helpers that make a database of their own) or by reading PG_ENV. A
+#: test whose module, fixtures and the test modules its module imports name neither is marked
+#: `db_independent`: it does the same on either database, so scripts/test.sh runs it in the
+#: SQLite run only (`-m "not db_independent"` on PostgreSQL). Should one reach a database
+#: through a helper after all, fresh_database_url fails it (so the SQLite run finds it).
+REACHES_A_DATABASE = re.compile(rf"fresh_database_url|\bPG_ENV\b|{PG_ENV}")
+_running_db_independent: str | None = None
+_source_cache: dict[object, bool] = {}
+_module_cache: dict[ModuleType, bool] = {}
+
+
+def _names_a_database(obj: object) -> bool:
+    """Whether the source of a module or function names fresh_database_url or PG_ENV."""
+    if obj not in _source_cache:
+        try:
+            source = inspect.getsource(obj)  # type: ignore[arg-type]
+        except (OSError, TypeError):
+            source = ""
+        _source_cache[obj] = bool(REACHES_A_DATABASE.search(source))
+    return _source_cache[obj]
+
+
+def _test_modules_used_by(module: ModuleType) -> set[ModuleType]:
+    """The module and the modules of tests/ it imports (or imports names from), but for the
+    conftest modules: their fixtures count where a test uses them."""
+    found = {module}
+    for value in vars(module).values():
+        home = value if isinstance(value, ModuleType) else inspect.getmodule(value)
+        if (
+            home is not None
+            and home.__name__.startswith("tests.")
+            and not home.__name__.endswith("conftest")
+        ):
+            found.add(home)
+    return found
+
+
+def reaches_a_database(item: pytest.Item) -> bool:
+    module = getattr(item, "module", None)
+    if module is None:
+        return True
+    if module not in _module_cache:
+        _module_cache[module] = any(map(_names_a_database, _test_modules_used_by(module)))
+    if _module_cache[module]:
+        return True
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = info.name2fixturedefs.values() if info is not None else ()
+    return any(_names_a_database(d.func) for defs in definitions for d in defs)
+
+
+@pytest.fixture(autouse=True)
+def _db_independent_guard(request: pytest.FixtureRequest) -> Iterator[None]:
+    """While a db_independent test runs, no database may be made (see above)."""
+    global _running_db_independent
+    if request.node.get_closest_marker("db_independent") is None:
+        yield
+        return
+    _running_db_independent = request.node.nodeid
+    try:
+        yield
+    finally:
+        _running_db_independent = None
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         for group, folder in SERIAL_GROUPS.items():
             if folder in item.path.parents:
                 item.add_marker(pytest.mark.xdist_group(group))
+        if not reaches_a_database(item):
+            item.add_marker(pytest.mark.db_independent)
 
 
 @pytest.fixture(scope="session")

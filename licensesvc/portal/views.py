@@ -278,7 +278,11 @@ def new_request() -> ResponseReturnValue:
     kind = request.args.get("kind")
     if not kind:
         rep = queries.report(_ctx(), _customer_id())
-        return render_template("portal/request_choose.html", rep=rep)
+        return render_template(
+            "portal/request_choose.html",
+            rep=rep,
+            request_kinds=[kind.value for kind in queries.REQUEST_KINDS],
+        )
     form, rep = _request_form(kind)
     # the page runs a dry run: counted as the API counts one (429 page past the limit)
     ratelimit.hit_customer_limit("key_requests", _customer_id())
