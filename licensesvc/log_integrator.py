@@ -20,6 +20,7 @@ from licensesvc import transparency
 from licensesvc.platform.context import Actor
 
 from .config import PREFIX, ConfigurationError
+from .db import is_unavailable
 from .runtime import Runtime
 
 EVERY_ENV = f"{PREFIX}LOG_INTEGRATE_EVERY"
@@ -59,8 +60,16 @@ class LogIntegrator:
         while not self.stopped.wait(self.every):
             try:
                 self.run_once()
-            except Exception:  # logged and retried next tick: the app keeps serving
-                _log.exception("transparency log integration failed")
+            except Exception as exc:  # logged and retried next tick: the app keeps serving
+                if is_unavailable(exc):  # locked, slow or unreachable: one line, no traceback
+                    _log.warning(
+                        "transparency log integration put off: the database is unavailable "
+                        "(%s); retried in %s s",
+                        type(exc).__name__,
+                        self.every,
+                    )
+                else:
+                    _log.exception("transparency log integration failed")
 
 
 def init_log_integrator(app: Flask, runtime: Runtime, every: float | None = None) -> None:

@@ -206,6 +206,7 @@ ALLOWED: list[tuple[str, set[str]]] = [
             "licensesvc.runtime",
             *FRONT_END_SERVICES,
             "licensesvc.config",
+            "licensesvc.db",  # is_unavailable: a locked or unreachable database is one line
             "flask",
             *DATABASE,
         },
