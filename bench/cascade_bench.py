@@ -36,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import keys
+from bench.doc_sections import replace_section
 from keys.cascade import CascadeHeader, cascade_item
 from tests.support.claims import make_claims
 
@@ -261,16 +262,8 @@ def render_section(report: Report) -> str:
 
 
 def write_section(path: Path, section: str) -> None:
-    """Replace the part of ``path`` between the markers with ``section`` (append it if the
-    markers are absent); everything else in the file is kept byte for byte."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    begin, end = text.find(BEGIN_MARKER), text.find(END_MARKER)
-    if begin != -1 and end != -1 and end > begin:
-        after = text[end + len(END_MARKER) :].removeprefix("\n")
-        text = text[:begin] + section + after
-    else:
-        text = text + ("\n" if text and not text.endswith("\n\n") else "") + section
-    path.write_text(text, encoding="utf-8")
+    """Replace this benchmark's section of ``path`` (bench/doc_sections.py)."""
+    replace_section(path, section, BEGIN_MARKER, END_MARKER)
 
 
 def _progress(message: str) -> None:

@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.doc_sections import replace_section
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = REPO_ROOT / "docs" / "performance.md"
 RERUN_COMMAND = ".venv/bin/python -m bench.cli_startup_bench"
@@ -345,16 +347,8 @@ def render_section(report: Report) -> str:
 
 
 def write_section(path: Path, section: str) -> None:
-    """Replace the part of ``path`` between the markers with ``section`` (append it if the
-    markers are absent); everything else in the file is kept byte for byte."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    begin, end = text.find(BEGIN_MARKER), text.find(END_MARKER)
-    if begin != -1 and end != -1 and end > begin:
-        after = text[end + len(END_MARKER) :].removeprefix("\n")
-        text = text[:begin] + section + after
-    else:
-        text = text + ("\n" if text and not text.endswith("\n\n") else "") + section
-    path.write_text(text, encoding="utf-8")
+    """Replace this benchmark's section of ``path`` (bench/doc_sections.py)."""
+    replace_section(path, section, BEGIN_MARKER, END_MARKER)
 
 
 def exit_status(report: Report, check: bool) -> int:
