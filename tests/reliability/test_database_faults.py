@@ -75,8 +75,8 @@ def _through(proxy: FaultProxy, url: str) -> str:
 #: waking up. machine: the time the server was kept waiting for a CPU meanwhile, from the
 #: kernel's per-thread run-queue wait (/proc/PID/task/TID/schedstat, second field): the event
 #: loop's own (the worker's main thread) plus the longest of its other threads' (one of which
-#: may hold the GIL the event loop waits for); of the two workers (either may have answered),
-#: the smaller.
+#: may hold the GIL the event loop waits for); of the two workers, the larger (either may
+#: have answered, and the prober cannot tell which).
 _PROBER = r"""
 import os, select, socket, struct, sys, time
 SO_TIMESTAMPNS = 35  # Linux: the kernel's time of receipt of each packet (CLOCK_REALTIME)
@@ -99,7 +99,7 @@ def machine(before, after):
     for pid in workers:
         others = [t for (p, tid), t in waited.items() if p == pid and tid != pid]
         kept.append(waited.get((pid, pid), 0.0) + max(others, default=0.0))
-    return min(kept, default=0.0)
+    return max(kept, default=0.0)
 
 while not select.select([sys.stdin], [], [], 0.05)[0]:
     started = time.monotonic()
@@ -357,7 +357,8 @@ def _hold_row_locks(database_url: str) -> Callable[[], None]:
 
         return release_pg
     path = database_url.split("///", 1)[1]
-    writer = sqlite3.connect(path, isolation_level=None, timeout=0)
+    # the server may be writing (a token's last use, the log integrator): wait for the lock
+    writer = sqlite3.connect(path, isolation_level=None, timeout=30)
     writer.execute("BEGIN IMMEDIATE")  # SQLite: the one write lock
     writer.execute("UPDATE api_tokens SET last_used_at = last_used_at")
 
