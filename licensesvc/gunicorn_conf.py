@@ -1,14 +1,18 @@
 """gunicorn settings for licensesvc (`licensesvc serve` reads them; or
 `gunicorn -c python:licensesvc.gunicorn_conf wsgi:app`).
 
-Workers are gthread workers (threads share one process and its connection pool). `GET
-/healthz` is answered by the worker's event loop itself, never by a thread: with every thread
-waiting for a slow or silent database it still answers at once (issue 19: it took 45 s, queued
-behind them). Requests that only read (GET, HEAD, OPTIONS, and POST /v1/keys/verify) run on
-threads of their own (`LICENSESVC_READ_THREADS`, as many as `threads` unless set), so a read
-never queues behind writes that wait for a lock another session holds (issue 19: reads took
-8.8 s). Every wait for the database is bounded (`licensesvc.db.DatabaseDeadlines`), so a thread
-is free again within the request deadline, counted from the request's arrival (`ARRIVED`).
+Workers are gthread workers (threads share one process and its connection pool). `GET /healthz`
+is answered by the worker's event loop itself, never by a thread: with every thread waiting for
+a slow or silent database it still answers at once (issue 19: it took 45 s, queued behind
+them); it reads a new connection's request as it accepts it, so a health check is answered in
+one turn of the loop (each turn waits for the GIL again, docs/reliability.md), and a connection
+closed after its answer waits for the client's FIN without holding the loop (as gthread's
+close_graceful did, up to 2 s). Requests that only read (GET, HEAD, OPTIONS, and POST
+/v1/keys/verify) run on threads of their own (`LICENSESVC_READ_THREADS`, as many as `threads`
+unless set), so a read never queues behind writes that wait for a lock another session holds
+(issue 19: reads took 8.8 s). Every wait for the database is bounded
+(`licensesvc.db.DatabaseDeadlines`), so a thread is free again within the request deadline,
+counted from the request's arrival (`ARRIVED`).
 
 On SIGTERM each worker first drains: it fails /readyz, keeps accepting for at least
 `LICENSESVC_DRAIN_SECONDS` (so a load balancer sees the failing probe and stops sending), then
