@@ -1,14 +1,18 @@
 """gunicorn settings for licensesvc (`licensesvc serve` reads them; or
 `gunicorn -c python:licensesvc.gunicorn_conf wsgi:app`).
 
-Workers are gthread workers (threads share one process and its connection pool). `GET
-/healthz` is answered by the worker's event loop itself, never by a thread: with every thread
-waiting for a slow or silent database it still answers at once (issue 19: it took 45 s, queued
-behind them). Requests that only read (GET, HEAD, OPTIONS, and POST /v1/keys/verify) run on
-threads of their own (`LICENSESVC_READ_THREADS`, as many as `threads` unless set), so a read
-never queues behind writes that wait for a lock another session holds (issue 19: reads took
-8.8 s). Every wait for the database is bounded (`licensesvc.db.DatabaseDeadlines`), so a thread
-is free again within the request deadline, counted from the request's arrival (`ARRIVED`).
+Workers are gthread workers (threads share one process and its connection pool). `GET /healthz`
+is answered by the worker's event loop itself, never by a thread: with every thread waiting for
+a slow or silent database it still answers at once (issue 19: it took 45 s, queued behind
+them); it reads a new connection's request as it accepts it, so a health check is answered in
+one turn of the loop (each turn waits for the GIL again, docs/reliability.md), and a connection
+closed after its answer waits for the client's FIN without holding the loop (as gthread's
+close_graceful did, up to 2 s). Requests that only read (GET, HEAD, OPTIONS, and POST
+/v1/keys/verify) run on threads of their own (`LICENSESVC_READ_THREADS`, as many as `threads`
+unless set), so a read never queues behind writes that wait for a lock another session holds
+(issue 19: reads took 8.8 s). Every wait for the database is bounded
+(`licensesvc.db.DatabaseDeadlines`), so a thread is free again within the request deadline,
+counted from the request's arrival (`ARRIVED`).
 
 On SIGTERM each worker first drains: it fails /readyz, keeps accepting for at least
 `LICENSESVC_DRAIN_SECONDS` (so a load balancer sees the failing probe and stops sending), then
@@ -36,6 +40,7 @@ import struct
 import sys
 import threading
 import time
+from collections import deque
 from concurrent import futures
 from functools import partial
 from typing import Any
@@ -163,6 +168,11 @@ def own_refusal(exc: BaseException) -> bytes | None:
     return None
 
 
+#: seconds a connection closed after its answer waits for the client to close its side, and
+#: the most bytes it drains meanwhile (gunicorn's close_graceful)
+LINGER_SECONDS = 2.0
+LINGER_DRAIN = 65536
+
 #: the whole answer to `GET /healthz` given by the event loop (as the app's /healthz says it)
 _HEALTH_BODY = b'{"status":"ok"}\n'
 HEALTH_ANSWER = (
@@ -218,7 +228,10 @@ class DrainingThreadWorker(ThreadWorker):  # type: ignore[misc]
     gunicorn's own 414 and 431 as problem+json."""
 
     def accept(self, listener: Any) -> None:
-        """Accept a connection and wait for its request in the event loop, not in a thread."""
+        """Accept a connection and read its request at once, in the event loop, not in a
+        thread: a client usually sends its request with the connection, so a `GET /healthz`
+        is answered here without another turn of the loop (each turn waits for the GIL
+        again, behind the request threads); otherwise it waits for its request in the loop."""
         try:
             client_sock, client_addr = listener.accept()
         except OSError as e:
@@ -227,6 +240,9 @@ class DrainingThreadWorker(ThreadWorker):  # type: ignore[misc]
             return
         self.nr_conns += 1
         conn = TConn(self.cfg, client_sock, client_addr, listener.getsockname())
+        if not self.cfg.is_ssl:
+            self._dispatch(conn)
+            return
         conn.timeout = time.monotonic() + self.cfg.keepalive
         self.pending_conns.append(conn)
         self.poller.register(
@@ -234,6 +250,8 @@ class DrainingThreadWorker(ThreadWorker):  # type: ignore[misc]
         )
 
     def init_process(self) -> None:
+        #: connections closed after their answer, waiting for the client to close its side
+        self.lingering: deque[list[Any]] = deque()
         self.read_pool = futures.ThreadPoolExecutor(
             max_workers=max(1, read_threads), thread_name_prefix="read"
         )
@@ -344,6 +362,9 @@ class DrainingThreadWorker(ThreadWorker):  # type: ignore[misc]
             try:
                 chunk = conn.sock.recv(65536, socket.MSG_DONTWAIT)
             except BlockingIOError:
+                if not held:  # nothing yet: the header's clock starts with its first byte
+                    conn.licensesvc_header_deadline = None
+                    return False
                 if time.monotonic() >= deadline:
                     self.log.info(
                         "closing a connection from %s: no complete request header within %s s",
@@ -363,6 +384,64 @@ class DrainingThreadWorker(ThreadWorker):  # type: ignore[misc]
         conn.init()
         conn.parser.unreader.unread(held)
         return True
+
+    def finish_request(self, conn: Any, fs: Any) -> None:
+        """In the event loop, once a thread is done with the connection. A connection not
+        kept alive is closed the graceful way (our FIN, then the client's unread bytes drained
+        until it closes too, at most LINGER_SECONDS), as gthread does, but without waiting:
+        gthread's close_graceful blocks the event loop until the client closes, up to 2 s
+        per connection, and /healthz waits with it."""
+        try:
+            result = False if fs.cancelled() else fs.result()
+        except Exception:
+            result = None  # gthread closes it at once
+        if result is not False:
+            super().finish_request(conn, fs)
+            return
+        sock = conn.sock
+        try:
+            sock.shutdown(socket.SHUT_WR)
+            sock.setblocking(False)
+        except OSError:
+            self.nr_conns -= 1
+            util.close(sock)
+            return
+        entry = [time.monotonic() + LINGER_SECONDS, sock, 0]
+        self.lingering.append(entry)
+        self.poller.register(sock, selectors.EVENT_READ, partial(self._on_lingering, entry))
+
+    def _on_lingering(self, entry: list[Any], sock: Any) -> None:
+        """A lingering connection is readable: drain it; close it at its end (or past
+        LINGER_DRAIN bytes)."""
+        while True:
+            try:
+                chunk = sock.recv(65536, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return
+            except OSError:
+                chunk = b""
+            entry[2] += len(chunk)
+            if not chunk or entry[2] > LINGER_DRAIN:
+                self._end_lingering(entry)
+                return
+
+    def _end_lingering(self, entry: list[Any]) -> None:
+        if entry[1] is None:
+            return
+        sock, entry[1] = entry[1], None
+        try:
+            self.poller.unregister(sock)
+        except (OSError, KeyError, ValueError):
+            pass
+        self.nr_conns -= 1
+        util.close(sock)
+
+    def murder_pending(self) -> None:
+        """Close expired pending connections, and lingering ones past their time."""
+        super().murder_pending()
+        now = time.monotonic()
+        while self.lingering and (self.lingering[0][1] is None or self.lingering[0][0] <= now):
+            self._end_lingering(self.lingering.popleft())
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         answer = own_refusal(exc)

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 
 import keys
+from licensesvc.accounts.premium_services import record_service, request_service
 from licensesvc.config import DEFAULT_SUPPORT_EMAIL, DEFAULT_SUPPORT_PHONE
 from licensesvc.issuance.key_requests import KeyRequestInput, request_key
 from licensesvc.models import ApiToken, IssuedKey, KeyRequest
@@ -96,6 +97,45 @@ def test_the_dashboard_after_an_override_never_shows_a_negative_quota(
     refusal = page.locator("#refusal").inner_text()
     assert "3 of 2 DR-test keys this contract year used" in refusal
     assert "dr-test" not in refusal
+
+
+def test_a_premium_customer_sees_its_premium_services(
+    page: Any, portal: Portal, screenshot_dir: Path
+) -> None:
+    """Issue 19 point 6: the contract year's major upgrade counted like DR tests (requested:
+    none left), the health check as last held and next due, the review as not yet held, as the
+    analyst recorded them; a Base customer reads what Premium would add."""
+    held = portal.made.today - timedelta(days=10)
+    planned = portal.made.today + timedelta(days=20)
+    runtime = portal.runtime()
+    try:
+        with runtime.unit_of_work(Actor.analyst("alice")) as ctx:
+            record_service(ctx, portal.made.customer["Globex"], "health_check", held)
+        with runtime.unit_of_work(Actor.analyst("alice")) as ctx:
+            request_service(ctx, portal.made.customer["Globex"], "upgrade", planned)
+    finally:
+        runtime.engine.dispose()
+    sign_in(page, portal, "Globex")
+    services = page.locator("#premium-services")
+    rows = {
+        row.locator("th").inner_text(): row.locator("td").all_inner_texts()
+        for row in services.locator("tbody tr").all()
+    }
+    upgrade = rows["Major upgrade with out-of-hours support"]
+    assert upgrade[0].startswith("0 of 1 left (resets "), upgrade
+    assert upgrade[0].endswith(f"; requested for {planned.isoformat()}"), upgrade
+    health = rows["Annual health check"]
+    due = held.replace(year=held.year + 1) if (held.month, held.day) != (2, 29) else None
+    assert health[1] == held.isoformat(), health
+    assert due is None or health[2] == due.isoformat(), health
+    assert rows["Bi-annual support review"][1] == "not yet", rows
+    assert_accessible(page)
+    screenshot(page, screenshot_dir, "dashboard-premium.png")
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, portal, "Acme")
+    base = page.locator("#premium-services").inner_text()
+    assert "The Premium plan adds one major upgrade a year" in base
+    assert "Included in your Premium plan" not in base
 
 
 def test_a_temporary_key_names_its_new_host_and_the_next_refusal_speaks_local_time(

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from tests.e2e.e2e_helpers import e2e_settings, issue_standard_key, prepare
 from tests.reliability.faultproxy import FaultProxy
-from tests.reliability.rel_helpers import Answers, Figures, database_kind, gunicorn
+from tests.reliability.rel_helpers import Answers, Figures, database_kind, gunicorn, worker_pids
 from tests.support.runs import size
 from tests.support.servers import Server
 
@@ -41,13 +42,14 @@ DEADLINES = {
 #: issue 19 point 8: every answer within the request deadline + 1 s, whatever waits on the
 #: database, connecting and the pool's checkout included
 ANSWER_WITHIN = DEADLINE + 1
-#: ... and /healthz within 100 ms throughout, however many requests wait on the database
+#: ... and /healthz within 100 ms throughout, however many requests wait on the database:
+#: every probe, from the request's sending to the answer's arrival, less only the time the
+#: answering worker's threads were kept from running by the machine (the kernel's run-queue
+#: wait: the suite shares 2 cores with other work, at load averages up to 18). Queued behind
+#: busy threads, as on main before issue 19, a probe took 2.9 s in this test's first calm
+#: burst, and 45 s on the issue's slow database.
 HEALTH_WITHIN = 0.1
-#: the machine's own hiccups (the suite shares 2 cores with other work: a load average of 15
-#: was seen, and one probe of 0.79 s): at most this share of the probes may take longer, and
-#: none longer than HEALTH_OUTLIER. Queued behind busy threads, as on main before issue 19,
-#: a probe took 2.9 s in this test's first calm burst, and 45 s on the issue's slow database.
-HEALTH_SLOW_SHARE = 0.02
+#: ... and none, as the prober saw it (its own connecting and waking up included), over 1 s
 HEALTH_OUTLIER = 1.0
 #: a read while another session holds row locks: it never waits for them
 READ_WITHIN = 1.0
@@ -67,33 +69,95 @@ def _through(proxy: FaultProxy, url: str) -> str:
 
 #: the /healthz prober, run in a process of its own (the test's client threads would delay
 #: its measurements): GET /healthz on a raw socket every 50 ms until stdin closes, one line
-#: "status seconds" per probe
+#: "status seconds server machine" per probe. seconds: from before connecting to the whole
+#: answer read, as a client sees it. server: from just before sending the request to the
+#: kernel's receipt of the answer (SO_TIMESTAMPNS), without the prober's own connecting and
+#: waking up. machine: the time the server was kept waiting for a CPU meanwhile, from the
+#: kernel's per-thread run-queue wait (/proc/PID/task/TID/schedstat, second field): the event
+#: loop's own (the worker's main thread) plus the longest of its other threads' (one of which
+#: may hold the GIL the event loop waits for); of the two workers, the larger (either may
+#: have answered, and the prober cannot tell which).
 _PROBER = r"""
-import select, socket, sys, time
-port = int(sys.argv[1])
+import os, select, socket, struct, sys, time
+SO_TIMESTAMPNS = 35  # Linux: the kernel's time of receipt of each packet (CLOCK_REALTIME)
+port, workers = int(sys.argv[1]), [int(pid) for pid in sys.argv[2:]]
+
+def run_queue_waits():
+    waits = {}
+    for pid in workers:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as fh:
+                    waits[pid, int(tid)] = int(fh.read().split()[1]) / 1e9
+            except (OSError, ValueError, IndexError):
+                pass
+    return waits
+
+def machine(before, after):
+    waited = {key: after[key] - before[key] for key in before.keys() & after.keys()}
+    kept = []
+    for pid in workers:
+        others = [t for (p, tid), t in waited.items() if p == pid and tid != pid]
+        kept.append(waited.get((pid, pid), 0.0) + max(others, default=0.0))
+    return max(kept, default=0.0)
+
 while not select.select([sys.stdin], [], [], 0.05)[0]:
     started = time.monotonic()
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        before = run_queue_waits()
+        sent = time.time()
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        answer = b""
-        while chunk := sock.recv(4096):
+        answer, received, length = b"", None, None
+        while length is None or len(answer) < length:
+            chunk, extra, _, _ = sock.recvmsg(4096, socket.CMSG_SPACE(16))
+            for level, kind, raw in extra:
+                if (level, kind) == (socket.SOL_SOCKET, SO_TIMESTAMPNS):
+                    sec, nsec = struct.unpack("qq", raw[:16])
+                    received = sec + nsec / 1e9
+            if not chunk:
+                break
             answer += chunk
+            head, end, _ = answer.partition(b"\r\n\r\n")
+            if end and length is None:
+                sizes = [h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length:")]
+                length = len(head) + 4 + int(sizes[0].split(b":")[1]) if sizes else None
+        after = run_queue_waits()
+    seconds = time.monotonic() - started
     line = answer.split(b"\r\n", 1)[0].split()
-    print(int(line[1]) if len(line) > 1 else 0, time.monotonic() - started, flush=True)
+    status = int(line[1]) if len(line) > 1 else 0
+    server = received - sent if received else seconds
+    print(status, seconds, server, machine(before, after), flush=True)
 """
 
 
-class HealthProber:
-    """Probes /healthz (every 50 ms, its own process) while the block runs; `answers` then
-    holds (status, seconds) of each probe."""
+@dataclass
+class Probe:
+    """One /healthz probe (see _PROBER)."""
 
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.answers: list[tuple[int, float]] = []
+    status: int
+    seconds: float
+    server: float
+    machine: float
+
+    @property
+    def own(self) -> float:
+        """The server's own time: what it took, less what the machine kept it waiting."""
+        return max(0.0, self.server - self.machine)
+
+
+class HealthProber:
+    """Probes /healthz (every 50 ms, its own process) while the block runs; `probes` then
+    holds each probe."""
+
+    def __init__(self, server: Server) -> None:
+        self.port = int(server.base_url.rsplit(":", 1)[1])
+        self.workers = worker_pids(server)
+        self.probes: list[Probe] = []
 
     def __enter__(self) -> HealthProber:
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _PROBER, str(self.port)],
+            [sys.executable, "-c", _PROBER, str(self.port), *map(str, self.workers)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -106,8 +170,8 @@ class HealthProber:
     def __exit__(self, *_exc: object) -> None:
         out, _ = self.process.communicate(input="", timeout=60)
         for line in [*self._lines, *out.splitlines()]:
-            status, seconds = line.split()
-            self.answers.append((int(status), float(seconds)))
+            status, seconds, server, machine = line.split()
+            self.probes.append(Probe(int(status), float(seconds), float(server), float(machine)))
 
 
 class Load:
@@ -120,9 +184,8 @@ class Load:
         self.token = token
         self.body = {"license_id": license_id, "kind": "replacement"}
         self.count = count
-        self.port = int(server.base_url.rsplit(":", 1)[1])
         self.slowest: dict[str, float] = {"answer": 0.0, "read": 0.0}
-        self.health: list[float] = []
+        self.health: list[Probe] = []
 
     def burst(
         self,
@@ -137,7 +200,7 @@ class Load:
         token (default: the POSTs')."""
         reads, writes = Answers(), Answers()
         clients = CALM_CLIENTS if expect == "success" else CLIENTS
-        with HealthProber(self.port) as prober, ThreadPoolExecutor(max_workers=clients) as pool:
+        with HealthProber(self.server) as prober, ThreadPoolExecutor(max_workers=clients) as pool:
             for i in range(self.count):
                 if i % 2:
                     url = self.server.url("/v1/key-requests")
@@ -145,7 +208,7 @@ class Load:
                 else:
                     url = self.server.url("/v1/keys")
                     pool.submit(reads.send, "GET", url, read_token or self.token)
-        health = prober.answers
+        health = prober.probes
         for status, answer, seconds, retry_after in reads.items + writes.items:
             assert status is not None, (expect, answer)
             figures.count(status, answer)
@@ -164,19 +227,24 @@ class Load:
             assert all(status == 200 for status, *_ in reads.items), reads.items
             self.slowest["read"] = max(t for _, _, t, _ in reads.items)
             assert self.slowest["read"] < reads_within, sorted(t for *_, t, _ in reads.items)
-        assert health and all(status == 200 for status, _ in health), health
-        self.health += [t for _, t in health]
-        assert max(t for _, t in health) < HEALTH_OUTLIER, (expect, sorted(health)[-5:])
+        assert health and all(p.status == 200 for p in health), health
+        self.health += health
+        assert max(p.seconds for p in health) < HEALTH_OUTLIER, (expect, health)
+        late = [p for p in health if p.own >= HEALTH_WITHIN]
+        assert not late, (expect, late)
 
     def health_figures(self) -> str:
-        """Check the /healthz probes of every burst so far (HEALTH_WITHIN, HEALTH_SLOW_SHARE)
-        and say how they went."""
-        times = sorted(self.health)
-        slow = [t for t in times if t >= HEALTH_WITHIN]
-        assert len(slow) <= HEALTH_SLOW_SHARE * len(times), (len(times), slow)
+        """How the /healthz probes of every burst so far went (each checked in `burst`)."""
+        probes = self.health
+        server = sorted(p.server for p in probes)
+        discounted = [p for p in probes if p.server >= HEALTH_WITHIN]
+        machine = max((p.machine for p in discounted), default=0.0)
         return (
-            f"/healthz: {len(times)} probes, median {times[len(times) // 2] * 1000:.0f} ms, "
-            f"slowest {times[-1] * 1000:.0f} ms, {len(slow)} over {HEALTH_WITHIN * 1000:.0f} ms"
+            f"/healthz: {len(probes)} probes, median {server[len(server) // 2] * 1000:.0f} ms, "
+            f"slowest {server[-1] * 1000:.0f} ms "
+            f"(own {max(p.own for p in probes) * 1000:.0f} ms), "
+            f"{len(discounted)} over {HEALTH_WITHIN * 1000:.0f} ms while the machine kept "
+            f"the server from a CPU (up to {machine * 1000:.0f} ms)"
         )
 
 
@@ -186,7 +254,7 @@ def test_outage_and_slow_database_answer_503_or_success_in_time(
     """Issue 19 point 8: the database refusing, silent (a black hole: connections open,
     nothing flows) and slow (+0.3 s per message, CLIENTS requests piled on it): every answer is
     2xx or 503 problem+json within the deadline + 1 s, /healthz under 100 ms
-    throughout (HEALTH_SLOW_SHARE of the probes excepted: the machine's own hiccups)."""
+    throughout (less the time the machine kept the server from a CPU, measured)."""
     if not rel_database_url.startswith("postgresql"):
         pytest.skip("the fault proxy sits between the app and PostgreSQL")
     settings = e2e_settings(rel_database_url, tmp_path)
@@ -289,7 +357,8 @@ def _hold_row_locks(database_url: str) -> Callable[[], None]:
 
         return release_pg
     path = database_url.split("///", 1)[1]
-    writer = sqlite3.connect(path, isolation_level=None, timeout=0)
+    # the server may be writing (a token's last use, the log integrator): wait for the lock
+    writer = sqlite3.connect(path, isolation_level=None, timeout=30)
     writer.execute("BEGIN IMMEDIATE")  # SQLite: the one write lock
     writer.execute("UPDATE api_tokens SET last_used_at = last_used_at")
 
