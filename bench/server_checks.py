@@ -7,11 +7,12 @@ Run from the repository root, with PostgreSQL (`scripts/ensure-services.sh`)::
     .venv/bin/python -m bench.server_checks --no-write   # prints only
 
 For each server it runs the reliability tests that check a property of the server under the
-app (tests/reliability/, the quick size) once, with `LICENSESVC_TEST_SERVER` naming the
-server (tests/support/servers.py: gunicorn with licensesvc/gunicorn_conf.py, or Granian 2 with
-`servers.GRANIAN_OPTIONS`), on PostgreSQL (`LICENSESVC_TEST_DATABASE_URL`, else the local
-`test` database), one test at a time; and writes a table of property x server, each cell
-"held" or "failed" with the failing assertion, into its marked section of docs/performance.md.
+app (tests/reliability/; quick size, the drain tests in full size: more bursts), with
+`LICENSESVC_TEST_SERVER` naming the server (tests/support/servers.py: gunicorn with
+licensesvc/gunicorn_conf.py, or Granian 2 with `servers.GRANIAN_OPTIONS`), on PostgreSQL
+(`LICENSESVC_TEST_DATABASE_URL`, else the local `test` database), one test at a time; and
+writes a table of property x server, each cell "held" or "failed" with the failing assertion,
+into its marked section of docs/performance.md.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.doc_sections import replace_section
+from tests.support.runs import FULL_ENV
 from tests.support.servers import SERVER_ENV
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -49,13 +51,20 @@ class Property:
 
     name: str
     tests: tuple[str, ...]
+    #: run in full size (LICENSESVC_FULL_TESTS=1): one quick round can pass by luck
+    full: bool = False
 
 
 PROPERTIES = (
     Property(
-        "graceful drain: SIGTERM 0.1 s into a burst of 50 requests, every request the kernel "
-        "accepted is answered (0 lost)",
-        (f"{PROCESS_FAULTS}::test_sigterm_during_a_burst_answers_every_accepted_request",),
+        "graceful drain: SIGTERM 0.1 s into a burst of 50 requests (5 times), of 200 (3 "
+        "times): every request the kernel accepted is answered (0 lost)",
+        (
+            f"{PROCESS_FAULTS}::test_sigterm_during_a_burst_answers_every_accepted_request",
+            "tests/reliability/test_server_drain.py::"
+            "test_sigterm_during_a_burst_of_200_answers_every_accepted_request",
+        ),
+        full=True,
     ),
     Property(
         "414/431 as problem+json: an oversized request line, an oversized header, too many headers",
@@ -117,20 +126,42 @@ def _node_id(case: ET.Element) -> str:
     return f"{path}::{case.get('name', '')}"
 
 
-def _first_line(text: str, limit: int = 200) -> str:
-    line = next((x.strip() for x in text.splitlines() if x.strip()), "")
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+def _why(text: str) -> str:
+    """What a failure message says, short: its first line (the assertion's own message), and
+    pytest's `assert ...` line when the first is not already it."""
+    lines = [x.strip() for x in text.splitlines() if x.strip()]
+    if not lines:
+        return ""
+    first = lines[0].removeprefix("AssertionError: ")
+    first = first if len(first) <= 160 else first[:159] + "…"
+    compared = next((x for x in lines[1:] if x.startswith("assert ")), "")
+    compared = compared if len(compared) <= 80 else compared[:79] + "…"
+    return f"{first} ({compared})" if compared and compared != first else first
 
 
 def run_checks(server: str, database_url: str, workdir: Path) -> dict[str, Outcome]:
-    """Run every property's tests under `server`; the outcome of each test by node id."""
-    report = workdir / f"junit-{server}.xml"
-    tests = [t for p in PROPERTIES for t in p.tests]
+    """Run every property's tests under `server` (the full-size ones in a run of their own);
+    the outcome of each test by node id."""
+    outcomes: dict[str, Outcome] = {}
+    for full in (False, True):
+        tests = [t for p in PROPERTIES if p.full is full for t in p.tests]
+        if tests:
+            outcomes.update(_run(server, database_url, workdir, tests, full=full))
+    return outcomes
+
+
+def _run(
+    server: str, database_url: str, workdir: Path, tests: list[str], *, full: bool
+) -> dict[str, Outcome]:
+    report = workdir / f"junit-{server}-{'full' if full else 'quick'}.xml"
     env = {**os.environ, SERVER_ENV: server, "LICENSESVC_TEST_DATABASE_URL": database_url}
-    env.pop("LICENSESVC_FULL_TESTS", None)  # the quick size
+    env.pop(FULL_ENV, None)
+    if full:
+        env[FULL_ENV] = "1"
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     command += [f"--junitxml={report}", "--show-capture=no", *tests]
-    print(f"{server}: {' '.join(command[1:4])} ... ({len(tests)} tests)", flush=True)
+    size = "full size" if full else "quick"
+    print(f"{server}: {len(tests)} tests, {size}", flush=True)
     subprocess.run(command, cwd=REPO_ROOT, env=env, check=False, timeout=3600)
     outcomes: dict[str, Outcome] = {}
     if not report.exists():
@@ -142,9 +173,9 @@ def run_checks(server: str, database_url: str, workdir: Path) -> dict[str, Outco
         skipped = case.find("skipped")
         if failed is not None:
             why = failed.get("message") or failed.text or ""
-            outcomes[_node_id(case)] = Outcome("failed", _first_line(why))
+            outcomes[_node_id(case)] = Outcome("failed", _why(why))
         elif skipped is not None:
-            outcomes[_node_id(case)] = Outcome("skipped", _first_line(skipped.get("message", "")))
+            outcomes[_node_id(case)] = Outcome("skipped", _why(skipped.get("message", "")))
         else:
             outcomes[_node_id(case)] = Outcome("passed")
     return outcomes
@@ -167,18 +198,21 @@ def section(results: dict[str, dict[str, Outcome]], command: str, database_url: 
         f"<!-- {MARK}:start -->",
         "## The server's properties: gunicorn against Granian (`bench/server_checks.py`)",
         "",
-        f"Generated by `{command}`; do not edit by hand. Each property is the reliability "
-        "test named under it (tests/reliability/, quick size), run once under each server "
-        f"with `{SERVER_ENV}` naming it (tests/support/servers.py) on PostgreSQL; a cell is "
-        "held, or failed with the assertion that failed. Rerun one cell with "
+        f"Generated by `{command}`; do not edit by hand. Each property is checked by the "
+        "reliability tests named beside it (tests/reliability/), run once under each server with "
+        f"`{SERVER_ENV}` naming it (tests/support/servers.py) on PostgreSQL, in quick size "
+        f"but for the drain tests (full size, `{FULL_ENV}=1`, and a burst of 200: one burst of "
+        "50 can pass by luck); a cell is held, or failed with the assertion that failed. "
+        "Rerun one cell: "
         f"`{SERVER_ENV}=granian LICENSESVC_TEST_DATABASE_URL=postgresql+psycopg://... "
-        ".venv/bin/python -m pytest TEST`.",
+        ".venv/bin/python -m pytest tests/reliability/FILE::TEST`.",
         "",
         "| property | test | " + " | ".join(SERVERS[k] for k in kinds) + " |",
         "|---|---|" + "---|" * len(kinds),
     ]
     for prop in PROPERTIES:
-        tests = "<br>".join(f"`{t.split('/')[-1]}`" for t in prop.tests)
+        size = " (full size)" if prop.full else ""
+        tests = "<br>".join(f"`{t.split('/')[-1]}`{size}" for t in prop.tests)
         cells = " | ".join(cell(prop, results[k]) for k in kinds)
         out.append(f"| {prop.name} | {tests} | {cells} |")
     load = os.getloadavg()[0]

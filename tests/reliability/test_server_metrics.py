@@ -56,7 +56,8 @@ def test_metrics_add_up_across_workers_runs_and_a_dead_worker(
         _entitlements(server.base_url, token, 20)
         before = _metrics(server.base_url)
         # whichever worker answers, it reports this run's sum over both, not the earlier run's
-        assert [sample(t, REQUESTS, **ENTITLEMENTS) for t in before] == [20.0] * 4
+        counted = [sample(t, REQUESTS, **ENTITLEMENTS) for t in before]
+        assert counted == [20.0] * 4, "not this run's 20 requests: an earlier run's added?"
         pool = sample(before[0], POOL_SIZE)
         assert pool > 0 and all(sample(t, POOL_SIZE) == pool for t in before)
 
@@ -70,6 +71,9 @@ def test_metrics_add_up_across_workers_runs_and_a_dead_worker(
         after = _metrics(server.base_url)
     # the dead worker's counts stay counted; its pool no longer is: the sum is over the live
     # workers that have built theirs (the new one may not have served yet), never over three
-    assert [sample(t, REQUESTS, **ENTITLEMENTS) for t in after] == [24.0] * 4
-    assert all(pool / 2 <= sample(t, POOL_SIZE) <= pool for t in after), after
-    assert not list((tmp_path / "metrics").glob(f"gauge_livesum_{victim}.db"))
+    counted = [sample(t, REQUESTS, **ENTITLEMENTS) for t in after]
+    assert counted == [24.0] * 4, "the dead worker's counts are lost, or counted twice"
+    pools = [sample(t, POOL_SIZE) for t in after]
+    assert all(pool / 2 <= p <= pool for p in pools), f"pool sizes {pools}, of 2 workers {pool}"
+    left = list((tmp_path / "metrics").glob(f"gauge_livesum_{victim}.db"))
+    assert not left, "the dead worker's live gauges are still summed"
