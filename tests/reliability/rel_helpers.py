@@ -20,8 +20,7 @@ import requests
 
 from tests.e2e.e2e_helpers import server_env
 from tests.support.runs import FULL_ENV
-from tests.support.servers import Server
-from tests.support.servers import gunicorn as support_gunicorn
+from tests.support.servers import Server, serve
 
 FIGURES_ENV = "LICENSESVC_RELIABILITY_FIGURES"
 
@@ -97,8 +96,10 @@ def gunicorn(
     stock: bool = False,
 ) -> Iterator[Server]:
     """gunicorn with licensesvc/gunicorn_conf.py on a free port (stock=True: plain
-    `gunicorn wsgi:app`, sync workers, as before issue 10); tests/support/servers.py."""
-    with support_gunicorn(
+    `gunicorn wsgi:app`, sync workers, as before issue 10); tests/support/servers.py. With
+    LICENSESVC_TEST_SERVER=granian, Granian instead (`servers.granian`; stock does not apply):
+    how `bench/server_checks.py` runs the reliability properties under both servers."""
+    with serve(
         {**server_env(database_url, data_dir), **(env or {})},
         data_dir,
         workers=workers,
