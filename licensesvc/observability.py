@@ -392,25 +392,43 @@ def _finish_request(response: Response) -> Response:
     response.headers[REQUEST_ID_HEADER] = request_id
     started = g.get("request_started")
     elapsed = time.perf_counter() - started if started is not None else 0.0
-    endpoint = request.endpoint or "unmatched"
-    counted, timed = _children(endpoint, method_label(request.method), response.status_code)
-    counted.inc()
-    timed.observe(elapsed)
-    access_log.info(
-        "%s %s %s",
+    record_request(
+        request.endpoint or "unmatched",
         request.method,
         request.path,
         response.status_code,
-        extra={
-            "method": request.method,
-            "path": request.path,
-            "endpoint": endpoint,
-            "status": response.status_code,
-            "duration_ms": round(elapsed * 1000, 2),
-            "remote_addr": request.remote_addr,
-        },
+        elapsed,
+        request.remote_addr,
     )
     return response
+
+
+def record_request(
+    endpoint: str,
+    method: str,
+    path: str,
+    status: int,
+    elapsed: float,
+    remote_addr: str | None,
+    request_id: str | None = None,
+) -> None:
+    """A request answered: its two metric samples and its access log line (the Flask
+    route's after_request hook, and verify's fast path, licensesvc/api/fast_verify.py).
+    request_id: given where there is no Flask request context to take it from."""
+    counted, timed = _children(endpoint, method_label(method), status)
+    counted.inc()
+    timed.observe(elapsed)
+    extra: dict[str, Any] = {
+        "method": method,
+        "path": path,
+        "endpoint": endpoint,
+        "status": status,
+        "duration_ms": round(elapsed * 1000, 2),
+        "remote_addr": remote_addr,
+    }
+    if request_id is not None:
+        extra["request_id"] = request_id
+    access_log.info("%s %s %s", method, path, status, extra=extra)
 
 
 def init_observability(app: Flask, runtime: Runtime) -> None:

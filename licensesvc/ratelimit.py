@@ -407,6 +407,11 @@ def _limited(
 
     @functools.wraps(view)
     def limited(*args: Any, **kwargs: Any) -> Any:
+        counted = request.environ.get(COUNTED)
+        if counted is not None:  # counted in front of Flask (licensesvc/api/fast_verify.py)
+            if isinstance(counted, RateLimited):
+                raise counted
+            return view(*args, **kwargs)
         limiter = _limiter()
         if limiter is not None and request.method == "POST":
             if exempt_when is None or not exempt_when():
@@ -414,6 +419,31 @@ def _limited(
         return view(*args, **kwargs)
 
     return limited
+
+
+#: the WSGI environ key under which a layer in front of Flask leaves the outcome of a route
+#: limit it has already counted for this request (True, or the RateLimited it raised), so the
+#: route does not count the request a second time (licensesvc/api/fast_verify.py)
+COUNTED = "licensesvc.ratelimit.counted"
+
+
+def hit_route_limit(app: Flask, endpoint: str, environ: dict[str, Any]) -> RateLimited | None:
+    """Count a request to endpoint against its route limit outside Flask's request cycle
+    (the client's address from environ, as `client_address`), and note in environ that it
+    is counted. The RateLimited refusal when the limit is met, else None."""
+    environ[COUNTED] = True
+    limiter: RateLimiter | None = app.extensions.get(EXTENSION)
+    if limiter is None or not limiter.enabled:
+        return None
+    name, key_func, exempt_when = _ROUTE_LIMITS[endpoint]
+    if key_func is not client_address or exempt_when is not None:
+        raise ValueError(f"{endpoint}'s limit needs Flask's request context")
+    try:
+        limiter.hit(name, environ.get("REMOTE_ADDR") or "unknown")
+    except RateLimited as refused:
+        environ[COUNTED] = refused
+        return refused
+    return None
 
 
 def init_rate_limits(app: Flask, limits: RateLimits | None = None) -> RateLimiter:

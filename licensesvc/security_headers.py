@@ -59,6 +59,13 @@ def init_security_headers(app: Flask) -> None:
     app.after_request(add_security_headers)
 
 
+def api_answer_headers() -> list[tuple[str, str]]:
+    """What `add_security_headers` adds to an API answer that sets none of these headers
+    itself, to a request without an `Authorization` header, in the order it adds them (for
+    an answer made outside Flask: licensesvc/api/fast_verify.py)."""
+    return [*HEADERS.items(), ("Content-Security-Policy", FRAME_ANCESTORS)]
+
+
 def _is_portal_page(response: Response) -> bool:
     """A page the portal rendered: one of its views (or their errors), or the HTML error page
     it shows a browser for a path outside every blueprint (licensesvc/portal/errors.py)."""
