@@ -106,6 +106,8 @@ class RedactSecrets(logging.Filter):
     every text it carries in `extra` (the access log's `path`), redacted."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, REDACTED, False):
+            return True  # a second pass (the logger's filter, then the handler's) finds nothing
         for name, value in list(vars(record).items()):
             if name not in _STANDARD_ATTRIBUTES and isinstance(value, str):
                 redacted_value = redact(value)
@@ -118,7 +120,12 @@ class RedactSecrets(logging.Filter):
         redacted = redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
+        setattr(record, REDACTED, True)
         return True
+
+
+#: the mark RedactSecrets leaves on a record it has redacted (a name JsonFormatter leaves out)
+REDACTED = "_licensesvc_redacted"
 
 
 class TextFormatter(logging.Formatter):
@@ -155,21 +162,31 @@ class JsonFormatter(logging.Formatter):
     _STANDARD = _STANDARD_ATTRIBUTES
 
     def format(self, record: logging.LogRecord) -> str:
+        # a record RedactSecrets has passed carries nothing left to redact
+        clean: Any = redact if not getattr(record, REDACTED, False) else _unchanged
         entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": redact(record.getMessage()),
+            "message": clean(record.getMessage()),
         }
         request_id = getattr(record, "request_id", None) or _current_request_id()
         if request_id:
             entry["request_id"] = request_id
         for name, value in vars(record).items():
             if name not in self._STANDARD and name != "request_id" and not name.startswith("_"):
-                entry[name] = redact(value) if isinstance(value, str) else value
+                entry[name] = clean(value) if isinstance(value, str) else value
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info))
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return _LOG_JSON.encode(entry)
+
+
+#: json.dumps(entry, default=str, ensure_ascii=False), made once
+_LOG_JSON = json.JSONEncoder(default=str, ensure_ascii=False)
+
+
+def _unchanged(text: str) -> str:
+    return text
 
 
 def _current_request_id() -> str | None:
@@ -388,17 +405,19 @@ def _children(endpoint: str, method: str, status: int) -> tuple[Any, Any]:
 
 
 def _finish_request(response: Response) -> Response:
-    request_id = g.get("request_id") or request_id_from(None)
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    state = g._get_current_object()
+    request_id = state.get("request_id") or request_id_from(None)
     response.headers[REQUEST_ID_HEADER] = request_id
-    started = g.get("request_started")
+    started = state.get("request_started")
     elapsed = time.perf_counter() - started if started is not None else 0.0
     record_request(
-        request.endpoint or "unmatched",
-        request.method,
-        request.path,
+        req.endpoint or "unmatched",
+        req.method,
+        req.path,
         response.status_code,
         elapsed,
-        request.remote_addr,
+        req.remote_addr,
     )
     return response
 

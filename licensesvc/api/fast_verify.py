@@ -28,18 +28,23 @@ rate limit is counted once either way (`ratelimit.COUNTED`: a 429 is answered by
 from __future__ import annotations
 
 import io
+import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from marshmallow import fields, validate
+from sqlalchemy.orm import Session
 
 from licensesvc import issuance, ratelimit
 from licensesvc.db import reset_request_deadline, set_request_deadline
 from licensesvc.observability import REQUEST_ID_HEADER, record_request, request_id_from
 from licensesvc.platform import inputs
+from licensesvc.runtime import Runtime
 from licensesvc.security_headers import api_answer_headers
 from licensesvc.web import queued_seconds, runtime_of
 
@@ -55,7 +60,7 @@ class _Member:
     """One member of VerifyBody as its field checks it: a string, its length within
     bounds, and (for one-line text) no control character."""
 
-    def __init__(self, name: str, field: fields.Field) -> None:
+    def __init__(self, name: str, field: fields.Field[Any]) -> None:
         if type(field) is not fields.String or field.allow_none:
             raise TypeError(f"VerifyBody.{name}: only plain string fields are checked here")
         self.name = name
@@ -105,6 +110,30 @@ class FastVerify:
         self.inner = inner
         self._pid = 0
         self._headers = api_answer_headers()
+        self._local = threading.local()
+        self._json: tuple[object, json.JSONEncoder] | None = None
+
+    def _session(self, runtime: Runtime) -> Session:
+        """This thread's reading session on runtime: made on the thread's first verify and
+        kept while it has nothing in it (a session that began no transaction is as new)."""
+        held: tuple[Runtime, Session] | None = getattr(self._local, "held", None)
+        if held is None or held[0] is not runtime:
+            held = (runtime, runtime.session_for(read_only=True))
+            self._local.held = held
+        return held[1]
+
+    def _encoder(self, app: Flask) -> json.JSONEncoder:
+        """What `jsonify` writes with app's JSON provider (not debug: compact), made once."""
+        provider: Any = app.json
+        if self._json is None or self._json[0] is not provider:
+            encoder = json.JSONEncoder(
+                default=provider.default,
+                ensure_ascii=provider.ensure_ascii,
+                sort_keys=provider.sort_keys,
+                separators=(",", ":"),
+            )
+            self._json = (provider, encoder)
+        return self._json[1]
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if environ.get("PATH_INFO") == PATH and environ.get("REQUEST_METHOD") == "POST":
@@ -123,7 +152,9 @@ class FastVerify:
             self._pid = os.getpid()
             return None
         app = self.app
-        if app.debug or "HTTP_AUTHORIZATION" in environ or "HTTP_TRANSFER_ENCODING" in environ:
+        if app.debug or type(app.json) is not DefaultJSONProvider:
+            return None
+        if "HTTP_AUTHORIZATION" in environ or "HTTP_TRANSFER_ENCODING" in environ:
             return None
         if environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower() != (
             "application/json"
@@ -149,7 +180,7 @@ class FastVerify:
             return None  # Flask answers the 429 (the request is counted once)
         runtime = runtime_of(app)
         deadline = set_request_deadline(runtime.deadlines.request_timeout - queued_seconds())
-        session = runtime.session_for(read_only=True)
+        session = self._session(runtime)
         try:
             answer = issuance.verify_online(
                 runtime.context(session, PUBLIC),
@@ -161,12 +192,15 @@ class FastVerify:
         except Exception:  # noqa: BLE001 - Flask's error handlers answer it
             return None
         finally:
-            try:
-                session.close()
-            except Exception:  # noqa: BLE001 - a dead connection: the pool replaces it
-                app.logger.warning("closing the request's database session failed")
+            # a verify answered from the snapshot began no transaction and loaded nothing:
+            # its session is as new, and this thread's next verify uses it again
+            if session.in_transaction() or session.identity_map:
+                try:
+                    session.close()
+                except Exception:  # noqa: BLE001 - a dead connection: the pool replaces it
+                    app.logger.warning("closing the request's database session failed")
             reset_request_deadline(deadline)
-        data = (app.json.dumps(answer, separators=(",", ":")) + "\n").encode()
+        data = (self._encoder(app).encode(answer) + "\n").encode()
         request_id = request_id_from(environ.get(_REQUEST_ID_KEY))
         start_response(
             "200 OK",

@@ -34,7 +34,7 @@ def environ(body: bytes, content_type: str = "application/json") -> dict[str, An
         method="POST",
         data=body,
         content_type=content_type,
-        headers={"X-Request-ID": "fast-or-flask-1"},
+        headers=[("X-Request-ID", "fast-or-flask-1")],
     ).get_environ()
     return env
 
@@ -43,7 +43,9 @@ def call(wsgi: Any, body: bytes, content_type: str = "application/json") -> Answ
     """status, headers and body of wsgi's answer to a verify with body; None if it gave
     none (the fast path leaving the request to Flask)."""
     started: list[Any] = []
-    chunks = wsgi(environ(body, content_type), lambda status, headers: started.extend([status, headers]))
+    chunks = wsgi(
+        environ(body, content_type), lambda status, headers: started.extend([status, headers])
+    )
     if chunks is None:
         return None
     return started[0], list(started[1]), b"".join(chunks)
@@ -59,7 +61,7 @@ def body_of(key: str, **extra: Any) -> bytes:
 
 
 @pytest.fixture
-def warmed(api_client: FlaskClient, app: Flask) -> Flask:
+def warmed(world: World, api_client: FlaskClient, app: Flask) -> Flask:
     """The app after one verify (a process's first one goes through Flask)."""
     api_client.post("/v1/keys/verify", json={"key": "warm-up"})
     return app
@@ -163,18 +165,19 @@ def test_what_the_route_refuses_the_fast_path_leaves_to_it(
 
 
 def test_a_fast_answer_is_counted_and_logged_as_the_routes_are(
-    warmed: Flask, api_client: FlaskClient, caplog: pytest.LogCaptureFixture
+    world: World, warmed: Flask, api_client: FlaskClient, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # the world holds the signing key the answer is signed with
     with caplog.at_level(logging.INFO, logger="licensesvc.access"):
         fast = call(fast_layer(warmed)._answer, body_of("LK1.not-a.key"))
         api_client.post("/v1/keys/verify", data=b"{}", content_type="application/json")
     assert fast is not None
     lines = [r for r in caplog.records if r.name == "licensesvc.access"]
-    assert [(r.getMessage(), getattr(r, "endpoint")) for r in lines] == [
+    assert [(r.getMessage(), vars(r)["endpoint"]) for r in lines] == [
         ("POST /v1/keys/verify 200", "public.Verify"),
         ("POST /v1/keys/verify 422", "public.Verify"),
     ]
-    assert getattr(lines[0], "request_id") == "fast-or-flask-1"
+    assert vars(lines[0])["request_id"] == "fast-or-flask-1"
     metrics = api_client.get("/metrics").get_data(as_text=True)
     assert (
         'licensesvc_http_requests_total{endpoint="public.Verify",method="POST",status="200"}'
