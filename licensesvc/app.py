@@ -12,9 +12,9 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
 from .api import init_api
-from .api.fast_verify import install_fast_verify
 from .config import Settings
 from .db import is_unavailable, make_probe_engine, reset_request_deadline, set_request_deadline
+from .fast_verify import install_fast_verify
 from .observability import init_observability
 from .portal import init_portal
 from .ratelimit import init_rate_limits

@@ -434,7 +434,7 @@ def record_request(
     request_id: str | None = None,
 ) -> None:
     """A request answered: its two metric samples and its access log line (the Flask
-    route's after_request hook, and verify's fast path, licensesvc/api/fast_verify.py).
+    route's after_request hook, and verify's fast path, licensesvc/fast_verify.py).
     request_id: given where there is no Flask request context to take it from."""
     counted, timed = _children(endpoint, method_label(method), status)
     counted.inc()

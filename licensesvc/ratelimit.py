@@ -444,7 +444,7 @@ def _limited(
     @functools.wraps(view)
     def limited(*args: Any, **kwargs: Any) -> Any:
         counted = request.environ.get(COUNTED)
-        if counted is not None:  # counted in front of Flask (licensesvc/api/fast_verify.py)
+        if counted is not None:  # counted in front of Flask (licensesvc/fast_verify.py)
             if isinstance(counted, RateLimited):
                 raise counted
             return view(*args, **kwargs)
@@ -459,7 +459,7 @@ def _limited(
 
 #: the WSGI environ key under which a layer in front of Flask leaves the outcome of a route
 #: limit it has already counted for this request (True, or the RateLimited it raised), so the
-#: route does not count the request a second time (licensesvc/api/fast_verify.py)
+#: route does not count the request a second time (licensesvc/fast_verify.py)
 COUNTED = "licensesvc.ratelimit.counted"
 
 

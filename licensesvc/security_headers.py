@@ -70,7 +70,7 @@ API_ANSWER_HEADERS: tuple[tuple[str, str], ...] = (
 def api_answer_headers() -> list[tuple[str, str]]:
     """What `add_security_headers` adds to an API answer that sets none of these headers
     itself, to a request without an `Authorization` header, in the order it adds them (for
-    an answer made outside Flask: licensesvc/api/fast_verify.py)."""
+    an answer made outside Flask: licensesvc/fast_verify.py)."""
     return list(API_ANSWER_HEADERS)
 
 

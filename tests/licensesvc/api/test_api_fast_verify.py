@@ -1,4 +1,4 @@
-"""POST /v1/keys/verify in front of Flask (licensesvc/api/fast_verify.py) answers exactly what
+"""POST /v1/keys/verify in front of Flask (licensesvc/fast_verify.py) answers exactly what
 the Flask route answers: the same status, headers and body, byte for byte, for the same
 request; and it leaves to the route everything it does not answer itself."""
 
@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import EnvironBuilder
 
-from licensesvc.api.fast_verify import FastVerify
+from licensesvc.fast_verify import FastVerify
 from tests.conftest import FakeClock, World
 from tests.licensesvc.api.api_helpers import Caller
 

@@ -41,16 +41,15 @@ from marshmallow import fields, validate
 from sqlalchemy.orm import Session
 
 from licensesvc import issuance, ratelimit
+from licensesvc.api.auth import PUBLIC
+from licensesvc.api.public_views import VERIFY_ENDPOINT
+from licensesvc.api.schemas import VerifyBody, _NoControl
 from licensesvc.db import reset_request_deadline, set_request_deadline
 from licensesvc.observability import REQUEST_ID_HEADER, record_request, request_id_from
 from licensesvc.platform import inputs
 from licensesvc.runtime import Runtime
 from licensesvc.security_headers import api_answer_headers
 from licensesvc.web import queued_seconds, runtime_of
-
-from .auth import PUBLIC
-from .public_views import VERIFY_ENDPOINT
-from .schemas import VerifyBody, _NoControl
 
 PATH = "/v1/keys/verify"
 _REQUEST_ID_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
