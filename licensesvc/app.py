@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -15,13 +14,14 @@ from sqlalchemy import text
 from .api import init_api
 from .config import Settings
 from .db import is_unavailable, make_probe_engine, reset_request_deadline, set_request_deadline
+from .fast_verify import install_fast_verify
 from .observability import init_observability
 from .portal import init_portal
 from .ratelimit import init_rate_limits
 from .readiness import check_signing_key, signing_key_problem
 from .runtime import Runtime
 from .security_headers import init_security_headers
-from .web import EXTENSION, close_db_session, db_session, runtime_of
+from .web import EXTENSION, close_db_session, db_session, queued_seconds, runtime_of
 
 
 def create_app(
@@ -50,7 +50,7 @@ def create_app(
     def _start_deadline() -> None:
         # all database work of one request ends by this deadline (503 past it), counted from
         # the request's arrival: time spent queued for a thread is part of it
-        g.db_deadline = set_request_deadline(deadlines.request_timeout - _queued_seconds())
+        g.db_deadline = set_request_deadline(deadlines.request_timeout - queued_seconds())
 
     @app.teardown_request
     def _end_deadline(_exc: BaseException | None = None) -> None:
@@ -84,6 +84,7 @@ def create_app(
     init_api(app)
     init_security_headers(app)
     check_signing_key(app)
+    install_fast_verify(app)  # inside ProxyFix (init_rate_limits): it reads the client address
     init_rate_limits(app)  # after the blueprints: limits are applied by endpoint name
     init_portal(app)
     if log_integrator:
@@ -92,14 +93,6 @@ def create_app(
         init_log_integrator(app, runtime)
     app.wsgi_app = ProblemSafetyNet(app, app.wsgi_app)  # type: ignore[method-assign]
     return app
-
-
-def _queued_seconds() -> float:
-    """How long the current request waited between its header's arrival and now (the
-    gunicorn worker notes the arrival; 0 under any other server)."""
-    serving = sys.modules.get("licensesvc.gunicorn_conf")
-    arrived = getattr(serving.ARRIVED, "at", None) if serving is not None else None
-    return 0.0 if arrived is None else max(0.0, time.monotonic() - arrived)
 
 
 class ProblemSafetyNet:

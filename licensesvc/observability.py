@@ -71,6 +71,8 @@ _NAMED_CONTROLS = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 def redact(text: str) -> str:
     """text with API tokens, license keys and password-reset tokens (in a reset link's path)
     replaced by `<prefix>…[redacted]`."""
+    if "lsc_" not in text and "LK1." not in text and "/reset-password/" not in text:
+        return text  # nothing _SECRETS changes can be in it (most lines: one test each)
 
     def replace(match: re.Match[str]) -> str:
         if match.group("token"):
@@ -106,6 +108,8 @@ class RedactSecrets(logging.Filter):
     every text it carries in `extra` (the access log's `path`), redacted."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, REDACTED, False):
+            return True  # a second pass (the logger's filter, then the handler's) finds nothing
         for name, value in list(vars(record).items()):
             if name not in _STANDARD_ATTRIBUTES and isinstance(value, str):
                 redacted_value = redact(value)
@@ -118,7 +122,12 @@ class RedactSecrets(logging.Filter):
         redacted = redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
+        setattr(record, REDACTED, True)
         return True
+
+
+#: the mark RedactSecrets leaves on a record it has redacted (a name JsonFormatter leaves out)
+REDACTED = "_licensesvc_redacted"
 
 
 class TextFormatter(logging.Formatter):
@@ -155,21 +164,31 @@ class JsonFormatter(logging.Formatter):
     _STANDARD = _STANDARD_ATTRIBUTES
 
     def format(self, record: logging.LogRecord) -> str:
+        # a record RedactSecrets has passed carries nothing left to redact
+        clean: Any = redact if not getattr(record, REDACTED, False) else _unchanged
         entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": redact(record.getMessage()),
+            "message": clean(record.getMessage()),
         }
         request_id = getattr(record, "request_id", None) or _current_request_id()
         if request_id:
             entry["request_id"] = request_id
         for name, value in vars(record).items():
             if name not in self._STANDARD and name != "request_id" and not name.startswith("_"):
-                entry[name] = redact(value) if isinstance(value, str) else value
+                entry[name] = clean(value) if isinstance(value, str) else value
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info))
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return _LOG_JSON.encode(entry)
+
+
+#: json.dumps(entry, default=str, ensure_ascii=False), made once
+_LOG_JSON = json.JSONEncoder(default=str, ensure_ascii=False)
+
+
+def _unchanged(text: str) -> str:
+    return text
 
 
 def _current_request_id() -> str | None:
@@ -388,29 +407,49 @@ def _children(endpoint: str, method: str, status: int) -> tuple[Any, Any]:
 
 
 def _finish_request(response: Response) -> Response:
-    request_id = g.get("request_id") or request_id_from(None)
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    state = g._get_current_object()
+    request_id = state.get("request_id") or request_id_from(None)
     response.headers[REQUEST_ID_HEADER] = request_id
-    started = g.get("request_started")
+    started = state.get("request_started")
     elapsed = time.perf_counter() - started if started is not None else 0.0
-    endpoint = request.endpoint or "unmatched"
-    counted, timed = _children(endpoint, method_label(request.method), response.status_code)
-    counted.inc()
-    timed.observe(elapsed)
-    access_log.info(
-        "%s %s %s",
-        request.method,
-        request.path,
+    record_request(
+        req.endpoint or "unmatched",
+        req.method,
+        req.path,
         response.status_code,
-        extra={
-            "method": request.method,
-            "path": request.path,
-            "endpoint": endpoint,
-            "status": response.status_code,
-            "duration_ms": round(elapsed * 1000, 2),
-            "remote_addr": request.remote_addr,
-        },
+        elapsed,
+        req.remote_addr,
     )
     return response
+
+
+def record_request(
+    endpoint: str,
+    method: str,
+    path: str,
+    status: int,
+    elapsed: float,
+    remote_addr: str | None,
+    request_id: str | None = None,
+) -> None:
+    """A request answered: its two metric samples and its access log line (the Flask
+    route's after_request hook, and verify's fast path, licensesvc/fast_verify.py).
+    request_id: given where there is no Flask request context to take it from."""
+    counted, timed = _children(endpoint, method_label(method), status)
+    counted.inc()
+    timed.observe(elapsed)
+    extra: dict[str, Any] = {
+        "method": method,
+        "path": path,
+        "endpoint": endpoint,
+        "status": status,
+        "duration_ms": round(elapsed * 1000, 2),
+        "remote_addr": remote_addr,
+    }
+    if request_id is not None:
+        extra["request_id"] = request_id
+    access_log.info("%s %s %s", method, path, status, extra=extra)
 
 
 def init_observability(app: Flask, runtime: Runtime) -> None:

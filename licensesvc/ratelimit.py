@@ -277,6 +277,19 @@ class RateLimiter:
         #: worker (`licensesvc serve` builds the app before gunicorn starts)
         self._processes = processes
         self._scaled: dict[str, list[RateLimitItem]] | None = None
+        #: in memory only (this process's counters are all there are): when each (limit, key)
+        #: was last counted here, so that a check of a key never counted (every request's
+        #: failed-authentication check, nearly always) asks the storage nothing
+        self._counted: dict[tuple[str, str], float] | None = (
+            {} if self._uri.startswith("licensesvc-memory") else None
+        )
+        #: how long a hit weighs on a check: the sliding window counter weighs the previous
+        #: window too, so two of the longest window
+        self._reach = 2 * max(
+            (item.get_expiry() for items in self._configured.values() for item in items),
+            default=0,
+        )
+        self._prune_at = self.COUNTED_KEPT
 
     @property
     def _items(self) -> dict[str, list[RateLimitItem]]:
@@ -321,12 +334,35 @@ class RateLimiter:
         """Count one request of key against the named limit. Raises RateLimited when one of
         its windows is full (the request is not counted in that window)."""
         identifiers = ("licensesvc", name, key)
+        if self._counted is not None:
+            self._note_counted(name, key)
         for item in self._items[name]:
             if not self._run("hit", item, identifiers):
                 self._refuse(name, item, identifiers)
 
+    def _note_counted(self, name: str, key: str) -> None:
+        assert self._counted is not None
+        now = time.monotonic()
+        if len(self._counted) >= self._prune_at:  # forget what every window has expired
+            self._counted = {k: t for k, t in self._counted.items() if now - t <= self._reach}
+            self._prune_at = max(self.COUNTED_KEPT, 2 * len(self._counted))
+        self._counted[(name, key)] = now
+
+    #: how many counted (limit, key) pairs are kept before those past every window are dropped
+    COUNTED_KEPT = 100_000
+
+    def _never_counted(self, name: str, key: str) -> bool:
+        """In memory: key has no hit against the named limit in any window (none counted
+        here, or the last longer ago than the longest window)."""
+        if self._counted is None:
+            return False
+        at = self._counted.get((name, key))
+        return at is None or time.monotonic() - at > self._reach
+
     def check(self, name: str, key: str) -> None:
         """Raise RateLimited if key has used up the named limit, without counting."""
+        if self._never_counted(name, key):
+            return
         identifiers = ("licensesvc", name, key)
         for item in self._items[name]:
             if not self._run("test", item, identifiers):
@@ -407,6 +443,11 @@ def _limited(
 
     @functools.wraps(view)
     def limited(*args: Any, **kwargs: Any) -> Any:
+        counted = request.environ.get(COUNTED)
+        if counted is not None:  # counted in front of Flask (licensesvc/fast_verify.py)
+            if isinstance(counted, RateLimited):
+                raise counted
+            return view(*args, **kwargs)
         limiter = _limiter()
         if limiter is not None and request.method == "POST":
             if exempt_when is None or not exempt_when():
@@ -414,6 +455,31 @@ def _limited(
         return view(*args, **kwargs)
 
     return limited
+
+
+#: the WSGI environ key under which a layer in front of Flask leaves the outcome of a route
+#: limit it has already counted for this request (True, or the RateLimited it raised), so the
+#: route does not count the request a second time (licensesvc/fast_verify.py)
+COUNTED = "licensesvc.ratelimit.counted"
+
+
+def hit_route_limit(app: Flask, endpoint: str, environ: dict[str, Any]) -> RateLimited | None:
+    """Count a request to endpoint against its route limit outside Flask's request cycle
+    (the client's address from environ, as `client_address`), and note in environ that it
+    is counted. The RateLimited refusal when the limit is met, else None."""
+    environ[COUNTED] = True
+    limiter: RateLimiter | None = app.extensions.get(EXTENSION)
+    if limiter is None or not limiter.enabled:
+        return None
+    name, key_func, exempt_when = _ROUTE_LIMITS[endpoint]
+    if key_func is not client_address or exempt_when is not None:
+        raise ValueError(f"{endpoint}'s limit needs Flask's request context")
+    try:
+        limiter.hit(name, environ.get("REMOTE_ADDR") or "unknown")
+    except RateLimited as refused:
+        environ[COUNTED] = refused
+        return refused
+    return None
 
 
 def init_rate_limits(app: Flask, limits: RateLimits | None = None) -> RateLimiter:

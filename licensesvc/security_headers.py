@@ -59,37 +59,62 @@ def init_security_headers(app: Flask) -> None:
     app.after_request(add_security_headers)
 
 
-def _is_portal_page(response: Response) -> bool:
+#: what `add_security_headers` adds, in this order, to an answer that is not a portal page
+#: and sets none of these headers itself
+API_ANSWER_HEADERS: tuple[tuple[str, str], ...] = (
+    *HEADERS.items(),
+    ("Content-Security-Policy", FRAME_ANCESTORS),
+)
+
+
+def api_answer_headers() -> list[tuple[str, str]]:
+    """What `add_security_headers` adds to an API answer that sets none of these headers
+    itself, to a request without an `Authorization` header, in the order it adds them (for
+    an answer made outside Flask: licensesvc/fast_verify.py)."""
+    return list(API_ANSWER_HEADERS)
+
+
+def _is_portal_page(response: Response, blueprint: str | None) -> bool:
     """A page the portal rendered: one of its views (or their errors), or the HTML error page
     it shows a browser for a path outside every blueprint (licensesvc/portal/errors.py)."""
-    if request.blueprint == PORTAL_BLUEPRINT:
+    if blueprint == PORTAL_BLUEPRINT:
         return True
-    return request.blueprint is None and response.mimetype == "text/html"
+    return blueprint is None and response.mimetype == "text/html"
+
+
+#: the lower-case names of HEADERS and Content-Security-Policy
+_OURS = frozenset(name.lower() for name in HEADERS) | {"content-security-policy"}
 
 
 def add_security_headers(response: Response) -> Response:
     """after_request: the headers above; a view's own values win, except that a
     Content-Security-Policy without frame-ancestors gets it."""
-    portal_page = _is_portal_page(response)
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    headers = response.headers
+    portal_page = _is_portal_page(response, req.blueprint)
     if portal_page:
-        response.headers.setdefault("Content-Security-Policy", PORTAL_PAGE_POLICY)
-        response.headers.setdefault("Referrer-Policy", PORTAL_REFERRER_POLICY)
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-    policy = response.headers.get("Content-Security-Policy")
-    if not policy:
-        response.headers["Content-Security-Policy"] = FRAME_ANCESTORS
-    elif "frame-ancestors" not in policy:
-        response.headers["Content-Security-Policy"] = f"{policy.rstrip('; ')}; {FRAME_ANCESTORS}"
-    if request.path.startswith("/v1/") and "Authorization" in request.headers:
-        response.headers["Cache-Control"] = "no-store"
+        headers.setdefault("Content-Security-Policy", PORTAL_PAGE_POLICY)
+        headers.setdefault("Referrer-Policy", PORTAL_REFERRER_POLICY)
+    present = {name.lower() for name in headers.keys()} & _OURS
+    if not present:  # the usual answer: none of them set by its view, added in one go
+        headers.extend(API_ANSWER_HEADERS)
+    else:
+        for name, value in HEADERS.items():
+            headers.setdefault(name, value)
+        policy = headers.get("Content-Security-Policy")
+        if not policy:
+            headers["Content-Security-Policy"] = FRAME_ANCESTORS
+        elif "frame-ancestors" not in policy:
+            headers["Content-Security-Policy"] = f"{policy.rstrip('; ')}; {FRAME_ANCESTORS}"
+    if "HTTP_AUTHORIZATION" in req.environ and req.path.startswith("/v1/"):
+        headers["Cache-Control"] = "no-store"
     elif portal_page and (
-        g.get("portal_user") is not None or request.endpoint == RESET_PASSWORD_ENDPOINT
+        g.get("portal_user") is not None or req.endpoint == RESET_PASSWORD_ENDPOINT
     ):
-        response.headers["Cache-Control"] = "no-store"
-    location = response.headers.get("Location")
+        headers["Cache-Control"] = "no-store"
+    location = headers.get("Location")
     if location:
-        response.headers["Location"] = relative_location(location, request.host)
+        headers["Location"] = relative_location(location, req.host)
     return response
 
 

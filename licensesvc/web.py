@@ -6,6 +6,9 @@ nothing imports the factory."""
 
 from __future__ import annotations
 
+import sys
+import time
+
 from flask import Flask, current_app, g, request
 from sqlalchemy.orm import Session
 
@@ -55,3 +58,11 @@ def close_db_session(_exc: BaseException | None = None) -> None:
 def service_context(actor: Actor) -> ServiceContext:
     """A service context for actor on the request's session."""
     return runtime_of().context(db_session(), actor)
+
+
+def queued_seconds() -> float:
+    """How long the current request waited between its header's arrival and now (the
+    gunicorn worker notes the arrival; 0 under any other server)."""
+    serving = sys.modules.get("licensesvc.gunicorn_conf")
+    arrived = getattr(serving.ARRIVED, "at", None) if serving is not None else None
+    return 0.0 if arrived is None else max(0.0, time.monotonic() - arrived)

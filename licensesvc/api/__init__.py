@@ -76,4 +76,5 @@ def init_api(app: Flask) -> None:
     ):
         api.register_blueprint(blueprint)
     public_views.install_lean_verify(app)
+    entitlement_views.install_lean_entitlements(app)
     app.register_blueprint(reference_blueprint(api))

@@ -8,7 +8,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -348,6 +348,11 @@ class _KnownKey:
     status: str
     expires_at: datetime | None
     usable_until: datetime | None
+    #: claims.to_dict(), made once for every answer about the key (never changed: shared)
+    claims_wire: dict[str, Any] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "claims_wire", self.claims.to_dict())
 
 
 #: verify's snapshot of issued keys by the SHA-256 of their text (platform/changefeed.py), and
@@ -466,7 +471,7 @@ def verify_online(
     }
     if claims is not None:
         body["serial"] = claims.serial
-        body["claims"] = claims.to_dict()
+        body["claims"] = known.claims_wire if known is not None else claims.to_dict()
     if usable_until is not None:
         body["usable_until"] = usable_until.strftime("%Y-%m-%dT%H:%M:%SZ")
     return sign_answer(ctx, body, published)
@@ -498,7 +503,11 @@ def sign_answer(
 
 
 def canonical_json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _CANONICAL.encode(value).encode()
+
+
+#: json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False), made once
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def signed_revocation_list(ctx: ServiceContext) -> str:
