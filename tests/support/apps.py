@@ -71,9 +71,13 @@ def _rebind(made: _Made, runtime: Runtime) -> None:
     app.extensions.clear()
     app.extensions.update(made.extensions)
     app.extensions[EXTENSION] = runtime
-    # fresh counters: what one test spent must not limit the next
-    app.extensions[RATE_LIMITER] = RateLimiter(RateLimits.from_env())
+    fresh_rate_limits(app)  # what one test spent must not limit the next
     check_signing_key(app)
+
+
+def fresh_rate_limits(app: Flask) -> None:
+    """Give app fresh rate-limit counters, as a newly made app has."""
+    app.extensions[RATE_LIMITER] = RateLimiter(RateLimits.from_env())
 
 
 def app_on(runtime: Runtime, cache: AppCache, request: Any) -> Flask:

@@ -11,9 +11,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
 from tests.conftest import World
 from tests.licensesvc.api.api_helpers import Caller, Tokens, bearer
+from tests.support.apps import fresh_rate_limits
 
 MISSING = {
     "license": "2147483647",
@@ -404,21 +407,12 @@ ROUTES = [
 CALLERS = ("anonymous", "owner", "foreign", "analyst")
 
 
-def _cases() -> list[Any]:
-    cases = []
-    for route in ROUTES:
-        for caller in CALLERS:
-            cases.append(
-                pytest.param(route, caller, False, id=f"{route.method} {route.path} {caller}")
-            )
-        if route.missing_customer is not None:
-            for caller in ("owner", "analyst"):
-                cases.append(
-                    pytest.param(
-                        route, caller, True, id=f"{route.method} {route.path} {caller} missing"
-                    )
-                )
-    return cases
+def _callers(route: Route) -> list[tuple[str, bool]]:
+    """Who asks about route, and whether about an object that does not exist."""
+    callers = [(caller, False) for caller in CALLERS]
+    if route.missing_customer is not None:
+        callers += [("owner", True), ("analyst", True)]
+    return callers
 
 
 def _expected(route: Route, caller: str, missing: bool) -> int:
@@ -440,17 +434,20 @@ def test_the_table_covers_every_v1_route(app: Flask) -> None:
     assert served == {(r.method, r.rule) for r in ROUTES}
 
 
-@pytest.mark.parametrize(("route", "caller", "missing"), _cases())
+@pytest.mark.parametrize("route", ROUTES, ids=lambda route: f"{route.method} {route.path}")
 def test_authorization(
     route: Route,
-    caller: str,
-    missing: bool,
+    app: Flask,
     api_client: FlaskClient,
+    session: Session,
     tokens_for: Tokens,
     world: World,
     as_base: Caller,
     as_analyst: Caller,
 ) -> None:
+    """Every caller of route (_callers), each on the same objects: what one caller's request
+    changes is rolled back (a savepoint) before the next asks, and each starts with fresh rate
+    limit counters, as a test of its own would."""
     # customer A (Base, Acme) owns a key and a refused case; B is the Premium customer
     as_analyst.issue("standard", license_id=world.base_license)  # first keys are an analyst's
     key = as_base.issue("replacement")
@@ -460,7 +457,7 @@ def test_authorization(
         json={"url": "https://1.1.1.1/hooks", "events": ["case.refused"]},
         headers=bearer(tokens_for.base),
     ).get_json()
-    values = {
+    existing = {
         "webhook": str(hook["id"]),
         "customer": str(world.base_customer),
         "contract": str(world.base_contract),
@@ -469,26 +466,40 @@ def test_authorization(
         "case": case,
         "key_text": key["key"],
     }
-    if missing:
-        values.update(MISSING)
+    connection = session.get_bind()
+    assert isinstance(connection, Connection)  # the test's: its outer transaction is open
+    wrong: list[str] = []
+    for caller, missing in _callers(route):
+        values = {**existing, **MISSING} if missing else existing
 
-    def fill(text: str) -> str:
-        return text.format(**values)
+        def fill(text: str, values: dict[str, str] = values) -> str:
+            return text.format(**values)
 
-    body = None
-    if route.body is not None:
-        body = {
-            name: (int(fill(v)) if name == "license_id" else fill(v)) if isinstance(v, str) else v
-            for name, v in route.body.items()
-        }
-    token = {
-        "anonymous": None,
-        "owner": tokens_for.base,
-        "foreign": tokens_for.premium,
-        "analyst": tokens_for.analyst,
-    }[caller]
-    headers = bearer(token) if token else {}
-    r = api_client.open(fill(route.path), method=route.method, json=body, headers=headers)
-    assert r.status_code == _expected(route, caller, missing), r.get_data(as_text=True)
-    if r.status_code >= 400:
-        assert r.mimetype == "application/problem+json"
+        body = None
+        if route.body is not None:
+            body = {
+                name: (int(fill(v)) if name == "license_id" else fill(v))
+                if isinstance(v, str)
+                else v
+                for name, v in route.body.items()
+            }
+        token = {
+            "anonymous": None,
+            "owner": tokens_for.base,
+            "foreign": tokens_for.premium,
+            "analyst": tokens_for.analyst,
+        }[caller]
+        headers = bearer(token) if token else {}
+        fresh_rate_limits(app)
+        attempt = connection.begin_nested()
+        try:
+            r = api_client.open(fill(route.path), method=route.method, json=body, headers=headers)
+        finally:
+            attempt.rollback()
+        asked = f"{caller}{' missing' if missing else ''}"
+        expected = _expected(route, caller, missing)
+        if r.status_code != expected:
+            wrong.append(f"{asked}: {r.status_code}, not {expected}: {r.get_data(as_text=True)}")
+        elif r.status_code >= 400 and r.mimetype != "application/problem+json":
+            wrong.append(f"{asked}: {r.status_code} as {r.mimetype}, not problem+json")
+    assert wrong == []
