@@ -43,6 +43,7 @@ from licensesvc.domain.hosts import host_problem
 from licensesvc.domain.policy import Check, Decision, KeyRequestInput, LicenseKeys, UsableKey
 from licensesvc.domain.standing import Standing, pick_current
 from licensesvc.models import Contract, Customer, IssuedKey, KeyRequest, License, SigningKeyRecord
+from licensesvc.models.webhooks import WebhookEndpoint
 from licensesvc.platform import audit, inputs, metrics, outbox
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
@@ -162,12 +163,14 @@ class _Locked:
 def _lock_license(ctx: ServiceContext, license_id: int) -> _Locked:
     """In one statement: the license (a customer actor's own only: another's is NotFound, and
     its customer's row is never locked), its customer's row locked (step 2 of the lock order:
-    `FOR UPDATE OF customers`) with what the standing needs (`_STANDING_LOADS`), and the
-    active signing key a grant signs with (None: there is none). Raises NotFound."""
+    `FOR UPDATE OF customers`) with what the standing needs (`_STANDING_LOADS`), the active
+    signing key a grant signs with (None: there is none) and the active webhook endpoints the
+    decision's events go to (kept for `outbox.publish`). Raises NotFound."""
     query = (
-        select(License, Customer, SigningKeyRecord)
+        select(License, Customer, SigningKeyRecord, WebhookEndpoint)
         .join(Customer, Customer.id == License.customer_id)
         .outerjoin(SigningKeyRecord, SigningKeyRecord.status == SigningKeyStatus.ACTIVE)
+        .outerjoin(WebhookEndpoint, outbox.endpoints_of(License.customer_id))
         .where(License.id == license_id)
         .options(*_STANDING_LOADS)
         .with_for_update(of=Customer)
@@ -175,10 +178,11 @@ def _lock_license(ctx: ServiceContext, license_id: int) -> _Locked:
     )
     if ctx.actor.kind == "customer":
         query = query.where(License.customer_id == ctx.actor.customer_id)
-    row = ctx.session.execute(query).unique().first()
-    if row is None:
+    rows = ctx.session.execute(query).unique().all()
+    if not rows:
         raise NotFound(f"license {license_id} not found")
-    lic, customer, signer = row
+    lic, customer, signer, _endpoint = rows[0]
+    outbox.prime_endpoints(ctx.session, customer.id, {r[3] for r in rows if r[3] is not None})
     return _Locked(lic, _standing_of(ctx, customer), signer)
 
 

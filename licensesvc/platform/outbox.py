@@ -13,16 +13,17 @@ that subscribed to it, in the same transaction, delivered after commit by `notif
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, or_, select
+from sqlalchemy import and_, event, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from licensesvc.models import IssuedKey, KeyRequest, License
 from licensesvc.models.outbox import OutboxMessage
@@ -173,25 +174,47 @@ def publish(
 _ENDPOINTS = "licensesvc_webhook_endpoints"
 
 
+def endpoints_of(customer_id: Any) -> ColumnElement[bool]:
+    """The condition on `webhook_endpoints` for the active endpoints a customer's events go
+    to (the vendor-wide ones and its own): a caller that reads the customer anyway joins them
+    in and hands them to `prime_endpoints`, saving `publish` its read."""
+    return and_(
+        WebhookEndpoint.status == "active",
+        WebhookEndpoint.customer_id.is_(None) | (WebhookEndpoint.customer_id == customer_id),
+    )
+
+
+def prime_endpoints(
+    session: Session, customer_id: int, endpoints: Iterable[WebhookEndpoint]
+) -> None:
+    """Keep `endpoints` (read in this transaction with `endpoints_of`) as the customer's
+    active endpoints for the rest of the transaction."""
+    held = _endpoint_copy(session)
+    held[customer_id] = [(e.id, list(e.events)) for e in sorted(endpoints, key=lambda e: e.id)]
+
+
+def _endpoint_copy(session: Session) -> dict[int, list[tuple[int, list[str]]]]:
+    held: dict[int, list[tuple[int, list[str]]]] | None = session.info.get(_ENDPOINTS)
+    if held is None:
+        _hook_endpoint_copy(session)
+        held = session.info[_ENDPOINTS] = {}
+    return held
+
+
 def _active_endpoints(session: Session, customer_id: int) -> list[tuple[int, list[str]]]:
     """The active endpoints a customer's events go to (the vendor-wide ones and its own), read
     once per transaction: a grant publishes key.superseded and key.issued from one read. The
     copy is dropped when the transaction (or the tests' savepoint) ends and whenever this
     session writes an endpoint (a flush of one, or an UPDATE or DELETE naming the table)."""
-    held: dict[int, list[tuple[int, list[str]]]] | None = session.info.get(_ENDPOINTS)
-    if held is None:
-        _hook_endpoint_copy(session)
-        held = session.info[_ENDPOINTS] = {}
+    held = _endpoint_copy(session)
     found = held.get(customer_id)
     if found is None:
         found = held[customer_id] = [
             (endpoint_id, list(events))
             for endpoint_id, events in session.execute(
-                select(WebhookEndpoint.id, WebhookEndpoint.events).where(
-                    WebhookEndpoint.status == "active",
-                    (WebhookEndpoint.customer_id.is_(None))
-                    | (WebhookEndpoint.customer_id == customer_id),
-                )
+                select(WebhookEndpoint.id, WebhookEndpoint.events)
+                .where(endpoints_of(customer_id))
+                .order_by(WebhookEndpoint.id)
             )
         ]
     return found
