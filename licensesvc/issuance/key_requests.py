@@ -419,10 +419,12 @@ def request_key(
     ValidationFailed (unknown kind, severity out of range, a malformed request), Forbidden (a
     customer asking for a standard key or overriding)."""
     override_reason, req = _checked_request(ctx, req, override_reason)
+    # the locking read flushes what the session holds first: it reads the customer's contracts
+    # afresh (populate_existing), and a change not yet flushed would be lost
+    locked = _lock_license(ctx, req.license_id)
+    _check_requester(ctx, req)
+    lic, st = locked.license, locked.standing
     with ctx.session.no_autoflush:  # reads only until the case is decided
-        locked = _lock_license(ctx, req.license_id)
-        _check_requester(ctx, req)
-        lic, st = locked.license, locked.standing
         decision, live, active = _evaluate(ctx, lic, st, req, lock=True)
 
     now = ctx.now()
