@@ -22,7 +22,7 @@ from licensesvc.domain import PRIMARY_KINDS, EffectiveKeyStatus, KeyKind, KeySta
 from licensesvc.domain.errors import InvalidState, NotConfigured, NotFound, require_reason
 from licensesvc.domain.policy import KeyPlan
 from licensesvc.domain.standing import Standing
-from licensesvc.models import IssuedKey, License
+from licensesvc.models import IssuedKey, License, SigningKeyRecord
 from licensesvc.platform import audit, changefeed, inputs, metrics, outbox
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
@@ -60,6 +60,7 @@ def issue_signed_key(
     serial: str,
     active: Sequence[IssuedKey] | None = None,
     known: Sequence[IssuedKey] = (),
+    signer_record: SigningKeyRecord | None = None,
 ) -> IssuedKey:
     """Sign and store a key for lic under `serial` exactly as `plan` says (the policy's
     decision, domain/policy.py `Decision.key_plan`: its kind, hosts, window, whether it
@@ -68,9 +69,10 @@ def issue_signed_key(
     overlap still running) stop being usable at once, and the revocation list shows it.
     `active` (the license's active keys, read under their lock) and `known` (keys of the license
     read in this transaction under the customer's lock) save reading those rows again.
+    `signer_record`: the active signing key, read already in this transaction (None: read it here).
     Returns the stored key. Raises NotConfigured (no signing key)."""
     try:
-        signer_rec = active_record(ctx)
+        signer_rec = signer_record if signer_record is not None else active_record(ctx)
     except NotFound:
         raise NotConfigured(
             "no active signing key; an analyst runs `licensesvc signing-key generate` first"

@@ -13,8 +13,8 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import select, union_all
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, or_, select, union_all
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from licensesvc.accounts import get_customer, get_license, standing
@@ -26,6 +26,7 @@ from licensesvc.domain import (
     KeyKind,
     KeyStatus,
     Plan,
+    SigningKeyStatus,
     policy,
     support_plan,
     values,
@@ -40,8 +41,9 @@ from licensesvc.domain.errors import (
 )
 from licensesvc.domain.hosts import host_problem
 from licensesvc.domain.policy import Check, Decision, KeyRequestInput, LicenseKeys, UsableKey
-from licensesvc.domain.standing import Standing
-from licensesvc.models import Customer, IssuedKey, KeyRequest, License
+from licensesvc.domain.standing import Standing, pick_current
+from licensesvc.models import Contract, Customer, IssuedKey, KeyRequest, License, SigningKeyRecord
+from licensesvc.models.webhooks import WebhookEndpoint
 from licensesvc.platform import audit, inputs, metrics, outbox
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
@@ -125,6 +127,65 @@ def _lock_customer(ctx: ServiceContext, customer_id: int) -> Customer | None:
     return lock_customer(ctx, customer_id)
 
 
+def _locked_standing(ctx: ServiceContext, customer_id: int) -> Standing:
+    """Lock the customer's row (step 2 of the lock order) and read its standing in the same
+    statement: the customer with its contracts, their payments and plan changes (joined; the
+    lock is on the customer's row only), as `accounts.standing` would read them in four."""
+    customer = lock_customer(ctx, customer_id, *_STANDING_LOADS)
+    if customer is None:  # pragma: no cover - the case or license read before names it
+        raise NotFound(f"customer {customer_id} not found")
+    return _standing_of(ctx, customer)
+
+
+#: what a decision reads of the customer besides its row: contracts, payments, plan changes
+_STANDING_LOADS = (
+    joinedload(Customer.contracts).joinedload(Contract.payments),
+    joinedload(Customer.contracts).joinedload(Contract.plan_changes),
+)
+
+
+def _standing_of(ctx: ServiceContext, customer: Customer) -> Standing:
+    """The customer's standing today (`accounts.standing`), of a customer read with
+    `_STANDING_LOADS` (no further statement)."""
+    today = support_plan.local_today(support_plan.REGIONS[customer.region], ctx.now())
+    return Standing(customer, pick_current(customer.contracts, today), today)
+
+
+@dataclass(frozen=True)
+class _Locked:
+    """What `_lock_license` read in its one statement."""
+
+    license: License
+    standing: Standing
+    signer: SigningKeyRecord | None
+
+
+def _lock_license(ctx: ServiceContext, license_id: int) -> _Locked:
+    """In one statement: the license (a customer actor's own only: another's is NotFound, and
+    its customer's row is never locked), its customer's row locked (step 2 of the lock order:
+    `FOR UPDATE OF customers`) with what the standing needs (`_STANDING_LOADS`), the active
+    signing key a grant signs with (None: there is none) and the active webhook endpoints the
+    decision's events go to (kept for `outbox.publish`). Raises NotFound."""
+    query = (
+        select(License, Customer, SigningKeyRecord, WebhookEndpoint)
+        .join(Customer, Customer.id == License.customer_id)
+        .outerjoin(SigningKeyRecord, SigningKeyRecord.status == SigningKeyStatus.ACTIVE)
+        .outerjoin(WebhookEndpoint, outbox.endpoints_of(License.customer_id))
+        .where(License.id == license_id)
+        .options(*_STANDING_LOADS)
+        .with_for_update(of=Customer)
+        .execution_options(populate_existing=True)
+    )
+    if ctx.actor.kind == "customer":
+        query = query.where(License.customer_id == ctx.actor.customer_id)
+    rows = ctx.session.execute(query).unique().all()
+    if not rows:
+        raise NotFound(f"license {license_id} not found")
+    lic, customer, signer, _endpoint = rows[0]
+    outbox.prime_endpoints(ctx.session, customer.id, {r[3] for r in rows if r[3] is not None})
+    return _Locked(lic, _standing_of(ctx, customer), signer)
+
+
 def _lock_case(ctx: ServiceContext, case_number: str) -> KeyRequest:
     """The case, after locking its customer's row and then its own (lock order: customer, case),
     re-read so the status checked is the status as it stands under the lock. Raises NotFound."""
@@ -140,23 +201,43 @@ def _lock_case(ctx: ServiceContext, case_number: str) -> KeyRequest:
     return locked
 
 
-def _lock_active_primary(ctx: ServiceContext, license_id: int) -> list[IssuedKey]:
-    """Lock the license's active primary key (the one a grant may supersede; found through the
-    partial unique index that allows one, however long the license's history) before the audit
-    chain's lock is taken (lock order: key rows before the audit chain), and return it as it
-    stands under the lock (none or one)."""
-    return list(
+def _lock_license_keys(
+    ctx: ServiceContext, license_id: int, now: datetime
+) -> tuple[list[IssuedKey], list[IssuedKey]]:
+    """Lock and read, in one statement, the license's keys a decision needs (lock order: key
+    rows after the customer and the case, before quota slots and the audit chain), as they
+    stand under the lock: (its live keys as `live_keys` reads them, its active primary key,
+    expired or not: the one a grant may supersede; none or one, by the partial unique index)."""
+    unexpired = IssuedKey.expires_at.is_(None) | (IssuedKey.expires_at > now)
+    rows = list(
         ctx.session.scalars(
             select(IssuedKey)
             .where(
                 IssuedKey.license_id == license_id,
-                IssuedKey.status == KeyStatus.ACTIVE,
-                IssuedKey.kind.in_(PRIMARY_KINDS),
+                or_(
+                    and_(
+                        IssuedKey.status == KeyStatus.ACTIVE,
+                        unexpired | IssuedKey.kind.in_(PRIMARY_KINDS),
+                    ),
+                    and_(
+                        IssuedKey.status == KeyStatus.SUPERSEDED,
+                        IssuedKey.usable_until > now,
+                        unexpired,
+                    ),
+                ),
             )
+            .order_by(IssuedKey.id)
             .with_for_update()
             .execution_options(populate_existing=True)
         )
     )
+    live = [
+        k
+        for k in rows
+        if k.status == KeyStatus.SUPERSEDED or k.expires_at is None or k.expires_at > now
+    ]
+    active = [k for k in rows if k.status == KeyStatus.ACTIVE and k.kind in PRIMARY_KINDS]
+    return live, active
 
 
 def license_keys(ctx: ServiceContext, lic: License, now: datetime) -> LicenseKeys:
@@ -228,19 +309,23 @@ def evaluate(ctx: ServiceContext, lic: License, st: Standing, req: KeyRequestInp
     """Gather the facts the policy needs (the quota the request draws on and its use now, the
     license's usable keys) and run policy.evaluate: every check for req with its outcome.
     Writes nothing."""
-    return _evaluate(ctx, lic, st, req)[0]
+    return _evaluate(ctx, lic, st, req, lock=False)[0]
 
 
 def _evaluate(
-    ctx: ServiceContext, lic: License, st: Standing, req: KeyRequestInput
-) -> tuple[Decision, list[IssuedKey]]:
-    """`evaluate`, and the license's live keys it read (`live_keys`: a grant ends overlaps
-    among them without reading them again)."""
+    ctx: ServiceContext, lic: License, st: Standing, req: KeyRequestInput, *, lock: bool
+) -> tuple[Decision, list[IssuedKey], list[IssuedKey]]:
+    """`evaluate`, the license's live keys it read (`live_keys`: a grant ends overlaps among
+    them without reading them again) and, with `lock`, its active primary key (a grant
+    supersedes it), all read in one statement under their row locks (`_lock_license_keys`);
+    two statements in all, one more for a quota."""
     rule = policy.rule_for(req.kind)
     now = ctx.now()
-    quota = quotas.quota_for(ctx, lic, st, policy.quota_rule(rule, lic, req))
-    in_use = quotas.used(ctx, quota) if quota is not None else 0
-    live = live_keys(ctx, [lic.id], now).get(lic.id, [])
+    quota, in_use = quotas.quota_in_use(ctx, lic, st, policy.quota_rule(rule, lic, req))
+    if lock:
+        live, active = _lock_license_keys(ctx, lic.id, now)
+    else:
+        live, active = live_keys(ctx, [lic.id], now).get(lic.id, []), []
     decision = policy.evaluate(
         ctx.policy,
         lic,
@@ -251,7 +336,7 @@ def _evaluate(
         quota_in_use=in_use,
         keys=usable_keys(live, now),
     )
-    return decision, live
+    return decision, live, active
 
 
 def _check_request_input(ctx: ServiceContext, req: KeyRequestInput) -> KeyRequestInput:
@@ -273,12 +358,12 @@ def _check_request_input(ctx: ServiceContext, req: KeyRequestInput) -> KeyReques
     return req
 
 
-def _requested_license(
+def _checked_request(
     ctx: ServiceContext, req: KeyRequestInput, override_reason: str | None
-) -> tuple[License, str | None, KeyRequestInput]:
-    """The checks every key request passes before policy looks at it: the license it names
-    (the caller's own) and who may ask for this kind. Returns the license, the override's
-    reason, checked, and the request as stored (its host in lower case)."""
+) -> tuple[str | None, KeyRequestInput]:
+    """The checks of a key request that need no data: its kind, severity and input, and who
+    may override. Returns the override's reason, checked, and the request as stored (its host
+    in lower case)."""
     if req.kind not in values(KeyKind):
         raise ValidationFailed(
             f"unknown key kind {req.kind!r}; choose one of {', '.join(values(KeyKind))}"
@@ -288,11 +373,25 @@ def _requested_license(
     if override_reason is not None:
         ctx.actor.require_analyst()
         override_reason = require_reason(override_reason, "an override")
-    req = _check_request_input(ctx, req)
-    lic = get_license(ctx, req.license_id)
+    return override_reason, _check_request_input(ctx, req)
+
+
+def _check_requester(ctx: ServiceContext, req: KeyRequestInput) -> None:
+    """Who may ask for this kind (after the license is found: NotFound comes first)."""
     forbidden = policy.requester_problem(req.kind, is_analyst=ctx.actor.is_analyst)
     if forbidden is not None:
         raise Forbidden(forbidden)
+
+
+def _requested_license(
+    ctx: ServiceContext, req: KeyRequestInput, override_reason: str | None
+) -> tuple[License, str | None, KeyRequestInput]:
+    """The checks every key request passes before policy looks at it: the license it names
+    (the caller's own) and who may ask for this kind. Returns the license, the override's
+    reason, checked, and the request as stored (its host in lower case)."""
+    override_reason, req = _checked_request(ctx, req, override_reason)
+    lic = get_license(ctx, req.license_id)
+    _check_requester(ctx, req)
     return lic, override_reason, req
 
 
@@ -301,7 +400,7 @@ def explain_request(ctx: ServiceContext, req: KeyRequestInput) -> Decision:
     Writes nothing and takes no lock. Raises what request_key raises before it records."""
     lic, _, req = _requested_license(ctx, req, None)
     with ctx.session.no_autoflush:
-        decision, _live = _evaluate(ctx, lic, standing(ctx, lic.customer_id), req)
+        decision = _evaluate(ctx, lic, standing(ctx, lic.customer_id), req, lock=False)[0]
     return decision
 
 
@@ -319,12 +418,14 @@ def request_key(
     Raises, recording nothing: NotFound (unknown or another customer's license),
     ValidationFailed (unknown kind, severity out of range, a malformed request), Forbidden (a
     customer asking for a standard key or overriding)."""
-    lic, override_reason, req = _requested_license(ctx, req, override_reason)
-    locked = _lock_customer(ctx, lic.customer_id)
+    override_reason, req = _checked_request(ctx, req, override_reason)
+    # the locking read flushes what the session holds first: it reads the customer's contracts
+    # afresh (populate_existing), and a change not yet flushed would be lost
+    locked = _lock_license(ctx, req.license_id)
+    _check_requester(ctx, req)
+    lic, st = locked.license, locked.standing
     with ctx.session.no_autoflush:  # reads only until the case is decided
-        st = standing(ctx, lic.customer_id)
-        del locked  # `st` holds the customer now
-        decision, live = _evaluate(ctx, lic, st, req)
+        decision, live, active = _evaluate(ctx, lic, st, req, lock=True)
 
     now = ctx.now()
     # the case is added to the session once decided: one INSERT with its outcome
@@ -352,7 +453,17 @@ def request_key(
     if impossible is not None:
         # an override bypasses policy, never an impossible request (nothing is recorded)
         raise OverrideNotPossible(impossible.code, impossible.detail)
-    key = _grant(ctx, case, lic, st, decision, override_reason=override_reason, live=live)
+    key = _grant(
+        ctx,
+        case,
+        lic,
+        st,
+        decision,
+        override_reason=override_reason,
+        live=live,
+        active=active,
+        signer=locked.signer,
+    )
     if key is None:
         _refuse(
             ctx,
@@ -395,17 +506,20 @@ def _grant(
     *,
     override_reason: str | None,
     live: list[IssuedKey],
+    active: list[IssuedKey],
+    signer: SigningKeyRecord | None = None,
 ) -> IssuedKey | None:
     """Claim the quota slot, apply the kind's host rule (a replacement key for a new host moves
     the license there), then have issuance sign and store the key; `live` are the license's
-    keys the decision read (`_evaluate`). None: the quota was full (the case is not added)."""
+    keys the decision read and `active` its active primary key, locked (`_evaluate`); `signer`
+    the active signing key when read already. None: the quota was full (the case is not
+    added)."""
     rule = policy.rule_for(case.kind)
     serial = new_serial()
     if decision.quota is not None and not quotas.take_slot(
         ctx, decision.quota, serial, decision.expires_at, override=override_reason is not None
     ):
         return None
-    active = _lock_active_primary(ctx, lic.id) if rule.primary else None
     plan = decision.key_plan(
         rule,
         lic,
@@ -431,7 +545,16 @@ def _grant(
             },
         )
         lic.host = hosts.license_moves_to
-    key = issue_signed_key(ctx, lic, st, plan, serial=serial, active=active, known=live)
+    key = issue_signed_key(
+        ctx,
+        lic,
+        st,
+        plan,
+        serial=serial,
+        active=active if rule.primary else None,
+        known=live,
+        signer_record=signer,
+    )
     case.status = CaseStatus.GRANTED
     case.key_serial = key.serial
     case.refusal_code = None
@@ -609,7 +732,7 @@ def grant_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequest
     case.original_refusal_code = case.refusal_code
     case.original_refusal_message = case.refusal_message
     lic = get_license(ctx, case.license_id)
-    st = standing(ctx, lic.customer_id)
+    st = _locked_standing(ctx, lic.customer_id)  # the lock is held already: read again
     req = KeyRequestInput(
         license_id=lic.id,
         kind=case.kind,
@@ -618,11 +741,11 @@ def grant_case(ctx: ServiceContext, case_number: str, reason: str) -> KeyRequest
         host=case.host,
         severity=case.severity,
     )
-    decision, live = _evaluate(ctx, lic, st, req)
+    decision, live, active = _evaluate(ctx, lic, st, req, lock=True)
     impossible = decision.impossible
     if impossible is not None:
         raise OverrideNotPossible(impossible.code, impossible.detail)
-    key = _grant(ctx, case, lic, st, decision, override_reason=reason, live=live)
+    key = _grant(ctx, case, lic, st, decision, override_reason=reason, live=live, active=active)
     if key is None:  # pragma: no cover - an override always finds a slot
         raise InvalidState("could not claim a quota slot")
     case.decided_at = ctx.now()

@@ -21,7 +21,7 @@ from licensesvc.readmodels import DrTestQuotaUse, QuotaReport, TemporaryQuotaLim
 #: the use of quotas by scope: (units in use now, earliest expiry still ahead)
 Usage = dict[str, tuple[int, datetime | None]]
 
-__all__ = ["Quota", "quota_for", "release_slot", "take_slot", "used"]
+__all__ = ["Quota", "quota_for", "quota_in_use", "release_slot", "take_slot", "used"]
 
 
 def dr_test_quota(ctx: ServiceContext, st: Standing) -> Quota | None:
@@ -108,6 +108,19 @@ def used(ctx: ServiceContext, quota: Quota) -> int:
         )
     )
     return count or 0
+
+
+def quota_in_use(
+    ctx: ServiceContext, lic: License, st: Standing, rule: QuotaRule | None
+) -> tuple[Quota | None, int]:
+    """The quota `rule` resolves to for lic (`quota_for`) and how many of its units are in use
+    now (`used`), in one query (none without a quota)."""
+    if rule is QuotaRule.ACTIVE_TEMPORARY_PER_LICENSE:
+        scope = temporary_scope(lic)
+        usage = usage_by_scope(ctx, [scope])
+        return temporary_quota(ctx, lic, usage=usage), usage.get(scope, (0, None))[0]
+    quota = quota_for(ctx, lic, st, rule)
+    return quota, (used(ctx, quota) if quota is not None else 0)
 
 
 def usage_by_scope(ctx: ServiceContext, scopes: list[str]) -> Usage:

@@ -13,15 +13,17 @@ that subscribed to it, in the same transaction, delivered after commit by `notif
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, event, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from licensesvc.models import IssuedKey, KeyRequest, License
 from licensesvc.models.outbox import OutboxMessage
@@ -131,12 +133,7 @@ def publish(
     endpoints and the customer's own (never another customer's). Flushed, in the caller's
     transaction; each (endpoint, event, subject, occurrence) at most once. Returns how many
     deliveries were written."""
-    endpoints = ctx.session.scalars(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.status == "active",
-            (WebhookEndpoint.customer_id.is_(None)) | (WebhookEndpoint.customer_id == customer_id),
-        )
-    ).all()
+    endpoints = _active_endpoints(ctx.session, customer_id)
     now = ctx.now()
     payload = {
         "type": event.value,
@@ -145,16 +142,16 @@ def publish(
     }
     written = 0
     dialect = ctx.session.get_bind().dialect.name
-    for endpoint in endpoints:
-        if event.value not in endpoint.events:
+    for endpoint_id, events in endpoints:
+        if event.value not in events:
             continue
-        dedupe_key = f"{endpoint.id}:{event.value}:{subject_ref}" + (
+        dedupe_key = f"{endpoint_id}:{event.value}:{subject_ref}" + (
             f":{occurrence}" if occurrence else ""
         )
         upsert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(WebhookDelivery)
         statement = (
             upsert.values(
-                endpoint_id=endpoint.id,
+                endpoint_id=endpoint_id,
                 customer_id=customer_id,
                 event=event.value,
                 message_id=f"msg_{secrets.token_urlsafe(18)}",
@@ -171,6 +168,81 @@ def publish(
         if ctx.session.execute(statement).first() is not None:
             written += 1
     return written
+
+
+#: session.info: the active endpoints (id, events) by customer, as read in this transaction
+_ENDPOINTS = "licensesvc_webhook_endpoints"
+
+
+def endpoints_of(customer_id: Any) -> ColumnElement[bool]:
+    """The condition on `webhook_endpoints` for the active endpoints a customer's events go
+    to (the vendor-wide ones and its own): a caller that reads the customer anyway joins them
+    in and hands them to `prime_endpoints`, saving `publish` its read."""
+    return and_(
+        WebhookEndpoint.status == "active",
+        WebhookEndpoint.customer_id.is_(None) | (WebhookEndpoint.customer_id == customer_id),
+    )
+
+
+def prime_endpoints(
+    session: Session, customer_id: int, endpoints: Iterable[WebhookEndpoint]
+) -> None:
+    """Keep `endpoints` (read in this transaction with `endpoints_of`) as the customer's
+    active endpoints for the rest of the transaction."""
+    held = _endpoint_copy(session)
+    held[customer_id] = [(e.id, list(e.events)) for e in sorted(endpoints, key=lambda e: e.id)]
+
+
+def _endpoint_copy(session: Session) -> dict[int, list[tuple[int, list[str]]]]:
+    held: dict[int, list[tuple[int, list[str]]]] | None = session.info.get(_ENDPOINTS)
+    if held is None:
+        _hook_endpoint_copy(session)
+        held = session.info[_ENDPOINTS] = {}
+    return held
+
+
+def _active_endpoints(session: Session, customer_id: int) -> list[tuple[int, list[str]]]:
+    """The active endpoints a customer's events go to (the vendor-wide ones and its own), read
+    once per transaction: a grant publishes key.superseded and key.issued from one read. The
+    copy is dropped when the transaction (or the tests' savepoint) ends and whenever this
+    session writes an endpoint (a flush of one, or an UPDATE or DELETE naming the table)."""
+    held = _endpoint_copy(session)
+    found = held.get(customer_id)
+    if found is None:
+        found = held[customer_id] = [
+            (endpoint_id, list(events))
+            for endpoint_id, events in session.execute(
+                select(WebhookEndpoint.id, WebhookEndpoint.events)
+                .where(endpoints_of(customer_id))
+                .order_by(WebhookEndpoint.id)
+            )
+        ]
+    return found
+
+
+def _hook_endpoint_copy(session: Session) -> None:
+    if session.info.get(_ENDPOINTS + "_hooked"):
+        return
+    session.info[_ENDPOINTS + "_hooked"] = True
+
+    def drop(*_args: Any) -> None:
+        session.info.pop(_ENDPOINTS, None)
+
+    def flushing(flushed: Session, *_args: Any) -> None:
+        touched = (*flushed.new, *flushed.dirty, *flushed.deleted)
+        if any(isinstance(obj, WebhookEndpoint) for obj in touched):
+            drop()
+
+    def executing(state: ORMExecuteState) -> None:
+        if (state.is_update or state.is_delete) and WebhookEndpoint.__tablename__ in str(
+            state.statement
+        ):
+            drop()
+
+    for name in ("after_commit", "after_rollback", "after_soft_rollback"):
+        event.listen(session, name, drop)
+    event.listen(session, "before_flush", flushing)
+    event.listen(session, "do_orm_execute", executing)
 
 
 def _jsonable(value: Any) -> Any:

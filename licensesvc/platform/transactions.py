@@ -42,6 +42,7 @@ from typing import Any, TypeVar
 from sqlalchemy import event, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.elements import ClauseElement, TextClause
 from sqlalchemy.sql.util import find_tables
 
@@ -56,14 +57,23 @@ RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 DEFAULT_ATTEMPTS = 3
 
 
-def lock_customer(ctx: ServiceContext, customer_id: int) -> Customer | None:
+def lock_customer(
+    ctx: ServiceContext, customer_id: int, *loads: ExecutableOption
+) -> Customer | None:
     """Step 2 of the lock order: the customer's row, held to commit. Returns the customer as it
-    stands under the lock (None for an unknown id), so the caller need not read it again."""
-    return ctx.session.scalar(
-        select(Customer)
-        .where(Customer.id == customer_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    stands under the lock (None for an unknown id), so the caller need not read it again;
+    `loads` (joined eager loads) read what hangs off it in the same statement, unlocked (the
+    lock is taken on the customer's row only: `FOR UPDATE OF customers`)."""
+    return (
+        ctx.session.scalars(
+            select(Customer)
+            .where(Customer.id == customer_id)
+            .options(*loads)
+            .with_for_update(of=Customer)
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .first()
     )
 
 
