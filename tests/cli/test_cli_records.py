@@ -9,6 +9,7 @@ import pytest
 
 from licensesvc.models import Contract, Customer, License
 from tests.cli.cli_helpers import (
+    NO_ID,
     Cli,
     Shop,
     contract_create,
@@ -159,9 +160,7 @@ def test_license_create_and_list(run: Cli, shop: Shop) -> None:
 
 
 def test_license_for_an_unknown_customer_or_with_bad_limits(run: Cli, shop: Shop) -> None:
-    # an id no customer of the suite's shared database reaches (77 did, once tests before it
-    # had made 76 customers on PostgreSQL, whose sequences the tests share)
-    unknown = 2_000_000_000
+    unknown = NO_ID
     result = run.fails(*license_create(unknown))
     assert result.stderr == f"Error: not_found: customer {unknown} not found\n"
     result = run.fails(*license_create(shop.acme, agents=-1), exit_code=2)  # a usage error
