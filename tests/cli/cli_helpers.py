@@ -17,6 +17,10 @@ from cli.state import CliState
 from licensesvc.config import Settings
 from licensesvc.runtime import Runtime
 
+#: an id no row of the suite reaches, for "not found" cases (the PostgreSQL suite shares one
+#: database across tests, so a small id such as 77 or 999 can exist)
+NO_ID = 2_000_000_000
+
 
 @dataclass
 class Cli:

@@ -4,44 +4,44 @@ tests/licensesvc/api/test_api_unknown_ids.py)."""
 
 from __future__ import annotations
 
-from tests.cli.cli_helpers import Cli, Shop
+from tests.cli.cli_helpers import NO_ID, Cli, Shop
 
 UNKNOWN: list[tuple[list[str | int], str]] = [
-    (["customer", "show", 999], "customer 999 not found"),
-    (["customer", "update", 999, "--region", "emea"], "customer 999 not found"),
-    (["entitlements", "--customer", 999], "customer 999 not found"),
-    (["contract", "payments", "--contract", 999], "contract 999 not found"),
+    (["customer", "show", NO_ID], f"customer {NO_ID} not found"),
+    (["customer", "update", NO_ID, "--region", "emea"], f"customer {NO_ID} not found"),
+    (["entitlements", "--customer", NO_ID], f"customer {NO_ID} not found"),
+    (["contract", "payments", "--contract", NO_ID], f"contract {NO_ID} not found"),
     (
-        ["contract", "record-payment", "--contract", 999, "--paid-through", "2026-06-30"],
-        "contract 999 not found",
+        ["contract", "record-payment", "--contract", NO_ID, "--paid-through", "2026-06-30"],
+        f"contract {NO_ID} not found",
     ),
-    (["contract", "list", "--customer", 999], "customer 999 not found"),
-    (["license", "retire", 999, "--reason", "gone"], "license 999 not found"),
-    (["license", "update", 999, "--agents", 2, "--reason", "more"], "license 999 not found"),
-    (["key", "issue", "--license", 999, "--kind", "standard"], "license 999 not found"),
-    (["key", "list", "--customer", 999], "customer 999 not found"),
-    (["key", "list", "--license", 999], "license 999 not found"),
-    (["license", "list", "--customer", 999], "customer 999 not found"),
-    (["notify", "list", "--customer", 999], "customer 999 not found"),
-    (["audit", "list", "--customer", 999], "customer 999 not found"),
+    (["contract", "list", "--customer", NO_ID], f"customer {NO_ID} not found"),
+    (["license", "retire", NO_ID, "--reason", "gone"], f"license {NO_ID} not found"),
+    (["license", "update", NO_ID, "--agents", 2, "--reason", "more"], f"license {NO_ID} not found"),
+    (["key", "issue", "--license", NO_ID, "--kind", "standard"], f"license {NO_ID} not found"),
+    (["key", "list", "--customer", NO_ID], f"customer {NO_ID} not found"),
+    (["key", "list", "--license", NO_ID], f"license {NO_ID} not found"),
+    (["license", "list", "--customer", NO_ID], f"customer {NO_ID} not found"),
+    (["notify", "list", "--customer", NO_ID], f"customer {NO_ID} not found"),
+    (["audit", "list", "--customer", NO_ID], f"customer {NO_ID} not found"),
     (["key", "show", "SN-NOPE"], "key SN-NOPE not found"),
     (["key", "revoke", "SN-NOPE", "--reason", "x"], "key SN-NOPE not found"),
     (["key", "export", "SN-NOPE"], "key SN-NOPE not found"),
     (["case", "show", "CS-NOPE"], "case CS-NOPE not found"),
-    (["case", "list", "--customer", 999], "customer 999 not found"),
-    (["case", "list", "--escalated", "--customer", 999], "customer 999 not found"),
+    (["case", "list", "--customer", NO_ID], f"customer {NO_ID} not found"),
+    (["case", "list", "--escalated", "--customer", NO_ID], f"customer {NO_ID} not found"),
     (["case", "grant", "CS-NOPE", "--reason", "x"], "case CS-NOPE not found"),
     (["case", "deny", "CS-NOPE", "--reason", "x"], "case CS-NOPE not found"),
     (["case", "escalate", "CS-NOPE"], "case CS-NOPE not found"),
     (["case", "update", "CS-NOPE", "--text", "x"], "case CS-NOPE not found"),
-    (["token", "create", "--customer", 999], "customer 999 not found"),
-    (["token", "revoke", 999], "token 999 not found"),
+    (["token", "create", "--customer", NO_ID], f"customer {NO_ID} not found"),
+    (["token", "revoke", NO_ID], f"token {NO_ID} not found"),
     (
-        ["user", "create", "--customer", 999, "--email", "a@example.com", "--password-stdin"],
-        "customer 999 not found",
+        ["user", "create", "--customer", NO_ID, "--email", "a@example.com", "--password-stdin"],
+        f"customer {NO_ID} not found",
     ),
-    (["user", "list", "--customer", 999], "customer 999 not found"),
-    (["user", "disable", 999], "user 999 not found"),
+    (["user", "list", "--customer", NO_ID], f"customer {NO_ID} not found"),
+    (["user", "disable", NO_ID], f"user {NO_ID} not found"),
 ]
 
 

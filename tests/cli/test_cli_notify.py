@@ -16,7 +16,7 @@ from licensesvc.migrate import upgrade
 from licensesvc.models.outbox import OutboxMessage
 from licensesvc.outreach import notifications
 from licensesvc.platform.context import Actor
-from tests.cli.cli_helpers import Cli, Shop, key_issue, user_create
+from tests.cli.cli_helpers import NO_ID, Cli, Shop, key_issue, user_create
 from tests.conftest import fresh_database_url
 from tests.smtp_helpers import SmtpServer, smtp_server_or_skip
 
@@ -131,7 +131,10 @@ def test_retry_puts_a_failed_message_back(run: Cli, shop: Shop, no_smtp) -> None
     assert result.stderr == (
         f"Error: invalid_state: message {failed['id']} is pending; only a failed one is retried\n"
     )
-    assert run.fails("notify", "retry", "999").stderr == "Error: not_found: message 999 not found\n"
+    assert (
+        run.fails("notify", "retry", str(NO_ID)).stderr
+        == f"Error: not_found: message {NO_ID} not found\n"
+    )
     with run.runtime.unit_of_work(Actor.system()) as ctx:
         notifications.claim_due(ctx, "sender-a", 10)  # still nobody to write to: failed again
     assert run.json("notify", "retry", failed["id"])["status"] == "pending"

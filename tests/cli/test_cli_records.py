@@ -9,6 +9,7 @@ import pytest
 
 from licensesvc.models import Contract, Customer, License
 from tests.cli.cli_helpers import (
+    NO_ID,
     Cli,
     Shop,
     contract_create,
@@ -67,8 +68,8 @@ def test_customer_show_lists_contracts_and_licenses(run: Cli, shop: Shop) -> Non
 
 
 def test_unknown_customer_is_one_clear_line(run: Cli) -> None:
-    result = run.fails("customer", "show", 999)
-    assert result.stderr == "Error: not_found: customer 999 not found\n"
+    result = run.fails("customer", "show", NO_ID)
+    assert result.stderr == f"Error: not_found: customer {NO_ID} not found\n"
 
 
 def test_contract_with_its_own_grace_period(run: Cli, shop: Shop) -> None:
@@ -125,8 +126,8 @@ def test_recording_a_payment_moves_paid_through_forward_only(run: Cli, shop: Sho
     assert "already paid through 2026-12-31; 2026-06-30 would move it back" in result.stderr
     result = run.fails(*record_payment(shop.acme_contract, "2027-03-31"))
     assert "the contract ends on 2026-12-31; record the payment on its renewal" in result.stderr
-    result = run.fails(*record_payment(999, "2026-06-30"))
-    assert result.stderr == "Error: not_found: contract 999 not found\n"
+    result = run.fails(*record_payment(NO_ID, "2026-06-30"))
+    assert result.stderr == f"Error: not_found: contract {NO_ID} not found\n"
 
 
 def test_contract_list_of_one_customer(run: Cli, shop: Shop) -> None:
@@ -159,9 +160,7 @@ def test_license_create_and_list(run: Cli, shop: Shop) -> None:
 
 
 def test_license_for_an_unknown_customer_or_with_bad_limits(run: Cli, shop: Shop) -> None:
-    # an id no customer of the suite's shared database reaches (77 did, once tests before it
-    # had made 76 customers on PostgreSQL, whose sequences the tests share)
-    unknown = 2_000_000_000
+    unknown = NO_ID
     result = run.fails(*license_create(unknown))
     assert result.stderr == f"Error: not_found: customer {unknown} not found\n"
     result = run.fails(*license_create(shop.acme, agents=-1), exit_code=2)  # a usage error
@@ -192,7 +191,9 @@ def test_tokens_are_shown_once_listed_by_prefix_and_revoked_once(run: Cli, shop:
     assert run.json("token", "revoke", made["id"])["revoked_at"] == "2026-03-02T15:00:00Z"
     result = run.fails("token", "revoke", made["id"])
     assert result.stderr == f"Error: invalid_state: token {made['id']} was already revoked\n"
-    assert run.fails("token", "revoke", 999).stderr == "Error: not_found: token 999 not found\n"
+    assert (
+        run.fails("token", "revoke", NO_ID).stderr == f"Error: not_found: token {NO_ID} not found\n"
+    )
 
 
 def test_a_token_belongs_to_exactly_one_customer_or_analyst(run: Cli, shop: Shop) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.cli.cli_helpers import Cli, Shop, user_create
+from tests.cli.cli_helpers import NO_ID, Cli, Shop, user_create
 
 PASSWORD = "a long enough password\n"
 
@@ -43,8 +43,8 @@ def test_user_list_shows_every_user_newest_first_with_the_customer_name(
 
 
 def test_user_list_of_an_unknown_customer_is_not_found(run: Cli, shop: Shop) -> None:
-    result = run.fails("user", "list", "--customer", 999)
-    assert result.stderr == "Error: not_found: customer 999 not found\n"
+    result = run.fails("user", "list", "--customer", NO_ID)
+    assert result.stderr == f"Error: not_found: customer {NO_ID} not found\n"
 
 
 def test_user_disable_prints_one_line_and_a_second_time_says_already_disabled(
@@ -67,5 +67,5 @@ def test_user_disable_prints_one_line_and_a_second_time_says_already_disabled(
 
 
 def test_user_disable_of_an_unknown_id_is_one_not_found_line(run: Cli, shop: Shop) -> None:
-    result = run.fails("user", "disable", 999)
-    assert (result.stdout, result.stderr) == ("", "Error: not_found: user 999 not found\n")
+    result = run.fails("user", "disable", NO_ID)
+    assert (result.stdout, result.stderr) == ("", f"Error: not_found: user {NO_ID} not found\n")
