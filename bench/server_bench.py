@@ -325,7 +325,8 @@ ROWS = {
     "GET /v1/entitlements": "the reader customer's token: its report",
     "GET /v1/revocations": (
         "the signed list, no token: every key revoked or superseded so far, the keys the "
-        "key-request rows of earlier setups (and growth sizes) superseded included"
+        "key-request rows measured before it (earlier setups, earlier growth sizes and, in the "
+        "growth run, its own size) superseded included"
     ),
     "POST /v1/key-requests (replacement)": (
         "one customer's license, kind replacement, no host: a refresh on the license's host; "
