@@ -19,12 +19,19 @@ drives each endpoint in rounds, each round a baseline run then an endpoint run; 
 count (`BENCH_MAX_REQUESTS` per wrk thread) and by time (`-d`). A ratio is the median over
 rounds of (endpoint ÷ bare) from the same round; absolute figures are medians too.
 
-Endpoints: `POST /v1/keys/verify`, `GET /v1/entitlements`, `POST /v1/key-requests`
-(replacement, one customer; and replacements from 64 customers at once under 2 and under 4
-workers) and `GET /v1/revocations`; and the "parts" rows: the bare app doing only the
-cryptography of a verify, or one INSERT and COMMIT (the least an endpoint could cost, see
-`bench/bare_app.py`). Rate limits stay on, raised out of reach, so their cost is
-measured but they never answer 429.
+Endpoints (`ROWS` says what each row sends, and the report prints it): `POST /v1/keys/verify`
+and `GET /v1/entitlements` of a reader customer no load writes to (so a row finds the same data
+in every round, setup and growth size), `POST /v1/key-requests` (replacement, one customer; and
+replacements from 64 customers at once under 2 and under 4 workers) and `GET /v1/revocations`;
+and the "parts" rows: the bare app doing only the cryptography of a verify, or one INSERT and
+COMMIT (the least an endpoint could cost, see `bench/bare_app.py`). Rate limits stay on, raised
+out of reach, so their cost is measured but they never answer 429.
+
+The key-request rows write: each answer issues a key that supersedes the license's previous
+one. Every round finds the same: the policy ends at once the overlap of a key the newer keys
+make redundant (domain/policy.py `_overlaps_ended`), so a license holds its key and the one that
+key superseded however many rounds refreshed it; the report prints how many usable keys the
+licenses hold after the rows (`live_key_lines`).
 """
 
 from __future__ import annotations
@@ -80,7 +87,12 @@ VERIFY_PER_CORE = 1500
 
 @dataclass
 class Prepared:
+    #: the reader customer's standard key: what the verify row checks
     key_text: str
+    #: the reader customer's token: whose entitlement report the entitlements row reads
+    reader_token: str
+    #: the CUSTOMERS writer customers' tokens and licenses (each with a standard key): the
+    #: key-request rows refresh their keys
     tokens: list[str]
     licenses: list[int]
 
@@ -98,8 +110,10 @@ def settings_for(database_url: str, data_dir: Path) -> Any:
 
 def prepare(database_url: str, data_dir: Path, *, migrate: bool = True) -> Prepared:
     """Upgrade the schema (unless told not to), make a signing key if there is none and, through
-    the services, CUSTOMERS Premium customers each with a contract, a license with a standard
-    key, and a token."""
+    the services, CUSTOMERS Premium customers and one more, the reader, each with a contract, a
+    license with a standard key, and a token. The key-request rows write to the CUSTOMERS
+    customers' licenses; the reader's key and report, which the verify and entitlements rows
+    read, stay as prepared, so those rows read the same whatever the writers did before."""
     from licensesvc import accounts, identity, issuance
     from licensesvc.domain.policy import KeyRequestInput
     from licensesvc.issuance import request_key
@@ -111,14 +125,16 @@ def prepare(database_url: str, data_dir: Path, *, migrate: bool = True) -> Prepa
     try:
         if migrate:
             upgrade(runtime.engine)
-        made = Prepared("", [], [])
+        made = Prepared("", "", [], [])
         with runtime.unit_of_work(Actor.system()) as ctx:
             if not issuance.list_signing_keys(ctx):
                 issuance.generate_signing_key(ctx)
             today = ctx.now().date()
             tag = uuid.uuid4().hex[:6]
-            for i in range(CUSTOMERS):
-                customer = accounts.create_customer(ctx, f"Bench {tag} {i}", "na")
+            for i in range(CUSTOMERS + 1):
+                reader = i == CUSTOMERS
+                name = f"Bench {tag} {'reader' if reader else i}"
+                customer = accounts.create_customer(ctx, name, "na")
                 accounts.create_contract(
                     ctx,
                     customer.id,
@@ -132,10 +148,12 @@ def prepare(database_url: str, data_dir: Path, *, migrate: bool = True) -> Prepa
                 )
                 outcome = request_key(ctx, KeyRequestInput(license_id=lic.id, kind="standard"))
                 assert outcome.key is not None
-                if i == 0:
-                    made.key_text = outcome.key.key_text
-                made.tokens.append(identity.create_token(ctx, customer_id=customer.id)[1])
-                made.licenses.append(lic.id)
+                token = identity.create_token(ctx, customer_id=customer.id)[1]
+                if reader:
+                    made.key_text, made.reader_token = outcome.key.key_text, token
+                else:
+                    made.tokens.append(token)
+                    made.licenses.append(lic.id)
         return made
     finally:
         runtime.engine.dispose()
@@ -301,22 +319,78 @@ class Row:
     non_2xx: int = 0
 
 
+#: what each row sends (the report prints it)
+ROWS = {
+    "POST /v1/keys/verify": "the reader customer's standard key (active), no token",
+    "GET /v1/entitlements": "the reader customer's token: its report",
+    "GET /v1/revocations": (
+        "the signed list, no token: every key revoked or superseded so far, the keys the "
+        "key-request rows measured before it (earlier setups, earlier growth sizes and, in the "
+        "growth run, its own size) superseded included"
+    ),
+    "POST /v1/key-requests (replacement)": (
+        "one customer's license, kind replacement, no host: a refresh on the license's host; "
+        "every request supersedes the previous key (all queue on the license's row lock)"
+    ),
+    f"POST /v1/key-requests ({CUSTOMERS} customers)": (
+        f"the same refresh from {CUSTOMERS} customers in turn, one license each"
+    ),
+}
+
+
 def endpoint_loads(made: Prepared) -> list[Load]:
     verify_body = json.dumps({"key": made.key_text})
-    token = made.tokens[0]
     replacement = json.dumps({"license_id": made.licenses[0], "kind": "replacement"})
     return [
         Load("POST /v1/keys/verify", "/v1/keys/verify", "POST", [f"\t{verify_body}"]),
-        Load("GET /v1/entitlements", "/v1/entitlements", "GET", [f"{token}\t"]),
+        Load("GET /v1/entitlements", "/v1/entitlements", "GET", [f"{made.reader_token}\t"]),
         Load("GET /v1/revocations", "/v1/revocations", "GET", []),
         # last: it writes (each answer issues a key and supersedes the previous one)
         Load(
             "POST /v1/key-requests (replacement)",
             "/v1/key-requests",
             "POST",
-            [f"{token}\t{replacement}"],
+            [f"{made.tokens[0]}\t{replacement}"],
         ),
     ]
+
+
+#: usable keys (active, or superseded inside their overlap) after the key-request rows, by the
+#: run's label: (the one customer's license, the most of any writer's license)
+LIVE_KEYS: dict[str, tuple[int, int]] = {}
+
+
+def count_live_keys(label: str, database_url: str, data_dir: Path, made: Prepared) -> None:
+    """Record, under `label`, how many keys the writers' licenses hold usable now, as a key
+    request reads them (issuance `live_keys`): the same after every round when the rounds are
+    equal."""
+    from licensesvc.issuance import live_keys
+    from licensesvc.platform.context import Actor
+    from licensesvc.runtime import Runtime
+
+    runtime = Runtime.from_settings(settings_for(database_url, data_dir))
+    try:
+        with runtime.unit_of_work(Actor.system()) as ctx:
+            live = live_keys(ctx, made.licenses)
+        counts = [len(live.get(lic, [])) for lic in made.licenses]
+        LIVE_KEYS[label] = (counts[0], max(counts))
+    finally:
+        runtime.engine.dispose()
+
+
+def live_key_lines() -> str:
+    return "\n".join(
+        f"* {label}: after the key-request rows the one customer's license holds {one} usable "
+        f"keys, each of the {CUSTOMERS} customers' licenses at most {most} (its key and the one "
+        "that key superseded: the rounds find the same)"
+        for label, (one, most) in LIVE_KEYS.items()
+    )
+
+
+def row_lines(rows: list[Row]) -> str:
+    """What each endpoint row of rows sends."""
+    names = dict.fromkeys(r.endpoint for r in rows)
+    return "\n".join(f"* {name}: {ROWS[name]}" for name in names if name in ROWS)
 
 
 #: the rows of bench/bare_app.py's parts routes
@@ -485,6 +559,7 @@ def bench_database(
                     opts,
                 )[1:]
     if not extra_setups:
+        count_live_keys(database, database_url, workdir, made)
         return rows
     with gunicorn("wsgi:app", env, workdir, workers=4) as app_server:
         with gunicorn(
@@ -504,6 +579,7 @@ def bench_database(
                 "bench.bare_app:app", bare_env, workdir, config=RECOMMENDED_CONFIG
             ) as bare_server:
                 rows += measure(database, "gunicorn.conf.py", app_server, bare_server, loads, opts)
+    count_live_keys(database, database_url, workdir, made)
     return rows
 
 
@@ -721,13 +797,20 @@ answering JSON of the same size as the endpoint it is compared with, under the s
 (both warmed up by 1 s of the same load, not measured), measured just before the endpoint in
 each round (endpoints one after the other, the writing one last); the bare row shows the
 median over all rounds.
-Ratios are medians over rounds of (endpoint ÷ bare) from the same round. The replacement rows
-issue a real key each (one customer: all requests queue on its row lock; the
-{CUSTOMERS}-customer rows rotate over {CUSTOMERS} customers). Rate limits are on, raised out of
-reach. Targets (issue 20): verify ≥ 0.6× bare with p99 ≤ 2× bare p99 and ≥ {VERIFY_PER_CORE:,}
-answers a second per core; entitlements ≥ 0.5×; key requests on PostgreSQL ≥ 0.15×;
-{CUSTOMERS} customers at 4 workers ≥ 1.6× 2 workers. "req/s per core" is req/s ÷ the
-machine's {CORES} cores (the servers, wrk and the database share them).
+Ratios are medians over rounds of (endpoint ÷ bare) from the same round. What each row sends:
+
+{row_lines(rows)}
+
+The replacement rows issue a real key each; the policy ends the overlap of every key the newer
+keys make redundant, so each round finds the licenses as the one before:
+
+{live_key_lines()}
+
+Rate limits are on, raised out of reach. Targets (issue 20): verify ≥ 0.6× bare with p99 ≤ 2×
+bare p99 and ≥ {VERIFY_PER_CORE:,} answers a second per core; entitlements ≥ 0.5×; key
+requests on PostgreSQL ≥ 0.15×; {CUSTOMERS} customers at 4 workers ≥ 1.6× 2 workers. "req/s
+per core" is req/s ÷ the machine's {CORES} cores (the servers, wrk and the database share
+them).
 
 {table(rows)}
 
@@ -786,6 +869,7 @@ def growth(opts: Options, sizes: list[int], output: Path | None, workdir: Path) 
                 sized(app_server.base_url, slow)
                 with gunicorn("bench.bare_app:app", bare_env, workdir, workers=2) as bare_server:
                     got += measure("PostgreSQL", setup, app_server, bare_server, slow, opts)[1:]
+            count_live_keys(f"PostgreSQL, {setup}", url, workdir, made)
             rows += got
             print(table(got), flush=True)
     if output is not None:
@@ -843,7 +927,16 @@ def growth_report(rows: list[Row], command: str) -> str:
 Generated by `{command}`; do not edit by hand. The same loads as above (2 workers,
 PostgreSQL) after `bench/bulk_load.py` filled the database with keys and their matching
 customers, contracts, licenses, cases and audit records (COPY). Target: each figure at the
-largest size within 15% of the smallest. Bulk loads: {loads}.
+largest size within 15% of the smallest. Bulk loads: {loads}. The customers the loads use are
+made once, before the first size; what each row sends:
+
+{row_lines(rows)}
+
+The key-request row writes, and each size continues from the one before; the policy ends the
+overlap of every key the newer keys make redundant, so each size finds the license as the one
+before did:
+
+{live_key_lines()}
 
 ![throughput as the data grows](performance-growth.png)
 

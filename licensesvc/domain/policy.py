@@ -293,7 +293,8 @@ class Decision:
     decided_at: datetime | None = None
     #: the hosts the key is bound to and where the license moves
     hosts: KeyHosts | None = None
-    #: superseded keys whose overlap this key ends at once (a move during an overlap)
+    #: superseded keys whose overlap this key ends at once (a move during an overlap, and
+    #: overlaps the newer keys make redundant: `_overlaps_ended`)
     ends_overlap_of: tuple[str, ...] = field(default=())
     #: the hosts where those keys stop working at once (what the customer confirms first)
     stops_working_on: tuple[str, ...] = field(default=())
@@ -389,7 +390,7 @@ class KeyPlan:
     expires_at: datetime | None
     #: a primary key supersedes the license's active primary key (which keeps its overlap)
     supersedes_primary: bool
-    #: superseded keys whose overlap this key ends at once (a replacement during an overlap)
+    #: superseded keys whose overlap this key ends at once (`Decision.ends_overlap_of`)
     ends_overlap_of: tuple[str, ...] = ()
     #: the reason signed into the key (kinds that need one: temporary keys)
     reason: str | None = None
@@ -520,9 +521,15 @@ def _stops_working_on(
 ) -> tuple[str, ...]:
     """The hosts where a key whose overlap ends stops working: none of the new key's hosts,
     nor the current key's (which stays usable through its own overlap)."""
-    still = set(_hosts_of(hosts)) | set(keys.primary.hosts if keys.primary else ())
+    still = _still_covered(hosts, keys)
     stopping = [h for k in keys.in_overlap if k.serial in ended for h in k.hosts]
     return tuple(dict.fromkeys(h for h in stopping if h not in still))
+
+
+def _still_covered(hosts: KeyHosts, keys: LicenseKeys) -> set[str]:
+    """The hosts a license keeps once a primary key is issued: the new key's, and the current
+    key's through the overlap it starts."""
+    return set(_hosts_of(hosts)) | set(keys.primary.hosts if keys.primary else ())
 
 
 def _contract_check(st: Standing) -> Check:
@@ -739,14 +746,7 @@ def _hosts_check(
                 f"key {current.serial} stays usable on {', '.join(current.hosts)} for the "
                 f"{policy.replacement_overlap_days}-day overlap"
             )
-        stops = _stops_working_on(hosts, keys, ended)
-        if stops:
-            parts.append(
-                f"your key on {' and '.join(stops)} stops working now: the overlap of "
-                f"{', '.join(ended)} ends (one overlap at a time)"
-            )
-        elif ended:
-            parts.append(f"the overlap of {', '.join(ended)} ends now (one overlap at a time)")
+        parts.extend(_ended_words(hosts, keys, ended))
         return Check(name, code, True, "; ".join(parts)), ended
     if rule.host is HostRule.DR_HOST_ONLY:
         clash = [
@@ -788,15 +788,46 @@ def _hosts_check(
     return Check(name, code, True, f"one temporary-key host ({hosts.host})"), ()
 
 
+def _ended_words(hosts: KeyHosts, keys: LicenseKeys, ended: tuple[str, ...]) -> list[str]:
+    """What the hosts_within_contract check says of the overlaps a primary key ends: the keys
+    whose host stops working now (a move during an overlap), and apart from them the keys
+    whose hosts the license keeps (their overlap is redundant: nothing stops working)."""
+    still = _still_covered(hosts, keys)
+    overlap = [k for k in keys.in_overlap if k.serial in ended]
+    cut = [k.serial for k in overlap if not set(k.hosts) <= still]
+    kept = [k for k in overlap if set(k.hosts) <= still]
+    words: list[str] = []
+    stops = _stops_working_on(hosts, keys, ended)
+    if stops:
+        words.append(
+            f"your key on {' and '.join(stops)} stops working now: the overlap of "
+            f"{', '.join(cut)} ends (one overlap at a time)"
+        )
+    if kept:
+        on = sorted({h for k in kept for h in k.hosts})
+        words.append(
+            f"the overlap of {', '.join(k.serial for k in kept)} ends now: the newer keys cover "
+            f"{', '.join(on)}, so no host stops working"
+        )
+    return words
+
+
 def _overlaps_ended(hosts: KeyHosts, keys: LicenseKeys) -> tuple[str, ...]:
-    """The superseded keys whose overlap a new primary key ends at once. A refresh (the new key
-    on the current key's hosts) starts no overlap on another host, so it ends none: an overlap
-    running for another host (a move in progress) keeps running. A key that moves the license
-    starts the overlap of the host it moves from, so every earlier overlap ends."""
+    """The superseded keys whose overlap a new primary key ends at once, in issue order.
+
+    A key that moves the license (the current key's hosts are not all the new key's) starts
+    the overlap of the host it moves from, so every earlier overlap ends (one overlap at a
+    time). Any primary key, a refresh on the current key's hosts included, also ends every
+    overlap that is redundant: a superseded key whose hosts the new key or the current key (it
+    starts its own overlap now) covers gives no host anything the newer keys do not, so
+    refreshes never pile up usable keys. An overlap running for another host (a move in
+    progress) keeps running through a refresh. What a license holds after any key request: its
+    primary key, the key that key superseded, one overlap for a host it is moving from, its
+    DR-test and temporary keys."""
     current = keys.primary
-    if current is not None and set(current.hosts) <= set(_hosts_of(hosts)):
-        return ()
-    return tuple(k.serial for k in keys.in_overlap)
+    moves = current is None or not set(current.hosts) <= set(_hosts_of(hosts))
+    covered = _still_covered(hosts, keys)
+    return tuple(k.serial for k in keys.in_overlap if moves or set(k.hosts) <= covered)
 
 
 def _hosts_of(hosts: KeyHosts) -> tuple[str, ...]:

@@ -120,6 +120,9 @@ def test_no_sequence_of_requests_exceeds_the_host_invariant(analyst, contexts):
             # host overlaps only on hosts the license has anyway)
             moved_from = {h for k in overlap for h in k.hosts} - {lic.host, lic.failover_host}
             assert len(primary) <= 1 and len(moved_from) <= 1, usable
+            # refreshes never pile up keys: the key superseded last and the one for the host
+            # the license moves from, no more
+            assert len(overlap) <= 2, usable
             if primary:
                 assert set(primary[0].hosts) <= {lic.host, lic.failover_host}
             assert len(dr_hosts) <= 1 and len(temp_hosts) <= 1, usable
