@@ -36,6 +36,8 @@ ANALYST_PREFIX = "lsc_anl_"
 LAST_USE_RESOLUTION = timedelta(minutes=1)
 #: the longest lifetime a token may be given
 MAX_LIFETIME = timedelta(days=3650)
+#: the entity type of the tokens' audit records: the change feed's topic of the kept checks
+TOKEN_TOPIC = "token"
 
 
 def token_hash(settings: Settings, token: str) -> str:
@@ -113,7 +115,7 @@ def create_token(
     audit.append(
         ctx,
         "token.created",
-        "token",
+        TOKEN_TOPIC,
         rec.id,
         customer_id=customer_id,
         details={
@@ -171,11 +173,12 @@ def revoke_token(ctx: ServiceContext, token_id: int) -> ApiToken:
     audit.append(
         ctx,
         "token.revoked",
-        "token",
+        TOKEN_TOPIC,
         rec.id,
         customer_id=rec.customer_id,
         details={"prefix": rec.prefix},
     )
+    changefeed.changed_here(ctx.session, TOKEN_TOPIC)  # this process's kept checks: at once
     return rec
 
 
@@ -198,13 +201,15 @@ def revoke_tokens_made_by(ctx: ServiceContext, user_id: int, reason: str) -> lis
         audit.append(
             ctx,
             "token.revoked",
-            "token",
+            TOKEN_TOPIC,
             rec.id,
             customer_id=rec.customer_id,
             reason=reason,
             details={"prefix": rec.prefix, "made_by_user": user_id},
         )
     ctx.session.flush()
+    if live:
+        changefeed.changed_here(ctx.session, TOKEN_TOPIC)
     return live
 
 
@@ -250,20 +255,23 @@ _CHECKED: FreshnessCache[Authentication] = FreshnessCache(4096)
 def check_token_cached(
     session: Session, settings: Settings, token: str | None, *, now: datetime
 ) -> Authentication:
-    """check_token, with what it read of a valid token kept in this process while the audit
-    head stays the same (platform/freshness.py; on a reading session, as the change feed last
-    read it: platform/changefeed.py): creating or revoking a token appends an audit record,
-    so a revoked token is refused by this process at once and by every other within the
-    feed's bound (changefeed.MAX_AGE, under a second). Expiry
-    and the last use are checked against `now` on every call; the bookkeeping write is asked
-    for as check_token would (a kept check counts the use it asked for as written). Refusals
-    are never kept."""
+    """check_token, with what it read of a valid token kept in this process while no token
+    changes (platform/changefeed.py, `topic_stamp`): on a session that has not begun its
+    transaction (a request's, at preprocess time), the change feed's stamp of the tokens'
+    audit records, so that a kept check costs no statement, on a POST too, and other changes
+    of state (a key request) do not drop it; else (a feed lost, a session bound to a
+    transaction held around it) the audit head read on the session. Creating or revoking a
+    token appends an audit record (entity type TOKEN_TOPIC): a token revoked through this
+    process is refused by it at once (revoke_token tells the feed), through any other within
+    the feed's bound (changefeed.MAX_AGE, under a second). Expiry and the last use are
+    checked against `now` on every call; the bookkeeping write is asked for as check_token
+    would (a kept check counts the use it asked for as written, so it is asked for once a
+    minute per token and process). Refusals are never kept."""
     if not token:
         return check_token(session, settings, token, now=now)
     key = (settings, token_hash(settings, token))
-    # first: what is kept is at least as new as its stamp (the change feed's state on a
-    # reading session, else the audit head)
-    head = changefeed.head_stamp(session)
+    # first: what is kept is at least as new as its stamp
+    head = changefeed.topic_stamp(session, TOKEN_TOPIC)
     kept = _CHECKED.get(key, head)
     if kept is None:
         checked = check_token(session, settings, token, now=now)  # raises: nothing kept

@@ -19,6 +19,15 @@ while that state is current:
   unknown). The feed's health is told to the metrics sinks (`licensesvc_change_feed_lost`).
 
 So a change is served stale for at most `MAX_AGE` (0.6 s) after its commit, on any server.
+
+A snapshot that depends on one kind of record only (the token check: API tokens) need not be
+dropped by every change of state: `state_of(topic)` is a stamp that moves only with the audit
+records of that entity type (`audit_records.entity_type`). When the head moves, the poll reads
+the entity types of the records between the old head and the new one (a range of the primary
+key, in the same poll), and bumps the generation of each; a range it cannot account for (the
+head went back, the record it knew changed, too long a stretch) bumps every topic. A change of
+that kind committed by this process moves the topic's stamp at once when its service says so
+(`changed_here(session, topic)`); the same loss and epochs as `state()` apply.
 PostgreSQL's LISTEN/NOTIFY would cut the delay below the interval; a poll of one indexed row
 four or five times a second per process costs nothing measurable, works on SQLite too, and
 loses nothing while a connection is re-established (the head carries all that happened)."""
@@ -33,7 +42,7 @@ import weakref
 from collections.abc import Hashable
 from typing import Any
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Connection, Engine, bindparam, exists, select, text
 from sqlalchemy.orm import Session
 
 from licensesvc.models import AuditRecord
@@ -54,10 +63,31 @@ READ_ONLY_OPTION = "licensesvc_read_only"
 
 _AUDIT = AuditRecord.__table__
 _HEAD = select(_AUDIT.c.id, _AUDIT.c.hash).order_by(_AUDIT.c.id.desc()).limit(1)
+#: the entity types of the records of a stretch (a range of the primary key), read only while
+#: the record the feed last knew as the head is still there with the same hash (the stretch
+#: holds the new head, so an empty answer means: that record is gone or other)
+_KNOWN = _AUDIT.alias("known")
+_TOPICS = (
+    select(_AUDIT.c.entity_type)
+    .where(
+        _AUDIT.c.id > bindparam("known_id"),
+        _AUDIT.c.id <= bindparam("head_id"),
+        exists().where(
+            _KNOWN.c.id == bindparam("known_id"), _KNOWN.c.hash == bindparam("known_hash")
+        ),
+    )
+    .group_by(_AUDIT.c.entity_type)
+)
+
+#: the longest stretch of new records whose entity types one poll reads; beyond it every
+#: topic counts as changed (a feed that was lost starts a new epoch anyway)
+TOPIC_RANGE = 50_000
 
 #: bumped after every commit of this process that appended to the trail
 _local_changes = itertools.count(1)
 _local_generation = 0
+#: per topic: bumped after a commit of this process that changed records of that topic
+_local_topics: dict[str, int] = {}
 _local_lock = threading.Lock()
 
 
@@ -67,10 +97,20 @@ def _bump_local() -> None:
         _local_generation = next(_local_changes)
 
 
-def changed_here(session: Any) -> None:
+def _bump_local_topic(topic: str) -> None:
+    with _local_lock:
+        _local_topics[topic] = next(_local_changes)
+
+
+def changed_here(session: Any, topic: str | None = None) -> None:
     """Session's transaction appended to the audit trail: once it commits, every stamp this
-    process took before is stale (called by platform/audit.py)."""
-    after_commit(session, _bump_local)
+    process took before is stale (called by platform/audit.py). With `topic` (an entity
+    type), the service that changed records of that kind says so: once it commits, this
+    process's `state_of(topic)` stamps taken before are stale."""
+    if topic is None:
+        after_commit(session, _bump_local)
+    else:
+        after_commit(session, lambda: _bump_local_topic(topic))
 
 
 class ChangeFeed:
@@ -88,6 +128,12 @@ class ChangeFeed:
         self._up = False
         self._pid = 0
         self._thread: threading.Thread | None = None
+        #: per topic (an audit entity type): bumped by each poll that saw records of it
+        self._topics: dict[str, int] = {}
+        #: bumped by each poll that could not tell which topics changed
+        self._all_topics = 0
+        #: one poll at a time (the thread's, a first request's, a test's)
+        self._poll_lock = threading.Lock()
         #: snapshots by name, e.g. verify's key status by the hash of the key text
         self._snapshots: dict[str, FreshnessCache[Any]] = {}
 
@@ -102,6 +148,23 @@ class ChangeFeed:
                 self._set_up(False)
             return None
         return (self._epoch, self._head, _local_generation)
+
+    def state_of(self, topic: str) -> Hashable | None:
+        """The stamp of what depends only on the records of one entity type (`topic`, as
+        audit.append names it): it moves within MAX_AGE when such a record is committed
+        anywhere, at once when this process commits one and says so (`changed_here(session,
+        topic)`), and with every epoch; None when the feed is lost (read the database)."""
+        self._ensure_running()
+        if time.monotonic() - self._good_at > MAX_AGE:
+            if self._up:
+                self._set_up(False)
+            return None
+        return (
+            self._epoch,
+            self._all_topics,
+            self._topics.get(topic, 0),
+            _local_topics.get(topic, 0),
+        )
 
     def snapshot(self, name: str, size: int = 50_000) -> FreshnessCache[Any]:
         """The named snapshot of this feed (made on first use): a FreshnessCache to be used
@@ -142,26 +205,58 @@ class ChangeFeed:
         engine = self._engine()
         if engine is None:
             return False
+        with self._poll_lock:
+            return self._poll_locked(engine)
+
+    def _poll_locked(self, engine: Engine) -> bool:
         started = time.monotonic()
+        known = self._head
         try:
             with engine.connect() as conn:
+                # a read: on SQLite it must not take the write lock (licensesvc.db)
+                conn.execution_options(**{READ_ONLY_OPTION: True})
                 if self._postgresql:
                     conn.execute(text(f"SET LOCAL statement_timeout = {READ_TIMEOUT_MS}"))
                 row = conn.execute(_HEAD).first()
+                head = None if row is None else (int(row[0]), str(row[1]))
+                topics = self._topics_between(conn, known, head)
                 conn.rollback()
         except Exception:  # noqa: BLE001 - any failure means: the feed is lost for now
             return True
-        head = None if row is None else (int(row[0]), str(row[1]))
         with self._lock:
             if started < self._good_at:
                 return True  # a later read has already landed
             if not self.up and self._good_at:
                 self._epoch += 1  # back after a loss: what happened meanwhile is unknown
+            if topics is None:
+                self._all_topics += 1
+            else:
+                for topic in topics:
+                    self._topics[topic] = self._topics.get(topic, 0) + 1
             self._head = head
             self._good_at = started
         if not self._up:
             self._set_up(True)
         return True
+
+    @staticmethod
+    def _topics_between(
+        conn: Connection, known: tuple[int, str] | None, head: tuple[int, str] | None
+    ) -> set[str] | None:
+        """The entity types of the records after `known` up to `head` (none when the head
+        has not moved), or None when the stretch cannot be accounted for: the trail was empty
+        or went back, the record `known` names is not the one read before, or the stretch is
+        longer than TOPIC_RANGE."""
+        if head == known:
+            return set()
+        if known is None or head is None or not 0 < head[0] - known[0] <= TOPIC_RANGE:
+            return None
+        rows = conn.execute(
+            _TOPICS, {"known_id": known[0], "known_hash": known[1], "head_id": head[0]}
+        ).all()
+        if not rows:
+            return None  # the record read before is gone or other: the trail was replaced
+        return {str(r[0]) for r in rows}
 
     def _set_up(self, up: bool) -> None:
         self._up = up
@@ -187,13 +282,16 @@ _FEEDS_LOCK = threading.Lock()
 
 
 def feed_for(engine: Engine) -> ChangeFeed:
-    """The change feed of engine's database in this process (started on first use)."""
-    feed = _FEEDS.get(engine)
+    """The change feed of engine's database in this process (started on first use): one per
+    engine, whatever execution options a session's bind adds to it (the read-only sessions'
+    bind is the same engine with an option; its feed is the engine's)."""
+    base: Engine = getattr(engine, "_proxied", engine)  # an OptionEngine's own engine
+    feed = _FEEDS.get(base)
     if feed is None:
         with _FEEDS_LOCK:
-            feed = _FEEDS.get(engine)
+            feed = _FEEDS.get(base)
             if feed is None:
-                feed = _FEEDS[engine] = ChangeFeed(engine)
+                feed = _FEEDS[base] = ChangeFeed(base)
     return feed
 
 
@@ -228,5 +326,30 @@ def head_stamp(session: Session) -> Hashable:
         state = feed.state()
         if state is not None:
             return ("feed", state)
+    head: AuditHead = audit_head(session)
+    return head
+
+
+def topic_stamp(session: Session, topic: str) -> Hashable:
+    """What a per-process cache of one entity type's records (`topic`) stamps a value read on
+    session with, read BEFORE the value, on a session whose transaction has not begun (it has
+    read and written nothing yet: a request's session when its token is checked): the change
+    feed's `state_of(topic)` while the feed is current (no statement), else the audit head
+    read on session.
+
+    Why the feed's state is as good a stamp there as the head read on the session: the value
+    is read after the stamp, in a transaction that begins after it, so it is at least as new
+    as every change the stamp accounts for; a change of the topic committed anywhere later
+    moves the stamp within MAX_AGE (the poll that reads its record), one committed by this
+    process at once (its service calls `changed_here(session, topic)`), so a value kept under
+    the stamp is served at most MAX_AGE after such a change. The session's own transaction
+    holds nothing the feed cannot know, since it has not begun; a session that has begun one
+    (it may have written) or is bound to a connection of its own (feed_of: a transaction held
+    around it) reads the head instead, and so does every caller while the feed is lost."""
+    feed = None if session.in_transaction() else feed_of(session)
+    if feed is not None:
+        state = feed.state_of(topic)
+        if state is not None:
+            return ("topic", topic, state)
     head: AuditHead = audit_head(session)
     return head

@@ -9,13 +9,19 @@ How a unit of work uses it (licensesvc/api/idempotency.py is the one caller):
    is still being handled fails at once with IdempotencyInProgress (409) instead of making a
    second case; on SQLite writers run one at a time, so the duplicate waits for the first and
    then finds its answer. A stored answer comes back as a `Replay` (same request) or raises
-   IdempotencyKeyReused (422, another request). Otherwise a row `in_progress` is added.
+   IdempotencyKeyReused (422, another request). Otherwise the key is the transaction's: a
+   `Claim`, which nothing else can take while the transaction lasts (the lock; SQLite's one
+   writer), so no row need stand for it meanwhile.
 2. the work itself (its case, key and audit records);
-3. `finish` stores the answer in the same row, in the same transaction, then the caller
+3. `finish` stores the key with the answer (`done`) in the same transaction, then the caller
    commits. A lost COMMIT reply is therefore harmless: the commit either happened (the row is
-   `done`, the retry replays it) or it did not (no row, no case; the retry runs afresh). A
+   there, the retry replays it) or it did not (no row, no case; the retry runs afresh). A
    process killed mid-request leaves nothing: its transaction and its advisory lock end with
    its connection.
+
+Round trips: on PostgreSQL the lock and the purge are one statement (the purge a
+data-modifying CTE), the lookup one, the row with its answer one INSERT: three a request
+(a replay two). On SQLite, the purge, the lookup and the INSERT.
 
 Keys are scoped per caller (`caller_of`) and kept `RETENTION` (24 hours); `purge` deletes
 older ones and runs on every claim (and from `licensesvc idempotency purge`)."""
@@ -26,9 +32,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import CursorResult, Delete, Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from licensesvc.domain.errors import IdempotencyInProgress, IdempotencyKeyReused, ValidationFailed
@@ -43,6 +49,16 @@ PURGE_BATCH = 500
 MAX_KEY_LENGTH = 255
 IN_PROGRESS = "in_progress"
 DONE = "done"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A key this transaction holds, not stored yet: `finish` stores it with the answer."""
+
+    caller: str
+    key: str
+    fingerprint: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -87,44 +103,63 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
+_KEYS = cast(Table, IdempotencyKey.__table__)
+
+
+def _purge_batch(now: datetime, batch: int) -> Delete:
+    """One statement deleting at most `batch` keys older than RETENTION, skipping rows another
+    transaction is purging (PostgreSQL `SKIP LOCKED`; SQLite has one writer)."""
+    chosen = (
+        select(_KEYS.c.id)
+        .where(_KEYS.c.created_at < now - RETENTION)
+        .order_by(_KEYS.c.id)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    return delete(_KEYS).where(_KEYS.c.id.in_(chosen))
+
+
 def purge(session: Session, now: datetime, *, batch: int | None = PURGE_BATCH) -> int:
     """Delete keys older than RETENTION, at most `batch` of them (None: all); returns how many
-    (flushes, does not commit). Rows another transaction is purging are skipped (PostgreSQL
+    (does not commit). Rows another transaction is purging are skipped (PostgreSQL
     `SKIP LOCKED`), so concurrent requests never wait for each other here."""
     total = 0
     while True:
-        chosen = (
-            select(IdempotencyKey.id)
-            .where(IdempotencyKey.created_at < now - RETENTION)
-            .order_by(IdempotencyKey.id)
-            .limit(batch or PURGE_BATCH)
-            .with_for_update(skip_locked=True)
-        )
-        ids = list(session.scalars(chosen))
-        if ids:
-            session.execute(delete(IdempotencyKey).where(IdempotencyKey.id.in_(ids)))
-        total += len(ids)
-        if batch is not None or len(ids) < PURGE_BATCH:
+        result = cast(CursorResult[Any], session.execute(_purge_batch(now, batch or PURGE_BATCH)))
+        deleted = int(result.rowcount)
+        total += deleted
+        if batch is not None or deleted < PURGE_BATCH:
             return total
 
 
 def claim(
     session: Session, *, caller: str, key: str, fingerprint: str, now: datetime
-) -> IdempotencyKey | Replay:
-    """Step 1 (see the module): the new `in_progress` row to `finish`, or the stored Replay.
-    Raises IdempotencyInProgress (409) and IdempotencyKeyReused (422)."""
+) -> Claim | Replay:
+    """Step 1 (see the module): the Claim to `finish`, or the stored Replay. Raises
+    IdempotencyInProgress (409) and IdempotencyKeyReused (422)."""
     if session.get_bind().dialect.name == "postgresql":
+        # the lock and the purge in one round trip (the purge a data-modifying CTE, which
+        # runs whether or not the query reads it)
+        purged = _purge_batch(now, PURGE_BATCH).returning(_KEYS.c.id).cte("purged")
         locked = session.scalar(
-            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _lock_key(caller, key)}
+            select(func.pg_try_advisory_xact_lock(_lock_key(caller, key))).add_cte(purged)
         )
         if not locked:
             raise IdempotencyInProgress(
                 "a request with this Idempotency-Key is still being handled; retry shortly"
             )
-    purge(session, now)
-    row = session.scalar(
-        select(IdempotencyKey).where(IdempotencyKey.caller == caller, IdempotencyKey.key == key)
-    )
+    else:
+        purge(session, now)
+    # a statement of its own, after the lock: it sees every answer committed before
+    row = session.execute(
+        select(
+            _KEYS.c.fingerprint,
+            _KEYS.c.status,
+            _KEYS.c.response_status,
+            _KEYS.c.response_body,
+            _KEYS.c.response_headers,
+        ).where(_KEYS.c.caller == caller, _KEYS.c.key == key)
+    ).first()
     if row is not None:
         if row.fingerprint != fingerprint:
             raise IdempotencyKeyReused(
@@ -138,23 +173,25 @@ def claim(
         return Replay(
             row.response_status, row.response_body or "", dict(row.response_headers or {})
         )
-    row = IdempotencyKey(
-        caller=caller, key=key, fingerprint=fingerprint, status=IN_PROGRESS, created_at=now
-    )
-    session.add(row)
-    session.flush()
-    return row
+    return Claim(caller, key, fingerprint, now)
 
 
 def finish(
-    session: Session, row: IdempotencyKey, *, status: int, body: str, headers: dict[str, Any]
+    session: Session, claimed: Claim, *, status: int, body: str, headers: dict[str, Any]
 ) -> None:
-    """Step 3: store the answer with the work, before the caller commits."""
-    row.status = DONE
-    row.response_status = status
-    row.response_body = body
-    row.response_headers = {name: str(value) for name, value in headers.items()}
-    session.flush()
+    """Step 3: store the key with the answer, with the work, before the caller commits."""
+    session.execute(
+        insert(_KEYS).values(
+            caller=claimed.caller,
+            key=claimed.key,
+            fingerprint=claimed.fingerprint,
+            status=DONE,
+            response_status=status,
+            response_body=body,
+            response_headers={name: str(value) for name, value in headers.items()},
+            created_at=claimed.created_at,
+        )
+    )
 
 
 def _lock_key(caller: str, key: str) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -166,3 +166,37 @@ def test_the_openapi_documents_the_header(api_client: FlaskClient) -> None:
         names = [p.get("name") for p in operation.get("parameters", [])]
         assert "Idempotency-Key" in names, path
         assert {"409", "422"} <= set(operation["responses"])
+
+
+def test_a_key_costs_a_request_three_round_trips_more_and_a_replay_two(
+    as_base: Caller, world: World, engine: Engine
+) -> None:
+    """What the header costs (platform/idempotency.py): the lock with the purge, the lookup,
+    and the row with its answer; a replay, the first two and no work."""
+    body = {"kind": "temporary", "license_id": world.base_license, "reason": "usage_spike"}
+
+    def statements(key: str | None) -> list[str]:
+        found: list[str] = []
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if statement.split(None, 1)[0].upper() not in ("SAVEPOINT", "RELEASE"):
+                found.append(statement)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            refused = post(as_base, KEY_REQUESTS, body, key)  # a Base plan: a refused case
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert_problem(refused, 403, "plan_not_eligible")
+        return found
+
+    def keys_table(found: list[str]) -> list[str]:
+        return [s for s in found if "idempotency_keys" in s]
+
+    statements(None)  # warm
+    plain = statements(None)
+    keyed = statements("rt-1")
+    assert (len(keyed) - len(plain), len(keys_table(keyed))) == (3, 3), keys_table(keyed)
+    replayed = statements("rt-1")
+    assert len(keys_table(replayed)) == 2, keys_table(replayed)
+    assert len(replayed) < len(plain)  # no work: no case, no audit record

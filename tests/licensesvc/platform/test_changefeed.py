@@ -31,16 +31,22 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
             eng.dispose()
 
 
-def append_record(engine: Engine, n: int) -> None:
+def append_record(engine: Engine, n: int, entity_type: str = "test") -> None:
     """An audit record committed on a connection of its own (as another server would)."""
     with engine.begin() as conn:
         conn.execute(
             text(
                 "INSERT INTO audit_records (id, at, actor, action, entity_type, entity_id,"
                 " details, prev_hash, hash) VALUES (:id, :at, 'system', 'test.appended',"
-                " 'test', 'x', '{}', :prev, :hash)"
+                " :entity_type, 'x', '{}', :prev, :hash)"
             ),
-            {"id": n, "at": datetime.now(UTC), "prev": f"p{n}", "hash": f"h{n}"},
+            {
+                "id": n,
+                "at": datetime.now(UTC),
+                "entity_type": entity_type,
+                "prev": f"p{n}",
+                "hash": f"h{n}",
+            },
         )
 
 
@@ -71,6 +77,52 @@ def test_the_stamp_moves_when_the_trail_grows_anywhere(engine: Engine) -> None:
     assert feed.state() != second
 
 
+def same_generations(stamp: object, other: object) -> bool:
+    """Whether two topic stamps (epoch, generations...) differ in their epoch at most."""
+    assert isinstance(stamp, tuple) and isinstance(other, tuple)
+    return stamp[1:] == other[1:]
+
+
+def test_a_topic_stamp_moves_only_with_the_records_of_its_entity_type(engine: Engine) -> None:
+    feed = changefeed.ChangeFeed(engine)
+    append_record(engine, 1, "key")
+    feed.read_now()
+    token = feed.state_of("token")
+    whole = feed.state()
+    assert token is not None and whole is not None
+    append_record(engine, 2, "key")
+    append_record(engine, 3, "case")
+    within(changefeed.MAX_AGE, lambda: feed.state() != whole)  # the whole state moved
+    # the tokens' did not (its generations: a busy machine that starves the poll thread past
+    # MAX_AGE makes a loss, whose new epoch rightly moves every stamp)
+    assert same_generations(feed.state_of("token"), token)
+    append_record(engine, 4, "key")
+    append_record(engine, 5, "token")
+    append_record(engine, 6, "key")  # the topic's record is not the head: still seen
+    took = within(changefeed.MAX_AGE, lambda: feed.state_of("token") != token)
+    assert took <= changefeed.MAX_AGE
+    # this process's own change of the topic: at once, once committed, not before
+    second = feed.state_of("token")
+    with Session(engine) as session:
+        session.execute(text("SELECT 1"))
+        changefeed.changed_here(session)  # any change: not the topic's
+        changefeed.changed_here(session, "token")
+        assert feed.state_of("token") == second
+        session.commit()
+    assert feed.state_of("token") != second
+
+
+def test_a_trail_that_is_not_the_one_read_before_moves_every_topic(engine: Engine) -> None:
+    feed = changefeed.ChangeFeed(engine)
+    append_record(engine, 1, "key")
+    feed.read_now()
+    token = feed.state_of("token")
+    with engine.begin() as conn:  # the trail replaced (a restore): the known head is other
+        conn.execute(text("UPDATE audit_records SET hash = 'other' WHERE id = 1"))
+    append_record(engine, 2, "key")
+    within(changefeed.MAX_AGE, lambda: feed.state_of("token") != token)
+
+
 def test_a_feed_that_cannot_read_the_head_is_lost_and_comes_back_in_a_new_epoch(
     engine: Engine,
 ) -> None:
@@ -82,6 +134,7 @@ def test_a_feed_that_cannot_read_the_head_is_lost_and_comes_back_in_a_new_epoch(
     try:
         within(changefeed.MAX_AGE + changefeed.INTERVAL * 3, lambda: feed.state() is None)
         assert not feed.up
+        assert feed.state_of("token") is None
     finally:
         with engine.begin() as conn:
             conn.execute(text("ALTER TABLE audit_records_cut RENAME TO audit_records"))
@@ -93,6 +146,13 @@ def test_the_feed_knows_the_read_only_sessions_by_the_option_licensesvc_db_sets(
     from licensesvc import db
 
     assert changefeed.READ_ONLY_OPTION == db.READ_ONLY
+
+
+def test_the_read_only_sessions_share_the_feed_of_their_engine(engine: Engine) -> None:
+    from licensesvc import db
+
+    reading = engine.execution_options(**{db.READ_ONLY: True})
+    assert changefeed.feed_for(reading) is changefeed.feed_for(engine)
 
 
 @pytest.fixture

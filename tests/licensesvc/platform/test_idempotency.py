@@ -31,20 +31,20 @@ def test_a_duplicate_in_flight_is_refused_until_the_first_ends(engine: Engine) -
         pytest.skip("SQLite runs one writer at a time: the duplicate waits for the first")
     first, second = Session(engine), Session(engine)
 
-    def claim(session: Session) -> IdempotencyKey | idempotency.Replay:
+    def claim(session: Session) -> idempotency.Claim | idempotency.Replay:
         return idempotency.claim(
             session, caller="customer:77", key="in-flight", fingerprint="f" * 64, now=NOW
         )
 
     try:
         row = claim(first)
-        assert isinstance(row, IdempotencyKey)
+        assert isinstance(row, idempotency.Claim)
         with pytest.raises(IdempotencyInProgress, match="still being handled"):
             claim(second)
         second.rollback()
         first.rollback()  # the first failed: nothing of it is left, the key is free again
         again = claim(second)
-        assert isinstance(again, IdempotencyKey)
+        assert isinstance(again, idempotency.Claim)
         second.rollback()
     finally:
         first.close()
