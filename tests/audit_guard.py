@@ -137,10 +137,20 @@ def audit_pending(session: Any) -> int:
     return 0 if item is None else len(item.gathered)
 
 
+def deferred_writes(session: Any) -> list[Any]:
+    """The writes the session's transaction deferred to its commit and has not made yet
+    (platform/transactions.py `defer_insert`, `defer_update`), each with its `table`."""
+    deferred = session.info.get("licensesvc_at_commit") or {}
+    item = deferred.get("platform.writes")
+    return [] if item is None else list(item.gathered)
+
+
 class ServiceCallGuard:
     """Fails a service call that changed state without appending an audit record: each call of
     a domain package's public function, on the test's session, is followed by a flush, and the
-    writes it caused are checked against the records it appended."""
+    writes it caused are checked against the records it appended. A write deferred to the
+    commit (platform/transactions.py `defer_insert`) is the call's that deferred it, not the
+    call's during which it happens to run."""
 
     PACKAGES = ("accounts", "issuance", "cases", "identity", "outreach")
 
@@ -149,7 +159,11 @@ class ServiceCallGuard:
         self.guard = guard
         self.depth = 0
         self.writes: list[str] = []
-        guard.on_write = self.writes.append
+        guard.on_write = self._wrote
+
+    def _wrote(self, table: str) -> None:
+        if not self.session.info.get("licensesvc_at_commit_running"):
+            self.writes.append(table)
 
     def wrap(self, function: Any) -> Any:
         import functools
@@ -165,6 +179,7 @@ class ServiceCallGuard:
                     session.flush()  # what the test itself changed is not the call's
                 self.writes.clear()
             records = audit_pending(session)
+            before = {id(w) for w in deferred_writes(session)} if self.depth == 0 else set()
             self.depth += 1
             try:
                 result = function(*args, **kwargs)
@@ -172,6 +187,9 @@ class ServiceCallGuard:
                 self.depth -= 1
             if self.depth == 0 and session.is_active:
                 session.flush()
+                for write in deferred_writes(session):
+                    if id(write) not in before and needs_audit(f"UPDATE {write.table.name}"):
+                        self.writes.append(write.table.name)
                 if self.writes and audit_pending(session) == records and not self.guard.audited:
                     raise UnauditedChange(
                         f"{function.__module__}.{function.__name__} changed "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from licensesvc.domain import KeyKind
@@ -121,6 +121,24 @@ def quota_in_use(
         return temporary_quota(ctx, lic, usage=usage), usage.get(scope, (0, None))[0]
     quota = quota_for(ctx, lic, st, rule)
     return quota, (used(ctx, quota) if quota is not None else 0)
+
+
+def scope_of(ctx: ServiceContext, lic: License, st: Standing, rule: QuotaRule | None) -> str | None:
+    """The scope of the quota `rule` resolves to for lic (None: no quota), read from nothing."""
+    quota = quota_for(ctx, lic, st, rule, usage={})
+    return None if quota is None else quota.scope
+
+
+def usage_query(ctx: ServiceContext, scope: str) -> Select[tuple[int, datetime | None]]:
+    """One row: the units of the scope in use now (as `used` counts them) and the earliest
+    expiry still ahead; for a caller that reads it with other rows in one statement."""
+    now = ctx.now()
+    return select(
+        func.count().label("in_use"), func.min(QuotaSlot.expires_at).label("frees_at")
+    ).where(
+        QuotaSlot.scope == scope,
+        QuotaSlot.expires_at.is_(None) | (QuotaSlot.expires_at > now),
+    )
 
 
 def usage_by_scope(ctx: ServiceContext, scopes: list[str]) -> Usage:
