@@ -46,6 +46,21 @@ _WRITE = re.compile(
 _SET = re.compile(r"\bSET\s+(.*?)\s+WHERE\b", re.IGNORECASE | re.DOTALL)
 
 
+#: a write inside a statement: a data-modifying CTE (platform/transactions.py `defer_insert`:
+#: on PostgreSQL the transaction's deferred writes are one statement)
+_MEMBER = re.compile(r"\bAS\s*\(\s*(?=(?:INSERT|UPDATE|DELETE)\b)", re.IGNORECASE)
+#: the audit chain's database function (migration 0021) appends records
+_APPEND = "licensesvc_audit_append("
+
+
+def writes_of(statement: str) -> list[str]:
+    """The statement and each data-modifying CTE of it, as statements of their own."""
+    found = [statement]
+    if statement.lstrip()[:4].upper() == "WITH":
+        found += [statement[m.end() :] for m in _MEMBER.finditer(statement)]
+    return found
+
+
 def written_table(statement: str) -> str | None:
     match = _WRITE.match(statement)
     return match.group(1).lower() if match else None
@@ -84,12 +99,15 @@ class AuditGuard:
     def before_cursor_execute(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if not self.depth:
             return
-        if written_table(statement) == "audit_records":
+        if _APPEND in statement:
             self.audited = True
-        elif (table := needs_audit(statement)) is not None:
-            self.changed.add(table)
-            if self.on_write is not None:
-                self.on_write(table)
+        for member in writes_of(statement):
+            if written_table(member) == "audit_records":
+                self.audited = True
+            elif (table := needs_audit(member)) is not None:
+                self.changed.add(table)
+                if self.on_write is not None:
+                    self.on_write(table)
 
     def savepoint(self, _conn: Any, _name: str) -> None:
         if self.depth == 0:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 import keys
@@ -230,7 +230,10 @@ def _change_key(ctx: ServiceContext, key: IssuedKey, **values: Any) -> None:
     with the transaction's other writes at commit (platform/transactions.py `defer_update`)."""
     for name, value in values.items():
         set_committed_value(key, name, value)
-    defer_update(ctx.session, update(IssuedKey).where(IssuedKey.id == key.id).values(**values))
+    defer_update(ctx.session, _KEYS, {"id": key.id}, values)
+
+
+_KEYS = IssuedKey.__table__
 
 
 def get_key(ctx: ServiceContext, serial: str) -> IssuedKey:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 import keys
@@ -150,15 +150,18 @@ def mark_outdated(ctx: ServiceContext) -> None:
     marked.append(True)
     with _served_lock:
         _served.clear()
-    defer_update(ctx.session, _CLEAR, step=SHARED_ROWS)
+    defer_update(
+        ctx.session,
+        _LISTS,
+        {"id": ROW_ID},
+        {"signed_text": None, "generation": _NEXT_GENERATION},
+        step=SHARED_ROWS,
+    )
 
 
 _MARKED = "revocation_lists.mark_outdated"
-_CLEAR = (
-    update(RevocationListCopy)
-    .where(RevocationListCopy.id == ROW_ID)
-    .values(signed_text=None, generation=RevocationListCopy.generation + 1)
-)
+_LISTS = RevocationListCopy.__table__
+_NEXT_GENERATION = RevocationListCopy.generation + 1
 
 
 def _nothing(_session: Session, _gathered: list[Any]) -> None:

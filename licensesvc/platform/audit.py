@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Text, cast, func, insert, literal, select
+from sqlalchemy import JSON, Text, bindparam, cast, func, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -36,7 +36,7 @@ from licensesvc.platform import changefeed
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.freshness import forget_head
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
-from licensesvc.platform.transactions import AUDIT_CHAIN, at_commit
+from licensesvc.platform.transactions import AUDIT_CHAIN, TailCall, at_commit, tail_statement
 
 GENESIS = "0" * 64
 #: the PostgreSQL advisory lock that serializes appends to the chain (taken by the database
@@ -162,7 +162,8 @@ def _chain_pending(session: Session, pending: list[dict[str, Any]]) -> None:
     if not pending:
         return
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(_append_call(session, pending, literal(0))))
+        call = _append_call(session, pending)
+        session.execute(tail_statement(call), call[1])
         return
     last = session.execute(
         select(AuditRecord.id, AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)
@@ -183,22 +184,23 @@ def _chain_pending(session: Session, pending: list[dict[str, Any]]) -> None:
     changefeed.changed_here(session)
 
 
-def _append_call(
-    session: Session, pending: list[dict[str, Any]], after: ColumnElement[Any]
-) -> ColumnElement[Any]:
+def _append_call(session: Session, pending: list[dict[str, Any]]) -> TailCall:
     """PostgreSQL: the call of licensesvc_audit_append (migration 0021) that chains the
-    gathered records on, evaluated once `after` is (the transaction's other deferred writes:
-    the chain's lock is taken after them, last in the lock order). Its value is the new head's
-    id."""
+    gathered records on (`_append`), and the records it binds."""
     records = [
         fields | {"at": fields["at"].isoformat(), "digest": content_digest(**fields)}
         for fields in pending
     ]
     forget_head(session)
     changefeed.changed_here(session)
-    return func.licensesvc_audit_append(
-        cast(literal(json.dumps(records, ensure_ascii=False, default=str), Text), JSON), after
-    )
+    return _append, {"audit_records": json.dumps(records, ensure_ascii=False, default=str)}
+
+
+def _append(after: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The call, evaluated once `after` is (the transaction's other deferred writes: the
+    chain's lock is taken after them, last in the lock order). Its value is the new head's
+    id."""
+    return func.licensesvc_audit_append(cast(bindparam("audit_records", type_=Text), JSON), after)
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,9 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     CTE,
     Column,
+    Select,
     Table,
-    Update,
+    bindparam,
     cast,
     event,
     func,
@@ -51,6 +52,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
+    update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -105,8 +107,8 @@ _HOOKED = "licensesvc_commit_hooked"
 
 
 #: PostgreSQL: how deferred work is done as the last column of the one statement that makes the
-#: transaction's deferred writes, given a scalar that is known only once they all ran
-Tail = Callable[[Session, list[Any], ColumnElement[Any]], ColumnElement[Any]]
+#: transaction's deferred writes (`TailCall`: given a scalar known only once they all ran)
+Tail = Callable[[Session, list[Any]], "TailCall"]
 
 
 @dataclass
@@ -151,13 +153,38 @@ _WRITES = "platform.writes"
 class _Write:
     step: int
     table: Table
-    #: an INSERT of this row (column name → value), or else `update`
+    #: an INSERT of this row (column name → value); else an UPDATE of the rows `where` (column
+    #: name → value) to `values` (column name → value, or a SQL expression made once)
     row: dict[str, Any] | None = None
-    update: Update | None = None
+    where: dict[str, Any] | None = None
+    values: dict[str, Any] | None = None
     #: an INSERT that inserts nothing when this unique column already holds the value
     unique_by: str | None = None
     #: given the new row's id (None: nothing inserted) once the statement ran
     returned: Callable[[int | None], None] | None = None
+
+    def shape(self) -> tuple[Any, ...]:
+        """What the statement's text depends on (not the values): its cache key."""
+        if self.row is not None:
+            return ("i", self.table.name, tuple(self.row), self.unique_by, bool(self.returned))
+        assert self.where is not None and self.values is not None
+        return (
+            "u",
+            self.table.name,
+            tuple(self.where),
+            tuple((k, v if isinstance(v, ColumnElement) else None) for k, v in self.values.items()),
+        )
+
+    def params(self, n: int) -> dict[str, Any]:
+        """The values of member n of the statement, by their bound names (`_member`)."""
+        if self.row is not None:
+            return {f"w{n}_{k}": v for k, v in self.row.items()}
+        assert self.where is not None and self.values is not None
+        found = {f"w{n}_k_{k}": v for k, v in self.where.items()}
+        for k, v in self.values.items():
+            if not isinstance(v, ColumnElement):
+                found[f"w{n}_v_{k}"] = v
+        return found
 
 
 def _defer(session: Session, write: _Write) -> None:
@@ -186,7 +213,8 @@ def defer_insert(
     On PostgreSQL all the deferred writes of a transaction, and the deferred work that has a
     `tail` (the audit chain), are one statement: data-modifying CTEs, each gated on the count
     of the one before (so they run in order, as separate statements would: a key superseded
-    is no longer active when its successor is inserted), the tail last."""
+    is no longer active when its successor is inserted), the tail last. The statement is built
+    once per shape (which tables, columns and order) and its values bound."""
     _defer(session, _Write(step, table, row=row, unique_by=unique_by, returned=returned))
 
 
@@ -225,11 +253,27 @@ def defer_insert_object(session: Session, obj: object, *, step: int = OWN_ROWS) 
     defer_insert(session, table, row, step=step, returned=persistent)
 
 
-def defer_update(session: Session, statement: Update, *, step: int = OWN_ROWS) -> None:
-    """Have the UPDATE run as `defer_insert` runs its row (in the same order and statement)."""
-    table = statement.table
-    assert isinstance(table, Table)
-    _defer(session, _Write(step, table, update=statement))
+def defer_update(
+    session: Session,
+    table: Table,
+    where: dict[str, Any],
+    values: dict[str, Any],
+    *,
+    step: int = OWN_ROWS,
+) -> None:
+    """Have the rows of table whose columns equal `where` (name → value) updated to `values`
+    (name → value, or a SQL expression made once, at import: it is part of the cached
+    statement) as `defer_insert` inserts its row (in the same order and statement)."""
+    _defer(session, _Write(step, table, where=where, values=values))
+
+
+#: what a tail gives the one statement: how its column is built from the writes' count (the
+#: same function every time: it is part of the cached statement) and the values it binds
+TailCall = tuple[Callable[[ColumnElement[Any]], ColumnElement[Any]], dict[str, Any]]
+
+#: the statements of the deferred writes, by shape (`_Write.shape` of each member, the tail)
+_STATEMENTS: dict[tuple[Any, ...], tuple[Select[Any], list[int]]] = {}
+_STATEMENTS_KEPT = 256
 
 
 def _run_writes(session: Session, writes: list[_Write]) -> None:
@@ -242,64 +286,115 @@ def _execute_writes(session: Session, writes: list[_Write], tail: _Deferred | No
     ordered = sorted(writes, key=lambda w: w.step)  # stable: deferred order within a step
     if session.get_bind().dialect.name != "postgresql":
         for write in ordered:
-            if write.update is not None:
-                session.execute(write.update)
-                continue
-            assert write.row is not None
-            statement: Any = sqlite_insert(write.table).values(write.row)
-            if write.unique_by is not None:
-                statement = statement.on_conflict_do_nothing(index_elements=[write.unique_by])
-            found = session.execute(statement.returning(write.table.c.id)).first()
-            if write.returned is not None:
-                write.returned(None if found is None else found[0])
+            _execute_one(session, write)
         if tail is not None:
             tail.work(session, tail.gathered)
         return
-    previous: CTE | None = None
-    returning: list[tuple[_Write, CTE]] = []
+    call: TailCall | None = None
+    if tail is not None:
+        assert tail.tail is not None
+        call = tail.tail(session, tail.gathered)
+    shape = (tuple(w.shape() for w in ordered), None if call is None else call[0])
+    made = _STATEMENTS.get(shape)
+    if made is None:
+        if len(_STATEMENTS) >= _STATEMENTS_KEPT:
+            _STATEMENTS.clear()
+        made = _STATEMENTS[shape] = _statement(ordered, None if call is None else call[0])
+    statement, returning = made
+    params: dict[str, Any] = {} if call is None else dict(call[1])
     for n, write in enumerate(ordered):
-        cte = _member(write, None if previous is None else _count(previous) >= 0).cte(f"w{n}")
+        params.update(write.params(n))
+    found = session.execute(statement, params).one()
+    for column, n in enumerate(returning):
+        returned = ordered[n].returned
+        assert returned is not None
+        returned(found[column])
+
+
+def _execute_one(session: Session, write: _Write) -> None:
+    """A deferred write as a statement of its own (SQLite)."""
+    table = write.table
+    if write.row is None:
+        assert write.where is not None and write.values is not None
+        session.execute(
+            update(table)
+            .where(*[table.c[k] == v for k, v in write.where.items()])
+            .values(write.values)
+        )
+        return
+    statement: Any = sqlite_insert(table).values(write.row)
+    if write.unique_by is not None:
+        statement = statement.on_conflict_do_nothing(index_elements=[write.unique_by])
+    found = session.execute(statement.returning(table.c.id)).first()
+    if write.returned is not None:
+        write.returned(None if found is None else found[0])
+
+
+def _statement(
+    ordered: list[_Write], tail: Callable[[ColumnElement[Any]], ColumnElement[Any]] | None
+) -> tuple[Select[Any], list[int]]:
+    """The one statement of the writes (PostgreSQL) and which members' ids it returns, in the
+    order of its first columns; its last column is the tail's (or the writes' count)."""
+    previous: CTE | None = None
+    returning: list[tuple[int, CTE]] = []
+    for n, write in enumerate(ordered):
+        cte = _member(n, write, None if previous is None else _count(previous) >= 0).cte(f"w{n}")
         if write.returned is not None:
-            returning.append((write, cte))
+            returning.append((n, cte))
         previous = cte
     done: ColumnElement[Any] = literal(0) if previous is None else _count(previous)
     columns = [select(cte.c.id).limit(1).scalar_subquery() for _, cte in returning]
-    if tail is not None:
-        assert tail.tail is not None
-        columns.append(tail.tail(session, tail.gathered, done))
-    else:
-        columns.append(done)
-    found = session.execute(select(*columns)).one()
-    for n, (write, _cte) in enumerate(returning):
-        assert write.returned is not None
-        write.returned(found[n])
+    columns.append(done if tail is None else tail(done))
+    return select(*columns), [n for n, _ in returning]
+
+
+def tail_statement(call: TailCall) -> Select[Any]:
+    """A tail's work as a statement of its own (no deferred writes due with it)."""
+    shape = ((), call[0])
+    made = _STATEMENTS.get(shape)
+    if made is None:
+        made = _STATEMENTS[shape] = (select(call[0](literal(0))), [])
+    return made[0]
 
 
 def _count(cte: CTE) -> ColumnElement[Any]:
     return select(func.count()).select_from(cte).scalar_subquery()
 
 
-def _member(write: _Write, after: ColumnElement[bool] | None) -> Any:
-    """The write as a member of the one statement: it runs once `after` (the count of the
-    member before it) is known, and returns the new row's id (an UPDATE: 1 per row)."""
-    if write.update is not None:
-        gated = write.update if after is None else write.update.where(after)
-        return gated.returning(literal_column("1").label("id"))
-    assert write.row is not None
+def _member(n: int, write: _Write, after: ColumnElement[bool] | None) -> Any:
+    """Write n as a member of the one statement, its values bound as `_Write.params` names
+    them: it runs once `after` (the count of the member before it) is known, and returns the
+    new row's id (an UPDATE: 1 per row)."""
     table = write.table
+    if write.row is None:
+        assert write.where is not None and write.values is not None
+        values = {
+            k: v
+            if isinstance(v, ColumnElement)
+            else bindparam(f"w{n}_v_{k}", type_=table.c[k].type)
+            for k, v in write.values.items()
+        }
+        statement = (
+            update(table)
+            .where(
+                *[
+                    table.c[k] == bindparam(f"w{n}_k_{k}", type_=table.c[k].type)
+                    for k in write.where
+                ]
+            )
+            .values(values)
+        )
+        if after is not None:
+            statement = statement.where(after)
+        return statement.returning(literal_column("1").label("id"))
     columns = [table.c[name] for name in write.row]
-    values = select(
-        *[
-            cast(literal(v, c.type), c.type)
-            for c, v in zip(columns, write.row.values(), strict=True)
-        ]
-    )
+    row = select(*[cast(bindparam(f"w{n}_{c.name}", type_=c.type), c.type) for c in columns])
     if after is not None:
-        values = values.where(after)
-    statement: Any = postgresql_insert(table).from_select(columns, values)
+        row = row.where(after)
+    inserted: Any = postgresql_insert(table).from_select(columns, row)
     if write.unique_by is not None:
-        statement = statement.on_conflict_do_nothing(index_elements=[write.unique_by])
-    return statement.returning(table.c.id)
+        inserted = inserted.on_conflict_do_nothing(index_elements=[write.unique_by])
+    return inserted.returning(table.c.id)
 
 
 def run_deferred(session: Session, *, up_to: int | None = None) -> None:
@@ -329,7 +424,8 @@ def run_deferred(session: Session, *, up_to: int | None = None) -> None:
                     deferred.pop(next(k for k, i in deferred.items() if i is tail))
                 _execute_writes(session, item.gathered, tail)
             elif item.tail is not None and postgresql:
-                session.execute(select(item.tail(session, item.gathered, literal(0))))
+                call = item.tail(session, item.gathered)
+                session.execute(tail_statement(call), call[1])
             else:
                 item.work(session, item.gathered)
     finally:
