@@ -12,8 +12,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, or_, select, true, union_all
+from sqlalchemy import Select, and_, bindparam, or_, select, true, union_all
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -166,24 +167,31 @@ def _lock_license(ctx: ServiceContext, license_id: int) -> _Locked:
     `FOR UPDATE OF customers`) with what the standing needs (`_STANDING_LOADS`), the active
     signing key a grant signs with (None: there is none) and the active webhook endpoints the
     decision's events go to (kept for `outbox.publish`). Raises NotFound."""
-    query = (
-        select(License, Customer, SigningKeyRecord, WebhookEndpoint)
-        .join(Customer, Customer.id == License.customer_id)
-        .outerjoin(SigningKeyRecord, SigningKeyRecord.status == SigningKeyStatus.ACTIVE)
-        .outerjoin(WebhookEndpoint, outbox.endpoints_of(License.customer_id))
-        .where(License.id == license_id)
-        .options(*_STANDING_LOADS)
-        .with_for_update(of=Customer)
-        .execution_options(populate_existing=True)
-    )
     if ctx.actor.kind == "customer":
-        query = query.where(License.customer_id == ctx.actor.customer_id)
-    rows = ctx.session.execute(query).unique().all()
+        query = _LOCK_OWN_LICENSE
+        params = {"license_id": license_id, "customer_id": ctx.actor.customer_id}
+    else:
+        query, params = _LOCK_LICENSE, {"license_id": license_id}
+    rows = ctx.session.execute(query, params).unique().all()
     if not rows:
         raise NotFound(f"license {license_id} not found")
     lic, customer, signer, _endpoint = rows[0]
     outbox.prime_endpoints(ctx.session, customer.id, {r[3] for r in rows if r[3] is not None})
     return _Locked(lic, _standing_of(ctx, customer), signer)
+
+
+#: `_lock_license`'s statement, built once (its values bound): any license, a customer's own
+_LOCK_LICENSE = (
+    select(License, Customer, SigningKeyRecord, WebhookEndpoint)
+    .join(Customer, Customer.id == License.customer_id)
+    .outerjoin(SigningKeyRecord, SigningKeyRecord.status == SigningKeyStatus.ACTIVE)
+    .outerjoin(WebhookEndpoint, outbox.endpoints_of(License.customer_id))
+    .where(License.id == bindparam("license_id"))
+    .options(*_STANDING_LOADS)
+    .with_for_update(of=Customer)
+    .execution_options(populate_existing=True)
+)
+_LOCK_OWN_LICENSE = _LOCK_LICENSE.where(License.customer_id == bindparam("customer_id"))
 
 
 def _lock_case(ctx: ServiceContext, case_number: str) -> KeyRequest:
@@ -210,11 +218,33 @@ def _lock_license_keys(
     expired or not: the one a grant may supersede; none or one, by the partial unique index,
     and the use of the quota `quota_scope` as `quotas.usage_by_scope` reads it, unlocked: a
     grant claims its slot under the slots' unique constraint)."""
+    usage: quotas.Usage = {}
+    params = {"license_id": license_id, "now": now}
+    if quota_scope is None:
+        rows = list(ctx.session.scalars(_LOCK_KEYS, params))
+    else:
+        found = ctx.session.execute(_LOCK_KEYS_AND_QUOTA, params | {"scope": quota_scope}).all()
+        rows = [r[2] for r in found if r[2] is not None]
+        if found and found[0][0]:
+            usage[quota_scope] = (found[0][0], found[0][1])
+    live = [
+        k
+        for k in rows
+        if k.status == KeyStatus.SUPERSEDED or k.expires_at is None or k.expires_at > now
+    ]
+    active = [k for k in rows if k.status == KeyStatus.ACTIVE and k.kind in PRIMARY_KINDS]
+    return live, active, usage
+
+
+def _lock_keys_statements() -> tuple[Select[tuple[IssuedKey]], Select[Any]]:
+    """`_lock_license_keys`'s statements, built once (values bound: license_id, now, scope):
+    the keys, and the keys joined onto the quota's use (one row: none or many keys)."""
+    now = bindparam("now", type_=IssuedKey.expires_at.type)
     unexpired = IssuedKey.expires_at.is_(None) | (IssuedKey.expires_at > now)
     keys_query = (
         select(IssuedKey)
         .where(
-            IssuedKey.license_id == license_id,
+            IssuedKey.license_id == bindparam("license_id"),
             or_(
                 and_(
                     IssuedKey.status == KeyStatus.ACTIVE,
@@ -230,31 +260,20 @@ def _lock_license_keys(
         .order_by(IssuedKey.id)
         .with_for_update()
     )
-    usage: quotas.Usage = {}
-    if quota_scope is None:
-        rows = list(ctx.session.scalars(keys_query.execution_options(populate_existing=True)))
-    else:
-        # the quota's use as the one row the locked keys are joined onto (none or many)
-        locked = keys_query.cte("locked").prefix_with("MATERIALIZED", dialect="postgresql")
-        key = aliased(IssuedKey, locked)
-        use = quotas.usage_query(ctx, quota_scope).subquery("quota_use")
-        found = ctx.session.execute(
-            select(use.c.in_use, use.c.frees_at, key)
-            .select_from(use)
-            .outerjoin(key, true())
-            .order_by(key.id)
-            .execution_options(populate_existing=True)
-        ).all()
-        rows = [r[2] for r in found if r[2] is not None]
-        if found and found[0][0]:
-            usage[quota_scope] = (found[0][0], found[0][1])
-    live = [
-        k
-        for k in rows
-        if k.status == KeyStatus.SUPERSEDED or k.expires_at is None or k.expires_at > now
-    ]
-    active = [k for k in rows if k.status == KeyStatus.ACTIVE and k.kind in PRIMARY_KINDS]
-    return live, active, usage
+    locked = keys_query.cte("locked").prefix_with("MATERIALIZED", dialect="postgresql")
+    key = aliased(IssuedKey, locked)
+    use = quotas.usage_query(bindparam("scope"), now).subquery("quota_use")
+    with_quota = (
+        select(use.c.in_use, use.c.frees_at, key)
+        .select_from(use)
+        .outerjoin(key, true())
+        .order_by(key.id)
+        .execution_options(populate_existing=True)
+    )
+    return keys_query.execution_options(populate_existing=True), with_quota
+
+
+_LOCK_KEYS, _LOCK_KEYS_AND_QUOTA = _lock_keys_statements()
 
 
 def license_keys(ctx: ServiceContext, lic: License, now: datetime) -> LicenseKeys:

@@ -7,6 +7,7 @@ backstop that keeps a quota from being exceeded even if two app servers decided 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -129,10 +130,10 @@ def scope_of(ctx: ServiceContext, lic: License, st: Standing, rule: QuotaRule | 
     return None if quota is None else quota.scope
 
 
-def usage_query(ctx: ServiceContext, scope: str) -> Select[tuple[int, datetime | None]]:
-    """One row: the units of the scope in use now (as `used` counts them) and the earliest
-    expiry still ahead; for a caller that reads it with other rows in one statement."""
-    now = ctx.now()
+def usage_query(scope: Any, now: Any) -> Select[tuple[int, datetime | None]]:
+    """One row: the units of the scope in use at now (as `used` counts them) and the earliest
+    expiry still ahead; for a caller that reads it with other rows in one statement (scope and
+    now: values or bound parameters)."""
     return select(
         func.count().label("in_use"), func.min(QuotaSlot.expires_at).label("frees_at")
     ).where(
