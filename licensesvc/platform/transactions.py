@@ -7,7 +7,9 @@ for each other's rows but never deadlock):
    in flight answers 409 `idempotency_in_progress`), when the API call carries one;
 2. the customer's row (`lock_customer`): serializes every decision for one customer;
 3. the case row (`lock_case` in key_requests.py), then key rows (`lock_key`, and the license's
-   active primary key before a grant supersedes it), then quota slots;
+   active primary key before a grant supersedes it), then quota slots; the transaction's own
+   new and changed rows written at commit (`defer_insert`, `defer_update`: OWN_ROWS) come
+   here too: the rows they change are locked already;
 4. rows every customer's decisions share: the stored revocation list's one row
    (`revocation_lists.mark_outdated` defers its UPDATE to commit, `rebuild` locks it where it
    runs);
@@ -15,10 +17,12 @@ for each other's rows but never deadlock):
    transaction's records and they are chained on just before COMMIT), and so always last.
 
 Steps 4 and 5 are shared by every customer, so what takes them waits until commit
-(`at_commit`): two customers' decisions overlap everything but those last statements. A
+(`at_commit`): two customers' decisions overlap everything but those last statements. On
+PostgreSQL the deferred writes of steps 3 and 4 and the audit chain's append are one
+statement (`defer_insert`: data-modifying CTEs run in order, the chain's function last). A
 statement of the same session that reads a table a deferred step writes (the trail, the stored
-list) runs the deferred steps up to that one first, so a transaction still reads its own
-writes.
+list, a deferred row's table) runs the deferred steps up to that one first, so a transaction
+still reads its own writes.
 
 PostgreSQL takes `SELECT ... FOR UPDATE` row locks; SQLite ignores FOR UPDATE (its writers
 begin IMMEDIATE, one at a time), so there the order holds trivially. A decision re-reads the
