@@ -236,7 +236,7 @@ def _lock_license_keys(
     return live, active, usage
 
 
-def _lock_keys_statements() -> tuple[Select[tuple[IssuedKey]], Select[Any]]:
+def _lock_keys_statements() -> tuple[Select[IssuedKey], Select[Any]]:
     """`_lock_license_keys`'s statements, built once (values bound: license_id, now, scope):
     the keys, and the keys joined onto the quota's use (one row: none or many keys)."""
     now = bindparam("now", type_=IssuedKey.expires_at.type)

@@ -130,7 +130,7 @@ def scope_of(ctx: ServiceContext, lic: License, st: Standing, rule: QuotaRule | 
     return None if quota is None else quota.scope
 
 
-def usage_query(scope: Any, now: Any) -> Select[tuple[int, datetime | None]]:
+def usage_query(scope: Any, now: Any) -> Select[int, datetime | None]:
     """One row: the units of the scope in use at now (as `used` counts them) and the earliest
     expiry still ahead; for a caller that reads it with other rows in one statement (scope and
     now: values or bound parameters)."""

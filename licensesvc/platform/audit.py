@@ -245,7 +245,7 @@ def verify_chain(session: Session, *, expect_head: str | None = None) -> ChainRe
                 rec.id,
                 "does not chain onto the record before it (deleted or reordered)",
             )
-        content = {
+        content: dict[str, Any] = {
             "at": rec.at,
             "actor": rec.actor,
             "action": rec.action,

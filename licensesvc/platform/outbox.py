@@ -264,8 +264,13 @@ def _hook_endpoint_copy(session: Session) -> None:
             drop()
 
     def executing(state: ORMExecuteState) -> None:
-        if (state.is_update or state.is_delete) and WebhookEndpoint.__tablename__ in str(
-            state.statement
+        if not (state.is_update or state.is_delete):
+            return
+        # the table the statement writes (no need to render it: `str` compiles the statement)
+        table = getattr(state.statement, "table", None)
+        name = getattr(table, "name", None)
+        if name == WebhookEndpoint.__tablename__ or (
+            name is None and WebhookEndpoint.__tablename__ in str(state.statement)
         ):
             drop()
 

@@ -46,6 +46,7 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     CTE,
     Column,
+    FromClause,
     Select,
     Table,
     bindparam,
@@ -201,7 +202,7 @@ def _defer(session: Session, write: _Write) -> None:
 
 def defer_insert(
     session: Session,
-    table: Table,
+    table: FromClause,
     row: dict[str, Any],
     *,
     step: int = OWN_ROWS,
@@ -219,6 +220,7 @@ def defer_insert(
     of the one before (so they run in order, as separate statements would: a key superseded
     is no longer active when its successor is inserted), the tail last. The statement is built
     once per shape (which tables, columns and order) and its values bound."""
+    assert isinstance(table, Table)
     _defer(session, _Write(step, table, row=row, unique_by=unique_by, returned=returned))
 
 
@@ -244,7 +246,6 @@ def defer_insert_object(session: Session, obj: object, *, step: int = OWN_ROWS) 
         if value is not None:  # else the column's NULL (a JSON column's too, not 'null')
             row[column.name] = value
     table = mapper.local_table
-    assert isinstance(table, Table)
 
     def persistent(new_id: int | None) -> None:
         if new_id is None:
@@ -252,14 +253,20 @@ def defer_insert_object(session: Session, obj: object, *, step: int = OWN_ROWS) 
         for key, value in {"id": new_id, **unset}.items():
             set_committed_value(obj, key, value)
         make_transient_to_detached(obj)
+        # one of a rolled-back attempt may hold the identity still (SQLite reuses the id)
+        stale = session.identity_map.get(inspect(obj).key)
+        if stale is not None:
+            session.expunge(stale)
         session.add(obj)
+        # as the ORM does with what it inserted: dropped from the session if this rolls back
+        session.info.setdefault(_MADE, []).append(obj)
 
     defer_insert(session, table, row, step=step, returned=persistent)
 
 
 def defer_update(
     session: Session,
-    table: Table,
+    table: FromClause,
     where: dict[str, Any],
     values: dict[str, Any],
     *,
@@ -268,6 +275,7 @@ def defer_update(
     """Have the rows of table whose columns equal `where` (name → value) updated to `values`
     (name → value, or a SQL expression made once, at import: it is part of the cached
     statement) as `defer_insert` inserts its row (in the same order and statement)."""
+    assert isinstance(table, Table)
     _defer(session, _Write(step, table, where=where, values=values))
 
 
@@ -347,7 +355,9 @@ def _statement(
             returning.append((n, cte))
         previous = cte
     done: ColumnElement[Any] = literal(0) if previous is None else _count(previous)
-    columns = [select(cte.c.id).limit(1).scalar_subquery() for _, cte in returning]
+    columns: list[ColumnElement[Any]] = [
+        select(cte.c.id).limit(1).scalar_subquery() for _, cte in returning
+    ]
     columns.append(done if tail is None else tail(done))
     return select(*columns), [n for n, _ in returning]
 
@@ -463,6 +473,8 @@ def _hook(session: Session) -> None:
 
 
 _SAVEPOINTS = "licensesvc_at_commit_savepoints"
+#: the objects `defer_insert_object` made persistent in this transaction
+_MADE = "licensesvc_made_persistent"
 
 
 def _savepoint_begun(session: Session, transaction: SessionTransaction) -> None:
@@ -476,6 +488,10 @@ def _savepoint_begun(session: Session, transaction: SessionTransaction) -> None:
 
 
 def _savepoint_rolled_back(session: Session, previous: SessionTransaction) -> None:
+    if previous.parent is None:
+        for obj in session.info.pop(_MADE, []):
+            if obj in session:
+                session.expunge(obj)
     marks: dict[int, dict[str, int]] = session.info.get(_SAVEPOINTS) or {}
     mark = marks.pop(id(previous), None) if previous.nested else None
     deferred: dict[str, _Deferred] | None = session.info.get(_DEFERRED)
@@ -496,6 +512,7 @@ def _before_commit(session: Session) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    session.info.pop(_MADE, None)
     for work in session.info.pop(_AFTER_COMMIT, []):
         work()
 

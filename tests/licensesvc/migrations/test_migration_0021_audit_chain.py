@@ -73,7 +73,7 @@ def old_database(tmp_path: Path) -> Iterator[Engine]:
                         " (:id, :at, :actor, :action, :entity_type, :entity_id, :customer_id,"
                         " :reason, :details, :prev_hash, :hash)"
                     ),
-                    row | {"details": '{"n": %d, "name": "Ächme"}' % row["id"]},  # noqa: UP031
+                    row | {"details": '{"n": ' + str(row["id"]) + ', "name": "Ächme"}'},
                 )
         yield engine
 

@@ -5,6 +5,7 @@ leaves nothing."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,7 +60,7 @@ def write(engine: Engine, n: int, start: threading.Barrier, failures: list[BaseE
             with Session(engine, expire_on_commit=False) as session:
                 ctx = ServiceContext(session, SETTINGS, Actor.analyst(f"w{n}"))
                 try:
-                    unit_of_work(session, lambda ctx=ctx, t=t: append(ctx, n, t))
+                    unit_of_work(session, functools.partial(append, ctx, n, t))
                 except RuntimeError:
                     assert rolled_back(n, t)
     except BaseException as exc:  # pragma: no cover - reported by the test
