@@ -140,7 +140,8 @@ def _rehash_as_version_1(bind: Any) -> None:
             default=str,
         )
         digest = hashlib.sha256(body.encode()).hexdigest()
-        # prev_hash is unique: move the row's out of the way through its own (new) value
+        # in id order: each row's new prev_hash is the hash just written, which no other row
+        # holds (prev_hash is unique)
         bind.execute(
             sa.update(records)
             .where(records.c.id == rec.id)
