@@ -46,6 +46,21 @@ _WRITE = re.compile(
 _SET = re.compile(r"\bSET\s+(.*?)\s+WHERE\b", re.IGNORECASE | re.DOTALL)
 
 
+#: a write inside a statement: a data-modifying CTE (platform/transactions.py `defer_insert`:
+#: on PostgreSQL the transaction's deferred writes are one statement)
+_MEMBER = re.compile(r"\bAS\s*\(\s*(?=(?:INSERT|UPDATE|DELETE)\b)", re.IGNORECASE)
+#: the audit chain's database function (migration 0021) appends records
+_APPEND = "licensesvc_audit_append("
+
+
+def writes_of(statement: str) -> list[str]:
+    """The statement and each data-modifying CTE of it, as statements of their own."""
+    found = [statement]
+    if statement.lstrip()[:4].upper() == "WITH":
+        found += [statement[m.end() :] for m in _MEMBER.finditer(statement)]
+    return found
+
+
 def written_table(statement: str) -> str | None:
     match = _WRITE.match(statement)
     return match.group(1).lower() if match else None
@@ -84,12 +99,15 @@ class AuditGuard:
     def before_cursor_execute(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if not self.depth:
             return
-        if written_table(statement) == "audit_records":
+        if _APPEND in statement:
             self.audited = True
-        elif (table := needs_audit(statement)) is not None:
-            self.changed.add(table)
-            if self.on_write is not None:
-                self.on_write(table)
+        for member in writes_of(statement):
+            if written_table(member) == "audit_records":
+                self.audited = True
+            elif (table := needs_audit(member)) is not None:
+                self.changed.add(table)
+                if self.on_write is not None:
+                    self.on_write(table)
 
     def savepoint(self, _conn: Any, _name: str) -> None:
         if self.depth == 0:
@@ -137,10 +155,20 @@ def audit_pending(session: Any) -> int:
     return 0 if item is None else len(item.gathered)
 
 
+def deferred_writes(session: Any) -> list[Any]:
+    """The writes the session's transaction deferred to its commit and has not made yet
+    (platform/transactions.py `defer_insert`, `defer_update`), each with its `table`."""
+    deferred = session.info.get("licensesvc_at_commit") or {}
+    item = deferred.get("platform.writes")
+    return [] if item is None else list(item.gathered)
+
+
 class ServiceCallGuard:
     """Fails a service call that changed state without appending an audit record: each call of
     a domain package's public function, on the test's session, is followed by a flush, and the
-    writes it caused are checked against the records it appended."""
+    writes it caused are checked against the records it appended. A write deferred to the
+    commit (platform/transactions.py `defer_insert`) is the call's that deferred it, not the
+    call's during which it happens to run."""
 
     PACKAGES = ("accounts", "issuance", "cases", "identity", "outreach")
 
@@ -149,7 +177,11 @@ class ServiceCallGuard:
         self.guard = guard
         self.depth = 0
         self.writes: list[str] = []
-        guard.on_write = self.writes.append
+        guard.on_write = self._wrote
+
+    def _wrote(self, table: str) -> None:
+        if not self.session.info.get("licensesvc_at_commit_running"):
+            self.writes.append(table)
 
     def wrap(self, function: Any) -> Any:
         import functools
@@ -165,6 +197,7 @@ class ServiceCallGuard:
                     session.flush()  # what the test itself changed is not the call's
                 self.writes.clear()
             records = audit_pending(session)
+            before = {id(w) for w in deferred_writes(session)} if self.depth == 0 else set()
             self.depth += 1
             try:
                 result = function(*args, **kwargs)
@@ -172,6 +205,9 @@ class ServiceCallGuard:
                 self.depth -= 1
             if self.depth == 0 and session.is_active:
                 session.flush()
+                for write in deferred_writes(session):
+                    if id(write) not in before and needs_audit(f"UPDATE {write.table.name}"):
+                        self.writes.append(write.table.name)
                 if self.writes and audit_pending(session) == records and not self.guard.audited:
                     raise UnauditedChange(
                         f"{function.__module__}.{function.__name__} changed "

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 import keys
 from keys import tlog
@@ -26,7 +27,12 @@ from licensesvc.models import IssuedKey, License, SigningKeyRecord
 from licensesvc.platform import audit, changefeed, inputs, metrics, outbox
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
-from licensesvc.platform.transactions import lock_customer
+from licensesvc.platform.transactions import (
+    before_reading,
+    defer_insert_object,
+    defer_update,
+    lock_customer,
+)
 from licensesvc.readmodels import KeyView
 from licensesvc.readmodels import (
     effective_status as effective_status,  # re-exported: callers import it here
@@ -62,7 +68,7 @@ def issue_signed_key(
     known: Sequence[IssuedKey] = (),
     signer_record: SigningKeyRecord | None = None,
 ) -> IssuedKey:
-    """Sign and store a key for lic under `serial` exactly as `plan` says (the policy's
+    """Sign a key for lic under `serial` exactly as `plan` says (the policy's
     decision, domain/policy.py `Decision.key_plan`: its kind, hosts, window, whether it
     supersedes; the caller has claimed any quota and moved the license). A superseded key
     stays usable for the configured overlap; the keys of `plan.ends_overlap_of` (an earlier
@@ -70,7 +76,9 @@ def issue_signed_key(
     `active` (the license's active keys, read under their lock) and `known` (keys of the license
     read in this transaction under the customer's lock) save reading those rows again.
     `signer_record`: the active signing key, read already in this transaction (None: read it here).
-    Returns the stored key. Raises NotConfigured (no signing key)."""
+    Returns the key, written with the transaction's other writes at commit (or before the
+    transaction's next read of its table; platform/transactions.py `defer_insert_object`).
+    Raises NotConfigured (no signing key)."""
     try:
         signer_rec = signer_record if signer_record is not None else active_record(ctx)
     except NotFound:
@@ -101,13 +109,17 @@ def issue_signed_key(
             )
         )
     if supersedes is not None:
-        supersedes.status = KeyStatus.SUPERSEDED
-        supersedes.superseded_by = serial
         overlap_end = now + timedelta(days=ctx.policy.replacement_overlap_days)
         if supersedes.expires_at is not None:
             overlap_end = min(overlap_end, supersedes.expires_at)
-        supersedes.usable_until = overlap_end
-        ctx.session.flush()  # the partial unique index allows one active primary key
+        # written before the new key (the partial unique index allows one active primary key)
+        _change_key(
+            ctx,
+            supersedes,
+            status=KeyStatus.SUPERSEDED,
+            superseded_by=serial,
+            usable_until=overlap_end,
+        )
 
     contract = st.contract
     claims = keys.Claims(
@@ -148,14 +160,16 @@ def issue_signed_key(
         not_before=not_before,
         expires_at=expires_at,
         supersedes=claims.supersedes,
+        key_hash=hashlib.sha256(text.encode()).hexdigest(),
     )
-    ctx.session.add(key)
-    # the transparency log's leaves: added to the session, flushed with the key (no round trip)
+    set_committed_value(key, "license", lic)  # what the outbox's events read of it
+    # the key, its transparency log's leaves (and the key it supersedes, above): written with
+    # the transaction's other writes at commit (PostgreSQL: one statement)
+    defer_insert_object(ctx.session, key)
     transparency.record_key_event(ctx, key, "issue")
     if supersedes is not None:
         transparency.record_key_event(ctx, supersedes, "supersede", by=serial)
     metrics.count(ctx.session, metrics.KEYS_ISSUED, kind=key.kind)
-    ctx.session.flush()
     audit.append(
         ctx,
         "key.issued",
@@ -200,7 +214,7 @@ def _end_overlap(ctx: ServiceContext, found: IssuedKey | str, now: datetime, *, 
     if key.usable_until is not None and key.usable_until <= now:
         return
     previous = key.usable_until
-    key.usable_until = now
+    _change_key(ctx, key, usable_until=now)
     audit.append(
         ctx,
         "key.overlap_ended",
@@ -209,6 +223,17 @@ def _end_overlap(ctx: ServiceContext, found: IssuedKey | str, now: datetime, *, 
         customer_id=key.customer_id,
         details={"by": by, "usable_until": now, "was_usable_until": previous},
     )
+
+
+def _change_key(ctx: ServiceContext, key: IssuedKey, **values: Any) -> None:
+    """Change a key read in this transaction (under its lock): the object at once, the row
+    with the transaction's other writes at commit (platform/transactions.py `defer_update`)."""
+    for name, value in values.items():
+        set_committed_value(key, name, value)
+    defer_update(ctx.session, _KEYS, {"id": key.id}, values)
+
+
+_KEYS = IssuedKey.__table__
 
 
 def get_key(ctx: ServiceContext, serial: str) -> IssuedKey:
@@ -409,6 +434,8 @@ def verify_online(
     published = published_keys(ctx)
     claims: keys.Claims | None
     code = "valid"
+    # keys this transaction wrote (deferred to its commit) are read below on the connection
+    before_reading(ctx.session, IssuedKey.__tablename__)
     known = _known_key(ctx, hashlib.sha256(key_text.encode()).hexdigest())
     if known is not None and known.claims.kid in published.trusted:
         claims = known.claims

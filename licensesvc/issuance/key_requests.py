@@ -12,9 +12,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, or_, select, union_all
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import Select, and_, bindparam, or_, select, true, union_all
+from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from licensesvc.accounts import get_customer, get_license, standing
@@ -47,7 +48,7 @@ from licensesvc.models.webhooks import WebhookEndpoint
 from licensesvc.platform import audit, inputs, metrics, outbox
 from licensesvc.platform.context import ServiceContext
 from licensesvc.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
-from licensesvc.platform.transactions import lock_customer
+from licensesvc.platform.transactions import defer_insert_object, lock_customer
 from licensesvc.readmodels import CaseView, KeyView
 
 from . import quotas
@@ -166,24 +167,31 @@ def _lock_license(ctx: ServiceContext, license_id: int) -> _Locked:
     `FOR UPDATE OF customers`) with what the standing needs (`_STANDING_LOADS`), the active
     signing key a grant signs with (None: there is none) and the active webhook endpoints the
     decision's events go to (kept for `outbox.publish`). Raises NotFound."""
-    query = (
-        select(License, Customer, SigningKeyRecord, WebhookEndpoint)
-        .join(Customer, Customer.id == License.customer_id)
-        .outerjoin(SigningKeyRecord, SigningKeyRecord.status == SigningKeyStatus.ACTIVE)
-        .outerjoin(WebhookEndpoint, outbox.endpoints_of(License.customer_id))
-        .where(License.id == license_id)
-        .options(*_STANDING_LOADS)
-        .with_for_update(of=Customer)
-        .execution_options(populate_existing=True)
-    )
     if ctx.actor.kind == "customer":
-        query = query.where(License.customer_id == ctx.actor.customer_id)
-    rows = ctx.session.execute(query).unique().all()
+        query = _LOCK_OWN_LICENSE
+        params = {"license_id": license_id, "customer_id": ctx.actor.customer_id}
+    else:
+        query, params = _LOCK_LICENSE, {"license_id": license_id}
+    rows = ctx.session.execute(query, params).unique().all()
     if not rows:
         raise NotFound(f"license {license_id} not found")
     lic, customer, signer, _endpoint = rows[0]
     outbox.prime_endpoints(ctx.session, customer.id, {r[3] for r in rows if r[3] is not None})
     return _Locked(lic, _standing_of(ctx, customer), signer)
+
+
+#: `_lock_license`'s statement, built once (its values bound): any license, a customer's own
+_LOCK_LICENSE = (
+    select(License, Customer, SigningKeyRecord, WebhookEndpoint)
+    .join(Customer, Customer.id == License.customer_id)
+    .outerjoin(SigningKeyRecord, SigningKeyRecord.status == SigningKeyStatus.ACTIVE)
+    .outerjoin(WebhookEndpoint, outbox.endpoints_of(License.customer_id))
+    .where(License.id == bindparam("license_id"))
+    .options(*_STANDING_LOADS)
+    .with_for_update(of=Customer)
+    .execution_options(populate_existing=True)
+)
+_LOCK_OWN_LICENSE = _LOCK_LICENSE.where(License.customer_id == bindparam("customer_id"))
 
 
 def _lock_case(ctx: ServiceContext, case_number: str) -> KeyRequest:
@@ -202,42 +210,70 @@ def _lock_case(ctx: ServiceContext, case_number: str) -> KeyRequest:
 
 
 def _lock_license_keys(
-    ctx: ServiceContext, license_id: int, now: datetime
-) -> tuple[list[IssuedKey], list[IssuedKey]]:
+    ctx: ServiceContext, license_id: int, now: datetime, quota_scope: str | None = None
+) -> tuple[list[IssuedKey], list[IssuedKey], quotas.Usage]:
     """Lock and read, in one statement, the license's keys a decision needs (lock order: key
     rows after the customer and the case, before quota slots and the audit chain), as they
     stand under the lock: (its live keys as `live_keys` reads them, its active primary key,
-    expired or not: the one a grant may supersede; none or one, by the partial unique index)."""
-    unexpired = IssuedKey.expires_at.is_(None) | (IssuedKey.expires_at > now)
-    rows = list(
-        ctx.session.scalars(
-            select(IssuedKey)
-            .where(
-                IssuedKey.license_id == license_id,
-                or_(
-                    and_(
-                        IssuedKey.status == KeyStatus.ACTIVE,
-                        unexpired | IssuedKey.kind.in_(PRIMARY_KINDS),
-                    ),
-                    and_(
-                        IssuedKey.status == KeyStatus.SUPERSEDED,
-                        IssuedKey.usable_until > now,
-                        unexpired,
-                    ),
-                ),
-            )
-            .order_by(IssuedKey.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    )
+    expired or not: the one a grant may supersede; none or one, by the partial unique index,
+    and the use of the quota `quota_scope` as `quotas.usage_by_scope` reads it, unlocked: a
+    grant claims its slot under the slots' unique constraint)."""
+    usage: quotas.Usage = {}
+    params = {"license_id": license_id, "now": now}
+    if quota_scope is None:
+        rows = list(ctx.session.scalars(_LOCK_KEYS, params))
+    else:
+        found = ctx.session.execute(_LOCK_KEYS_AND_QUOTA, params | {"scope": quota_scope}).all()
+        rows = [r[2] for r in found if r[2] is not None]
+        if found and found[0][0]:
+            usage[quota_scope] = (found[0][0], found[0][1])
     live = [
         k
         for k in rows
         if k.status == KeyStatus.SUPERSEDED or k.expires_at is None or k.expires_at > now
     ]
     active = [k for k in rows if k.status == KeyStatus.ACTIVE and k.kind in PRIMARY_KINDS]
-    return live, active
+    return live, active, usage
+
+
+def _lock_keys_statements() -> tuple[Select[IssuedKey], Select[Any]]:
+    """`_lock_license_keys`'s statements, built once (values bound: license_id, now, scope):
+    the keys, and the keys joined onto the quota's use (one row: none or many keys)."""
+    now = bindparam("now", type_=IssuedKey.expires_at.type)
+    unexpired = IssuedKey.expires_at.is_(None) | (IssuedKey.expires_at > now)
+    keys_query = (
+        select(IssuedKey)
+        .where(
+            IssuedKey.license_id == bindparam("license_id"),
+            or_(
+                and_(
+                    IssuedKey.status == KeyStatus.ACTIVE,
+                    unexpired | IssuedKey.kind.in_(PRIMARY_KINDS),
+                ),
+                and_(
+                    IssuedKey.status == KeyStatus.SUPERSEDED,
+                    IssuedKey.usable_until > now,
+                    unexpired,
+                ),
+            ),
+        )
+        .order_by(IssuedKey.id)
+        .with_for_update()
+    )
+    locked = keys_query.cte("locked").prefix_with("MATERIALIZED", dialect="postgresql")
+    key = aliased(IssuedKey, locked)
+    use = quotas.usage_query(bindparam("scope"), now).subquery("quota_use")
+    with_quota = (
+        select(use.c.in_use, use.c.frees_at, key)
+        .select_from(use)
+        .outerjoin(key, true())
+        .order_by(key.id)
+        .execution_options(populate_existing=True)
+    )
+    return keys_query.execution_options(populate_existing=True), with_quota
+
+
+_LOCK_KEYS, _LOCK_KEYS_AND_QUOTA = _lock_keys_statements()
 
 
 def license_keys(ctx: ServiceContext, lic: License, now: datetime) -> LicenseKeys:
@@ -318,13 +354,17 @@ def _evaluate(
     """`evaluate`, the license's live keys it read (`live_keys`: a grant ends overlaps among
     them without reading them again) and, with `lock`, its active primary key (a grant
     supersedes it), all read in one statement under their row locks (`_lock_license_keys`);
-    two statements in all, one more for a quota."""
+    one statement with the quota's use (without `lock`: two, or one without a quota)."""
     rule = policy.rule_for(req.kind)
     now = ctx.now()
-    quota, in_use = quotas.quota_in_use(ctx, lic, st, policy.quota_rule(rule, lic, req))
+    quota_rule = policy.quota_rule(rule, lic, req)
     if lock:
-        live, active = _lock_license_keys(ctx, lic.id, now)
+        scope = quotas.scope_of(ctx, lic, st, quota_rule)
+        live, active, usage = _lock_license_keys(ctx, lic.id, now, scope)
+        quota = quotas.quota_for(ctx, lic, st, quota_rule, usage=usage)
+        in_use = usage.get(scope, (0, None))[0] if scope is not None else 0
     else:
+        quota, in_use = quotas.quota_in_use(ctx, lic, st, quota_rule)
         live, active = live_keys(ctx, [lic.id], now).get(lic.id, []), []
     decision = policy.evaluate(
         ctx.policy,
@@ -474,17 +514,21 @@ def request_key(
         return outcome
     outcome.key = key
     outcome.overridden = refusal is not None
+    defer_insert_object(ctx.session, case)  # as _refuse does, granted
     outbox.key_issued(ctx, key)
     return outcome
 
 
 def _refuse(ctx: ServiceContext, case: KeyRequest, code: str, message: str) -> None:
+    """Refuse a new case (added to the writes at commit by the caller: `request_key`)."""
     case.status = CaseStatus.REFUSED
     case.refusal_code = code
     case.refusal_message = message
-    ctx.session.add(case)
+    # the new case, as decided: written with the transaction's other writes at commit
+    # (platform/transactions.py `defer_insert_object`: on PostgreSQL, with the audit records,
+    # one statement)
+    defer_insert_object(ctx.session, case)
     metrics.count(ctx.session, metrics.REFUSALS, code=code)
-    ctx.session.flush()
     audit.append(
         ctx,
         "case.refused",
@@ -563,8 +607,6 @@ def _grant(
         case.decided_at = ctx.now()
         case.decided_by = ctx.actor.label
         case.decision_reason = override_reason
-    ctx.session.add(case)
-    ctx.session.flush()
     overridden = decision.refusal
     audit.append(
         ctx,

@@ -7,8 +7,9 @@ backstop that keeps a quota from being exceeded even if two app servers decided 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from licensesvc.domain import KeyKind
@@ -121,6 +122,24 @@ def quota_in_use(
         return temporary_quota(ctx, lic, usage=usage), usage.get(scope, (0, None))[0]
     quota = quota_for(ctx, lic, st, rule)
     return quota, (used(ctx, quota) if quota is not None else 0)
+
+
+def scope_of(ctx: ServiceContext, lic: License, st: Standing, rule: QuotaRule | None) -> str | None:
+    """The scope of the quota `rule` resolves to for lic (None: no quota), read from nothing."""
+    quota = quota_for(ctx, lic, st, rule, usage={})
+    return None if quota is None else quota.scope
+
+
+def usage_query(scope: Any, now: Any) -> Select[int, datetime | None]:
+    """One row: the units of the scope in use at now (as `used` counts them) and the earliest
+    expiry still ahead; for a caller that reads it with other rows in one statement (scope and
+    now: values or bound parameters)."""
+    return select(
+        func.count().label("in_use"), func.min(QuotaSlot.expires_at).label("frees_at")
+    ).where(
+        QuotaSlot.scope == scope,
+        QuotaSlot.expires_at.is_(None) | (QuotaSlot.expires_at > now),
+    )
 
 
 def usage_by_scope(ctx: ServiceContext, scopes: list[str]) -> Usage:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 import keys
@@ -28,13 +28,12 @@ from licensesvc.domain import KeyStatus, RevocationCode
 from licensesvc.domain.errors import NotConfigured, NotFound
 from licensesvc.models import IssuedKey, RevocationListCopy
 from licensesvc.platform.context import ServiceContext
-from licensesvc.platform.transactions import SHARED_ROWS, at_commit
+from licensesvc.platform.transactions import SHARED_ROWS, at_commit, defer_update
 
 from .signing import active_record, active_signer, published_keys
 
 #: the id of the one stored list
 ROW_ID = 1
-_TABLE = RevocationListCopy.__tablename__
 
 
 @dataclass(frozen=True)
@@ -141,19 +140,32 @@ def mark_outdated(ctx: ServiceContext) -> None:
     """Clear the stored list (call in the transaction that superseded a key; the caller
     commits): the next reader signs it afresh (`current` finds nothing, `current_or_rebuild`
     rebuilds), so a burst of key requests does not sign the whole list once per key. The list's
-    row is every customer's, so its one short UPDATE waits for the commit
-    (licensesvc/platform/transactions.py: `at_commit`) and its lock is held for the commit only."""
-    at_commit(ctx.session, "revocation_lists.mark_outdated", SHARED_ROWS, _clear, tables=(_TABLE,))
-
-
-def _clear(session: Session, _gathered: list[Any]) -> None:
+    row is every customer's, so its one short UPDATE waits for the commit, after the
+    transaction's own rows (licensesvc/platform/transactions.py: `defer_update` at SHARED_ROWS;
+    on PostgreSQL in the one statement of the deferred writes) and its lock is held for the
+    commit only. Once per transaction."""
+    marked = at_commit(ctx.session, _MARKED, SHARED_ROWS, _nothing, tables=())
+    if marked:
+        return
+    marked.append(True)
     with _served_lock:
         _served.clear()
-    session.execute(
-        update(RevocationListCopy)
-        .where(RevocationListCopy.id == ROW_ID)
-        .values(signed_text=None, generation=RevocationListCopy.generation + 1)
+    defer_update(
+        ctx.session,
+        _LISTS,
+        {"id": ROW_ID},
+        {"signed_text": None, "generation": _NEXT_GENERATION},
+        step=SHARED_ROWS,
     )
+
+
+_MARKED = "revocation_lists.mark_outdated"
+_LISTS = RevocationListCopy.__table__
+_NEXT_GENERATION = RevocationListCopy.generation + 1
+
+
+def _nothing(_session: Session, _gathered: list[Any]) -> None:
+    """What the mark itself does at commit: nothing (the UPDATE is a deferred write)."""
 
 
 def rebuild(ctx: ServiceContext) -> StoredList | None:

@@ -430,6 +430,9 @@ class AuditRecord(Base):
     # unique: two writers can never both chain onto the same record
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64))
+    #: the formula of `hash` (platform/audit.py): 1 over the whole record's canonical JSON
+    #: (records before migration 0021), 2 over prev_hash, id and the content's digest
+    hash_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 # --- contract and license lifecycle, the support plan's case updates (migration 0002) -------

@@ -30,6 +30,7 @@ from licensesvc.models.outbox import OutboxMessage
 from licensesvc.models.webhooks import WebhookDelivery, WebhookEndpoint
 
 from .context import ServiceContext
+from .transactions import defer_insert
 
 
 class Event(StrEnum):
@@ -95,19 +96,7 @@ def enqueue(
     transaction). Returns the row, or None when this event, subject and threshold were
     enqueued before (each is sent at most once). `context` is what the templates show;
     dates in it are stored as ISO text."""
-    dedupe_key = f"{event.value}:{subject_ref}" + (f":{threshold}" if threshold else "")
-    now = ctx.now()
-    values = {
-        "event": event.value,
-        "customer_id": customer_id,
-        "subject_ref": subject_ref,
-        "dedupe_key": dedupe_key,
-        "context": _jsonable(context),
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
+    values = _message(ctx, event, customer_id, subject_ref, context, threshold)
     # one statement: the unique dedupe_key decides (a message enqueued before, or by a
     # concurrent transaction, makes it insert nothing and return no row)
     dialect = ctx.session.get_bind().dialect.name
@@ -118,6 +107,47 @@ def enqueue(
         .returning(OutboxMessage)
     )
     return ctx.session.scalars(statement).first()
+
+
+def enqueue_at_commit(
+    ctx: ServiceContext,
+    event: Event,
+    customer_id: int,
+    subject_ref: str,
+    context: dict[str, Any],
+    *,
+    threshold: str | None = None,
+) -> None:
+    """`enqueue`, written with the transaction's other writes at commit (platform/transactions.py
+    `defer_insert`: on PostgreSQL in the same statement), for a caller that needs no row back."""
+    values = _message(ctx, event, customer_id, subject_ref, context, threshold)
+    defer_insert(ctx.session, _OUTBOX, values, unique_by=OutboxMessage.dedupe_key.key)
+
+
+_OUTBOX = OutboxMessage.__table__
+
+
+def _message(
+    ctx: ServiceContext,
+    event: Event,
+    customer_id: int,
+    subject_ref: str,
+    context: dict[str, Any],
+    threshold: str | None,
+) -> dict[str, Any]:
+    dedupe_key = f"{event.value}:{subject_ref}" + (f":{threshold}" if threshold else "")
+    now = ctx.now()
+    return {
+        "event": event.value,
+        "customer_id": customer_id,
+        "subject_ref": subject_ref,
+        "dedupe_key": dedupe_key,
+        "context": _jsonable(context),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
 
 
 def publish(
@@ -234,8 +264,13 @@ def _hook_endpoint_copy(session: Session) -> None:
             drop()
 
     def executing(state: ORMExecuteState) -> None:
-        if (state.is_update or state.is_delete) and WebhookEndpoint.__tablename__ in str(
-            state.statement
+        if not (state.is_update or state.is_delete):
+            return
+        # the table the statement writes (no need to render it: `str` compiles the statement)
+        table = getattr(state.statement, "table", None)
+        name = getattr(table, "name", None)
+        if name == WebhookEndpoint.__tablename__ or (
+            name is None and WebhookEndpoint.__tablename__ in str(state.statement)
         ):
             drop()
 
@@ -273,7 +308,7 @@ def key_context(key: IssuedKey) -> dict[str, Any]:
 
 def key_issued(ctx: ServiceContext, key: IssuedKey) -> None:
     """A key was issued for the customer's request (or by an analyst)."""
-    enqueue(ctx, Event.KEY_ISSUED, key.customer_id, f"key:{key.serial}", key_context(key))
+    enqueue_at_commit(ctx, Event.KEY_ISSUED, key.customer_id, f"key:{key.serial}", key_context(key))
     publish(ctx, WebhookEvent.KEY_ISSUED, key.customer_id, f"key:{key.serial}", key_context(key))
 
 

@@ -1,5 +1,6 @@
 """The log's leaves: one per issue, supersession and revocation of a key, written in the key
-change's transaction (an ORM add, flushed with the rest: no extra round trip).
+change's transaction (deferred to commit with the transaction's other writes: on PostgreSQL one
+statement makes them all).
 
 A leaf is canonical JSON (sorted keys, no spaces, ASCII) of what was done. The customer appears
 only as an HMAC commitment under a key derived from LICENSESVC_SECRET_KEY: the log is public,
@@ -16,6 +17,7 @@ from typing import Any
 import keys.tlog
 from licensesvc.models import IssuedKey, LogLeaf
 from licensesvc.platform.context import ServiceContext
+from licensesvc.platform.transactions import defer_insert_object
 
 #: the leaf format's version (docs/transparency.md, "Leaves")
 LEAF_VERSION = 1
@@ -61,10 +63,11 @@ def encode_leaf(document: dict[str, Any]) -> bytes:
 
 
 def record_key_event(ctx: ServiceContext, key: IssuedKey, event: str, **extra: Any) -> LogLeaf:
-    """Add the leaf of ``event`` ("issue", "supersede", "revoke") on ``key`` to the session: it
-    commits with the key change or not at all, and the integrator gives it its index later.
-    ``extra`` adds fields (``by`` for a supersession, ``code`` for a revocation). Returns the
-    leaf row (not flushed)."""
+    """Have the leaf of ``event`` ("issue", "supersede", "revoke") on ``key`` inserted with the
+    transaction's other writes at commit (platform/transactions.py `defer_insert_object`: on
+    PostgreSQL in the same statement): it commits with the key change or not at all, and the
+    integrator gives it its index later. ``extra`` adds fields (``by`` for a supersession,
+    ``code`` for a revocation). Returns the leaf row (in the session once inserted)."""
     assert event in EVENTS, event
     document = leaf_document(ctx, key, event, **extra)
     data = encode_leaf(document)
@@ -77,5 +80,5 @@ def record_key_event(ctx: ServiceContext, key: IssuedKey, event: str, **extra: A
         leaf_hash=keys.tlog.leaf_hash(data),
         created_at=ctx.now(),
     )
-    ctx.session.add(leaf)
+    defer_insert_object(ctx.session, leaf)
     return leaf

@@ -222,9 +222,10 @@ def round_trips(statements: list[str]) -> int:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 20 point 3 not done: on PostgreSQL a granted key request takes 14 round trips "
-    "and a refused one 10 (6 and 4 allowed); the writes and the audit chain are still one "
-    "statement per table; this test passes (and so fails as xfail) once they are combined",
+    reason="issue 20 point 3 not done: on PostgreSQL a granted key request takes 6 round trips "
+    "and a refused one 6 (6 and 4 allowed), 2 of each the token check (the audit head and "
+    "api_tokens); the decision itself takes 4 and 4 (the test below); this test passes (and so "
+    "fails as xfail) once the token check costs no round trip",
 )
 def test_a_key_request_takes_the_round_trips_issue_20_allows(
     as_base: Caller,  # noqa: F811 (the fixture imported above)
@@ -242,3 +243,31 @@ def test_a_key_request_takes_the_round_trips_issue_20_allows(
     counts = {"granted": round_trips(granted), "refused": round_trips(refused)}
     assert counts["granted"] <= GRANTED_ROUND_TRIPS, counts
     assert counts["refused"] <= REFUSED_ROUND_TRIPS, counts
+
+
+def test_a_key_request_decided_in_the_service_takes_4_round_trips(
+    world: World, contexts: Contexts, engine: Engine, session: Any
+) -> None:
+    """The decision without the API's token check: read and lock what it needs (the license
+    with its customer's row, the keys with the quota's use), then every write and the audit
+    records in one statement (platform/transactions.py `defer_insert`), then COMMIT."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the one-statement write path is PostgreSQL's (SQLite: one writer)")
+    analyst = contexts.analyst()
+    request_key(analyst, KeyRequestInput(license_id=world.base_license, kind="standard"))
+    session.commit()
+    base = contexts.customer(world.base_customer)
+    asked = {
+        "granted": KeyRequestInput(license_id=world.base_license, kind="replacement"),
+        "refused": KeyRequestInput(
+            license_id=world.base_license, kind="temporary", reason="usage_spike"
+        ),
+    }
+    counts = {}
+    for outcome, req in asked.items():
+        with counting(engine) as statements:
+            result = request_key(base, req)
+            session.commit()
+        assert result.refused == (outcome == "refused")
+        counts[outcome] = round_trips(statements)
+    assert counts == {"granted": 4, "refused": 4}, counts
