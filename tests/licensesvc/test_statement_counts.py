@@ -20,6 +20,7 @@ from werkzeug.test import TestResponse
 from licensesvc.accounts import customers
 from licensesvc.issuance import issued_keys
 from licensesvc.issuance.key_requests import KeyRequestInput, request_key
+from licensesvc.platform import changefeed
 from tests.conftest import Contexts, FakeClock, World
 from tests.licensesvc.api.api_helpers import Caller
 from tests.licensesvc.api.conftest import (  # noqa: F401  (the API tests' fixtures)
@@ -29,6 +30,8 @@ from tests.licensesvc.api.conftest import (  # noqa: F401  (the API tests' fixtu
     as_base,
     tokens_for,
 )
+from tests.licensesvc.own_app import OwnApp, own_app_fixture  # noqa: F401
+from tests.licensesvc.own_app import counting as counting_own
 
 #: (endpoint, how to call it, the status it must answer)
 Call = Callable[[Caller, "Data"], TestResponse]
@@ -214,35 +217,43 @@ REFUSED_ROUND_TRIPS = 4
 
 
 def round_trips(statements: list[str]) -> int:
-    """The request's statements and its COMMIT, without the savepoints the tests' session
-    puts around each commit (tests/conftest.py: session)."""
+    """The request's statements and its COMMIT, without the savepoints a test's session puts
+    around each commit (tests/conftest.py: session)."""
     own = [s for s in statements if s.split(None, 1)[0].upper() not in ("SAVEPOINT", "RELEASE")]
     return len(own) + 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 20 point 3 not done: on PostgreSQL a granted key request takes 6 round trips "
-    "and a refused one 6 (6 and 4 allowed), 2 of each the token check (the audit head and "
-    "api_tokens); the decision itself takes 4 and 4 (the test below); this test passes (and so "
-    "fails as xfail) once the token check costs no round trip",
-)
-def test_a_key_request_takes_the_round_trips_issue_20_allows(
-    as_base: Caller,  # noqa: F811 (the fixture imported above)
-    as_analyst: Caller,  # noqa: F811
-    world: World,
-    engine: Engine,
-) -> None:
-    as_analyst.issue("standard", license_id=world.base_license)
-    assert as_base.ask_for_key("replacement").status_code == 201  # warm-up
-    with counting(engine) as granted:
-        assert as_base.ask_for_key("replacement").status_code == 201
-    with counting(engine) as refused:
-        r = as_base.ask_for_key("temporary", reason="usage_spike")
-        assert r.status_code == 403, r.get_data(as_text=True)
-    counts = {"granted": round_trips(granted), "refused": round_trips(refused)}
-    assert counts["granted"] <= GRANTED_ROUND_TRIPS, counts
-    assert counts["refused"] <= REFUSED_ROUND_TRIPS, counts
+def test_a_key_request_takes_the_round_trips_issue_20_allows(own_app: OwnApp) -> None:
+    """Through the API, on an app whose sessions are its own (as served, unlike the API tests'
+    sessions, which join a transaction the test holds and so read the token each time): the
+    token check is kept in the process (no statement once warm), then the decision's reads,
+    one write statement and COMMIT."""
+    if not own_app.url.startswith("postgresql"):
+        pytest.skip("the one-statement write path is PostgreSQL's (SQLite: one writer)")
+    assert own_app.ask_for_replacement().status_code == 201  # the token checked and kept
+    feed = changefeed.feed_for(own_app.runtime.engine)
+    for _ in range(3):  # a busy machine may starve the feed's thread: then the check reads
+        with counting_own(own_app, "key-requests") as granted:
+            assert own_app.ask_for_replacement().status_code == 201
+        with counting_own(own_app, "key-requests") as refused:
+            r = own_app.client.post(
+                "/v1/key-requests",
+                json={
+                    "license_id": own_app.data.license["Acme"],
+                    "kind": "temporary",
+                    "reason": "usage_spike",
+                },
+                headers={"Authorization": f"Bearer {own_app.data.token['Acme']}"},
+            )
+            assert r.status_code == 403, r.get_data(as_text=True)  # Base: no temporary keys
+        if feed.up:
+            break
+    counts = {
+        "granted": round_trips(granted.statements),
+        "refused": round_trips(refused.statements),
+    }
+    assert counts["granted"] <= GRANTED_ROUND_TRIPS, (counts, granted.statements)
+    assert counts["refused"] <= REFUSED_ROUND_TRIPS, (counts, refused.statements)
 
 
 def test_a_key_request_decided_in_the_service_takes_4_round_trips(
