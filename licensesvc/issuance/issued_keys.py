@@ -215,6 +215,9 @@ def _end_overlap(ctx: ServiceContext, found: IssuedKey | str, now: datetime, *, 
         return
     previous = key.usable_until
     _change_key(ctx, key, usable_until=now)
+    # the stored list says when the key stops being usable: not when its overlap would have
+    # ended (a key that ends an overlap need not supersede one, which marks it too)
+    revocation_lists.mark_outdated(ctx)
     audit.append(
         ctx,
         "key.overlap_ended",

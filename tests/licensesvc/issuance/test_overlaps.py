@@ -8,11 +8,13 @@ from datetime import timedelta
 
 import keys
 from licensesvc.issuance import signing
+from licensesvc.issuance.issued_keys import revoke_key
 from licensesvc.issuance.key_requests import (
     Decision,
     KeyRequestInput,
     explain_request,
 )
+from licensesvc.issuance.revocation_lists import current_or_rebuild
 from tests.conftest import Contexts, World
 from tests.licensesvc.service_helpers import ask, first_key
 
@@ -62,3 +64,26 @@ def test_a_move_during_an_overlap_says_the_old_server_stops_working_now(
     ask(cust, world.base_license, "replacement", host="third.acme.example")
     contexts.session.refresh(old)
     assert old.usable_until == contexts.clock()
+
+
+def test_an_overlap_ended_by_a_key_that_supersedes_none_reaches_the_revocation_list(
+    world: World, contexts: Contexts, analyst
+) -> None:
+    """The moved-to key is revoked, so the license has no active key; the standard key an
+    analyst then issues for a third host ends the old server's overlap without superseding
+    anything: the stored revocation list must not go on saying the old key is usable."""
+    _cust, old, moved = _moved(world, contexts, analyst)
+    revoke_key(analyst, moved.serial, "lost with the server")
+    contexts.session.commit()
+    assert current_or_rebuild(analyst) is not None  # the list stored, the overlap running
+    contexts.session.commit()
+    issued = ask(analyst, world.base_license, "standard", host="third.acme.example")
+    assert issued.case.status == "granted"
+    contexts.session.commit()
+    contexts.session.refresh(old)
+    assert old.usable_until == contexts.clock()
+    served = current_or_rebuild(analyst)
+    trusted = signing.trusted_public_keys(analyst)
+    listed = keys.verify_revocation_list(served.text, trusted, at=contexts.clock())
+    entry = listed.entry_for(old.serial)
+    assert entry is not None and entry.revoked_at == contexts.clock(), entry
