@@ -61,26 +61,9 @@ def record_hash(
     details: dict[str, Any],
 ) -> str:
     """Return the hex SHA-256 over a record's canonical JSON, its own id and the previous hash
-    included, so an edit, a deletion or a reordering breaks the chain."""
-    body = json.dumps(
-        {
-            "id": id,
-            "prev_hash": prev_hash,
-            "at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "actor": actor,
-            "action": action,
-            "entity_type": entity_type,
-            "entity_id": entity_id,
-            "customer_id": customer_id,
-            "reason": reason,
-            "details": details,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        default=str,
-    )
-    return hashlib.sha256(body.encode()).hexdigest()
+    included, so an edit, a deletion or a reordering breaks the chain (version 1)."""
+    content = _content(at, actor, action, entity_type, entity_id, customer_id, reason, details)
+    return _sha256_json(content | {"id": id, "prev_hash": prev_hash})
 
 
 def content_digest(
@@ -96,22 +79,36 @@ def content_digest(
 ) -> str:
     """Return the hex SHA-256 of a record's content as canonical JSON (as `record_hash`, without
     the id and the previous hash: those the chain adds, `chain_hash`)."""
-    body = json.dumps(
-        {
-            "at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "actor": actor,
-            "action": action,
-            "entity_type": entity_type,
-            "entity_id": entity_id,
-            "customer_id": customer_id,
-            "reason": reason,
-            "details": details,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        default=str,
+    return _sha256_json(
+        _content(at, actor, action, entity_type, entity_id, customer_id, reason, details)
     )
+
+
+def _content(
+    at: datetime,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    customer_id: int | None,
+    reason: str | None,
+    details: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "actor": actor,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "customer_id": customer_id,
+        "reason": reason,
+        "details": details,
+    }
+
+
+def _sha256_json(value: dict[str, Any]) -> str:
+    """Hex SHA-256 of value as canonical JSON (sorted keys, no spaces, UTF-8)."""
+    body = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(body.encode()).hexdigest()
 
 
