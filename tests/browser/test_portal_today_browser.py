@@ -210,7 +210,8 @@ def test_tokens_have_names_and_revoking_asks_first_at_phone_width(
     assert name.evaluate("e => e.validity.valueMissing") and "/tokens" in page.url
     name.fill("nightly deploy")
     page.get_by_role("button", name="Create a token").click()
-    assert page.get_by_text("Token “nightly deploy”").is_visible()
+    # the answer is a new page: wait for it (is_visible does not wait; a busy machine lost it)
+    page.get_by_text("Token “nightly deploy”").wait_for()
     page.goto(portal.url("/tokens"))
     revoke = page.get_by_role("link", name="Revoke token nightly deploy…")
     box = revoke.bounding_box()
@@ -218,14 +219,15 @@ def test_tokens_have_names_and_revoking_asks_first_at_phone_width(
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     screenshot(page, screenshot_dir, "tokens-phone.png")
     revoke.click()
-    assert page.get_by_role("heading", name="Revoke token “nightly deploy”?").is_visible()
+    page.get_by_role("heading", name="Revoke token “nightly deploy”?").wait_for()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     assert_accessible(page)
     page.get_by_role("link", name="Keep it").click()  # nothing revoked
     assert _token(portal, "nightly deploy").revoked_at is None
     page.get_by_role("link", name="Revoke token nightly deploy…").click()
     page.get_by_role("button", name="Yes, revoke it").click()
-    assert page.get_by_text("Token “nightly deploy”").first.is_visible()
+    page.wait_for_url("**/tokens*")
+    page.get_by_text("Token “nightly deploy”").first.wait_for()
     assert _token(portal, "nightly deploy").revoked_at is not None
 
 

@@ -2,7 +2,8 @@
 calls: a unit of work that lost a lock race (PostgreSQL: serialization failure 40001, deadlock
 40P01, lock timeout 55P03) is rolled back and run again, up to 3 attempts in all
 (platform/transactions.py `retrying`). The failure is injected at the database driver's door:
-the first INSERT of an audit record, in the middle of the decision, fails with SQLSTATE 40001."""
+the statement that writes the audit records (SQLite: their INSERT; PostgreSQL: the one that
+calls licensesvc_audit_append, with the transaction's other writes) fails with SQLSTATE 40001."""
 
 from __future__ import annotations
 
@@ -43,14 +44,17 @@ class SerializationFailure(Exception):
 
 
 class Injector:
-    """Make the next `times` audit INSERTs fail with a serialization failure."""
+    """Make the next `times` statements that write audit records fail with a serialization
+    failure."""
 
     def __init__(self) -> None:
         self.times = 0
         self.injected = 0
 
     def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if self.times and statement.lstrip().upper().startswith("INSERT INTO AUDIT_RECORDS"):
+        said = statement.upper()
+        writes_audit = said.lstrip().startswith("INSERT INTO AUDIT_RECORDS")
+        if self.times and (writes_audit or "LICENSESVC_AUDIT_APPEND(" in said):
             self.times -= 1
             self.injected += 1
             raise OperationalError(statement, None, SerializationFailure("could not serialize"))
