@@ -142,8 +142,8 @@ def test_each_update_of_a_case_is_its_own_message(world, analyst, contexts):
     outbox_writer.case_updated(analyst, case, "looking into it", "1")
     outbox_writer.case_updated(analyst, case, "looking into it", "1")  # reported twice
     outbox_writer.case_updated(analyst, case, "fixed", "2")
-    texts = [m.context["text"] for m in contexts.session.scalars(select(OutboxMessage))]
-    assert texts == ["looking into it", "fixed"]
+    messages = contexts.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+    assert [m.context["text"] for m in messages] == ["looking into it", "fixed"]
 
 
 def test_enqueue_is_once_per_event_subject_and_threshold(world, analyst, contexts):
