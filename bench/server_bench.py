@@ -49,7 +49,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -859,7 +859,8 @@ def growth(opts: Options, sizes: list[int], output: Path | None, workdir: Path) 
             loaded = size
             print(f"growth: {size:,} keys loaded in {time.monotonic() - t0:.0f} s", flush=True)
             env = licensesvc_env(url, workdir)
-            loads = endpoint_loads(made)
+            # the writers last: the one-license refresh, then the fleet's (64 licenses in turn)
+            loads = [*endpoint_loads(made), many_customers_load(made, 0)]
             # the revocation list grows with the data and may take longer than wrk waits:
             # it runs last, on servers of its own, so its backlog cannot slow the others
             slow = [load for load in loads if load.path == "/v1/revocations"]
@@ -937,9 +938,10 @@ made once, before the first size; what each row sends:
 
 {row_lines(rows)}
 
-The key-request row writes, and each size continues from the one before; the policy ends the
-overlap of every key the newer keys make redundant, so each size finds the license as the one
-before did:
+The key-request rows write (the one-license refresh, then the same refresh from {CUSTOMERS}
+customers in turn, as a fleet sends them), and each size continues from the one before; the
+policy ends the overlap of every key the newer keys make redundant, so each size finds the
+licenses as the one before did:
 
 {live_key_lines()}
 
@@ -1053,6 +1055,241 @@ def _short(path: str) -> str:
         if marker in path:
             return path.split(marker, 1)[1]
     return Path(path).name
+
+
+# -- cost --------------------------------------------------------------------------------------
+
+COST_MARK = "server-bench-cost"
+
+
+def postgres_cpu_seconds() -> float | None:
+    """CPU seconds (user and system) used so far by this machine's PostgreSQL processes, its
+    backends, WAL writer and checkpointer included, and by those that ended (counted in the
+    postmaster's children's time), read from /proc; None where none is found (a server
+    elsewhere, or no /proc)."""
+    total, found = 0, False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            comm, fields = stat.read_text().split(") ", 1)
+            if not comm.endswith("(postgres"):
+                continue
+            # its own time and its ended children's (the postmaster's: backends that ended)
+            times = fields.split()[11:15]
+        except (OSError, ValueError):
+            continue  # a process that ended while read
+        total, found = total + sum(int(t) for t in times), True
+    return total / os.sysconf("SC_CLK_TCK") if found else None
+
+
+@dataclass
+class Cost:
+    """Per granted key request: the app's CPU, PostgreSQL's CPU (None: not measurable) and
+    the statements sent (the COMMIT included), in ms and counts, with `loaded` keys
+    bulk-loaded into the database."""
+
+    path: str
+    app_ms: float
+    database_ms: float | None
+    wall_ms: float
+    statements: float
+    loaded: int = 0
+    #: the size of the answer (through the app; the bare app answers as many bytes)
+    answer_bytes: int = 0
+    #: the WAL written (kB) and the full-page images in it
+    wal_kb: float = 0.0
+    full_pages: float = 0.0
+
+
+def _costs(label: str, requests: int, call: Any, engine: Any, loaded: int) -> Cost:
+    from sqlalchemy import event
+
+    sent = [0]
+
+    def count(*_: Any) -> None:
+        sent[0] += 1
+
+    for i in range(CUSTOMERS):  # warm-up: every connection, statement cache and customer
+        call(i)
+    wal0 = _wal(engine)
+    event.listen(engine, "before_cursor_execute", count)
+    event.listen(engine, "commit", count)
+    try:
+        database0, wall0, cpu0 = postgres_cpu_seconds(), time.perf_counter(), time.process_time()
+        for i in range(requests):
+            call(i)
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        # read while the pool's backends live (one that ended counts once it is reaped)
+        database1 = postgres_cpu_seconds()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+        event.remove(engine, "commit", count)
+    wal1 = _wal(engine)
+    database = None if database0 is None or database1 is None else database1 - database0
+    return Cost(
+        label,
+        cpu / requests * 1000,
+        None if database is None else database / requests * 1000,
+        wall / requests * 1000,
+        sent[0] / requests,
+        loaded,
+        wal_kb=(wal1[0] - wal0[0]) / requests / 1024,
+        full_pages=(wal1[1] - wal0[1]) / requests,
+    )
+
+
+def _wal(engine: Any) -> tuple[int, int]:
+    """The server's WAL written so far: (bytes, full-page images), from pg_stat_wal."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        found = conn.execute(text("SELECT wal_bytes, wal_fpi FROM pg_stat_wal")).one()
+    return int(found[0]), int(found[1])
+
+
+def _costs_at(url: str, workdir: Path, made: Prepared, requests: int, loaded: int) -> list[Cost]:
+    """`_costs` through the app and through the service alone, on a new runtime."""
+    from sqlalchemy import select
+
+    from licensesvc.app import create_app
+    from licensesvc.domain.policy import KeyRequestInput
+    from licensesvc.issuance import request_key
+    from licensesvc.models import License
+    from licensesvc.platform.context import Actor
+    from licensesvc.runtime import Runtime
+
+    runtime = Runtime.from_settings(settings_for(url, workdir))
+    try:
+        with runtime.engine.connect() as conn:
+            owner = dict(
+                conn.execute(
+                    select(License.id, License.customer_id).where(License.id.in_(made.licenses))
+                ).all()
+            )
+        client = create_app(runtime=runtime).test_client()
+        bodies = [
+            ({"Authorization": f"Bearer {token}"}, {"license_id": lic, "kind": "replacement"})
+            for token, lic in zip(made.tokens, made.licenses, strict=True)
+        ]
+        answer_bytes = [0]
+
+        def through_app(i: int) -> None:
+            headers, body = bodies[i % CUSTOMERS]
+            r = client.post("/v1/key-requests", json=body, headers=headers)
+            assert r.status_code == 201, r.get_data(as_text=True)
+            answer_bytes[0] = len(r.get_data())
+
+        def service(i: int) -> None:
+            lic = made.licenses[i % CUSTOMERS]
+            with runtime.unit_of_work(Actor.customer(owner[lic])) as ctx:
+                req = KeyRequestInput(license_id=lic, kind="replacement")
+                assert request_key(ctx, req).key is not None
+
+        found = []
+        for label, call in (
+            ("through the app (Flask test client)", through_app),
+            ("the service alone (`issuance.request_key`)", service),
+        ):
+            found.append(_costs(label, requests, call, runtime.engine, loaded))
+            found[-1].answer_bytes = answer_bytes[0]
+            print(found[-1], flush=True)
+        return found
+    finally:
+        runtime.engine.dispose()
+
+
+#: the sizes `--cost` measures at: none bulk-loaded, and a large fleet's
+COST_SIZES = (0, 1_000_000)
+
+
+def cost(opts: Options, workdir: Path, requests: int, sizes: Sequence[int] = COST_SIZES) -> str:
+    """What one granted key request costs on PostgreSQL, in process (no HTTP server): the
+    app's CPU and the database's, through the app (Flask test client) and through the service
+    alone, with each of `sizes` keys bulk-loaded (growing: each size adds to the one
+    before); then the most requests a second that CPU allows on this machine's cores, against
+    the bare app under gunicorn in the same run."""
+    from bench.bulk_load import bulk_load
+
+    costs: list[Cost] = []
+    with postgres_database("cost") as url:
+        made = prepare(url, workdir)
+        for name, value in licensesvc_env(url, workdir).items():
+            os.environ[name] = value
+        loaded = 0
+        for size in sizes:
+            if size > loaded:
+                bulk_load(url, size - loaded)
+                loaded = size
+            costs += _costs_at(url, workdir, made, requests, loaded)
+    # the bare app answers as many bytes as the last key request did
+    bare = Load("bare Flask", f"/bare/{costs[-1].answer_bytes}", "POST", [])
+    with gunicorn("bench.bare_app:app", {}, workdir, workers=2) as bare_server:
+        for seconds in (1, opts.seconds):  # the first warms up
+            bare_rps = run_wrk(
+                bare_server.base_url,
+                bare,
+                seconds=seconds,
+                connections=opts.connections,
+                max_requests=opts.max_requests,
+            ).rps
+    return cost_report(costs, bare_rps, requests)
+
+
+def cost_report(costs: list[Cost], bare_rps: float, requests: int) -> str:
+    lines = [
+        "| keys bulk-loaded | path | app CPU | PostgreSQL CPU | wall | statements | WAL "
+        "| at most, CPU alone | × bare |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for c in costs:
+        if c.database_ms is None:
+            database, ceiling, ratio = "not measured", "", ""
+        else:
+            most = CORES / ((c.app_ms + c.database_ms) / 1000)
+            database = f"{c.database_ms:.2f} ms"
+            ceiling, ratio = f"{most:,.0f} req/s", f"{most / bare_rps:.2f}×"
+        lines.append(
+            f"| {c.loaded:,} | {c.path} | {c.app_ms:.2f} ms | {database} | {c.wall_ms:.2f} ms | "
+            f"{c.statements:.1f} | {c.wal_kb:.1f} kB ({c.full_pages:.1f} full pages) | "
+            f"{ceiling} | {ratio} |"
+        )
+    table_text = "\n".join(lines)
+    growth_lines = []
+    for path in dict.fromkeys(c.path for c in costs):
+        at = [
+            (c.loaded, c.app_ms + c.database_ms)
+            for c in costs
+            if c.path == path and c.database_ms is not None
+        ]
+        if len(at) >= 2:
+            (first, before), (last, after) = at[0], at[-1]
+            growth_lines.append(
+                f"* {path}: app and PostgreSQL CPU with {last:,} keys bulk-loaded "
+                f"÷ with {first:,}: {after / before:.2f}×"
+            )
+    if growth_lines:
+        table_text += "\n\n" + "\n".join(growth_lines)
+    return f"""## What a key request costs (`bench/server_bench.py --cost`)
+
+Generated by `{RERUN} --cost`; do not edit by hand. {requests:,} granted replacement key
+requests on PostgreSQL, in process (no HTTP server, no wrk), from the {CUSTOMERS} customers
+in turn after one warm-up request each: through the app (token check, schema, unit of work,
+the answer) and through the service alone (one unit of work each); first on the benchmark's
+own data, then again after `bench/bulk_load.py` added keys (and their customers, contracts,
+licenses, cases and audit records) as the growth run does. Per request: the app's CPU (this
+process), PostgreSQL's CPU (every process of the local server: backends, WAL writer,
+checkpointer; read from /proc), the wall time, the statements sent (COMMIT included) and
+the WAL the server wrote (`pg_stat_wal`: bytes, and the full-page images among them, which
+the first change of a page after a checkpoint writes; `bench/bulk_load.py` ends with one).
+"At most, CPU alone" is what the {CORES} cores could serve if the request's CPU were all
+they did: {CORES} ÷ (app + PostgreSQL CPU), with no HTTP server, no client and no waiting;
+"× bare" divides it by the bare app's req/s under gunicorn (2 sync workers, wrk,
+{bare_rps:,.0f} req/s, answers of the same size) in the same run. The key-request target
+(issue 20: 0.15× bare) is out of reach while that ceiling is below it.
+
+{table_text}
+
+{machine()}
+"""
 
 
 # -- tune --------------------------------------------------------------------------------------
@@ -1223,6 +1460,11 @@ def main(argv: list[str] | None = None) -> int:
         "--tune", action="store_true", help="threads per worker of gunicorn_conf.py (PostgreSQL)"
     )
     parser.add_argument(
+        "--cost",
+        action="store_true",
+        help="CPU per granted key request, app and PostgreSQL, in process",
+    )
+    parser.add_argument(
         "--servers", action="store_true", help="gunicorn sync and gthread against Granian"
     )
     parser.add_argument(
@@ -1258,6 +1500,12 @@ def main(argv: list[str] | None = None) -> int:
             print(text)
             if output is not None:
                 write_section(output, PROFILE_MARK, text)
+            return 0
+        if args.cost:
+            text = cost(opts, workdir, 200 if quick else 1000, (0, 10_000) if quick else COST_SIZES)
+            print(text)
+            if output is not None:
+                write_section(output, COST_MARK, text)
             return 0
         if args.tune:
             text = tune_report(tune(opts, workdir), command)

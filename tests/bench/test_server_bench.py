@@ -60,3 +60,77 @@ def test_refreshes_leave_each_writer_license_its_key_and_the_one_it_superseded(
         runtime.engine.dispose()
     sb.count_live_keys("test", url, data_dir, made)
     assert sb.LIVE_KEYS.pop("test") == (2, 2)
+
+
+def test_the_scaling_target_is_the_bare_apps_own_gain_in_the_same_run() -> None:
+    """Issue 20: 64 customers' key requests gain at least as much from 4 workers over 2 as the
+    bare app does in the same run (on 2 cores both gain little)."""
+
+    def rows(bare4: float, many4: float) -> list[sb.Row]:
+        many = f"POST /v1/key-requests ({sb.CUSTOMERS} customers)"
+        return [
+            sb.Row("PostgreSQL", "2 workers", "bare Flask", 1000.0, 1.0, 1.0, 1.0),
+            sb.Row("PostgreSQL", "2 workers", many, 100.0, 0.1, 1.0, 1.0),
+            sb.Row("PostgreSQL", "4 workers", "bare Flask", bare4, 1.0, 1.0, 1.0),
+            sb.Row("PostgreSQL", "4 workers", many, many4, 0.1, 1.0, 1.0),
+        ]
+
+    met = [line for line in sb.targets(rows(930.0, 98.0)).splitlines() if "4 ÷ 2" in line]
+    assert met == [
+        "| 64 customers: 4 ÷ 2 workers ≥ the bare app's 4 ÷ 2 workers (0.93×) | PostgreSQL "
+        "| 4 ÷ 2 workers | 0.98× | **met** |"
+    ]
+    missed = sb.targets(rows(1200.0, 90.0))
+    assert "| 0.90× | **missed**: 1.3× off |" in missed
+
+
+def test_the_cost_report_bounds_throughput_by_the_cpu_a_request_takes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sb, "CORES", 2)
+    costs = [
+        sb.Cost("through the app", app_ms=6.0, database_ms=2.0, wall_ms=9.0, statements=4.0),
+        sb.Cost("the service alone", 3.0, None, 5.0, 3.0, loaded=1_000_000, wal_kb=0.0),
+    ]
+    text = sb.cost_report(costs, bare_rps=2000.0, requests=100)
+    # 2 cores ÷ 8 ms = 250 req/s, an eighth of the bare app's 2,000
+    assert (
+        "| 0 | through the app | 6.00 ms | 2.00 ms | 9.00 ms | 4.0 | 0.0 kB (0.0 full pages) "
+        "| 250 req/s | 0.12× |" in text
+    )
+    assert (
+        "| 1,000,000 | the service alone | 3.00 ms | not measured | 5.00 ms | 3.0 "
+        "| 0.0 kB (0.0 full pages) |  |  |" in text
+    )
+
+
+def test_postgresql_cpu_counts_the_work_the_local_server_did() -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    before = sb.postgres_cpu_seconds()
+    if before is None:
+        pytest.skip("no PostgreSQL server on this machine")
+    engine = create_engine(sb.PG_ADMIN_URL)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT sum(i) FROM generate_series(1, 3000000) AS i"))
+            # read while its backend lives (an ended one counts once the postmaster reaps it)
+            after = sb.postgres_cpu_seconds()
+    except OperationalError:
+        pytest.skip("the local PostgreSQL server does not accept the benchmark's connection")
+    finally:
+        engine.dispose()
+    assert after is not None and after - before >= 0.05
+
+
+def test_the_cost_report_compares_each_path_at_the_largest_size_with_the_smallest() -> None:
+    costs = [
+        sb.Cost("through the app", 6.0, 2.0, 9.0, 4.0, loaded=0),
+        sb.Cost("through the app", 6.5, 2.5, 9.5, 4.0, loaded=1_000_000),
+    ]
+    text = sb.cost_report(costs, bare_rps=2000.0, requests=100)
+    assert (
+        "* through the app: app and PostgreSQL CPU with 1,000,000 keys bulk-loaded ÷ with 0: "
+        "1.12×" in text
+    )
