@@ -8,6 +8,7 @@ Run from the repository root (wrk from Debian; `scripts/ensure-services.sh` inst
     .venv/bin/python -m bench.server_bench --profile  # pyinstrument, top frames to the doc
     .venv/bin/python -m bench.server_bench --tune     # threads per worker of gunicorn_conf.py
     .venv/bin/python -m bench.server_bench --servers  # gunicorn sync and gthread, Granian
+    .venv/bin/python -m bench.server_bench --cost     # CPU and WAL per key request, in process
 
 Each writes only its own marked section of docs/performance.md.
 
