@@ -663,25 +663,40 @@ def limit_lines(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def scaling(rows: list[Row], database: str) -> tuple[float, float | None] | None:
+    """On `database`: (the CUSTOMERS customers' key requests at 4 workers ÷ at 2, the bare
+    app's 4 ÷ 2 in the same run or None without its rows), or None without both key-request
+    rows."""
+
+    def rps(setup: str, many: bool) -> float | None:
+        found = [
+            r.rps
+            for r in rows
+            if r.database == database
+            and r.setup == setup
+            and (("customers)" in r.endpoint) if many else r.endpoint == "bare Flask")
+        ]
+        return found[0] if found else None
+
+    many2, many4 = rps("2 workers", True), rps("4 workers", True)
+    if not many2 or many4 is None:
+        return None
+    bare2, bare4 = rps("2 workers", False), rps("4 workers", False)
+    return many4 / many2, (bare4 / bare2 if bare2 and bare4 is not None else None)
+
+
 def scaling_line(rows: list[Row]) -> str:
     lines = []
     for database in sorted({r.database for r in rows}):
-        two = [r for r in rows if r.database == database and r.setup == "2 workers"]
-        four = [r for r in rows if r.database == database and r.setup == "4 workers"]
-        many2 = [r for r in two if "customers)" in r.endpoint]
-        many4 = [r for r in four if "customers)" in r.endpoint]
-        bare2 = [r for r in two if r.endpoint == "bare Flask"]
-        bare4 = [r for r in four if r.endpoint == "bare Flask"]
-        if many2 and many4:
-            bare = (
-                f"; the bare app in the same run: {bare4[0].rps / bare2[0].rps:.2f}×"
-                if bare2 and bare4 and bare2[0].rps
-                else ""
-            )
-            lines.append(
-                f"* {database}: key requests from {CUSTOMERS} customers, 4 workers ÷ 2 workers: "
-                f"{many4[0].rps / many2[0].rps:.2f}×{bare} (issue 20: at least the bare app's)"
-            )
+        found = scaling(rows, database)
+        if found is None:
+            continue
+        scale, bare_scale = found
+        bare = "" if bare_scale is None else f"; the bare app in the same run: {bare_scale:.2f}×"
+        lines.append(
+            f"* {database}: key requests from {CUSTOMERS} customers, 4 workers ÷ 2 workers: "
+            f"{scale:.2f}×{bare} (issue 20: at least the bare app's)"
+        )
     return "\n".join(lines)
 
 
@@ -745,15 +760,10 @@ def targets(rows: list[Row]) -> str:
                 f"| {r.database} | {r.setup} | {r.ratio:.2f}× | {_verdict(r.ratio, 0.15)} |"
             )
     for database in sorted({r.database for r in rows}):
-        two = [r for r in rows if r.database == database and r.setup == "2 workers"]
-        four = [r for r in rows if r.database == database and r.setup == "4 workers"]
-        many2 = [r for r in two if "customers)" in r.endpoint]
-        many4 = [r for r in four if "customers)" in r.endpoint]
-        bare2 = [r for r in two if r.endpoint == "bare Flask"]
-        bare4 = [r for r in four if r.endpoint == "bare Flask"]
-        if many2 and many4 and bare2 and bare4 and many2[0].rps and bare2[0].rps:
-            scale = many4[0].rps / many2[0].rps
-            bare_scale = bare4[0].rps / bare2[0].rps
+        found = scaling(rows, database)
+        bare_scale = None if found is None else found[1]
+        if found is not None and bare_scale is not None:
+            scale = found[0]
             out.append(
                 f"| {CUSTOMERS} customers: 4 ÷ 2 workers ≥ the bare app's 4 ÷ 2 workers "
                 f"({bare_scale:.2f}×) | {database} | 4 ÷ 2 workers | {scale:.2f}× | "
