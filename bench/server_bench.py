@@ -1104,8 +1104,6 @@ class Cost:
     wall_ms: float
     statements: float
     loaded: int = 0
-    #: the size of the answer (through the app; the bare app answers as many bytes)
-    answer_bytes: int = 0
     #: the WAL written (kB) and the full-page images in it
     wal_kb: float = 0.0
     full_pages: float = 0.0
@@ -1157,8 +1155,11 @@ def _wal(engine: Any) -> tuple[int, int]:
     return int(found[0]), int(found[1])
 
 
-def _costs_at(url: str, workdir: Path, made: Prepared, requests: int, loaded: int) -> list[Cost]:
-    """`_costs` through the app and through the service alone, on a new runtime."""
+def _costs_at(
+    url: str, workdir: Path, made: Prepared, requests: int, loaded: int
+) -> tuple[list[Cost], int]:
+    """`_costs` through the app and through the service alone, on a new runtime, and the size
+    of the app's answer (the bare app answers as many bytes)."""
     from sqlalchemy import select
 
     from licensesvc.app import create_app
@@ -1201,9 +1202,8 @@ def _costs_at(url: str, workdir: Path, made: Prepared, requests: int, loaded: in
             ("the service alone (`issuance.request_key`)", service),
         ):
             found.append(_costs(label, requests, call, runtime.engine, loaded))
-            found[-1].answer_bytes = answer_bytes[0]
             print(found[-1], flush=True)
-        return found
+        return found, answer_bytes[0]
     finally:
         runtime.engine.dispose()
 
@@ -1225,14 +1225,14 @@ def cost(opts: Options, workdir: Path, requests: int, sizes: Sequence[int] = COS
         made = prepare(url, workdir)
         for name, value in licensesvc_env(url, workdir).items():
             os.environ[name] = value
-        loaded = 0
+        loaded, answer_bytes = 0, 0
         for size in sizes:
             if size > loaded:
                 bulk_load(url, size - loaded)
                 loaded = size
-            costs += _costs_at(url, workdir, made, requests, loaded)
-    # the bare app answers as many bytes as the last key request did
-    bare = Load("bare Flask", f"/bare/{costs[-1].answer_bytes}", "POST", [])
+            found, answer_bytes = _costs_at(url, workdir, made, requests, loaded)
+            costs += found
+    bare = Load("bare Flask", f"/bare/{answer_bytes}", "POST", [])
     with gunicorn("bench.bare_app:app", {}, workdir, workers=2) as bare_server:
         for seconds in (1, opts.seconds):  # the first warms up
             bare_rps = run_wrk(
