@@ -75,14 +75,9 @@ def fresh_database_url(tmp_path: Path, label: str = "db") -> Iterator[str]:
         yield url
     finally:
         with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :n AND pid <> pg_backend_pid()"
-                ),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            # FORCE ends the database's sessions and drops it in one step: a client that
+            # reconnects at once (a change feed's listener) cannot slip in between
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
